@@ -1,0 +1,35 @@
+# Shared INTERFACE targets every floorgate target links: floorgate::options (language level,
+# sanitizers) and floorgate::warnings (diagnostics; -Werror with FLOORGATE_WERROR).
+add_library(floorgate_options INTERFACE)
+add_library(floorgate::options ALIAS floorgate_options)
+target_compile_features(floorgate_options INTERFACE cxx_std_20)
+target_compile_definitions(floorgate_options INTERFACE
+  BOOST_ASIO_NO_DEPRECATED BOOST_BEAST_USE_STD_STRING_VIEW)
+if(FLOORGATE_SANITIZE)
+  target_compile_options(floorgate_options INTERFACE
+    -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  target_link_options(floorgate_options INTERFACE -fsanitize=address,undefined)
+endif()
+
+add_library(floorgate_warnings INTERFACE)
+add_library(floorgate::warnings ALIAS floorgate_warnings)
+target_compile_options(floorgate_warnings INTERFACE -Wall -Wextra -Wpedantic -Wshadow=local
+  -Wnon-virtual-dtor -Wno-missing-field-initializers)
+if(FLOORGATE_WERROR)
+  target_compile_options(floorgate_warnings INTERFACE -Werror)
+endif()
+
+# floorgate_module(<name> [PUBLIC_LIBS ...] [PRIVATE_LIBS ...]): one static library per
+# top-level folder from <folder>/src/**.cpp with headers under <folder>/include.
+function(floorgate_module name)
+  cmake_parse_arguments(M "" "" "PUBLIC_LIBS;PRIVATE_LIBS" ${ARGN})
+  file(GLOB_RECURSE srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/src/*.cpp)
+  add_library(floorgate_${name} STATIC ${srcs})
+  add_library(floorgate::${name} ALIAS floorgate_${name})
+  target_include_directories(floorgate_${name}
+    PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include
+    PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src)
+  target_link_libraries(floorgate_${name}
+    PUBLIC floorgate::options ${M_PUBLIC_LIBS}
+    PRIVATE floorgate::warnings ${M_PRIVATE_LIBS})
+endfunction()

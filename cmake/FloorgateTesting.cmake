@@ -1,0 +1,20 @@
+include(GoogleTest)
+
+# floorgate_test(<name> LABELS <unit|integration|fault|browser|bench>... SOURCES ... LIBS ...)
+# One GoogleTest executable; every test case is registered with CTest via gtest_discover_tests
+# and carries the labels, so `ctest -L unit` runs the fast set alone.
+function(floorgate_test name)
+  cmake_parse_arguments(T "" "TIMEOUT" "LABELS;SOURCES;LIBS;ENV" ${ARGN})
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 300)
+  endif()
+  add_executable(${name} ${T_SOURCES})
+  target_link_libraries(${name} PRIVATE floorgate::options floorgate::warnings
+    GTest::gtest GTest::gmock GTest::gtest_main ${T_LIBS})
+  target_compile_definitions(${name} PRIVATE
+    FLOORGATE_BINARY_DIR="${PROJECT_BINARY_DIR}"
+    FLOORGATE_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  gtest_discover_tests(${name}
+    PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT} ENVIRONMENT "${T_ENV}"
+    DISCOVERY_TIMEOUT 60)
+endfunction()

@@ -1,0 +1,36 @@
+#pragma once
+// A tiny append-only JSON object builder for Event::attrs_json. Drivers may not depend on a
+// JSON library (layering), and attrs are small flat-ish objects, so this is all they need.
+// Money is always an integer in the smallest unit (cents or millicents): never floats.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace floorgate::drivers {
+
+class JsonWriter {
+ public:
+  JsonWriter() { out_ = "{"; }
+  JsonWriter& add(std::string_view key, std::string_view value);
+  JsonWriter& add(std::string_view key, const char* value) { return add(key, std::string_view(value)); }
+  JsonWriter& add(std::string_view key, std::int64_t value);
+  JsonWriter& add(std::string_view key, std::uint64_t value);
+  JsonWriter& add(std::string_view key, int value) { return add(key, static_cast<std::int64_t>(value)); }
+  JsonWriter& add(std::string_view key, unsigned value) { return add(key, static_cast<std::uint64_t>(value)); }
+  JsonWriter& add(std::string_view key, bool value);
+  // Inserts already-serialized JSON (an object or array built by another JsonWriter).
+  JsonWriter& add_raw(std::string_view key, std::string_view json);
+  // Closes the object and returns it; the writer must not be used afterwards.
+  std::string finish() &&;
+
+  // Appends `s` as a quoted, escaped JSON string.
+  static void append_quoted(std::string& out, std::string_view s);
+
+ private:
+  void key(std::string_view k);
+  std::string out_;
+  bool first_ = true;
+};
+
+}  // namespace floorgate::drivers

@@ -1,0 +1,197 @@
+#pragma once
+// The store-and-forward queue: one SQLite file (WAL, synchronous=FULL) holding every event
+// once, a per-consumer durable cursor, a tamper-evident hash chain and bounded retention.
+// It knows events and consumers; nothing of serial ports, MQTT or YAML (DESIGN.md).
+//
+// Threading: every method is thread-safe. append()/ack_async() hand work to the store's one
+// writer thread (group commit: many events, one transaction, one fsync); their callbacks run
+// on that writer thread and must be quick (post elsewhere). Reads use their own connection.
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace floorgate::store {
+
+enum class EventClass : std::uint8_t { financial, security, fault, operational, telemetry };
+std::string_view to_string(EventClass c);
+std::optional<EventClass> parse_event_class(std::string_view name);
+
+// Expected failures, as std::error_code values (category "floorgate.store").
+enum class Errc {
+  ok = 0,
+  invalid_event,       // empty egm/type, bad field
+  payload_too_large,   // attrs+raw above Options::max_payload_bytes
+  disk_full,           // SQLITE_FULL or max size reached; earlier events stay readable
+  io_error,            // other SQLite/I/O failure
+  locked,              // another process holds the store
+  corrupt,             // failed integrity check (the file was moved aside)
+  closed,              // store is shutting down
+  unknown_consumer,
+  ack_beyond_sent,     // ack upto > highest seq ever handed to that consumer
+  ack_backwards,       // ack upto < the consumer's acked cursor
+  out_of_range,        // replay from before the oldest kept row / after the newest
+};
+const std::error_category& store_category();
+std::error_code make_error_code(Errc e);
+
+// One stored event (DESIGN.md "The event"). On append, seq/epoch/egm_seq/hash are assigned by
+// the store and ignored in the input.
+struct Record {
+  std::uint64_t seq = 0;
+  std::uint64_t epoch = 0;
+  std::string egm;
+  std::uint64_t egm_seq = 0;
+  std::string type;
+  EventClass cls = EventClass::operational;
+  std::int64_t ts_gw_ms = 0;
+  std::optional<std::int64_t> ts_egm_ms;
+  std::string source;
+  std::string attrs_json = "{}";
+  std::string raw_hex;
+  std::array<std::uint8_t, 32> hash{};
+};
+
+// Which events a consumer gets. Empty list = everything on that axis. A type entry ending in
+// ".*" matches by prefix ("tilt.*").
+struct Route {
+  std::vector<std::string> classes;
+  std::vector<std::string> types;
+  std::vector<std::string> egms;
+  bool matches(const Record& r) const;
+};
+
+struct ConsumerSpec {
+  std::string name;
+  Route route;
+  bool required = true;  // retention waits for this consumer's acks
+};
+
+struct Options {
+  std::filesystem::path path;                       // the SQLite file
+  std::uint64_t max_bytes = 2ull << 30;             // retention size bound
+  std::chrono::seconds max_age{std::chrono::hours(24 * 30)};  // retention age bound
+  std::chrono::microseconds commit_window{2000};    // group-commit gathering window
+  std::size_t max_batch = 2000;                     // events per transaction at most
+  std::size_t max_payload_bytes = 64 * 1024;        // attrs_json + raw_hex per event
+  std::chrono::milliseconds retention_interval{5000};  // how often retention runs
+  std::function<std::int64_t()> now_ms;             // wall clock (UTC ms); default system
+};
+
+// What open() found; the caller logs it and may emit an alarm event.
+struct OpenReport {
+  bool created = false;                 // a new file (new epoch)
+  std::optional<std::filesystem::path> quarantined;  // corrupt file moved here
+  std::string detail;
+  int migrated_from_version = -1;       // schema version before migration, -1 if none
+};
+
+struct ConsumerStats {
+  std::string name;
+  bool required = true;
+  std::uint64_t acked_upto = 0;      // durable cursor
+  std::uint64_t sent_upto = 0;       // highest seq handed out (in memory)
+  std::uint64_t unacked = 0;         // matching events after the cursor
+  std::optional<std::int64_t> oldest_unacked_ts_ms;
+  std::uint64_t dead_letters = 0;
+};
+
+struct Stats {
+  std::uint64_t epoch = 0;
+  std::uint64_t rows = 0;
+  std::uint64_t bytes = 0;            // file size incl. WAL
+  std::uint64_t first_seq = 0;        // oldest kept (0 when empty)
+  std::uint64_t last_seq = 0;         // high-water mark
+  bool retention_alarm = false;       // size bound needs events that may not be dropped
+  std::string retention_alarm_reason;
+  std::uint64_t evicted_total = 0;
+  std::vector<ConsumerStats> consumers;
+};
+
+struct QueryFilter {  // for the technician event browser
+  std::optional<std::string> egm, type, cls;
+  std::optional<std::int64_t> since_ms, until_ms;
+  std::optional<std::uint64_t> before_seq;  // paging: rows with seq < before_seq
+  std::size_t limit = 100;                  // newest first
+};
+
+struct DeadLetter {
+  std::uint64_t seq = 0;
+  std::string reason;
+  std::int64_t ts_ms = 0;
+};
+
+struct ChainCheck {
+  bool ok = true;
+  std::optional<std::uint64_t> first_bad_seq;
+  std::string detail;
+};
+
+class Store {
+ public:
+  using AppendHandler = std::function<void(std::error_code, const Record& stored)>;
+  using AckHandler = std::function<void(std::error_code)>;
+
+  // Opens or creates the store (quick_check, migrations, quarantine of a corrupt file).
+  static std::unique_ptr<Store> open(const Options& options, std::error_code& ec,
+                                     OpenReport* report = nullptr);
+  virtual ~Store() = default;
+
+  // Queues one event; on_durable fires on the writer thread after its transaction committed
+  // (with the assigned seq, egm_seq, epoch, hash) or with an error. Invalid input fails fast.
+  virtual void append(Record r, AppendHandler on_durable) = 0;
+  // Convenience for tests and tools: append and wait.
+  virtual std::error_code append_sync(Record r, Record* stored = nullptr) = 0;
+
+  // Registers or updates a consumer (route and required flag); its cursor is kept.
+  virtual std::error_code register_consumer(const ConsumerSpec& spec) = 0;
+  virtual std::error_code remove_consumer(const std::string& name) = 0;
+
+  // Next events matching the consumer's route after its delivery position; advances the
+  // delivery position (in memory, starts at the acked cursor on open).
+  virtual std::vector<Record> next_batch(const std::string& consumer, std::size_t max,
+                                         std::error_code& ec) = 0;
+  // Stateless read: events matching the route with seq > after_seq (for replays and resends);
+  // also raises the consumer's sent_upto.
+  virtual std::vector<Record> read_after(const std::string& consumer, std::uint64_t after_seq,
+                                         std::size_t max, std::error_code& ec) = 0;
+  // Cumulative ack; durable when it returns / when the handler fires (writer thread).
+  virtual std::error_code ack(const std::string& consumer, std::uint64_t upto) = 0;
+  virtual void ack_async(const std::string& consumer, std::uint64_t upto, AckHandler done) = 0;
+  // Rewinds the delivery position to from_seq - 1 (not below the acked cursor's meaning:
+  // the acked cursor itself is never changed).
+  virtual std::error_code replay(const std::string& consumer, std::uint64_t from_seq) = 0;
+  // First seq with ts_gw_ms >= since_ms (for {"since": ...}); nullopt when none.
+  virtual std::optional<std::uint64_t> seq_at_time(std::int64_t since_ms) = 0;
+  // Rewinds the delivery position to the acked cursor (ack timeout: resend in order).
+  virtual std::error_code rewind_to_ack(const std::string& consumer) = 0;
+
+  // Dead letters: the consumer could not process `seq`; it is listed and counted.
+  virtual std::error_code dead_letter(const std::string& consumer, std::uint64_t seq,
+                                      const std::string& reason) = 0;
+  virtual std::vector<DeadLetter> dead_letters(const std::string& consumer) = 0;
+  virtual std::error_code clear_dead_letters(const std::string& consumer) = 0;
+  // Loads specific events (dead-letter redelivery).
+  virtual std::vector<Record> get(const std::vector<std::uint64_t>& seqs) = 0;
+
+  virtual std::vector<Record> query(const QueryFilter& filter) = 0;
+  virtual Stats stats() = 0;
+  // Runs one bounded retention pass now (it also runs on its own every retention_interval).
+  virtual std::error_code run_retention() = 0;
+  virtual ChainCheck verify_chain(std::uint64_t from_seq = 0, std::uint64_t to_seq = UINT64_MAX) = 0;
+
+  // Stops accepting appends, commits what is queued, joins the writer thread. Idempotent.
+  virtual void close() = 0;
+};
+
+}  // namespace floorgate::store
+
+template <>
+struct std::is_error_code_enum<floorgate::store::Errc> : std::true_type {};
