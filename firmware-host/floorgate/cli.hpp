@@ -1,0 +1,25 @@
+#pragma once
+// Command line of the floorgate daemon.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace floorgate::host {
+
+struct CommandLine {
+  enum class Mode { run, check_config, print_default_config, hash_password, help, version };
+  Mode mode = Mode::run;
+  std::optional<std::string> config_path;  // --config FILE / --check-config FILE
+  std::optional<std::string> store_path;   // --store PATH overrides store.path
+  std::optional<std::string> log_level;    // --log-level overrides logging.level
+};
+
+// Parses argv; on a usage error returns nullopt and fills `error`.
+std::optional<CommandLine> parse_command_line(const std::vector<std::string>& args,
+                                              std::string& error);
+
+// The --help text.
+std::string usage_text();
+
+}  // namespace floorgate::host

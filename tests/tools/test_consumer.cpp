@@ -1,0 +1,147 @@
+// fg-test-consumer: a central-system stand-in for tests, the demo and benchmarks. Subscribes
+// to one consumer's stream of a floorgate gateway, writes one line per received event to a
+// file (or stdout) and acknowledges cumulatively on <root>/ack/<consumer>.
+//
+//   fg-test-consumer --port P --root ROOT --consumer NAME [--out FILE] [--no-ack]
+//                    [--ack-batch N] [--client-id ID] [--host H]
+//
+// Output line: {"seq":N,"egm":"..","egm_seq":N,"type":"..","class":"..","replay":bool,"rx_ms":N}
+// The consumer's session is persistent (clean session off) so it keeps its queue across its
+// own restarts like a real central system would.
+
+#include <mosquitto.h>
+#include <signal.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+namespace {
+
+struct State {
+  std::string root, consumer;
+  FILE* out = stdout;
+  bool ack = true;
+  int ack_batch = 1;
+  std::uint64_t highest = 0;
+  int since_ack = 0;
+  mosquitto* mosq = nullptr;
+};
+
+volatile sig_atomic_t g_stop = 0;
+void on_signal(int) { g_stop = 1; }
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void send_ack(State& s) {
+  std::string topic = s.root + "/ack/" + s.consumer;
+  std::string body = "{\"upto\":" + std::to_string(s.highest) + "}";
+  mosquitto_publish(s.mosq, nullptr, topic.c_str(), static_cast<int>(body.size()), body.data(),
+                    1, false);
+  s.since_ack = 0;
+}
+
+void on_message(mosquitto*, void* ud, const mosquitto_message* m) {
+  auto& s = *static_cast<State*>(ud);
+  boost::system::error_code ec;
+  auto v = boost::json::parse(
+      std::string_view(static_cast<const char*>(m->payload), static_cast<size_t>(m->payloadlen)),
+      ec);
+  if (ec || !v.is_object()) {
+    std::fprintf(stderr, "fg-test-consumer: unparsable message on %s\n", m->topic);
+    return;
+  }
+  auto& o = v.as_object();
+  auto seq = o.contains("seq") ? o.at("seq").to_number<std::uint64_t>() : 0;
+  bool replay = o.contains("replay") && o.at("replay").is_bool() && o.at("replay").as_bool();
+  auto str = [&](const char* k) -> std::string {
+    return o.contains(k) && o.at(k).is_string() ? std::string(o.at(k).as_string()) : "";
+  };
+  std::uint64_t egm_seq = o.contains("egm_seq") ? o.at("egm_seq").to_number<std::uint64_t>() : 0;
+  std::fprintf(s.out,
+               "{\"seq\":%llu,\"egm\":\"%s\",\"egm_seq\":%llu,\"type\":\"%s\",\"class\":\"%s\","
+               "\"source\":\"%s\",\"replay\":%s,\"rx_ms\":%lld}\n",
+               static_cast<unsigned long long>(seq), str("egm").c_str(),
+               static_cast<unsigned long long>(egm_seq), str("type").c_str(),
+               str("class").c_str(), str("source").c_str(), replay ? "true" : "false",
+               static_cast<long long>(now_ms()));
+  std::fflush(s.out);
+  if (seq > s.highest) s.highest = seq;
+  if (s.ack && ++s.since_ack >= s.ack_batch) send_ack(s);
+}
+
+void on_connect(mosquitto* mosq, void* ud, int rc) {
+  auto& s = *static_cast<State*>(ud);
+  if (rc != 0) return;
+  std::string topic = s.root + "/c/" + s.consumer + "/#";
+  mosquitto_subscribe(mosq, nullptr, topic.c_str(), 1);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  State s;
+  std::string host = "127.0.0.1", client_id, out_path;
+  int port = 1883;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
+    if (a == "--port") port = std::stoi(next());
+    else if (a == "--host") host = next();
+    else if (a == "--root") s.root = next();
+    else if (a == "--consumer") s.consumer = next();
+    else if (a == "--out") out_path = next();
+    else if (a == "--no-ack") s.ack = false;
+    else if (a == "--ack-batch") s.ack_batch = std::max(1, std::stoi(next()));
+    else if (a == "--client-id") client_id = next();
+    else {
+      std::fprintf(stderr, "fg-test-consumer: unknown option %s\n", a.c_str());
+      return 2;
+    }
+  }
+  if (s.root.empty() || s.consumer.empty()) {
+    std::fprintf(stderr, "usage: fg-test-consumer --port P --root ROOT --consumer NAME [--out FILE]\n");
+    return 2;
+  }
+  if (!out_path.empty()) {
+    s.out = std::fopen(out_path.c_str(), "a");
+    if (!s.out) return 1;
+  }
+  if (client_id.empty()) client_id = "fg-test-consumer-" + s.consumer;
+  signal(SIGTERM, on_signal);
+  signal(SIGINT, on_signal);
+  mosquitto_lib_init();
+  s.mosq = mosquitto_new(client_id.c_str(), false, &s);
+  mosquitto_int_option(s.mosq, MOSQ_OPT_TCP_NODELAY, 1);
+  mosquitto_connect_callback_set(s.mosq, on_connect);
+  mosquitto_message_callback_set(s.mosq, on_message);
+  mosquitto_reconnect_delay_set(s.mosq, 1, 2, false);
+  if (mosquitto_connect(s.mosq, host.c_str(), port, 10) != MOSQ_ERR_SUCCESS) {
+    // The loop below keeps retrying: the broker may come up later.
+    std::fprintf(stderr, "fg-test-consumer: broker not reachable yet, retrying\n");
+  }
+  int idle_ms = 0;
+  while (!g_stop) {
+    int rc = mosquitto_loop(s.mosq, 50, 1);
+    if (rc != MOSQ_ERR_SUCCESS) {
+      mosquitto_reconnect(s.mosq);
+      continue;
+    }
+    idle_ms += 50;
+    // Flush a partial ack batch when traffic pauses.
+    if (s.ack && s.since_ack > 0 && idle_ms >= 200) send_ack(s), idle_ms = 0;
+  }
+  if (s.ack && s.highest > 0) send_ack(s);
+  mosquitto_loop(s.mosq, 100, 1);
+  mosquitto_disconnect(s.mosq);
+  mosquitto_destroy(s.mosq);
+  mosquitto_lib_cleanup();
+  if (s.out != stdout) std::fclose(s.out);
+  return 0;
+}
