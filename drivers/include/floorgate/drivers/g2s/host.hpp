@@ -1,0 +1,122 @@
+#pragma once
+// The G2S host driver: the gateway joins network EGMs as a (guest) G2S host over SOAP 1.1 /
+// HTTP, subscribes to their events with persist-until-ack and turns them into the same
+// normalized Events the SAS driver produces. eventAck / meterInfoAck go out only after the
+// EventSink reported the event durable. See docs/g2s.md.
+//
+// Threading: construct, call and destroy on the executor passed in (the daemon's event loop,
+// one thread). Nothing blocks; every request has a deadline.
+
+#include <boost/asio/any_io_executor.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "floorgate/drivers/event.hpp"
+
+namespace floorgate::drivers::g2s {
+
+// One network EGM the gateway talks to.
+struct EgmConfig {
+  std::string id;        // gateway EGM id (Event::egm), e.g. "bank3-07"
+  std::string egm_id;    // the EGM's G2S egmId, e.g. "IGT_00012E492815"
+  std::string location;  // fallback egmLocation, e.g. "http://127.0.0.1:18080/G2S"; the
+                         // commsOnLine's egmLocation wins when the EGM sends one
+};
+
+// The (event id, event time) pair G2S events are deduplicated on, per EGM.
+struct SeenKey {
+  std::int64_t event_id = 0;
+  std::string event_dt;  // eventDateTime exactly as the EGM sent it
+  bool operator==(const SeenKey&) const = default;
+};
+
+struct HostConfig {
+  std::string host_id = "1";      // our G2S hostId as registered on the EGMs
+  std::string bind = "127.0.0.1"; // listen address of the POST /G2S server
+  int port = 0;                   // listen port; 0 = pick a free one (see Host::port())
+  std::chrono::seconds keepalive{10};         // host keepAlive period per online EGM
+  int keepalive_misses = 3;                   // consecutive misses before link.down
+  std::chrono::milliseconds request_timeout{5000};  // per outbound POST (connect+write+read)
+  std::chrono::milliseconds time_to_live{30000};    // timeToLive we put on our requests
+  std::chrono::milliseconds sync_timer{30000};      // commsOnLineAck/commsDisabledAck syncTimer
+  std::size_t max_body_bytes = 4 * 1024 * 1024;     // larger HTTP bodies get 413
+  // Meters: device classes for getMeterInfo/setMeterSub getDeviceMeters ("G2S_all" = every
+  // device); currency meters are always requested.
+  std::vector<std::string> meter_classes = {"G2S_cabinet", "G2S_noteAcceptor"};
+  std::chrono::milliseconds meter_period{900000};   // periodic meter push (>= 60000)
+  bool subscribe_all_events = true;  // G2S_all/-1/G2S_all, else the v1 code list
+  std::vector<EgmConfig> egms;
+  // Optional: keys of G2S events already committed for one EGM (gateway id), newest last.
+  // Called once per EGM from start(); lets dedupe survive a gateway restart. The daemon
+  // answers it from the store with seen_key_from_attrs() over recent g2s events.
+  std::function<std::vector<SeenKey>(const std::string& egm)> recent_keys;
+  // TLS (mutual) is not implemented yet: these must stay empty (start() fails otherwise).
+  std::string tls_cert_file, tls_key_file, tls_ca_file;
+};
+
+// Host-side view of one EGM's communications state.
+enum class CommsState : std::uint8_t { closed, sync, online };
+std::string_view to_string(CommsState s);
+
+// Snapshot of one EGM for status topics and the technician page.
+struct EgmStatus {
+  std::string id;                   // gateway EGM id
+  std::string egm_id;               // G2S egmId
+  std::string location;             // current egmLocation
+  CommsState state = CommsState::closed;
+  bool link_up = false;
+  std::int64_t last_seen_ms = 0;    // wall time of the last message from the EGM (0 = never)
+  std::uint64_t events_received = 0;   // eventReports accepted (incl. duplicates)
+  std::uint64_t events_committed = 0;  // submitted and reported durable
+  std::uint64_t duplicates = 0;        // deduped resends / backfill entries
+  std::uint64_t acks_sent = 0;         // eventAck + meterInfoAck posted
+  std::uint64_t post_failures = 0;     // outbound POSTs that failed or got a g2sAck error
+  std::uint64_t rejected = 0;          // inbound messages answered with an error
+  std::int64_t clock_skew_ms = 0;      // EGM dateTimeSent - gateway time, last message
+};
+
+// Counters for hostile or broken input that never got as far as an EGM.
+struct HostCounters {
+  std::uint64_t http_requests = 0;
+  std::uint64_t http_rejected = 0;  // 4xx answers (bad method/path, body too large, bad SOAP)
+  std::uint64_t msx_errors = 0;     // g2sAck answers carrying an error code
+};
+
+class Host {
+ public:
+  // ex: the daemon's event loop; sink: where events go; now_ms: wall clock (UTC ms).
+  Host(boost::asio::any_io_executor ex, HostConfig config, EventSink& sink,
+       std::function<std::int64_t()> now_ms);
+  ~Host();
+  Host(const Host&) = delete;
+  Host& operator=(const Host&) = delete;
+
+  // Binds and starts listening; fails with the bind error or invalid_argument (bad config).
+  std::error_code start();
+  // Cancels timers, closes sockets; in-flight sink callbacks become no-ops. Idempotent.
+  void stop();
+  // The bound port (after start()).
+  int port() const;
+  // One entry per configured EGM, in config order.
+  std::vector<EgmStatus> status() const;
+  HostCounters counters() const;
+  // Called on the executor whenever an EGM's state or link changes.
+  void on_status_change(std::function<void(const EgmStatus&)> cb);
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+// Extracts the dedupe key from the attrs_json of an event this driver produced (attrs
+// "event_id" and "event_dt"); nullopt for other events. Pure, any thread.
+std::optional<SeenKey> seen_key_from_attrs(std::string_view attrs_json);
+
+}  // namespace floorgate::drivers::g2s
