@@ -1,0 +1,58 @@
+#pragma once
+// Configuration and status types of the SAS host driver (one Bus = one serial line or one TCP
+// stream to a serial device server, with one or more EGMs on it).
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace floorgate::drivers::sas {
+
+// One EGM on a bus. Plain data; validated by validate() below.
+struct EgmConfig {
+  std::string id;                                      // configured EGM id, e.g. "bank3-07"
+  std::uint8_t address = 1;                            // SAS address 1..127
+  std::chrono::milliseconds poll_period{200};          // min period between polls, 40..200 ms
+  std::chrono::seconds meter_period{300};              // periodic meter snapshot (0 = off)
+  std::vector<std::uint8_t> meter_codes;               // LP 2F meter codes; empty = defaults
+  bool real_time_events = false;                       // enable RTE (LP 0E) after identification
+};
+
+// One physical (or TCP) line.
+struct BusConfig {
+  enum class Link { uart, pty, tcp };
+  Link link = Link::pty;
+  std::string port;                                    // device path, or host:port for tcp
+  std::vector<EgmConfig> egms;
+  int link_down_after = 30;                            // consecutive failed polls -> link.down
+  std::chrono::milliseconds reply_timeout{0};          // first byte; 0 = per-link default
+  std::chrono::milliseconds inter_byte_timeout{0};     // gap inside a frame; 0 = per-link default
+  std::chrono::milliseconds submit_retry{500};         // re-submit after the sink reported an error
+};
+
+// Snapshot of one EGM for status pages and the MQTT status topic. Counters are cumulative.
+struct EgmStatus {
+  std::string id;
+  std::uint8_t address = 0;
+  bool link_up = false;
+  std::string sas_version;                             // from LP 54, e.g. "602"
+  std::string serial;                                  // from LP 54
+  std::optional<std::uint32_t> denomination_cents;     // accounting denomination from LP 1F
+  bool real_time_events = false;                       // RTE currently enabled on the EGM
+  std::uint64_t polls = 0, answers = 0, crc_errors = 0, timeouts = 0, retries = 0,
+                nack_resends = 0, link_transitions = 0, events = 0, chirps = 0, busy = 0;
+  std::optional<std::int64_t> last_poll_ms;            // wall clock, UTC ms
+  std::optional<std::int64_t> last_event_ms;           // wall clock, UTC ms
+  std::map<std::string, std::uint64_t> meters;         // last snapshot: meter name -> raw value
+};
+
+// Checks a bus configuration; returns an empty string or a plain-sentence error.
+std::string validate(const BusConfig& cfg);
+
+// Parses "uart" | "pty" | "tcp"; nullopt otherwise.
+std::optional<BusConfig::Link> parse_link(const std::string& s);
+
+}  // namespace floorgate::drivers::sas

@@ -1,0 +1,111 @@
+#pragma once
+// The sans-I/O SAS host engine for one bus: scheduler, retries, link state, identification,
+// events and meters. It never touches a socket or a timer: the owner feeds received bytes and
+// timer expiries in, and the engine calls back to write frames and submit events. Bus wraps it
+// with Asio; unit tests drive it with a manual clock and a fake EGM. Single-threaded.
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "floorgate/drivers/event.hpp"
+#include "floorgate/drivers/sas/codec.hpp"
+#include "floorgate/drivers/sas/config.hpp"
+#include "floorgate/drivers/json_writer.hpp"
+
+namespace floorgate::drivers::sas {
+
+struct Work;  // a queued long poll (engine internals)
+
+class Engine {
+ public:
+  // Callbacks into the owner. All are invoked on the engine's thread.
+  struct Io {
+    std::function<void(std::vector<std::uint8_t>)> write;       // transmit one host frame
+    std::function<void(Event, DurableHandler)> submit;           // EventSink::submit
+    std::function<void(const EgmStatus&)> status_changed;        // link / identity change
+    std::function<void()> rearm;                                 // next_deadline() changed
+    std::function<std::int64_t()> steady_ms;                     // monotonic ms
+    std::function<std::int64_t()> wall_ms;                       // UTC ms for ts_gw
+  };
+
+  Engine(BusConfig cfg, Io io);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Starts polling (sync poll first). Thread: engine thread.
+  void start();
+  // Stops polling; late durable callbacks are ignored.
+  void stop();
+  // Raw received bytes (PARMRK-encoded).
+  void on_rx(std::span<const std::uint8_t> raw);
+  // Call when steady_ms() >= next_deadline().
+  void on_timer();
+  // When on_timer() must next run (steady ms), or nullopt when only I/O or a durable
+  // callback can move the engine forward.
+  std::optional<std::int64_t> next_deadline() const;
+  // Status snapshot of every EGM, in configuration order.
+  std::vector<EgmStatus> status() const;
+  // The link's default reply timeout (first byte) and inter-byte gap, in ms.
+  static std::int64_t default_reply_timeout(BusConfig::Link link);
+  static std::int64_t default_inter_byte(BusConfig::Link link);
+
+  struct EgmState;  // private per-EGM state (engine.cpp)
+
+ private:
+  struct Pending;  // the exchange in flight
+  struct Resubmit {
+    std::int64_t at;
+    std::size_t egm;
+    Event event;
+    bool blocks;
+  };
+  void pump();
+  Expectation expectation() const;
+  void send_filler(std::int64_t now);
+  void send_pending(bool retry);
+  void end_exchange(std::int64_t next_due);
+  void exchange_failed(bool timeout, bool crc);
+  void give_up_or_requeue(std::size_t egm, Work w);
+  void work_abandoned(std::size_t egm, const std::vector<std::uint8_t>& frame);
+  void handle_frame(const ParseResult& r);
+  void handle_exception_code(std::size_t egm, std::uint8_t code, std::span<const std::uint8_t> data,
+                             std::span<const std::uint8_t> raw, bool rte, bool retry);
+  void handle_lp_data(std::size_t egm, std::span<const std::uint8_t> frame);
+  void handle_handpay(std::size_t egm, std::span<const std::uint8_t> frame);
+  void note_answer(std::size_t egm);
+  void note_failure(std::size_t egm);
+  void emit(std::size_t egm, Event ev, bool blocks_bus);
+  void submit(std::size_t egm, Event ev, bool blocks_bus);
+  void queue_identification(std::size_t egm);
+  void queue_meters(std::size_t egm, const char* trigger, bool reset);
+  void meters_received(std::size_t egm, std::span<const std::uint8_t> frame);
+  void finish_snapshot(std::size_t egm);
+  Event make_event(std::size_t egm, std::string type, EventClass cls, std::string source,
+                   std::string attrs, std::span<const std::uint8_t> raw);
+  void notify_status(std::size_t egm);
+
+  BusConfig cfg_;
+  Io io_;
+  std::vector<std::unique_ptr<EgmState>> egms_;
+  std::unique_ptr<Pending> pending_;
+  std::vector<std::uint8_t> last_frame_;    // last frame put on the bus (implied-ACK rule)
+  std::vector<std::uint8_t> rx_;            // data bytes of the reply being received
+  RxDecoder decoder_;
+  std::vector<Resubmit> resubmits_;         // events the sink failed, retried later
+  std::int64_t bus_ready_at_ = 0;
+  std::int64_t last_end_ = 0;               // end of the last exchange (steady ms)           // no transmission before this (steady ms)
+  std::int64_t reply_timeout_ = 0, inter_byte_ = 0;
+  int blocked_ = 0;                         // events awaiting on_durable: bus holds its polls
+  std::size_t rr_ = 0;                      // round-robin cursor
+  bool running_ = false;
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+};
+
+}  // namespace floorgate::drivers::sas

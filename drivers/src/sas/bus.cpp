@@ -1,0 +1,191 @@
+// Bus: the Asio shell around the sans-I/O Engine (stream, one timer, write queue).
+#include "floorgate/drivers/sas/bus.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <deque>
+
+#include "floorgate/drivers/sas/engine.hpp"
+
+namespace asio = boost::asio;
+
+namespace floorgate::drivers::sas {
+namespace {
+std::int64_t steady_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+std::int64_t system_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+struct Bus::Impl : std::enable_shared_from_this<Impl> {
+  asio::any_io_executor ex;
+  BusConfig cfg;
+  EventSink& sink;
+  WallClock wall;
+  std::unique_ptr<ByteStream> stream;
+  std::unique_ptr<Engine> engine;
+  asio::steady_timer timer, reopen_timer;
+  std::optional<std::int64_t> armed_at;
+  std::function<void(const EgmStatus&)> status_cb;
+  bool open = false, running = false, writing = false;
+  std::deque<std::vector<std::uint8_t>> writes;
+
+  Impl(asio::any_io_executor e, BusConfig c, EventSink& s, std::unique_ptr<ByteStream> st,
+       WallClock w)
+      : ex(e), cfg(std::move(c)), sink(s), wall(w ? std::move(w) : WallClock(system_now_ms)),
+        stream(std::move(st)), timer(e), reopen_timer(e) {}
+
+  void make_engine() {
+    std::weak_ptr<Impl> weak = weak_from_this();
+    Engine::Io io;
+    io.write = [weak](std::vector<std::uint8_t> f) {
+      if (auto self = weak.lock()) self->write(std::move(f));
+    };
+    io.submit = [this](Event ev, DurableHandler h) { sink.submit(std::move(ev), std::move(h)); };
+    io.status_changed = [this](const EgmStatus& st) {
+      if (status_cb) status_cb(st);
+    };
+    io.rearm = [weak] {
+      if (auto self = weak.lock()) self->rearm();
+    };
+    io.steady_ms = steady_now_ms;
+    io.wall_ms = wall;
+    engine = std::make_unique<Engine>(cfg, std::move(io));
+  }
+
+  void start() {
+    running = true;
+    do_open();
+    engine->start();
+    rearm();
+  }
+
+  void stop() {
+    running = false;
+    engine->stop();
+    timer.cancel();
+    reopen_timer.cancel();
+    stream->close();
+    open = false;
+    writes.clear();
+  }
+
+  void do_open() {
+    auto self = shared_from_this();
+    stream->async_open([self](std::error_code ec) {
+      if (!self->running) return;
+      if (ec) return self->schedule_reopen();
+      self->open = true;
+      self->do_read();
+      self->flush();
+    });
+  }
+
+  void schedule_reopen() {
+    open = false;
+    writes.clear();
+    writing = false;
+    reopen_timer.expires_after(std::chrono::seconds(1));
+    auto self = shared_from_this();
+    reopen_timer.async_wait([self](boost::system::error_code ec) {
+      if (ec || !self->running) return;
+      self->stream->close();
+      self->do_open();
+    });
+  }
+
+  void do_read() {
+    auto self = shared_from_this();
+    stream->async_read([self](std::error_code ec, std::span<const std::uint8_t> data) {
+      if (!self->running) return;
+      if (ec) {
+        if (ec != std::errc::operation_canceled) self->schedule_reopen();
+        return;
+      }
+      self->engine->on_rx(data);
+      self->do_read();
+    });
+  }
+
+  // While the stream is down frames are dropped: the engine sees timeouts and takes links down.
+  void write(std::vector<std::uint8_t> f) {
+    if (!open) return;
+    writes.push_back(std::move(f));
+    flush();
+  }
+
+  void flush() {
+    if (writing || writes.empty() || !open) return;
+    writing = true;
+    auto f = std::move(writes.front());
+    writes.pop_front();
+    auto self = shared_from_this();
+    stream->async_write_frame(std::move(f), [self](std::error_code ec) {
+      self->writing = false;
+      if (!self->running) return;
+      if (ec) {
+        if (ec != std::errc::operation_canceled) self->schedule_reopen();
+        return;
+      }
+      self->flush();
+    });
+  }
+
+  void rearm() {
+    if (!running) return;
+    auto d = engine->next_deadline();
+    if (d == armed_at) return;
+    armed_at = d;
+    timer.cancel();
+    if (!d) return;
+    timer.expires_at(std::chrono::steady_clock::time_point(std::chrono::milliseconds(*d)));
+    std::weak_ptr<Impl> weak = weak_from_this();
+    timer.async_wait([weak](boost::system::error_code ec) {
+      auto self = weak.lock();
+      if (!self || ec || !self->running) return;
+      self->armed_at.reset();
+      self->engine->on_timer();
+      self->rearm();
+    });
+  }
+};
+
+namespace {
+std::unique_ptr<ByteStream> stream_for(asio::any_io_executor ex, const BusConfig& cfg) {
+  switch (cfg.link) {
+    case BusConfig::Link::uart: return make_uart_stream(ex, cfg.port);
+    case BusConfig::Link::tcp: return make_tcp_stream(ex, cfg.port);
+    case BusConfig::Link::pty: break;
+  }
+  return make_pty_stream(ex, cfg.port);
+}
+}  // namespace
+
+Bus::Bus(asio::any_io_executor ex, BusConfig cfg, EventSink& sink, WallClock wall)
+    : Bus(ex, cfg, sink, stream_for(ex, cfg), std::move(wall)) {}
+
+Bus::Bus(asio::any_io_executor ex, BusConfig cfg, EventSink& sink,
+         std::unique_ptr<ByteStream> stream, WallClock wall)
+    : impl_(std::make_shared<Impl>(ex, std::move(cfg), sink, std::move(stream), std::move(wall))) {
+  impl_->make_engine();
+}
+
+Bus::~Bus() {
+  if (impl_->running) impl_->stop();
+}
+
+void Bus::start() { impl_->start(); }
+void Bus::stop() {
+  if (impl_->running) impl_->stop();
+}
+std::vector<EgmStatus> Bus::status() const { return impl_->engine->status(); }
+void Bus::on_status_change(std::function<void(const EgmStatus&)> cb) { impl_->status_cb = std::move(cb); }
+
+}  // namespace floorgate::drivers::sas

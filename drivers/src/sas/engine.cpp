@@ -1,0 +1,362 @@
+// Scheduling, exchanges, retries and link state of the SAS engine. Events, identification and
+// meters live in engine_events.cpp.
+#include <algorithm>
+
+#include "floorgate/drivers/sas/engine.hpp"
+#include "sas/egm_state.hpp"
+
+namespace floorgate::drivers::sas {
+namespace {
+constexpr std::uint8_t kSyncPoll = 0x80;      // GP to address 0: sync / filler, never answered
+constexpr std::int64_t kFillerGuardMs = 2;    // after a filler, before the next wakeup byte
+constexpr std::int64_t kDownPollMs = 1000;    // poll period while the link is down
+constexpr int kMaxSends = 3;                  // 1 send + 2 byte-identical retries
+constexpr int kMaxWorkAttempts = 3;           // exchanges per long poll before giving up
+}  // namespace
+
+std::int64_t Engine::default_reply_timeout(BusConfig::Link link) {
+  return link == BusConfig::Link::uart ? 50 : 150;
+}
+std::int64_t Engine::default_inter_byte(BusConfig::Link link) {
+  return link == BusConfig::Link::uart ? 5 : 25;
+}
+
+Engine::Engine(BusConfig cfg, Io io) : cfg_(std::move(cfg)), io_(std::move(io)) {
+  reply_timeout_ = cfg_.reply_timeout.count() > 0 ? cfg_.reply_timeout.count()
+                                                  : default_reply_timeout(cfg_.link);
+  inter_byte_ = cfg_.inter_byte_timeout.count() > 0 ? cfg_.inter_byte_timeout.count()
+                                                     : default_inter_byte(cfg_.link);
+  for (const auto& ec : cfg_.egms) {
+    auto e = std::make_unique<EgmState>();
+    e->cfg = ec;
+    e->st.id = ec.id;
+    e->st.address = ec.address;
+    e->meter_codes = ec.meter_codes;
+    if (e->meter_codes.empty()) e->meter_codes = {0x00, 0x01, 0x02, 0x03, 0x04,
+                                                  0x05, 0x06, 0x0B, 0x0C, 0x24};
+    egms_.push_back(std::move(e));
+  }
+}
+
+Engine::~Engine() = default;
+
+void Engine::start() {
+  running_ = true;
+  std::int64_t now = io_.steady_ms();
+  for (auto& e : egms_) {
+    e->need_sync = true;
+    e->next_due = now;
+  }
+  pump();
+}
+
+void Engine::stop() {
+  running_ = false;
+  pending_.reset();
+  alive_ = std::make_shared<int>(0);  // orphan every outstanding durable callback
+}
+
+std::vector<EgmStatus> Engine::status() const {
+  std::vector<EgmStatus> out;
+  for (const auto& e : egms_) out.push_back(e->st);
+  return out;
+}
+
+std::optional<std::int64_t> Engine::next_deadline() const {
+  if (!running_) return std::nullopt;
+  std::optional<std::int64_t> d;
+  auto take = [&d](std::int64_t t) { d = d ? std::min(*d, t) : t; };
+  for (const auto& r : resubmits_) take(r.at);
+  if (pending_) {
+    take(pending_->last_rx >= 0 ? pending_->last_rx + inter_byte_
+                                : pending_->sent_at + reply_timeout_);
+    return d;
+  }
+  if (blocked_ > 0) return d;
+  std::optional<std::int64_t> poll;
+  for (const auto& e : egms_) {
+    poll = poll ? std::min(*poll, e->next_due) : e->next_due;
+    if (e->st.link_up && e->cfg.meter_period.count() > 0) poll = std::min(*poll, e->next_meter);
+  }
+  if (poll) take(std::max(*poll, bus_ready_at_));
+  return d;
+}
+
+void Engine::on_rx(std::span<const std::uint8_t> raw) {
+  if (!running_) return;
+  std::int64_t now = io_.steady_ms();
+  for (std::uint8_t b : raw) {
+    auto sym = decoder_.push(b);
+    if (!sym) continue;
+    if (sym->wakeup) {  // a chirp: the EGM is alive but thinks nobody polls it
+      for (std::size_t i = 0; i < egms_.size(); ++i) {
+        if (egms_[i]->cfg.address == (sym->byte & 0x7F)) {
+          egms_[i]->st.chirps++;
+          egms_[i]->need_sync = true;
+        }
+      }
+      continue;
+    }
+    if (!pending_) continue;  // line noise between frames
+    rx_.push_back(sym->byte);
+    pending_->last_rx = now;
+    Expectation exp = expectation();
+    ParseResult r = parse_response(exp, rx_);
+    // Garbage before the reply: drop leading bytes that cannot start it.
+    while (r.status == ParseStatus::error && r.error == ParseError::bad_address && !rx_.empty()) {
+      rx_.erase(rx_.begin());
+      r = parse_response(exp, rx_);
+    }
+    if (r.status == ParseStatus::complete) {
+      handle_frame(r);
+    } else if (r.status == ParseStatus::error) {
+      exchange_failed(false, r.error == ParseError::bad_crc);
+    }
+  }
+  pump();
+  if (io_.rearm) io_.rearm();
+}
+
+Expectation Engine::expectation() const {
+  Expectation exp;
+  const auto& e = *egms_[pending_->egm];
+  exp.address = e.cfg.address;
+  exp.general_poll = pending_->gp;
+  exp.cmd = pending_->gp ? 0 : pending_->frame[1];
+  exp.rte = e.rte;
+  return exp;
+}
+
+void Engine::on_timer() {
+  if (!running_) return;
+  std::int64_t now = io_.steady_ms();
+  for (std::size_t i = 0; i < resubmits_.size();) {
+    if (resubmits_[i].at <= now) {
+      Resubmit r = std::move(resubmits_[i]);
+      resubmits_.erase(resubmits_.begin() + static_cast<std::ptrdiff_t>(i));
+      submit(r.egm, std::move(r.event), r.blocks);
+    } else {
+      ++i;
+    }
+  }
+  if (pending_) {
+    std::int64_t deadline = pending_->last_rx >= 0 ? pending_->last_rx + inter_byte_
+                                                   : pending_->sent_at + reply_timeout_;
+    if (now >= deadline) {
+      if (rx_.empty()) {
+        exchange_failed(true, false);
+      } else {
+        ParseResult r = parse_response(expectation(), rx_, true);
+        if (r.status == ParseStatus::complete) handle_frame(r);
+        else exchange_failed(false, r.error == ParseError::bad_crc);
+      }
+    }
+  }
+  pump();
+  if (io_.rearm) io_.rearm();
+}
+
+void Engine::pump() {
+  if (!running_ || pending_ || blocked_ > 0) return;
+  std::int64_t now = io_.steady_ms();
+  if (now < bus_ready_at_) return;
+  for (std::size_t i = 0; i < egms_.size(); ++i) {
+    auto& e = *egms_[i];
+    if (e.st.link_up && e.cfg.meter_period.count() > 0 && now >= e.next_meter) {
+      queue_meters(i, "periodic", false);
+    }
+  }
+  // The EGM whose poll is most overdue, starting after the last one served (fairness).
+  std::optional<std::size_t> best;
+  for (std::size_t k = 0; k < egms_.size(); ++k) {
+    std::size_t i = (rr_ + 1 + k) % egms_.size();
+    if (egms_[i]->next_due > now) continue;
+    if (!best || egms_[i]->next_due < egms_[*best]->next_due) best = i;
+  }
+  if (!best) return;
+  auto& e = *egms_[*best];
+  if (e.need_sync) {
+    send_filler(now);
+    for (auto& x : egms_) x->need_sync = false;
+    return;
+  }
+  std::vector<std::uint8_t> frame;
+  bool gp = e.work.empty();
+  if (gp) frame = {static_cast<std::uint8_t>(0x80 | e.cfg.address)};
+  else frame = e.work.front().frame;
+  if (frame == last_frame_) {
+    // The same poll twice in a row would be an implied NACK: put a filler between them, at
+    // half the poll period (the "other address" spacing).
+    std::int64_t at = last_end_ + e.cfg.poll_period.count() / 2;
+    if (now < at) {
+      bus_ready_at_ = at;
+      return;
+    }
+    send_filler(now);
+    return;
+  }
+  std::optional<Work> w;
+  if (!gp) {
+    w = std::move(e.work.front());
+    e.work.pop_front();
+  }
+  rr_ = *best;
+  pending_ = std::make_unique<Pending>();
+  pending_->egm = *best;
+  pending_->gp = gp;
+  pending_->work = std::move(w);
+  pending_->frame = frame;
+  send_pending(false);
+}
+
+void Engine::send_filler(std::int64_t now) {
+  last_frame_ = {kSyncPoll};
+  bus_ready_at_ = now + kFillerGuardMs;
+  io_.write({kSyncPoll});
+}
+
+void Engine::send_pending(bool retry) {
+  auto& e = *egms_[pending_->egm];
+  rx_.clear();
+  pending_->sent_at = io_.steady_ms();
+  pending_->last_rx = -1;
+  e.st.polls++;
+  if (retry) e.st.retries++;
+  e.st.last_poll_ms = io_.wall_ms();
+  last_frame_ = pending_->frame;
+  io_.write(pending_->frame);
+}
+
+void Engine::end_exchange(std::int64_t next_due) {
+  std::int64_t now = io_.steady_ms();
+  auto& e = *egms_[pending_->egm];
+  e.next_due = next_due > 0 ? next_due : now + (e.st.link_up ? e.cfg.poll_period.count()
+                                                             : kDownPollMs);
+  last_end_ = now;
+  bus_ready_at_ = now;
+  pending_.reset();
+  rx_.clear();
+}
+
+void Engine::exchange_failed(bool timeout, bool crc) {
+  auto& e = *egms_[pending_->egm];
+  if (timeout) e.st.timeouts++;
+  if (crc) e.st.crc_errors++;
+  std::size_t idx = pending_->egm;
+  note_failure(idx);
+  if (pending_->sends < kMaxSends && (e.st.link_up || !pending_->gp)) {
+    pending_->sends++;
+    send_pending(true);
+    return;
+  }
+  // Third failure: the EGM keeps its item (final implied NACK); resync before the next poll.
+  e.need_sync = true;
+  if (pending_->work) give_up_or_requeue(idx, std::move(*pending_->work));
+  end_exchange(0);
+}
+
+void Engine::give_up_or_requeue(std::size_t idx, Work w) {
+  auto& e = *egms_[idx];
+  if (++w.attempts < kMaxWorkAttempts && e.st.link_up) {
+    e.work.push_front(std::move(w));
+    return;
+  }
+  work_abandoned(idx, w.frame);
+}
+
+void Engine::handle_frame(const ParseResult& r) {
+  std::size_t idx = pending_->egm;
+  auto& e = *egms_[idx];
+  std::vector<std::uint8_t> frame(rx_.begin(), rx_.begin() + static_cast<std::ptrdiff_t>(r.length));
+  bool retry = pending_->sends > 1;
+  note_answer(idx);
+  switch (r.kind) {
+    case FrameKind::nack:
+      e.st.nack_resends++;
+      if (pending_->sends < kMaxSends) {
+        pending_->sends++;
+        send_pending(true);
+        return;
+      }
+      if (pending_->work) give_up_or_requeue(idx, std::move(*pending_->work));
+      end_exchange(0);
+      return;
+    case FrameKind::busy:
+      e.st.busy++;
+      if (pending_->work) give_up_or_requeue(idx, std::move(*pending_->work));
+      end_exchange(0);
+      return;
+    case FrameKind::rte_event: {
+      // An event instead of the LP's answer: ACK it with a different poll, then reissue the LP.
+      if (pending_->work) e.work.push_front(std::move(*pending_->work));
+      end_exchange(0);
+      std::uint8_t code = frame[2];
+      if (code != 0) {
+        handle_exception_code(idx, code, std::span(frame).subspan(3, frame.size() - 5), frame,
+                              true, retry);
+      }
+      return;
+    }
+    case FrameKind::exception:
+      end_exchange(0);
+      if (frame[0] != 0) handle_exception_code(idx, frame[0], {}, frame, false, retry);
+      return;
+    case FrameKind::ack: {
+      std::vector<std::uint8_t> sent = pending_->frame;
+      end_exchange(0);
+      if (sent.size() >= 3 && sent[1] == 0x0E) {
+        e.rte = sent[2] == 0x01;
+        e.st.real_time_events = e.rte;
+        notify_status(idx);
+      }
+      return;
+    }
+    case FrameKind::data:
+      end_exchange(0);
+      handle_lp_data(idx, frame);
+      return;
+  }
+}
+
+void Engine::note_answer(std::size_t idx) {
+  auto& e = *egms_[idx];
+  e.st.answers++;
+  e.fails = 0;
+  if (!e.st.link_up) {
+    e.st.link_up = true;
+    e.st.link_transitions++;
+    JsonWriter w;
+    w.add("address", static_cast<unsigned>(e.cfg.address));
+    emit(idx, make_event(idx, "link.up", EventClass::operational, "sas:link", std::move(w).finish(), {}),
+         false);
+    queue_identification(idx);
+    notify_status(idx);
+  }
+}
+
+void Engine::note_failure(std::size_t idx) {
+  auto& e = *egms_[idx];
+  ++e.fails;
+  if (e.st.link_up && e.fails >= cfg_.link_down_after) {
+    e.st.link_up = false;
+    e.st.link_transitions++;
+    e.need_sync = true;
+    e.rte = false;
+    e.st.real_time_events = false;
+    e.work.clear();
+    e.snap_outstanding = 0;
+    JsonWriter w;
+    w.add("address", static_cast<unsigned>(e.cfg.address));
+    w.add("consecutive_failures", e.fails);
+    emit(idx, make_event(idx, "link.down", EventClass::operational, "sas:link",
+                         std::move(w).finish(), {}),
+         false);
+    notify_status(idx);
+  }
+}
+
+void Engine::notify_status(std::size_t idx) {
+  if (io_.status_changed) io_.status_changed(egms_[idx]->st);
+}
+
+}  // namespace floorgate::drivers::sas

@@ -1,0 +1,297 @@
+// Events, identification, handpay and meters of the SAS engine.
+#include <cstdio>
+
+#include "floorgate/drivers/json_writer.hpp"
+#include "floorgate/drivers/sas/engine.hpp"
+#include "sas/egm_state.hpp"
+#include "sas/tables.hpp"
+
+namespace floorgate::drivers::sas {
+namespace {
+
+std::string hex(std::span<const std::uint8_t> bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (std::uint8_t b : bytes) {
+    out.push_back(kDigits[b >> 4]);
+    out.push_back(kDigits[b & 0x0F]);
+  }
+  return out;
+}
+
+std::string code_str(std::uint8_t code) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "0x%02x", code);
+  return buf;
+}
+
+std::uint64_t bcd_or_zero(std::span<const std::uint8_t> b) { return decode_bcd(b).value_or(0); }
+
+std::uint64_t pow100(std::size_t n) {
+  std::uint64_t m = 1;
+  for (std::size_t i = 0; i < n; ++i) m *= 100;
+  return m;
+}
+
+}  // namespace
+
+Event Engine::make_event(std::size_t idx, std::string type, EventClass cls, std::string source,
+                         std::string attrs, std::span<const std::uint8_t> raw) {
+  Event ev;
+  ev.egm = egms_[idx]->cfg.id;
+  ev.type = std::move(type);
+  ev.cls = cls;
+  ev.ts_gw_ms = io_.wall_ms();
+  ev.source = std::move(source);
+  ev.attrs_json = std::move(attrs);
+  ev.raw_hex = hex(raw);
+  return ev;
+}
+
+void Engine::emit(std::size_t idx, Event ev, bool blocks) {
+  auto& e = *egms_[idx];
+  e.st.events++;
+  e.st.last_event_ms = ev.ts_gw_ms;
+  if (blocks) ++blocked_;
+  submit(idx, std::move(ev), blocks);
+}
+
+void Engine::submit(std::size_t idx, Event ev, bool blocks) {
+  std::weak_ptr<int> alive = alive_;
+  Event copy = ev;
+  io_.submit(std::move(copy), [this, alive, idx, ev = std::move(ev), blocks](
+                                  std::error_code ec, std::uint64_t) mutable {
+    if (alive.expired() || !running_) return;
+    if (ec) {
+      // Not durable: keep the EGM's item unacknowledged (the bus stays held) and retry later.
+      resubmits_.push_back({io_.steady_ms() + cfg_.submit_retry.count(), idx, std::move(ev), blocks});
+    } else if (blocks) {
+      --blocked_;
+    }
+    pump();
+    if (io_.rearm) io_.rearm();
+  });
+}
+
+void Engine::handle_exception_code(std::size_t idx, std::uint8_t code,
+                                   std::span<const std::uint8_t> data,
+                                   std::span<const std::uint8_t> raw, bool rte, bool retry) {
+  auto& e = *egms_[idx];
+  if (code == 0x51) {
+    // The amount comes from LP 1B; handpay.pending is emitted from its answer.
+    e.handpay_reads = 20;
+    e.handpay_reported = false;
+    e.work.push_front({build_lp(e.cfg.address, 0x1B), 0});
+    return;
+  }
+  ExceptionInfo info = describe_exception(code);
+  JsonWriter w;
+  w.add("code", code_str(code));
+  if (info.attr_key) w.add(info.attr_key, info.attr_value);
+  if (code >= 0x98 && code <= 0x9B) w.add("while_powered_off", true);
+  if (auto dollars = bill_code_dollars(code)) {
+    w.add("value_cents", static_cast<std::uint64_t>(*dollars) * 100);
+    w.add("currency", "USD");
+  }
+  if (code == 0x4F) {
+    if (rte && data.size() >= 6) {
+      auto country = decode_bcd(data.subspan(0, 1));
+      auto denom = decode_bcd(data.subspan(1, 1));
+      auto dollars = denom ? rte_bill_dollars(static_cast<std::uint8_t>(*denom)) : std::nullopt;
+      if (dollars) w.add("value_cents", static_cast<std::uint64_t>(*dollars) * 100);
+      w.add("currency", bill_currency(country ? static_cast<std::uint8_t>(
+                                                   (*country / 10) * 16 + *country % 10)
+                                              : 0));
+      w.add("bill_count", bcd_or_zero(data.subspan(2, 4)));
+    } else {
+      w.add("value_known", false);
+    }
+  }
+  if (rte && code == 0x7E && data.size() >= 8) {
+    w.add("wager_credits", bcd_or_zero(data.subspan(0, 2)));
+    w.add("coin_in_credits", bcd_or_zero(data.subspan(2, 4)));
+  }
+  if (rte && code == 0x7F && data.size() >= 4) w.add("win_credits", bcd_or_zero(data.subspan(0, 4)));
+  if (code == 0x70) w.add("possible_gap", true);
+  if (retry) w.add("retry", true);
+  if (rte) w.add("rte", true);
+  emit(idx, make_event(idx, info.type, info.cls, "sas:" + code_str(code), std::move(w).finish(), raw),
+       true);
+  // Follow-ups: meters resync, re-identification.
+  if (is_meter_reset_code(code)) queue_meters(idx, "meter_reset", true);
+  else if (code == 0x17) queue_meters(idx, "power_applied", false);
+  else if (code == 0x70) queue_meters(idx, "exception_overflow", false);
+  else if (code == 0x52) queue_meters(idx, "handpay_reset", false);
+  else if (std::string_view(info.type) == "door.closed") queue_meters(idx, "door_closed", false);
+  if (code == 0x3C) queue_identification(idx);
+}
+
+void Engine::queue_identification(std::size_t idx) {
+  auto& e = *egms_[idx];
+  const std::uint8_t a = e.cfg.address;
+  e.work.push_back({build_lp(a, 0x54), 0});
+  e.work.push_back({build_lp(a, 0x1F), 0});
+  // A handpay whose 0x51 was acknowledged before a crash is only visible through LP 1B.
+  e.handpay_startup_check = true;
+  e.work.push_back({build_lp(a, 0x1B), 0});
+  queue_meters(idx, "link_up", false);
+  if (e.cfg.real_time_events) {
+    const std::uint8_t on = 0x01;
+    e.work.push_back({build_lp(a, 0x0E, std::span(&on, 1)), 0});
+  }
+}
+
+void Engine::queue_meters(std::size_t idx, const char* trigger, bool reset) {
+  auto& e = *egms_[idx];
+  if (reset) e.reset_pending = true;
+  e.next_meter = io_.steady_ms() + std::chrono::milliseconds(e.cfg.meter_period).count();
+  if (e.snap_outstanding > 0) return;  // one snapshot at a time; it will carry the reset flag
+  e.snap.clear();
+  e.snap_trigger = trigger;
+  for (std::size_t i = 0; i < e.meter_codes.size(); i += 10) {
+    std::size_t n = std::min<std::size_t>(10, e.meter_codes.size() - i);
+    e.work.push_back({build_lp2f(e.cfg.address, std::span(e.meter_codes).subspan(i, n)), 0});
+    ++e.snap_outstanding;
+  }
+}
+
+void Engine::work_abandoned(std::size_t idx, const std::vector<std::uint8_t>& frame) {
+  auto& e = *egms_[idx];
+  if (frame.size() >= 2 && frame[1] == 0x2F && e.snap_outstanding > 0) {
+    if (--e.snap_outstanding == 0) finish_snapshot(idx);
+  }
+  if (frame.size() >= 2 && frame[1] == 0x1B) handle_handpay(idx, {});
+}
+
+void Engine::handle_lp_data(std::size_t idx, std::span<const std::uint8_t> f) {
+  auto& e = *egms_[idx];
+  switch (f[1]) {
+    case 0x54: {
+      std::size_t len = f[2];
+      if (len < 3 || f.size() < 5 + len) return;
+      std::string version(f.begin() + 3, f.begin() + 6);
+      std::string serial(f.begin() + 6, f.begin() + 3 + static_cast<std::ptrdiff_t>(len));
+      if (version != e.st.sas_version || serial != e.st.serial) {
+        e.st.sas_version = version;
+        e.st.serial = serial;
+        notify_status(idx);
+      }
+      return;
+    }
+    case 0x1F: {
+      auto cents = denomination_cents(f[7]);
+      if (cents != e.st.denomination_cents) {
+        e.st.denomination_cents = cents;
+        notify_status(idx);
+      }
+      return;
+    }
+    case 0x2F:
+      meters_received(idx, f);
+      return;
+    case 0x1B:
+      handle_handpay(idx, f);
+      return;
+    default:
+      return;
+  }
+}
+
+void Engine::handle_handpay(std::size_t idx, std::span<const std::uint8_t> f) {
+  auto& e = *egms_[idx];
+  bool startup = e.handpay_startup_check;
+  e.handpay_startup_check = false;
+  bool empty = true;
+  for (std::size_t i = 2; i + 2 < f.size(); ++i) empty = empty && f[i] == 0;
+  if (f.size() < 24 || empty) {
+    // 0x51 was seen but no record could be read: still report the handpay, amount unknown.
+    if (e.handpay_reads > 0 && !e.handpay_reported && !startup) {
+      JsonWriter w;
+      w.add("code", "0x51");
+      w.add("amount_known", false);
+      emit(idx, make_event(idx, "handpay.pending", EventClass::financial, "sas:0x51",
+                           std::move(w).finish(), f),
+           true);
+    }
+    e.handpay_reads = 0;
+    return;
+  }
+  std::uint8_t level = f[3];
+  std::uint64_t amount = bcd_or_zero(f.subspan(4, 5));
+  JsonWriter w;
+  w.add("code", "0x51");
+  w.add("level", static_cast<unsigned>(level));
+  bool progressive = level >= 0x01 && level <= 0x20;
+  w.add("kind", progressive ? "progressive" : level == 0x80 ? "cancelled_credits" : "non_progressive");
+  w.add("amount_raw", amount);
+  w.add("amount_unit", progressive ? "cents" : "credits");
+  if (progressive) w.add("amount_cents", amount);
+  else if (e.st.denomination_cents) w.add("amount_cents", amount * *e.st.denomination_cents);
+  w.add("partial_pay_credits", bcd_or_zero(f.subspan(9, 2)));
+  w.add("reset_id", static_cast<unsigned>(f[11]));
+  if (startup) w.add("startup_check", true);
+  emit(idx, make_event(idx, "handpay.pending", EventClass::financial, "sas:0x1b",
+                       std::move(w).finish(), f),
+       true);
+  e.handpay_reported = true;
+  // More may be queued: read 1B again; the filler rule puts a different poll in between.
+  if (--e.handpay_reads > 0 || startup) {
+    e.handpay_reads = std::max(e.handpay_reads, 1);
+    e.work.push_front({build_lp(e.cfg.address, 0x1B), 0});
+  }
+}
+
+void Engine::meters_received(std::size_t idx, std::span<const std::uint8_t> f) {
+  auto& e = *egms_[idx];
+  std::size_t end = std::min<std::size_t>(3 + f[2], f.size() - 2);
+  for (std::size_t i = 5; i < end;) {
+    std::uint8_t code = f[i];
+    std::size_t size = meter_size_2f(code);
+    if (i + 1 + size > end) break;
+    if (auto v = decode_bcd(f.subspan(i + 1, size))) e.snap[code] = *v;
+    i += 1 + size;
+  }
+  if (e.snap_outstanding > 0 && --e.snap_outstanding == 0) finish_snapshot(idx);
+}
+
+void Engine::finish_snapshot(std::size_t idx) {
+  auto& e = *egms_[idx];
+  if (e.snap.empty()) return;
+  bool any_reset = e.reset_pending;
+  JsonWriter meters;
+  for (const auto& [code, value] : e.snap) {
+    JsonWriter m;
+    m.add("code", code_str(code));
+    m.add("value", value);
+    m.add("unit", meter_unit(code));
+    auto prev = e.last_meters.find(code);
+    if (prev != e.last_meters.end() && !e.reset_pending) {
+      std::uint64_t mod = pow100(meter_size_2f(code));
+      if (value >= prev->second) {
+        m.add("delta", value - prev->second);
+      } else if (prev->second - value > mod / 2) {
+        m.add("delta", value + mod - prev->second);  // BCD rollover
+        m.add("rollover", true);
+      } else {
+        m.add("reset_detected", true);  // backwards jump: not a rollover
+        any_reset = true;
+      }
+    }
+    meters.add_raw(meter_name(code), std::move(m).finish());
+    e.last_meters[code] = value;
+    e.st.meters[meter_name(code)] = value;
+  }
+  JsonWriter w;
+  w.add("trigger", e.snap_trigger);
+  w.add("reset", any_reset);
+  if (e.st.denomination_cents) w.add("denomination_cents", *e.st.denomination_cents);
+  w.add_raw("meters", std::move(meters).finish());
+  e.reset_pending = false;
+  e.snap.clear();
+  emit(idx, make_event(idx, "meters.snapshot", EventClass::financial, "sas:0x2f",
+                       std::move(w).finish(), {}),
+       false);
+}
+
+}  // namespace floorgate::drivers::sas
