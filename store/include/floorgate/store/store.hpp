@@ -38,6 +38,7 @@ enum class Errc {
   ack_beyond_sent,     // ack upto > highest seq ever handed to that consumer
   ack_backwards,       // ack upto < the consumer's acked cursor
   out_of_range,        // replay from before the oldest kept row / after the newest
+  schema_too_new,      // the file's user_version is newer than this program knows
 };
 const std::error_category& store_category();
 std::error_code make_error_code(Errc e);
@@ -83,6 +84,8 @@ struct Options {
   std::size_t max_payload_bytes = 64 * 1024;        // attrs_json + raw_hex per event
   std::chrono::milliseconds retention_interval{5000};  // how often retention runs
   std::function<std::int64_t()> now_ms;             // wall clock (UTC ms); default system
+  std::uint64_t max_page_count = 0;  // hard cap on the file in pages (0 = none); disk-full tests
+  std::size_t retention_chunk_rows = 2000;          // rows per retention transaction at most
 };
 
 // What open() found; the caller logs it and may emit an alarm event.
@@ -111,7 +114,13 @@ struct Stats {
   std::uint64_t last_seq = 0;         // high-water mark
   bool retention_alarm = false;       // size bound needs events that may not be dropped
   std::string retention_alarm_reason;
-  std::uint64_t evicted_total = 0;
+  std::uint64_t evicted_total = 0;    // rows removed by retention (age, size)
+  std::uint64_t evicted_unacked_total = 0;  // of those, rows a required consumer had not acked
+  std::uint64_t anchor_seq = 0;       // chain anchor: seq just before the oldest kept row
+  std::uint64_t appended_total = 0;   // events committed since open
+  std::uint64_t commits_total = 0;    // append/ack transactions committed since open
+  std::uint64_t append_failures_total = 0;  // events rejected or failed since open
+  std::uint64_t disk_full_total = 0;  // transactions that failed with disk_full since open
   std::vector<ConsumerStats> consumers;
 };
 

@@ -1,0 +1,42 @@
+#pragma once
+// Canonical bytes and SHA-256 chain hashing of a Record, and the event row layout (private).
+
+#include <openssl/evp.h>
+
+#include <array>
+#include <string>
+
+#include "floorgate/store/store.hpp"
+#include "sqlite_util.hpp"
+
+namespace floorgate::store::detail {
+
+using Hash = std::array<std::uint8_t, 32>;
+
+// Column list every event read uses, in the order read_record() expects.
+inline constexpr const char* kEventColumns =
+    "seq,epoch,egm,egm_seq,type,cls,ts_gw,ts_egm,source,attrs,raw,hash";
+
+// Appends the canonical, length-prefixed encoding of every field except hash to out.
+void canonical_bytes(const Record& r, std::string& out);
+
+// Reusable SHA-256 context for hash = SHA256(prev_hash || canonical_bytes(record)).
+class ChainHasher {
+ public:
+  ChainHasher();
+  ~ChainHasher();
+  ChainHasher(const ChainHasher&) = delete;
+  ChainHasher& operator=(const ChainHasher&) = delete;
+  Hash link(const Hash& prev, const Record& r);
+
+ private:
+  EVP_MD_CTX* ctx_;
+  std::string buf_;
+};
+
+// Reads the kEventColumns of the current row into r.
+void read_record(const Stmt& st, Record& r);
+// Copies a 32-byte blob into a Hash (zero-filled when the size is wrong).
+Hash to_hash(std::string_view blob);
+
+}  // namespace floorgate::store::detail

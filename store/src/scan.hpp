@@ -1,0 +1,31 @@
+#pragma once
+// Route-filtered reads over the event table (private). Rows are selected in SQL by seq range
+// (through the class index when the route names classes) and filtered in C++ by type and EGM.
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "floorgate/store/store.hpp"
+#include "sqlite_util.hpp"
+
+namespace floorgate::store::detail {
+
+struct ScanResult {
+  std::vector<Record> rows;  // matching rows, ascending seq
+  std::uint64_t covered = 0;  // every matching row in (after, covered] is in rows
+};
+
+// Reads up to max matching rows with after < seq <= upto, examining at most budget rows
+// (sparse type/EGM filters); covered tells how far the scan got. Thread: the connection owner.
+ScanResult scan_route(sqlite3* db, const Route& route, std::uint64_t after, std::uint64_t upto,
+                      std::size_t max, std::size_t budget);
+
+// Counts matching rows with after < seq <= upto (used to keep per-consumer pending counters).
+std::uint64_t count_route(sqlite3* db, const Route& route, std::uint64_t after,
+                          std::uint64_t upto);
+
+// Class numbers a route selects; empty when it selects every class.
+std::vector<int> route_classes(const Route& route);
+
+}  // namespace floorgate::store::detail

@@ -1,0 +1,108 @@
+#include "schema.hpp"
+
+#include <string>
+
+#include "floorgate/store/store.hpp"
+
+namespace floorgate::store::detail {
+namespace {
+
+// Version 1: events, chain state, per-EGM sequences and consumers with durable cursors.
+constexpr const char* kV1 = R"sql(
+CREATE TABLE state(
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  epoch INTEGER NOT NULL,
+  last_seq INTEGER NOT NULL,
+  last_hash BLOB NOT NULL,
+  row_count INTEGER NOT NULL,
+  anchor_seq INTEGER NOT NULL,
+  anchor_hash BLOB NOT NULL,
+  evicted_total INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL);
+CREATE TABLE event(
+  seq INTEGER PRIMARY KEY,
+  epoch INTEGER NOT NULL,
+  egm TEXT NOT NULL,
+  egm_seq INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  cls INTEGER NOT NULL,
+  ts_gw INTEGER NOT NULL,
+  ts_egm INTEGER,
+  source TEXT NOT NULL,
+  attrs TEXT NOT NULL,
+  raw TEXT NOT NULL,
+  hash BLOB NOT NULL);
+CREATE INDEX event_cls ON event(cls);
+CREATE TABLE egm(egm TEXT PRIMARY KEY, last_egm_seq INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE consumer(
+  name TEXT PRIMARY KEY,
+  classes TEXT NOT NULL,
+  types TEXT NOT NULL,
+  egms TEXT NOT NULL,
+  required INTEGER NOT NULL,
+  acked INTEGER NOT NULL,
+  pending INTEGER NOT NULL) WITHOUT ROWID;
+)sql";
+
+// Version 2: dead letters, hashes of rows evicted from the middle of the chain, and a count
+// of evictions a required consumer had not acked.
+constexpr const char* kV2 = R"sql(
+CREATE TABLE dead_letter(
+  consumer TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  ts INTEGER NOT NULL,
+  PRIMARY KEY (consumer, seq)) WITHOUT ROWID;
+CREATE TABLE gap(seq INTEGER PRIMARY KEY, hash BLOB NOT NULL);
+ALTER TABLE state ADD COLUMN evicted_unacked_total INTEGER NOT NULL DEFAULT 0;
+)sql";
+
+constexpr const char* kSteps[] = {kV1, kV2};
+
+std::error_code run_steps(sqlite3* db, int from) {
+  for (int v = from; v < kSchemaVersion; ++v) {
+    int rc = exec(db, kSteps[v]);
+    if (rc != SQLITE_OK) return sqlite_error(rc);
+  }
+  return sqlite_error(exec(db, "PRAGMA user_version=" + std::to_string(kSchemaVersion)));
+}
+
+}  // namespace
+
+std::error_code create_schema(sqlite3* db, std::uint64_t epoch, std::int64_t now_ms) {
+  int rc = exec(db, "BEGIN IMMEDIATE");
+  if (rc != SQLITE_OK) return sqlite_error(rc);
+  auto ec = run_steps(db, 0);
+  if (!ec) {
+    Stmt st(db,
+            "INSERT INTO state(id,epoch,last_seq,last_hash,row_count,anchor_seq,anchor_hash,"
+            "evicted_total,created_ms) VALUES(1,?1,0,zeroblob(32),0,0,zeroblob(32),0,?2)");
+    st.bind(1, static_cast<std::int64_t>(epoch)).bind(2, now_ms);
+    ec = sqlite_error(st.step());
+  }
+  if (ec) {
+    exec(db, "ROLLBACK");
+    return ec;
+  }
+  return sqlite_error(exec(db, "COMMIT"));
+}
+
+std::error_code migrate(sqlite3* db, int* from_version) {
+  int rc = SQLITE_OK;
+  int v = static_cast<int>(query_i64(db, "PRAGMA user_version", &rc));
+  if (rc != SQLITE_OK) return sqlite_error(rc);
+  if (v > kSchemaVersion) return make_error_code(Errc::schema_too_new);
+  if (v == kSchemaVersion) return {};
+  if (v < 1) return make_error_code(Errc::corrupt);  // a file without our schema
+  *from_version = v;
+  rc = exec(db, "BEGIN IMMEDIATE");
+  if (rc != SQLITE_OK) return sqlite_error(rc);
+  auto ec = run_steps(db, v);
+  if (ec) {
+    exec(db, "ROLLBACK");
+    return ec;
+  }
+  return sqlite_error(exec(db, "COMMIT"));
+}
+
+}  // namespace floorgate::store::detail

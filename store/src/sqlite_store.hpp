@@ -1,0 +1,140 @@
+#pragma once
+// The SQLite implementation of Store (private): one writer thread doing group commits on its
+// own connection, and a read connection shared by the read-side calls under a mutex.
+
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "codec.hpp"
+#include "floorgate/store/store.hpp"
+#include "sqlite_util.hpp"
+
+namespace floorgate::store::detail {
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(Options options);
+  ~SqliteStore() override;
+
+  // Opens, checks, migrates and loads state; then starts the writer. Thread: caller of open().
+  std::error_code start(OpenReport& report);
+
+  void append(Record r, AppendHandler on_durable) override;
+  std::error_code append_sync(Record r, Record* stored) override;
+  std::error_code register_consumer(const ConsumerSpec& spec) override;
+  std::error_code remove_consumer(const std::string& name) override;
+  std::vector<Record> next_batch(const std::string& consumer, std::size_t max,
+                                 std::error_code& ec) override;
+  std::vector<Record> read_after(const std::string& consumer, std::uint64_t after_seq,
+                                 std::size_t max, std::error_code& ec) override;
+  std::error_code ack(const std::string& consumer, std::uint64_t upto) override;
+  void ack_async(const std::string& consumer, std::uint64_t upto, AckHandler done) override;
+  std::error_code replay(const std::string& consumer, std::uint64_t from_seq) override;
+  std::optional<std::uint64_t> seq_at_time(std::int64_t since_ms) override;
+  std::error_code rewind_to_ack(const std::string& consumer) override;
+  std::error_code dead_letter(const std::string& consumer, std::uint64_t seq,
+                              const std::string& reason) override;
+  std::vector<DeadLetter> dead_letters(const std::string& consumer) override;
+  std::error_code clear_dead_letters(const std::string& consumer) override;
+  std::vector<Record> get(const std::vector<std::uint64_t>& seqs) override;
+  std::vector<Record> query(const QueryFilter& filter) override;
+  Stats stats() override;
+  std::error_code run_retention() override;
+  ChainCheck verify_chain(std::uint64_t from_seq, std::uint64_t to_seq) override;
+  void close() override;
+
+ private:
+  struct Consumer {
+    ConsumerSpec spec;
+    std::uint64_t acked = 0;     // durable cursor
+    std::uint64_t ack_req = 0;   // highest ack accepted (durable or queued)
+    std::uint64_t pos = 0;       // delivery position (in memory)
+    std::uint64_t sent_upto = 0;
+    std::uint64_t pending = 0;   // matching rows after acked (persisted with each commit)
+    std::uint64_t dead_letters = 0;
+  };
+  enum class OpKind { append, ack, task };
+  struct Op {
+    OpKind kind = OpKind::append;
+    Record rec;
+    AppendHandler on_append;
+    std::string consumer;
+    std::uint64_t upto = 0;
+    AckHandler on_done;
+    std::function<std::error_code()> task;
+    std::chrono::steady_clock::time_point enqueued;
+  };
+  struct BatchUndo;
+
+  // open helpers (store_open.cpp)
+  std::error_code lock_file();
+  std::error_code open_checked(OpenReport& report);
+  std::error_code quarantine(OpenReport& report, const std::string& why);
+  std::error_code create_fresh(OpenReport& report);
+  std::error_code apply_pragmas(sqlite3* db, bool writer);
+  std::error_code load_state();
+
+  // writer (store_writer.cpp)
+  void writer_main();
+  void enqueue(Op op);
+  std::error_code run_task(std::function<std::error_code()> task);
+  void commit_batch(std::vector<Op>& ops);
+  std::error_code apply_append(Op& op, std::map<std::string, std::int64_t>& pending_delta,
+                               std::unordered_map<std::string, std::uint64_t>& egm_seen,
+                               Hash& last_hash, std::uint64_t& last_seq);
+  std::error_code apply_ack(Op& op, std::map<std::string, std::uint64_t>& acked,
+                            std::map<std::string, std::int64_t>& pending_delta);
+  std::error_code write_consumer_counters(const std::map<std::string, std::int64_t>& delta,
+                                          const std::map<std::string, std::uint64_t>& acked);
+
+  // retention (store_retention.cpp); writer thread only. Returns true when more work remains.
+  std::error_code retention_chunk(bool* more);
+  void vacuum_some();
+
+  // helpers
+  std::uint64_t live_bytes();
+  static std::string join(const std::vector<std::string>& v);
+  static std::vector<std::string> split(const std::string& s);
+  std::error_code validate(const Record& r) const;
+  std::int64_t now_ms() const { return opt_.now_ms(); }
+
+  Options opt_;
+  int lock_fd_ = -1;
+  Db wdb_;                 // writer thread (and start())
+  Db rdb_;                 // read side, under read_mu_
+  std::mutex read_mu_;
+
+  std::mutex mu_;          // guards everything below
+  std::condition_variable cv_;
+  std::deque<Op> queue_;
+  bool stopping_ = false;
+  bool closed_ = false;
+  std::thread writer_;
+  std::map<std::string, Consumer> consumers_;
+  std::uint64_t epoch_ = 0;
+  std::uint64_t last_seq_ = 0;
+  std::uint64_t anchor_seq_ = 0;
+  std::uint64_t row_count_ = 0;
+  std::uint64_t evicted_total_ = 0;
+  std::uint64_t evicted_unacked_total_ = 0;
+  std::uint64_t appended_total_ = 0;
+  std::uint64_t commits_total_ = 0;
+  std::uint64_t append_failures_total_ = 0;
+  std::uint64_t disk_full_total_ = 0;
+  bool alarm_ = false;
+  std::string alarm_reason_;
+  bool retention_requested_ = false;
+
+  // writer-thread state
+  Hash last_hash_{};
+  Hash anchor_hash_{};
+  std::unordered_map<std::string, std::uint64_t> egm_seq_;
+  ChainHasher hasher_;
+  Stmt insert_;
+};
+
+}  // namespace floorgate::store::detail

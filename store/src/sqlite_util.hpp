@@ -1,0 +1,68 @@
+#pragma once
+// Thin RAII wrappers over the SQLite C API used only inside store/src (private header).
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace floorgate::store::detail {
+
+// Maps an SQLite result code to the store's error values (SQLITE_FULL -> disk_full, ...).
+std::error_code sqlite_error(int rc);
+
+// One prepared statement; reset() before each reuse. Thread: the connection's owner.
+class Stmt {
+ public:
+  Stmt() = default;
+  Stmt(sqlite3* db, std::string_view sql);
+  ~Stmt();
+  Stmt(Stmt&& o) noexcept : st_(o.st_) { o.st_ = nullptr; }
+  Stmt& operator=(Stmt&& o) noexcept;
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  bool valid() const { return st_ != nullptr; }
+  Stmt& bind(int i, std::int64_t v);
+  Stmt& bind(int i, std::string_view v);
+  Stmt& bind_blob(int i, const void* p, int n);
+  Stmt& bind_null(int i);
+  // SQLITE_ROW, SQLITE_DONE or an error code.
+  int step();
+  void reset();
+  std::int64_t i64(int col) const { return sqlite3_column_int64(st_, col); }
+  bool is_null(int col) const { return sqlite3_column_type(st_, col) == SQLITE_NULL; }
+  std::string text(int col) const;
+  std::string_view blob(int col) const;
+  sqlite3_stmt* get() const { return st_; }
+
+ private:
+  sqlite3_stmt* st_ = nullptr;
+};
+
+// Runs one or more statements without results; returns the SQLite result code.
+int exec(sqlite3* db, std::string_view sql);
+// Runs a query that returns one integer (0 when no row).
+std::int64_t query_i64(sqlite3* db, std::string_view sql, int* rc_out = nullptr);
+// Runs a query that returns one text value ("" when no row).
+std::string query_text(sqlite3* db, std::string_view sql, int* rc_out = nullptr);
+
+// Owns one connection.
+class Db {
+ public:
+  Db() = default;
+  ~Db() { close(); }
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+  // Opens (creating when allowed); returns the SQLite result code.
+  int open(const std::string& path, bool create);
+  void close();
+  sqlite3* get() const { return db_; }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+}  // namespace floorgate::store::detail

@@ -1,0 +1,230 @@
+// Opening a store: process lock, quick_check, quarantine of a corrupt file, migrations and
+// loading the chain, sequence and consumer state.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
+#include <filesystem>
+
+#include "schema.hpp"
+#include "sqlite_store.hpp"
+
+namespace floorgate::store {
+
+std::unique_ptr<Store> Store::open(const Options& options, std::error_code& ec,
+                                   OpenReport* report) {
+  OpenReport local;
+  auto s = std::make_unique<detail::SqliteStore>(options);
+  ec = s->start(report ? *report : local);
+  if (ec) return nullptr;
+  return s;
+}
+
+namespace detail {
+namespace fs = std::filesystem;
+
+SqliteStore::SqliteStore(Options options) : opt_(std::move(options)) {
+  if (!opt_.now_ms) {
+    opt_.now_ms = [] {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+          .count();
+    };
+  }
+  if (opt_.max_batch == 0) opt_.max_batch = 1;
+  if (opt_.retention_chunk_rows == 0) opt_.retention_chunk_rows = 1;
+}
+
+SqliteStore::~SqliteStore() {
+  close();
+  insert_ = Stmt();
+  rdb_.close();
+  wdb_.close();
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+std::error_code SqliteStore::lock_file() {
+  std::string lock_path = opt_.path.string() + ".lock";
+  lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0) return make_error_code(Errc::io_error);
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    ::close(lock_fd_);
+    lock_fd_ = -1;
+    return make_error_code(err == EWOULDBLOCK ? Errc::locked : Errc::io_error);
+  }
+  return {};
+}
+
+std::error_code SqliteStore::start(OpenReport& report) {
+  if (opt_.path.empty()) return make_error_code(Errc::io_error);
+  if (auto ec = lock_file()) {
+    report.detail = ec == Errc::locked ? "another process holds " + opt_.path.string() + ".lock"
+                                       : "cannot create the lock file";
+    return ec;
+  }
+  if (auto ec = open_checked(report)) return ec;
+  if (auto ec = apply_pragmas(wdb_.get(), true)) return ec;
+  if (auto ec = load_state()) return ec;
+  if (int rc = rdb_.open(opt_.path.string(), false); rc != SQLITE_OK) return sqlite_error(rc);
+  if (auto ec = apply_pragmas(rdb_.get(), false)) return ec;
+  insert_ = Stmt(wdb_.get(),
+                 "INSERT INTO event(seq,epoch,egm,egm_seq,type,cls,ts_gw,ts_egm,source,attrs,raw,"
+                 "hash) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)");
+  if (!insert_.valid()) return make_error_code(Errc::io_error);
+  writer_ = std::thread([this] { writer_main(); });
+  return {};
+}
+
+std::error_code SqliteStore::open_checked(OpenReport& report) {
+  std::error_code fec;
+  if (!fs::exists(opt_.path, fec) || fs::file_size(opt_.path, fec) == 0) {
+    return create_fresh(report);
+  }
+  int rc = wdb_.open(opt_.path.string(), false);
+  if (rc != SQLITE_OK) return quarantine(report, "cannot open: " + std::string(sqlite3_errstr(rc)));
+  std::string check = query_text(wdb_.get(), "PRAGMA quick_check", &rc);
+  if (rc != SQLITE_OK) {
+    auto ec = sqlite_error(rc);
+    if (ec == Errc::locked || ec == Errc::io_error) return ec;
+    return quarantine(report, "quick_check failed: " + std::string(sqlite3_errstr(rc)));
+  }
+  if (check != "ok") return quarantine(report, "quick_check: " + check);
+  int from = -1;
+  auto ec = migrate(wdb_.get(), &from);
+  if (ec == Errc::corrupt) return quarantine(report, "no floorgate schema in the file");
+  if (ec) {
+    report.detail = ec.message();
+    return ec;
+  }
+  report.migrated_from_version = from;
+  return {};
+}
+
+std::error_code SqliteStore::quarantine(OpenReport& report, const std::string& why) {
+  wdb_.close();
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+  std::string base = opt_.path.string() + ".corrupt-" + stamp;
+  std::string target = base;
+  for (int i = 1; fs::exists(target); ++i) target = base + "-" + std::to_string(i);
+  std::error_code fec;
+  fs::rename(opt_.path, target, fec);
+  if (fec) {
+    report.detail = "corrupt store could not be moved aside: " + fec.message();
+    return make_error_code(Errc::corrupt);
+  }
+  for (const char* suffix : {"-wal", "-shm"}) {
+    fs::path side = opt_.path.string() + suffix;
+    std::error_code e2;
+    if (fs::exists(side, e2)) fs::rename(side, target + suffix, e2);
+  }
+  report.quarantined = fs::path(target);
+  report.detail = why;
+  return create_fresh(report);
+}
+
+std::error_code SqliteStore::create_fresh(OpenReport& report) {
+  int rc = wdb_.open(opt_.path.string(), true);
+  if (rc != SQLITE_OK) return sqlite_error(rc);
+  exec(wdb_.get(), "PRAGMA auto_vacuum=INCREMENTAL");
+  if (query_text(wdb_.get(), "PRAGMA journal_mode=WAL") != "wal") {
+    return make_error_code(Errc::io_error);
+  }
+  exec(wdb_.get(), "PRAGMA synchronous=FULL");
+  // The epoch is the creation time in ms: a later file always gets a larger epoch.
+  auto epoch = static_cast<std::uint64_t>(now_ms());
+  if (auto ec = create_schema(wdb_.get(), epoch, now_ms())) return ec;
+  report.created = true;
+  return {};
+}
+
+std::error_code SqliteStore::apply_pragmas(sqlite3* db, bool writer) {
+  if (query_text(db, "PRAGMA journal_mode=WAL") != "wal") return make_error_code(Errc::io_error);
+  exec(db, "PRAGMA synchronous=FULL; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-8000");
+  if (writer) {
+    exec(db, "PRAGMA journal_size_limit=67108864");
+    if (opt_.max_page_count > 0) {
+      exec(db, "PRAGMA max_page_count=" + std::to_string(opt_.max_page_count));
+    }
+  } else {
+    exec(db, "PRAGMA query_only=1");
+  }
+  return {};
+}
+
+std::error_code SqliteStore::load_state() {
+  sqlite3* db = wdb_.get();
+  Stmt st(db,
+          "SELECT epoch,last_seq,last_hash,row_count,anchor_seq,anchor_hash,evicted_total,"
+          "evicted_unacked_total FROM state WHERE id=1");
+  if (st.step() != SQLITE_ROW) return make_error_code(Errc::io_error);
+  epoch_ = static_cast<std::uint64_t>(st.i64(0));
+  last_seq_ = static_cast<std::uint64_t>(st.i64(1));
+  last_hash_ = to_hash(st.blob(2));
+  row_count_ = static_cast<std::uint64_t>(st.i64(3));
+  anchor_seq_ = static_cast<std::uint64_t>(st.i64(4));
+  anchor_hash_ = to_hash(st.blob(5));
+  evicted_total_ = static_cast<std::uint64_t>(st.i64(6));
+  evicted_unacked_total_ = static_cast<std::uint64_t>(st.i64(7));
+  Stmt eg(db, "SELECT egm,last_egm_seq FROM egm");
+  while (eg.step() == SQLITE_ROW) egm_seq_[eg.text(0)] = static_cast<std::uint64_t>(eg.i64(1));
+  Stmt cs(db, "SELECT name,classes,types,egms,required,acked,pending FROM consumer");
+  while (cs.step() == SQLITE_ROW) {
+    Consumer c;
+    c.spec.name = cs.text(0);
+    c.spec.route.classes = split(cs.text(1));
+    c.spec.route.types = split(cs.text(2));
+    c.spec.route.egms = split(cs.text(3));
+    c.spec.required = cs.i64(4) != 0;
+    c.acked = c.ack_req = c.pos = c.sent_upto = static_cast<std::uint64_t>(cs.i64(5));
+    c.pending = static_cast<std::uint64_t>(cs.i64(6));
+    consumers_[c.spec.name] = std::move(c);
+  }
+  Stmt dl(db, "SELECT consumer,count(*) FROM dead_letter GROUP BY consumer");
+  while (dl.step() == SQLITE_ROW) {
+    auto it = consumers_.find(dl.text(0));
+    if (it != consumers_.end()) it->second.dead_letters = static_cast<std::uint64_t>(dl.i64(1));
+  }
+  return {};
+}
+
+std::string SqliteStore::join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) {
+    if (!out.empty()) out.push_back('\n');
+    out += s;
+  }
+  return out;
+}
+
+std::vector<std::string> SqliteStore::split(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < s.size()) {
+    auto end = s.find('\n', start);
+    if (end == std::string::npos) end = s.size();
+    if (end > start) out.push_back(s.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+void SqliteStore::close() {
+  {
+    std::lock_guard lk(mu_);
+    if (closed_) return;
+    closed_ = true;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+}
+
+}  // namespace detail
+}  // namespace floorgate::store

@@ -1,0 +1,223 @@
+// Read side: delivery batches, lookups, the event browser query, stats and chain checks. All
+// run on the read connection under read_mu_, each in one read transaction (one snapshot).
+#include <filesystem>
+
+#include "scan.hpp"
+#include "sqlite_store.hpp"
+
+namespace floorgate::store::detail {
+namespace {
+
+// Rows examined per call at most when type/EGM filters make a route sparse.
+constexpr std::size_t kScanBudget = 20000;
+
+struct ReadTxn {
+  explicit ReadTxn(sqlite3* db) : db_(db) { exec(db_, "BEGIN"); }
+  ~ReadTxn() { exec(db_, "COMMIT"); }
+  sqlite3* db_;
+};
+
+std::uint64_t file_size_or_zero(const std::filesystem::path& p) {
+  std::error_code ec;
+  auto n = std::filesystem::file_size(p, ec);
+  return ec ? 0 : static_cast<std::uint64_t>(n);
+}
+
+}  // namespace
+
+std::vector<Record> SqliteStore::next_batch(const std::string& consumer, std::size_t max,
+                                            std::error_code& ec) {
+  Route route;
+  std::uint64_t pos = 0, upto = 0;
+  {
+    std::lock_guard lk(mu_);
+    auto it = consumers_.find(consumer);
+    if (it == consumers_.end()) {
+      ec = make_error_code(Errc::unknown_consumer);
+      return {};
+    }
+    route = it->second.spec.route;
+    pos = it->second.pos;
+    upto = last_seq_;
+  }
+  ScanResult res;
+  {
+    std::lock_guard lk(read_mu_);
+    ReadTxn txn(rdb_.get());
+    res = scan_route(rdb_.get(), route, pos, upto, max, kScanBudget);
+  }
+  ec = {};
+  std::lock_guard lk(mu_);
+  auto it = consumers_.find(consumer);
+  if (it == consumers_.end()) return {};
+  // Only move forward: a replay() or rewind while we read wins.
+  if (it->second.pos == pos) it->second.pos = res.covered;
+  if (!res.rows.empty()) {
+    it->second.sent_upto = std::max(it->second.sent_upto, res.rows.back().seq);
+  }
+  return std::move(res.rows);
+}
+
+std::vector<Record> SqliteStore::read_after(const std::string& consumer, std::uint64_t after_seq,
+                                            std::size_t max, std::error_code& ec) {
+  Route route;
+  std::uint64_t upto = 0;
+  {
+    std::lock_guard lk(mu_);
+    auto it = consumers_.find(consumer);
+    if (it == consumers_.end()) {
+      ec = make_error_code(Errc::unknown_consumer);
+      return {};
+    }
+    route = it->second.spec.route;
+    upto = last_seq_;
+  }
+  ScanResult res;
+  {
+    std::lock_guard lk(read_mu_);
+    ReadTxn txn(rdb_.get());
+    res = scan_route(rdb_.get(), route, after_seq, upto, max, kScanBudget);
+  }
+  ec = {};
+  std::lock_guard lk(mu_);
+  auto it = consumers_.find(consumer);
+  if (it != consumers_.end() && !res.rows.empty()) {
+    it->second.sent_upto = std::max(it->second.sent_upto, res.rows.back().seq);
+  }
+  return std::move(res.rows);
+}
+
+std::optional<std::uint64_t> SqliteStore::seq_at_time(std::int64_t since_ms) {
+  std::lock_guard lk(read_mu_);
+  ReadTxn txn(rdb_.get());
+  // Binary search on seq: gateway time is non-decreasing in seq order except across clock
+  // steps, so this finds the first row at or after since_ms without a time index.
+  Stmt probe(rdb_.get(), "SELECT seq,ts_gw FROM event WHERE seq>=?1 ORDER BY seq LIMIT 1");
+  auto at = [&](std::uint64_t s, std::uint64_t* found, std::int64_t* ts) {
+    probe.reset();
+    probe.bind(1, static_cast<std::int64_t>(s));
+    if (probe.step() != SQLITE_ROW) return false;
+    *found = static_cast<std::uint64_t>(probe.i64(0));
+    *ts = probe.i64(1);
+    return true;
+  };
+  std::uint64_t lo = 0, hi = 0;
+  {
+    std::lock_guard g(mu_);
+    lo = anchor_seq_ + 1;
+    hi = last_seq_;
+  }
+  std::optional<std::uint64_t> best;
+  while (lo <= hi) {
+    std::uint64_t mid = lo + (hi - lo) / 2, s = 0;
+    std::int64_t ts = 0;
+    if (!at(mid, &s, &ts) || s > hi) {
+      hi = mid - 1;  // nothing kept in [mid, hi]
+      continue;
+    }
+    if (ts >= since_ms) {
+      best = s;
+      hi = mid - 1;
+    } else {
+      lo = s + 1;
+    }
+  }
+  return best;
+}
+
+std::vector<Record> SqliteStore::get(const std::vector<std::uint64_t>& seqs) {
+  std::vector<Record> out;
+  std::lock_guard lk(read_mu_);
+  ReadTxn txn(rdb_.get());
+  Stmt st(rdb_.get(), std::string("SELECT ") + kEventColumns + " FROM event WHERE seq=?1");
+  for (auto s : seqs) {
+    st.reset();
+    st.bind(1, static_cast<std::int64_t>(s));
+    if (st.step() == SQLITE_ROW) {
+      Record r;
+      read_record(st, r);
+      out.push_back(std::move(r));
+    }
+  }
+  return out;
+}
+
+std::vector<Record> SqliteStore::query(const QueryFilter& f) {
+  std::string sql = std::string("SELECT ") + kEventColumns + " FROM event WHERE 1";
+  if (f.egm) sql += " AND egm=?1";
+  if (f.type) sql += " AND type=?2";
+  std::optional<EventClass> cls;
+  if (f.cls) {
+    cls = parse_event_class(*f.cls);
+    if (!cls) return {};
+    sql += " AND cls=?3";
+  }
+  if (f.since_ms) sql += " AND ts_gw>=?4";
+  if (f.until_ms) sql += " AND ts_gw<?5";
+  if (f.before_seq) sql += " AND seq<?6";
+  sql += " ORDER BY seq DESC LIMIT ?7";
+  std::vector<Record> out;
+  std::lock_guard lk(read_mu_);
+  ReadTxn txn(rdb_.get());
+  Stmt st(rdb_.get(), sql);
+  if (f.egm) st.bind(1, *f.egm);
+  if (f.type) st.bind(2, *f.type);
+  if (cls) st.bind(3, static_cast<std::int64_t>(*cls));
+  if (f.since_ms) st.bind(4, *f.since_ms);
+  if (f.until_ms) st.bind(5, *f.until_ms);
+  if (f.before_seq) st.bind(6, static_cast<std::int64_t>(*f.before_seq));
+  st.bind(7, static_cast<std::int64_t>(std::min<std::size_t>(f.limit, 10000)));
+  while (st.step() == SQLITE_ROW) {
+    Record r;
+    read_record(st, r);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Stats SqliteStore::stats() {
+  Stats s;
+  std::vector<std::pair<Route, std::uint64_t>> heads;
+  {
+    std::lock_guard lk(mu_);
+    s.epoch = epoch_;
+    s.rows = row_count_;
+    s.last_seq = last_seq_;
+    s.anchor_seq = anchor_seq_;
+    s.first_seq = row_count_ > 0 ? anchor_seq_ + 1 : 0;
+    s.retention_alarm = alarm_;
+    s.retention_alarm_reason = alarm_reason_;
+    s.evicted_total = evicted_total_;
+    s.evicted_unacked_total = evicted_unacked_total_;
+    s.appended_total = appended_total_;
+    s.commits_total = commits_total_;
+    s.append_failures_total = append_failures_total_;
+    s.disk_full_total = disk_full_total_;
+    for (const auto& [name, c] : consumers_) {
+      ConsumerStats cs;
+      cs.name = name;
+      cs.required = c.spec.required;
+      cs.acked_upto = c.acked;
+      cs.sent_upto = c.sent_upto;
+      cs.unacked = c.pending;
+      cs.dead_letters = c.dead_letters;
+      s.consumers.push_back(std::move(cs));
+      heads.emplace_back(c.spec.route, c.acked);
+    }
+  }
+  s.bytes = file_size_or_zero(opt_.path) + file_size_or_zero(opt_.path.string() + "-wal");
+  std::lock_guard lk(read_mu_);
+  ReadTxn txn(rdb_.get());
+  if (s.rows > 0) {
+    s.first_seq = static_cast<std::uint64_t>(
+        query_i64(rdb_.get(), "SELECT ifnull(min(seq),0) FROM event"));
+  }
+  for (std::size_t i = 0; i < heads.size(); ++i) {
+    if (s.consumers[i].unacked == 0) continue;
+    auto r = scan_route(rdb_.get(), heads[i].first, heads[i].second, s.last_seq, 1, kScanBudget);
+    if (!r.rows.empty()) s.consumers[i].oldest_unacked_ts_ms = r.rows.front().ts_gw_ms;
+  }
+  return s;
+}
+
+}  // namespace floorgate::store::detail

@@ -1,0 +1,297 @@
+// The writer thread: group commit of appends and acks (one transaction, one fsync per batch),
+// tasks that need the write connection, and periodic retention chunks.
+#include <future>
+
+#include "scan.hpp"
+#include "sqlite_store.hpp"
+
+namespace floorgate::store::detail {
+
+namespace {
+constexpr std::size_t kMaxEgmLen = 64;
+constexpr std::size_t kMaxTypeLen = 128;
+constexpr std::size_t kMaxSourceLen = 128;
+
+bool is_hex(const std::string& s) {
+  if (s.size() % 2 != 0) return false;
+  for (char c : s) {
+    bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    if (!ok) return false;
+  }
+  return true;
+}
+}  // namespace
+
+std::error_code SqliteStore::validate(const Record& r) const {
+  if (r.egm.empty() || r.egm.size() > kMaxEgmLen || r.type.empty() ||
+      r.type.size() > kMaxTypeLen || r.source.size() > kMaxSourceLen) {
+    return make_error_code(Errc::invalid_event);
+  }
+  if (static_cast<int>(r.cls) > static_cast<int>(EventClass::telemetry)) {
+    return make_error_code(Errc::invalid_event);
+  }
+  if (r.attrs_json.size() + r.raw_hex.size() > opt_.max_payload_bytes) {
+    return make_error_code(Errc::payload_too_large);
+  }
+  if (r.attrs_json.size() < 2 || r.attrs_json.front() != '{' || r.attrs_json.back() != '}' ||
+      !is_hex(r.raw_hex)) {
+    return make_error_code(Errc::invalid_event);
+  }
+  return {};
+}
+
+void SqliteStore::append(Record r, AppendHandler on_durable) {
+  std::error_code ec = validate(r);
+  Op op;
+  if (!ec) {
+    op.kind = OpKind::append;
+    op.rec = std::move(r);
+    op.on_append = std::move(on_durable);
+    std::unique_lock lk(mu_);
+    if (!stopping_) {
+      op.enqueued = std::chrono::steady_clock::now();
+      queue_.push_back(std::move(op));
+      std::size_t n = queue_.size();
+      lk.unlock();
+      if (n == 1 || n == opt_.max_batch) cv_.notify_one();
+      return;
+    }
+    ec = make_error_code(Errc::closed);
+    on_durable = std::move(op.on_append);
+    r = std::move(op.rec);
+  }
+  {
+    std::lock_guard lk(mu_);
+    ++append_failures_total_;
+  }
+  if (on_durable) on_durable(ec, r);
+}
+
+std::error_code SqliteStore::append_sync(Record r, Record* stored) {
+  std::promise<std::error_code> done;
+  auto fut = done.get_future();
+  append(std::move(r), [&](std::error_code ec, const Record& rec) {
+    if (stored) *stored = rec;
+    done.set_value(ec);
+  });
+  return fut.get();
+}
+
+void SqliteStore::enqueue(Op op) {
+  {
+    std::lock_guard lk(mu_);
+    op.enqueued = std::chrono::steady_clock::now();
+    queue_.push_back(std::move(op));
+  }
+  cv_.notify_one();
+}
+
+std::error_code SqliteStore::run_task(std::function<std::error_code()> task) {
+  auto done = std::make_shared<std::promise<std::error_code>>();
+  auto fut = done->get_future();
+  Op op;
+  op.kind = OpKind::task;
+  op.task = [task = std::move(task), done] {
+    auto ec = task();
+    done->set_value(ec);
+    return ec;
+  };
+  {
+    std::lock_guard lk(mu_);
+    if (stopping_) return make_error_code(Errc::closed);
+  }
+  enqueue(std::move(op));
+  return fut.get();
+}
+
+void SqliteStore::writer_main() {
+  using clock = std::chrono::steady_clock;
+  auto next_retention = clock::now() + opt_.retention_interval;
+  bool retention_active = false;
+  std::unique_lock lk(mu_);
+  for (;;) {
+    if (retention_active || retention_requested_ || clock::now() >= next_retention) {
+      retention_requested_ = false;
+      lk.unlock();
+      bool more = false;
+      auto ec = retention_chunk(&more);
+      if (!more || ec) vacuum_some();
+      lk.lock();
+      retention_active = more && !ec;
+      if (!retention_active) next_retention = clock::now() + opt_.retention_interval;
+    }
+    if (queue_.empty()) {
+      if (stopping_) break;
+      if (retention_active) continue;
+      cv_.wait_until(lk, next_retention);
+      continue;
+    }
+    if (queue_.front().kind == OpKind::task) {
+      Op op = std::move(queue_.front());
+      queue_.pop_front();
+      lk.unlock();
+      op.task();
+      lk.lock();
+      continue;
+    }
+    auto deadline = queue_.front().enqueued + opt_.commit_window;
+    cv_.wait_until(lk, deadline,
+                   [&] { return stopping_ || queue_.size() >= opt_.max_batch; });
+    std::vector<Op> batch;
+    batch.reserve(std::min(queue_.size(), opt_.max_batch));
+    while (!queue_.empty() && batch.size() < opt_.max_batch &&
+           queue_.front().kind != OpKind::task) {
+      batch.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    lk.unlock();
+    commit_batch(batch);
+    lk.lock();
+  }
+}
+
+std::error_code SqliteStore::apply_append(Op& op, std::map<std::string, std::int64_t>& delta,
+                                          std::unordered_map<std::string, std::uint64_t>& egm_seen,
+                                          Hash& last_hash, std::uint64_t& last_seq) {
+  Record& r = op.rec;
+  r.seq = last_seq + 1;
+  r.epoch = epoch_;
+  auto it = egm_seen.find(r.egm);
+  if (it == egm_seen.end()) {
+    auto known = egm_seq_.find(r.egm);
+    it = egm_seen.emplace(r.egm, known == egm_seq_.end() ? 0 : known->second).first;
+  }
+  r.egm_seq = it->second + 1;
+  r.hash = hasher_.link(last_hash, r);
+  insert_.reset();
+  insert_.bind(1, static_cast<std::int64_t>(r.seq)).bind(2, static_cast<std::int64_t>(r.epoch));
+  insert_.bind(3, r.egm).bind(4, static_cast<std::int64_t>(r.egm_seq)).bind(5, r.type);
+  insert_.bind(6, static_cast<std::int64_t>(r.cls)).bind(7, r.ts_gw_ms);
+  if (r.ts_egm_ms) {
+    insert_.bind(8, *r.ts_egm_ms);
+  } else {
+    insert_.bind_null(8);
+  }
+  insert_.bind(9, r.source).bind(10, r.attrs_json).bind(11, r.raw_hex);
+  insert_.bind_blob(12, r.hash.data(), static_cast<int>(r.hash.size()));
+  int rc = insert_.step();
+  insert_.reset();
+  if (rc != SQLITE_DONE) return sqlite_error(rc == SQLITE_ROW ? SQLITE_ERROR : rc);
+  it->second = r.egm_seq;
+  last_hash = r.hash;
+  last_seq = r.seq;
+  for (const auto& [name, c] : consumers_) {
+    if (c.spec.route.matches(r)) ++delta[name];
+  }
+  return {};
+}
+
+std::error_code SqliteStore::apply_ack(Op& op, std::map<std::string, std::uint64_t>& acked,
+                                       std::map<std::string, std::int64_t>& delta) {
+  auto c = consumers_.find(op.consumer);
+  if (c == consumers_.end()) return make_error_code(Errc::unknown_consumer);
+  auto a = acked.find(op.consumer);
+  std::uint64_t from = a == acked.end() ? c->second.acked : a->second;
+  if (op.upto <= from) return {};
+  delta[op.consumer] -= static_cast<std::int64_t>(
+      count_route(wdb_.get(), c->second.spec.route, from, op.upto));
+  acked[op.consumer] = op.upto;
+  return {};
+}
+
+std::error_code SqliteStore::write_consumer_counters(
+    const std::map<std::string, std::int64_t>& delta,
+    const std::map<std::string, std::uint64_t>& acked) {
+  Stmt st(wdb_.get(), "UPDATE consumer SET acked=?1, pending=?2 WHERE name=?3");
+  for (auto& [name, c] : consumers_) {
+    auto d = delta.find(name);
+    auto a = acked.find(name);
+    if (d == delta.end() && a == acked.end()) continue;
+    std::int64_t pending = static_cast<std::int64_t>(c.pending) + (d == delta.end() ? 0 : d->second);
+    st.reset();
+    st.bind(1, static_cast<std::int64_t>(a == acked.end() ? c.acked : a->second));
+    st.bind(2, std::max<std::int64_t>(pending, 0)).bind(3, name);
+    if (int rc = st.step(); rc != SQLITE_DONE) return sqlite_error(rc);
+  }
+  return {};
+}
+
+void SqliteStore::commit_batch(std::vector<Op>& ops) {
+  std::map<std::string, std::int64_t> delta;
+  std::map<std::string, std::uint64_t> acked;
+  std::unordered_map<std::string, std::uint64_t> egm_seen;
+  std::vector<std::error_code> op_ec(ops.size());
+  Hash hash = last_hash_;
+  std::uint64_t seq = last_seq_;
+  std::size_t appended = 0;
+  std::error_code ec = sqlite_error(exec(wdb_.get(), "BEGIN IMMEDIATE"));
+  for (std::size_t i = 0; i < ops.size() && !ec; ++i) {
+    if (ops[i].kind == OpKind::append) {
+      ec = apply_append(ops[i], delta, egm_seen, hash, seq);
+      appended += ec ? 0 : 1;
+    } else {
+      op_ec[i] = apply_ack(ops[i], acked, delta);
+    }
+  }
+  if (!ec) ec = write_consumer_counters(delta, acked);
+  if (!ec && !egm_seen.empty()) {
+    Stmt st(wdb_.get(),
+            "INSERT INTO egm(egm,last_egm_seq) VALUES(?1,?2) ON CONFLICT(egm) DO UPDATE SET "
+            "last_egm_seq=excluded.last_egm_seq");
+    for (const auto& [egm, s] : egm_seen) {
+      st.reset();
+      st.bind(1, egm).bind(2, static_cast<std::int64_t>(s));
+      if (int rc = st.step(); rc != SQLITE_DONE && !ec) ec = sqlite_error(rc);
+    }
+  }
+  if (!ec && appended > 0) {
+    Stmt st(wdb_.get(), "UPDATE state SET last_seq=?1,last_hash=?2,row_count=row_count+?3");
+    st.bind(1, static_cast<std::int64_t>(seq)).bind_blob(2, hash.data(), 32);
+    st.bind(3, static_cast<std::int64_t>(appended));
+    ec = sqlite_error(st.step());
+  }
+  if (!ec) ec = sqlite_error(exec(wdb_.get(), "COMMIT"));
+  if (ec) exec(wdb_.get(), "ROLLBACK");
+  {
+    std::lock_guard lk(mu_);
+    if (ec) {
+      for (auto& op : ops) {
+        if (op.kind == OpKind::append) {
+          ++append_failures_total_;
+          op.rec.seq = op.rec.egm_seq = 0;
+          op.rec.hash = {};
+        }
+        auto c = consumers_.find(op.consumer);
+        if (op.kind == OpKind::ack && c != consumers_.end()) c->second.ack_req = c->second.acked;
+      }
+      if (ec == Errc::disk_full) ++disk_full_total_;
+    } else {
+      last_hash_ = hash;
+      last_seq_ = seq;
+      row_count_ += appended;
+      appended_total_ += appended;
+      ++commits_total_;
+      for (auto& [egm, s] : egm_seen) egm_seq_[egm] = s;
+      for (auto& [name, c] : consumers_) {
+        auto d = delta.find(name);
+        auto a = acked.find(name);
+        if (d != delta.end()) {
+          c.pending = static_cast<std::uint64_t>(
+              std::max<std::int64_t>(static_cast<std::int64_t>(c.pending) + d->second, 0));
+        }
+        if (a != acked.end()) c.acked = a->second;
+      }
+    }
+  }
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    auto& op = ops[i];
+    std::error_code e = ec ? ec : op_ec[i];
+    if (op.kind == OpKind::append) {
+      if (op.on_append) op.on_append(e, op.rec);
+    } else if (op.on_done) {
+      op.on_done(e);
+    }
+  }
+}
+
+}  // namespace floorgate::store::detail
