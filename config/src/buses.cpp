@@ -1,0 +1,241 @@
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "checks.hpp"
+#include "sections.hpp"
+
+namespace floorgate::config::detail {
+
+namespace {
+
+const std::vector<std::string_view> kSasEgmKeys = {
+    "id", "address", "poll_period_ms", "meter_period_s", "meter_codes", "real_time_events",
+    "location", "bank"};
+const std::vector<std::string_view> kG2sEgmKeys = {"id", "g2s_egm_id", "url", "meter_period_s",
+                                                    "location", "bank"};
+
+std::string at_line(Pos p) { return "line " + std::to_string(p.line); }
+
+// Keys of `all` that are not in `mine` (the other protocol's keys).
+std::vector<std::string_view> minus(const std::vector<std::string_view>& all,
+                                    const std::vector<std::string_view>& mine) {
+  std::vector<std::string_view> out;
+  for (auto k : all) {
+    if (std::find(mine.begin(), mine.end(), k) == mine.end()) out.push_back(k);
+  }
+  return out;
+}
+
+void read_label(Reader& r, const YAML::Node& map, std::string_view path, std::string_view key,
+                std::string& out) {
+  std::string s = out;
+  if (!r.read_string(map, path, key, s)) return;
+  if (s.size() > 128) {
+    r.error(pos_of(Reader::find(map, key)), join(path, key), "is too long; at most 128 characters");
+    return;
+  }
+  out = std::move(s);
+}
+
+void read_meter_codes(Reader& r, const YAML::Node& egm, std::string_view path,
+                      std::vector<std::uint16_t>& out) {
+  const YAML::Node v = Reader::find(egm, "meter_codes");
+  const std::string p = join(path, "meter_codes");
+  if (!v.IsDefined()) return;
+  if (v.IsNull()) {
+    out.clear();
+    return;
+  }
+  if (!v.IsSequence()) {
+    r.error(pos_of(v), p, "expected a list of SAS meter codes, e.g. [0x00, 0x01], got " +
+                              describe(v));
+    return;
+  }
+  std::vector<std::uint16_t> codes;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const YAML::Node item = v[i];
+    std::int64_t code = -1;
+    if (!item.IsScalar() || !Reader::parse_int(item.Scalar(), code) || code < 0 ||
+        code > 0xFFFF) {
+      r.error(pos_of(item), index(p, i),
+              "expected a SAS meter code 0x0000-0xFFFF, got " + describe(item));
+      continue;
+    }
+    const auto c = static_cast<std::uint16_t>(code);
+    if (std::find(codes.begin(), codes.end(), c) != codes.end()) {
+      r.error(pos_of(item), index(p, i), "meter code " + item.Scalar() + " is listed twice");
+      continue;
+    }
+    codes.push_back(c);
+  }
+  out = std::move(codes);
+}
+
+// State shared by all buses for the duplicate checks.
+struct Seen {
+  std::map<std::string, Pos> egm_ids;
+  std::map<std::string, Pos> g2s_ids;
+  std::map<std::string, Pos> bus_ids;
+  std::map<std::string, Pos> endpoints;  // serial device paths, tcp endpoints, g2s listen ports
+};
+
+// Records `key` in `seen` or reports the duplicate; returns false on a duplicate.
+bool first_use(Reader& r, std::map<std::string, Pos>& seen, const std::string& key, Pos pos,
+               std::string_view path, std::string_view what) {
+  auto [it, inserted] = seen.emplace(key, pos);
+  if (inserted) return true;
+  r.error(pos, path, std::string(what) + " '" + key + "' is already used at " +
+                         at_line(it->second) + "; it must be unique");
+  return false;
+}
+
+void read_egm(Reader& r, const YAML::Node& e, const std::string& p, Driver driver, Seen& seen,
+              std::map<int, Pos>& addresses, EgmConfig& egm) {
+  const bool g2s = driver == Driver::g2s;
+  const auto& mine = g2s ? kG2sEgmKeys : kSasEgmKeys;
+  std::vector<std::string_view> all = kSasEgmKeys;
+  all.insert(all.end(), kG2sEgmKeys.begin(), kG2sEgmKeys.end());
+  if (!r.check_map(e, p, mine, minus(all, mine),
+                   g2s ? "applies to sas-serial and sas-tcp buses only, not to a g2s bus"
+                       : "applies to g2s buses only, not to a SAS bus"))
+    return;
+  if (r.require(e, p, "id", "EGM id, e.g. bank3-07") && r.read_id(e, p, "id", egm.id))
+    first_use(r, seen.egm_ids, egm.id, pos_of(Reader::find(e, "id")), join(p, "id"), "EGM id");
+  std::int64_t meter_s = egm.meter_period.count();
+  if (r.read_int(e, p, "meter_period_s", 10, 86400, meter_s))
+    egm.meter_period = std::chrono::seconds(meter_s);
+  read_label(r, e, p, "location", egm.location);
+  read_label(r, e, p, "bank", egm.bank);
+  if (g2s) {
+    egm.meter_codes.clear();
+    if (r.require(e, p, "g2s_egm_id", "the EGM's G2S egmId, e.g. IGT_00012E492815") &&
+        r.read_id(e, p, "g2s_egm_id", egm.g2s_egm_id))
+      first_use(r, seen.g2s_ids, egm.g2s_egm_id, pos_of(Reader::find(e, "g2s_egm_id")),
+                join(p, "g2s_egm_id"), "G2S egmId");
+    std::string url;
+    if (r.require(e, p, "url", "EGM location URL, e.g. http://10.1.2.3:8080/g2s") &&
+        r.read_string(e, p, "url", url)) {
+      if (valid_url(url)) egm.url = url;
+      else r.error(pos_of(Reader::find(e, "url")), join(p, "url"),
+                   "'" + url + "' is not an http:// or https:// URL with a valid host");
+    }
+    return;
+  }
+  if (r.require(e, p, "address", "SAS address 1-127") &&
+      r.read_int(e, p, "address", 1, 127, egm.address)) {
+    const Pos ap = pos_of(Reader::find(e, "address"));
+    auto [it, inserted] = addresses.emplace(egm.address, ap);
+    if (!inserted)
+      r.error(ap, join(p, "address"),
+              "SAS address " + std::to_string(egm.address) + " is already used on this bus at " +
+                  at_line(it->second) + "; addresses must be unique per bus");
+  }
+  std::int64_t poll = egm.poll_period.count();
+  if (r.read_int(e, p, "poll_period_ms", 40, 200, poll))
+    egm.poll_period = std::chrono::milliseconds(poll);
+  read_meter_codes(r, e, p, egm.meter_codes);
+  r.read_bool(e, p, "real_time_events", egm.real_time_events);
+}
+
+void read_link(Reader& r, const YAML::Node& b, const std::string& p, Seen& seen, BusConfig& bus) {
+  if (bus.driver == Driver::sas_serial) {
+    int link = static_cast<int>(bus.link);
+    if (r.read_choice(b, p, "link", {"uart", "pty"}, link)) bus.link = static_cast<LinkKind>(link);
+    if (!r.require(b, p, "port", "serial device path, e.g. /dev/ttyS0") ||
+        !r.read_string(b, p, "port", bus.port))
+      return;
+    const Pos pp = pos_of(Reader::find(b, "port"));
+    if (bus.port.empty() || bus.port.front() != '/') {
+      r.error(pp, join(p, "port"), "'" + bus.port + "' must be an absolute device path");
+      return;
+    }
+    first_use(r, seen.endpoints, bus.port, pp, join(p, "port"), "serial port");
+    if (bus.link == LinkKind::uart) {
+      std::error_code ec;
+      const auto st = std::filesystem::status(bus.port, ec);
+      if (!std::filesystem::exists(st))
+        r.error(pp, join(p, "port"), "serial port '" + bus.port +
+                                         "' does not exist (link: uart needs a present device; "
+                                         "use link: pty for a simulator pty)");
+      else if (st.type() != std::filesystem::file_type::character)
+        r.error(pp, join(p, "port"), "'" + bus.port + "' is not a serial (character) device");
+    }
+  } else if (bus.driver == Driver::sas_tcp) {
+    std::string ep;
+    if (!r.require(b, p, "endpoint", "serial device server host:port") ||
+        !r.read_string(b, p, "endpoint", ep))
+      return;
+    const Pos pp = pos_of(Reader::find(b, "endpoint"));
+    if (!parse_endpoint(ep, bus.tcp_host, bus.tcp_port))
+      r.error(pp, join(p, "endpoint"),
+              "'" + ep + "' is not host:port (e.g. 10.0.0.20:4001 or [fd00::1]:4001, port 1-65535)");
+    else first_use(r, seen.endpoints, ep, pp, join(p, "endpoint"), "endpoint");
+  } else {
+    r.read_int(b, p, "host_id", 1, 2147483647, bus.host_id);
+    if (r.require(b, p, "listen_port", "port our G2S host endpoint listens on, 1-65535") &&
+        r.read_int(b, p, "listen_port", 1, 65535, bus.listen_port))
+      first_use(r, seen.endpoints, "listen port " + std::to_string(bus.listen_port),
+                pos_of(Reader::find(b, "listen_port")), join(p, "listen_port"), "G2S");
+  }
+}
+
+}  // namespace
+
+void read_buses(Reader& r, const YAML::Node& node, std::vector<BusConfig>& out) {
+  out.clear();
+  if (!node.IsDefined() || node.IsNull()) return;
+  if (!node.IsSequence()) {
+    r.error(pos_of(node), "buses", "expected a list of buses, got " + describe(node));
+    return;
+  }
+  const std::vector<std::string_view> common = {"id", "driver", "egms"};
+  const std::vector<std::string_view> per_driver[] = {
+      {"port", "link"}, {"endpoint"}, {"listen_port", "host_id"}};
+  Seen seen;
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    const YAML::Node b = node[i];
+    const std::string p = index("buses", i);
+    if (!b.IsMap()) {
+      r.error(pos_of(b), p, "expected a mapping (id, driver, ...), got " + describe(b));
+      continue;
+    }
+    BusConfig bus;
+    int driver = 0;
+    const bool driver_ok = r.require(b, p, "driver", "sas-serial | sas-tcp | g2s") &&
+                           r.read_choice(b, p, "driver", {"sas-serial", "sas-tcp", "g2s"}, driver);
+    bus.driver = static_cast<Driver>(driver);
+    std::vector<std::string_view> known = common;
+    std::vector<std::string_view> other;
+    for (int d = 0; d < 3; ++d) {
+      auto& dest = (!driver_ok || d == driver) ? known : other;
+      dest.insert(dest.end(), per_driver[d].begin(), per_driver[d].end());
+    }
+    r.check_map(b, p, known, other, "does not apply to a " +
+                                        std::string(to_string(bus.driver)) + " bus");
+    if (r.require(b, p, "id", "bus id, e.g. bus0") && r.read_id(b, p, "id", bus.id))
+      first_use(r, seen.bus_ids, bus.id, pos_of(Reader::find(b, "id")), join(p, "id"), "bus id");
+    if (driver_ok) read_link(r, b, p, seen, bus);
+
+    const YAML::Node egms = Reader::find(b, "egms");
+    const std::string ep = join(p, "egms");
+    if (!r.require(b, p, "egms", "list of the EGMs on this bus")) {
+      out.push_back(std::move(bus));
+      continue;
+    }
+    if (!egms.IsSequence() || egms.size() == 0) {
+      r.error(pos_of(egms), ep, "expected a non-empty list of EGMs, got " + describe(egms));
+    } else if (driver_ok) {
+      std::map<int, Pos> addresses;
+      for (std::size_t j = 0; j < egms.size(); ++j) {
+        EgmConfig egm;
+        egm.meter_codes = default_meter_codes();
+        read_egm(r, egms[j], index(ep, j), bus.driver, seen, addresses, egm);
+        bus.egms.push_back(std::move(egm));
+      }
+    }
+    out.push_back(std::move(bus));
+  }
+}
+
+}  // namespace floorgate::config::detail

@@ -1,2 +1,0 @@
-// Keeps the library non-empty until the configuration sources land.
-namespace floorgate::config { int placeholder_config = 0; }

@@ -1,0 +1,218 @@
+// Valid configurations: embedded defaults, the example file, to_yaml round trips, helpers.
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "floorgate/config/config.hpp"
+#include "test_process.hpp"
+
+namespace floorgate::config {
+namespace {
+
+std::string errors_of(const LoadResult& r) {
+  std::string all;
+  for (const auto& e : r.errors) all += e.to_string() + "\n";
+  return all;
+}
+
+std::string read_text(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+const std::filesystem::path kExample =
+    std::filesystem::path(FLOORGATE_SOURCE_DIR) / "config/examples/floorgate.example.yaml";
+
+TEST(ConfigDefaults, EmbeddedDefaultsRunTheDemo) {
+  const LoadResult r = load_string(default_config_yaml(), "<defaults>");
+  ASSERT_TRUE(r.config) << errors_of(r);
+  const Config& c = *r.config;
+  EXPECT_EQ(c.gateway.topic_root, "floor/v1/" + c.gateway.site + "/" + c.gateway.id);
+  EXPECT_EQ(c.mqtt.host, "127.0.0.1");
+  EXPECT_EQ(c.mqtt.port, 1883);
+  EXPECT_FALSE(c.mqtt.tls.enabled());
+  EXPECT_EQ(c.mqtt.client_id, "floorgate-" + c.gateway.id);
+  EXPECT_EQ(c.store.path, "/var/lib/floorgate/floorgate.db");
+  ASSERT_EQ(c.buses.size(), 1u);
+  const BusConfig& bus = c.buses[0];
+  EXPECT_EQ(bus.driver, Driver::sas_serial);
+  EXPECT_EQ(bus.link, LinkKind::pty);
+  EXPECT_EQ(bus.port, "/run/floorgate/sim-bus0");
+  ASSERT_EQ(bus.egms.size(), 8u);
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_EQ(bus.egms[i].id, "sim-0" + std::to_string(i + 1));
+    EXPECT_EQ(bus.egms[i].address, i + 1);
+    EXPECT_EQ(bus.egms[i].meter_codes, default_meter_codes());
+  }
+  ASSERT_EQ(c.consumers.size(), 3u);
+  EXPECT_EQ(c.consumers[0].name, "slot-mgmt");
+  EXPECT_EQ(c.consumers[0].route.classes, (std::vector<std::string>{"financial", "security"}));
+  EXPECT_TRUE(c.consumers[0].required);
+  EXPECT_EQ(c.consumers[1].name, "maintenance");
+  EXPECT_EQ(c.consumers[1].route.classes, (std::vector<std::string>{"fault", "security"}));
+  EXPECT_TRUE(c.consumers[1].required);
+  EXPECT_EQ(c.consumers[2].name, "analytics");
+  EXPECT_TRUE(c.consumers[2].route.classes.empty());
+  EXPECT_FALSE(c.consumers[2].required);
+  EXPECT_TRUE(c.web.enabled);
+  EXPECT_EQ(c.web.bind, "127.0.0.1");
+  EXPECT_EQ(c.web.port, 8080);
+  EXPECT_EQ(default_config(), c);
+}
+
+TEST(ConfigDefaults, MinimalFileTakesBuiltInDefaults) {
+  const LoadResult r = load_string("gateway: {id: gw-7, site: north}\n", "min.yaml");
+  ASSERT_TRUE(r.config) << errors_of(r);
+  const Config& c = *r.config;
+  EXPECT_EQ(c.gateway.topic_root, "floor/v1/north/gw-7");
+  EXPECT_EQ(c.mqtt.keepalive, std::chrono::seconds(30));
+  EXPECT_EQ(c.store.retention.max_size_bytes, 1024ull << 20);
+  EXPECT_EQ(c.log_level, LogLevel::info);
+  EXPECT_TRUE(c.buses.empty());
+  EXPECT_TRUE(c.consumers.empty());
+}
+
+TEST(ConfigExample, LoadsAndCoversEveryDriver) {
+  const LoadResult r = load_file(kExample);
+  ASSERT_TRUE(r.config) << errors_of(r);
+  const Config& c = *r.config;
+  bool tcp = false, g2s = false, pty = false;
+  for (const auto& b : c.buses) {
+    tcp |= b.driver == Driver::sas_tcp;
+    g2s |= b.driver == Driver::g2s;
+    pty |= b.driver == Driver::sas_serial && b.link == LinkKind::pty;
+  }
+  EXPECT_TRUE(tcp && g2s && pty);
+}
+
+// The example shows a real-UART bus commented out with "#> "; it must be valid too.
+TEST(ConfigExample, CommentedUartBusIsValid) {
+  std::istringstream in(read_text(kExample));
+  std::string line, text;
+  bool found = false;
+  while (std::getline(in, line)) {
+    const auto at = line.find("#> ");
+    if (at != std::string::npos) {
+      line = line.substr(0, at) + line.substr(at + 3);
+      found = true;
+    }
+    const auto tty = line.find("/dev/ttyS0");
+    if (tty != std::string::npos) line.replace(tty, 10, "/dev/null");  // a character device here
+    text += line + "\n";
+  }
+  ASSERT_TRUE(found);
+  const LoadResult r = load_string(text, "example-uart.yaml");
+  ASSERT_TRUE(r.config) << errors_of(r);
+  bool uart = false;
+  for (const auto& b : r.config->buses) uart |= b.link == LinkKind::uart && b.port == "/dev/null";
+  EXPECT_TRUE(uart);
+}
+
+TEST(ConfigRoundTrip, DefaultsAndExampleSurviveToYaml) {
+  for (const Config& c : {default_config(), *load_file(kExample).config}) {
+    const std::string text = to_yaml(c);
+    const LoadResult r = load_string(text, "roundtrip.yaml");
+    ASSERT_TRUE(r.config) << errors_of(r) << text;
+    EXPECT_EQ(*r.config, c) << text;
+    EXPECT_EQ(to_yaml(*r.config), text);
+  }
+}
+
+TEST(ConfigRoundTrip, EveryFieldChangedSurvives) {
+  floorgate::testing::TempDir dir;
+  const auto pw = dir / "mqtt.pw";
+  const auto ca = dir / "ca.pem";
+  std::ofstream(pw) << "s3cret\n";
+  std::ofstream(ca) << "pem\n";
+  Config c = default_config();
+  c.gateway = {"gw-9", "east", "casino/east/gw9"};
+  c.log_level = LogLevel::debug;
+  c.store.path = dir / "store.db";
+  c.store.retention = {5ull << 20, std::chrono::hours(48)};
+  c.mqtt.host = "fd00::10";
+  c.mqtt.port = 8883;
+  c.mqtt.tls.ca_file = ca;
+  c.mqtt.tls.cert_file = ca;
+  c.mqtt.tls.key_file = ca;
+  c.mqtt.username = "gw9";
+  c.mqtt.password_file = pw;
+  c.mqtt.client_id = "gw9.east";
+  c.mqtt.live_copy = true;
+  c.mqtt.health_period = std::chrono::seconds(3);
+  c.consumers[0].route.types = {"door.opened", "tilt.*"};
+  c.consumers[0].route.egms = {"sim-03"};
+  c.consumers[0].window = 7;
+  c.consumers[0].replay_rate = 42;
+  c.buses[0].egms[2].meter_codes = {0x00, 0x1ff};
+  c.buses[0].egms[2].real_time_events = true;
+  c.buses[0].egms[2].location = "Row 3: \"seat\" #7";
+  c.buses[0].egms[2].poll_period = std::chrono::milliseconds(40);
+  BusConfig tcp;
+  tcp.id = "tcp0";
+  tcp.driver = Driver::sas_tcp;
+  tcp.tcp_host = "::1";
+  tcp.tcp_port = 4001;
+  tcp.egms.push_back(EgmConfig{.id = "t-01", .address = 9, .meter_codes = {}});
+  c.buses.push_back(tcp);
+  BusConfig g2s;
+  g2s.id = "g2s0";
+  g2s.driver = Driver::g2s;
+  g2s.listen_port = 9443;
+  g2s.host_id = 12;
+  EgmConfig n;
+  n.id = "n-01";
+  n.g2s_egm_id = "IGT_00012E492815";
+  n.url = "https://10.1.2.3:8443/g2s";
+  g2s.egms.push_back(n);
+  c.buses.push_back(g2s);
+  c.web.enabled = false;
+  c.web.users[0].role = WebRole::viewer;
+  const std::string text = to_yaml(c);
+  const LoadResult r = load_string(text, "roundtrip.yaml");
+  ASSERT_TRUE(r.config) << errors_of(r) << text;
+  EXPECT_EQ(*r.config, c) << text;
+  EXPECT_EQ(read_secret_file(pw), "s3cret");
+}
+
+TEST(ConfigValues, RouteSelection) {
+  RouteConfig all;
+  EXPECT_TRUE(route_selects(all, "e1", "telemetry", "meters.snapshot"));
+  RouteConfig r{{"financial", "security"}, {"door.*", "bill.stacked"}, {"e1", "e2"}};
+  EXPECT_TRUE(route_selects(r, "e1", "security", "door.opened"));
+  EXPECT_TRUE(route_selects(r, "e2", "financial", "bill.stacked"));
+  EXPECT_FALSE(route_selects(r, "e3", "security", "door.opened"));
+  EXPECT_FALSE(route_selects(r, "e1", "fault", "door.opened"));
+  EXPECT_FALSE(route_selects(r, "e1", "financial", "bill.jam"));
+  EXPECT_FALSE(route_selects(r, "e1", "security", "doorbell.rang"));
+}
+
+TEST(ConfigValues, SasTcpEndpointsAndUartDevices) {
+  const LoadResult r = load_string(
+      "gateway: {id: gw, site: s}\n"
+      "buses:\n"
+      "  - {id: t4, driver: sas-tcp, endpoint: 'ds1.floor.local:4001', egms: [{id: a, address: 1}]}\n"
+      "  - {id: t6, driver: sas-tcp, endpoint: '[fd00::5]:4002', egms: [{id: b, address: 1}]}\n"
+      "  - {id: u0, driver: sas-serial, port: /dev/null, egms: [{id: c, address: 1}]}\n",
+      "t.yaml");
+  ASSERT_TRUE(r.config) << errors_of(r);
+  EXPECT_EQ(r.config->buses[0].tcp_host, "ds1.floor.local");
+  EXPECT_EQ(r.config->buses[0].tcp_port, 4001);
+  EXPECT_EQ(r.config->buses[1].tcp_host, "fd00::5");
+  EXPECT_EQ(r.config->buses[1].tcp_port, 4002);
+  EXPECT_EQ(r.config->buses[2].link, LinkKind::uart);
+}
+
+TEST(ConfigValues, SecretFileReadsFirstLineOnly) {
+  floorgate::testing::TempDir dir;
+  std::ofstream(dir / "pw") << "line-one\r\nline-two\n";
+  EXPECT_EQ(read_secret_file(dir / "pw"), "line-one");
+  EXPECT_EQ(read_secret_file(dir / "absent"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace floorgate::config
