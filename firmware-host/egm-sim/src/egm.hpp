@@ -1,0 +1,131 @@
+#pragma once
+// One simulated SAS gaming machine: exception queue, meters, handpay queue, RTE mode and the
+// long-poll answers. The Bus owns link behaviour (framing, retries, sync, chirps, faults) and
+// calls in here. Sans-I/O; loop thread only.
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "clock.hpp"
+#include "exception_queue.hpp"
+#include "ledger.hpp"
+#include "meters.hpp"
+#include "sas_codec.hpp"
+
+namespace floorgate::sim {
+
+// Static description of a machine (command line or scenario).
+struct MachineConfig {
+  std::uint8_t address = 1;                          // SAS address 1..127
+  std::uint8_t denomination = 0x01;                  // accounting denomination, Table C-4 code
+  std::string serial = "12345678";                   // LP 54 serial (ASCII, <= 40)
+  std::string version = "602";                       // LP 54 SAS version (3 ASCII)
+  std::string game_id = "FG";                        // LP 1F game ID (2 ASCII)
+  std::string paytable = "FG0001";                   // LP 1F paytable ID (6 ASCII)
+  std::string base_pct = "9250";                     // LP 1F base % (4 ASCII, xx.xx)
+  std::size_t queue_capacity = 25;                   // exception FIFO depth
+  OverflowPolicy overflow = OverflowPolicy::kDropOldest;  // what an overflow drops
+  std::map<std::uint8_t, std::uint64_t> meters;      // initial meters by 2F code
+};
+
+// Result of a floor action that raises exceptions.
+struct RaiseResult {
+  std::uint64_t seq = 0;          // ledger seq of the (first) raised exception, 0 if merged
+  std::uint64_t merged_into = 0;  // pending priority flag that absorbed it
+};
+
+// One handpay awaiting report through LP 1B.
+struct HandpayRecord {
+  std::uint8_t level = 0x40;  // 40 = non-progressive top award
+  std::uint64_t amount = 0;   // credits (non-progressive)
+  std::uint64_t id = 0;       // simulator-local id for implied-ACK matching
+};
+
+// A simulated EGM.
+class Egm {
+ public:
+  // `bus` is the bus index, used in the ledger.
+  Egm(MachineConfig cfg, int bus, Ledger& ledger, const Clock& clock);
+
+  // SAS address.
+  std::uint8_t address() const { return cfg_.address; }
+  // Cents per credit for the accounting denomination.
+  std::uint64_t denom_cents() const;
+
+  // Raises exception `code` (with optional RTE payload).
+  RaiseResult raise(std::uint8_t code, Bytes rte_data = {});
+  // A bill of `dollars` stacked; nullopt if the denomination is not a known bill.
+  std::optional<RaiseResult> bill(std::uint32_t dollars);
+  // A non-progressive handpay of `cents` (raises 51, queues a 1B record).
+  RaiseResult handpay(std::uint64_t cents);
+  // One game: `bet` and `win` in credits (raises 7E then 7F).
+  RaiseResult game(std::uint64_t bet, std::uint64_t win);
+  // Slot door opened (11) or closed (12).
+  RaiseResult door(bool open);
+  // Power came back: queues 18, 17 (and 7A with RAM clear, zeroing meters).
+  RaiseResult power_cycle(bool ram_clear);
+
+  // Answer to a general poll to this address (sets what the next implied ACK commits).
+  Bytes general_poll();
+  // Answer to a long poll (`frame` = addr..CRC, already CRC-checked); nullopt = no answer.
+  std::optional<Bytes> long_poll(std::span<const std::uint8_t> frame);
+  // A type G broadcast (address 0) reached this machine.
+  void broadcast(std::span<const std::uint8_t> frame);
+  // The host's next different poll arrived: commit what the last answer carried.
+  void implied_ack();
+  // Final implied NACK: forget what the last answer carried (it stays queued).
+  void final_nack();
+
+  // Meters (read-only).
+  const Meters& meters() const { return meters_; }
+  // Exception queue (read-only).
+  const ExceptionQueue& queue() const { return queue_; }
+  // Real-time event mode on.
+  bool rte() const { return rte_; }
+  // Handpays not yet reported through 1B.
+  std::size_t handpay_queue_size() const { return handpays_.size(); }
+  // `{"address":..,"denomination":..,"meters":{..}}` for the control socket.
+  std::string meters_json() const;
+
+ private:
+  enum class Pending { kNone, kException, kHandpay };
+  Bytes event_frame(const QueuedEvent* ev);
+  Bytes long_poll_answer(std::uint8_t cmd, std::span<const std::uint8_t> frame);
+  Bytes meter_frame(std::uint8_t cmd, std::initializer_list<std::uint8_t> codes);
+  Bytes lp_1b();
+  Bytes lp_1c();
+  Bytes lp_1e();
+  Bytes lp_1f();
+  Bytes lp_2f(std::span<const std::uint8_t> frame);
+  Bytes lp_48();
+  Bytes lp_54();
+  Bytes lp_7e();
+  Bytes lp_94();
+  Bytes ack() const { return Bytes{cfg_.address}; }
+  Bytes nack() const { return Bytes{static_cast<std::uint8_t>(cfg_.address | 0x80U)}; }
+
+  MachineConfig cfg_;
+  int bus_;
+  Ledger& ledger_;
+  const Clock& clock_;
+  ExceptionQueue queue_;
+  Meters meters_;
+  std::deque<HandpayRecord> handpays_;
+  std::uint64_t next_handpay_id_ = 1;
+  std::uint32_t handpays_awaiting_reset_ = 0;
+  bool rte_ = false;
+  bool play_enabled_ = true;
+  Pending pending_ = Pending::kNone;
+  std::uint64_t pending_id_ = 0;
+  std::uint32_t slot_door_opens_ = 0;
+  std::uint32_t power_resets_ = 0;
+  std::uint8_t last_bill_denom_ = 0;
+  std::uint64_t last_bill_count_ = 0;
+  std::uint64_t bill_dollars_ = 0;
+};
+
+}  // namespace floorgate::sim

@@ -1,0 +1,214 @@
+// Egm: the long-poll answers (sas.md §11-§13). Every builder returns the unescaped response
+// including its CRC; an empty result means "no answer" (unsupported).
+#include <ctime>
+
+#include "egm.hpp"
+
+namespace floorgate::sim {
+namespace {
+
+void append_ascii(Bytes& out, const std::string& s, std::size_t width) {
+  for (std::size_t i = 0; i < width; ++i) {
+    out.push_back(static_cast<std::uint8_t>(i < s.size() ? s[i] : '0'));
+  }
+}
+
+}  // namespace
+
+std::optional<Bytes> Egm::long_poll(std::span<const std::uint8_t> frame) {
+  std::uint8_t cmd = frame[1];
+  pending_ = Pending::kNone;
+  pending_id_ = 0;
+  if (rte_) {
+    // With an event pending, Monaco answers any addressed long poll with the event instead.
+    if (const QueuedEvent* ev = queue_.front()) {
+      pending_ = Pending::kException;
+      pending_id_ = ev->seq;
+      return event_frame(ev);
+    }
+  }
+  Bytes ans = long_poll_answer(cmd, frame);
+  if (ans.empty()) return std::nullopt;
+  return ans;
+}
+
+Bytes Egm::long_poll_answer(std::uint8_t cmd, std::span<const std::uint8_t> frame) {
+  using namespace meter;
+  switch (cmd) {
+    case 0x01: play_enabled_ = false; return ack();
+    case 0x02: play_enabled_ = true; return ack();
+    case 0x0E:
+      if (frame[2] > 1) return nack();
+      rte_ = frame[2] == 1;
+      return ack();
+    case 0x0F:
+      return meter_frame(cmd, {kCancelledCredits, kCoinIn, kCoinOut, kTotalDrop, kJackpot,
+                               kGamesPlayed});
+    case 0x10: return meter_frame(cmd, {kCancelledCredits});
+    case 0x11: return meter_frame(cmd, {kCoinIn});
+    case 0x12: return meter_frame(cmd, {kCoinOut});
+    case 0x13: return meter_frame(cmd, {kTotalDrop});
+    case 0x14: return meter_frame(cmd, {kJackpot});
+    case 0x15: return meter_frame(cmd, {kGamesPlayed});
+    case 0x16: return meter_frame(cmd, {kGamesWon});
+    case 0x17: return meter_frame(cmd, {kGamesLost});
+    case 0x18: {
+      Bytes f{cfg_.address, cmd};
+      append_bcd(f, meters_.get(kGamesSincePower), 2);
+      append_bcd(f, meters_.get(kGamesSinceDoor), 2);
+      append_crc(f);
+      return f;
+    }
+    case 0x19: return meter_frame(cmd, {kCoinIn, kCoinOut, kTotalDrop, kJackpot, kGamesPlayed});
+    case 0x1A: return meter_frame(cmd, {kCurrentCredits});
+    case 0x1B: return lp_1b();
+    case 0x1C: return lp_1c();
+    case 0x1E: return lp_1e();
+    case 0x1F: return lp_1f();
+    case 0x20: {
+      Bytes f{cfg_.address, cmd};
+      append_bcd(f, bill_dollars_, 4);
+      append_crc(f);
+      return f;
+    }
+    case 0x2F: return lp_2f(frame);
+    case 0x48: return lp_48();
+    case 0x54: return lp_54();
+    case 0x7E: return lp_7e();
+    case 0x7F: return ack();
+    case 0x94: return lp_94();
+    default: return {};
+  }
+}
+
+Bytes Egm::meter_frame(std::uint8_t cmd, std::initializer_list<std::uint8_t> codes) {
+  Bytes f{cfg_.address, cmd};
+  for (std::uint8_t c : codes) append_bcd(f, meters_.get(c), 4);
+  append_crc(f);
+  return f;
+}
+
+Bytes Egm::lp_1b() {
+  Bytes f{cfg_.address, 0x1B};
+  if (handpays_.empty()) {
+    f.insert(f.end(), 20, 0x00);
+  } else {
+    const HandpayRecord& h = handpays_.front();
+    pending_ = Pending::kHandpay;
+    pending_id_ = h.id;
+    f.push_back(0x00);  // progressive group
+    f.push_back(h.level);
+    append_bcd(f, h.amount, 5);
+    append_bcd(f, 0, 2);  // partial pay
+    f.push_back(0x00);    // reset ID: standard key-off only
+    f.insert(f.end(), 10, 0x00);
+  }
+  append_crc(f);
+  return f;
+}
+
+Bytes Egm::lp_1c() {
+  using namespace meter;
+  Bytes f{cfg_.address, 0x1C};
+  for (std::uint8_t c : {kCoinIn, kCoinOut, kTotalDrop, kJackpot, kGamesPlayed, kGamesWon}) {
+    append_bcd(f, meters_.get(c), 4);
+  }
+  append_bcd(f, slot_door_opens_, 4);
+  append_bcd(f, power_resets_, 4);
+  append_crc(f);
+  return f;
+}
+
+Bytes Egm::lp_1e() {
+  Bytes f{cfg_.address, 0x1E};
+  for (std::uint8_t c : {0x40, 0x42, 0x43, 0x44, 0x46, 0x47}) {  // $1 $5 $10 $20 $50 $100
+    append_bcd(f, meters_.get(c), 4);
+  }
+  append_crc(f);
+  return f;
+}
+
+Bytes Egm::lp_1f() {
+  Bytes f{cfg_.address, 0x1F};
+  append_ascii(f, cfg_.game_id, 2);
+  append_ascii(f, "000", 3);
+  f.push_back(cfg_.denomination);
+  f.push_back(0xFF);  // max bet > 255
+  f.push_back(0x00);  // progressive group
+  f.push_back(0x00);  // game options, little-endian
+  f.push_back(0x00);
+  append_ascii(f, cfg_.paytable, 6);
+  append_ascii(f, cfg_.base_pct, 4);
+  append_crc(f);
+  return f;
+}
+
+Bytes Egm::lp_2f(std::span<const std::uint8_t> frame) {
+  std::uint8_t len = frame[2];
+  if (len < 3 || len > 12 || frame.size() != 3U + len + 2U) return nack();
+  auto game = parse_bcd(frame.subspan(3, 2));
+  if (!game) return nack();
+  Bytes body;
+  body.push_back(frame[3]);
+  body.push_back(frame[4]);
+  if (*game == 0) {
+    for (std::size_t i = 5; i < 3U + len; ++i) {
+      std::uint8_t code = frame[i];
+      if (!meters_.supported(code)) continue;  // unsupported codes are omitted
+      body.push_back(code);
+      append_bcd(body, meters_.get(code), Meters::size_of(code));
+    }
+  }
+  Bytes f{cfg_.address, 0x2F, static_cast<std::uint8_t>(body.size())};
+  f.insert(f.end(), body.begin(), body.end());
+  append_crc(f);
+  return f;
+}
+
+Bytes Egm::lp_48() {
+  Bytes f{cfg_.address, 0x48};
+  f.push_back(last_bill_count_ == 0 ? std::uint8_t{0} : std::uint8_t{0x37});
+  f.push_back(last_bill_denom_);
+  append_bcd(f, last_bill_count_, 4);
+  append_crc(f);
+  return f;
+}
+
+Bytes Egm::lp_54() {
+  Bytes f{cfg_.address, 0x54};
+  std::string serial = cfg_.serial.substr(0, 40);
+  f.push_back(static_cast<std::uint8_t>(3 + serial.size()));
+  append_ascii(f, cfg_.version, 3);
+  append_ascii(f, serial, serial.size());
+  append_crc(f);
+  return f;
+}
+
+Bytes Egm::lp_7e() {
+  std::time_t t = static_cast<std::time_t>(clock_.unix_ms() / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  Bytes f{cfg_.address, 0x7E};
+  append_bcd(f, static_cast<std::uint64_t>(tm.tm_mon + 1), 1);
+  append_bcd(f, static_cast<std::uint64_t>(tm.tm_mday), 1);
+  append_bcd(f, static_cast<std::uint64_t>(tm.tm_year + 1900), 2);
+  append_bcd(f, static_cast<std::uint64_t>(tm.tm_hour), 1);
+  append_bcd(f, static_cast<std::uint64_t>(tm.tm_min), 1);
+  append_bcd(f, static_cast<std::uint64_t>(tm.tm_sec), 1);
+  append_crc(f);
+  return f;
+}
+
+Bytes Egm::lp_94() {
+  std::uint8_t code = 0x02;  // not in handpay
+  if (handpays_awaiting_reset_ > 0) {
+    --handpays_awaiting_reset_;
+    code = 0x00;
+    raise(0x52);
+  }
+  Bytes f{cfg_.address, 0x94, code};
+  append_crc(f);
+  return f;
+}
+
+}  // namespace floorgate::sim
