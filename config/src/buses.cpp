@@ -138,7 +138,8 @@ void read_egm(Reader& r, const YAML::Node& e, const std::string& p, Driver drive
   r.read_bool(e, p, "real_time_events", egm.real_time_events);
 }
 
-void read_link(Reader& r, const YAML::Node& b, const std::string& p, Seen& seen, BusConfig& bus) {
+void read_link(Reader& r, const YAML::Node& b, const std::string& p, int web_port, Seen& seen,
+               BusConfig& bus) {
   if (bus.driver == Driver::sas_serial) {
     int link = static_cast<int>(bus.link);
     if (r.read_choice(b, p, "link", {"uart", "pty"}, link)) bus.link = static_cast<LinkKind>(link);
@@ -174,15 +175,21 @@ void read_link(Reader& r, const YAML::Node& b, const std::string& p, Seen& seen,
   } else {
     r.read_int(b, p, "host_id", 1, 2147483647, bus.host_id);
     if (r.require(b, p, "listen_port", "port our G2S host endpoint listens on, 1-65535") &&
-        r.read_int(b, p, "listen_port", 1, 65535, bus.listen_port))
-      first_use(r, seen.endpoints, "listen port " + std::to_string(bus.listen_port),
-                pos_of(Reader::find(b, "listen_port")), join(p, "listen_port"), "G2S");
+        r.read_int(b, p, "listen_port", 1, 65535, bus.listen_port)) {
+      const Pos lp = pos_of(Reader::find(b, "listen_port"));
+      if (bus.listen_port == web_port)
+        r.error(lp, join(p, "listen_port"), "port " + std::to_string(web_port) +
+                                                " is already used by web.port; choose another");
+      else
+        first_use(r, seen.endpoints, "listen port " + std::to_string(bus.listen_port), lp,
+                  join(p, "listen_port"), "G2S");
+    }
   }
 }
 
 }  // namespace
 
-void read_buses(Reader& r, const YAML::Node& node, std::vector<BusConfig>& out) {
+void read_buses(Reader& r, const YAML::Node& node, int web_port, std::vector<BusConfig>& out) {
   out.clear();
   if (!node.IsDefined() || node.IsNull()) return;
   if (!node.IsSequence()) {
@@ -215,7 +222,7 @@ void read_buses(Reader& r, const YAML::Node& node, std::vector<BusConfig>& out) 
                                         std::string(to_string(bus.driver)) + " bus");
     if (r.require(b, p, "id", "bus id, e.g. bus0") && r.read_id(b, p, "id", bus.id))
       first_use(r, seen.bus_ids, bus.id, pos_of(Reader::find(b, "id")), join(p, "id"), "bus id");
-    if (driver_ok) read_link(r, b, p, seen, bus);
+    if (driver_ok) read_link(r, b, p, web_port, seen, bus);
 
     const YAML::Node egms = Reader::find(b, "egms");
     const std::string ep = join(p, "egms");

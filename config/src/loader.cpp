@@ -24,7 +24,8 @@ LoadResult load_node(const YAML::Node& root, detail::Reader& r) {
     if (mqtt.IsDefined() && !mqtt.IsNull()) detail::read_mqtt(r, mqtt, cfg.mqtt);
     const YAML::Node web = Reader::find(root, "web");
     if (web.IsDefined() && !web.IsNull()) detail::read_web(r, web, cfg.web);
-    detail::read_buses(r, Reader::find(root, "buses"), cfg.buses);
+    detail::read_buses(r, Reader::find(root, "buses"), cfg.web.enabled ? cfg.web.port : 0,
+                       cfg.buses);
     detail::read_consumers(r, Reader::find(root, "consumers"), cfg.buses, cfg.consumers);
   }
   if (cfg.gateway.topic_root.empty())

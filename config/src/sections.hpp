@@ -17,8 +17,9 @@ void read_store(Reader& r, const YAML::Node& node, StoreConfig& out);
 void read_mqtt(Reader& r, const YAML::Node& node, MqttConfig& out);
 // web: the technician page and its users.
 void read_web(Reader& r, const YAML::Node& node, WebConfig& out);
-// buses: drivers and their EGMs, with the duplicate checks across buses.
-void read_buses(Reader& r, const YAML::Node& node, std::vector<BusConfig>& out);
+// buses: drivers and their EGMs, with the duplicate checks across buses. `web_port` (0 = web
+// disabled) may not be reused as a G2S listen port.
+void read_buses(Reader& r, const YAML::Node& node, int web_port, std::vector<BusConfig>& out);
 // consumers: names, routes (checked against the configured EGMs) and delivery settings.
 void read_consumers(Reader& r, const YAML::Node& node, const std::vector<BusConfig>& buses,
                     std::vector<ConsumerConfig>& out);
