@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstdio>
+
 #include "floorgate/config/config.hpp"
 
 namespace floorgate::config {
@@ -33,7 +35,11 @@ void emit_egm(YAML::Emitter& out, const BusConfig& bus, const EgmConfig& e) {
     key_val(out, "address", e.address);
     key_val(out, "poll_period_ms", e.poll_period.count());
     out << YAML::Key << "meter_codes" << YAML::Value << YAML::Flow << YAML::BeginSeq;
-    for (auto c : e.meter_codes) out << YAML::Hex << static_cast<int>(c) << YAML::Dec;
+    for (auto c : e.meter_codes) {
+      char code[8];
+      std::snprintf(code, sizeof code, "0x%02X", static_cast<unsigned>(c));
+      out << code;
+    }
     out << YAML::EndSeq;
     key_val(out, "real_time_events", e.real_time_events);
   }
