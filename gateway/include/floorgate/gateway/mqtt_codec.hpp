@@ -1,0 +1,75 @@
+#pragma once
+// Sans-I/O pieces of the MQTT contract (docs/mqtt.md): topic names, the JSON event payload,
+// status/health payloads and the parsers for what consumers send (acks, nacks, replays).
+// Pure functions: no sockets, no store, callable from any thread.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "floorgate/store/store.hpp"
+
+namespace floorgate::gateway {
+
+// Payload schema id carried in every event ("schema" field and MQTT 5 user property).
+inline constexpr std::string_view kEventSchema = "floorgate.event/1";
+
+// UTC ms since the Unix epoch -> "2026-11-22T19:37:30.123Z".
+std::string iso8601_ms(std::int64_t ms);
+// "YYYY-MM-DDThh:mm:ss[.fff][Z|+hh:mm|-hh:mm]" -> UTC ms; nullopt if malformed.
+std::optional<std::int64_t> parse_iso8601(std::string_view text);
+
+// A topic level built from free text: '/', '+', '#', NUL and empty become '_' (or "_").
+std::string topic_segment(std::string_view text);
+// <root>/c/<consumer>/<egm>/<class>/<type>
+std::string event_topic(std::string_view root, std::string_view consumer, const store::Record& r);
+// <root>/live/<egm>/<class>/<type>
+std::string live_topic(std::string_view root, const store::Record& r);
+
+// The JSON event (one MQTT message). attrs_json is embedded as-is (already a JSON object).
+std::string encode_event(const store::Record& r, bool replay, bool dead_letter = false);
+// Retained <root>/status payload: {"state":"online"|"offline","epoch":..,"boot_id":..,..}.
+std::string encode_status(bool online, std::uint64_t epoch, std::string_view boot_id,
+                          std::int64_t ts_ms);
+
+// What arrived on <root>/ack/<consumer>.
+struct AckMsg {
+  std::uint64_t upto = 0;  // cumulative ack
+};
+struct NackMsg {
+  std::uint64_t seq = 0;   // event the consumer cannot process -> dead letter
+  std::string reason;
+};
+using AckTopicMsg = std::variant<AckMsg, NackMsg>;
+
+// What arrived on <root>/replay/<consumer>.
+struct ReplayFromSeq {
+  std::uint64_t from_seq = 0;
+};
+struct ReplaySince {
+  std::int64_t since_ms = 0;
+};
+struct RedeliverDead {};
+using ReplayMsg = std::variant<ReplayFromSeq, ReplaySince, RedeliverDead>;
+
+// Parse results: the message, or a one-line reason it was rejected (for the log).
+template <class T>
+struct Parsed {
+  std::optional<T> value;
+  std::string error;  // empty when value is set
+};
+// {"upto": N} or {"nack": N, "reason": "..."}; N a non-negative integer, no other shapes.
+Parsed<AckTopicMsg> parse_ack(std::string_view payload);
+// {"from_seq": N} or {"since": "<ISO-8601>"} or {"redeliver_dead": true}.
+Parsed<ReplayMsg> parse_replay(std::string_view payload);
+
+// Which inbound topic a message came on. nullopt = not a topic the gateway owns.
+struct InboundTopic {
+  enum class Kind { ack, replay } kind = Kind::ack;
+  std::string consumer;
+};
+std::optional<InboundTopic> classify_topic(std::string_view root, std::string_view topic);
+
+}  // namespace floorgate::gateway

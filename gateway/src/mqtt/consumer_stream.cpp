@@ -1,0 +1,248 @@
+// Per-consumer streams: windowed live delivery from the store, acks (committed through
+// Store::ack_async, results posted back to the loop), ack-timeout resend, replay, dead letters.
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+
+#include "floorgate/gateway/mqtt_codec.hpp"
+#include "mqtt/delivery_impl.hpp"
+
+namespace floorgate::gateway {
+namespace {
+
+constexpr std::size_t kReadBatch = 256;
+// A "since" more than this far ahead of the gateway clock is rejected as "in the future".
+constexpr std::int64_t kFutureSlackMs = 60'000;
+
+}  // namespace
+
+void DeliveryImpl::add_consumer(const ConsumerOptions& o) {
+  auto c = std::make_shared<ConsumerState>();
+  c->opt = o;
+  if (c->opt.window == 0) c->opt.window = 1;
+  auto ec = store_.register_consumer({o.name, o.route, o.required});
+  if (ec) spdlog::error("delivery: registering consumer {} failed: {}", o.name, ec.message());
+  for (auto& sc : store_.stats().consumers) {
+    if (sc.name == o.name) c->acked = c->durable_acked = c->sent_upto = c->pos = sc.acked_upto;
+  }
+  spdlog::info("delivery: consumer {} resumes after seq {}", o.name, c->acked);
+  consumers_.push_back(std::move(c));
+}
+
+void DeliveryImpl::rewind(ConsumerState& c) {
+  c.inflight.clear();
+  c.pos = c.acked;
+}
+
+bool DeliveryImpl::publish_event(ConsumerState& c, const store::Record& r, bool replay,
+                                 bool dead) {
+  UserProps props{{"schema", std::string(kEventSchema)},
+                  {"seq", std::to_string(r.seq)},
+                  {"epoch", std::to_string(r.epoch)},
+                  {"egm", r.egm},
+                  {"egm_seq", std::to_string(r.egm_seq)}};
+  if (replay) props.emplace_back("replay", "true");
+  int mid = client_->publish(event_topic(opt_.topic_root, c.opt.name, r),
+                             encode_event(r, replay, dead), 1, false, &props);
+  if (mid < 0) return false;
+  if (replay) {
+    replay_mids_[mid] = find(c.opt.name);
+    ++c.replay_outstanding;
+  }
+  return true;
+}
+
+void DeliveryImpl::pump(ConsumerState& c) {
+  auto now = std::chrono::steady_clock::now();
+  while (client_->connected() && c.inflight.size() < c.opt.window) {
+    std::size_t n = std::min(kReadBatch, c.opt.window - c.inflight.size());
+    std::error_code ec;
+    auto batch = store_.read_after(c.opt.name, c.pos, n, ec);
+    if (ec) {
+      spdlog::error("delivery: reading for consumer {} failed: {}", c.opt.name, ec.message());
+      return;
+    }
+    for (auto& r : batch) {
+      if (!publish_event(c, r, false, false)) return;
+      c.inflight.push_back({r.seq, now});
+      c.pos = r.seq;
+      c.sent_upto = std::max(c.sent_upto, r.seq);
+      ++c.counters.published;
+    }
+    if (batch.size() < n) return;
+  }
+}
+
+void DeliveryImpl::pump_replay(ConsumerState& c) {
+  while (client_->connected() && c.tokens >= 1 && c.replay_outstanding < c.opt.window) {
+    std::vector<store::Record> batch;
+    bool dead = !c.dead_queue.empty();
+    if (dead) {
+      batch.push_back(std::move(c.dead_queue.front()));
+      c.dead_queue.pop_front();
+    } else if (c.replay_active) {
+      std::size_t n = std::min<std::size_t>({kReadBatch, static_cast<std::size_t>(c.tokens),
+                                             c.opt.window - c.replay_outstanding});
+      std::error_code ec;
+      batch = store_.read_after(c.opt.name, c.replay_pos, n, ec);
+      if (ec || batch.empty()) {
+        c.replay_active = false;
+        if (ec) spdlog::error("delivery: replay read for {} failed: {}", c.opt.name, ec.message());
+        return;
+      }
+    } else {
+      return;
+    }
+    for (auto& r : batch) {
+      if (!dead && r.seq > c.replay_end) {
+        c.replay_active = false;
+        spdlog::info("delivery: replay for {} done at seq {}", c.opt.name, c.replay_end);
+        return;
+      }
+      if (!publish_event(c, r, true, dead)) return;
+      ++c.counters.replayed;
+      c.tokens -= 1;
+      if (!dead) c.replay_pos = r.seq;
+    }
+    if (!dead && c.replay_pos >= c.replay_end) {
+      c.replay_active = false;
+      spdlog::info("delivery: replay for {} done at seq {}", c.opt.name, c.replay_end);
+    }
+  }
+}
+
+void DeliveryImpl::handle_ack(const std::shared_ptr<ConsumerState>& c, const std::string& topic,
+                              std::string_view payload) {
+  auto parsed = parse_ack(payload);
+  if (!parsed.value) {
+    reject(c.get(), &DeliveryStats::rejected_malformed, topic, parsed.error);
+    return;
+  }
+  if (auto* nack = std::get_if<NackMsg>(&*parsed.value)) {
+    if (nack->seq > c->sent_upto || nack->seq <= c->acked) {
+      reject(c.get(), &DeliveryStats::rejected_ack_beyond, topic,
+             "nack " + std::to_string(nack->seq) + " is not an unacked event of " + c->opt.name);
+      return;
+    }
+    auto ec = store_.dead_letter(c->opt.name, nack->seq, nack->reason);
+    if (ec) {
+      spdlog::error("delivery: dead letter {} for {} failed: {}", nack->seq, c->opt.name,
+                    ec.message());
+      return;
+    }
+    ++c->counters.nacks;
+    spdlog::warn("delivery: consumer {} dead-lettered seq {}: {}", c->opt.name, nack->seq,
+                 nack->reason);
+    return;
+  }
+  auto upto = std::get<AckMsg>(*parsed.value).upto;
+  if (upto > c->sent_upto) {
+    reject(c.get(), &DeliveryStats::rejected_ack_beyond, topic,
+           "ack " + std::to_string(upto) + " beyond the highest sent seq " +
+               std::to_string(c->sent_upto));
+    return;
+  }
+  if (upto < c->acked) {
+    reject(c.get(), &DeliveryStats::rejected_ack_backwards, topic,
+           "ack " + std::to_string(upto) + " behind the acked cursor " + std::to_string(c->acked));
+    return;
+  }
+  if (upto == c->acked) return;  // a repeated ack (e.g. after a resend): nothing to do
+  c->acked = upto;
+  ++c->counters.acks;
+  while (!c->inflight.empty() && c->inflight.front().seq <= upto) c->inflight.pop_front();
+  if (c->pos < upto) c->pos = upto;  // acked beyond what this connection re-sent so far
+  commit_ack(c);
+  pump(*c);
+}
+
+void DeliveryImpl::commit_ack(const std::shared_ptr<ConsumerState>& c) {
+  if (c->ack_committing || c->acked <= c->durable_acked) return;
+  c->ack_committing = true;
+  std::uint64_t target = c->acked;
+  std::weak_ptr<DeliveryImpl> weak = weak_from_this();
+  std::weak_ptr<ConsumerState> wc = c;
+  auto ex = ex_;
+  // The callback runs on the store's writer thread: only post back to the loop from there.
+  store_.ack_async(c->opt.name, target, [weak, wc, target, ex](std::error_code ec) {
+    boost::asio::post(ex, [weak, wc, target, ec] {
+      auto self = weak.lock();
+      auto cs = wc.lock();
+      if (!self || !cs) return;
+      cs->ack_committing = false;
+      if (ec) {
+        ++self->counters_.ack_commit_errors;
+        spdlog::error("delivery: committing ack {} for {} failed: {}", target, cs->opt.name,
+                      ec.message());
+      } else {
+        cs->durable_acked = std::max(cs->durable_acked, target);
+      }
+      if (!self->stopped_) self->commit_ack(cs);
+    });
+  });
+}
+
+void DeliveryImpl::check_ack_timeout(ConsumerState& c, SteadyTime now) {
+  if (c.inflight.empty() || now - c.inflight.front().sent < c.opt.ack_timeout) return;
+  ++c.counters.resends;
+  spdlog::warn("delivery: consumer {} did not ack seq {} within {} ms; resending from {}",
+               c.opt.name, c.inflight.front().seq, c.opt.ack_timeout.count(), c.acked + 1);
+  rewind(c);
+  pump(c);
+}
+
+void DeliveryImpl::handle_replay(const std::shared_ptr<ConsumerState>& c,
+                                 const std::string& topic, std::string_view payload) {
+  auto parsed = parse_replay(payload);
+  if (!parsed.value) {
+    reject(c.get(), &DeliveryStats::rejected_malformed, topic, parsed.error);
+    return;
+  }
+  if (std::holds_alternative<RedeliverDead>(*parsed.value)) {
+    std::vector<std::uint64_t> seqs;
+    for (auto& d : store_.dead_letters(c->opt.name)) seqs.push_back(d.seq);
+    for (auto& r : store_.get(seqs)) c->dead_queue.push_back(std::move(r));
+    if (auto ec = store_.clear_dead_letters(c->opt.name))
+      spdlog::error("delivery: clearing dead letters of {} failed: {}", c->opt.name, ec.message());
+    spdlog::info("delivery: redelivering {} dead letters to {}", seqs.size(), c->opt.name);
+    return;
+  }
+  auto st = store_.stats();
+  std::uint64_t from = 0;
+  bool evicted_before = false;  // rows the request asks for may have been evicted
+  if (auto* f = std::get_if<ReplayFromSeq>(&*parsed.value)) {
+    from = std::max<std::uint64_t>(f->from_seq, 1);
+    if (from > st.last_seq + 1) {
+      reject(c.get(), &DeliveryStats::rejected_replay_range, topic,
+             "from_seq " + std::to_string(from) + " is beyond the newest seq " +
+                 std::to_string(st.last_seq));
+      return;
+    }
+    evicted_before = from < st.first_seq;
+  } else {
+    auto since = std::get<ReplaySince>(*parsed.value).since_ms;
+    if (since > now_ms() + kFutureSlackMs) {
+      reject(c.get(), &DeliveryStats::rejected_replay_range, topic, "since is in the future");
+      return;
+    }
+    auto s = store_.seq_at_time(since);
+    if (!s) return;  // nothing that new: an empty replay
+    from = *s;
+    evicted_before = from <= st.first_seq;
+  }
+  if (st.evicted_total > 0 && evicted_before) {
+    reject(c.get(), &DeliveryStats::rejected_replay_range, topic,
+           "replay start is past retention (oldest kept seq " + std::to_string(st.first_seq) +
+               ")");
+    return;
+  }
+  if (from > c->sent_upto) return;  // live delivery covers it
+  c->replay_active = true;
+  c->replay_pos = from - 1;
+  c->replay_end = c->sent_upto;
+  spdlog::info("delivery: replay for {} of seq {}..{} at {} ev/s", c->opt.name, from,
+               c->replay_end, c->opt.replay_rate);
+  pump_replay(*c);
+}
+
+}  // namespace floorgate::gateway

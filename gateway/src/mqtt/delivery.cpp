@@ -1,0 +1,385 @@
+// Delivery lifecycle: broker link, retained status, health, inbound dispatch, live copy.
+// The per-consumer stream logic is in consumer_stream.cpp.
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/json.hpp>
+#include <random>
+
+#include "floorgate/gateway/mqtt_codec.hpp"
+#include "mqtt/delivery_impl.hpp"
+
+namespace floorgate::gateway {
+namespace {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+constexpr auto kTick = std::chrono::milliseconds(50);
+
+std::string random_boot_id() {
+  std::random_device rd;
+  std::uint64_t a = (std::uint64_t(rd()) << 32) ^ rd(), b = (std::uint64_t(rd()) << 32) ^ rd();
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(a),
+                static_cast<unsigned long long>(b));
+  return buf;
+}
+
+}  // namespace
+
+DeliveryImpl::DeliveryImpl(asio::any_io_executor ex, store::Store& store, MqttOptions mqtt,
+                           std::vector<ConsumerOptions> consumers)
+    : ex_(ex), store_(store), opt_(std::move(mqtt)), boot_id_(random_boot_id()),
+      tick_timer_(ex), health_timer_(ex) {
+  if (opt_.client_id.empty()) opt_.client_id = "floorgate-" + boot_id_.substr(0, 12);
+  for (auto& c : consumers) {
+    auto s = std::make_shared<ConsumerState>();
+    s->opt = std::move(c);
+    consumers_.push_back(std::move(s));
+  }
+}
+
+DeliveryImpl::~DeliveryImpl() {
+  if (client_ && !stopped_) client_->stop({}, {}, {});
+}
+
+std::int64_t DeliveryImpl::now_ms() const {
+  if (opt_.now_ms) return opt_.now_ms();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void DeliveryImpl::start() {
+  if (started_) return;
+  started_ = true;
+  auto st = store_.stats();
+  epoch_ = st.epoch;
+  live_pos_ = st.last_seq;
+  auto pending = std::move(consumers_);
+  consumers_.clear();
+  for (auto& c : pending) add_consumer(c->opt);
+  std::weak_ptr<DeliveryImpl> weak = shared_from_this();
+  MqttClient::Handlers h;
+  h.on_connected = [weak] { if (auto s = weak.lock()) s->on_connected(); };
+  h.on_disconnected = [weak](const std::string& why) {
+    if (auto s = weak.lock()) s->on_disconnected(why);
+  };
+  h.on_message = [weak](const std::string& topic, std::string_view payload) {
+    if (auto s = weak.lock()) s->on_message(topic, payload);
+  };
+  h.on_puback = [weak](int mid, int reason) { if (auto s = weak.lock()) s->on_puback(mid, reason); };
+  client_ = std::make_shared<MqttClient>(ex_, opt_, std::move(h));
+  client_->set_will(opt_.topic_root + "/status", encode_status(false, epoch_, boot_id_, now_ms()));
+  client_->set_subscriptions({opt_.topic_root + "/ack/#", opt_.topic_root + "/replay/#"});
+  client_->start();
+  last_tick_ = std::chrono::steady_clock::now();
+  on_tick();
+  health_timer_.expires_after(opt_.health_period);
+  health_timer_.async_wait([weak](boost::system::error_code ec) {
+    if (auto s = weak.lock(); s && !ec) s->publish_health();
+  });
+}
+
+void DeliveryImpl::stop(std::function<void()> done) {
+  if (stopped_ || !client_) {
+    stopped_ = true;
+    if (done) asio::post(ex_, std::move(done));
+    return;
+  }
+  stopped_ = true;
+  tick_timer_.cancel();
+  health_timer_.cancel();
+  refresh_snapshot();
+  client_->stop(opt_.topic_root + "/status", encode_status(false, epoch_, boot_id_, now_ms()),
+                std::move(done));
+}
+
+void DeliveryImpl::on_connected() {
+  client_->publish(opt_.topic_root + "/status", encode_status(true, epoch_, boot_id_, now_ms()), 1,
+                   true);
+  for (auto& [egm, payload] : egm_status_) {
+    client_->publish(opt_.topic_root + "/egm/" + topic_segment(egm) + "/status", payload, 1, true);
+  }
+  // Whatever the previous connection carried is gone with it: resend from the acked cursor.
+  for (auto& c : consumers_) {
+    rewind(*c);
+    c->replay_outstanding = 0;
+  }
+  replay_mids_.clear();
+  schedule_pump();
+}
+
+void DeliveryImpl::on_disconnected(const std::string& why) {
+  spdlog::info("delivery: broker link down ({}); events stay in the store", why);
+  refresh_snapshot();
+}
+
+void DeliveryImpl::on_puback(int mid, int) {
+  auto it = replay_mids_.find(mid);
+  if (it == replay_mids_.end()) return;
+  if (auto c = it->second.lock(); c && c->replay_outstanding > 0) --c->replay_outstanding;
+  replay_mids_.erase(it);
+}
+
+void DeliveryImpl::reject(ConsumerState* c, std::uint64_t DeliveryStats::*counter,
+                          const std::string& topic, const std::string& why) {
+  ++(counters_.*counter);
+  ++counters_.rejected_inbound;
+  if (c) ++c->counters.rejected;
+  spdlog::warn("delivery: rejected message on '{}': {}", topic, why);
+}
+
+void DeliveryImpl::on_message(const std::string& topic, std::string_view payload) {
+  if (stopped_) return;
+  auto t = classify_topic(opt_.topic_root, topic);
+  if (!t) {
+    reject(nullptr, &DeliveryStats::rejected_topic, topic, "not a topic the gateway owns");
+    return;
+  }
+  auto c = find(t->consumer);
+  if (!c) {
+    reject(nullptr, &DeliveryStats::rejected_unknown_consumer, topic,
+           "unknown consumer '" + t->consumer + "'");
+    return;
+  }
+  if (payload.size() > opt_.max_inbound_bytes) {
+    reject(c.get(), &DeliveryStats::rejected_oversize, topic,
+           "message of " + std::to_string(payload.size()) + " bytes exceeds " +
+               std::to_string(opt_.max_inbound_bytes));
+    return;
+  }
+  if (t->kind == InboundTopic::Kind::ack) {
+    handle_ack(c, topic, payload);
+  } else {
+    handle_replay(c, topic, payload);
+  }
+}
+
+std::shared_ptr<ConsumerState> DeliveryImpl::find(const std::string& name) {
+  for (auto& c : consumers_) {
+    if (c->opt.name == name) return c;
+  }
+  return nullptr;
+}
+
+void DeliveryImpl::notify_appended(std::uint64_t seq) {
+  if (seq > appended_hint_) appended_hint_ = seq;
+  schedule_pump();
+}
+
+void DeliveryImpl::schedule_pump() {
+  if (pump_scheduled_ || stopped_) return;
+  pump_scheduled_ = true;
+  asio::post(ex_, [weak = weak_from_this()] {
+    auto s = weak.lock();
+    if (!s) return;
+    s->pump_scheduled_ = false;
+    if (s->stopped_ || !s->client_ || !s->client_->connected()) return;
+    for (auto& c : s->consumers_) s->pump(*c);
+    s->pump_live_copy();
+  });
+}
+
+void DeliveryImpl::pump_live_copy() {
+  if (!opt_.live_copy) {
+    live_pos_ = std::max(live_pos_, appended_hint_);
+    return;
+  }
+  while (live_pos_ < appended_hint_) {
+    std::vector<std::uint64_t> seqs;
+    for (std::uint64_t s = live_pos_ + 1; s <= appended_hint_ && seqs.size() < 512; ++s)
+      seqs.push_back(s);
+    live_pos_ = seqs.back();
+    for (auto& r : store_.get(seqs)) {
+      if (client_->publish(live_topic(opt_.topic_root, r), encode_event(r, false), 0, false) >= 0)
+        ++counters_.live_published;
+    }
+  }
+}
+
+void DeliveryImpl::publish_egm_status(const EgmStatusInfo& info) {
+  json::object o;
+  o["schema"] = "floorgate.egm_status/1";
+  o["egm"] = info.egm;
+  o["link"] = info.link_up ? "up" : "down";
+  o["protocol"] = info.protocol;
+  json::object id;
+  id["sas_version"] = info.sas_version;
+  id["serial"] = info.serial;
+  id["denomination"] = info.denomination;
+  id["game_id"] = info.game_id;
+  o["identity"] = std::move(id);
+  if (info.last_seen_ms) {
+    o["last_seen"] = iso8601_ms(*info.last_seen_ms);
+    o["last_seen_ms"] = *info.last_seen_ms;
+  } else {
+    o["last_seen"] = nullptr;
+    o["last_seen_ms"] = nullptr;
+  }
+  o["ts"] = iso8601_ms(now_ms());
+  auto& payload = egm_status_[info.egm];
+  payload = json::serialize(o);
+  if (client_ && client_->connected()) {
+    client_->publish(opt_.topic_root + "/egm/" + topic_segment(info.egm) + "/status", payload, 1,
+                     true);
+  }
+}
+
+void DeliveryImpl::set_consumers(std::vector<ConsumerOptions> consumers) {
+  std::vector<std::shared_ptr<ConsumerState>> keep;
+  for (auto& o : consumers) {
+    if (auto c = find(o.name)) {
+      bool route_changed = !(c->opt.route.classes == o.route.classes &&
+                             c->opt.route.types == o.route.types &&
+                             c->opt.route.egms == o.route.egms) ||
+                           c->opt.required != o.required;
+      c->opt = o;
+      if (route_changed) {
+        auto ec = store_.register_consumer({o.name, o.route, o.required});
+        if (ec) spdlog::error("delivery: updating consumer {} failed: {}", o.name, ec.message());
+        rewind(*c);
+      }
+      keep.push_back(c);
+    } else if (!started_) {
+      auto s = std::make_shared<ConsumerState>();
+      s->opt = o;
+      keep.push_back(std::move(s));
+    }
+  }
+  for (auto& c : consumers_) {
+    if (std::find(keep.begin(), keep.end(), c) == keep.end())
+      spdlog::info("delivery: consumer {} removed from delivery (its store cursor stays)",
+                   c->opt.name);
+  }
+  consumers_ = std::move(keep);
+  if (started_) {
+    for (auto& o : consumers) {
+      if (!find(o.name)) add_consumer(o);
+    }
+  }
+  schedule_pump();
+  refresh_snapshot();
+}
+
+void DeliveryImpl::on_tick() {
+  tick_timer_.expires_after(kTick);
+  tick_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    if (auto s = weak.lock(); s && !ec && !s->stopped_) s->on_tick();
+  });
+  auto now = std::chrono::steady_clock::now();
+  double dt = std::chrono::duration<double>(now - last_tick_).count();
+  last_tick_ = now;
+  if (client_ && client_->connected()) {
+    for (auto& c : consumers_) {
+      c->tokens = std::min(c->tokens + dt * c->opt.replay_rate,
+                           std::max(1.0, c->opt.replay_rate * 0.1));
+      check_ack_timeout(*c, now);
+      pump_replay(*c);
+    }
+  }
+  refresh_snapshot();
+}
+
+void DeliveryImpl::publish_health() {
+  health_timer_.expires_after(opt_.health_period);
+  health_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    if (auto s = weak.lock(); s && !ec && !s->stopped_) s->publish_health();
+  });
+  if (!client_ || !client_->connected()) return;
+  auto st = store_.stats();
+  auto now = now_ms();
+  double period = static_cast<double>(opt_.health_period.count());
+  json::object o;
+  o["schema"] = "floorgate.health/1";
+  o["ts"] = iso8601_ms(now);
+  o["ts_ms"] = now;
+  o["boot_id"] = boot_id_;
+  o["epoch"] = st.epoch;
+  auto& k = client_->counters();
+  o["broker"] = {{"connected", true}, {"connects", k.connects}, {"disconnects", k.disconnects},
+                 {"stall_recycles", k.stall_recycles}, {"protocol", k.protocol == 5 ? "5" : "3.1.1"}};
+  o["store"] = {{"rows", st.rows}, {"bytes", st.bytes}, {"first_seq", st.first_seq},
+                {"last_seq", st.last_seq}, {"retention_alarm", st.retention_alarm},
+                {"retention_alarm_reason", st.retention_alarm_reason},
+                {"evicted_total", st.evicted_total}};
+  json::array arr;
+  for (auto& c : consumers_) {
+    json::object e;
+    e["name"] = c->opt.name;
+    e["required"] = c->opt.required;
+    e["acked_upto"] = c->acked;
+    e["sent_upto"] = c->sent_upto;
+    e["inflight"] = c->inflight.size();
+    e["unacked"] = 0;
+    e["oldest_unacked_age_ms"] = nullptr;
+    e["dead_letters"] = 0;
+    for (auto& sc : st.consumers) {
+      if (sc.name != c->opt.name) continue;
+      e["unacked"] = sc.unacked;
+      e["dead_letters"] = sc.dead_letters;
+      if (sc.oldest_unacked_ts_ms) e["oldest_unacked_age_ms"] = now - *sc.oldest_unacked_ts_ms;
+    }
+    e["publish_rate"] = (c->counters.published - c->last_health_published) / period;
+    e["ack_rate"] = (c->counters.acks - c->last_health_acks) / period;
+    c->last_health_published = c->counters.published;
+    c->last_health_acks = c->counters.acks;
+    e["replay_active"] = c->replay_active || !c->dead_queue.empty();
+    e["rejected"] = c->counters.rejected;
+    arr.push_back(std::move(e));
+  }
+  o["consumers"] = std::move(arr);
+  o["rejected_inbound"] = counters_.rejected_inbound;
+  if (client_->publish(opt_.topic_root + "/health", json::serialize(o), 0, false) >= 0)
+    ++counters_.health_published;
+}
+
+void DeliveryImpl::refresh_snapshot() {
+  DeliveryStats s = counters_;
+  if (client_) {
+    auto& k = client_->counters();
+    s.connected = client_->connected();
+    s.protocol = k.protocol;
+    s.last_error = k.last_error;
+    s.connects = k.connects;
+    s.connect_failures = k.connect_failures;
+    s.disconnects = k.disconnects;
+    s.stall_recycles = k.stall_recycles;
+    s.pubacks = k.pubacks;
+    s.puback_no_subscribers = k.puback_no_subscribers;
+  }
+  for (auto& c : consumers_) {
+    auto cs = c->counters;
+    cs.name = c->opt.name;
+    cs.required = c->opt.required;
+    cs.acked_upto = c->acked;
+    cs.durable_acked = c->durable_acked;
+    cs.sent_upto = c->sent_upto;
+    cs.inflight = c->inflight.size();
+    cs.replay_active = c->replay_active || !c->dead_queue.empty();
+    s.consumers.push_back(std::move(cs));
+  }
+  std::lock_guard lock(snap_mu_);
+  snapshot_ = std::move(s);
+}
+
+DeliveryStats DeliveryImpl::stats() const {
+  std::lock_guard lock(snap_mu_);
+  return snapshot_;
+}
+
+// ---- the public facade ----
+
+Delivery::Delivery(asio::any_io_executor ex, store::Store& store, MqttOptions mqtt,
+                   std::vector<ConsumerOptions> consumers)
+    : impl_(std::make_shared<DeliveryImpl>(ex, store, std::move(mqtt), std::move(consumers))) {}
+Delivery::~Delivery() = default;
+void Delivery::start() { impl_->start(); }
+void Delivery::stop(std::function<void()> done) { impl_->stop(std::move(done)); }
+void Delivery::notify_appended(std::uint64_t seq) { impl_->notify_appended(seq); }
+void Delivery::publish_egm_status(const EgmStatusInfo& info) { impl_->publish_egm_status(info); }
+void Delivery::set_consumers(std::vector<ConsumerOptions> c) { impl_->set_consumers(std::move(c)); }
+DeliveryStats Delivery::stats() const { return impl_->stats(); }
+std::string Delivery::boot_id() const { return impl_->boot_id(); }
+
+}  // namespace floorgate::gateway

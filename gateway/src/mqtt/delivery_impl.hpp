@@ -1,0 +1,104 @@
+#pragma once
+// Internals of Delivery (delivery.hpp). Everything here runs on the one executor; the only
+// cross-thread entry points are Store::ack_async completions (posted back) and stats()
+// (a mutex-guarded snapshot refreshed by the loop).
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include "floorgate/gateway/delivery.hpp"
+#include "mqtt/mqtt_client.hpp"
+
+namespace floorgate::gateway {
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+// One consumer's live stream, replay stream and counters.
+struct ConsumerState {
+  ConsumerOptions opt;
+  std::uint64_t acked = 0;          // highest accepted ack (in memory)
+  std::uint64_t durable_acked = 0;  // highest ack the store confirmed
+  std::uint64_t sent_upto = 0;      // highest seq ever published on the live stream
+  std::uint64_t pos = 0;            // live read position (last seq handed to the broker)
+  struct Inflight {
+    std::uint64_t seq;
+    SteadyTime sent;
+  };
+  std::deque<Inflight> inflight;    // published live events not yet acked, in seq order
+  bool ack_committing = false;      // one ack_async in flight at a time (coalesced)
+  // Replay: events (pos, end] re-read from the store and flagged "replay": true.
+  bool replay_active = false;
+  std::uint64_t replay_pos = 0, replay_end = 0;
+  std::deque<store::Record> dead_queue;  // dead letters being redelivered
+  double tokens = 0;                     // replay token bucket (events)
+  std::size_t replay_outstanding = 0;    // replay publishes awaiting PUBACK
+  ConsumerDeliveryStats counters;
+  std::uint64_t last_health_published = 0, last_health_acks = 0;
+};
+
+class DeliveryImpl : public std::enable_shared_from_this<DeliveryImpl> {
+ public:
+  DeliveryImpl(boost::asio::any_io_executor ex, store::Store& store, MqttOptions mqtt,
+               std::vector<ConsumerOptions> consumers);
+  ~DeliveryImpl();
+  void start();
+  void stop(std::function<void()> done);
+  void notify_appended(std::uint64_t seq);
+  void publish_egm_status(const EgmStatusInfo& info);
+  void set_consumers(std::vector<ConsumerOptions> consumers);
+  DeliveryStats stats() const;
+  const std::string& boot_id() const { return boot_id_; }
+
+ private:
+  friend class DeliveryTestPeer;
+  // delivery.cpp: lifecycle, status, health, inbound dispatch
+  void on_connected();
+  void on_disconnected(const std::string& why);
+  void on_message(const std::string& topic, std::string_view payload);
+  void on_puback(int mid, int reason);
+  void on_tick();
+  void publish_health();
+  void refresh_snapshot();
+  void reject(ConsumerState* c, std::uint64_t DeliveryStats::*counter, const std::string& topic,
+              const std::string& why);
+  void schedule_pump();
+  void pump_live_copy();
+  std::shared_ptr<ConsumerState> find(const std::string& name);
+  std::int64_t now_ms() const;
+  // consumer_stream.cpp: per consumer streams, acks, replays
+  void add_consumer(const ConsumerOptions& o);
+  void pump(ConsumerState& c);
+  void pump_replay(ConsumerState& c);
+  bool publish_event(ConsumerState& c, const store::Record& r, bool replay, bool dead);
+  void handle_ack(const std::shared_ptr<ConsumerState>& c, const std::string& topic,
+                  std::string_view payload);
+  void handle_replay(const std::shared_ptr<ConsumerState>& c, const std::string& topic,
+                     std::string_view payload);
+  void commit_ack(const std::shared_ptr<ConsumerState>& c);
+  void check_ack_timeout(ConsumerState& c, SteadyTime now);
+  void rewind(ConsumerState& c);
+
+  boost::asio::any_io_executor ex_;
+  store::Store& store_;
+  MqttOptions opt_;
+  std::string boot_id_;
+  std::uint64_t epoch_ = 0;
+  std::shared_ptr<MqttClient> client_;
+  std::vector<std::shared_ptr<ConsumerState>> consumers_;
+  std::unordered_map<int, std::weak_ptr<ConsumerState>> replay_mids_;
+  std::map<std::string, std::string> egm_status_;  // egm -> retained payload
+  boost::asio::steady_timer tick_timer_, health_timer_;
+  bool started_ = false, stopped_ = false, pump_scheduled_ = false;
+  std::uint64_t live_pos_ = 0, appended_hint_ = 0;
+  SteadyTime last_tick_{};
+  DeliveryStats counters_;  // gateway-wide counters (consumers vector unused here)
+  mutable std::mutex snap_mu_;
+  DeliveryStats snapshot_;
+};
+
+}  // namespace floorgate::gateway

@@ -1,0 +1,113 @@
+#pragma once
+// libmosquitto driven from the daemon's single Asio io_context.
+//
+// Why on the loop and not mosquitto_loop_start()'s own thread: every piece of delivery state
+// (windows, cursors, replay) lives on the io_context; a second thread would need locks or a
+// hand-off queue around every publish and every callback. Instead the broker socket
+// (mosquitto_socket) is wrapped in a posix::stream_descriptor that only *waits* for
+// readiness (async_wait read/write); the reads and writes themselves are done by
+// mosquitto_loop_read/mosquitto_loop_write, and a 250 ms timer drives mosquitto_loop_misc
+// (keepalive), the connect deadline and the progress watchdog. libmosquitto callbacks
+// therefore run inside our handlers on the loop thread. The descriptor is release()d before
+// libmosquitto closes the fd, so ownership of the fd stays with libmosquitto.
+//
+// One mosquitto instance per connection attempt: on any loss it is destroyed, which also
+// frees libmosquitto's in-memory out-queue (the store is the only buffer; the caller resends
+// unacked rows from SQLite after a reconnect).
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "floorgate/gateway/backoff.hpp"
+#include "floorgate/gateway/delivery.hpp"
+
+struct mosquitto;
+struct mqtt5__property;
+struct mosquitto_message;
+
+namespace floorgate::gateway {
+
+using UserProps = std::vector<std::pair<std::string, std::string>>;
+
+class MqttClient : public std::enable_shared_from_this<MqttClient> {
+ public:
+  struct Handlers {
+    std::function<void()> on_connected;                        // CONNACK accepted
+    std::function<void(const std::string& why)> on_disconnected;  // link lost (was connected)
+    std::function<void(const std::string& topic, std::string_view payload)> on_message;
+    std::function<void(int mid, int reason)> on_puback;        // QoS 1 PUBACK
+  };
+  // Counters and state for DeliveryStats (loop thread).
+  struct Counters {
+    std::uint64_t connects = 0, connect_failures = 0, disconnects = 0, stall_recycles = 0,
+                  pubacks = 0, puback_no_subscribers = 0;
+    std::string last_error;
+    int protocol = 5;
+  };
+
+  MqttClient(boost::asio::any_io_executor ex, MqttOptions options, Handlers handlers);
+  ~MqttClient();
+
+  // The Last Will (QoS 1, retained) set on every connection attempt.
+  void set_will(std::string topic, std::string payload);
+  // Subscriptions (QoS 1) made after every CONNACK.
+  void set_subscriptions(std::vector<std::string> filters);
+  // Begins connecting (and reconnecting with backoff until stop()).
+  void start();
+  // Publishes `final_topic`/`final_payload` (retained, QoS 1) if connected, then disconnects
+  // cleanly; `done` runs on the loop once closed. No reconnect afterwards.
+  void stop(std::string final_topic, std::string final_payload, std::function<void()> done);
+  // QoS 0/1 publish; returns the mid, or -1 when not connected or the library refused.
+  int publish(const std::string& topic, std::string_view payload, int qos, bool retain,
+              const UserProps* props = nullptr);
+  bool connected() const { return connected_; }
+  // QoS 1 publishes without PUBACK yet on the current connection.
+  std::size_t outstanding() const { return qos1_mids_.size(); }
+  // Drops the connection now and reconnects after a backoff delay.
+  void recycle(const std::string& why);
+  const Counters& counters() const { return counters_; }
+
+ private:
+  void do_connect();
+  void arm_read();
+  void arm_write();
+  void on_tick();
+  void lose(const std::string& why, bool retry);
+  void teardown();
+  void schedule_reconnect();
+  void after_io();
+
+  static void cb_connect(mosquitto*, void*, int rc, int flags, const mqtt5__property*);
+  static void cb_disconnect(mosquitto*, void*, int rc, const mqtt5__property*);
+  static void cb_publish(mosquitto*, void*, int mid, int reason, const mqtt5__property*);
+  static void cb_message(mosquitto*, void*, const mosquitto_message*,
+                         const mqtt5__property*);
+
+  boost::asio::any_io_executor ex_;
+  MqttOptions opt_;
+  Handlers h_;
+  Backoff backoff_;
+  boost::asio::posix::stream_descriptor sd_;
+  boost::asio::steady_timer tick_timer_, retry_timer_;
+  mosquitto* m_ = nullptr;
+  std::string will_topic_, will_payload_;
+  std::vector<std::string> subs_;
+  bool running_ = false, connected_ = false, read_armed_ = false, write_armed_ = false;
+  bool stopping_ = false, lost_pending_ = false;
+  int protocol_ = 5;
+  std::unordered_set<int> qos1_mids_;  // QoS 1 publishes awaiting PUBACK
+  std::chrono::steady_clock::time_point attempt_started_, last_progress_;
+  std::uint64_t generation_ = 0;  // bumps per connection; stale async waits compare it
+  std::function<void()> stop_done_;
+  Counters counters_;
+};
+
+}  // namespace floorgate::gateway

@@ -1,0 +1,212 @@
+#pragma once
+// An in-memory store::Store for the delivery tests that exercise protocol behaviour (bad
+// input, replay, windows, dead letters) without SQLite in the loop. Thread-safe; ack_async
+// completes on its own worker thread like the real writer thread. The real store is used by
+// the end-to-end suites (real_store_test.cpp, the runner, the benchmark).
+
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "floorgate/store/store.hpp"
+
+namespace floorgate::testing {
+
+class FakeStore : public store::Store {
+ public:
+  FakeStore() : worker_([this] { run(); }) {}
+  ~FakeStore() override { close(); }
+
+  static bool route_matches(const store::Route& rt, const store::Record& r) {
+    static const char* names[] = {"financial", "security", "fault", "operational", "telemetry"};
+    auto in = [](const std::vector<std::string>& v, const std::string& x, bool prefix) {
+      if (v.empty()) return true;
+      for (auto& e : v) {
+        if (e == x) return true;
+        if (prefix && e.size() > 2 && e.ends_with(".*") &&
+            x.starts_with(e.substr(0, e.size() - 1)))
+          return true;
+      }
+      return false;
+    };
+    return in(rt.classes, names[static_cast<int>(r.cls)], false) && in(rt.types, r.type, true) &&
+           in(rt.egms, r.egm, false);
+  }
+
+  // Appends synchronously and returns the stored record (seq assigned).
+  store::Record add(store::Record r) {
+    std::lock_guard l(mu_);
+    r.seq = ++last_seq_;
+    r.epoch = 1;
+    r.egm_seq = ++egm_seq_[r.egm];
+    rows_[r.seq] = r;
+    return r;
+  }
+  void evict_upto(std::uint64_t seq) {
+    std::lock_guard l(mu_);
+    while (!rows_.empty() && rows_.begin()->first <= seq) {
+      rows_.erase(rows_.begin());
+      ++evicted_;
+    }
+  }
+  std::uint64_t acked(const std::string& c) {
+    std::lock_guard l(mu_);
+    return consumers_[c].acked;
+  }
+  std::size_t ack_calls() {
+    std::lock_guard l(mu_);
+    return ack_calls_;
+  }
+
+  void append(store::Record r, AppendHandler h) override {
+    auto s = add(std::move(r));
+    h({}, s);
+  }
+  std::error_code append_sync(store::Record r, store::Record* out) override {
+    auto s = add(std::move(r));
+    if (out) *out = s;
+    return {};
+  }
+  std::error_code register_consumer(const store::ConsumerSpec& spec) override {
+    std::lock_guard l(mu_);
+    consumers_[spec.name].spec = spec;
+    return {};
+  }
+  std::error_code remove_consumer(const std::string& name) override {
+    std::lock_guard l(mu_);
+    consumers_.erase(name);
+    return {};
+  }
+  std::vector<store::Record> next_batch(const std::string& c, std::size_t max,
+                                        std::error_code& ec) override {
+    return read_after(c, 0, max, ec);
+  }
+  std::vector<store::Record> read_after(const std::string& c, std::uint64_t after,
+                                        std::size_t max, std::error_code& ec) override {
+    std::lock_guard l(mu_);
+    ec = {};
+    std::vector<store::Record> out;
+    auto it = consumers_.find(c);
+    if (it == consumers_.end()) {
+      ec = store::make_error_code(store::Errc::unknown_consumer);
+      return out;
+    }
+    for (auto r = rows_.upper_bound(after); r != rows_.end() && out.size() < max; ++r) {
+      if (route_matches(it->second.spec.route, r->second)) out.push_back(r->second);
+    }
+    if (!out.empty()) it->second.sent = std::max(it->second.sent, out.back().seq);
+    return out;
+  }
+  std::error_code ack(const std::string& c, std::uint64_t upto) override {
+    std::lock_guard l(mu_);
+    ++ack_calls_;
+    auto& cs = consumers_[c];
+    if (upto < cs.acked) return store::make_error_code(store::Errc::ack_backwards);
+    cs.acked = upto;
+    return {};
+  }
+  void ack_async(const std::string& c, std::uint64_t upto, AckHandler done) override {
+    std::lock_guard l(qmu_);
+    q_.push_back([this, c, upto, done] { done(ack(c, upto)); });
+    cv_.notify_one();
+  }
+  std::error_code replay(const std::string&, std::uint64_t) override { return {}; }
+  std::optional<std::uint64_t> seq_at_time(std::int64_t since_ms) override {
+    std::lock_guard l(mu_);
+    for (auto& [s, r] : rows_)
+      if (r.ts_gw_ms >= since_ms) return s;
+    return std::nullopt;
+  }
+  std::error_code rewind_to_ack(const std::string&) override { return {}; }
+  std::error_code dead_letter(const std::string& c, std::uint64_t seq,
+                              const std::string& reason) override {
+    std::lock_guard l(mu_);
+    consumers_[c].dead.push_back({seq, reason, 0});
+    return {};
+  }
+  std::vector<store::DeadLetter> dead_letters(const std::string& c) override {
+    std::lock_guard l(mu_);
+    return consumers_[c].dead;
+  }
+  std::error_code clear_dead_letters(const std::string& c) override {
+    std::lock_guard l(mu_);
+    consumers_[c].dead.clear();
+    return {};
+  }
+  std::vector<store::Record> get(const std::vector<std::uint64_t>& seqs) override {
+    std::lock_guard l(mu_);
+    std::vector<store::Record> out;
+    for (auto s : seqs)
+      if (auto it = rows_.find(s); it != rows_.end()) out.push_back(it->second);
+    return out;
+  }
+  std::vector<store::Record> query(const store::QueryFilter&) override { return {}; }
+  store::Stats stats() override {
+    std::lock_guard l(mu_);
+    store::Stats st;
+    st.epoch = 1;
+    st.rows = rows_.size();
+    st.first_seq = rows_.empty() ? 0 : rows_.begin()->first;
+    st.last_seq = last_seq_;
+    st.evicted_total = evicted_;
+    for (auto& [name, c] : consumers_) {
+      store::ConsumerStats cs;
+      cs.name = name;
+      cs.required = c.spec.required;
+      cs.acked_upto = c.acked;
+      cs.sent_upto = c.sent;
+      for (auto r = rows_.upper_bound(c.acked); r != rows_.end(); ++r) {
+        if (!route_matches(c.spec.route, r->second)) continue;
+        if (!cs.unacked++) cs.oldest_unacked_ts_ms = r->second.ts_gw_ms;
+      }
+      cs.dead_letters = c.dead.size();
+      st.consumers.push_back(cs);
+    }
+    return st;
+  }
+  std::error_code run_retention() override { return {}; }
+  store::ChainCheck verify_chain(std::uint64_t, std::uint64_t) override { return {}; }
+  void close() override {
+    {
+      std::lock_guard l(qmu_);
+      if (closed_) return;
+      closed_ = true;
+      cv_.notify_one();
+    }
+    worker_.join();
+  }
+
+ private:
+  struct Consumer {
+    store::ConsumerSpec spec;
+    std::uint64_t acked = 0, sent = 0;
+    std::vector<store::DeadLetter> dead;
+  };
+  void run() {
+    std::unique_lock l(qmu_);
+    for (;;) {
+      cv_.wait(l, [this] { return closed_ || !q_.empty(); });
+      if (q_.empty() && closed_) return;
+      auto f = std::move(q_.front());
+      q_.pop_front();
+      l.unlock();
+      f();
+      l.lock();
+    }
+  }
+  std::mutex mu_;
+  std::map<std::uint64_t, store::Record> rows_;
+  std::map<std::string, Consumer> consumers_;
+  std::map<std::string, std::uint64_t> egm_seq_;
+  std::uint64_t last_seq_ = 0, evicted_ = 0;
+  std::size_t ack_calls_ = 0;
+  std::mutex qmu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> q_;
+  bool closed_ = false;
+  std::thread worker_;
+};
+
+}  // namespace floorgate::testing
