@@ -44,7 +44,8 @@ void SqliteStore::vacuum_some() {
   exec(wdb_.get(),
        "PRAGMA incremental_vacuum(" + std::to_string(std::min<std::int64_t>(free_pages, 8192)) +
            ")");
-  exec(wdb_.get(), "PRAGMA wal_checkpoint(PASSIVE)");
+  // Give the pages back to the file system now: checkpoint and truncate the WAL too.
+  exec(wdb_.get(), "PRAGMA wal_checkpoint(TRUNCATE)");
 }
 
 std::error_code SqliteStore::retention_chunk(bool* more) {

@@ -1,0 +1,2 @@
+// Store benchmark (filled in below).
+int main() { return 0; }

@@ -1,0 +1,209 @@
+// Consumers: routes, delivery batches, ack rules, replay/rewind, dead letters, counters.
+#include <gtest/gtest.h>
+
+#include <future>
+
+#include "store_test_util.hpp"
+#include "test_process.hpp"
+
+using namespace floorgate::store;
+using floorgate::store::testing::make_event;
+using floorgate::testing::TempDir;
+
+namespace {
+
+std::unique_ptr<Store> open_at(const std::filesystem::path& p) {
+  Options o;
+  o.path = p;
+  std::error_code ec;
+  auto s = Store::open(o, ec);
+  EXPECT_FALSE(ec) << ec.message();
+  return s;
+}
+
+// 60 events: class cycles financial, security, fault, operational, telemetry; 3 EGMs.
+void fill(Store& s, int n = 60) {
+  static const char* types[] = {"bill.stacked", "door.opened", "bill.jam", "game.started",
+                                "meters.snapshot"};
+  for (int i = 0; i < n; ++i) {
+    auto cls = static_cast<EventClass>(i % 5);
+    ASSERT_FALSE(s.append_sync(make_event("egm-" + std::to_string(i % 3), cls, types[i % 5],
+                                          1000 + i * 10)));
+  }
+}
+
+std::uint64_t brute_pending(Store& s, const Route& route, std::uint64_t after) {
+  QueryFilter f;
+  f.limit = 10000;
+  std::uint64_t n = 0;
+  for (auto& r : s.query(f)) n += (r.seq > after && route.matches(r)) ? 1 : 0;
+  return n;
+}
+
+TEST(StoreConsumer, RoutesSelectClassesTypesAndEgms) {
+  TempDir dir;
+  auto s = open_at(dir / "s.db");
+  ConsumerSpec money{"slot", {{"financial", "security"}, {}, {}}, true};
+  ConsumerSpec tilt{"maint", {{}, {"bill.*"}, {"egm-1"}}, false};
+  ConsumerSpec all{"analytics", {}, false};
+  ASSERT_FALSE(s->register_consumer(money));
+  ASSERT_FALSE(s->register_consumer(tilt));
+  ASSERT_FALSE(s->register_consumer(all));
+  fill(*s);
+  std::error_code ec;
+  auto a = s->next_batch("slot", 10, ec);
+  ASSERT_FALSE(ec);
+  ASSERT_EQ(a.size(), 10u);
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    EXPECT_TRUE(a[i].cls == EventClass::financial || a[i].cls == EventClass::security);
+    if (i) {
+      EXPECT_GT(a[i].seq, a[i - 1].seq);
+    }
+  }
+  auto b = s->next_batch("slot", 100, ec);
+  EXPECT_EQ(a.size() + b.size(), 24u);
+  EXPECT_GT(b.front().seq, a.back().seq);
+  EXPECT_TRUE(s->next_batch("slot", 100, ec).empty());
+
+  auto m = s->next_batch("maint", 100, ec);
+  ASSERT_FALSE(m.empty());
+  for (auto& r : m) {
+    EXPECT_EQ(r.egm, "egm-1");
+    EXPECT_EQ(r.type.rfind("bill.", 0), 0u);
+  }
+  EXPECT_EQ(m.size(), brute_pending(*s, tilt.route, 0));
+  EXPECT_EQ(s->next_batch("analytics", 1000, ec).size(), 60u);
+
+  s->next_batch("nobody", 1, ec);
+  EXPECT_EQ(ec, Errc::unknown_consumer);
+  EXPECT_EQ(s->register_consumer({"bad", {{"nonsense"}, {}, {}}, true}), Errc::invalid_event);
+  EXPECT_EQ(s->register_consumer({"", {}, true}), Errc::invalid_event);
+}
+
+TEST(StoreConsumer, AckRulesAndDurableCursor) {
+  TempDir dir;
+  {
+    auto s = open_at(dir / "s.db");
+    ASSERT_FALSE(s->register_consumer({"c", {{"financial"}, {}, {}}, true}));
+    fill(*s);
+    std::error_code ec;
+    auto batch = s->next_batch("c", 5, ec);
+    ASSERT_EQ(batch.size(), 5u);
+    auto sent = batch.back().seq;
+    EXPECT_EQ(s->ack("c", sent + 1), Errc::ack_beyond_sent);
+    EXPECT_FALSE(s->ack("c", batch[2].seq));
+    EXPECT_FALSE(s->ack("c", batch[2].seq));  // repeated: harmless no-op
+    EXPECT_EQ(s->ack("c", batch[1].seq), Errc::ack_backwards);
+    EXPECT_EQ(s->ack("nobody", 1), Errc::unknown_consumer);
+    std::promise<std::error_code> p;
+    s->ack_async("c", sent, [&](std::error_code e) { p.set_value(e); });
+    EXPECT_FALSE(p.get_future().get());
+    auto st = s->stats();
+    ASSERT_EQ(st.consumers.size(), 1u);
+    EXPECT_EQ(st.consumers[0].acked_upto, sent);
+    EXPECT_EQ(st.consumers[0].unacked, 12u - 5u);
+    EXPECT_EQ(st.consumers[0].unacked, brute_pending(*s, {{"financial"}, {}, {}}, sent));
+    EXPECT_TRUE(st.consumers[0].oldest_unacked_ts_ms.has_value());
+  }
+  auto s = open_at(dir / "s.db");
+  auto st = s->stats();
+  ASSERT_EQ(st.consumers.size(), 1u);
+  EXPECT_EQ(st.consumers[0].unacked, 7u);
+  std::error_code ec;
+  auto next = s->next_batch("c", 1, ec);
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_GT(next[0].seq, st.consumers[0].acked_upto);  // delivery resumes after the cursor
+}
+
+TEST(StoreConsumer, ReplayRewindAndReadAfter) {
+  TempDir dir;
+  auto s = open_at(dir / "s.db");
+  ASSERT_FALSE(s->register_consumer({"c", {}, true}));
+  fill(*s, 20);
+  std::error_code ec;
+  auto b = s->next_batch("c", 10, ec);
+  ASSERT_EQ(b.size(), 10u);
+  ASSERT_FALSE(s->ack("c", 10));
+  ASSERT_FALSE(s->replay("c", 3));
+  auto r = s->next_batch("c", 2, ec);
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].seq, 3u);
+  EXPECT_EQ(s->stats().consumers[0].acked_upto, 10u);  // replay leaves the acked cursor
+  ASSERT_FALSE(s->rewind_to_ack("c"));
+  EXPECT_EQ(s->next_batch("c", 1, ec).at(0).seq, 11u);
+  EXPECT_EQ(s->replay("c", 22), Errc::out_of_range);
+  EXPECT_EQ(s->replay("x", 1), Errc::unknown_consumer);
+  auto ra = s->read_after("c", 15, 3, ec);
+  ASSERT_EQ(ra.size(), 3u);
+  EXPECT_EQ(ra[0].seq, 16u);
+  EXPECT_FALSE(s->ack("c", 18));  // read_after raised sent_upto
+  EXPECT_EQ(s->seq_at_time(1000 + 7 * 10), 8u);
+  EXPECT_EQ(s->seq_at_time(1000 + 7 * 10 - 5), 8u);
+  EXPECT_EQ(s->seq_at_time(0), 1u);
+  EXPECT_FALSE(s->seq_at_time(999999).has_value());
+}
+
+TEST(StoreConsumer, DeadLetters) {
+  TempDir dir;
+  auto s = open_at(dir / "s.db");
+  ASSERT_FALSE(s->register_consumer({"c", {}, true}));
+  fill(*s, 5);
+  ASSERT_FALSE(s->dead_letter("c", 2, "schema rejected"));
+  ASSERT_FALSE(s->dead_letter("c", 4, "nack"));
+  EXPECT_EQ(s->dead_letter("c", 99, "x"), Errc::out_of_range);
+  EXPECT_EQ(s->dead_letter("nobody", 1, "x"), Errc::unknown_consumer);
+  auto dl = s->dead_letters("c");
+  ASSERT_EQ(dl.size(), 2u);
+  EXPECT_EQ(dl[0].seq, 2u);
+  EXPECT_EQ(dl[0].reason, "schema rejected");
+  EXPECT_EQ(s->stats().consumers[0].dead_letters, 2u);
+  EXPECT_EQ(s->get({dl[0].seq, dl[1].seq}).size(), 2u);
+  ASSERT_FALSE(s->clear_dead_letters("c"));
+  EXPECT_TRUE(s->dead_letters("c").empty());
+  EXPECT_EQ(s->stats().consumers[0].dead_letters, 0u);
+}
+
+TEST(StoreConsumer, SparseRouteIsFoundBehindManyOtherRows) {
+  TempDir dir;
+  auto s = open_at(dir / "s.db");
+  ASSERT_FALSE(s->register_consumer({"rare", {{}, {"handpay.pending"}, {}}, true}));
+  for (int i = 0; i < 3000; ++i) {
+    bool rare = i % 1000 == 999;
+    s->append(make_event("e", rare ? EventClass::financial : EventClass::telemetry,
+                         rare ? "handpay.pending" : "meters.snapshot"),
+              nullptr);
+  }
+  ASSERT_FALSE(s->append_sync(make_event("e")));
+  std::error_code ec;
+  std::vector<Record> got;
+  for (int i = 0; i < 10 && got.size() < 3; ++i) {
+    auto b = s->next_batch("rare", 10, ec);
+    got.insert(got.end(), b.begin(), b.end());
+  }
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].seq, 1000u);
+  EXPECT_EQ(got[2].seq, 3000u);
+  EXPECT_EQ(s->stats().consumers[0].unacked, 3u);
+  ASSERT_FALSE(s->ack("rare", 3000));
+  EXPECT_EQ(s->stats().consumers[0].unacked, 0u);
+}
+
+TEST(StoreConsumer, ReRegisterKeepsCursorAndRecountsPending) {
+  TempDir dir;
+  auto s = open_at(dir / "s.db");
+  ASSERT_FALSE(s->register_consumer({"c", {}, true}));
+  fill(*s, 10);
+  std::error_code ec;
+  s->next_batch("c", 4, ec);
+  ASSERT_FALSE(s->ack("c", 4));
+  ASSERT_FALSE(s->register_consumer({"c", {{"telemetry"}, {}, {}}, false}));
+  auto st = s->stats();
+  EXPECT_EQ(st.consumers[0].acked_upto, 4u);
+  EXPECT_FALSE(st.consumers[0].required);
+  EXPECT_EQ(st.consumers[0].unacked, brute_pending(*s, {{"telemetry"}, {}, {}}, 4));
+  ASSERT_FALSE(s->remove_consumer("c"));
+  EXPECT_TRUE(s->stats().consumers.empty());
+  EXPECT_EQ(s->remove_consumer("c"), Errc::unknown_consumer);
+}
+
+}  // namespace

@@ -1,0 +1,236 @@
+// Opening: locks, migrations, quarantine of a corrupt file, and tamper detection through raw
+// SQLite edits of a closed store.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <fstream>
+
+#include "store_test_util.hpp"
+#include "test_process.hpp"
+
+using namespace floorgate::store;
+using floorgate::store::testing::make_event;
+using floorgate::testing::TempDir;
+
+namespace {
+
+std::unique_ptr<Store> open_at(const std::filesystem::path& p, std::error_code& ec,
+                               OpenReport* rep = nullptr) {
+  Options o;
+  o.path = p;
+  return Store::open(o, ec, rep);
+}
+
+void make_store(const std::filesystem::path& p, int n) {
+  std::error_code ec;
+  auto s = open_at(p, ec);
+  ASSERT_TRUE(s) << ec.message();
+  for (int i = 0; i < n; ++i) ASSERT_FALSE(s->append_sync(make_event("e" + std::to_string(i % 2))));
+}
+
+void raw_sql(const std::filesystem::path& p, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(p.c_str(), &db), SQLITE_OK);
+  char* err = nullptr;
+  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+  EXPECT_EQ(rc, SQLITE_OK) << (err ? err : "");
+  sqlite3_free(err);
+  sqlite3_close(db);
+}
+
+ChainCheck check(const std::filesystem::path& p) {
+  std::error_code ec;
+  auto s = open_at(p, ec);
+  EXPECT_TRUE(s) << ec.message();
+  return s ? s->verify_chain() : ChainCheck{false, 0, "open failed"};
+}
+
+TEST(StoreOpen, SecondOpenInSameProcessIsLocked) {
+  TempDir dir;
+  std::error_code ec;
+  auto a = open_at(dir / "s.db", ec);
+  ASSERT_TRUE(a);
+  OpenReport rep;
+  auto b = open_at(dir / "s.db", ec, &rep);
+  EXPECT_FALSE(b);
+  EXPECT_EQ(ec, Errc::locked);
+  EXPECT_FALSE(rep.detail.empty());
+  a.reset();
+  auto c = open_at(dir / "s.db", ec);
+  EXPECT_TRUE(c) << ec.message();
+}
+
+TEST(StoreOpen, SecondProcessGetsLockedAndTheFileStaysIntact) {
+  TempDir dir;
+  make_store(dir / "s.db", 5);
+  floorgate::testing::ChildProcess holder(
+      {STORE_CHILD_PATH, "hold", (dir / "s.db").string(), (dir / "ready").string()});
+  ASSERT_TRUE(floorgate::testing::wait_until(
+      [&] { return std::filesystem::exists(dir / "ready"); }, std::chrono::seconds(30)));
+  std::error_code ec;
+  auto s = open_at(dir / "s.db", ec);
+  EXPECT_FALSE(s);
+  EXPECT_EQ(ec, Errc::locked);
+  floorgate::testing::ChildProcess other({STORE_CHILD_PATH, "open", (dir / "s.db").string()});
+  int st = other.wait();
+  ASSERT_TRUE(WIFEXITED(st));
+  EXPECT_EQ(WEXITSTATUS(st), static_cast<int>(Errc::locked));
+  holder.kill(SIGKILL);
+  holder.wait();
+  s = open_at(dir / "s.db", ec);
+  ASSERT_TRUE(s) << ec.message();
+  EXPECT_EQ(s->stats().rows, 5u);
+  EXPECT_TRUE(s->verify_chain().ok);
+}
+
+TEST(StoreOpen, MigratesAVersion1File) {
+  TempDir dir;
+  auto p = dir / "s.db";
+  make_store(p, 4);
+  // Turn the file back into schema version 1 (what the first release wrote).
+  raw_sql(p,
+          "DROP TABLE dead_letter; DROP TABLE gap;"
+          "ALTER TABLE state DROP COLUMN evicted_unacked_total; PRAGMA user_version=1;");
+  std::error_code ec;
+  OpenReport rep;
+  auto s = open_at(p, ec, &rep);
+  ASSERT_TRUE(s) << ec.message();
+  EXPECT_EQ(rep.migrated_from_version, 1);
+  EXPECT_FALSE(rep.created);
+  EXPECT_EQ(s->stats().rows, 4u);
+  EXPECT_TRUE(s->verify_chain().ok);
+  ASSERT_FALSE(s->register_consumer({"c", {}, true}));
+  EXPECT_FALSE(s->dead_letter("c", 2, "v2 table works"));
+  s.reset();
+  rep = {};
+  s = open_at(p, ec, &rep);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(rep.migrated_from_version, -1);  // already current
+}
+
+TEST(StoreOpen, NewerSchemaIsRefusedAndLeftAlone) {
+  TempDir dir;
+  auto p = dir / "s.db";
+  make_store(p, 2);
+  raw_sql(p, "PRAGMA user_version=99;");
+  std::error_code ec;
+  auto s = open_at(p, ec);
+  EXPECT_FALSE(s);
+  EXPECT_EQ(ec, Errc::schema_too_new);
+  EXPECT_TRUE(std::filesystem::exists(p));
+}
+
+TEST(StoreOpen, CorruptFileIsMovedAsideAndAFreshStoreGetsANewEpoch) {
+  TempDir dir;
+  auto p = dir / "s.db";
+  std::uint64_t old_epoch = 0;
+  {
+    std::error_code ec;
+    auto s = open_at(p, ec);
+    ASSERT_TRUE(s);
+    Record out;
+    for (int i = 0; i < 200; ++i) ASSERT_FALSE(s->append_sync(make_event("e"), &out));
+    old_epoch = out.epoch;
+  }
+  auto size = std::filesystem::file_size(p);
+  {
+    // Scribble over the middle of the file (b-tree pages), keeping the header.
+    std::fstream f(p, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(4096 + 100));
+    std::string junk(static_cast<std::size_t>(size) - 8192, '\x5a');
+    f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));  // a later creation time
+  std::error_code ec;
+  OpenReport rep;
+  auto s = open_at(p, ec, &rep);
+  ASSERT_TRUE(s) << ec.message();
+  ASSERT_TRUE(rep.quarantined.has_value());
+  EXPECT_TRUE(rep.created);
+  EXPECT_NE(rep.quarantined->filename().string().find("s.db.corrupt-"), std::string::npos);
+  EXPECT_TRUE(std::filesystem::exists(*rep.quarantined));
+  EXPECT_EQ(std::filesystem::file_size(*rep.quarantined), size);  // kept, never deleted
+  EXPECT_FALSE(rep.detail.empty());
+  Record out;
+  ASSERT_FALSE(s->append_sync(make_event("e"), &out));
+  EXPECT_EQ(out.seq, 1u);
+  EXPECT_GT(out.epoch, old_epoch);
+}
+
+TEST(StoreOpen, GarbageFileIsQuarantined) {
+  TempDir dir;
+  auto p = dir / "s.db";
+  std::ofstream(p) << std::string(10000, 'g');
+  std::error_code ec;
+  OpenReport rep;
+  auto s = open_at(p, ec, &rep);
+  ASSERT_TRUE(s) << ec.message();
+  EXPECT_TRUE(rep.quarantined.has_value());
+  EXPECT_FALSE(s->append_sync(make_event("e")));
+}
+
+TEST(StoreChain, DetectsAlteredRow) {
+  TempDir dir;
+  auto p = dir / "s.db";
+  make_store(p, 20);
+  raw_sql(p, "UPDATE event SET attrs='{\"amount\":999999}' WHERE seq=7");
+  auto c = check(p);
+  EXPECT_FALSE(c.ok);
+  EXPECT_EQ(c.first_bad_seq, 7u);
+}
+
+TEST(StoreChain, DetectsAlteredHashAndTypeAndClass) {
+  TempDir dir;
+  auto p = dir / "s.db";
+  make_store(p, 20);
+  raw_sql(p, "UPDATE event SET cls=0 WHERE seq=12");
+  EXPECT_EQ(check(p).first_bad_seq, 12u);
+  raw_sql(p, "UPDATE event SET type='door.closed' WHERE seq=3");
+  EXPECT_EQ(check(p).first_bad_seq, 3u);
+}
+
+TEST(StoreChain, DetectsDeletedRow) {
+  TempDir dir;
+  auto p = dir / "s.db";
+  make_store(p, 20);
+  raw_sql(p, "DELETE FROM event WHERE seq=9");
+  auto c = check(p);
+  EXPECT_FALSE(c.ok);
+  EXPECT_EQ(c.first_bad_seq, 9u);
+  raw_sql(p, "DELETE FROM event WHERE seq>=19");
+  EXPECT_EQ(check(p).first_bad_seq, 9u);
+}
+
+TEST(StoreChain, DetectsDeletedTail) {
+  TempDir dir;
+  auto p = dir / "s.db";
+  make_store(p, 20);
+  raw_sql(p, "DELETE FROM event WHERE seq=20");
+  EXPECT_EQ(check(p).first_bad_seq, 20u);
+}
+
+TEST(StoreChain, DetectsReorderedRows) {
+  TempDir dir;
+  auto p = dir / "s.db";
+  make_store(p, 20);
+  raw_sql(p,
+          "UPDATE event SET seq=-5 WHERE seq=5; UPDATE event SET seq=5 WHERE seq=6;"
+          "UPDATE event SET seq=6 WHERE seq=-5;");
+  auto c = check(p);
+  EXPECT_FALSE(c.ok);
+  EXPECT_EQ(c.first_bad_seq, 5u);
+}
+
+TEST(StoreChain, IntactStoreVerifiesInRanges) {
+  TempDir dir;
+  auto p = dir / "s.db";
+  make_store(p, 20);
+  std::error_code ec;
+  auto s = open_at(p, ec);
+  ASSERT_TRUE(s);
+  EXPECT_TRUE(s->verify_chain().ok);
+  EXPECT_TRUE(s->verify_chain(5, 15).ok);
+  EXPECT_TRUE(s->verify_chain(20, 20).ok);
+}
+
+}  // namespace
