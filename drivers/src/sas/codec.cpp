@@ -190,7 +190,9 @@ ParseResult parse_response(const Expectation& exp, std::span<const std::uint8_t>
     return gap ? done(FrameKind::ack, 1) : kMore;
   }
   if (buf[1] == 0x00) return done(FrameKind::busy, 2);
-  if (buf[1] == 0xFF && exp.rte) return parse_rte(buf);
+  // An RTE event instead of the answer (no long poll uses command FF, so accept it always:
+  // an EGM keeps RTE on across a host restart).
+  if (buf[1] == 0xFF) return parse_rte(buf);
   if (form == RespForm::ack) return done(FrameKind::ack, 1);
   if (buf[1] != exp.cmd) return fail(ParseError::bad_command);
   if (form == RespForm::fixed) return with_crc(buf, info->resp_len, FrameKind::data);

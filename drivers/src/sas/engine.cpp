@@ -32,6 +32,7 @@ Engine::Engine(BusConfig cfg, Io io) : cfg_(std::move(cfg)), io_(std::move(io)) 
     e->st.id = ec.id;
     e->st.address = ec.address;
     e->meter_codes = ec.meter_codes;
+    e->rte = ec.real_time_events;  // the EGM may still be in RTE mode from a previous run
     if (e->meter_codes.empty()) e->meter_codes = {0x00, 0x01, 0x02, 0x03, 0x04,
                                                   0x05, 0x06, 0x0B, 0x0C, 0x24};
     egms_.push_back(std::move(e));
@@ -341,7 +342,7 @@ void Engine::note_failure(std::size_t idx) {
     e.st.link_up = false;
     e.st.link_transitions++;
     e.need_sync = true;
-    e.rte = false;
+    e.rte = e.cfg.real_time_events;
     e.st.real_time_events = false;
     e.work.clear();
     e.snap_outstanding = 0;

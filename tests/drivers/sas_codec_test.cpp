@@ -1,0 +1,166 @@
+// Codec unit tests: CRC vectors from the reference, BCD, the LP table and the response parser
+// at every split point.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "floorgate/drivers/sas/byte_stream.hpp"
+#include "floorgate/drivers/sas/codec.hpp"
+
+using namespace floorgate::drivers::sas;
+using Bytes = std::vector<std::uint8_t>;
+
+namespace {
+Bytes with_crc(Bytes b) {
+  append_crc(b);
+  return b;
+}
+std::uint16_t crc_of(const Bytes& b) { return crc16_kermit(b); }
+Bytes ascii(const std::string& s) { return Bytes(s.begin(), s.end()); }
+}  // namespace
+
+TEST(SasCrc, ReferenceVectors) {
+  EXPECT_EQ(crc_of(ascii("123456789")), 0x2189);
+  EXPECT_EQ(with_crc({0x01, 0x01}), (Bytes{0x01, 0x01, 0x51, 0x08}));
+  EXPECT_EQ(with_crc({0x01, 0x02}), (Bytes{0x01, 0x02, 0xCA, 0x3A}));
+  EXPECT_EQ(with_crc({0x01, 0x0E, 0x01}), (Bytes{0x01, 0x0E, 0x01, 0x45, 0xD1}));
+  EXPECT_EQ(with_crc({0x01, 0x0E, 0x00}), (Bytes{0x01, 0x0E, 0x00, 0xCC, 0xC0}));
+  EXPECT_EQ(with_crc({0x01, 0x94}), (Bytes{0x01, 0x94, 0x75, 0xCB}));
+  EXPECT_EQ(crc_of({0x01, 0x2F, 0x03, 0x00, 0x00, 0x0C}), 0xE1E7);
+  EXPECT_EQ(crc_of({0x01, 0x2F, 0x06, 0x00, 0x00, 0x00, 0x01, 0x02, 0x05}), 0x2CB3);
+  EXPECT_EQ(crc_of({0x01, 0x7F, 0x03, 0x15, 0x20, 0x24, 0x13, 0x45, 0x30}), 0x74ED);
+  EXPECT_EQ(crc_of({0x01, 0x1A, 0x00, 0x00, 0x12, 0x34}), 0x2D45);
+  EXPECT_EQ(crc_of({0x01, 0x2F, 0x07, 0x00, 0x00, 0x0C, 0x00, 0x00, 0x12, 0x34}), 0x778E);
+  EXPECT_EQ(crc_of({0x01, 0xFF, 0x11}), 0xA414);
+  EXPECT_EQ(crc_of({0x01, 0xFF, 0x00}), 0xA51C);
+  EXPECT_EQ(crc_of({0x01, 0x94, 0x00}), 0x24E1);
+  EXPECT_EQ(crc_of({0x01, 0x48, 0x37, 0x04, 0x00, 0x00, 0x00, 0x05}), 0x39E9);
+  Bytes lp54{0x01, 0x54, 0x0B};
+  for (char c : std::string("60212345678")) lp54.push_back(static_cast<std::uint8_t>(c));
+  EXPECT_EQ(crc_of(lp54), 0xDCCC);
+  Bytes lp1b{0x01, 0x1B, 0x00, 0x40, 0x00, 0x00, 0x12, 0x50, 0x00, 0x00, 0x00, 0x00};
+  lp1b.resize(lp1b.size() + 10, 0x00);
+  EXPECT_EQ(crc_of(lp1b), 0x59B1);
+}
+
+TEST(SasCrc, CrcOkDetectsCorruption) {
+  Bytes f = with_crc({0x01, 0x1A, 0x00, 0x00, 0x12, 0x34});
+  EXPECT_TRUE(crc_ok(f));
+  f[3] ^= 0x01;
+  EXPECT_FALSE(crc_ok(f));
+  EXPECT_FALSE(crc_ok(Bytes{0x01, 0x02}));
+}
+
+TEST(SasBcd, RoundTripAndValidation) {
+  EXPECT_EQ(decode_bcd(Bytes{0x00, 0x00, 0x12, 0x34}), 1234u);
+  EXPECT_EQ(decode_bcd(Bytes{0x99, 0x99, 0x99, 0x99}), 99999999u);
+  EXPECT_EQ(decode_bcd(Bytes{0x1A}), std::nullopt);
+  EXPECT_EQ(decode_bcd(Bytes{0xA1}), std::nullopt);
+  EXPECT_EQ(encode_bcd(1234, 4), (Bytes{0x00, 0x00, 0x12, 0x34}));
+  EXPECT_EQ(encode_bcd(123456789, 4), (Bytes{0x23, 0x45, 0x67, 0x89}));  // rolls over mod 10^8
+  EXPECT_EQ(decode_bcd(encode_bcd(9876543210ull, 5)), 9876543210ull);
+}
+
+TEST(SasLpTable, TypesAndBuilders) {
+  ASSERT_NE(lookup_lp(0x1B), nullptr);
+  EXPECT_EQ(lookup_lp(0x1B)->resp_len, 24);
+  EXPECT_EQ(lookup_lp(0x54)->form, RespForm::variable);
+  EXPECT_EQ(lookup_lp(0x33), nullptr);
+  EXPECT_EQ(build_lp(1, 0x54), (Bytes{0x01, 0x54}));  // Type R: no CRC
+  EXPECT_EQ(build_lp(1, 0x94), (Bytes{0x01, 0x94, 0x75, 0xCB}));
+  const std::uint8_t on = 1;
+  EXPECT_EQ(build_lp(1, 0x0E, std::span(&on, 1)), (Bytes{0x01, 0x0E, 0x01, 0x45, 0xD1}));
+  Bytes codes{0x00, 0x01, 0x02, 0x05};
+  EXPECT_EQ(build_lp2f(1, codes),
+            (Bytes{0x01, 0x2F, 0x06, 0x00, 0x00, 0x00, 0x01, 0x02, 0x05, 0xB3, 0x2C}));
+  EXPECT_EQ(meter_size_2f(0x0D), 5u);
+  EXPECT_EQ(meter_size_2f(0x8C), 5u);
+  EXPECT_EQ(meter_size_2f(0x0C), 4u);
+}
+
+TEST(SasEscape, WakeupAndLiteralFF) {
+  EXPECT_EQ(escape_frame(Bytes{0x81}), (Bytes{0xFF, 0x00, 0x81}));
+  EXPECT_EQ(escape_frame(Bytes{0x01, 0xFF, 0x11}), (Bytes{0xFF, 0x00, 0x01, 0xFF, 0xFF, 0x11}));
+}
+
+TEST(SasRxDecoder, DecodesEverySplit) {
+  Bytes raw{0x01, 0xFF, 0xFF, 0x11, 0xFF, 0x00, 0x05, 0x22};
+  RxDecoder d;
+  std::vector<RxSymbol> out;
+  for (auto b : raw) {
+    if (auto s = d.push(b)) out.push_back(*s);
+  }
+  ASSERT_EQ(out.size(), 5u);
+  EXPECT_EQ(out[1].byte, 0xFF);
+  EXPECT_FALSE(out[1].wakeup);
+  EXPECT_EQ(out[3].byte, 0x05);
+  EXPECT_TRUE(out[3].wakeup);
+  EXPECT_EQ(out[4].byte, 0x22);
+}
+
+namespace {
+Expectation lp(std::uint8_t cmd, bool rte = false) { return {1, false, cmd, rte}; }
+
+// Every proper prefix must be need_more; the full frame complete with the given kind and length.
+void expect_all_splits(const Expectation& exp, const Bytes& frame, FrameKind kind) {
+  for (std::size_t n = 0; n < frame.size(); ++n) {
+    auto r = parse_response(exp, std::span(frame).first(n));
+    EXPECT_EQ(r.status, ParseStatus::need_more) << "prefix " << n;
+  }
+  auto r = parse_response(exp, frame);
+  ASSERT_EQ(r.status, ParseStatus::complete);
+  EXPECT_EQ(r.kind, kind);
+  EXPECT_EQ(r.length, frame.size());
+  // Trailing bytes after a complete frame do not change the result.
+  Bytes longer = frame;
+  longer.push_back(0x42);
+  EXPECT_EQ(parse_response(exp, longer).length, frame.size());
+}
+}  // namespace
+
+TEST(SasParser, FixedLpAtEverySplit) {
+  Bytes f = with_crc({0x01, 0x1A, 0x00, 0x00, 0x12, 0x34});
+  expect_all_splits(lp(0x1A), f, FrameKind::data);
+  Bytes hp{0x01, 0x1B, 0x00, 0x40, 0x00, 0x00, 0x12, 0x50, 0x00, 0x00, 0x00, 0x00};
+  hp.resize(22, 0);
+  expect_all_splits(lp(0x1B), with_crc(hp), FrameKind::data);
+}
+
+TEST(SasParser, VariableLpAtEverySplit) {
+  Bytes f{0x01, 0x54, 0x0B};
+  for (char c : std::string("60212345678")) f.push_back(static_cast<std::uint8_t>(c));
+  expect_all_splits(lp(0x54), with_crc(f), FrameKind::data);
+  expect_all_splits(lp(0x2F), with_crc({0x01, 0x2F, 0x07, 0x00, 0x00, 0x0C, 0x00, 0x00, 0x12, 0x34}),
+                    FrameKind::data);
+}
+
+TEST(SasParser, RteEventAtEverySplit) {
+  expect_all_splits({1, true, 0, true}, with_crc({0x01, 0xFF, 0x11}), FrameKind::rte_event);
+  expect_all_splits({1, true, 0, true},
+                    with_crc({0x01, 0xFF, 0x4F, 0x37, 0x04, 0x00, 0x00, 0x00, 0x05}),
+                    FrameKind::rte_event);
+  // An event instead of a long poll's answer.
+  expect_all_splits(lp(0x1A, true), with_crc({0x01, 0xFF, 0x7F, 0x00, 0x00, 0x00, 0x50}),
+                    FrameKind::rte_event);
+}
+
+TEST(SasParser, ShortForms) {
+  EXPECT_EQ(parse_response({1, true, 0, false}, Bytes{0x11}).kind, FrameKind::exception);
+  EXPECT_EQ(parse_response(lp(0x1A), Bytes{0x81}).kind, FrameKind::nack);
+  auto busy = parse_response(lp(0x1A), Bytes{0x01, 0x00});
+  EXPECT_EQ(busy.kind, FrameKind::busy);
+  EXPECT_EQ(busy.length, 2u);
+  EXPECT_EQ(parse_response(lp(0x0E), Bytes{0x01}).kind, FrameKind::ack);
+  // In RTE mode a lone address may be followed by an event: complete only at the gap.
+  EXPECT_EQ(parse_response(lp(0x0E, true), Bytes{0x01}).status, ParseStatus::need_more);
+  EXPECT_EQ(parse_response(lp(0x0E, true), Bytes{0x01}, true).kind, FrameKind::ack);
+}
+
+TEST(SasParser, Errors) {
+  EXPECT_EQ(parse_response(lp(0x1A), Bytes{0x02}).error, ParseError::bad_address);
+  EXPECT_EQ(parse_response(lp(0x1A), Bytes{0x01, 0x1B}).error, ParseError::bad_command);
+  Bytes f = with_crc({0x01, 0x1A, 0x00, 0x00, 0x12, 0x34});
+  f[4] = 0x13;
+  EXPECT_EQ(parse_response(lp(0x1A), f).error, ParseError::bad_crc);
+  EXPECT_EQ(parse_response({1, true, 0, true}, Bytes{0x01, 0x22}).error, ParseError::bad_command);
+}

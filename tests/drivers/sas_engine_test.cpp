@@ -1,0 +1,324 @@
+// Engine unit tests: scheduler, implied-ACK rules, durability contract, retries, link state,
+// identification, handpay, meters and RTE, driven with a manual clock and fake EGMs.
+#include <gtest/gtest.h>
+
+#include "sas_fake_egm.hpp"
+
+using namespace floorgate::drivers::sas;
+using namespace floorgate::drivers::sas::testing;
+using floorgate::drivers::Event;
+
+namespace {
+
+// No two consecutive frames on the bus are identical unless the engine counted a retry.
+std::size_t identical_pairs(const std::vector<Bytes>& wire) {
+  std::size_t n = 0;
+  for (std::size_t i = 1; i < wire.size(); ++i) n += wire[i] == wire[i - 1];
+  return n;
+}
+
+std::size_t count_frames(const std::vector<Bytes>& wire, const Bytes& f) {
+  std::size_t n = 0;
+  for (const auto& w : wire) n += w == f;
+  return n;
+}
+
+}  // namespace
+
+TEST(SasEngine, StartsWithSyncThenIdentifies) {
+  FakeEgm egm;
+  Harness h(one_egm_bus(), {&egm});
+  h.engine->start();
+  h.run_for(3000);
+  ASSERT_FALSE(h.wire.empty());
+  EXPECT_EQ(h.wire[0], Bytes{0x80});
+  ASSERT_GE(h.events.size(), 2u);
+  EXPECT_EQ(h.events[0].type, "link.up");
+  EXPECT_EQ(h.count("meters.snapshot"), 1u);
+  auto st = h.engine->status().at(0);
+  EXPECT_TRUE(st.link_up);
+  EXPECT_EQ(st.sas_version, "602");
+  EXPECT_EQ(st.serial, "SN0007");
+  EXPECT_EQ(st.denomination_cents, 5u);
+  EXPECT_EQ(st.meters.at("coin_in"), 1000u);
+  EXPECT_EQ(st.timeouts, 0u);
+  EXPECT_EQ(identical_pairs(h.wire), 0u);
+  EXPECT_FALSE(h.status_changes.empty());
+}
+
+TEST(SasEngine, PollsAtTheConfiguredPeriodWithFillers) {
+  FakeEgm egm;
+  Harness h(one_egm_bus(), {&egm});
+  h.engine->start();
+  h.run_for(10'000);
+  // 200 ms period: about 50 polls in 10 s (a few are long polls for identification).
+  std::size_t gps = count_frames(h.wire, Bytes{0x81});
+  EXPECT_GE(gps, 40u);
+  EXPECT_LE(gps, 51u);
+  EXPECT_EQ(identical_pairs(h.wire), 0u);
+  EXPECT_GE(count_frames(h.wire, Bytes{0x80}), 30u);  // filler between consecutive GPs
+  EXPECT_EQ(h.engine->status()[0].timeouts, 0u);
+}
+
+TEST(SasEngine, HoldsTheImpliedAckUntilDurable) {
+  FakeEgm egm;
+  Harness h(one_egm_bus(), {&egm});
+  h.engine->start();
+  h.run_for(2000);
+  h.auto_durable = false;
+  egm.queue.push_back(0x11);
+  h.run_for(1000);
+  ASSERT_EQ(h.count("door.opened"), 1u);
+  EXPECT_NE(h.events.back().attrs_json.find("\"door\":\"slot\""), std::string::npos);
+  EXPECT_EQ(h.events.back().source, "sas:0x11");
+  std::size_t frames = h.wire.size();
+  h.run_for(3000);
+  EXPECT_EQ(h.wire.size(), frames) << "polled while the event was not durable";
+  EXPECT_TRUE(egm.acked.empty());
+  h.auto_durable = true;
+  h.run_for(1000);
+  EXPECT_EQ(egm.acked, std::vector<std::uint8_t>{0x11});
+  EXPECT_GT(h.wire.size(), frames);
+  EXPECT_EQ(h.count("door.opened"), 1u);
+}
+
+TEST(SasEngine, SinkErrorKeepsTheEventWithTheEgmAndRetries) {
+  FakeEgm egm;
+  Harness h(one_egm_bus(), {&egm});
+  h.engine->start();
+  h.run_for(2000);
+  h.fail_with = std::make_error_code(std::errc::no_space_on_device);
+  egm.queue.push_back(0x28);
+  std::size_t frames = h.wire.size();
+  h.run_for(2000);
+  EXPECT_GE(h.count("bill.jam"), 3u);  // re-submitted every 500 ms
+  EXPECT_TRUE(egm.acked.empty());
+  EXPECT_LE(h.wire.size(), frames + 2);  // at most a filler and the poll that got the event
+  h.fail_with = {};
+  h.run_for(1000);
+  EXPECT_EQ(egm.acked, std::vector<std::uint8_t>{0x28});
+}
+
+TEST(SasEngine, RetriesAreByteIdenticalAtMostTwiceThenSync) {
+  FakeEgm egm;
+  Harness h(one_egm_bus(), {&egm});
+  h.engine->start();
+  h.run_for(2000);
+  std::size_t from = h.wire.size();
+  egm.silent = true;
+  h.run_for(1500);
+  std::vector<Bytes> tail(h.wire.begin() + static_cast<std::ptrdiff_t>(from), h.wire.end());
+  ASSERT_GE(tail.size(), 4u);
+  // Find the first poll to the EGM: it is sent 3 times, then a sync poll follows.
+  std::size_t i = 0;
+  while (i < tail.size() && tail[i] == Bytes{0x80}) ++i;
+  ASSERT_LT(i + 3, tail.size());
+  EXPECT_EQ(tail[i], tail[i + 1]);
+  EXPECT_EQ(tail[i], tail[i + 2]);
+  EXPECT_EQ(tail[i + 3], Bytes{0x80});
+  for (std::size_t k = 3; k < tail.size(); ++k) {
+    bool four = tail[k] == tail[k - 1] && tail[k] == tail[k - 2] && tail[k] == tail[k - 3];
+    EXPECT_FALSE(four) << "more than 2 retries at " << k;
+  }
+  auto st = h.engine->status()[0];
+  EXPECT_GE(st.retries, 2u);
+  EXPECT_GE(st.timeouts, 3u);
+}
+
+TEST(SasEngine, LinkGoesDownAfterConsecutiveFailuresAndComesBack) {
+  FakeEgm egm;
+  BusConfig cfg = one_egm_bus();
+  cfg.link_down_after = 10;
+  Harness h(cfg, {&egm});
+  h.engine->start();
+  h.run_for(2000);
+  egm.silent = true;
+  h.run_for(5000);
+  EXPECT_EQ(h.count("link.down"), 1u);
+  EXPECT_FALSE(h.engine->status()[0].link_up);
+  std::size_t ident = count_frames(h.wire, Bytes{0x01, 0x54});
+  egm.silent = false;
+  h.run_for(4000);
+  EXPECT_EQ(h.count("link.up"), 2u);
+  EXPECT_TRUE(h.engine->status()[0].link_up);
+  EXPECT_EQ(count_frames(h.wire, Bytes{0x01, 0x54}), ident + 1);  // re-identified
+  EXPECT_EQ(h.engine->status()[0].link_transitions, 3u);
+}
+
+TEST(SasEngine, CrcErrorIsRetriedByteIdentical) {
+  FakeEgm egm;
+  egm.corrupt_next = 1;  // the LP 54 answer
+  Harness h(one_egm_bus(), {&egm});
+  h.engine->start();
+  h.run_for(3000);
+  auto st = h.engine->status()[0];
+  EXPECT_EQ(st.crc_errors, 1u);
+  EXPECT_EQ(st.retries, 1u);
+  EXPECT_EQ(st.sas_version, "602");
+  EXPECT_EQ(identical_pairs(h.wire), 1u);
+}
+
+TEST(SasEngine, HandpayReadsLp1BAndReportsAmountInCents) {
+  FakeEgm egm;
+  Harness h(one_egm_bus(), {&egm});
+  h.engine->start();
+  h.run_for(2000);
+  Bytes body{0x00, 0x40, 0x00, 0x00, 0x01, 0x25, 0x00, 0x00, 0x00, 0x00};
+  body.resize(20, 0);
+  egm.handpays.push_back(body);
+  egm.queue.push_back(0x51);
+  h.run_for(2000);
+  ASSERT_EQ(h.count("handpay.pending"), 1u);
+  const Event* hp = nullptr;
+  for (const auto& e : h.events) {
+    if (e.type == "handpay.pending") hp = &e;
+  }
+  EXPECT_NE(hp->attrs_json.find("\"amount_cents\":6250"), std::string::npos) << hp->attrs_json;
+  EXPECT_NE(hp->attrs_json.find("\"kind\":\"non_progressive\""), std::string::npos);
+  EXPECT_EQ(egm.handpays_acked.size(), 1u);
+  EXPECT_EQ(egm.acked, std::vector<std::uint8_t>{0x51});
+  egm.queue.push_back(0x52);
+  h.run_for(1000);
+  EXPECT_EQ(h.count("handpay.reset"), 1u);
+  EXPECT_EQ(identical_pairs(h.wire), 0u);
+}
+
+TEST(SasEngine, MeterDeltasRolloverAndReset) {
+  FakeEgm egm;
+  egm.meters = {{0x00, 1000}, {0x01, 99'999'990}};
+  Harness h(one_egm_bus(), {&egm});
+  h.engine->start();
+  h.run_for(2000);
+  egm.meters = {{0x00, 1500}, {0x01, 5}};
+  egm.queue.push_back(0x12);  // door closed triggers a snapshot
+  h.run_for(2000);
+  ASSERT_EQ(h.count("meters.snapshot"), 2u);
+  std::string snap;
+  for (const auto& e : h.events) {
+    if (e.type == "meters.snapshot") snap = e.attrs_json;
+  }
+  EXPECT_NE(snap.find("\"trigger\":\"door_closed\""), std::string::npos) << snap;
+  EXPECT_NE(snap.find("\"coin_in\":{\"code\":\"0x00\",\"value\":1500,\"unit\":\"credits\",\"delta\":500}"),
+            std::string::npos) << snap;
+  EXPECT_NE(snap.find("\"delta\":15,\"rollover\":true"), std::string::npos) << snap;
+  EXPECT_NE(snap.find("\"reset\":false"), std::string::npos);
+  egm.meters = {{0x00, 0}, {0x01, 0}};
+  egm.queue.push_back(0x7A);
+  h.run_for(2000);
+  for (const auto& e : h.events) {
+    if (e.type == "meters.snapshot") snap = e.attrs_json;
+  }
+  EXPECT_EQ(h.count("meters.reset"), 1u);
+  EXPECT_NE(snap.find("\"reset\":true"), std::string::npos) << snap;
+  EXPECT_EQ(snap.find("delta"), std::string::npos) << snap;
+}
+
+TEST(SasEngine, BackwardJumpWithoutResetCodeIsFlagged) {
+  FakeEgm egm;
+  egm.meters = {{0x00, 50'000}};
+  Harness h(one_egm_bus(), {&egm});
+  h.engine->start();
+  h.run_for(2000);
+  egm.meters = {{0x00, 10}};
+  egm.queue.push_back(0x17);
+  h.run_for(2000);
+  std::string snap;
+  for (const auto& e : h.events) {
+    if (e.type == "meters.snapshot") snap = e.attrs_json;
+  }
+  EXPECT_NE(snap.find("\"reset_detected\":true"), std::string::npos) << snap;
+  EXPECT_NE(snap.find("\"trigger\":\"power_applied\""), std::string::npos) << snap;
+  EXPECT_NE(snap.find("\"reset\":true"), std::string::npos) << snap;
+}
+
+TEST(SasEngine, RteEventsWithDataAndInsteadOfLongPollAnswers) {
+  FakeEgm egm;
+  egm.rte = true;  // still on from a previous host run
+  egm.queue = {0x11, 0x12};
+  BusConfig cfg = one_egm_bus();
+  cfg.egms[0].real_time_events = true;
+  Harness h(cfg, {&egm});
+  h.engine->start();
+  h.run_for(3000);
+  EXPECT_EQ(h.count("door.opened"), 1u);
+  EXPECT_EQ(h.count("door.closed"), 1u);
+  EXPECT_EQ(egm.acked, (std::vector<std::uint8_t>{0x11, 0x12}));
+  auto st = h.engine->status()[0];
+  EXPECT_EQ(st.sas_version, "602");  // the LP was reissued after the event
+  EXPECT_TRUE(st.real_time_events);
+  EXPECT_EQ(identical_pairs(h.wire), 0u);
+}
+
+TEST(SasEngine, ExceptionOverflowAndPowerCodes) {
+  FakeEgm egm;
+  Harness h(one_egm_bus(), {&egm});
+  h.engine->start();
+  h.run_for(2000);
+  egm.queue = {0x70, 0x18, 0x17, 0x4A, 0x4A};
+  h.run_for(3000);
+  auto t = h.types();
+  EXPECT_EQ(h.count("egm.exception_overflow"), 1u);
+  EXPECT_EQ(h.count("power.lost"), 1u);
+  EXPECT_EQ(h.count("power.applied"), 1u);
+  EXPECT_EQ(h.count("bill.stacked"), 2u);  // two $20 bills are two events
+  EXPECT_GE(h.count("meters.snapshot"), 2u);
+  EXPECT_EQ(egm.acked, (std::vector<std::uint8_t>{0x70, 0x18, 0x17, 0x4A, 0x4A}));
+  bool found = false;
+  for (const auto& e : h.events) {
+    if (e.type == "bill.stacked") {
+      found = e.attrs_json.find("\"value_cents\":2000,\"currency\":\"USD\"") != std::string::npos;
+      EXPECT_EQ(e.cls, floorgate::drivers::EventClass::financial);
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST(SasEngine, MultiDropIsFairAndNeverRepeatsByAccident) {
+  FakeEgm a, b, c;
+  a.addr = 1;
+  b.addr = 2;
+  c.addr = 3;
+  BusConfig cfg = one_egm_bus(1);
+  for (std::uint8_t addr : {2, 3}) {
+    EgmConfig e;
+    e.id = "egm-" + std::to_string(addr);
+    e.address = addr;
+    cfg.egms.push_back(e);
+  }
+  Harness h(cfg, {&a, &b, &c});
+  h.engine->start();
+  b.queue = {0x11, 0x12};
+  h.run_for(10'000);
+  for (std::uint8_t gp : {0x81, 0x82, 0x83}) {
+    EXPECT_GE(count_frames(h.wire, Bytes{gp}), 40u) << int(gp);
+  }
+  EXPECT_EQ(identical_pairs(h.wire), 0u);
+  EXPECT_EQ(b.acked, (std::vector<std::uint8_t>{0x11, 0x12}));
+  for (const auto& s : h.engine->status()) EXPECT_TRUE(s.link_up) << s.id;
+}
+
+TEST(SasEngine, ChirpIsCountedAndForcesSync) {
+  FakeEgm egm;
+  Harness h(one_egm_bus(), {&egm});
+  h.engine->start();
+  h.run_for(1000);
+  h.rx.emplace_back(h.now + 50, Bytes{0xFF, 0x00, 0x01});
+  h.run_for(1000);
+  EXPECT_EQ(h.engine->status()[0].chirps, 1u);
+}
+
+TEST(SasEngine, StopIgnoresLateDurableCallbacks) {
+  FakeEgm egm;
+  Harness h(one_egm_bus(), {&egm});
+  h.engine->start();
+  h.run_for(1000);
+  h.auto_durable = false;
+  egm.queue.push_back(0x11);
+  h.run_for(1000);
+  h.engine->stop();
+  std::size_t frames = h.wire.size();
+  h.auto_durable = true;
+  h.run_for(1000);
+  EXPECT_EQ(h.wire.size(), frames);
+  EXPECT_FALSE(h.engine->next_deadline().has_value());
+}

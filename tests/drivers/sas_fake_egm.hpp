@@ -1,0 +1,242 @@
+#pragma once
+// An in-test SAS EGM model (Monaco-like implied ACK) and a harness that drives the sans-I/O
+// Engine with a manual clock. Test-only.
+
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "floorgate/drivers/sas/codec.hpp"
+#include "floorgate/drivers/sas/engine.hpp"
+
+namespace floorgate::drivers::sas::testing {
+
+using Bytes = std::vector<std::uint8_t>;
+
+struct FakeEgm {
+  std::uint8_t addr = 1;
+  std::deque<std::uint8_t> queue;             // pending exceptions (FIFO)
+  std::deque<Bytes> handpays;                 // LP 1B bodies (20 bytes after addr 1B)
+  std::map<std::uint8_t, std::uint64_t> meters{{0x00, 1000}, {0x01, 500}, {0x0C, 42}};
+  bool synced = false, require_sync = true, silent = false, rte = false;
+  int corrupt_next = 0;                       // corrupt the CRC of the next N data replies
+  std::vector<std::uint8_t> acked;            // exception codes dequeued by an implied ACK
+  std::vector<Bytes> handpays_acked;
+
+  // Implied-ACK state.
+  Bytes last_poll, last_resp;
+  int repeats = 0;
+  enum class Pend { none, exception, handpay } pend = Pend::none;
+
+  std::optional<Bytes> on_poll(const Bytes& f) {
+    bool mine = (f[0] & 0x7F) == addr;
+    if (pend != Pend::none || !last_poll.empty()) {
+      if (mine && f == last_poll) {
+        if (++repeats == 1) return corrupt(last_resp);  // implied NACK: byte-identical resend
+        last_poll.clear();                      // final NACK: silent, item stays queued
+        pend = Pend::none;
+        return std::nullopt;
+      }
+      ack();
+    }
+    if (!mine) {
+      synced = true;
+      return std::nullopt;
+    }
+    if ((require_sync && !synced) || silent) return std::nullopt;
+    Bytes r = respond(f);
+    last_poll = f;
+    last_resp = r;
+    repeats = 0;
+    if (r.empty()) return std::nullopt;
+    return corrupt(r);
+  }
+
+  void ack() {
+    if (pend == Pend::exception && !queue.empty()) {
+      acked.push_back(queue.front());
+      queue.pop_front();
+    } else if (pend == Pend::handpay && !handpays.empty()) {
+      handpays_acked.push_back(handpays.front());
+      handpays.pop_front();
+    }
+    pend = Pend::none;
+    last_poll.clear();
+  }
+
+  Bytes crc(Bytes b) {
+    append_crc(b);
+    return b;
+  }
+
+  // Wire corruption of a data reply (the EGM's cached copy for a resend stays intact).
+  std::optional<Bytes> corrupt(Bytes b) {
+    if (corrupt_next > 0 && b.size() > 2) {
+      --corrupt_next;
+      b.back() ^= 0x55;
+    }
+    return b;
+  }
+
+  Bytes respond(const Bytes& f) {
+    if (f.size() == 1) {  // general poll
+      std::uint8_t code = queue.empty() ? 0 : queue.front();
+      if (code) pend = Pend::exception;
+      if (rte) return crc({addr, 0xFF, code});
+      return {code};
+    }
+    std::uint8_t cmd = f[1];
+    if (rte && !queue.empty() && cmd != 0x0E) {  // an event instead of the answer
+      pend = Pend::exception;
+      return crc({addr, 0xFF, queue.front()});
+    }
+    switch (cmd) {
+      case 0x54: {
+        Bytes b{addr, 0x54, 0x09, '6', '0', '2', 'S', 'N', '0', '0', '0', '7'};
+        return crc(b);
+      }
+      case 0x1F: {
+        Bytes b{addr, 0x1F, 'A', 'B', '0', '0', '0', 0x02 /* 5 cents */, 0x05, 0x00, 0x00, 0x00};
+        b.resize(22, '0');
+        return crc(b);
+      }
+      case 0x1B: {
+        Bytes b{addr, 0x1B};
+        if (handpays.empty()) {
+          b.resize(22, 0);
+        } else {
+          b.insert(b.end(), handpays.front().begin(), handpays.front().end());
+          pend = Pend::handpay;
+        }
+        return crc(b);
+      }
+      case 0x2F: {
+        Bytes b{addr, 0x2F, 0x00, 0x00, 0x00};
+        for (std::size_t i = 5; i + 2 < f.size(); ++i) {
+          auto it = meters.find(f[i]);
+          if (it == meters.end()) continue;  // unsupported codes are omitted
+          b.push_back(f[i]);
+          auto v = encode_bcd(it->second, meter_size_2f(f[i]));
+          b.insert(b.end(), v.begin(), v.end());
+        }
+        b[2] = static_cast<std::uint8_t>(b.size() - 3);
+        return crc(b);
+      }
+      case 0x0E:
+        rte = f[2] == 0x01;
+        return {addr};
+      default:
+        return {};
+    }
+  }
+};
+
+}  // namespace floorgate::drivers::sas::testing
+
+namespace floorgate::drivers::sas::testing {
+
+// Drives one Engine with a manual clock; replies from the fake EGMs arrive 2 ms after a poll.
+struct Harness {
+  std::int64_t now = 1000;
+  std::vector<FakeEgm*> egms;
+  std::vector<Bytes> wire;  // every frame the engine wrote, in order
+  struct Sub {
+    Event ev;
+    DurableHandler h;
+  };
+  std::vector<Event> events;        // every submit, in order (including re-submits)
+  std::deque<Sub> held;             // durable callbacks not yet delivered
+  bool auto_durable = true;
+  std::error_code fail_with;        // delivered instead of success while set
+  std::deque<std::pair<std::int64_t, Bytes>> rx;
+  std::vector<EgmStatus> status_changes;
+  std::unique_ptr<Engine> engine;
+  std::uint64_t seq = 0;
+
+  explicit Harness(BusConfig cfg, std::vector<FakeEgm*> fakes) : egms(std::move(fakes)) {
+    Engine::Io io;
+    io.write = [this](std::vector<std::uint8_t> f) {
+      wire.push_back(f);
+      for (auto* e : egms) {
+        if (auto r = e->on_poll(f)) rx.emplace_back(now + 2, encode(*r));
+      }
+    };
+    io.submit = [this](Event ev, DurableHandler h) {
+      events.push_back(ev);
+      held.push_back({std::move(ev), std::move(h)});
+    };
+    io.status_changed = [this](const EgmStatus& s) { status_changes.push_back(s); };
+    io.rearm = [] {};
+    io.steady_ms = [this] { return now; };
+    io.wall_ms = [this] { return 1'700'000'000'000 + now; };
+    engine = std::make_unique<Engine>(std::move(cfg), std::move(io));
+  }
+
+  static Bytes encode(const Bytes& b) {  // EGM -> host bytes in the PARMRK convention
+    Bytes out;
+    for (auto x : b) {
+      out.push_back(x);
+      if (x == 0xFF) out.push_back(0xFF);
+    }
+    return out;
+  }
+
+  void deliver_durable() {
+    while (auto_durable && !held.empty()) {
+      Sub s = std::move(held.front());
+      held.pop_front();
+      s.h(fail_with, fail_with ? 0 : ++seq);
+    }
+  }
+
+  void run_for(std::int64_t ms) {
+    std::int64_t end = now + ms;
+    for (int guard = 0; guard < 1'000'000; ++guard) {
+      deliver_durable();
+      std::optional<std::int64_t> next = engine->next_deadline();
+      if (!rx.empty()) next = next ? std::min(*next, rx.front().first) : rx.front().first;
+      if (!next || *next > end) break;
+      now = std::max(now, *next);
+      bool did = false;
+      while (!rx.empty() && rx.front().first <= now) {
+        Bytes b = std::move(rx.front().second);
+        rx.pop_front();
+        engine->on_rx(b);
+        did = true;
+      }
+      auto d = engine->next_deadline();
+      if (d && *d <= now) {
+        engine->on_timer();
+        did = true;
+      }
+      if (!did) ++now;
+    }
+    now = end;
+  }
+
+  std::vector<std::string> types() const {
+    std::vector<std::string> t;
+    for (const auto& e : events) t.push_back(e.type);
+    return t;
+  }
+  std::size_t count(const std::string& type) const {
+    std::size_t n = 0;
+    for (const auto& e : events) n += e.type == type;
+    return n;
+  }
+};
+
+inline BusConfig one_egm_bus(std::uint8_t addr = 1) {
+  BusConfig c;
+  c.link = BusConfig::Link::pty;
+  c.port = "/dev/null";
+  EgmConfig e;
+  e.id = "egm-" + std::to_string(addr);
+  e.address = addr;
+  c.egms.push_back(e);
+  return c;
+}
+
+}  // namespace floorgate::drivers::sas::testing
