@@ -77,39 +77,46 @@ TEST(ConfigDefaults, MinimalFileTakesBuiltInDefaults) {
   EXPECT_TRUE(c.consumers.empty());
 }
 
-TEST(ConfigExample, LoadsAndCoversEveryDriver) {
+// The example as installed: the demo pty bus with the simulator's eight machines.
+TEST(ConfigExample, LoadsAsInstalled) {
   const LoadResult r = load_file(kExample);
   ASSERT_TRUE(r.config) << errors_of(r);
-  const Config& c = *r.config;
-  bool tcp = false, g2s = false, pty = false;
-  for (const auto& b : c.buses) {
-    tcp |= b.driver == Driver::sas_tcp;
-    g2s |= b.driver == Driver::g2s;
-    pty |= b.driver == Driver::sas_serial && b.link == LinkKind::pty;
-  }
-  EXPECT_TRUE(tcp && g2s && pty);
+  ASSERT_EQ(r.config->buses.size(), 1u);
+  EXPECT_EQ(r.config->buses[0].link, LinkKind::pty);
+  EXPECT_EQ(r.config->buses[0].egms.size(), 8u);
+  EXPECT_EQ(r.config->consumers.size(), 4u);
 }
 
-// The example shows a real-UART bus commented out with "#> "; it must be valid too.
-TEST(ConfigExample, CommentedUartBusIsValid) {
+// The example shows sas-tcp, g2s and real-UART buses commented out with "#> "; they must be
+// valid too.
+TEST(ConfigExample, CommentedBusesAreValid) {
   std::istringstream in(read_text(kExample));
   std::string line, text;
-  bool found = false;
+  int uncommented = 0;
   while (std::getline(in, line)) {
     const auto at = line.find("#> ");
     if (at != std::string::npos) {
       line = line.substr(0, at) + line.substr(at + 3);
-      found = true;
+      ++uncommented;
     }
     const auto tty = line.find("/dev/ttyS0");
     if (tty != std::string::npos) line.replace(tty, 10, "/dev/null");  // a character device here
     text += line + "\n";
   }
-  ASSERT_TRUE(found);
-  const LoadResult r = load_string(text, "example-uart.yaml");
+  ASSERT_GT(uncommented, 10);
+  const LoadResult r = load_string(text, "example-uncommented.yaml");
   ASSERT_TRUE(r.config) << errors_of(r);
-  bool uart = false;
-  for (const auto& b : r.config->buses) uart |= b.link == LinkKind::uart && b.port == "/dev/null";
+  bool tcp = false, g2s = false, pty = false, uart = false;
+  for (const auto& b : r.config->buses) {
+    tcp |= b.driver == Driver::sas_tcp && b.tcp_host == "127.0.0.1" && b.tcp_port == 4001;
+    g2s |= b.driver == Driver::g2s && b.listen_port == 9090 && b.egms.size() == 1 &&
+           b.egms[0].g2s_egm_id == "IGT_00012E492815";
+    pty |= b.driver == Driver::sas_serial && b.link == LinkKind::pty;
+    uart |= b.driver == Driver::sas_serial && b.link == LinkKind::uart && b.port == "/dev/null";
+  }
+  EXPECT_TRUE(tcp);
+  EXPECT_TRUE(g2s);
+  EXPECT_TRUE(pty);
   EXPECT_TRUE(uart);
 }
 
