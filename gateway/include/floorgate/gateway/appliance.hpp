@@ -1,0 +1,47 @@
+#pragma once
+// Appliance: the whole gateway wired on one event loop — configuration → store → drivers
+// (through StoreSink) → MQTT delivery, status/health and the technician web page. The daemon's
+// main() only parses the command line, builds this and runs the loop.
+
+#include <boost/asio/io_context.hpp>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "floorgate/config/config.hpp"
+
+namespace floorgate::gateway {
+
+class Appliance {
+ public:
+  // `config_path` is re-read on reload() and rewritten by the web configuration editor; empty
+  // when running on the embedded defaults.
+  Appliance(boost::asio::io_context& io, config::Config cfg, std::filesystem::path config_path);
+  ~Appliance();
+  Appliance(const Appliance&) = delete;
+  Appliance& operator=(const Appliance&) = delete;
+
+  // Opens the store and starts everything. On failure returns the error and a sentence.
+  std::error_code start(std::string& detail);
+
+  // SIGHUP: re-reads the configuration file and applies it (EGMs added/removed/changed without
+  // touching unaffected buses; consumers and log level updated). An invalid file is rejected
+  // with its errors and the running configuration is kept.
+  std::vector<config::ConfigError> reload();
+
+  // SIGTERM: stops polling, lets in-flight commits finish, publishes offline, closes the store;
+  // `done` runs on the loop when everything is down.
+  void stop(std::function<void()> done);
+
+  // One line for systemd's STATUS= (EGMs online, queue depth, broker state).
+  std::string status_line() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace floorgate::gateway

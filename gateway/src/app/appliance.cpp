@@ -1,0 +1,325 @@
+#include "floorgate/gateway/appliance.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <random>
+
+#include "app/backend.hpp"
+#include "app/mapping.hpp"
+#include "app/runtime.hpp"
+#include "floorgate/drivers/json_writer.hpp"
+#include "floorgate/gateway/logging.hpp"
+#include "floorgate/gateway/web/web_server.hpp"
+
+namespace floorgate::gateway {
+
+using app::Runtime;
+
+struct Appliance::Impl {
+  explicit Impl(boost::asio::io_context& io) : rt(io), maintenance(io), drain(io) {}
+
+  Runtime rt;
+  std::unique_ptr<app::ApplianceBackend> backend;
+  std::unique_ptr<web::WebServer> web;
+  boost::asio::steady_timer maintenance;
+  boost::asio::steady_timer drain;
+  bool stopping = false;
+  bool alarm_reported = false;
+
+  std::error_code start(std::string& detail);
+  void start_delivery();
+  void start_bus(const config::BusConfig& b);
+  void stop_bus(const std::string& id);
+  void start_web();
+  void apply(const config::Config& next);
+  void on_durable(const store::Record& r);
+  void publish_status(const std::string& egm_id);
+  void schedule_maintenance();
+  void run_maintenance();
+  void stop(std::function<void()> done);
+  void wait_commits(int tries_left, std::function<void()> then);
+};
+
+namespace {
+std::string make_boot_id() {
+  std::random_device rd;
+  std::mt19937_64 gen(rd());
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(gen()));
+  return buf;
+}
+}  // namespace
+
+std::error_code Appliance::Impl::start(std::string& detail) {
+  rt.boot_id = make_boot_id();
+  rt.started_ms = app::wall_ms();
+  std::error_code ec;
+  store::OpenReport report;
+  rt.store = store::Store::open(app::store_options(rt.cfg), ec, &report);
+  if (!rt.store) {
+    detail = "cannot open the store " + rt.cfg.store.path.string() + ": " + ec.message() +
+             (report.detail.empty() ? "" : " (" + report.detail + ")");
+    return ec;
+  }
+  spdlog::info("store {} open{}", rt.cfg.store.path.string(), report.created ? " (new)" : "");
+  rt.sink = std::make_unique<StoreSink>(rt.io.get_executor(), *rt.store);
+  rt.sink->add_listener([this](const store::Record& r) { on_durable(r); });
+  if (report.quarantined) {
+    spdlog::error("store was corrupt; moved aside to {}", report.quarantined->string());
+    drivers::JsonWriter w;
+    w.add("quarantined", report.quarantined->string()).add("detail", report.detail);
+    rt.emit("store.corrupt_quarantined", drivers::EventClass::security, std::move(w).finish());
+  }
+  start_delivery();
+  for (const auto& b : rt.cfg.buses) start_bus(b);
+  backend = std::make_unique<app::ApplianceBackend>(rt, [this](const config::Config& c) {
+    apply(c);
+  });
+  if (rt.cfg.web.enabled) start_web();
+  schedule_maintenance();
+  return {};
+}
+
+void Appliance::Impl::start_delivery() {
+  for (const auto& c : app::consumer_options(rt.cfg)) {
+    if (auto ec = rt.store->register_consumer({c.name, c.route, c.required})) {
+      spdlog::error("cannot register consumer {}: {}", c.name, ec.message());
+    }
+  }
+  rt.delivery = std::make_unique<Delivery>(rt.io.get_executor(), *rt.store,
+                                           app::mqtt_options(rt.cfg), app::consumer_options(rt.cfg));
+  rt.delivery->start();
+  for (const auto& e : rt.egms()) publish_status(e.id);
+}
+
+void Appliance::Impl::start_bus(const config::BusConfig& b) {
+  if (b.driver == config::Driver::g2s) {
+    auto host = std::make_unique<drivers::g2s::Host>(rt.io.get_executor(), app::g2s_host(b),
+                                                     *rt.sink, [] { return app::wall_ms(); });
+    host->on_status_change([this](const drivers::g2s::EgmStatus& s) { publish_status(s.id); });
+    if (auto ec = host->start()) {
+      spdlog::error("bus {}: G2S host cannot start on port {}: {}", b.id, b.listen_port,
+                    ec.message());
+      return;
+    }
+    spdlog::info("bus {}: G2S host listening on port {} for {} EGM(s)", b.id, host->port(),
+                 b.egms.size());
+    rt.g2s_hosts[b.id] = std::move(host);
+    return;
+  }
+  auto bus = std::make_unique<drivers::sas::Bus>(rt.io.get_executor(), app::sas_bus(b), *rt.sink,
+                                                 [] { return app::wall_ms(); });
+  bus->on_status_change([this](const drivers::sas::EgmStatus& s) { publish_status(s.id); });
+  bus->start();
+  spdlog::info("bus {}: SAS on {} with {} EGM(s)", b.id, app::sas_bus(b).port, b.egms.size());
+  rt.sas_buses[b.id] = std::move(bus);
+}
+
+void Appliance::Impl::stop_bus(const std::string& id) {
+  if (auto it = rt.sas_buses.find(id); it != rt.sas_buses.end()) {
+    it->second->stop();
+    rt.sas_buses.erase(it);
+  }
+  if (auto it = rt.g2s_hosts.find(id); it != rt.g2s_hosts.end()) {
+    it->second->stop();
+    rt.g2s_hosts.erase(it);
+  }
+}
+
+void Appliance::Impl::start_web() {
+  web = std::make_unique<web::WebServer>(rt.io.get_executor(), app::web_options(rt.cfg), *backend);
+  if (auto ec = web->start()) {
+    spdlog::error("web page cannot listen on {}:{}: {}", rt.cfg.web.bind, rt.cfg.web.port,
+                  ec.message());
+    web.reset();
+    return;
+  }
+  spdlog::info("web page on http{}://{}:{}/", web->tls() ? "s" : "", rt.cfg.web.bind, web->port());
+}
+
+void Appliance::Impl::on_durable(const store::Record& r) {
+  if (rt.delivery) rt.delivery->notify_appended(r.seq);
+  if (rt.live) rt.live(app::event_json(r));
+}
+
+void Appliance::Impl::publish_status(const std::string& egm_id) {
+  if (!rt.delivery) return;
+  for (const auto& e : rt.egms()) {
+    if (e.id != egm_id) continue;
+    EgmStatusInfo info;
+    info.egm = e.id;
+    info.link_up = e.link_up;
+    info.protocol = e.protocol;
+    info.sas_version = e.sas_version;
+    info.serial = e.serial;
+    if (e.denomination_cents) info.denomination = std::to_string(*e.denomination_cents);
+    info.last_seen_ms = e.last_poll_ms;
+    rt.delivery->publish_egm_status(info);
+    if (rt.live) {
+      boost::json::object o{{"kind", "egm"}, {"egm", app::to_json(e)}};
+      rt.live(o);
+    }
+  }
+}
+
+}  // namespace floorgate::gateway
+
+namespace floorgate::gateway {
+
+void Appliance::Impl::schedule_maintenance() {
+  maintenance.expires_after(std::chrono::seconds(1));
+  maintenance.async_wait([this](boost::system::error_code ec) {
+    if (ec || stopping) return;
+    run_maintenance();
+    schedule_maintenance();
+  });
+}
+
+// Once a second: throughput samples, retention alarm → alarm event (once per episode).
+void Appliance::Impl::run_maintenance() {
+  auto now = app::wall_ms();
+  rt.rate_samples.emplace_back(now, rt.sink->durable());
+  while (rt.rate_samples.size() > 61) rt.rate_samples.pop_front();
+  auto st = rt.store->stats();
+  if (st.retention_alarm && !alarm_reported) {
+    alarm_reported = true;
+    rt.alarm = st.retention_alarm_reason;
+    spdlog::error("store retention alarm: {}", st.retention_alarm_reason);
+    drivers::JsonWriter w;
+    w.add("reason", st.retention_alarm_reason).add("bytes", st.bytes).add("rows", st.rows);
+    rt.emit("gateway.store_alarm", drivers::EventClass::security, std::move(w).finish());
+  } else if (!st.retention_alarm && alarm_reported) {
+    alarm_reported = false;
+    rt.alarm.clear();
+    spdlog::info("store retention alarm cleared");
+    rt.emit("gateway.store_alarm_cleared", drivers::EventClass::security, "{}");
+  }
+}
+
+// Applies a validated configuration to the running appliance: unchanged buses keep running.
+void Appliance::Impl::apply(const config::Config& next) {
+  config::Config prev = rt.cfg;
+  rt.cfg = next;
+  set_log_level(config::to_string(next.log_level));
+  if (next.store.path != prev.store.path) {
+    spdlog::warn("store.path changed; it takes effect at the next restart");
+    rt.cfg.store = prev.store;
+  }
+  if (next.mqtt != prev.mqtt || next.gateway != prev.gateway) {
+    spdlog::info("MQTT settings changed: reconnecting");
+    // The old engine is kept alive until its stop() finished (it says offline, disconnects).
+    std::shared_ptr<Delivery> old(std::move(rt.delivery));
+    old->stop([old, ex = rt.io.get_executor()]() mutable {
+      boost::asio::post(ex, [keep = std::move(old)] {});
+    });
+    start_delivery();
+  } else if (next.consumers != prev.consumers) {
+    for (const auto& c : app::consumer_options(next)) {
+      rt.store->register_consumer({c.name, c.route, c.required});
+    }
+    rt.delivery->set_consumers(app::consumer_options(next));
+  }
+  for (const auto& b : prev.buses) {
+    auto it = std::find_if(next.buses.begin(), next.buses.end(),
+                           [&](const config::BusConfig& n) { return n.id == b.id; });
+    if (it == next.buses.end() || !(*it == b)) {
+      spdlog::info("bus {}: {}", b.id, it == next.buses.end() ? "removed" : "changed, restarting");
+      stop_bus(b.id);
+    }
+  }
+  for (const auto& b : next.buses) {
+    bool running = rt.sas_buses.count(b.id) || rt.g2s_hosts.count(b.id);
+    if (!running) start_bus(b);
+  }
+  if (web && next.web != prev.web) {
+    if (next.web.bind != prev.web.bind || next.web.port != prev.web.port ||
+        next.web.tls_cert_file != prev.web.tls_cert_file || !next.web.enabled) {
+      web->stop();
+      web.reset();
+      if (next.web.enabled) start_web();
+    } else {
+      web->set_users(app::web_users(next));
+    }
+  } else if (!web && next.web.enabled) {
+    start_web();
+  }
+  for (const auto& e : rt.egms()) publish_status(e.id);
+}
+
+void Appliance::Impl::wait_commits(int tries_left, std::function<void()> then) {
+  if (rt.sink->pending() == 0 || tries_left <= 0) {
+    then();
+    return;
+  }
+  drain.expires_after(std::chrono::milliseconds(10));
+  drain.async_wait([this, tries_left, then = std::move(then)](boost::system::error_code) mutable {
+    wait_commits(tries_left - 1, std::move(then));
+  });
+}
+
+void Appliance::Impl::stop(std::function<void()> done) {
+  if (stopping) return;
+  stopping = true;
+  maintenance.cancel();
+  for (auto& [id, bus] : rt.sas_buses) bus->stop();
+  for (auto& [id, host] : rt.g2s_hosts) host->stop();
+  if (web) web->stop();
+  // Let queued commits finish (at most ~3 s) so drivers' last events are durable, then say
+  // offline on the broker and close the store.
+  wait_commits(300, [this, done = std::move(done)]() mutable {
+    auto finish = [this, done = std::move(done)]() mutable {
+      rt.sas_buses.clear();
+      rt.g2s_hosts.clear();
+      rt.store->close();
+      // Callbacks the close() just ran were posted to the loop; run them before reporting.
+      boost::asio::post(rt.io, std::move(done));
+    };
+    if (rt.delivery) {
+      rt.delivery->stop(std::move(finish));
+    } else {
+      finish();
+    }
+  });
+}
+
+Appliance::Appliance(boost::asio::io_context& io, config::Config cfg,
+                     std::filesystem::path config_path)
+    : impl_(std::make_unique<Impl>(io)) {
+  impl_->rt.cfg = std::move(cfg);
+  impl_->rt.config_path = std::move(config_path);
+}
+
+Appliance::~Appliance() = default;
+
+std::error_code Appliance::start(std::string& detail) { return impl_->start(detail); }
+
+std::vector<config::ConfigError> Appliance::reload() {
+  if (impl_->rt.config_path.empty()) return {};
+  auto loaded = config::load_file(impl_->rt.config_path);
+  if (!loaded.config) return loaded.errors;
+  impl_->apply(*loaded.config);
+  return {};
+}
+
+void Appliance::stop(std::function<void()> done) { impl_->stop(std::move(done)); }
+
+std::string Appliance::status_line() const {
+  auto& rt = impl_->rt;
+  int up = 0, total = 0;
+  for (const auto& e : rt.egms()) {
+    ++total;
+    up += e.link_up ? 1 : 0;
+  }
+  auto st = rt.delivery ? rt.delivery->stats() : DeliveryStats{};
+  std::uint64_t backlog = 0;
+  for (const auto& c : st.consumers) backlog = std::max<std::uint64_t>(backlog, c.inflight);
+  char buf[200];
+  std::snprintf(buf, sizeof buf, "%d/%d EGMs online, broker %s, %.0f events/s%s", up, total,
+                st.connected ? "connected" : "disconnected", rt.events_per_s(),
+                rt.alarm.empty() ? "" : ", ALARM");
+  return buf;
+}
+
+}  // namespace floorgate::gateway

@@ -1,0 +1,175 @@
+#include "app/backend.hpp"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <fstream>
+#include <sstream>
+
+#include "app/config_json.hpp"
+#include "floorgate/drivers/json_writer.hpp"
+
+namespace floorgate::gateway::app {
+namespace json = boost::json;
+
+namespace {
+
+std::string hex(const std::array<std::uint8_t, 32>& h) {
+  static const char* d = "0123456789abcdef";
+  std::string s;
+  for (auto b : h) {
+    s.push_back(d[b >> 4]);
+    s.push_back(d[b & 15]);
+  }
+  return s;
+}
+
+std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+web::ConfigResult result_of(const config::LoadResult& r) {
+  web::ConfigResult out;
+  out.ok = r.config.has_value();
+  for (const auto& e : r.errors) out.errors.push_back({"", e.line, e.column, e.message});
+  if (out.ok) out.message = "Valid";
+  return out;
+}
+
+}  // namespace
+
+json::object event_json(const store::Record& r) {
+  json::object o;
+  o["kind"] = "event";
+  o["seq"] = r.seq;
+  o["epoch"] = r.epoch;
+  o["egm"] = r.egm;
+  o["egm_seq"] = r.egm_seq;
+  o["type"] = r.type;
+  o["class"] = std::string(store::to_string(r.cls));
+  o["ts_gw_ms"] = r.ts_gw_ms;
+  o["ts_egm_ms"] = r.ts_egm_ms ? json::value(*r.ts_egm_ms) : nullptr;
+  o["source"] = r.source;
+  boost::system::error_code ec;
+  auto attrs = json::parse(r.attrs_json, ec);
+  o["attrs"] = ec ? json::value(json::object{}) : attrs;
+  o["raw"] = r.raw_hex;
+  o["hash"] = hex(r.hash);
+  return o;
+}
+
+json::object ApplianceBackend::dashboard() {
+  json::object o;
+  auto now = wall_ms();
+  o["gateway"] = {{"id", rt_.cfg.gateway.id},
+                  {"site", rt_.cfg.gateway.site},
+                  {"topic_root", rt_.cfg.gateway.topic_root},
+                  {"boot_id", rt_.boot_id},
+                  {"started_ms", rt_.started_ms},
+                  {"uptime_s", (now - rt_.started_ms) / 1000}};
+  auto ds = rt_.delivery ? rt_.delivery->stats() : DeliveryStats{};
+  o["broker"] = {{"connected", ds.connected},
+                 {"host", rt_.cfg.mqtt.host},
+                 {"port", rt_.cfg.mqtt.port},
+                 {"protocol", ds.protocol == 5 ? "MQTT 5" : "MQTT 3.1.1"},
+                 {"last_error", ds.last_error},
+                 {"connects", ds.connects},
+                 {"stall_recycles", ds.stall_recycles}};
+  auto st = rt_.store->stats();
+  json::array consumers;
+  for (const auto& c : st.consumers) {
+    json::object co{{"name", c.name},
+                    {"required", c.required},
+                    {"acked_upto", c.acked_upto},
+                    {"unacked", c.unacked},
+                    {"dead_letters", c.dead_letters}};
+    co["oldest_unacked_age_s"] =
+        c.oldest_unacked_ts_ms ? json::value((now - *c.oldest_unacked_ts_ms) / 1000) : nullptr;
+    for (const auto& d : ds.consumers) {
+      if (d.name == c.name) co["inflight"] = d.inflight;
+    }
+    consumers.push_back(std::move(co));
+  }
+  o["consumers"] = std::move(consumers);
+  o["events_per_s"] = rt_.events_per_s();
+  o["store"] = {{"path", rt_.cfg.store.path.string()},
+                {"epoch", st.epoch},
+                {"rows", st.rows},
+                {"bytes", st.bytes},
+                {"first_seq", st.first_seq},
+                {"last_seq", st.last_seq},
+                {"max_bytes", rt_.cfg.store.retention.max_size_bytes},
+                {"retention_alarm", st.retention_alarm},
+                {"evicted_total", st.evicted_total}};
+  json::array alarms;
+  if (st.retention_alarm) alarms.push_back(json::value(st.retention_alarm_reason));
+  if (!ds.connected) alarms.push_back(json::value("MQTT broker not connected: " + ds.last_error));
+  int up = 0, total = 0;
+  for (const auto& e : rt_.egms()) {
+    ++total;
+    up += e.link_up ? 1 : 0;
+  }
+  o["alarms"] = std::move(alarms);
+  o["egms"] = {{"total", total}, {"online", up}};
+  return o;
+}
+
+json::array ApplianceBackend::egms() {
+  json::array a;
+  for (const auto& e : rt_.egms()) a.push_back(to_json(e));
+  return a;
+}
+
+std::optional<json::object> ApplianceBackend::egm(std::string_view id) {
+  for (const auto& e : rt_.egms()) {
+    if (e.id != id) continue;
+    auto o = to_json(e);
+    json::object meters;
+    for (const auto& [k, v] : e.meters) meters[k] = v;
+    o["meters"] = std::move(meters);
+    store::QueryFilter f;
+    f.egm = std::string(id);
+    f.limit = 50;
+    json::array recent;
+    for (const auto& r : rt_.store->query(f)) recent.push_back(event_json(r));
+    o["recent_events"] = std::move(recent);
+    return o;
+  }
+  return std::nullopt;
+}
+
+json::array ApplianceBackend::events(const web::EventQuery& q) {
+  store::QueryFilter f;
+  if (!q.egm.empty()) f.egm = q.egm;
+  if (!q.type.empty()) f.type = q.type;
+  if (!q.cls.empty()) f.cls = q.cls;
+  f.since_ms = q.since_ms;
+  f.until_ms = q.until_ms;
+  f.before_seq = q.before_seq;
+  f.limit = q.limit;
+  json::array a;
+  for (const auto& r : rt_.store->query(f)) a.push_back(event_json(r));
+  return a;
+}
+
+std::string ApplianceBackend::config_yaml() {
+  if (rt_.config_path.empty()) return config::to_yaml(rt_.cfg);
+  return read_file(rt_.config_path);
+}
+
+json::object ApplianceBackend::config_document() { return config_to_json(rt_.cfg); }
+
+web::ConfigResult ApplianceBackend::validate_config(std::string_view yaml) {
+  return result_of(config::load_string(yaml, "candidate"));
+}
+
+void ApplianceBackend::subscribe_live(std::function<void(const json::object&)> on_live) {
+  rt_.live = std::move(on_live);
+}
+
+}  // namespace floorgate::gateway::app

@@ -1,0 +1,44 @@
+#pragma once
+// The web page's view of the running appliance (web::Backend) and the Prometheus text.
+
+#include <functional>
+
+#include "app/runtime.hpp"
+#include "floorgate/gateway/web/backend.hpp"
+
+namespace floorgate::gateway::app {
+
+// One stored event as the page shows it (and as the live feed sends it, with "kind":"event").
+boost::json::object event_json(const store::Record& r);
+
+class ApplianceBackend final : public web::Backend {
+ public:
+  using Apply = std::function<void(const config::Config&)>;
+  // `apply` applies a validated configuration to the running appliance (like SIGHUP).
+  ApplianceBackend(Runtime& rt, Apply apply) : rt_(rt), apply_(std::move(apply)) {}
+
+  boost::json::object dashboard() override;
+  boost::json::array egms() override;
+  std::optional<boost::json::object> egm(std::string_view id) override;
+  boost::json::array events(const web::EventQuery& query) override;
+  std::string config_yaml() override;
+  boost::json::object config_document() override;
+  web::ConfigResult validate_config(std::string_view yaml) override;
+  web::ConfigResult apply_config(std::string_view yaml, const std::string& user) override;
+  web::ConfigResult rollback_config(const std::string& user) override;
+  boost::json::array audit() override;
+  std::string metrics_text() override;
+  void subscribe_live(std::function<void(const boost::json::object&)> on_live) override;
+
+ private:
+  web::ConfigResult install(const std::string& yaml, const std::string& user,
+                            const std::string& action);
+  Runtime& rt_;
+  Apply apply_;
+};
+
+// Writes `text` to `path` atomically: temp file in the same directory, fsync, rename, fsync
+// of the directory. Returns an empty string or the error.
+std::string write_file_atomically(const std::filesystem::path& path, const std::string& text);
+
+}  // namespace floorgate::gateway::app

@@ -1,0 +1,136 @@
+// ApplianceBackend: configuration apply/rollback with audit, the audit list and /metrics.
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <fstream>
+#include <sstream>
+
+#include "app/backend.hpp"
+#include "app/config_json.hpp"
+#include "floorgate/drivers/json_writer.hpp"
+
+namespace floorgate::gateway::app {
+namespace json = boost::json;
+
+namespace {
+
+std::filesystem::path previous_path(const std::filesystem::path& p) {
+  return p.string() + ".prev";
+}
+
+web::ConfigResult failure(std::string message) {
+  web::ConfigResult r;
+  r.ok = false;
+  r.message = std::move(message);
+  return r;
+}
+
+}  // namespace
+
+std::string write_file_atomically(const std::filesystem::path& path, const std::string& text) {
+  auto tmp = path.string() + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (fd < 0) return "cannot create " + tmp + ": " + std::strerror(errno);
+  const char* p = text.data();
+  std::size_t left = text.size();
+  while (left > 0) {
+    auto n = ::write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      std::string err = std::strerror(errno);
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return "cannot write " + tmp + ": " + err;
+    }
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    ::unlink(tmp.c_str());
+    return "cannot flush " + tmp + ": " + std::strerror(errno);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::string err = std::strerror(errno);
+    ::unlink(tmp.c_str());
+    return "cannot rename " + tmp + ": " + err;
+  }
+  auto dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return {};
+}
+
+// Validates `yaml`, keeps the current file as <path>.prev, writes the new one atomically,
+// applies it and records who changed what in the hash-chained store.
+web::ConfigResult ApplianceBackend::install(const std::string& yaml, const std::string& user,
+                                            const std::string& action) {
+  if (rt_.config_path.empty()) {
+    return failure("The gateway runs on its embedded defaults (no --config file); "
+                   "start it with --config FILE to edit the configuration here.");
+  }
+  auto loaded = config::load_string(yaml, rt_.config_path.filename().string());
+  if (!loaded.config) {
+    web::ConfigResult r;
+    for (const auto& e : loaded.errors) r.errors.push_back({"", e.line, e.column, e.message});
+    r.message = "Not applied: the configuration has errors";
+    return r;
+  }
+  std::string current;
+  {
+    std::ifstream in(rt_.config_path, std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    current = ss.str();
+  }
+  if (auto err = write_file_atomically(previous_path(rt_.config_path), current); !err.empty()) {
+    return failure("Not applied: " + err);
+  }
+  if (auto err = write_file_atomically(rt_.config_path, yaml); !err.empty()) {
+    return failure("Not applied: " + err);
+  }
+  auto what = describe_change(rt_.cfg, *loaded.config);
+  apply_(*loaded.config);
+  drivers::JsonWriter w;
+  w.add("user", user).add("action", action).add("what", what).add("file",
+                                                                   rt_.config_path.string());
+  rt_.emit("config.changed", drivers::EventClass::security, std::move(w).finish());
+  spdlog::info("configuration {} by {}: {}", action, user, what);
+  web::ConfigResult r;
+  r.ok = true;
+  int egms = 0;
+  for (const auto& b : rt_.cfg.buses) egms += static_cast<int>(b.egms.size());
+  r.message = (action == "rollback" ? "Rolled back to the previous file; "
+                                    : "Applied; ") +
+              std::to_string(egms) + " EGMs configured (" + what + ")";
+  return r;
+}
+
+web::ConfigResult ApplianceBackend::apply_config(std::string_view yaml, const std::string& user) {
+  return install(std::string(yaml), user, "apply");
+}
+
+web::ConfigResult ApplianceBackend::rollback_config(const std::string& user) {
+  if (rt_.config_path.empty()) return install("", user, "rollback");
+  auto prev = previous_path(rt_.config_path);
+  std::ifstream in(prev, std::ios::binary);
+  if (!in) return failure("There is no previous configuration to roll back to.");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return install(ss.str(), user, "rollback");
+}
+
+json::array ApplianceBackend::audit() {
+  store::QueryFilter f;
+  f.type = "config.changed";
+  f.limit = 200;
+  json::array a;
+  for (const auto& r : rt_.store->query(f)) a.push_back(event_json(r));
+  return a;
+}
+
+}  // namespace floorgate::gateway::app

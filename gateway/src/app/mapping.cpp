@@ -1,0 +1,111 @@
+#include "app/mapping.hpp"
+
+namespace floorgate::gateway::app {
+
+store::Options store_options(const config::Config& c) {
+  store::Options o;
+  o.path = c.store.path;
+  o.max_bytes = c.store.retention.max_size_bytes;
+  o.max_age = std::chrono::duration_cast<std::chrono::seconds>(c.store.retention.max_age);
+  return o;
+}
+
+store::Route route_of(const config::RouteConfig& r) {
+  store::Route out;
+  out.classes = r.classes;
+  out.types = r.types;
+  out.egms = r.egms;
+  return out;
+}
+
+std::vector<ConsumerOptions> consumer_options(const config::Config& c) {
+  std::vector<ConsumerOptions> out;
+  for (const auto& k : c.consumers) {
+    ConsumerOptions o;
+    o.name = k.name;
+    o.route = route_of(k.route);
+    o.required = k.required;
+    o.window = static_cast<std::size_t>(k.window);
+    o.ack_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(k.ack_timeout);
+    o.replay_rate = k.replay_rate;
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+MqttOptions mqtt_options(const config::Config& c) {
+  MqttOptions o;
+  o.host = c.mqtt.host;
+  o.port = c.mqtt.port;
+  o.client_id = c.mqtt.client_id;
+  o.username = c.mqtt.username;
+  if (!c.mqtt.password_file.empty()) {
+    o.password = config::read_secret_file(c.mqtt.password_file).value_or("");
+  }
+  o.ca_file = c.mqtt.tls.ca_file.string();
+  o.cert_file = c.mqtt.tls.cert_file.string();
+  o.key_file = c.mqtt.tls.key_file.string();
+  o.keepalive_s = static_cast<int>(c.mqtt.keepalive.count());
+  o.stall_timeout = c.mqtt.stall_timeout;
+  o.topic_root = c.gateway.topic_root;
+  o.live_copy = c.mqtt.live_copy;
+  o.health_period = c.mqtt.health_period;
+  return o;
+}
+
+drivers::sas::BusConfig sas_bus(const config::BusConfig& b) {
+  drivers::sas::BusConfig out;
+  if (b.driver == config::Driver::sas_tcp) {
+    out.link = drivers::sas::BusConfig::Link::tcp;
+    out.port = b.tcp_host + ":" + std::to_string(b.tcp_port);
+  } else {
+    out.link = b.link == config::LinkKind::pty ? drivers::sas::BusConfig::Link::pty
+                                               : drivers::sas::BusConfig::Link::uart;
+    out.port = b.port;
+  }
+  for (const auto& e : b.egms) {
+    drivers::sas::EgmConfig ec;
+    ec.id = e.id;
+    ec.address = static_cast<std::uint8_t>(e.address);
+    ec.poll_period = e.poll_period;
+    ec.meter_period = e.meter_period;
+    // LP 2F carries one-byte meter codes; wider codes need LP 6F, which the driver lacks.
+    for (auto code : e.meter_codes) {
+      if (code <= 0xFF) ec.meter_codes.push_back(static_cast<std::uint8_t>(code));
+    }
+    ec.real_time_events = e.real_time_events;
+    out.egms.push_back(std::move(ec));
+  }
+  return out;
+}
+
+drivers::g2s::HostConfig g2s_host(const config::BusConfig& b) {
+  drivers::g2s::HostConfig h;
+  h.host_id = std::to_string(b.host_id);
+  h.port = b.listen_port;
+  for (const auto& e : b.egms) {
+    h.egms.push_back({e.id, e.g2s_egm_id, e.url});
+  }
+  return h;
+}
+
+std::vector<web::User> web_users(const config::Config& c) {
+  std::vector<web::User> users;
+  for (const auto& u : c.web.users) {
+    users.push_back({u.name, std::string(config::to_string(u.role)), u.password_hash});
+  }
+  return users;
+}
+
+web::WebOptions web_options(const config::Config& c) {
+  web::WebOptions o;
+  o.bind = c.web.bind;
+  o.port = c.web.port;
+  o.cert_file = c.web.tls_cert_file.string();
+  o.key_file = c.web.tls_key_file.string();
+  o.session_idle = c.web.session_idle_timeout;
+  o.users = web_users(c);
+  return o;
+}
+
+}  // namespace floorgate::gateway::app

@@ -1,0 +1,100 @@
+// ApplianceBackend::metrics_text: Prometheus text exposition (format 0.0.4) of the gateway.
+#include <sstream>
+
+#include "app/backend.hpp"
+
+namespace floorgate::gateway::app {
+namespace {
+
+class Exposition {
+ public:
+  // Starts a metric family with its HELP and TYPE lines.
+  void family(const char* name, const char* type, const char* help) {
+    out_ << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
+  }
+  void sample(const char* name, double v) { out_ << name << ' ' << v << '\n'; }
+  void sample(const char* name, const char* label, const std::string& value, double v) {
+    out_ << name << '{' << label << "=\"" << escape(value) << "\"} " << v << '\n';
+  }
+  std::string str() const { return out_.str(); }
+
+ private:
+  static std::string escape(const std::string& s) {
+    std::string o;
+    for (char c : s) {
+      if (c == '\\' || c == '"') o.push_back('\\');
+      if (c == '\n') {
+        o += "\\n";
+        continue;
+      }
+      o.push_back(c);
+    }
+    return o;
+  }
+  std::ostringstream out_;
+};
+
+}  // namespace
+
+std::string ApplianceBackend::metrics_text() {
+  Exposition m;
+  auto now = wall_ms();
+  auto st = rt_.store->stats();
+  auto ds = rt_.delivery ? rt_.delivery->stats() : DeliveryStats{};
+
+  m.family("floorgate_consumer_unacked_events", "gauge", "Events routed to the consumer and not yet acknowledged.");
+  for (const auto& c : st.consumers) m.sample("floorgate_consumer_unacked_events", "consumer", c.name, static_cast<double>(c.unacked));
+  m.family("floorgate_consumer_oldest_unacked_age_seconds", "gauge", "Age of the oldest unacknowledged event per consumer (0 when none).");
+  for (const auto& c : st.consumers) {
+    double age = c.oldest_unacked_ts_ms ? static_cast<double>(now - *c.oldest_unacked_ts_ms) / 1000.0 : 0.0;
+    m.sample("floorgate_consumer_oldest_unacked_age_seconds", "consumer", c.name, age);
+  }
+  m.family("floorgate_consumer_acked_seq", "gauge", "Durable acknowledged cursor per consumer.");
+  for (const auto& c : st.consumers) m.sample("floorgate_consumer_acked_seq", "consumer", c.name, static_cast<double>(c.acked_upto));
+  m.family("floorgate_consumer_published_total", "counter", "Events published to the consumer's stream, resends included.");
+  for (const auto& c : ds.consumers) m.sample("floorgate_consumer_published_total", "consumer", c.name, static_cast<double>(c.published));
+  m.family("floorgate_consumer_inflight_events", "gauge", "Events published and awaiting the consumer's ack.");
+  for (const auto& c : ds.consumers) m.sample("floorgate_consumer_inflight_events", "consumer", c.name, static_cast<double>(c.inflight));
+  m.family("floorgate_consumer_dead_letters", "gauge", "Events the consumer rejected (dead letters).");
+  for (const auto& c : st.consumers) m.sample("floorgate_consumer_dead_letters", "consumer", c.name, static_cast<double>(c.dead_letters));
+
+  m.family("floorgate_events_in_total", "counter", "Events made durable in the store since start.");
+  m.sample("floorgate_events_in_total", static_cast<double>(rt_.sink->durable()));
+  m.family("floorgate_events_failed_total", "counter", "Events the store could not make durable (the EGM keeps them).");
+  m.sample("floorgate_events_failed_total", static_cast<double>(rt_.sink->failed()));
+  m.family("floorgate_broker_connected", "gauge", "1 while the MQTT broker connection is up.");
+  m.sample("floorgate_broker_connected", ds.connected ? 1 : 0);
+  m.family("floorgate_broker_connects_total", "counter", "Successful MQTT connections.");
+  m.sample("floorgate_broker_connects_total", static_cast<double>(ds.connects));
+  m.family("floorgate_broker_stall_recycles_total", "counter", "Connections recycled by the PUBACK progress watchdog.");
+  m.sample("floorgate_broker_stall_recycles_total", static_cast<double>(ds.stall_recycles));
+  m.family("floorgate_inbound_rejected_total", "counter", "Malformed or invalid ack/replay messages rejected.");
+  m.sample("floorgate_inbound_rejected_total", static_cast<double>(ds.rejected_inbound));
+
+  m.family("floorgate_store_bytes", "gauge", "Store file size including the WAL.");
+  m.sample("floorgate_store_bytes", static_cast<double>(st.bytes));
+  m.family("floorgate_store_rows", "gauge", "Events kept in the store.");
+  m.sample("floorgate_store_rows", static_cast<double>(st.rows));
+  m.family("floorgate_store_last_seq", "gauge", "Highest sequence number assigned.");
+  m.sample("floorgate_store_last_seq", static_cast<double>(st.last_seq));
+  m.family("floorgate_store_retention_alarm", "gauge", "1 when retention would have to drop events it may not drop.");
+  m.sample("floorgate_store_retention_alarm", st.retention_alarm ? 1 : 0);
+
+  auto egms = rt_.egms();
+  m.family("floorgate_egm_link_up", "gauge", "1 while the EGM answers its polls.");
+  for (const auto& e : egms) m.sample("floorgate_egm_link_up", "egm", e.id, e.link_up ? 1 : 0);
+  const std::pair<const char*, const char*> counters[] = {
+      {"polls", "floorgate_egm_polls_total"},         {"crc_errors", "floorgate_egm_crc_errors_total"},
+      {"timeouts", "floorgate_egm_timeouts_total"},   {"retries", "floorgate_egm_retries_total"},
+      {"events", "floorgate_egm_events_total"},       {"link_transitions", "floorgate_egm_link_transitions_total"}};
+  for (const auto& [key, name] : counters) {
+    m.family(name, "counter", "Per-EGM driver counter.");
+    for (const auto& e : egms) {
+      auto it = e.counters.find(key);
+      if (it != e.counters.end()) m.sample(name, "egm", e.id, static_cast<double>(it->second));
+    }
+  }
+  return m.str();
+}
+
+}  // namespace floorgate::gateway::app

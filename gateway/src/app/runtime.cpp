@@ -1,0 +1,115 @@
+#include "app/runtime.hpp"
+
+#include <chrono>
+
+namespace floorgate::gateway::app {
+
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+namespace {
+
+void fill_sas(EgmView& v, const drivers::sas::EgmStatus& s) {
+  v.link_up = s.link_up;
+  v.sas_version = s.sas_version;
+  v.serial = s.serial;
+  v.denomination_cents = s.denomination_cents;
+  v.last_poll_ms = s.last_poll_ms;
+  v.last_event_ms = s.last_event_ms;
+  v.meters = s.meters;
+  v.counters = {{"polls", s.polls},       {"answers", s.answers},
+                {"crc_errors", s.crc_errors}, {"timeouts", s.timeouts},
+                {"retries", s.retries},   {"nack_resends", s.nack_resends},
+                {"link_transitions", s.link_transitions},
+                {"events", s.events},     {"chirps", s.chirps},
+                {"busy", s.busy}};
+}
+
+void fill_g2s(EgmView& v, const drivers::g2s::EgmStatus& s) {
+  v.link_up = s.link_up;
+  v.g2s_state = std::string(drivers::g2s::to_string(s.state));
+  if (s.last_seen_ms) v.last_poll_ms = s.last_seen_ms;
+  v.counters = {{"events", s.events_received},    {"events_committed", s.events_committed},
+                {"duplicates", s.duplicates},     {"acks_sent", s.acks_sent},
+                {"post_failures", s.post_failures}, {"rejected", s.rejected}};
+}
+
+}  // namespace
+
+std::vector<EgmView> Runtime::egms() const {
+  std::vector<EgmView> out;
+  for (const auto& bus : cfg.buses) {
+    std::vector<drivers::sas::EgmStatus> sas;
+    std::vector<drivers::g2s::EgmStatus> g2s;
+    if (auto it = sas_buses.find(bus.id); it != sas_buses.end()) sas = it->second->status();
+    if (auto it = g2s_hosts.find(bus.id); it != g2s_hosts.end()) g2s = it->second->status();
+    for (const auto& e : bus.egms) {
+      EgmView v;
+      v.id = e.id;
+      v.bus = bus.id;
+      v.protocol = bus.driver == config::Driver::g2s ? "g2s" : "sas";
+      v.port = bus.driver == config::Driver::sas_tcp
+                   ? bus.tcp_host + ":" + std::to_string(bus.tcp_port)
+                   : bus.port;
+      v.address = e.address;
+      v.location = e.location;
+      v.bank = e.bank;
+      for (const auto& s : sas) {
+        if (s.id == e.id) fill_sas(v, s);
+      }
+      for (const auto& s : g2s) {
+        if (s.id == e.id) fill_g2s(v, s);
+      }
+      out.push_back(std::move(v));
+    }
+  }
+  return out;
+}
+
+double Runtime::events_per_s() const {
+  if (rate_samples.size() < 2) return 0;
+  const auto& a = rate_samples.front();
+  const auto& b = rate_samples.back();
+  if (b.first <= a.first) return 0;
+  return static_cast<double>(b.second - a.second) * 1000.0 / static_cast<double>(b.first - a.first);
+}
+
+void Runtime::emit(std::string type, drivers::EventClass cls, std::string attrs_json) {
+  if (!sink) return;
+  drivers::Event e;
+  e.egm = "gateway";
+  e.type = std::move(type);
+  e.cls = cls;
+  e.ts_gw_ms = wall_ms();
+  e.source = "gateway:" + cfg.gateway.id;
+  e.attrs_json = std::move(attrs_json);
+  sink->submit(std::move(e), [](std::error_code, std::uint64_t) {});
+}
+
+boost::json::object to_json(const EgmView& e) {
+  boost::json::object o;
+  o["id"] = e.id;
+  o["bus"] = e.bus;
+  o["protocol"] = e.protocol;
+  o["port"] = e.port;
+  o["address"] = e.address;
+  o["location"] = e.location;
+  o["bank"] = e.bank;
+  o["link_up"] = e.link_up;
+  o["link"] = e.link_up ? "online" : "offline";
+  o["sas_version"] = e.sas_version;
+  o["serial"] = e.serial;
+  if (!e.g2s_state.empty()) o["g2s_state"] = e.g2s_state;
+  if (e.denomination_cents) o["denomination_cents"] = *e.denomination_cents;
+  o["last_poll_ms"] = e.last_poll_ms ? boost::json::value(*e.last_poll_ms) : nullptr;
+  o["last_event_ms"] = e.last_event_ms ? boost::json::value(*e.last_event_ms) : nullptr;
+  boost::json::object counters;
+  for (const auto& [k, v] : e.counters) counters[k] = v;
+  o["counters"] = std::move(counters);
+  return o;
+}
+
+}  // namespace floorgate::gateway::app

@@ -1,0 +1,67 @@
+#pragma once
+// The live parts of a running appliance, shared by the Appliance (which builds and rebuilds
+// them), the web Backend and the metrics. Loop thread only.
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json/object.hpp>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "floorgate/config/config.hpp"
+#include "floorgate/drivers/g2s/host.hpp"
+#include "floorgate/drivers/sas/bus.hpp"
+#include "floorgate/gateway/delivery.hpp"
+#include "floorgate/gateway/store_sink.hpp"
+#include "floorgate/store/store.hpp"
+
+namespace floorgate::gateway::app {
+
+// One EGM as the page, the status topic and /metrics see it, whatever its protocol.
+struct EgmView {
+  std::string id, bus, protocol, port, location, bank;
+  int address = 0;
+  bool link_up = false;
+  std::string sas_version, serial, g2s_state;
+  std::optional<std::uint32_t> denomination_cents;
+  std::optional<std::int64_t> last_poll_ms, last_event_ms;
+  std::map<std::string, std::uint64_t> counters;
+  std::map<std::string, std::uint64_t> meters;
+};
+
+struct Runtime {
+  explicit Runtime(boost::asio::io_context& io_) : io(io_) {}
+
+  boost::asio::io_context& io;
+  config::Config cfg;
+  std::filesystem::path config_path;          // empty on embedded defaults
+  std::string boot_id;
+  std::int64_t started_ms = 0;
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<StoreSink> sink;
+  std::unique_ptr<Delivery> delivery;
+  std::map<std::string, std::unique_ptr<drivers::sas::Bus>> sas_buses;   // by bus id
+  std::map<std::string, std::unique_ptr<drivers::g2s::Host>> g2s_hosts;  // by bus id
+  std::function<void(const boost::json::object&)> live;  // the web page's live feed
+  std::deque<std::pair<std::int64_t, std::uint64_t>> rate_samples;  // (ms, durable total)
+  std::string alarm;                                      // current alarm text, empty = none
+
+  // Every configured EGM with its driver's live status.
+  std::vector<EgmView> egms() const;
+  // Events made durable per second over the last minute.
+  double events_per_s() const;
+  // Emits a gateway-level event (alarms, audit) into the store like any driver event.
+  void emit(std::string type, drivers::EventClass cls, std::string attrs_json);
+};
+
+boost::json::object to_json(const EgmView& e);
+std::int64_t wall_ms();
+
+}  // namespace floorgate::gateway::app
