@@ -1,0 +1,91 @@
+#pragma once
+// The seam between the technician web server and the appliance: the daemon implements
+// Backend; the web server only calls it (always on the io_context thread that runs the
+// server). JSON shapes are documented in docs/web-api.md.
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace floorgate::gateway::web {
+
+// A local account. `role` is "viewer" (read only) or "technician" (may change configuration).
+// `password_hash` is the `pbkdf2-sha256$<iterations>$<salt-b64>$<hash-b64>` text from
+// hash_password().
+struct User {
+  std::string name;
+  std::string role;
+  std::string password_hash;
+};
+
+// Filter for the event browser; empty strings / nullopt mean "any". Times are UTC ms since
+// the epoch (ts_gw). Results are newest first (descending seq), at most `limit` rows, and
+// only rows with seq < before_seq when set (paging).
+struct EventQuery {
+  std::string egm;
+  std::string type;    // exact type, or a prefix ending in '.' / '*' ("door." / "door.*")
+  std::string cls;     // event class: financial|security|fault|operational|telemetry
+  std::optional<std::int64_t> since_ms;
+  std::optional<std::int64_t> until_ms;
+  std::optional<std::uint64_t> before_seq;
+  std::size_t limit = 200;  // the server clamps to [1, 5000]
+};
+
+// One configuration problem. `path` is a field path such as `buses[0].egms[2].address`
+// (empty when unknown); line/column are 1-based positions in the YAML text (0 = unknown).
+struct ConfigError {
+  std::string path;
+  int line = 0;
+  int column = 0;
+  std::string message;
+};
+
+// Outcome of validate/apply/rollback. `ok` false means nothing changed; `message` is a plain
+// sentence for the page ("Applied; 9 EGMs configured", "Rolled back to the previous file").
+struct ConfigResult {
+  bool ok = false;
+  std::vector<ConfigError> errors;
+  std::string message;
+};
+
+// What the web server needs from the appliance. Every call happens on the web server's
+// executor (the daemon's single io_context thread) and must not block for long.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  // Gateway identity, uptime, broker link, consumers' lag, rates, store, alarms.
+  virtual boost::json::object dashboard() = 0;
+  // One object per configured EGM (summary row).
+  virtual boost::json::array egms() = 0;
+  // Detail for one EGM (identity, meters, recent events); nullopt when the id is unknown.
+  virtual std::optional<boost::json::object> egm(std::string_view id) = 0;
+  // Stored events matching the query, newest first.
+  virtual boost::json::array events(const EventQuery& query) = 0;
+  // The current configuration file, verbatim.
+  virtual std::string config_yaml() = 0;
+  // The current configuration as a JSON tree (same keys as the YAML) for the forms.
+  virtual boost::json::object config_document() = 0;
+  // Validates a candidate YAML document with the daemon's own validator; changes nothing.
+  virtual ConfigResult validate_config(std::string_view yaml) = 0;
+  // Validates, writes atomically (tmp + fsync + rename, previous kept), reloads, and records
+  // a `config.changed` audit event by `user`.
+  virtual ConfigResult apply_config(std::string_view yaml, const std::string& user) = 0;
+  // Restores the previous configuration file (same atomic write + reload + audit).
+  virtual ConfigResult rollback_config(const std::string& user) = 0;
+  // Configuration audit records, newest first.
+  virtual boost::json::array audit() = 0;
+  // Prometheus text exposition format (version 0.0.4), complete with HELP/TYPE lines.
+  virtual std::string metrics_text() = 0;
+  // Registers the one callback the server uses for live updates: the backend calls it (on
+  // the server's executor) with {"kind": "event"|"egm"|"dashboard"|..., ...} objects.
+  virtual void subscribe_live(std::function<void(const boost::json::object&)> on_live) = 0;
+};
+
+}  // namespace floorgate::gateway::web

@@ -1,0 +1,257 @@
+// Request routing, authentication and CSRF checks (see api.hpp).
+#include "web/api.hpp"
+
+#include "web/assets.hpp"
+#include "web/http_util.hpp"
+
+#include <floorgate/gateway/web/password.hpp>
+
+#include <boost/json.hpp>
+
+namespace floorgate::gateway::web::detail {
+namespace http = boost::beast::http;
+namespace json = boost::json;
+
+namespace {
+constexpr std::string_view kCookie = "fg_session";
+// Verified when the user name is unknown, so a miss costs as much as a wrong password.
+constexpr std::string_view kDummyHash =
+    "pbkdf2-sha256$210000$AAAAAAAAAAAAAAAAAAAAAA==$"
+    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+
+bool state_changing(http::verb v) {
+  return v == http::verb::post || v == http::verb::put || v == http::verb::patch ||
+         v == http::verb::delete_;
+}
+
+bool is_json_content(const Request& req) {
+  std::string_view ct = req[http::field::content_type];
+  auto semi = ct.find(';');
+  ct = ct.substr(0, semi);
+  while (!ct.empty() && ct.back() == ' ') ct.remove_suffix(1);
+  if (ct.size() != 16) return false;
+  std::string lower(ct);
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower == "application/json";
+}
+
+// An Origin header, when sent, must name this server (defence in depth beside SameSite).
+bool origin_ok(const Request& req) {
+  auto it = req.find(http::field::origin);
+  if (it == req.end()) return true;
+  std::string_view origin = it->value();
+  std::string_view host = req[http::field::host];
+  if (host.empty()) return false;
+  return origin == "http://" + std::string(host) || origin == "https://" + std::string(host);
+}
+
+std::string session_cookie(const std::string& token, bool tls, bool clear) {
+  std::string c = std::string(kCookie) + "=" + token + "; Path=/; HttpOnly; SameSite=Strict";
+  if (tls) c += "; Secure";
+  if (clear) c += "; Max-Age=0";
+  return c;
+}
+}  // namespace
+
+Api::Api(const WebOptions& options, Backend& backend, Offload offload)
+    : options_(options),
+      backend_(backend),
+      offload_(std::move(offload)),
+      users_(options.users),
+      sessions_(options.session_idle),
+      limiter_(options.login_attempts, options.login_window) {}
+
+TimePoint Api::now() const {
+  return options_.clock ? options_.clock() : std::chrono::steady_clock::now();
+}
+
+Response Api::error(unsigned status, std::string_view message, unsigned version,
+                    bool keep_alive) const {
+  Response res{static_cast<http::status>(status), version};
+  res.set(http::field::content_type, "application/json; charset=utf-8");
+  res.set(http::field::cache_control, "no-store");
+  res.set("X-Content-Type-Options", "nosniff");
+  res.set("X-Frame-Options", "DENY");
+  res.body() = json::serialize(json::object{{"error", message}});
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  return res;
+}
+
+Response Api::json(unsigned status, const json::value& v, const Request& req) const {
+  Response res{static_cast<http::status>(status), req.version()};
+  res.set(http::field::content_type, "application/json; charset=utf-8");
+  res.set(http::field::cache_control, "no-store");
+  res.set("X-Content-Type-Options", "nosniff");
+  res.set("X-Frame-Options", "DENY");
+  res.body() = json::serialize(v);
+  res.keep_alive(req.keep_alive());
+  res.prepare_payload();
+  return res;
+}
+
+bool Api::session_alive(const std::string& token) {
+  return sessions_.find(token, now(), false) != nullptr;
+}
+
+void Api::set_users(std::vector<User> users) {
+  sessions_.retain_users(users, users_);
+  users_ = std::move(users);
+}
+
+void Api::sweep() { sessions_.sweep(now()); }
+
+void Api::handle(Request req, const ClientInfo& client, std::function<void(Outcome)> done) {
+  auto fail = [&](unsigned status, std::string_view msg) {
+    done(Outcome{error(status, msg, req.version(), req.keep_alive()), false, {}});
+  };
+  std::string_view target = req.target();
+  if (target.empty() || target.front() != '/') return fail(400, "bad request target");
+  auto qpos = target.find('?');
+  auto path = url_decode(target.substr(0, qpos), false);
+  std::string query(qpos == std::string_view::npos ? "" : target.substr(qpos + 1));
+  if (!path) return fail(400, "bad escape in path");
+  if (path->find("..") != std::string::npos || path->find('\\') != std::string::npos ||
+      path->find("//") != std::string::npos) {
+    return fail(404, "not found");
+  }
+  if (path->rfind("/api/", 0) == 0) return handle_api(req, client, *path, query, done);
+  if (*path == "/metrics") {
+    if (req.method() != http::verb::get) return fail(405, "method not allowed");
+    if (options_.metrics_require_login &&
+        !sessions_.find(cookie_value(req[http::field::cookie], kCookie), now(), false)) {
+      return fail(401, "login required");
+    }
+    Response res{http::status::ok, req.version()};
+    res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+    res.set(http::field::cache_control, "no-store");
+    res.body() = backend_.metrics_text();
+    res.body() += "# HELP floorgate_web_sessions Live technician web sessions.\n"
+                  "# TYPE floorgate_web_sessions gauge\nfloorgate_web_sessions " +
+                  std::to_string(sessions_.size()) + "\n";
+    res.keep_alive(req.keep_alive());
+    res.prepare_payload();
+    return done(Outcome{std::move(res), false, {}});
+  }
+  if (req.method() != http::verb::get && req.method() != http::verb::head) {
+    auto res = error(405, "method not allowed", req.version(), req.keep_alive());
+    res.set(http::field::allow, "GET, HEAD");
+    return done(Outcome{std::move(res), false, {}});
+  }
+  done(Outcome{serve_asset(req, *path), false, {}});
+}
+
+Response Api::serve_asset(const Request& req, const std::string& path) const {
+  const Asset* a = find_asset(path);
+  if (!a) return error(404, "not found", req.version(), req.keep_alive());
+  Response res{http::status::ok, req.version()};
+  res.set(http::field::content_type, a->content_type);
+  res.set(http::field::cache_control, "no-cache");
+  res.set("X-Content-Type-Options", "nosniff");
+  res.set("X-Frame-Options", "DENY");
+  res.set("Referrer-Policy", "no-referrer");
+  res.set("Content-Security-Policy",
+          "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'");
+  res.keep_alive(req.keep_alive());
+  if (req.method() == http::verb::head) {
+    res.content_length(a->data.size());
+  } else {
+    res.body().assign(a->data);
+    res.prepare_payload();
+  }
+  return res;
+}
+
+void Api::handle_api(Request& req, const ClientInfo& client, const std::string& path,
+                     const std::string& query, std::function<void(Outcome)>& done) {
+  auto fail = [&](unsigned status, std::string_view msg) {
+    done(Outcome{error(status, msg, req.version(), req.keep_alive()), false, {}});
+  };
+  bool changing = state_changing(req.method());
+  if (changing) {
+    if (!origin_ok(req)) return fail(403, "cross-origin request refused");
+    if (!req.body().empty() && !is_json_content(req)) {
+      return fail(415, "request body must be application/json");
+    }
+  }
+  if (path == "/api/login") {
+    if (req.method() != http::verb::post) return fail(405, "method not allowed");
+    if (!is_json_content(req)) return fail(415, "request body must be application/json");
+    return handle_login(req, client, std::move(done));
+  }
+  const Session* s = sessions_.find(cookie_value(req[http::field::cookie], kCookie), now(), true);
+  if (!s) return fail(401, "login required");
+  if (changing && !constant_time_equal(req["X-CSRF-Token"], s->csrf)) {
+    return fail(403, "missing or wrong CSRF token");
+  }
+  Session session = *s;  // copy: handlers may end the session
+  bool sse = false;
+  Response res = route_authed(req, session, path, query, sse);
+  if (path == "/api/logout" && res.result() == http::status::no_content) {
+    res.set(http::field::set_cookie, session_cookie("", client.tls, true));
+  }
+  done(Outcome{std::move(res), sse, sse ? session.token : std::string{}});
+}
+
+void Api::handle_login(Request& req, const ClientInfo& client, std::function<void(Outcome)> done) {
+  boost::system::error_code ec;
+  json::value body = json::parse(req.body(), ec);
+  const json::string* user = nullptr;
+  const json::string* pw = nullptr;
+  if (!ec && body.is_object()) {
+    user = body.as_object().if_contains("user") ? body.as_object()["user"].if_string() : nullptr;
+    pw = body.as_object().if_contains("password") ? body.as_object()["password"].if_string()
+                                                   : nullptr;
+  }
+  if (!user || !pw || user->size() > 128 || pw->size() > 1024) {
+    return done(Outcome{error(400, "expected {\"user\": ..., \"password\": ...}", req.version(),
+                              req.keep_alive()),
+                        false, {}});
+  }
+  std::string name(*user);
+  std::string ukey = "u:" + name;
+  std::string ikey = "ip:" + client.address;
+  long wait = std::max(limiter_.blocked_for(ukey, now()), limiter_.blocked_for(ikey, now()));
+  if (wait > 0) {
+    auto res = error(429, "too many failed logins; try again later", req.version(),
+                     req.keep_alive());
+    res.set(http::field::retry_after, std::to_string(wait));
+    return done(Outcome{std::move(res), false, {}});
+  }
+  std::string hash(kDummyHash);
+  std::string role;
+  for (const auto& u : users_) {
+    if (u.name == name) {
+      hash = u.password_hash;
+      role = u.role;
+    }
+  }
+  bool known = !role.empty();
+  auto version = req.version();
+  bool keep = req.keep_alive();
+  bool tls = client.tls;
+  offload_([password = std::string(*pw), hash] { return verify_password(password, hash); },
+           [this, known, name, role, ukey, ikey, version, keep, tls,
+            done = std::move(done)](bool ok) {
+             if (!ok || !known) {
+               limiter_.record_failure(ukey, now());
+               limiter_.record_failure(ikey, now());
+               return done(Outcome{error(401, "wrong user name or password", version, keep),
+                                   false, {}});
+             }
+             limiter_.reset(ukey);
+             Session s = sessions_.create(name, role, now());
+             Response res{http::status::ok, version};
+             res.set(http::field::content_type, "application/json; charset=utf-8");
+             res.set(http::field::cache_control, "no-store");
+             res.set(http::field::set_cookie, session_cookie(s.token, tls, false));
+             res.body() = json::serialize(json::object{
+                 {"user", s.user}, {"role", s.role}, {"csrf", s.csrf},
+                 {"idle_seconds", options_.session_idle.count()}});
+             res.keep_alive(keep);
+             res.prepare_payload();
+             done(Outcome{std::move(res), false, {}});
+           });
+}
+
+}  // namespace floorgate::gateway::web::detail

@@ -1,0 +1,77 @@
+#pragma once
+// The request router: static assets, the JSON API, auth, CSRF, /metrics. No sockets here: a
+// parsed request and the client's address in, a response (or "switch to SSE") out. Runs on
+// the server's executor; only login verification leaves it (PBKDF2 on a worker thread).
+
+#include "web/auth.hpp"
+
+#include <floorgate/gateway/web/backend.hpp>
+#include <floorgate/gateway/web/web_server.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <functional>
+#include <string>
+
+namespace floorgate::gateway::web::detail {
+
+using Request = boost::beast::http::request<boost::beast::http::string_body>;
+using Response = boost::beast::http::response<boost::beast::http::string_body>;
+
+// What the connection should do with a request.
+struct Outcome {
+  Response res;
+  bool sse = false;           // true: write SSE headers and join the live stream
+  std::string session_token;  // the session an SSE stream belongs to
+};
+
+// Where a request came from (rate limiting, cookie flags).
+struct ClientInfo {
+  std::string address;
+  bool tls = false;
+};
+
+// Runs a blocking job off the loop and hands the result back on the executor.
+using Offload = std::function<void(std::function<bool()> job, std::function<void(bool)> done)>;
+
+// Routes requests; owns sessions and the login limiter.
+class Api {
+ public:
+  Api(const WebOptions& options, Backend& backend, Offload offload);
+  // Handles one request; calls `done` exactly once (synchronously except for login).
+  void handle(Request req, const ClientInfo& client, std::function<void(Outcome)> done);
+  // A plain response with security headers (for errors decided by the connection).
+  Response error(unsigned status, std::string_view message, unsigned version,
+                 bool keep_alive) const;
+  // True while the session behind an SSE stream is still valid (does not refresh it).
+  bool session_alive(const std::string& token);
+  // Accounts changed (configuration reload).
+  void set_users(std::vector<User> users);
+  // Drops expired sessions; called periodically.
+  void sweep();
+  // The session store (tests and metrics).
+  SessionStore& sessions() { return sessions_; }
+
+ private:
+  TimePoint now() const;
+  void handle_api(Request& req, const ClientInfo& client, const std::string& path,
+                  const std::string& query, std::function<void(Outcome)>& done);
+  void handle_login(Request& req, const ClientInfo& client, std::function<void(Outcome)> done);
+  Response route_authed(Request& req, const Session& session, const std::string& path,
+                        const std::string& query, bool& sse);
+  Response serve_asset(const Request& req, const std::string& path) const;
+  Response json(unsigned status, const boost::json::value& v, const Request& req) const;
+  Response config_result(const ConfigResult& r, const Request& req) const;
+  Response events_response(const Request& req, const std::string& query, bool csv);
+
+  const WebOptions& options_;
+  Backend& backend_;
+  Offload offload_;
+  std::vector<User> users_;
+  SessionStore sessions_;
+  LoginLimiter limiter_;
+};
+
+}  // namespace floorgate::gateway::web::detail

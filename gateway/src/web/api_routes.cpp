@@ -1,0 +1,193 @@
+// The authenticated JSON API routes (see api.hpp and docs/web-api.md).
+#include "web/api.hpp"
+#include "web/http_util.hpp"
+
+#include <boost/json.hpp>
+
+#include <charconv>
+#include <ctime>
+
+namespace floorgate::gateway::web::detail {
+namespace http = boost::beast::http;
+namespace json = boost::json;
+
+namespace {
+
+template <typename T>
+bool parse_number(const std::string& s, T& out) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+// "2026-11-22T19:30:00.123Z" from UTC milliseconds.
+std::string iso_ms(std::int64_t ms) {
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(ms % 1000));
+  return buf;
+}
+
+std::string text_of(const json::value* v) {
+  if (!v || v->is_null()) return {};
+  if (v->is_string()) return std::string(v->as_string());
+  return json::serialize(*v);
+}
+
+// Reads {"yaml": "..."} from a request body; nullopt when the shape is wrong.
+std::optional<std::string> yaml_field(const Request& req) {
+  boost::system::error_code ec;
+  json::value v = json::parse(req.body(), ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  const json::value* y = v.as_object().if_contains("yaml");
+  if (!y || !y->is_string()) return std::nullopt;
+  return std::string(y->as_string());
+}
+
+}  // namespace
+
+Response Api::config_result(const ConfigResult& r, const Request& req) const {
+  json::array errors;
+  for (const auto& e : r.errors) {
+    errors.push_back(json::object{
+        {"path", e.path}, {"line", e.line}, {"column", e.column}, {"message", e.message}});
+  }
+  return json(r.ok ? 200 : 422,
+              json::object{{"ok", r.ok}, {"message", r.message}, {"errors", std::move(errors)}},
+              req);
+}
+
+Response Api::events_response(const Request& req, const std::string& query, bool csv) {
+  auto q = parse_query(query);
+  if (!q) return error(400, "bad query string", req.version(), req.keep_alive());
+  EventQuery eq;
+  auto get = [&](const char* k) -> std::string {
+    auto it = q->find(k);
+    return it == q->end() ? std::string{} : it->second;
+  };
+  eq.egm = get("egm");
+  eq.type = get("type");
+  eq.cls = get("class");
+  std::int64_t n = 0;
+  std::uint64_t u = 0;
+  std::size_t limit = csv ? 5000 : 200;
+  for (auto [key, slot] : {std::pair{"since", &eq.since_ms}, std::pair{"until", &eq.until_ms}}) {
+    std::string v = get(key);
+    if (v.empty()) continue;
+    if (!parse_number(v, n)) return error(400, std::string("bad ") + key, req.version(), req.keep_alive());
+    *slot = n;
+  }
+  if (std::string v = get("before_seq"); !v.empty()) {
+    if (!parse_number(v, u)) return error(400, "bad before_seq", req.version(), req.keep_alive());
+    eq.before_seq = u;
+  }
+  if (std::string v = get("limit"); !v.empty()) {
+    if (!parse_number(v, limit)) return error(400, "bad limit", req.version(), req.keep_alive());
+  }
+  eq.limit = std::clamp<std::size_t>(limit, 1, 5000);
+  json::array rows = backend_.events(eq);
+  if (!csv) return json(200, json::object{{"events", std::move(rows)}}, req);
+
+  std::string out = "seq,time_utc,egm,egm_seq,class,type,source,attrs\r\n";
+  for (const auto& row : rows) {
+    if (!row.is_object()) continue;
+    const auto& o = row.as_object();
+    std::string ts;
+    if (auto* t = o.if_contains("ts_gw"); t && t->is_int64()) ts = iso_ms(t->as_int64());
+    else if (t && t->is_uint64()) ts = iso_ms(static_cast<std::int64_t>(t->as_uint64()));
+    else ts = text_of(t);
+    for (auto* key : {"seq"}) out += csv_field(text_of(o.if_contains(key)));
+    out += "," + csv_field(ts);
+    for (auto* key : {"egm", "egm_seq", "class", "type", "source", "attrs"}) {
+      out += "," + csv_field(text_of(o.if_contains(key)));
+    }
+    out += "\r\n";
+  }
+  Response res{http::status::ok, req.version()};
+  res.set(http::field::content_type, "text/csv; charset=utf-8");
+  res.set(http::field::content_disposition, "attachment; filename=\"floorgate-events.csv\"");
+  res.set(http::field::cache_control, "no-store");
+  res.set("X-Content-Type-Options", "nosniff");
+  res.body() = std::move(out);
+  res.keep_alive(req.keep_alive());
+  res.prepare_payload();
+  return res;
+}
+
+Response Api::route_authed(Request& req, const Session& session, const std::string& path,
+                           const std::string& query, bool& sse) {
+  const auto m = req.method();
+  const bool get = m == http::verb::get;
+  const bool post = m == http::verb::post;
+  auto not_allowed = [&] { return error(405, "method not allowed", req.version(), req.keep_alive()); };
+  auto forbidden = [&] {
+    return error(403, "the technician role is required", req.version(), req.keep_alive());
+  };
+  const bool tech = session.role == "technician";
+
+  if (path == "/api/session") {
+    if (!get) return not_allowed();
+    return json(200, json::object{{"user", session.user}, {"role", session.role},
+                                  {"csrf", session.csrf},
+                                  {"idle_seconds", options_.session_idle.count()}},
+                req);
+  }
+  if (path == "/api/logout") {
+    if (!post) return not_allowed();
+    sessions_.remove(session.token);
+    Response res{http::status::no_content, req.version()};
+    res.set(http::field::cache_control, "no-store");
+    res.keep_alive(req.keep_alive());
+    return res;
+  }
+  if (path == "/api/dashboard") return get ? json(200, backend_.dashboard(), req) : not_allowed();
+  if (path == "/api/egms") {
+    return get ? json(200, json::object{{"egms", backend_.egms()}}, req) : not_allowed();
+  }
+  if (path.rfind("/api/egms/", 0) == 0) {
+    if (!get) return not_allowed();
+    std::string id = path.substr(10);
+    if (id.empty() || id.size() > 128) return error(404, "no such EGM", req.version(), req.keep_alive());
+    auto detail = backend_.egm(id);
+    if (!detail) return error(404, "no such EGM", req.version(), req.keep_alive());
+    return json(200, *detail, req);
+  }
+  if (path == "/api/events") return get ? events_response(req, query, false) : not_allowed();
+  if (path == "/api/events.csv") return get ? events_response(req, query, true) : not_allowed();
+  if (path == "/api/events/stream") {
+    if (!get) return not_allowed();
+    sse = true;
+    return Response{http::status::ok, req.version()};
+  }
+  if (path == "/api/config") {
+    if (!get) return not_allowed();
+    return json(200, json::object{{"yaml", backend_.config_yaml()},
+                                  {"document", backend_.config_document()},
+                                  {"can_edit", tech}},
+                req);
+  }
+  if (path == "/api/config/validate" || path == "/api/config/apply") {
+    if (!post) return not_allowed();
+    bool apply = path == "/api/config/apply";
+    if (apply && !tech) return forbidden();
+    auto yaml = yaml_field(req);
+    if (!yaml) return error(400, "expected {\"yaml\": \"...\"}", req.version(), req.keep_alive());
+    return config_result(apply ? backend_.apply_config(*yaml, session.user)
+                               : backend_.validate_config(*yaml),
+                         req);
+  }
+  if (path == "/api/config/rollback") {
+    if (!post) return not_allowed();
+    if (!tech) return forbidden();
+    return config_result(backend_.rollback_config(session.user), req);
+  }
+  if (path == "/api/audit") {
+    return get ? json(200, json::object{{"audit", backend_.audit()}}, req) : not_allowed();
+  }
+  return error(404, "not found", req.version(), req.keep_alive());
+}
+
+}  // namespace floorgate::gateway::web::detail
