@@ -51,7 +51,10 @@ struct HostConfig {
   // device); currency meters are always requested.
   std::vector<std::string> meter_classes = {"G2S_cabinet", "G2S_noteAcceptor"};
   std::chrono::milliseconds meter_period{900000};   // periodic meter push (>= 60000)
-  bool subscribe_all_events = true;  // G2S_all/-1/G2S_all, else the v1 code list
+  bool subscribe_all_events = true;
+  // Wait after the eventHandlerLog arrives before backfilling, so that events still in the
+  // EGM's persistent queue arrive live (with their details) rather than from the log.
+  std::chrono::milliseconds backfill_delay{3000};  // G2S_all/-1/G2S_all, else the v1 code list
   std::vector<EgmConfig> egms;
   // Optional: keys of G2S events already committed for one EGM (gateway id), newest last.
   // Called once per EGM from start(); lets dedupe survive a gateway restart. The daemon

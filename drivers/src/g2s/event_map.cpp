@@ -1,0 +1,227 @@
+#include "g2s/event_map.hpp"
+
+#include <array>
+#include <charconv>
+
+#include "floorgate/drivers/json_writer.hpp"
+
+namespace floorgate::drivers::g2s {
+namespace {
+
+using C = EventClass;
+
+struct Row {
+  std::string_view code;
+  CodeInfo info;
+};
+
+constexpr std::array kCodes = {
+    Row{"G2S_CBE301", {"attendant.called", C::operational, {}}},
+    Row{"G2S_CBE302", {"attendant.cancelled", C::operational, {}}},
+    Row{"G2S_CBE303", {"door.opened", C::security, "logic"}},
+    Row{"G2S_CBE304", {"door.closed", C::security, "logic"}},
+    Row{"G2S_CBE305", {"door.opened", C::security, "aux"}},
+    Row{"G2S_CBE306", {"door.closed", C::security, "aux"}},
+    Row{"G2S_CBE307", {"door.opened", C::security, "main"}},
+    Row{"G2S_CBE308", {"door.closed", C::security, "main"}},
+    Row{"G2S_CBE317", {"door.opened", C::security, "logic", true}},
+    Row{"G2S_CBE318", {"door.opened", C::security, "aux", true}},
+    Row{"G2S_CBE319", {"door.opened", C::security, "main", true}},
+    Row{"G2S_NAE112", {"door.opened", C::security, "drop"}},
+    Row{"G2S_NAE113", {"door.closed", C::security, "drop"}},
+    Row{"G2S_NAE118", {"door.opened", C::security, "drop", true}},
+    Row{"G2S_CBE309", {"tilt.general", C::fault, {}}},
+    Row{"G2S_CBE310", {"tilt.display", C::fault, {}}},
+    Row{"G2S_CBE311", {"tilt.nvram", C::fault, {}}},
+    Row{"G2S_CBE313", {"tilt.cleared", C::fault, {}}},
+    Row{"G2S_CBE315", {"egm.clock_changed", C::operational, {}}},
+    Row{"G2S_CBE316", {"egm.cashout_pressed", C::operational, {}}},
+    Row{"G2S_CBE321", {"egm.nvram_cleared", C::security, {}}},
+    Row{"G2S_CBE322", {"egm.nvram_cleared", C::security, {}}},
+    Row{"G2S_CBE324", {"power.lost", C::security, {}}},
+    Row{"G2S_CBE325", {"power.applied", C::security, {}}},
+    Row{"G2S_NAE114", {"bill.stacked", C::financial, {}}},
+    Row{"G2S_NAE115", {"voucher.redeemed", C::financial, {}}},
+    Row{"G2S_NAE116", {"bill.escrowed", C::operational, {}}},
+    Row{"G2S_NAE101", {"bill.fault", C::fault, {}}},
+    Row{"G2S_NAE103", {"bill.stacker_removed", C::security, {}}},
+    Row{"G2S_NAE105", {"bill.stacker_full", C::fault, {}}},
+    Row{"G2S_NAE106", {"bill.jam", C::fault, {}}},
+    Row{"G2S_NAE107", {"bill.fault", C::fault, {}}},
+    Row{"G2S_NAE108", {"bill.returned", C::operational, {}}},
+    Row{"G2S_NAE110", {"bill.rejected", C::operational, {}}},
+    Row{"G2S_NAE901", {"bill.acceptor_offline", C::fault, {}}},
+    Row{"G2S_NAE902", {"bill.acceptor_online", C::fault, {}}},
+    Row{"G2S_JPE101", {"handpay.pending", C::financial, {}}},
+    Row{"G2S_JPE102", {"handpay.acknowledged", C::financial, {}}},
+    Row{"G2S_JPE104", {"handpay.reset", C::financial, {}}},
+    Row{"G2S_JPE105", {"handpay.reset_acknowledged", C::financial, {}}},
+    Row{"G2S_GPE103", {"game.started", C::telemetry, {}}},
+    Row{"G2S_GPE105", {"game.ended", C::telemetry, {}}},
+    Row{"G2S_GPE112", {"game.ended", C::telemetry, {}}},
+    Row{"G2S_PTE205", {"printer.paper_jam", C::fault, {}}},
+    Row{"G2S_PTE206", {"printer.paper_low", C::fault, {}}},
+    Row{"G2S_PTE207", {"printer.paper_empty", C::fault, {}}},
+    Row{"G2S_PTE901", {"printer.offline", C::fault, {}}},
+    Row{"G2S_PTE902", {"printer.online", C::fault, {}}},
+    Row{"G2S_EHE102", {"egm.event_overflow", C::fault, {}}},
+    Row{"G2S_EHE103", {"egm.event_overflow_cleared", C::fault, {}}},
+    Row{"G2S_MTE100", {"meters.subscription_set", C::telemetry, {}}},
+    Row{"G2S_MTE101", {"meters.subscription_cleared", C::telemetry, {}}},
+};
+
+std::int64_t to_i64(std::string_view s, std::int64_t def = 0) {
+  std::int64_t v = def;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size() ? v : def;
+}
+
+// Depth-first search for the first element carrying attribute `a`.
+const Element* find_with_attr(const Element& e, std::string_view a) {
+  if (e.attr(a)) return &e;
+  for (const auto& c : e.children) {
+    if (const auto* f = find_with_attr(c, a)) return f;
+  }
+  return nullptr;
+}
+
+void add_money(JsonWriter& w, std::string_view cents_key, std::string_view mc_key,
+               std::int64_t millicents) {
+  w.add(cents_key, millicents / 1000);
+  w.add(mc_key, millicents);
+}
+
+std::string handpay_kind(std::string_view t) {
+  if (t == "G2S_cancelCredit") return "cancel_credit";
+  if (t == "G2S_gameWin") return "jackpot";
+  if (t == "G2S_bonusPay") return "bonus";
+  return t.empty() ? "unknown" : std::string(t);
+}
+
+// Collects simpleMeter children of one meter group into the writer.
+void add_meters(const Element& group, std::string_view prefix, JsonWriter& w) {
+  for (const auto& m : group.children) {
+    if (m.name != "simpleMeter") continue;
+    w.add(std::string(prefix) + m.attr_or("meterName"), to_i64(m.attr_or("meterValue")));
+  }
+}
+
+}  // namespace
+
+CodeInfo lookup_code(std::string_view code) {
+  for (const auto& r : kCodes) {
+    if (r.code == code) return r.info;
+  }
+  if (code.starts_with("G2S_CME")) return {"egm.comms", C::operational, {}};
+  return {"g2s.event", C::operational, {}};
+}
+
+const std::vector<std::string_view>& v1_event_codes() {
+  static const std::vector<std::string_view> codes = [] {
+    std::vector<std::string_view> v;
+    for (const auto& r : kCodes) v.push_back(r.code);
+    return v;
+  }();
+  return codes;
+}
+
+std::string to_hex(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string o;
+  o.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    o += kHex[c >> 4];
+    o += kHex[c & 15];
+  }
+  return o;
+}
+
+Event map_event(const Element& report, std::string_view raw_inner) {
+  Event ev;
+  std::string code = report.attr_or("eventCode");
+  CodeInfo info = lookup_code(code);
+  ev.type = std::string(info.type);
+  ev.cls = info.cls;
+  ev.source = "g2s:" + code;
+  std::string dt = report.attr_or("eventDateTime");
+  if (auto t = parse_date_time(dt)) ev.ts_egm_ms = *t;
+  JsonWriter w;
+  w.add("event_id", to_i64(report.attr_or("eventId")));
+  w.add("event_dt", dt);
+  w.add("code", code);
+  w.add("device_class", report.attr_or("deviceClass"));
+  w.add("device_id", report.attr_or("deviceId"));
+  if (auto t = report.attr_or("transactionId"); !t.empty() && t != "0") {
+    w.add("transaction_id", to_i64(t));
+  }
+  if (!info.door.empty()) w.add("door", info.door);
+  if (info.powered_off) w.add("while_powered_off", true);
+  if (ev.type == "bill.stacked" || ev.type == "voucher.redeemed") {
+    if (const auto* n = find_with_attr(report, "denomId")) {
+      add_money(w, "value_cents", "value_millicents", to_i64(n->attr_or("denomId")));
+      w.add("currency", n->attr_or("currencyId", "USD"));
+    }
+  }
+  if (ev.type.starts_with("handpay.")) {
+    if (const auto* h = find_with_attr(report, "handpayType")) {
+      std::int64_t mc = to_i64(h->attr_or("cashableAmt")) + to_i64(h->attr_or("promoAmt")) +
+                        to_i64(h->attr_or("nonCashAmt"));
+      add_money(w, "amount_cents", "amount_millicents", mc);
+      w.add("kind", handpay_kind(h->attr_or("handpayType")));
+    }
+  }
+  if (const auto* ml = report.child("meterList")) {
+    JsonWriter mw;
+    for (const auto& mi : ml->children) {
+      for (const auto& g : mi.children) add_meters(g, g.attr_or("deviceClass") + "/", mw);
+    }
+    w.add_raw("meters", std::move(mw).finish());
+  }
+  if (auto t = report.attr_or("eventText"); !t.empty()) w.add("text", t);
+  ev.attrs_json = std::move(w).finish();
+  if (raw_inner.size() <= 8192) ev.raw_hex = to_hex(raw_inner);
+  return ev;
+}
+
+std::vector<Event> map_meter_info(const Element& meter_info, std::size_t max_per_event) {
+  struct M {
+    std::string key;
+    std::int64_t value;
+  };
+  std::vector<M> all;
+  for (const auto& g : meter_info.children) {
+    std::string prefix;
+    if (g.name == "deviceMeters") prefix = g.attr_or("deviceClass") + "/" + g.attr_or("deviceId") + "/";
+    else if (g.name == "gameDenomMeters") prefix = "denom/" + g.attr_or("denomId") + "/";
+    else if (g.name == "wagerMeters") prefix = "wager/" + g.attr_or("wagerCategory") + "/";
+    for (const auto& m : g.children) {
+      if (m.name == "simpleMeter") {
+        all.push_back({prefix + m.attr_or("meterName"), to_i64(m.attr_or("meterValue"))});
+      }
+    }
+  }
+  std::string dt = meter_info.attr_or("meterDateTime");
+  std::string type = meter_info.attr_or("meterInfoType");
+  std::size_t parts = all.empty() ? 1 : (all.size() + max_per_event - 1) / max_per_event;
+  std::vector<Event> out;
+  for (std::size_t p = 0; p < parts; ++p) {
+    Event ev;
+    ev.type = "meters.snapshot";
+    ev.cls = EventClass::telemetry;
+    ev.source = "g2s:meterInfo";
+    if (auto t = parse_date_time(dt)) ev.ts_egm_ms = *t;
+    JsonWriter mw;
+    for (std::size_t i = p * max_per_event; i < all.size() && i < (p + 1) * max_per_event; ++i) {
+      mw.add(all[i].key, all[i].value);
+    }
+    JsonWriter w;
+    w.add("meter_info_type", type).add("meter_dt", dt).add("amount_unit", "millicents");
+    w.add("part", static_cast<std::int64_t>(p + 1)).add("parts", static_cast<std::int64_t>(parts));
+    w.add_raw("meters", std::move(mw).finish());
+    ev.attrs_json = std::move(w).finish();
+    out.push_back(std::move(ev));
+  }
+  return out;
+}
+
+}  // namespace floorgate::drivers::g2s

@@ -1,0 +1,307 @@
+// g2s::Host: transport (POST /G2S in, one ordered POST queue per EGM out) and the
+// communications class. eventHandler and meters live in host_events.cpp.
+#include <boost/asio/post.hpp>
+
+#include "floorgate/drivers/json_writer.hpp"
+#include "g2s/host_impl.hpp"
+
+namespace floorgate::drivers::g2s {
+
+std::string_view to_string(CommsState s) {
+  switch (s) {
+    case CommsState::closed: return "closed";
+    case CommsState::sync: return "sync";
+    case CommsState::online: return "online";
+  }
+  return "?";
+}
+
+EgmLink* Host::Impl::find_egm(std::string_view egm_id) {
+  for (auto& e : egms) {
+    if (e->cfg.egm_id == egm_id) return e.get();
+  }
+  return nullptr;
+}
+
+std::string Host::Impl::reply_ack(const G2sMessage& m, std::string_view error) {
+  if (!error.empty()) ++counters.msx_errors;
+  Envelope env{cfg.host_id, m.egm_id, format_date_time(now_ms())};
+  return wrap_response(build_ack(env, error));
+}
+
+HttpServer::Reply Host::Impl::on_http(std::string_view method, std::string_view target,
+                                      std::string_view body) {
+  ++counters.http_requests;
+  if (target != "/G2S") {
+    ++counters.http_rejected;
+    return {404, "not found\n", "text/plain"};
+  }
+  if (method != "POST") {
+    ++counters.http_rejected;
+    return {405, "method not allowed\n", "text/plain"};
+  }
+  SoapMessage soap;
+  if (auto ec = parse_soap(body, cfg.max_body_bytes, soap)) {
+    ++counters.http_rejected;
+    if (ec == CodecErrc::too_large) return {413, "body too large\n", "text/plain"};
+    return {400, "not a G2S SOAP request: " + ec.message() + "\n", "text/plain"};
+  }
+  if (soap.transport_options) return {200, transport_options_response()};
+  G2sMessage msg;
+  EgmLink* e = find_egm(soap.egm_id);
+  if (auto ec = parse_g2s_message(soap.payload, cfg.max_body_bytes, msg)) {
+    if (e) ++e->st.rejected;
+    msg.egm_id = soap.egm_id;
+    return {200, reply_ack(msg, "G2S_MSX004")};
+  }
+  if (msg.is_ack) return {200, reply_ack(msg, {})};
+  if (msg.host_id != cfg.host_id) {
+    if (e) ++e->st.rejected;
+    return {200, reply_ack(msg, "G2S_MSX001")};
+  }
+  e = find_egm(msg.egm_id);
+  if (!e) return {200, reply_ack(msg, "G2S_MSX002")};
+  std::int64_t now = now_ms();
+  e->st.last_seen_ms = now;
+  if (auto t = parse_date_time(msg.date_time_sent)) e->st.clock_skew_ms = *t - now;
+  e->keepalive_misses = 0;
+  e->keepalive_outstanding = false;
+  if (!e->handshaken) {
+    for (const auto& c : msg.classes) {
+      if (c.children.empty() || c.children.front().name != "commsOnLine") {
+        ++e->st.rejected;
+        return {200, reply_ack(msg, "G2S_MSX003")};
+      }
+    }
+  }
+  std::string raw(soap.payload);
+  for (const auto& c : msg.classes) dispatch(*e, c, raw);
+  return {200, reply_ack(msg, {})};
+}
+
+void Host::Impl::dispatch(EgmLink& e, const Element& cls, const std::string& raw) {
+  if (cls.children.empty()) return;
+  const Element& cmd = cls.children.front();
+  if (cls.attr_or("sessionType") == "G2S_request") {
+    std::int64_t ttl = std::atoll(cls.attr_or("timeToLive", "0").c_str());
+    auto sent = parse_date_time(cls.attr_or("dateTime"));
+    if (ttl > 0 && sent && *sent + ttl < now_ms()) {
+      ++e.st.rejected;
+      respond(e, cls, {}, "G2S_APX011");
+      return;
+    }
+  }
+  if (cls.name == "communications") return on_comms(e, cls, cmd);
+  if (cls.name == "eventHandler") return on_event_handler(e, cls, cmd, raw);
+  if (cls.name == "meters") return on_meters(e, cls, cmd);
+  if (cls.attr_or("sessionType") == "G2S_request") respond(e, cls, {}, "G2S_APX007");
+}
+
+void Host::Impl::on_comms(EgmLink& e, const Element& cls, const Element& cmd) {
+  const std::string& n = cmd.name;
+  if (n == "commsOnLine") {
+    ++e.generation;
+    e.client->clear();
+    e.next_command_id = 1;
+    e.first_live_id = 0;
+    e.backfill.clear();
+    std::string loc = cmd.attr_or("egmLocation", e.cfg.location);
+    e.st.location = loc;
+    e.client->set_target(loc);
+    if (e.st.link_up) go_offline(e, "re-handshake", false);
+    e.handshaken = true;
+    e.st.state = CommsState::sync;
+    respond(e, cls, XmlOut("commsOnLineAck").attr("syncTimer", std::int64_t(cfg.sync_timer.count())).str());
+    notify(e);
+  } else if (n == "commsDisabled") {
+    // While online this is a late heartbeat from the sync phase: answer it and enable again
+    // (an EGM that really left onLine re-handshakes with commsOnLine first).
+    if (e.st.state != CommsState::online) e.st.state = CommsState::sync;
+    respond(e, cls, XmlOut("commsDisabledAck").attr("syncTimer", std::int64_t(cfg.sync_timer.count())).str());
+    send(e, "communications", "G2S_request", XmlOut("setCommsState").attr("enable", true).str());
+  } else if (n == "commsStatus") {
+    if (cmd.attr_or("commsState") == "G2S_onLine") go_online(e);
+  } else if (n == "keepAlive") {
+    respond(e, cls, XmlOut("keepAliveAck").str());
+  } else if (n == "commsClosing") {
+    respond(e, cls, XmlOut("commsClosingAck").str());
+    go_offline(e, "commsClosing", true);
+  }
+}
+
+void Host::Impl::send(EgmLink& e, std::string_view cls, std::string_view session_type,
+                      std::string command_xml, std::int64_t session_id) {
+  if (stopped) return;
+  std::string now = format_date_time(now_ms());
+  Envelope env{cfg.host_id, e.cfg.egm_id, now};
+  ClassHeader h{std::string(cls), cfg.host_id, now, e.next_command_id++,
+                std::string(session_type), session_id ? session_id : e.next_session_id++,
+                session_type == "G2S_request" ? cfg.time_to_live.count() : 0, {}};
+  std::string inner = build_body(env, h, command_xml);
+  std::weak_ptr<Impl> weak = weak_from_this();
+  EgmLink* ep = &e;
+  e.client->post(wrap_request(inner, e.cfg.egm_id, cfg.host_id),
+                 [weak, ep](std::error_code ec, unsigned status, std::string body) {
+                   auto self = weak.lock();
+                   if (!self || self->stopped || ec == std::errc::operation_canceled) return;
+                   SoapMessage soap;
+                   G2sMessage ack;
+                   bool ok = !ec && status == 200 &&
+                             !parse_soap(body, self->cfg.max_body_bytes, soap) &&
+                             !parse_g2s_message(soap.payload, self->cfg.max_body_bytes, ack) &&
+                             ack.is_ack && (ack.error_code.empty() || ack.error_code == "G2S_none");
+                   if (!ok) ++ep->st.post_failures;
+                 });
+}
+
+void Host::Impl::respond(EgmLink& e, const Element& req_cls, std::string command_xml,
+                         std::string_view error) {
+  if (stopped) return;
+  std::string now = format_date_time(now_ms());
+  Envelope env{cfg.host_id, e.cfg.egm_id, now};
+  ClassHeader h{req_cls.name, cfg.host_id, now, e.next_command_id++, "G2S_response",
+                std::atoll(req_cls.attr_or("sessionId", "0").c_str()), 0, std::string(error)};
+  if (!error.empty()) ++counters.msx_errors;
+  e.client->post(wrap_request(build_body(env, h, command_xml), e.cfg.egm_id, cfg.host_id),
+                 [weak = weak_from_this(), ep = &e](std::error_code ec, unsigned status, std::string) {
+                   auto self = weak.lock();
+                   if (!self || self->stopped || ec == std::errc::operation_canceled) return;
+                   if (ec || status != 200) ++ep->st.post_failures;
+                 });
+}
+
+void Host::Impl::emit_link(EgmLink& e, bool up, std::string_view reason) {
+  Event ev;
+  ev.egm = e.cfg.id;
+  ev.type = up ? "link.up" : "link.down";
+  ev.cls = EventClass::operational;
+  ev.ts_gw_ms = now_ms();
+  ev.source = "g2s:comms";
+  JsonWriter w;
+  w.add("protocol", "g2s").add("egm_id", e.cfg.egm_id).add("reason", reason);
+  ev.attrs_json = std::move(w).finish();
+  sink.submit(std::move(ev), [](std::error_code, std::uint64_t) {});
+}
+
+void Host::Impl::go_online(EgmLink& e) {
+  if (e.st.state == CommsState::online) return;
+  e.st.state = CommsState::online;
+  e.st.link_up = true;
+  e.keepalive_misses = 0;
+  e.keepalive_outstanding = false;
+  emit_link(e, true, "commsOnLine");
+  arm_keepalive(e);
+  subscribe_all(e);
+  notify(e);
+}
+
+void Host::Impl::go_offline(EgmLink& e, std::string_view reason, bool drop_handshake) {
+  bool was_up = e.st.link_up;
+  e.st.link_up = false;
+  e.st.state = drop_handshake ? CommsState::closed : CommsState::sync;
+  if (drop_handshake) {
+    e.handshaken = false;
+    e.client->clear();
+  }
+  e.keepalive_timer->cancel();
+  if (was_up) emit_link(e, false, reason);
+  notify(e);
+}
+
+void Host::Impl::arm_keepalive(EgmLink& e) {
+  e.keepalive_timer->expires_after(cfg.keepalive);
+  e.keepalive_timer->async_wait([weak = weak_from_this(), ep = &e](boost::system::error_code ec) {
+    auto self = weak.lock();
+    if (!self || self->stopped || ec) return;
+    self->on_keepalive_tick(*ep);
+  });
+}
+
+void Host::Impl::on_keepalive_tick(EgmLink& e) {
+  if (e.st.state != CommsState::online) return;
+  if (e.keepalive_outstanding) ++e.keepalive_misses;
+  if (e.keepalive_misses >= cfg.keepalive_misses) {
+    go_offline(e, "keepalive", true);
+    return;
+  }
+  e.keepalive_outstanding = true;
+  send(e, "communications", "G2S_request", XmlOut("keepAlive").str());
+  arm_keepalive(e);
+}
+
+void Host::Impl::notify(EgmLink& e) {
+  if (status_cb) status_cb(e.st);
+}
+
+Host::Host(boost::asio::any_io_executor ex, HostConfig config, EventSink& sink,
+           std::function<std::int64_t()> now_ms)
+    : impl_(std::make_shared<Impl>(ex, std::move(config), sink, std::move(now_ms))) {}
+
+Host::~Host() { stop(); }
+
+std::error_code Host::start() {
+  auto& m = *impl_;
+  if (!m.cfg.tls_cert_file.empty() || !m.cfg.tls_key_file.empty() || !m.cfg.tls_ca_file.empty() ||
+      m.cfg.host_id.empty() || m.cfg.keepalive.count() <= 0 || m.cfg.keepalive_misses <= 0) {
+    return std::make_error_code(std::errc::invalid_argument);
+  }
+  for (const auto& c : m.cfg.egms) {
+    if (c.id.empty() || c.egm_id.empty()) return std::make_error_code(std::errc::invalid_argument);
+    auto e = std::make_unique<EgmLink>();
+    e->cfg = c;
+    e->st.id = c.id;
+    e->st.egm_id = c.egm_id;
+    e->st.location = c.location;
+    e->client = std::make_unique<HttpClient>(m.ex, m.cfg.request_timeout);
+    if (!c.location.empty()) e->client->set_target(c.location);
+    e->keepalive_timer = std::make_unique<boost::asio::steady_timer>(m.ex);
+    e->backfill_timer = std::make_unique<boost::asio::steady_timer>(m.ex);
+    if (m.cfg.recent_keys) {
+      for (auto& k : m.cfg.recent_keys(c.id)) {
+        m.remember(*e, {k.event_id, k.event_dt});
+        e->max_event_id = std::max(e->max_event_id, k.event_id);
+      }
+    }
+    m.egms.push_back(std::move(e));
+  }
+  std::weak_ptr<Impl> weak = impl_;
+  m.server = std::make_unique<HttpServer>(
+      m.ex, m.cfg.max_body_bytes + 64 * 1024, std::chrono::seconds(60),
+      [weak](std::string_view method, std::string_view target, std::string_view body) {
+        auto self = weak.lock();
+        if (!self || self->stopped) return HttpServer::Reply{503, "stopping\n", "text/plain"};
+        return self->on_http(method, target, body);
+      },
+      [weak] {
+        if (auto self = weak.lock()) ++self->counters.http_rejected;
+      });
+  return m.server->listen(m.cfg.bind, m.cfg.port);
+}
+
+void Host::stop() {
+  auto& m = *impl_;
+  if (m.stopped) return;
+  m.stopped = true;
+  if (m.server) m.server->stop();
+  for (auto& e : m.egms) {
+    e->client->stop();
+    e->keepalive_timer->cancel();
+    e->backfill_timer->cancel();
+  }
+}
+
+int Host::port() const { return impl_->server ? impl_->server->port() : 0; }
+
+std::vector<EgmStatus> Host::status() const {
+  std::vector<EgmStatus> v;
+  for (const auto& e : impl_->egms) v.push_back(e->st);
+  return v;
+}
+
+HostCounters Host::counters() const { return impl_->counters; }
+
+void Host::on_status_change(std::function<void(const EgmStatus&)> cb) {
+  impl_->status_cb = std::move(cb);
+}
+
+}  // namespace floorgate::drivers::g2s

@@ -1,0 +1,261 @@
+// g2s::Host: eventHandler (subscriptions, eventReport -> dedupe -> sink -> eventAck after
+// on_durable, backfill from the event log) and meters (subscriptions, meterInfo ->
+// meters.snapshot, meterInfoAck after on_durable for end-of-day pushes).
+#include <algorithm>
+#include <charconv>
+
+#include "floorgate/drivers/json_writer.hpp"
+#include "g2s/event_map.hpp"
+#include "g2s/host_impl.hpp"
+
+namespace floorgate::drivers::g2s {
+namespace {
+
+std::int64_t to_i64(const std::string& s) {
+  std::int64_t v = 0;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+  return r.ec == std::errc() ? v : 0;
+}
+
+std::string meter_requests(const std::vector<std::string>& classes) {
+  std::string x = XmlOut("getCurrencyMeters").attr("meterDefinitions", false).str();
+  for (const auto& c : classes) {
+    x += XmlOut("getDeviceMeters")
+             .attr("deviceClass", c)
+             .attr("deviceId", std::int64_t(-1))
+             .attr("meterDefinitions", false)
+             .str();
+  }
+  return x;
+}
+
+}  // namespace
+
+void Host::Impl::remember(EgmLink& e, const Key& k) {
+  if (!e.seen.insert(k).second) return;
+  e.seen_order.push_back(k);
+  if (e.seen_order.size() > kSeenCap) {
+    e.seen.erase(e.seen_order.front());
+    e.seen_order.pop_front();
+  }
+}
+
+void Host::Impl::subscribe_all(EgmLink& e) {
+  send(e, "eventHandler", "G2S_request",
+       XmlOut("getSupportedEvents").attr("deviceClass", "G2S_all").attr("deviceId", std::int64_t(-1)).str());
+  auto sub = [](std::string_view cls, std::string_view id, std::string_view code) {
+    return XmlOut("eventHostSubscription")
+        .attr("deviceClass", cls).attr("deviceId", id).attr("eventCode", code)
+        .attr("eventPersist", true).attr("sendDeviceStatus", true).attr("sendTransaction", true)
+        .attr("sendDeviceMeters", true).attr("sendClassMeters", false)
+        .attr("sendUpdatableMeters", false).str();
+  };
+  std::string subs;
+  if (cfg.subscribe_all_events) {
+    subs = sub("G2S_all", "-1", "G2S_all");
+  } else {
+    for (auto code : v1_event_codes()) subs += sub("G2S_all", "-1", code);
+  }
+  send(e, "eventHandler", "G2S_request", XmlOut("setEventSub").child(subs).str());
+  std::string meters = meter_requests(cfg.meter_classes);
+  send(e, "meters", "G2S_request",
+       XmlOut("setMeterSub").attr("meterSubType", "G2S_onEOD").attr("eodBase", std::int64_t(0))
+           .child(meters).str());
+  send(e, "meters", "G2S_request",
+       XmlOut("setMeterSub").attr("meterSubType", "G2S_onPeriodic")
+           .attr("periodicInterval", std::int64_t(std::max<std::int64_t>(60000, cfg.meter_period.count())))
+           .attr("periodicBase", std::int64_t(0)).child(meters).str());
+  send(e, "meters", "G2S_request", XmlOut("getMeterInfo").child(meters).str());
+  send(e, "eventHandler", "G2S_request",
+       XmlOut("getEventHandlerLog").attr("lastSequence", std::int64_t(0))
+           .attr("totalEntries", std::int64_t(0)).str());
+}
+
+void Host::Impl::send_event_ack(EgmLink& e, std::int64_t event_id, std::int64_t session_id) {
+  ++e.st.acks_sent;
+  send(e, "eventHandler", "G2S_response", XmlOut("eventAck").attr("eventId", event_id).str(),
+       session_id);
+}
+
+void Host::Impl::on_event_handler(EgmLink& e, const Element& cls, const Element& cmd,
+                                  const std::string& raw) {
+  if (cmd.name == "eventReport") return on_event_report(e, cls, cmd, raw, false);
+  if (cmd.name == "eventHandlerLogList") return on_log_list(e, cmd);
+  // supportedEvents, setEventSubAck, eventSubList: informational in v1.
+}
+
+void Host::Impl::on_event_report(EgmLink& e, const Element& cls, const Element& report,
+                                 const std::string& raw, bool backfill) {
+  std::int64_t event_id = to_i64(report.attr_or("eventId"));
+  Key key{event_id, report.attr_or("eventDateTime")};
+  std::int64_t session_id = backfill ? 0 : to_i64(cls.attr_or("sessionId"));
+  if (!backfill) {
+    ++e.st.events_received;
+    if (e.first_live_id == 0) e.first_live_id = event_id;
+  }
+  if (event_id <= 0 || report.attr_or("eventCode").empty()) {
+    ++e.st.rejected;
+    return;
+  }
+  if (e.seen.count(key)) {
+    ++e.st.duplicates;
+    if (!backfill) send_event_ack(e, event_id, session_id);
+    return;
+  }
+  if (auto it = e.pending.find(key); it != e.pending.end()) {
+    ++e.st.duplicates;
+    if (!backfill) {
+      it->second.session_id = session_id;
+      it->second.ack_wanted = true;
+    }
+    return;
+  }
+  if (!backfill && event_id < e.max_event_id) {
+    // eventIds restarted (RAM/NVRAM clear): new events, not duplicates; tell consumers.
+    Event reset;
+    reset.egm = e.cfg.id;
+    reset.type = "egm.event_log_reset";
+    reset.cls = EventClass::security;
+    reset.ts_gw_ms = now_ms();
+    reset.source = "g2s:eventHandler";
+    JsonWriter w;
+    w.add("previous_max_event_id", e.max_event_id).add("event_id", event_id);
+    reset.attrs_json = std::move(w).finish();
+    sink.submit(std::move(reset), [](std::error_code, std::uint64_t) {});
+  }
+  if (!backfill || event_id > e.max_event_id) e.max_event_id = event_id;
+  Event ev = map_event(report, raw);
+  ev.egm = e.cfg.id;
+  ev.ts_gw_ms = now_ms();
+  e.pending[key] = PendingEvent{session_id, cls.attr_or("deviceId"), !backfill};
+  sink.submit(std::move(ev), [weak = weak_from_this(), ep = &e, key](std::error_code ec, std::uint64_t) {
+    auto self = weak.lock();
+    if (!self || self->stopped) return;
+    auto it = ep->pending.find(key);
+    if (it == ep->pending.end()) return;
+    PendingEvent p = it->second;
+    ep->pending.erase(it);
+    if (ec) {
+      ++ep->st.post_failures;  // not durable: no ack, the EGM keeps it and resends
+      return;
+    }
+    ++ep->st.events_committed;
+    self->remember(*ep, key);
+    if (p.ack_wanted && ep->handshaken) self->send_event_ack(*ep, key.first, p.session_id);
+  });
+}
+
+void Host::Impl::on_log_list(EgmLink& e, const Element& list) {
+  std::vector<const Element*> entries;
+  std::int64_t max_seq = 0;
+  for (const auto& c : list.children) {
+    if (c.name != "eventHandlerLog") continue;
+    entries.push_back(&c);
+    max_seq = std::max(max_seq, to_i64(c.attr_or("logSequence")));
+  }
+  std::sort(entries.begin(), entries.end(), [](const Element* a, const Element* b) {
+    return to_i64(a->attr_or("logSequence")) < to_i64(b->attr_or("logSequence"));
+  });
+  if (max_seq < e.max_log_sequence) {
+    Event reset;
+    reset.egm = e.cfg.id;
+    reset.type = "egm.event_log_reset";
+    reset.cls = EventClass::security;
+    reset.ts_gw_ms = now_ms();
+    reset.source = "g2s:eventHandlerLog";
+    JsonWriter w;
+    w.add("previous_max_log_sequence", e.max_log_sequence).add("log_sequence", max_seq);
+    reset.attrs_json = std::move(w).finish();
+    sink.submit(std::move(reset), [](std::error_code, std::uint64_t) {});
+  }
+  e.max_log_sequence = max_seq;
+  e.backfill.clear();
+  for (const Element* entry : entries) {
+    if (entry->attr_or("eventAck") != "true") e.backfill.push_back(*entry);
+  }
+  if (e.backfill.empty()) return;
+  e.backfill_timer->expires_after(cfg.backfill_delay);
+  e.backfill_timer->async_wait([weak = weak_from_this(), ep = &e](boost::system::error_code ec) {
+    auto self = weak.lock();
+    if (!self || self->stopped || ec) return;
+    self->run_backfill(*ep);
+  });
+}
+
+// The EGM sends its persistent queue in eventId order, so an unacked log entry below the
+// first live report of this association is not in that queue and would never arrive: take
+// it from the log. Entries above it are (or may be) still queued and arrive live.
+void Host::Impl::run_backfill(EgmLink& e) {
+  Element none;
+  auto entries = std::move(e.backfill);
+  e.backfill.clear();
+  for (const Element& entry : entries) {
+    Key key{to_i64(entry.attr_or("eventId")), entry.attr_or("eventDateTime")};
+    if (e.first_live_id != 0 && key.first >= e.first_live_id) continue;
+    if (e.seen.count(key) || e.pending.count(key)) {
+      ++e.st.duplicates;
+      continue;
+    }
+    on_event_report(e, none, entry, {}, true);
+  }
+}
+
+void Host::Impl::on_meters(EgmLink& e, const Element& cls, const Element& cmd) {
+  if (cmd.name != "meterInfo") return;  // meterSubList: informational
+  bool needs_ack = cls.attr_or("sessionType") == "G2S_request";
+  std::int64_t session_id = to_i64(cls.attr_or("sessionId"));
+  std::string dt = cmd.attr_or("meterDateTime"), type = cmd.attr_or("meterInfoType");
+  Key key{-1, type + "@" + dt};
+  auto ack = [this, &e, session_id, dt, type] {
+    ++e.st.acks_sent;
+    send(e, "meters", "G2S_response",
+         XmlOut("meterInfoAck").attr("meterDateTime", dt).attr("meterInfoType", type).str(), session_id);
+  };
+  if (needs_ack && e.seen.count(key)) {
+    ++e.st.duplicates;
+    return ack();
+  }
+  if (needs_ack && e.pending.count(key)) {
+    ++e.st.duplicates;
+    return;
+  }
+  auto events = map_meter_info(cmd);
+  struct Batch {
+    std::size_t remaining;
+    bool failed = false;
+  };
+  auto batch = std::make_shared<Batch>(Batch{events.size()});
+  if (needs_ack) e.pending[key] = PendingEvent{session_id, cls.attr_or("deviceId"), true};
+  for (auto& ev : events) {
+    ev.egm = e.cfg.id;
+    ev.ts_gw_ms = now_ms();
+    sink.submit(std::move(ev), [weak = weak_from_this(), ep = &e, batch, key, needs_ack, ack](
+                                   std::error_code ec, std::uint64_t) {
+      auto self = weak.lock();
+      if (!self || self->stopped) return;
+      if (ec) batch->failed = true;
+      if (--batch->remaining > 0 || !needs_ack) return;
+      ep->pending.erase(key);
+      if (batch->failed) return;
+      self->remember(*ep, key);
+      if (ep->handshaken) ack();
+    });
+  }
+}
+
+std::optional<SeenKey> seen_key_from_attrs(std::string_view a) {
+  auto id_pos = a.find("\"event_id\":");
+  auto dt_pos = a.find("\"event_dt\":\"");
+  if (id_pos == std::string_view::npos || dt_pos == std::string_view::npos) return std::nullopt;
+  SeenKey k;
+  auto p = a.data() + id_pos + 11;
+  auto r = std::from_chars(p, a.data() + a.size(), k.event_id);
+  if (r.ec != std::errc()) return std::nullopt;
+  auto start = dt_pos + 12;
+  auto end = a.find('"', start);
+  if (end == std::string_view::npos) return std::nullopt;
+  k.event_dt = std::string(a.substr(start, end - start));
+  return k;
+}
+
+}  // namespace floorgate::drivers::g2s

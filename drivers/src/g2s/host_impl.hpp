@@ -1,0 +1,92 @@
+#pragma once
+// Private state of g2s::Host, shared by host.cpp (transport, communications) and
+// host_events.cpp (eventHandler, meters). Everything runs on the one executor.
+
+#include <boost/asio/steady_timer.hpp>
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "floorgate/drivers/g2s/host.hpp"
+#include "g2s/http_client.hpp"
+#include "g2s/http_server.hpp"
+#include "g2s/xml_codec.hpp"
+
+namespace floorgate::drivers::g2s {
+
+using Key = std::pair<std::int64_t, std::string>;  // (eventId, eventDateTime)
+
+struct PendingEvent {
+  std::int64_t session_id = 0;  // latest eventReport sessionId to echo in eventAck
+  std::string device_id;        // eventHandler deviceId of that report
+  bool ack_wanted = false;      // backfilled entries are not acked
+};
+
+struct EgmLink {
+  EgmConfig cfg;
+  EgmStatus st;
+  std::unique_ptr<HttpClient> client;
+  std::unique_ptr<boost::asio::steady_timer> keepalive_timer;
+  bool handshaken = false;       // commsOnLine seen since start / since link loss
+  std::uint64_t generation = 0;  // association epoch; stale callbacks compare it
+  std::int64_t next_command_id = 1;
+  std::int64_t next_session_id = 1;
+  int keepalive_misses = 0;
+  bool keepalive_outstanding = false;
+  std::int64_t max_event_id = 0;
+  std::int64_t max_log_sequence = 0;
+  std::set<Key> seen;
+  std::deque<Key> seen_order;
+  std::map<Key, PendingEvent> pending;
+  std::int64_t first_live_id = 0;           // first eventReport id of this association
+  std::vector<Element> backfill;            // unacked log entries waiting for backfill_delay
+  std::unique_ptr<boost::asio::steady_timer> backfill_timer;
+};
+
+struct Host::Impl : std::enable_shared_from_this<Host::Impl> {
+  static constexpr std::size_t kSeenCap = 8192;
+
+  Impl(boost::asio::any_io_executor e, HostConfig c, EventSink& s, std::function<std::int64_t()> n)
+      : ex(e), cfg(std::move(c)), sink(s), now_ms(std::move(n)) {}
+
+  boost::asio::any_io_executor ex;
+  HostConfig cfg;
+  EventSink& sink;
+  std::function<std::int64_t()> now_ms;
+  std::unique_ptr<HttpServer> server;
+  std::vector<std::unique_ptr<EgmLink>> egms;
+  std::function<void(const EgmStatus&)> status_cb;
+  HostCounters counters;
+  bool stopped = false;
+
+  // host.cpp
+  HttpServer::Reply on_http(std::string_view method, std::string_view target, std::string_view body);
+  EgmLink* find_egm(std::string_view egm_id);
+  std::string reply_ack(const G2sMessage& m, std::string_view error);
+  void dispatch(EgmLink& e, const Element& cls, const std::string& raw);
+  void on_comms(EgmLink& e, const Element& cls, const Element& cmd);
+  void send(EgmLink& e, std::string_view cls, std::string_view session_type,
+            std::string command_xml, std::int64_t session_id = 0);
+  void respond(EgmLink& e, const Element& req_cls, std::string command_xml,
+               std::string_view error = {});
+  void go_online(EgmLink& e);
+  void go_offline(EgmLink& e, std::string_view reason, bool drop_handshake);
+  void arm_keepalive(EgmLink& e);
+  void on_keepalive_tick(EgmLink& e);
+  void notify(EgmLink& e);
+  void emit_link(EgmLink& e, bool up, std::string_view reason);
+
+  // host_events.cpp
+  void on_event_handler(EgmLink& e, const Element& cls, const Element& cmd, const std::string& raw);
+  void on_event_report(EgmLink& e, const Element& cls, const Element& report, const std::string& raw,
+                       bool backfill);
+  void on_log_list(EgmLink& e, const Element& list);
+  void run_backfill(EgmLink& e);
+  void on_meters(EgmLink& e, const Element& cls, const Element& cmd);
+  void remember(EgmLink& e, const Key& k);
+  void subscribe_all(EgmLink& e);
+  void send_event_ack(EgmLink& e, std::int64_t event_id, std::int64_t session_id);
+};
+
+}  // namespace floorgate::drivers::g2s

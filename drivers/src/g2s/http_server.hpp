@@ -1,0 +1,40 @@
+#pragma once
+// Minimal HTTP/1.1 server (Boost.Beast) for POST /G2S: one object per connection, a deadline
+// on every read, a body limit (413 above it). Runs on the executor it was given.
+
+#include <boost/asio/any_io_executor.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace floorgate::drivers::g2s {
+
+class HttpServer {
+ public:
+  struct Reply {
+    unsigned status = 200;
+    std::string body;
+    std::string content_type = "text/xml; charset=utf-8";
+  };
+  // method, target, body -> reply. Runs on the executor; must not block.
+  using Handler = std::function<Reply(std::string_view method, std::string_view target,
+                                      std::string_view body)>;
+  // Called for requests rejected before the handler (bad framing, too large).
+  using RejectCounter = std::function<void()>;
+
+  HttpServer(boost::asio::any_io_executor ex, std::size_t max_body,
+             std::chrono::milliseconds read_timeout, Handler handler, RejectCounter on_reject);
+  ~HttpServer();
+  std::error_code listen(const std::string& address, int port);
+  int port() const;
+  void stop();
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace floorgate::drivers::g2s

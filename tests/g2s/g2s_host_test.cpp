@@ -1,0 +1,186 @@
+// Integration: the G2S host driver against the G2S simulator over real HTTP on loopback.
+#include <gtest/gtest.h>
+
+#include "harness.hpp"
+
+namespace floorgate::g2stest {
+namespace {
+
+using drivers::g2s::EgmConfig;
+
+class G2sHost : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    egm_port_ = testing::free_port();
+    runner_ = std::make_unique<HostRunner>(host_config({{"bank1-01", "SIM_0001", ""}}));
+    ASSERT_FALSE(runner_->start_error());
+    sim_ = std::make_unique<Sim>(runner_->port(), std::vector<std::pair<std::string, int>>{{"SIM_0001", egm_port_}},
+                                 dir_.path().string());
+    ASSERT_TRUE(testing::wait_until([&] { return runner_->status().link_up; }, std::chrono::seconds(20)));
+    ASSERT_TRUE(sim_->wait_status("\"subscribed\":true"));
+  }
+  RecordingSink& sink() { return runner_->sink(); }
+  bool wait_count(const std::string& type, std::size_t n) {
+    return testing::wait_until([&] { return sink().count(type) >= n; }, std::chrono::seconds(20));
+  }
+  bool drained() { return sim_->wait_status("\"queued\":0,\"inflight\":0"); }
+
+  testing::TempDir dir_;
+  int egm_port_ = 0;
+  std::unique_ptr<HostRunner> runner_;
+  std::unique_ptr<Sim> sim_;
+};
+
+TEST_F(G2sHost, LinkUpAndHandshakeCommitsLinkEvent) {
+  EXPECT_EQ(runner_->status().state, drivers::g2s::CommsState::online);
+  EXPECT_EQ(sink().count("link.up"), 1u);
+  auto up = sink().of_type("link.up").at(0);
+  EXPECT_EQ(up.egm, "bank1-01");
+  EXPECT_NE(up.attrs_json.find("\"egm_id\":\"SIM_0001\""), std::string::npos);
+}
+
+TEST_F(G2sHost, DoorBillStackerHandpayAreNormalizedAndAcked) {
+  sim_->control("door open main\ndoor close main\nbill 2000\nstacker-full\nhandpay 125000\nhandpay-reset");
+  ASSERT_TRUE(wait_count("handpay.reset", 1));
+  ASSERT_TRUE(drained());
+  auto opened = sink().of_type("door.opened").at(0);
+  EXPECT_EQ(opened.cls, drivers::EventClass::security);
+  EXPECT_EQ(opened.source, "g2s:G2S_CBE307");
+  EXPECT_NE(opened.attrs_json.find("\"door\":\"main\""), std::string::npos);
+  EXPECT_NE(opened.attrs_json.find("G2S_cabinetDoorOpenCnt\":1"), std::string::npos);
+  ASSERT_TRUE(opened.ts_egm_ms.has_value());
+  EXPECT_EQ(sink().count("door.closed"), 1u);
+  auto bill = sink().of_type("bill.stacked").at(0);
+  EXPECT_EQ(bill.cls, drivers::EventClass::financial);
+  EXPECT_NE(bill.attrs_json.find("\"value_cents\":2000"), std::string::npos);
+  EXPECT_NE(bill.attrs_json.find("\"value_millicents\":2000000"), std::string::npos);
+  EXPECT_NE(bill.attrs_json.find("\"currency\":\"USD\""), std::string::npos);
+  EXPECT_EQ(sink().count("bill.stacker_full"), 1u);
+  auto hp = sink().of_type("handpay.pending").at(0);
+  EXPECT_NE(hp.attrs_json.find("\"amount_cents\":125000"), std::string::npos);
+  EXPECT_NE(hp.attrs_json.find("\"kind\":\"jackpot\""), std::string::npos);
+  // Every event was acked exactly once and nothing was committed twice.
+  auto st = runner_->status();
+  EXPECT_EQ(st.events_committed, 7u);  // 2 doors, escrow + stacked, stacker full, 2 handpay
+  EXPECT_EQ(st.duplicates, 0u);
+  EXPECT_NE(sim_->control("status").find("\"acked\":7"), std::string::npos);
+}
+
+TEST_F(G2sHost, PowerCycleGivesPowerEventsAndRelink) {
+  sim_->control("power-cycle");
+  ASSERT_TRUE(wait_count("power.applied", 1));
+  ASSERT_TRUE(drained());
+  EXPECT_EQ(sink().count("power.lost"), 1u);
+  ASSERT_TRUE(wait_count("link.up", 2));
+  EXPECT_GE(sink().count("link.down"), 1u);
+  auto ev = sink().events();
+  // power.lost was reported before power.applied (in eventId order).
+  std::size_t lost = 0, applied = 0;
+  for (std::size_t i = 0; i < ev.size(); ++i) {
+    if (ev[i].type == "power.lost") lost = i;
+    if (ev[i].type == "power.applied") applied = i;
+  }
+  EXPECT_LT(lost, applied);
+}
+
+TEST_F(G2sHost, EndOfDayMetersAreExactAndAckedAfterCommit) {
+  sim_->control("bill 500\nbill 10000");
+  ASSERT_TRUE(wait_count("bill.stacked", 2));
+  std::size_t before = sink().count("meters.snapshot");
+  sim_->control("eod");
+  ASSERT_TRUE(sim_->wait_status("\"eod_acked\":1"));
+  auto snaps = sink().of_type("meters.snapshot");
+  ASSERT_GT(snaps.size(), before);
+  bool found = false;
+  for (auto& s : snaps) {
+    if (s.attrs_json.find("\"meter_info_type\":\"G2S_onEOD\"") == std::string::npos) continue;
+    found = true;
+    EXPECT_NE(s.attrs_json.find("\"currencyInAmt\":10500000"), std::string::npos) << s.attrs_json;
+    EXPECT_NE(s.attrs_json.find("\"currencyInCnt\":2"), std::string::npos);
+    EXPECT_NE(s.attrs_json.find("\"amount_unit\":\"millicents\""), std::string::npos);
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST_F(G2sHost, LargeMeterInfoIsSplitAndComplete) {
+  sim_->control("fault meters 2000\neod");
+  ASSERT_TRUE(sim_->wait_status("\"eod_acked\":1"));
+  std::size_t eod_parts = 0;
+  std::size_t meters = 0;
+  for (auto& s : sink().of_type("meters.snapshot")) {
+    if (s.attrs_json.find("G2S_onEOD") == std::string::npos) continue;
+    ++eod_parts;
+    for (std::size_t p = 0; (p = s.attrs_json.find("SIM_extraMeter", p)) != std::string::npos; ++p) ++meters;
+    EXPECT_LT(s.attrs_json.size(), 60000u);
+  }
+  EXPECT_EQ(meters, 2000u);
+  EXPECT_GE(eod_parts, 5u);
+}
+
+TEST_F(G2sHost, BackfillFromEventLogAfterReconnect) {
+  sim_->control("log-only G2S_CBE309 3");
+  sim_->control("reopen");
+  ASSERT_TRUE(wait_count("tilt.general", 3));
+  ASSERT_TRUE(wait_count("link.up", 2));
+  // A second reconnect does not deliver them again.
+  sim_->control("reopen");
+  ASSERT_TRUE(wait_count("link.up", 3));
+  sim_->control("door open logic");
+  ASSERT_TRUE(wait_count("door.opened", 1));
+  EXPECT_EQ(sink().count("tilt.general"), 3u);
+}
+
+TEST_F(G2sHost, RamClearIsNotDedupedAway) {
+  sim_->control("event G2S_CBE309 2");
+  ASSERT_TRUE(wait_count("tilt.general", 2));
+  ASSERT_TRUE(drained());
+  sim_->control("ramclear");
+  sim_->control("event G2S_CBE310 2");  // eventIds 1 and 2 again, new event times
+  ASSERT_TRUE(wait_count("tilt.display", 2));
+  EXPECT_EQ(sink().count("egm.event_log_reset"), 1u);
+  EXPECT_EQ(runner_->status().duplicates, 0u);
+}
+
+TEST_F(G2sHost, SinkFailureKeepsEventWithEgmUntilDurable) {
+  sink().fail = true;
+  sim_->control("door open aux");
+  ASSERT_TRUE(testing::wait_until([&] { return runner_->status().events_received >= 2; }));
+  EXPECT_EQ(sink().count("door.opened"), 0u);
+  EXPECT_EQ(runner_->status().acks_sent, 0u);
+  sink().fail = false;
+  ASSERT_TRUE(wait_count("door.opened", 1));
+  ASSERT_TRUE(drained());
+  EXPECT_EQ(sink().count("door.opened"), 1u);
+}
+
+TEST_F(G2sHost, ClockSkewGetsApx011UntilFixed) {
+  sim_->control("fault skew -120000");
+  sim_->control("event G2S_PTE205");
+  ASSERT_TRUE(sim_->wait_status("G2S_APX011"));
+  EXPECT_EQ(sink().count("printer.paper_jam"), 0u);
+  sim_->control("fault skew 0");
+  ASSERT_TRUE(wait_count("printer.paper_jam", 1));
+  EXPECT_EQ(sink().count("printer.paper_jam"), 1u);
+}
+
+TEST_F(G2sHost, SilentEgmGoesLinkDownThenRecoversThroughMsx003) {
+  sim_->control("fault mute on");
+  ASSERT_TRUE(wait_count("link.down", 1));
+  EXPECT_FALSE(runner_->status().link_up);
+  sim_->control("fault mute off");
+  sim_->control("door open drop");  // host answers MSX003; the EGM handshakes again
+  ASSERT_TRUE(wait_count("door.opened", 1));
+  EXPECT_TRUE(runner_->status().link_up);
+  EXPECT_NE(sim_->control("status").find("\"msx\":"), std::string::npos);
+}
+
+TEST_F(G2sHost, MalformedXmlFromEgmIsRejectedThenResent) {
+  sim_->control("fault malformed 1");
+  sim_->control("event G2S_CBE311");
+  ASSERT_TRUE(wait_count("tilt.nvram", 1));
+  EXPECT_GE(runner_->status().rejected, 1u);
+  EXPECT_EQ(sink().count("tilt.nvram"), 1u);
+}
+
+}  // namespace
+}  // namespace floorgate::g2stest
