@@ -322,3 +322,19 @@ TEST(SasEngine, StopIgnoresLateDurableCallbacks) {
   EXPECT_EQ(h.wire.size(), frames);
   EXPECT_FALSE(h.engine->next_deadline().has_value());
 }
+
+TEST(SasEngine, ConsecutiveMeterRequestsAreSeparatedByAFiller) {
+  FakeEgm egm;
+  BusConfig cfg = one_egm_bus();
+  for (std::uint8_t c = 0; c < 14; ++c) cfg.egms[0].meter_codes.push_back(c);  // 2 LP 2F chunks
+  Harness h(cfg, {&egm});
+  h.engine->start();
+  h.run_for(3000);
+  for (std::size_t i = 1; i < h.wire.size(); ++i) {
+    bool both_2f = h.wire[i].size() > 1 && h.wire[i - 1].size() > 1 && h.wire[i][1] == 0x2F &&
+                   h.wire[i - 1][1] == 0x2F;
+    EXPECT_FALSE(both_2f) << "two LP 2F in a row at " << i;
+  }
+  EXPECT_EQ(h.count("meters.snapshot"), 1u);
+  EXPECT_EQ(h.engine->status()[0].timeouts, 0u);
+}

@@ -33,7 +33,7 @@ struct FakeEgm {
   std::optional<Bytes> on_poll(const Bytes& f) {
     bool mine = (f[0] & 0x7F) == addr;
     if (pend != Pend::none || !last_poll.empty()) {
-      if (mine && f == last_poll) {
+      if (mine && same_key(f, last_poll)) {
         if (++repeats == 1) return corrupt(last_resp);  // implied NACK: byte-identical resend
         last_poll.clear();                      // final NACK: silent, item stays queued
         pend = Pend::none;
@@ -52,6 +52,11 @@ struct FakeEgm {
     repeats = 0;
     if (r.empty()) return std::nullopt;
     return corrupt(r);
+  }
+
+  static bool same_key(const Bytes& a, const Bytes& b) {
+    if (a.size() == 1 || b.size() == 1) return a == b;
+    return a[0] == b[0] && a[1] == b[1];
   }
 
   void ack() {

@@ -25,8 +25,10 @@ struct Engine::EgmState {
   std::deque<Work> work;
   std::int64_t next_due = 0;     // steady ms: earliest next poll to this EGM
   std::int64_t next_meter = 0;   // steady ms: next periodic snapshot
+  std::int64_t next_ident = 0;   // steady ms: retry identification while it is incomplete
   int fails = 0;                 // consecutive failed exchanges
   bool need_sync = true;
+  bool lp_last = false;          // last poll was a long poll: next one is a GP (events flow)
   bool rte = false;
   // Meter snapshot in progress.
   std::map<std::uint8_t, std::uint64_t> last_meters;

@@ -12,6 +12,14 @@ constexpr std::int64_t kFillerGuardMs = 2;    // after a filler, before the next
 constexpr std::int64_t kDownPollMs = 1000;    // poll period while the link is down
 constexpr int kMaxSends = 3;                  // 1 send + 2 byte-identical retries
 constexpr int kMaxWorkAttempts = 3;           // exchanges per long poll before giving up
+constexpr std::int64_t kIdentRetryMs = 5000;  // re-identify while LP 54 keeps failing
+
+// What an EGM compares to detect a repeated poll (implied NACK): the GP byte, or address and
+// command of a long poll (Monaco, and the simulator, ignore the data bytes).
+bool same_poll(const std::vector<std::uint8_t>& a, const std::vector<std::uint8_t>& b) {
+  if (a.empty() || b.empty() || a.size() == 1 || b.size() == 1) return a == b;
+  return a[0] == b[0] && a[1] == b[1];
+}
 }  // namespace
 
 std::int64_t Engine::default_reply_timeout(BusConfig::Link link) {
@@ -166,6 +174,12 @@ void Engine::pump() {
     if (e.st.link_up && e.cfg.meter_period.count() > 0 && now >= e.next_meter) {
       queue_meters(i, "periodic", false);
     }
+    if (e.st.link_up && e.st.serial.empty() && e.work.empty() && now >= e.next_ident) {
+      // Identification was abandoned (BUSY, no answer): try again, slowly.
+      e.next_ident = now + kIdentRetryMs;
+      e.work.push_back({build_lp(e.cfg.address, 0x54), 0});
+      e.work.push_back({build_lp(e.cfg.address, 0x1F), 0});
+    }
   }
   // The EGM whose poll is most overdue, starting after the last one served (fairness).
   std::optional<std::size_t> best;
@@ -182,10 +196,10 @@ void Engine::pump() {
     return;
   }
   std::vector<std::uint8_t> frame;
-  bool gp = e.work.empty();
+  bool gp = e.work.empty() || e.lp_last;
   if (gp) frame = {static_cast<std::uint8_t>(0x80 | e.cfg.address)};
   else frame = e.work.front().frame;
-  if (frame == last_frame_) {
+  if (same_poll(frame, last_frame_)) {
     // The same poll twice in a row would be an implied NACK: put a filler between them, at
     // half the poll period (the "other address" spacing).
     std::int64_t at = last_end_ + e.cfg.poll_period.count() / 2;
@@ -202,6 +216,7 @@ void Engine::pump() {
     e.work.pop_front();
   }
   rr_ = *best;
+  e.lp_last = !gp;
   pending_ = std::make_unique<Pending>();
   pending_->egm = *best;
   pending_->gp = gp;
@@ -283,8 +298,9 @@ void Engine::handle_frame(const ParseResult& r) {
       end_exchange(0);
       return;
     case FrameKind::busy:
+      // A valid answer: the poll is retried later (after other polls), without using up tries.
       e.st.busy++;
-      if (pending_->work) give_up_or_requeue(idx, std::move(*pending_->work));
+      if (pending_->work) e.work.push_back(std::move(*pending_->work));
       end_exchange(0);
       return;
     case FrameKind::rte_event: {

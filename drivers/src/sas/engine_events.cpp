@@ -130,6 +130,7 @@ void Engine::handle_exception_code(std::size_t idx, std::uint8_t code,
 void Engine::queue_identification(std::size_t idx) {
   auto& e = *egms_[idx];
   const std::uint8_t a = e.cfg.address;
+  e.next_ident = io_.steady_ms() + 5000;
   e.work.push_back({build_lp(a, 0x54), 0});
   e.work.push_back({build_lp(a, 0x1F), 0});
   // A handpay whose 0x51 was acknowledged before a crash is only visible through LP 1B.
@@ -231,7 +232,7 @@ void Engine::handle_handpay(std::size_t idx, std::span<const std::uint8_t> f) {
   w.add("partial_pay_credits", bcd_or_zero(f.subspan(9, 2)));
   w.add("reset_id", static_cast<unsigned>(f[11]));
   if (startup) w.add("startup_check", true);
-  emit(idx, make_event(idx, "handpay.pending", EventClass::financial, "sas:0x1b",
+  emit(idx, make_event(idx, "handpay.pending", EventClass::financial, "sas:0x51",
                        std::move(w).finish(), f),
        true);
   e.handpay_reported = true;

@@ -78,8 +78,9 @@ class EscapedStream : public ByteStream {
                         if (alive.expired()) return;
                         Item done = std::move(queue_.front());
                         queue_.pop_front();
+                        // Start the next write before the handler can queue another one.
+                        if (!queue_.empty()) do_write();
                         done.handler(ec);
-                        if (!queue_.empty() && !alive.expired()) do_write();
                       });
   }
 

@@ -1,0 +1,147 @@
+// floorgate-sas-probe: polls one SAS machine with the real driver and prints its identity, a
+// meter snapshot and then every event as JSON lines. Exit 1 when nothing answers.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <charconv>
+#include <cstdio>
+#include <string>
+
+#include "floorgate/drivers/json_writer.hpp"
+#include "floorgate/drivers/sas/bus.hpp"
+
+namespace asio = boost::asio;
+using namespace floorgate::drivers;
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: floorgate-sas-probe --port PATH|HOST:PORT --address N [--seconds S] "
+    "[--link uart|pty|tcp]\n"
+    "Polls one SAS machine and prints its identity, a meter snapshot and each event as JSON\n"
+    "lines for S seconds (default 10). Exit status 1 when nothing answers.\n";
+
+// Prints each event and reports it durable at once (the probe stores nothing).
+class PrintSink : public EventSink {
+ public:
+  explicit PrintSink(asio::io_context& io) : io_(io) {}
+  void submit(Event ev, DurableHandler on_durable) override {
+    JsonWriter w;
+    w.add("type", ev.type);
+    w.add("class", to_string(ev.cls));
+    w.add("egm", ev.egm);
+    w.add("egm_seq", ++egm_seq_);
+    w.add("ts_gw", ev.ts_gw_ms);
+    w.add("source", ev.source);
+    w.add_raw("attrs", ev.attrs_json);
+    if (!ev.raw_hex.empty()) w.add("raw", ev.raw_hex);
+    std::printf("%s\n", std::move(w).finish().c_str());
+    std::fflush(stdout);
+    asio::post(io_, [h = std::move(on_durable), s = egm_seq_] { h({}, s); });
+  }
+
+ private:
+  asio::io_context& io_;
+  std::uint64_t egm_seq_ = 0;
+};
+
+bool parse_int(const std::string& s, long& v) {
+  auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+  return r.ec == std::errc{} && r.ptr == s.data() + s.size();
+}
+
+void print_identity(const sas::EgmStatus& st) {
+  JsonWriter id;
+  id.add("sas_version", st.sas_version);
+  id.add("serial", st.serial);
+  if (st.denomination_cents) id.add("denomination_cents", *st.denomination_cents);
+  JsonWriter w;
+  w.add("address", static_cast<unsigned>(st.address));
+  w.add_raw("identity", std::move(id).finish());
+  std::printf("%s\n", std::move(w).finish().c_str());
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string port, link_name;
+  long address = -1, seconds = 10;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    std::string v = i + 1 < argc ? argv[i + 1] : "";
+    if (a == "--help" || a == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    bool ok = i + 1 < argc;
+    if (a == "--port") port = v;
+    else if (a == "--address") ok = ok && parse_int(v, address) && address >= 1 && address <= 127;
+    else if (a == "--seconds") ok = ok && parse_int(v, seconds) && seconds >= 1;
+    else if (a == "--link") link_name = v;
+    else ok = false;
+    if (!ok) {
+      std::fprintf(stderr, "floorgate-sas-probe: bad option or value at '%s'\n%s", a.c_str(), kUsage);
+      return 2;
+    }
+    ++i;
+  }
+  sas::BusConfig cfg;
+  cfg.port = port;
+  if (link_name.empty()) {
+    bool tcp = port.find(':') != std::string::npos && port.front() != '/';
+    bool uart = port.rfind("/dev/tty", 0) == 0 && port.rfind("/dev/ttyp", 0) != 0;
+    cfg.link = tcp ? sas::BusConfig::Link::tcp : uart ? sas::BusConfig::Link::uart
+                                                      : sas::BusConfig::Link::pty;
+  } else if (auto l = sas::parse_link(link_name)) {
+    cfg.link = *l;
+  } else {
+    std::fprintf(stderr, "floorgate-sas-probe: --link must be uart, pty or tcp\n");
+    return 2;
+  }
+  sas::EgmConfig egm;
+  egm.id = "probe-" + std::to_string(address);
+  egm.address = static_cast<std::uint8_t>(address);
+  cfg.egms.push_back(egm);
+  if (std::string err = sas::validate(cfg); !err.empty()) {
+    std::fprintf(stderr, "floorgate-sas-probe: %s\n%s", err.c_str(), kUsage);
+    return 2;
+  }
+
+  asio::io_context io(1);
+  PrintSink sink(io);
+  sas::Bus bus(io.get_executor(), cfg, sink);
+  bool identity_printed = false;
+  bus.on_status_change([&](const sas::EgmStatus& st) {
+    if (!identity_printed && !st.serial.empty() && st.denomination_cents) {
+      identity_printed = true;
+      print_identity(st);
+    }
+  });
+  asio::steady_timer done(io);
+  done.expires_after(std::chrono::seconds(seconds));
+  done.async_wait([&](boost::system::error_code) {
+    bus.stop();
+    io.stop();
+  });
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code, int) {
+    bus.stop();
+    io.stop();
+  });
+  bus.start();
+  io.run();
+  auto st = bus.status().at(0);
+  if (st.answers == 0) {
+    std::fprintf(stderr,
+                 "floorgate-sas-probe: no answer from SAS address %ld on %s (%llu polls, %llu "
+                 "timeouts, %llu chirps): check the cable, the address and the port\n",
+                 address, port.c_str(), static_cast<unsigned long long>(st.polls),
+                 static_cast<unsigned long long>(st.timeouts),
+                 static_cast<unsigned long long>(st.chirps));
+    return 1;
+  }
+  if (!identity_printed) print_identity(st);
+  return 0;
+}
