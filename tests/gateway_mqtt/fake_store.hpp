@@ -71,7 +71,9 @@ class FakeStore : public store::Store {
   }
   std::error_code register_consumer(const store::ConsumerSpec& spec) override {
     std::lock_guard l(mu_);
-    consumers_[spec.name].spec = spec;
+    auto& c = consumers_[spec.name];
+    c.spec = spec;
+    c.pos = c.acked;
     return {};
   }
   std::error_code remove_consumer(const std::string& name) override {
@@ -81,7 +83,15 @@ class FakeStore : public store::Store {
   }
   std::vector<store::Record> next_batch(const std::string& c, std::size_t max,
                                         std::error_code& ec) override {
-    return read_after(c, 0, max, ec);
+    std::uint64_t pos;
+    {
+      std::lock_guard l(mu_);
+      pos = consumers_[c].pos;
+    }
+    auto out = read_after(c, pos, max, ec);
+    std::lock_guard l(mu_);
+    if (!out.empty() && consumers_[c].pos == pos) consumers_[c].pos = out.back().seq;
+    return out;
   }
   std::vector<store::Record> read_after(const std::string& c, std::uint64_t after,
                                         std::size_t max, std::error_code& ec) override {
@@ -90,7 +100,7 @@ class FakeStore : public store::Store {
     std::vector<store::Record> out;
     auto it = consumers_.find(c);
     if (it == consumers_.end()) {
-      ec = store::make_error_code(store::Errc::unknown_consumer);
+      ec = std::make_error_code(std::errc::invalid_argument);
       return out;
     }
     for (auto r = rows_.upper_bound(after); r != rows_.end() && out.size() < max; ++r) {
@@ -103,7 +113,7 @@ class FakeStore : public store::Store {
     std::lock_guard l(mu_);
     ++ack_calls_;
     auto& cs = consumers_[c];
-    if (upto < cs.acked) return store::make_error_code(store::Errc::ack_backwards);
+    if (upto < cs.acked) return std::make_error_code(std::errc::invalid_argument);
     cs.acked = upto;
     return {};
   }
@@ -112,14 +122,22 @@ class FakeStore : public store::Store {
     q_.push_back([this, c, upto, done] { done(ack(c, upto)); });
     cv_.notify_one();
   }
-  std::error_code replay(const std::string&, std::uint64_t) override { return {}; }
+  std::error_code replay(const std::string& c, std::uint64_t from) override {
+    std::lock_guard l(mu_);
+    consumers_[c].pos = from ? from - 1 : 0;
+    return {};
+  }
   std::optional<std::uint64_t> seq_at_time(std::int64_t since_ms) override {
     std::lock_guard l(mu_);
     for (auto& [s, r] : rows_)
       if (r.ts_gw_ms >= since_ms) return s;
     return std::nullopt;
   }
-  std::error_code rewind_to_ack(const std::string&) override { return {}; }
+  std::error_code rewind_to_ack(const std::string& c) override {
+    std::lock_guard l(mu_);
+    consumers_[c].pos = consumers_[c].acked;
+    return {};
+  }
   std::error_code dead_letter(const std::string& c, std::uint64_t seq,
                               const std::string& reason) override {
     std::lock_guard l(mu_);
@@ -181,7 +199,7 @@ class FakeStore : public store::Store {
  private:
   struct Consumer {
     store::ConsumerSpec spec;
-    std::uint64_t acked = 0, sent = 0;
+    std::uint64_t acked = 0, sent = 0, pos = 0;
     std::vector<store::DeadLetter> dead;
   };
   void run() {

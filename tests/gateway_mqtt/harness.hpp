@@ -60,7 +60,7 @@ class DeliveryHarness {
   }
 
   template <class F>
-  auto on_loop(F f) {
+  auto on_loop(F f) -> decltype(f()) {
     auto task = std::make_shared<std::packaged_task<decltype(f())()>>(std::move(f));
     auto fut = task->get_future();
     boost::asio::post(ioc_, [task] { (*task)(); });

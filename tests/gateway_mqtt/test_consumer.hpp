@@ -5,6 +5,7 @@
 // health and bad-input tests.
 
 #include <mosquitto.h>
+#include <mqtt_protocol.h>
 
 #include <boost/json.hpp>
 #include <condition_variable>

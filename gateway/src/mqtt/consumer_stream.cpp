@@ -25,6 +25,7 @@ void DeliveryImpl::add_consumer(const ConsumerOptions& o) {
   for (auto& sc : store_.stats().consumers) {
     if (sc.name == o.name) c->acked = c->durable_acked = c->sent_upto = c->pos = sc.acked_upto;
   }
+  rewind(*c);
   spdlog::info("delivery: consumer {} resumes after seq {}", o.name, c->acked);
   consumers_.push_back(std::move(c));
 }
@@ -32,6 +33,8 @@ void DeliveryImpl::add_consumer(const ConsumerOptions& o) {
 void DeliveryImpl::rewind(ConsumerState& c) {
   c.inflight.clear();
   c.pos = c.acked;
+  // The store keeps the live read position (next_batch); move it back to our acked cursor.
+  if (store_.replay(c.opt.name, c.acked + 1)) store_.rewind_to_ack(c.opt.name);
 }
 
 bool DeliveryImpl::publish_event(ConsumerState& c, const store::Record& r, bool replay,
@@ -57,19 +60,24 @@ void DeliveryImpl::pump(ConsumerState& c) {
   while (client_->connected() && c.inflight.size() < c.opt.window) {
     std::size_t n = std::min(kReadBatch, c.opt.window - c.inflight.size());
     std::error_code ec;
-    auto batch = store_.read_after(c.opt.name, c.pos, n, ec);
+    // next_batch, not read_after: the store advances its position past rows the route
+    // skips even when a sparse filter returns few or none, so the stream never sticks.
+    auto batch = store_.next_batch(c.opt.name, n, ec);
     if (ec) {
       spdlog::error("delivery: reading for consumer {} failed: {}", c.opt.name, ec.message());
       return;
     }
     for (auto& r : batch) {
-      if (!publish_event(c, r, false, false)) return;
+      if (!publish_event(c, r, false, false)) {
+        rewind(c);  // the link just went down; resend from the cursor after reconnecting
+        return;
+      }
       c.inflight.push_back({r.seq, now});
       c.pos = r.seq;
       c.sent_upto = std::max(c.sent_upto, r.seq);
       ++c.counters.published;
     }
-    if (batch.size() < n) return;
+    if (batch.empty()) return;  // (on_tick pumps again: a sparse scan may continue)
   }
 }
 
@@ -151,7 +159,10 @@ void DeliveryImpl::handle_ack(const std::shared_ptr<ConsumerState>& c, const std
   c->acked = upto;
   ++c->counters.acks;
   while (!c->inflight.empty() && c->inflight.front().seq <= upto) c->inflight.pop_front();
-  if (c->pos < upto) c->pos = upto;  // acked beyond what this connection re-sent so far
+  if (c->pos < upto) {  // acked beyond what was re-sent so far (a resend after a rewind)
+    c->pos = upto;
+    if (store_.replay(c->opt.name, upto + 1)) store_.rewind_to_ack(c->opt.name);
+  }
   commit_ack(c);
   pump(*c);
 }

@@ -275,6 +275,7 @@ void DeliveryImpl::on_tick() {
       c->tokens = std::min(c->tokens + dt * c->opt.replay_rate,
                            std::max(1.0, c->opt.replay_rate * 0.1));
       check_ack_timeout(*c, now);
+      pump(*c);
       pump_replay(*c);
     }
   }
