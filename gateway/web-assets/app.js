@@ -1,0 +1,324 @@
+// floorgate technician page: session, router, live stream and the read-only views.
+// Plain DOM, no build step. Untrusted text is only ever set through textContent.
+'use strict';
+
+const Fg = {
+  session: null,     // {user, role, csrf}
+  source: null,      // EventSource
+  dashboard: null,
+  egms: [],
+  live: [],          // newest first, events seen on the live stream
+  view: null,
+  routeArg: null,
+};
+
+// h('tag.class', {attr: v, onclick: f}, child...) → element; strings become text nodes.
+function h(spec, attrs, ...children) {
+  const [tag, ...classes] = spec.split('.');
+  const el = document.createElement(tag);
+  if (classes.length) el.className = classes.join(' ');
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'text') el.textContent = v;
+    else el.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+function dash(v) { return v === null || v === undefined || v === '' ? '—' : String(v); }
+function tsOf(e) { return e.ts_gw_ms ?? e.ts_gw ?? e.ts_ms ?? null; }
+function fmtTime(ms) {
+  if (ms === null || ms === undefined) return '—';
+  const d = new Date(Number(ms));
+  return isNaN(d) ? '—' : d.toLocaleString(undefined, { hour12: false });
+}
+function fmtAgo(ms) {
+  if (ms === null || ms === undefined) return '—';
+  const s = Math.max(0, Math.round((Date.now() - Number(ms)) / 1000));
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
+  return `${Math.floor(s / 3600)}h ago`;
+}
+function fmtDuration(s) {
+  if (s === null || s === undefined) return '—';
+  s = Math.floor(Number(s));
+  const d = Math.floor(s / 86400), hh = Math.floor(s % 86400 / 3600), m = Math.floor(s % 3600 / 60);
+  return d ? `${d}d ${hh}h ${m}m` : hh ? `${hh}h ${m}m` : `${m}m ${s % 60}s`;
+}
+function fmtBytes(b) {
+  if (b === null || b === undefined) return '—';
+  const u = ['B', 'KiB', 'MiB', 'GiB']; let i = 0; b = Number(b);
+  while (b >= 1024 && i < u.length - 1) { b /= 1024; i++; }
+  return `${b.toFixed(i ? 1 : 0)} ${u[i]}`;
+}
+// A state badge: colour plus a symbol and a word, so it reads without colour.
+function badge(kind, word) {
+  const sym = { ok: '●', bad: '✖', warn: '▲' }[kind] || '○';
+  return h('span.badge.' + kind, {}, `${sym} ${word}`);
+}
+function linkBadge(row) {
+  const state = row.link ?? (row.link_up === true ? 'online' : row.link_up === false ? 'offline' : 'unknown');
+  const kind = state === 'online' || state === 'up' ? 'ok' : state === 'offline' || state === 'down' ? 'bad' : 'warn';
+  return badge(kind, state === 'up' ? 'online' : state === 'down' ? 'offline' : state);
+}
+function toast(msg) {
+  const box = document.getElementById('toast');
+  const el = h('div', {}, msg);
+  box.append(el);
+  setTimeout(() => el.remove(), 5000);
+}
+
+async function api(method, path, body) {
+  const opts = { method, credentials: 'same-origin', headers: {} };
+  if (method !== 'GET') opts.headers['X-CSRF-Token'] = Fg.session ? Fg.session.csrf : '';
+  if (body !== undefined) {
+    opts.headers['Content-Type'] = 'application/json';
+    opts.body = JSON.stringify(body);
+  }
+  const res = await fetch(path, opts);
+  if (res.status === 401 && path !== '/api/login') { showLogin('Your session ended; please sign in again.'); throw new Error('login required'); }
+  let data = null;
+  const type = res.headers.get('Content-Type') || '';
+  if (type.includes('json')) data = await res.json();
+  return { status: res.status, ok: res.ok, data };
+}
+
+function showLogin(message) {
+  Fg.session = null;
+  if (Fg.source) { Fg.source.close(); Fg.source = null; }
+  document.getElementById('nav').hidden = true;
+  document.getElementById('session').hidden = true;
+  document.getElementById('view').hidden = true;
+  document.getElementById('login-view').hidden = false;
+  document.getElementById('login-error').textContent = message || '';
+  document.getElementById('login-user').focus();
+}
+
+function startSession(s) {
+  Fg.session = s;
+  document.getElementById('login-view').hidden = true;
+  document.getElementById('nav').hidden = false;
+  document.getElementById('session').hidden = false;
+  document.getElementById('view').hidden = false;
+  document.getElementById('who').textContent = `${s.user} (${s.role})`;
+  connectLive();
+  route();
+}
+
+function setLive(ok) {
+  const el = document.getElementById('live');
+  el.replaceWith(Object.assign(ok ? badge('ok', 'Live') : badge('warn', 'Reconnecting'), { id: 'live' }));
+}
+
+function connectLive() {
+  if (Fg.source) Fg.source.close();
+  const src = new EventSource('/api/events/stream');
+  Fg.source = src;
+  src.onopen = () => setLive(true);
+  src.onerror = () => {
+    setLive(false);
+    if (src.readyState === EventSource.CLOSED) setTimeout(checkSession, 2000);
+  };
+  const parse = (e) => { try { return JSON.parse(e.data); } catch (x) { return null; } };
+  src.addEventListener('dashboard', (e) => { Fg.dashboard = parse(e); if (Fg.view === 'dashboard') renderDashboard(); });
+  src.addEventListener('egms', (e) => { const d = parse(e); if (d) { Fg.egms = d.egms || []; if (Fg.view === 'egms') renderEgmTable(); } });
+  src.addEventListener('event', (e) => { const d = parse(e); if (d) onLiveEvent(d.event || d); });
+  src.addEventListener('config', (e) => { const d = parse(e); if (d && d.message) toast(d.message); });
+}
+
+async function checkSession() {
+  if (!Fg.session) return;
+  try { const r = await api('GET', '/api/session'); if (r.ok) connectLive(); } catch (x) { /* login shown */ }
+}
+
+function onLiveEvent(ev) {
+  Fg.live.unshift(ev);
+  Fg.live.length = Math.min(Fg.live.length, 50);
+  const tbody = document.querySelector('[data-live-events]');
+  if (!tbody) return;
+  const filter = tbody.getAttribute('data-egm');
+  if (filter && filter !== ev.egm) return;
+  tbody.prepend(eventRow(ev, true));
+  while (tbody.children.length > 50) tbody.lastChild.remove();
+  const empty = document.getElementById('no-live');
+  if (empty) empty.remove();
+}
+
+function eventRow(ev, fresh) {
+  const attrs = ev.attrs && typeof ev.attrs === 'object' ? Object.entries(ev.attrs).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`).join(' ') : dash(ev.attrs);
+  return h('tr' + (fresh ? '.fresh' : ''), { 'data-seq': ev.seq, 'data-type': ev.type },
+    h('td.num', {}, dash(ev.seq)), h('td', {}, fmtTime(tsOf(ev))), h('td', {}, dash(ev.egm)),
+    h('td', {}, dash(ev.class)), h('td', {}, dash(ev.type)), h('td.hide-narrow', {}, attrs));
+}
+
+function eventTable(rows, liveEgm) {
+  const tbody = h('tbody', liveEgm === undefined ? {} : { 'data-live-events': true, 'data-egm': liveEgm || null },
+    rows.map((e) => eventRow(e, false)));
+  return h('div.table-wrap', {}, h('table', {},
+    h('thead', {}, h('tr', {}, h('th', {}, 'Seq'), h('th', {}, 'Time'), h('th', {}, 'EGM'), h('th', {}, 'Class'),
+      h('th', {}, 'Type'), h('th.hide-narrow', {}, 'Details'))), tbody));
+}
+
+const views = {};
+
+function route() {
+  if (!Fg.session) return;
+  const hash = location.hash.replace(/^#\/?/, '') || 'dashboard';
+  const [view, ...rest] = hash.split('/');
+  Fg.view = views[view] ? view : 'dashboard';
+  Fg.routeArg = rest.length ? decodeURIComponent(rest.join('/')) : null;
+  for (const a of document.querySelectorAll('nav a')) {
+    const on = a.dataset.view === Fg.view;
+    a.classList.toggle('active', on);
+    if (on) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
+  }
+  views[Fg.view]().catch((e) => { if (e.message !== 'login required') toast(`Error: ${e.message}`); });
+}
+
+function setView(...children) {
+  const v = document.getElementById('view');
+  v.replaceChildren(...children);
+}
+
+views.dashboard = async () => {
+  const r = await api('GET', '/api/dashboard');
+  Fg.dashboard = r.data;
+  renderDashboard();
+};
+
+function renderDashboard() {
+  const d = Fg.dashboard || {};
+  const gw = d.gateway || {}, br = d.broker || {}, st = d.store || {}, eg = d.egms || {};
+  const rate = d.events_per_s ?? (d.rates ? d.rates.events_in_per_s : null);
+  const alarms = d.alarms || [];
+  const retentionBad = st.retention_alarm === true || (st.retention && st.retention !== 'ok');
+  const online = eg.online ?? null, total = eg.total ?? null;
+  const cards = h('div.grid', {},
+    h('div.card', {}, h('h2', {}, 'Gateway'), h('div.big', {}, dash(gw.id)),
+      h('div.muted', {}, `site ${dash(gw.site)} · up ${fmtDuration(gw.uptime_s)}`)),
+    h('div.card', { id: 'broker-card' }, h('h2', {}, 'MQTT broker'),
+      br.connected ? badge('ok', 'Connected') : badge('bad', 'Disconnected'),
+      h('div.muted', {}, br.url || (br.host ? `${br.host}:${dash(br.port)}` : '')),
+      br.last_error && !br.connected ? h('div.error', {}, br.last_error) : null),
+    h('div.card', {}, h('h2', {}, 'Events / s'), h('div.big', { id: 'rate' }, rate === null || rate === undefined ? '—' : Number(rate).toFixed(1))),
+    h('div.card', {}, h('h2', {}, 'EGMs online'), h('div.big', { id: 'egms-online' }, `${dash(online)} / ${dash(total)}`),
+      online !== null && total !== null ? (online === total ? badge('ok', 'All online') : badge('bad', `${total - online} offline`)) : null),
+    h('div.card', {}, h('h2', {}, 'Store'), h('div.big', {}, fmtBytes(st.bytes ?? st.size_bytes)),
+      h('div.muted', {}, `${dash(st.rows ?? st.events)} events · seq ${dash(st.first_seq ?? st.oldest_seq)}–${dash(st.last_seq ?? st.newest_seq)}`),
+      retentionBad ? badge('bad', 'Retention alarm') : badge('ok', 'Retention ok')));
+  const alarmCard = h('div.card', { id: 'alarms' }, h('h2', {}, 'Alarms'),
+    alarms.length ? h('ul', {}, alarms.map((a) => h('li', {}, badge('bad', 'ALARM'), ' ', typeof a === 'string' ? a : dash(a.message)))) : h('p', {}, badge('ok', 'None'), ' No alarms'));
+  const consumers = d.consumers || [];
+  const ctable = h('div.card', {}, h('h2', {}, 'Consumers'), h('div.table-wrap', {}, h('table', { id: 'consumers' },
+    h('thead', {}, h('tr', {}, ['Consumer', 'Required', 'Unacked', 'Oldest unacked', 'Acked up to', 'In flight'].map((t) => h('th', {}, t)))),
+    h('tbody', {}, consumers.map((c) => h('tr', {}, h('td', {}, dash(c.name)), h('td', {}, c.required ? 'yes' : 'no'),
+      h('td.num', {}, dash(c.unacked)), h('td.num', {}, c.oldest_unacked_age_s == null ? '—' : fmtDuration(c.oldest_unacked_age_s)),
+      h('td.num', {}, dash(c.acked_upto ?? c.acked_seq)), h('td.num', {}, dash(c.inflight))))))));
+  const liveCard = h('div.card', {}, h('h2', {}, 'Live events'),
+    Fg.live.length ? null : h('p.muted', { id: 'no-live' }, 'Waiting for events…'), eventTable(Fg.live.slice(0, 15), ''));
+  setView(h('h1', {}, 'Dashboard'), cards, alarmCard, ctable, liveCard);
+}
+
+views.egms = async () => {
+  if (Fg.routeArg) return renderEgmDetail(Fg.routeArg);
+  const r = await api('GET', '/api/egms');
+  Fg.egms = (r.data && r.data.egms) || [];
+  setView(h('h1', {}, 'EGMs'), h('div.table-wrap', { id: 'egm-table' }));
+  renderEgmTable();
+};
+
+function renderEgmTable() {
+  const wrap = document.getElementById('egm-table');
+  if (!wrap) return;
+  const rows = Fg.egms.map((e) => h('tr', { 'data-egm': e.id },
+    h('td', {}, h('a', { href: `#/egms/${encodeURIComponent(e.id)}` }, dash(e.id))),
+    h('td', {}, dash(e.bus)), h('td.hide-narrow', {}, dash(e.port ?? e.endpoint)), h('td.num', {}, dash(e.address)),
+    h('td', {}, linkBadge(e)), h('td', {}, fmtAgo(e.last_poll_ms)),
+    h('td', {}, e.last_event_type ? `${e.last_event_type} · ${fmtAgo(e.last_event_ms)}` : fmtAgo(e.last_event_ms)),
+    h('td.hide-narrow', {}, e.counters ? Object.entries(e.counters).map(([k, v]) => `${k} ${v}`).join(', ') : '—')));
+  const online = Fg.egms.filter((e) => (e.link ?? (e.link_up ? 'online' : 'offline')) === 'online').length;
+  wrap.replaceChildren(h('p', { id: 'egm-summary' }, `${online} of ${Fg.egms.length} online`),
+    h('table', {}, h('thead', {}, h('tr', {}, ['EGM', 'Bus', 'Port', 'Address', 'Link', 'Last poll', 'Last event', 'Counters']
+      .map((t, i) => h(i === 2 || i === 7 ? 'th.hide-narrow' : 'th', {}, t)))), h('tbody', {}, rows)));
+}
+
+function kvList(obj) {
+  const entries = Object.entries(obj || {}).filter(([, v]) => v === null || typeof v !== 'object');
+  if (!entries.length) return h('p.muted', {}, 'None reported yet');
+  return h('dl.kv', {}, entries.map(([k, v]) => [h('dt', {}, k), h('dd', {}, dash(v))]));
+}
+
+async function renderEgmDetail(id) {
+  const r = await api('GET', `/api/egms/${encodeURIComponent(id)}`);
+  if (r.status === 404) return setView(h('h1', {}, 'EGM not found'), h('p', {}, `No EGM "${id}" is configured.`));
+  const e = r.data;
+  const summary = Object.fromEntries(Object.entries(e).filter(([k, v]) => !['identity', 'meters', 'recent_events', 'counters'].includes(k) && (v === null || typeof v !== 'object')));
+  setView(h('p', {}, h('a', { href: '#/egms' }, '← All EGMs')), h('h1', {}, `EGM ${id} `, linkBadge(e)),
+    h('div.grid', {}, h('div.card', {}, h('h2', {}, 'Status'), kvList(summary)),
+      h('div.card', {}, h('h2', {}, 'Identity'), kvList(e.identity)),
+      h('div.card', {}, h('h2', {}, 'Counters'), kvList(e.counters)),
+      h('div.card', {}, h('h2', {}, 'Meters'), kvList(e.meters))),
+    h('div.card', {}, h('h2', {}, 'Recent events'), eventTable(e.recent_events || [], id)));
+}
+
+views.events = async () => {
+  const form = h('form.toolbar', { id: 'event-filter' },
+    h('label', {}, 'EGM', h('input', { name: 'egm', placeholder: 'any' })),
+    h('label', {}, 'Type', h('input', { name: 'type', placeholder: 'e.g. door.*' })),
+    h('label', {}, 'Class', h('select', { name: 'class' }, ['', 'financial', 'security', 'fault', 'operational', 'telemetry'].map((c) => h('option', { value: c }, c || 'any')))),
+    h('label', {}, 'From', h('input', { name: 'since', type: 'datetime-local' })),
+    h('label', {}, 'To', h('input', { name: 'until', type: 'datetime-local' })),
+    h('button.primary', { type: 'submit' }, 'Filter'),
+    h('a', { id: 'csv-link', href: '/api/events.csv', download: 'floorgate-events.csv' }, 'Export CSV'));
+  const result = h('div', { id: 'event-results' });
+  const load = async () => {
+    const q = new URLSearchParams();
+    const f = new FormData(form);
+    for (const k of ['egm', 'type', 'class']) if (f.get(k)) q.set(k, f.get(k));
+    for (const k of ['since', 'until']) if (f.get(k)) q.set(k, String(new Date(f.get(k)).getTime()));
+    q.set('limit', '500');
+    document.getElementById('csv-link').href = `/api/events.csv?${q}`;
+    const r = await api('GET', `/api/events?${q}`);
+    const rows = (r.data && r.data.events) || [];
+    result.replaceChildren(h('p', {}, `${rows.length} events (newest first)`), eventTable(rows));
+  };
+  form.addEventListener('submit', (ev) => { ev.preventDefault(); load(); });
+  setView(h('h1', {}, 'Events'), form, result);
+  await load();
+};
+
+views.audit = async () => {
+  const r = await api('GET', '/api/audit');
+  const rows = (r.data && r.data.audit) || [];
+  setView(h('h1', {}, 'Configuration audit'), rows.length ? h('div.table-wrap', {}, h('table', { id: 'audit' },
+    h('thead', {}, h('tr', {}, ['Time', 'Who', 'What', 'Details'].map((t) => h('th', {}, t)))),
+    h('tbody', {}, rows.map((a) => {
+      const at = a.attrs || {};
+      return h('tr', {}, h('td', {}, fmtTime(tsOf(a))), h('td', {}, dash(a.user ?? at.user)),
+        h('td', {}, dash(a.action ?? a.type)), h('td', {}, dash(a.summary ?? at.summary ?? at.what ?? at.change)));
+    })))) : h('p', {}, 'No configuration changes recorded yet.'));
+};
+
+document.addEventListener('DOMContentLoaded', async () => {
+  document.getElementById('login-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const user = document.getElementById('login-user').value;
+    const password = document.getElementById('login-password').value;
+    const r = await api('POST', '/api/login', { user, password });
+    if (r.ok) { document.getElementById('login-password').value = ''; startSession(r.data); return; }
+    document.getElementById('login-error').textContent =
+      r.status === 429 ? 'Too many failed attempts; wait a minute and try again.' : 'Wrong user name or password.';
+  });
+  document.getElementById('logout').addEventListener('click', async () => {
+    try { await api('POST', '/api/logout'); } catch (x) { /* already out */ }
+    showLogin('You are signed out.');
+  });
+  window.addEventListener('hashchange', route);
+  const r = await fetch('/api/session', { credentials: 'same-origin' });
+  if (r.ok) startSession(await r.json()); else showLogin('');
+});
