@@ -49,7 +49,6 @@ void Machine::stop() {
 std::string Machine::device_id_for(const std::string&) const { return cfg_.host_id; }
 
 std::optional<SimServer::Answer> Machine::on_post(const std::string& target, const std::string& body) {
-  if (mute_) return std::nullopt;
   if (target == "/control") {
     std::string out;
     std::size_t p = 0;
@@ -61,6 +60,7 @@ std::optional<SimServer::Answer> Machine::on_post(const std::string& target, con
     }
     return SimServer::Answer{200, out.empty() ? "ok" : out};
   }
+  if (mute_) return std::nullopt;
   std::string inner = soap_payload(body);
   HostMessage m;
   std::string sent = iso_ms(now());

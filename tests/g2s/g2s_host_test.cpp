@@ -169,7 +169,8 @@ TEST_F(G2sHost, SilentEgmGoesLinkDownThenRecoversThroughMsx003) {
   EXPECT_FALSE(runner_->status().link_up);
   sim_->control("fault mute off");
   sim_->control("door open drop");  // host answers MSX003; the EGM handshakes again
-  ASSERT_TRUE(wait_count("door.opened", 1));
+  ASSERT_TRUE(wait_count("door.opened", 1)) << sim_->control("status") << " host state "
+                                           << drivers::g2s::to_string(runner_->status().state);
   EXPECT_TRUE(runner_->status().link_up);
   EXPECT_NE(sim_->control("status").find("\"msx\":"), std::string::npos);
 }
