@@ -79,7 +79,11 @@ TEST(SasSimFault, ExceptionOverflowIsReportedAndMetersResynced) {
     resync |= e.type == "meters.snapshot" &&
               e.attrs_json.find("exception_overflow") != std::string::npos;
   }
-  EXPECT_TRUE(resync);
+  EXPECT_TRUE(resync) << [&] {
+    std::string all;
+    for (const auto& e : rig.sink.events) all += e.type + " " + e.attrs_json.substr(0, 80) + "\n";
+    return all;
+  }();
   expect_sink_matches_ledger(rig.sink, sim.ledger());
 }
 

@@ -147,7 +147,11 @@ void Engine::queue_meters(std::size_t idx, const char* trigger, bool reset) {
   auto& e = *egms_[idx];
   if (reset) e.reset_pending = true;
   e.next_meter = io_.steady_ms() + std::chrono::milliseconds(e.cfg.meter_period).count();
-  if (e.snap_outstanding > 0) return;  // one snapshot at a time; it will carry the reset flag
+  if (e.snap_outstanding > 0) {
+    // One snapshot at a time: the queued one carries this trigger (and the reset flag) too.
+    if (e.snap_trigger.find(trigger) == std::string::npos) e.snap_trigger += std::string(",") + trigger;
+    return;
+  }
   e.snap.clear();
   e.snap_trigger = trigger;
   for (std::size_t i = 0; i < e.meter_codes.size(); i += 10) {
