@@ -18,11 +18,11 @@ struct ScanResult {
 
 // Reads up to max matching rows with after < seq <= upto, examining at most budget rows
 // (sparse type/EGM filters); covered tells how far the scan got. Thread: the connection owner.
-ScanResult scan_route(sqlite3* db, const Route& route, std::uint64_t after, std::uint64_t upto,
+ScanResult scan_route(StmtCache& db, const Route& route, std::uint64_t after, std::uint64_t upto,
                       std::size_t max, std::size_t budget);
 
 // Counts matching rows with after < seq <= upto (used to keep per-consumer pending counters).
-std::uint64_t count_route(sqlite3* db, const Route& route, std::uint64_t after,
+std::uint64_t count_route(StmtCache& db, const Route& route, std::uint64_t after,
                           std::uint64_t upto);
 
 // Class numbers a route selects; empty when it selects every class.

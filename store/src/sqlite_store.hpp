@@ -107,6 +107,8 @@ class SqliteStore final : public Store {
   Db wdb_;                 // writer thread (and start())
   Db rdb_;                 // read side, under read_mu_
   std::mutex read_mu_;
+  StmtCache wcache_;       // statements of wdb_
+  StmtCache rcache_;       // statements of rdb_, under read_mu_
 
   std::mutex mu_;          // guards everything below
   std::condition_variable cv_;
@@ -135,6 +137,17 @@ class SqliteStore final : public Store {
   std::unordered_map<std::string, std::uint64_t> egm_seq_;
   ChainHasher hasher_;
   Stmt insert_;
+  int wal_frames_ = 0;  // frames in the WAL after the last commit (wal hook)
+
+  // Checkpointer thread with its own connection: copies WAL frames into the database while the
+  // writer keeps committing, so no commit ever waits for a checkpoint.
+  void checkpointer_main();
+  Db cdb_;
+  std::thread checkpointer_;
+  std::mutex ck_mu_;
+  std::condition_variable ck_cv_;
+  bool ck_wanted_ = false;
+  bool ck_stop_ = false;
 };
 
 }  // namespace floorgate::store::detail

@@ -84,6 +84,16 @@ std::string_view Stmt::blob(int col) const {
            : std::string_view();
 }
 
+Stmt& StmtCache::get(const std::string& sql, int slot) {
+  std::string key = sql;
+  key.push_back('#');
+  key += std::to_string(slot);
+  auto it = map_.find(key);
+  if (it == map_.end()) it = map_.emplace(key, Stmt(db_, sql)).first;
+  it->second.reset();
+  return it->second;
+}
+
 int exec(sqlite3* db, std::string_view sql) {
   std::string s(sql);
   return sqlite3_exec(db, s.c_str(), nullptr, nullptr, nullptr);

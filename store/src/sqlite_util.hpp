@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <unordered_map>
 
 namespace floorgate::store::detail {
 
@@ -40,6 +41,24 @@ class Stmt {
 
  private:
   sqlite3_stmt* st_ = nullptr;
+};
+
+// Prepared statements of one connection, kept for reuse (key = SQL text plus a slot number
+// so one SQL text can be open several times at once). Thread: the connection's owner.
+class StmtCache {
+ public:
+  explicit StmtCache(sqlite3* db = nullptr) : db_(db) {}
+  void reset_db(sqlite3* db) {
+    map_.clear();
+    db_ = db;
+  }
+  // The statement for sql, reset and unbound; prepared on first use.
+  Stmt& get(const std::string& sql, int slot = 0);
+  sqlite3* db() const { return db_; }
+
+ private:
+  sqlite3* db_;
+  std::unordered_map<std::string, Stmt> map_;
 };
 
 // Runs one or more statements without results; returns the SQLite result code.

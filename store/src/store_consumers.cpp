@@ -23,7 +23,7 @@ std::error_code SqliteStore::register_consumer(const ConsumerSpec& spec) {
     std::uint64_t acked = 0;
     auto it = consumers_.find(spec.name);
     if (it != consumers_.end()) acked = it->second.acked;
-    std::uint64_t pending = count_route(wdb_.get(), spec.route, acked, last_seq_);
+    std::uint64_t pending = count_route(wcache_, spec.route, acked, last_seq_);
     Stmt st(wdb_.get(),
             "INSERT INTO consumer(name,classes,types,egms,required,acked,pending) "
             "VALUES(?1,?2,?3,?4,?5,?6,?7) ON CONFLICT(name) DO UPDATE SET classes=excluded.classes,"

@@ -40,6 +40,9 @@ SqliteStore::SqliteStore(Options options) : opt_(std::move(options)) {
 SqliteStore::~SqliteStore() {
   close();
   insert_ = Stmt();
+  wcache_.reset_db(nullptr);
+  rcache_.reset_db(nullptr);
+  cdb_.close();
   rdb_.close();
   wdb_.close();
   if (lock_fd_ >= 0) ::close(lock_fd_);
@@ -70,10 +73,29 @@ std::error_code SqliteStore::start(OpenReport& report) {
   if (auto ec = load_state()) return ec;
   if (int rc = rdb_.open(opt_.path.string(), false); rc != SQLITE_OK) return sqlite_error(rc);
   if (auto ec = apply_pragmas(rdb_.get(), false)) return ec;
+  wcache_.reset_db(wdb_.get());
+  rcache_.reset_db(rdb_.get());
   insert_ = Stmt(wdb_.get(),
                  "INSERT INTO event(seq,epoch,egm,egm_seq,type,cls,ts_gw,ts_egm,source,attrs,raw,"
                  "hash) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)");
   if (!insert_.valid()) return make_error_code(Errc::io_error);
+  // Replaces the automatic checkpoint (which would run inside a COMMIT) with our own.
+  sqlite3_wal_hook(
+      wdb_.get(),
+      [](void* self, sqlite3*, const char*, int frames) {
+        auto* me = static_cast<SqliteStore*>(self);
+        me->wal_frames_ = frames;
+        if (frames >= 1000) {
+          std::lock_guard lk(me->ck_mu_);
+          me->ck_wanted_ = true;
+          me->ck_cv_.notify_one();
+        }
+        return SQLITE_OK;
+      },
+      this);
+  if (int rc = cdb_.open(opt_.path.string(), false); rc != SQLITE_OK) return sqlite_error(rc);
+  if (auto ec = apply_pragmas(cdb_.get(), true)) return ec;
+  checkpointer_ = std::thread([this] { checkpointer_main(); });
   writer_ = std::thread([this] { writer_main(); });
   return {};
 }
@@ -224,6 +246,12 @@ void SqliteStore::close() {
   }
   cv_.notify_all();
   if (writer_.joinable()) writer_.join();
+  {
+    std::lock_guard lk(ck_mu_);
+    ck_stop_ = true;
+  }
+  ck_cv_.notify_all();
+  if (checkpointer_.joinable()) checkpointer_.join();
 }
 
 }  // namespace detail

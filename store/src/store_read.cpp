@@ -44,7 +44,7 @@ std::vector<Record> SqliteStore::next_batch(const std::string& consumer, std::si
   {
     std::lock_guard lk(read_mu_);
     ReadTxn txn(rdb_.get());
-    res = scan_route(rdb_.get(), route, pos, upto, max, kScanBudget);
+    res = scan_route(rcache_, route, pos, upto, max, kScanBudget);
   }
   ec = {};
   std::lock_guard lk(mu_);
@@ -76,7 +76,7 @@ std::vector<Record> SqliteStore::read_after(const std::string& consumer, std::ui
   {
     std::lock_guard lk(read_mu_);
     ReadTxn txn(rdb_.get());
-    res = scan_route(rdb_.get(), route, after_seq, upto, max, kScanBudget);
+    res = scan_route(rcache_, route, after_seq, upto, max, kScanBudget);
   }
   ec = {};
   std::lock_guard lk(mu_);
@@ -214,7 +214,7 @@ Stats SqliteStore::stats() {
   }
   for (std::size_t i = 0; i < heads.size(); ++i) {
     if (s.consumers[i].unacked == 0) continue;
-    auto r = scan_route(rdb_.get(), heads[i].first, heads[i].second, s.last_seq, 1, kScanBudget);
+    auto r = scan_route(rcache_, heads[i].first, heads[i].second, s.last_seq, 1, kScanBudget);
     if (!r.rows.empty()) s.consumers[i].oldest_unacked_ts_ms = r.rows.front().ts_gw_ms;
   }
   return s;

@@ -150,6 +150,18 @@ void SqliteStore::writer_main() {
   }
 }
 
+void SqliteStore::checkpointer_main() {
+  std::unique_lock lk(ck_mu_);
+  for (;;) {
+    ck_cv_.wait(lk, [&] { return ck_wanted_ || ck_stop_; });
+    if (ck_stop_) return;
+    ck_wanted_ = false;
+    lk.unlock();
+    sqlite3_wal_checkpoint_v2(cdb_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    lk.lock();
+  }
+}
+
 std::error_code SqliteStore::apply_append(Op& op, std::map<std::string, std::int64_t>& delta,
                                           std::unordered_map<std::string, std::uint64_t>& egm_seen,
                                           Hash& last_hash, std::uint64_t& last_seq) {
@@ -194,7 +206,7 @@ std::error_code SqliteStore::apply_ack(Op& op, std::map<std::string, std::uint64
   std::uint64_t from = a == acked.end() ? c->second.acked : a->second;
   if (op.upto <= from) return {};
   delta[op.consumer] -= static_cast<std::int64_t>(
-      count_route(wdb_.get(), c->second.spec.route, from, op.upto));
+      count_route(wcache_, c->second.spec.route, from, op.upto));
   acked[op.consumer] = op.upto;
   return {};
 }
