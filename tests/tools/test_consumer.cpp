@@ -5,7 +5,7 @@
 //   fg-test-consumer --port P --root ROOT --consumer NAME [--out FILE] [--no-ack]
 //                    [--ack-batch N] [--client-id ID] [--host H]
 //
-// Output line: {"seq":N,"egm":"..","egm_seq":N,"type":"..","class":"..","replay":bool,"rx_ms":N}
+// Output line: {"rx_ms":N,"topic":"...","msg":<the event payload as received>}
 // The consumer's session is persistent (clean session off) so it keeps its queue across its
 // own restarts like a real central system would.
 
@@ -58,19 +58,12 @@ void on_message(mosquitto*, void* ud, const mosquitto_message* m) {
     return;
   }
   auto& o = v.as_object();
-  auto seq = o.contains("seq") ? o.at("seq").to_number<std::uint64_t>() : 0;
-  bool replay = o.contains("replay") && o.at("replay").is_bool() && o.at("replay").as_bool();
-  auto str = [&](const char* k) -> std::string {
-    return o.contains(k) && o.at(k).is_string() ? std::string(o.at(k).as_string()) : "";
-  };
-  std::uint64_t egm_seq = o.contains("egm_seq") ? o.at("egm_seq").to_number<std::uint64_t>() : 0;
-  std::fprintf(s.out,
-               "{\"seq\":%llu,\"egm\":\"%s\",\"egm_seq\":%llu,\"type\":\"%s\",\"class\":\"%s\","
-               "\"source\":\"%s\",\"replay\":%s,\"rx_ms\":%lld}\n",
-               static_cast<unsigned long long>(seq), str("egm").c_str(),
-               static_cast<unsigned long long>(egm_seq), str("type").c_str(),
-               str("class").c_str(), str("source").c_str(), replay ? "true" : "false",
-               static_cast<long long>(now_ms()));
+  auto seq = o.contains("seq") && o.at("seq").is_number() ? o.at("seq").to_number<std::uint64_t>() : 0;
+  // One line per message: the payload as received, plus topic and receive time.
+  std::string line = "{\"rx_ms\":" + std::to_string(now_ms()) + ",\"topic\":" +
+                     boost::json::serialize(boost::json::value(m->topic)) + ",\"msg\":" +
+                     boost::json::serialize(v) + "}\n";
+  std::fwrite(line.data(), 1, line.size(), s.out);
   std::fflush(s.out);
   if (seq > s.highest) s.highest = seq;
   if (s.ack && ++s.since_ack >= s.ack_batch) send_ack(s);

@@ -1,0 +1,145 @@
+// End to end: Mosquitto, floorgate-egm-sim (pty + TCP machines), the floorgate daemon and
+// three acknowledging consumers as real processes. The simulator's ledger is the truth.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "floor_fixture.hpp"
+#include "ledger_check.hpp"
+
+namespace floorgate::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Drives a scripted slice of floor life through the simulator's control socket.
+void play_scenario(SimControl& sim) {
+  const char* commands[] = {
+      "door 1 open", "door 1 close",  "bill 2 20",       "bill 5 100", "game 6 100 50",
+      "inject 3 11", "inject 3 12",   "handpay 3 1250.00", "power-cycle 5", "door 6 open",
+      "door 6 close", "bill 1 5",     "inject 2 28",     "game 1 20 0", "inject 6 2b"};
+  for (const char* c : commands) {
+    ASSERT_TRUE(sim.ok(c)) << c;
+    std::this_thread::sleep_for(50ms);
+  }
+}
+
+// Waits until every acked ledger entry reached `consumer`; returns the last comparison.
+LedgerComparison wait_for_ledger(Floor& floor, const std::string& consumer,
+                                 std::chrono::seconds timeout = 60s) {
+  LedgerComparison cmp;
+  wait_until(
+      [&] {
+        auto ledger = floor.sim().ledger();
+        if (!ledger) return false;
+        // Only settle once nothing is still waiting in an EGM's queue.
+        bool pending = std::any_of(ledger->begin(), ledger->end(),
+                                   [](const LedgerEntry& e) { return !e.acked && !e.dropped; });
+        cmp = compare_ledger(*ledger, floor.received(consumer), floor.address_to_egm());
+        return !pending && cmp.missing == 0 && cmp.acked > 0;
+      },
+      timeout);
+  return cmp;
+}
+
+bool class_in(const std::string& cls, std::initializer_list<const char*> set) {
+  for (const char* s : set) {
+    if (cls == s) return true;
+  }
+  return false;
+}
+
+TEST(E2E, EveryLedgerEventReachesEachConsumerItsRouteSelects) {
+  Floor floor;
+  floor.start_all();
+  play_scenario(floor.sim());
+  auto cmp = wait_for_ledger(floor, "analytics");
+  EXPECT_GT(cmp.acked, 10u);
+  EXPECT_EQ(cmp.missing, 0u) << cmp.detail << "\n" << floor.daemon_log();
+  EXPECT_EQ(cmp.extras, 0u) << "no crash happened, so no SAS re-reports are expected";
+  EXPECT_EQ(cmp.conflicting_duplicates, 0u);
+
+  // Routes: slot-mgmt gets exactly the financial+security events, maintenance fault+security.
+  std::this_thread::sleep_for(2s);
+  auto all = floor.received("analytics");
+  auto expect_route = [&](const std::string& consumer, std::initializer_list<const char*> classes) {
+    std::set<std::uint64_t> want, got;
+    for (const auto& r : all) {
+      if (class_in(r.cls, classes)) want.insert(r.seq);
+    }
+    for (const auto& r : floor.received(consumer)) {
+      EXPECT_TRUE(class_in(r.cls, classes)) << consumer << " got " << r.type << " " << r.cls;
+      got.insert(r.seq);
+    }
+    EXPECT_FALSE(want.empty());
+    EXPECT_EQ(want, got) << consumer;
+  };
+  expect_route("slot-mgmt", {"financial", "security"});
+  expect_route("maintenance", {"fault", "security"});
+
+  // Per-EGM order: egm_seq grows with seq.
+  std::map<std::string, std::uint64_t> last_egm_seq;
+  std::set<std::uint64_t> seen;
+  for (const auto& r : all) {
+    if (!seen.insert(r.seq).second) continue;
+    EXPECT_GT(r.egm_seq, last_egm_seq[r.egm]) << r.egm << " seq " << r.seq;
+    last_egm_seq[r.egm] = r.egm_seq;
+  }
+}
+
+TEST(E2E, SighupAddsAnEgmWithoutLosingEventsOfTheOthers) {
+  Floor floor({.rate = 2});
+  floor.start_all();
+  // Start with e3 missing from the configuration, then add it by SIGHUP under traffic.
+  auto without_e3 = floor.config_yaml();
+  auto pos = without_e3.find("      - {id: e3");
+  without_e3.erase(pos, without_e3.find('\n', pos) - pos + 1);
+  floor.write_config(without_e3);
+  floor.daemon().kill(SIGHUP);
+  std::this_thread::sleep_for(3s);
+  floor.write_config(floor.config_yaml());
+  floor.daemon().kill(SIGHUP);
+  ASSERT_TRUE(wait_until([&] {
+    return floor.daemon_log().find("bus bus0: changed") != std::string::npos;
+  }));
+  std::this_thread::sleep_for(3s);
+  ASSERT_TRUE(floor.sim().ok("door 3 open"));
+  ASSERT_TRUE(floor.sim().ok("rate 0") || true);
+  std::this_thread::sleep_for(2s);
+  auto cmp = wait_for_ledger(floor, "analytics");
+  EXPECT_EQ(cmp.missing, 0u) << cmp.detail;
+  EXPECT_EQ(cmp.conflicting_duplicates, 0u);
+  bool e3_door = false;
+  for (const auto& r : floor.received("analytics")) {
+    e3_door = e3_door || (r.egm == "e3" && r.type == "door.opened");
+  }
+  EXPECT_TRUE(e3_door) << "the EGM added by SIGHUP reports";
+  EXPECT_TRUE(floor.daemon().running());
+}
+
+TEST(E2E, InvalidConfigsAreRejectedWithOneClearError) {
+  TempDir dir;
+  int files = 0;
+  for (const auto& f : std::filesystem::directory_iterator(FLOORGATE_SOURCE_DIR "/tests/config/invalid")) {
+    auto text = Floor::read(f.path());
+    auto expect_pos = text.find("# expect: ");
+    ASSERT_NE(expect_pos, std::string::npos) << f.path();
+    auto expect = text.substr(expect_pos + 10, text.find('\n', expect_pos) - expect_pos - 10);
+    auto err = (dir / "err.txt").string();
+    std::filesystem::remove(err);
+    ChildProcess p({build_path("firmware-host/floorgate/floorgate"), "--config", f.path().string()},
+                   (dir / "out.txt").string(), err);
+    int st = p.wait();
+    ASSERT_TRUE(WIFEXITED(st)) << f.path();
+    EXPECT_NE(WEXITSTATUS(st), 0) << f.path();
+    auto stderr_text = Floor::read(err);
+    EXPECT_NE(stderr_text.find(expect), std::string::npos)
+        << f.path() << "\nexpected: " << expect << "\ngot: " << stderr_text;
+    EXPECT_NE(stderr_text.find("(1 error(s))"), std::string::npos) << stderr_text;
+    ++files;
+  }
+  EXPECT_GE(files, 15);
+}
+
+}  // namespace
+}  // namespace floorgate::testing

@@ -1,0 +1,206 @@
+#pragma once
+// A whole floor on one machine for end-to-end and fault tests: a real Mosquitto broker, the
+// EGM simulator (a pty bus with machines 1-3 and a TCP bus with machines 5-6), the floorgate
+// daemon with a test configuration, and three acknowledging consumers (fg-test-consumer).
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "mosquitto_broker.hpp"
+#include "sim_control.hpp"
+#include "test_process.hpp"
+
+namespace floorgate::testing {
+
+// One event line written by fg-test-consumer.
+struct Received {
+  std::uint64_t seq = 0;
+  std::string egm, type, cls, code;  // code: attrs.code ("0x11") for exception events
+  std::uint64_t egm_seq = 0;
+  bool replay = false;
+  std::string payload;               // the message as received (duplicate comparison)
+};
+
+class Floor {
+ public:
+  struct Options {
+    double rate = 0;            // simulator random traffic, events/s per machine
+    bool web = false;
+    std::string extra_sim_args;
+  };
+
+  explicit Floor(Options o = {}) : opt_(o) {}
+  ~Floor() { stop_all(); }
+
+  const TempDir& dir() const { return dir_; }
+  MosquittoBroker& broker() { return *broker_; }
+  SimControl& sim() { return *sim_ctl_; }
+  std::string root() const { return "floor/v1/test/e2e"; }
+  std::string config_path() const { return (dir_ / "floorgate.yaml").string(); }
+  int web_port() const { return web_port_; }
+  std::map<int, std::string> address_to_egm() const {
+    return {{1, "e1"}, {2, "e2"}, {3, "e3"}, {5, "e5"}, {6, "e6"}};
+  }
+
+  void start_all() {
+    broker_ = std::make_unique<MosquittoBroker>();
+    start_sim();
+    write_config(config_yaml());
+    for (const auto& c : {"slot-mgmt", "maintenance", "analytics"}) start_consumer(c);
+    start_daemon();
+  }
+
+  void start_sim() {
+    tcp_port_ = free_port();
+    std::vector<std::string> args = {build_path("firmware-host/egm-sim/floorgate-egm-sim"),
+                                     "--pty", (dir_ / "bus0").string(), "--egm", "1", "--egm", "2",
+                                     "--egm", "3", "--tcp", "127.0.0.1:" + std::to_string(tcp_port_),
+                                     "--egm", "5", "--egm", "6", "--control",
+                                     (dir_ / "sim.sock").string(), "--seed", "7"};
+    if (opt_.rate > 0) {
+      args.push_back("--rate");
+      args.push_back(std::to_string(opt_.rate));
+    }
+    std::istringstream extra(opt_.extra_sim_args);
+    for (std::string w; extra >> w;) args.push_back(w);
+    sim_ = std::make_unique<ChildProcess>(args, (dir_ / "sim.log").string(),
+                                          (dir_ / "sim.log").string());
+    sim_ctl_ = std::make_unique<SimControl>((dir_ / "sim.sock").string());
+    if (!wait_until([&] { return sim_ctl_->ok("status"); })) {
+      throw std::runtime_error("simulator did not start: " + read(dir_ / "sim.log"));
+    }
+  }
+
+  std::string config_yaml(const std::string& extra_bus_egms = {}) {
+    web_port_ = web_port_ ? web_port_ : free_port();
+    std::ostringstream y;
+    y << "gateway: {id: e2e, site: test}\n"
+      << "logging: {level: info}\n"
+      << "store: {path: " << (dir_ / "floorgate.db").string() << "}\n"
+      << "mqtt: {host: 127.0.0.1, port: " << broker_->port() << ", health_period_s: 1}\n"
+      << "consumers:\n"
+      << "  - {name: slot-mgmt, route: {classes: [financial, security]}, ack_timeout_s: 3}\n"
+      << "  - {name: maintenance, route: {classes: [fault, security]}, ack_timeout_s: 3}\n"
+      << "  - {name: analytics, required: false, ack_timeout_s: 3}\n"
+      << "buses:\n"
+      << "  - id: bus0\n    driver: sas-serial\n    link: pty\n    port: " << (dir_ / "bus0").string()
+      << "\n    egms:\n"
+      << "      - {id: e1, address: 1, poll_period_ms: 40}\n"
+      << "      - {id: e2, address: 2, poll_period_ms: 40}\n"
+      << "      - {id: e3, address: 3, poll_period_ms: 40}\n"
+      << extra_bus_egms
+      << "  - id: bus1\n    driver: sas-tcp\n    endpoint: 127.0.0.1:" << tcp_port_ << "\n    egms:\n"
+      << "      - {id: e5, address: 5, poll_period_ms: 40}\n"
+      << "      - {id: e6, address: 6, poll_period_ms: 40}\n"
+      << "web: {enabled: " << (opt_.web ? "true" : "false") << ", port: " << web_port_ << "}\n";
+    return y.str();
+  }
+
+  void write_config(const std::string& yaml) {
+    std::ofstream(config_path()) << yaml;
+  }
+
+  void start_consumer(const std::string& name) {
+    consumers_[name] = std::make_unique<ChildProcess>(
+        std::vector<std::string>{build_path("tests/tools/fg-test-consumer"), "--port",
+                                 std::to_string(broker_->port()), "--root", root(), "--consumer",
+                                 name, "--out", (dir_ / (name + ".jsonl")).string()},
+        "", (dir_ / (name + ".err")).string());
+  }
+
+  void start_daemon() {
+    daemon_ = std::make_unique<ChildProcess>(
+        std::vector<std::string>{build_path("firmware-host/floorgate/floorgate"), "--config",
+                                 config_path()},
+        (dir_ / "floorgate.log").string(), (dir_ / "floorgate.log").string());
+    auto log_has_ready = [&] {
+      return read(dir_ / "floorgate.log").find("floorgate ready") != std::string::npos;
+    };
+    if (!wait_until([&] { return ready_count() > readies_; }, std::chrono::seconds(20))) {
+      (void)log_has_ready;
+      throw std::runtime_error("floorgate did not become ready: " + read(dir_ / "floorgate.log"));
+    }
+    readies_ = ready_count();
+  }
+  ChildProcess& daemon() { return *daemon_; }
+  void kill_daemon(int sig = SIGKILL) {
+    daemon_->kill(sig);
+    daemon_->wait();
+  }
+
+  // Every event line a consumer wrote so far.
+  std::vector<Received> received(const std::string& consumer) const {
+    std::vector<Received> out;
+    std::istringstream in(read(dir_ / (consumer + ".jsonl")));
+    for (std::string line; std::getline(in, line);) {
+      boost::system::error_code ec;
+      auto v = boost::json::parse(line, ec);
+      if (ec || !v.is_object()) continue;
+      auto& m = v.as_object().at("msg").as_object();
+      Received r;
+      r.seq = m.at("seq").to_number<std::uint64_t>();
+      r.egm = m.at("egm").as_string().c_str();
+      r.type = m.at("type").as_string().c_str();
+      r.cls = m.at("class").as_string().c_str();
+      r.egm_seq = m.at("egm_seq").to_number<std::uint64_t>();
+      r.replay = m.contains("replay") && m.at("replay").is_bool() && m.at("replay").as_bool();
+      if (m.contains("attrs") && m.at("attrs").is_object() &&
+          m.at("attrs").as_object().contains("code") &&
+          m.at("attrs").as_object().at("code").is_string()) {
+        r.code = m.at("attrs").as_object().at("code").as_string().c_str();
+      }
+      auto copy = m;
+      copy.erase("replay");
+      r.payload = boost::json::serialize(copy);
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  void stop_all() {
+    if (daemon_) kill_daemon(SIGTERM);
+    for (auto& [n, c] : consumers_) c->kill(SIGTERM), c->wait();
+    if (sim_) sim_->kill(SIGTERM), sim_->wait();
+    consumers_.clear();
+    daemon_.reset();
+    sim_.reset();
+  }
+
+  static std::string read(const std::filesystem::path& p) {
+    std::ifstream in(p);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  std::string daemon_log() const { return read(dir_ / "floorgate.log"); }
+
+ private:
+  std::size_t ready_count() const {
+    auto log = read(dir_ / "floorgate.log");
+    std::size_t n = 0;
+    for (auto p = log.find("floorgate ready"); p != std::string::npos;
+         p = log.find("floorgate ready", p + 1)) {
+      ++n;
+    }
+    return n;
+  }
+
+  Options opt_;
+  TempDir dir_;
+  std::unique_ptr<MosquittoBroker> broker_;
+  std::unique_ptr<ChildProcess> sim_;
+  std::unique_ptr<SimControl> sim_ctl_;
+  std::unique_ptr<ChildProcess> daemon_;
+  std::map<std::string, std::unique_ptr<ChildProcess>> consumers_;
+  int tcp_port_ = 0;
+  int web_port_ = 0;
+  std::size_t readies_ = 0;
+};
+
+}  // namespace floorgate::testing
