@@ -85,6 +85,17 @@ TEST(SimMachine, Lp2fWalksCodesOmitsUnsupportedAndUsesImpliedSizes) {
   EXPECT_EQ(other, with_crc({0x01, 0x2F, 0x02, 0x00, 0x01}));
 }
 
+TEST(SimMachine, Lp6fGivesExplicitSizesAndOmitsUnsupported) {
+  MachineConfig m;
+  m.meters[meter::kCoinIn] = 123456;
+  BusFixture f = fixture_with(m);
+  Bytes ans = f.lp({0x01, 0x6F, 0x06, 0x00, 0x00, 0x00, 0x00, 0x99, 0x01}, true);
+  EXPECT_EQ(ans, with_crc({0x01, 0x6F, 0x09, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x12, 0x34,
+                           0x56}));
+  f.gp(1);
+  EXPECT_EQ(f.lp({0x01, 0x6F, 0x03, 0x00, 0x00, 0x00}, true), Bytes{0x81});  // odd LEN
+}
+
 TEST(SimMachine, GamesMoveMetersAndBcdRollsOver) {
   MachineConfig m;
   m.meters[meter::kCoinIn] = 99'999'999;

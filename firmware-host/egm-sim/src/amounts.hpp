@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace floorgate::sim {
@@ -15,5 +16,14 @@ std::optional<std::uint8_t> parse_hex_byte(std::string_view s);
 std::optional<std::uint64_t> parse_money_cents(std::string_view s);
 // A probability 0..1 ("0.25", "1").
 std::optional<double> parse_rate(std::string_view s);
+
+// Concatenates strings by appending (chained operator+ on temporaries trips GCC 12's
+// -Wrestrict false positive at -O3).
+template <class... Parts>
+std::string str_cat(const Parts&... parts) {
+  std::string out;
+  (out.append(std::string_view(parts)), ...);
+  return out;
+}
 
 }  // namespace floorgate::sim

@@ -146,8 +146,14 @@ RaiseResult Egm::power_cycle(bool ram_clear) {
 }
 
 Bytes Egm::event_frame(const QueuedEvent* ev) {
-  Bytes f{cfg_.address, 0xFF, ev ? ev->code : std::uint8_t{0}};
-  if (ev) f.insert(f.end(), ev->data.begin(), ev->data.end());
+  Bytes f;
+  f.reserve(5 + (ev ? ev->data.size() : 0));
+  f.push_back(cfg_.address);
+  f.push_back(0xFF);
+  f.push_back(ev ? ev->code : std::uint8_t{0});
+  if (ev) {
+    for (std::uint8_t b : ev->data) f.push_back(b);  // (insert() trips GCC 12 -Warray-bounds)
+  }
   append_crc(f);
   return f;
 }

@@ -101,6 +101,7 @@ class Egm {
   Bytes lp_1e();
   Bytes lp_1f();
   Bytes lp_2f(std::span<const std::uint8_t> frame);
+  Bytes lp_6f(std::span<const std::uint8_t> frame);
   Bytes lp_48();
   Bytes lp_54();
   Bytes lp_7e();

@@ -7,6 +7,20 @@
 namespace floorgate::sim {
 namespace {
 
+// A response header with room reserved (initializer-list vectors plus insert() trip GCC 12's
+// -Warray-bounds at -O3).
+Bytes start(std::uint8_t addr, std::uint8_t cmd) {
+  Bytes f;
+  f.reserve(64);
+  f.push_back(addr);
+  f.push_back(cmd);
+  return f;
+}
+
+void append_zeros(Bytes& out, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) out.push_back(0x00);
+}
+
 void append_ascii(Bytes& out, const std::string& s, std::size_t width) {
   for (std::size_t i = 0; i < width; ++i) {
     out.push_back(static_cast<std::uint8_t>(i < s.size() ? s[i] : '0'));
@@ -53,7 +67,7 @@ Bytes Egm::long_poll_answer(std::uint8_t cmd, std::span<const std::uint8_t> fram
     case 0x16: return meter_frame(cmd, {kGamesWon});
     case 0x17: return meter_frame(cmd, {kGamesLost});
     case 0x18: {
-      Bytes f{cfg_.address, cmd};
+      Bytes f = start(cfg_.address, cmd);
       append_bcd(f, meters_.get(kGamesSincePower), 2);
       append_bcd(f, meters_.get(kGamesSinceDoor), 2);
       append_crc(f);
@@ -66,12 +80,13 @@ Bytes Egm::long_poll_answer(std::uint8_t cmd, std::span<const std::uint8_t> fram
     case 0x1E: return lp_1e();
     case 0x1F: return lp_1f();
     case 0x20: {
-      Bytes f{cfg_.address, cmd};
+      Bytes f = start(cfg_.address, cmd);
       append_bcd(f, bill_dollars_, 4);
       append_crc(f);
       return f;
     }
     case 0x2F: return lp_2f(frame);
+    case 0x6F: case 0xAF: return lp_6f(frame);
     case 0x48: return lp_48();
     case 0x54: return lp_54();
     case 0x7E: return lp_7e();
@@ -82,16 +97,16 @@ Bytes Egm::long_poll_answer(std::uint8_t cmd, std::span<const std::uint8_t> fram
 }
 
 Bytes Egm::meter_frame(std::uint8_t cmd, std::initializer_list<std::uint8_t> codes) {
-  Bytes f{cfg_.address, cmd};
+  Bytes f = start(cfg_.address, cmd);
   for (std::uint8_t c : codes) append_bcd(f, meters_.get(c), 4);
   append_crc(f);
   return f;
 }
 
 Bytes Egm::lp_1b() {
-  Bytes f{cfg_.address, 0x1B};
+  Bytes f = start(cfg_.address, 0x1B);
   if (handpays_.empty()) {
-    f.insert(f.end(), 20, 0x00);
+    append_zeros(f, 20);
   } else {
     const HandpayRecord& h = handpays_.front();
     pending_ = Pending::kHandpay;
@@ -101,7 +116,7 @@ Bytes Egm::lp_1b() {
     append_bcd(f, h.amount, 5);
     append_bcd(f, 0, 2);  // partial pay
     f.push_back(0x00);    // reset ID: standard key-off only
-    f.insert(f.end(), 10, 0x00);
+    append_zeros(f, 10);
   }
   append_crc(f);
   return f;
@@ -109,7 +124,7 @@ Bytes Egm::lp_1b() {
 
 Bytes Egm::lp_1c() {
   using namespace meter;
-  Bytes f{cfg_.address, 0x1C};
+  Bytes f = start(cfg_.address, 0x1C);
   for (std::uint8_t c : {kCoinIn, kCoinOut, kTotalDrop, kJackpot, kGamesPlayed, kGamesWon}) {
     append_bcd(f, meters_.get(c), 4);
   }
@@ -120,7 +135,7 @@ Bytes Egm::lp_1c() {
 }
 
 Bytes Egm::lp_1e() {
-  Bytes f{cfg_.address, 0x1E};
+  Bytes f = start(cfg_.address, 0x1E);
   for (std::uint8_t c : {0x40, 0x42, 0x43, 0x44, 0x46, 0x47}) {  // $1 $5 $10 $20 $50 $100
     append_bcd(f, meters_.get(c), 4);
   }
@@ -129,7 +144,7 @@ Bytes Egm::lp_1e() {
 }
 
 Bytes Egm::lp_1f() {
-  Bytes f{cfg_.address, 0x1F};
+  Bytes f = start(cfg_.address, 0x1F);
   append_ascii(f, cfg_.game_id, 2);
   append_ascii(f, "000", 3);
   f.push_back(cfg_.denomination);
@@ -159,14 +174,42 @@ Bytes Egm::lp_2f(std::span<const std::uint8_t> frame) {
       append_bcd(body, meters_.get(code), Meters::size_of(code));
     }
   }
-  Bytes f{cfg_.address, 0x2F, static_cast<std::uint8_t>(body.size())};
-  f.insert(f.end(), body.begin(), body.end());
+  Bytes f = start(cfg_.address, 0x2F);
+  f.push_back(static_cast<std::uint8_t>(body.size()));
+  for (std::uint8_t b : body) f.push_back(b);
+  append_crc(f);
+  return f;
+}
+
+Bytes Egm::lp_6f(std::span<const std::uint8_t> frame) {
+  // addr 6F LEN GAME(2 BCD) {CODE(2, LE)}... CRC -> {CODE(2, LE) SIZE VALUE(SIZE BCD)}...
+  std::uint8_t len = frame[2];
+  if (len < 4 || len % 2 != 0 || frame.size() != 3U + len + 2U) return nack();
+  auto game = parse_bcd(frame.subspan(3, 2));
+  if (!game) return nack();
+  Bytes body;
+  body.reserve(128);
+  body.push_back(frame[3]);
+  body.push_back(frame[4]);
+  for (std::size_t i = 5; *game == 0 && i + 1 < 3U + len; i += 2) {
+    std::uint16_t code = static_cast<std::uint16_t>(frame[i] | (frame[i + 1] << 8));
+    if (code > 0xFF || !meters_.supported(static_cast<std::uint8_t>(code))) continue;
+    std::size_t size = Meters::size_of(static_cast<std::uint8_t>(code));
+    body.push_back(frame[i]);
+    body.push_back(frame[i + 1]);
+    body.push_back(static_cast<std::uint8_t>(size));
+    append_bcd(body, meters_.get(static_cast<std::uint8_t>(code)), size);
+  }
+  if (body.size() > 0xFF) return nack();
+  Bytes f = start(cfg_.address, frame[1]);
+  f.push_back(static_cast<std::uint8_t>(body.size()));
+  for (std::uint8_t b : body) f.push_back(b);
   append_crc(f);
   return f;
 }
 
 Bytes Egm::lp_48() {
-  Bytes f{cfg_.address, 0x48};
+  Bytes f = start(cfg_.address, 0x48);
   f.push_back(last_bill_count_ == 0 ? std::uint8_t{0} : std::uint8_t{0x37});
   f.push_back(last_bill_denom_);
   append_bcd(f, last_bill_count_, 4);
@@ -175,7 +218,7 @@ Bytes Egm::lp_48() {
 }
 
 Bytes Egm::lp_54() {
-  Bytes f{cfg_.address, 0x54};
+  Bytes f = start(cfg_.address, 0x54);
   std::string serial = cfg_.serial.substr(0, 40);
   f.push_back(static_cast<std::uint8_t>(3 + serial.size()));
   append_ascii(f, cfg_.version, 3);
@@ -188,7 +231,7 @@ Bytes Egm::lp_7e() {
   std::time_t t = static_cast<std::time_t>(clock_.unix_ms() / 1000);
   std::tm tm{};
   gmtime_r(&t, &tm);
-  Bytes f{cfg_.address, 0x7E};
+  Bytes f = start(cfg_.address, 0x7E);
   append_bcd(f, static_cast<std::uint64_t>(tm.tm_mon + 1), 1);
   append_bcd(f, static_cast<std::uint64_t>(tm.tm_mday), 1);
   append_bcd(f, static_cast<std::uint64_t>(tm.tm_year + 1900), 2);
@@ -206,7 +249,8 @@ Bytes Egm::lp_94() {
     code = 0x00;
     raise(0x52);
   }
-  Bytes f{cfg_.address, 0x94, code};
+  Bytes f = start(cfg_.address, 0x94);
+  f.push_back(code);
   append_crc(f);
   return f;
 }

@@ -16,7 +16,8 @@ std::string error_json(const std::string& msg) {
     if (c == '"' || c == '\\') out += '\\';
     if (static_cast<unsigned char>(c) >= 0x20) out += c;
   }
-  return out + "\"}\n";
+  out += "\"}\n";
+  return out;
 }
 
 std::string raised_json(const RaiseResult& r) {
@@ -74,8 +75,12 @@ std::string Simulator::execute(std::string_view line) {
   const std::string verb = args[0];
   if (verb == "ledger") {
     std::string out;
-    for (const LedgerEntry& e : ledger_.entries()) out += Ledger::to_json(e) + "\n";
-    return out + "{\"end\":true}\n";
+    for (const LedgerEntry& e : ledger_.entries()) {
+      out += Ledger::to_json(e);
+      out += '\n';
+    }
+    out += "{\"end\":true}\n";
+    return out;
   }
   if (verb == "status") return cmd_status();
   if (verb == "help") {
@@ -84,9 +89,9 @@ std::string Simulator::execute(std::string_view line) {
            "\"power-cycle ADDR [ram-clear] [off=MS]\",\"fault ADDR KIND VALUE\","
            "\"meters ADDR\",\"ledger\",\"status\"]}\n";
   }
-  if (args.size() < 2) return error_json(verb + ": missing ADDR");
+  if (args.size() < 2) return error_json(str_cat(verb, ": missing ADDR"));
   Target t = resolve(args[1]);
-  if (t.egm == nullptr) return error_json("no machine at address " + args[1]);
+  if (t.egm == nullptr) return error_json(str_cat("no machine at address ", args[1]));
   if (verb == "fault") return cmd_fault(t, args);
   return cmd_machine(verb, t, args);
 }
@@ -94,7 +99,7 @@ std::string Simulator::execute(std::string_view line) {
 std::string Simulator::cmd_machine(const std::string& verb, Target t,
                                    const std::vector<std::string>& a) {
   Egm& egm = *t.egm;
-  if (verb == "meters") return egm.meters_json() + "\n";
+  if (verb == "meters") return str_cat(egm.meters_json(), "\n");
   if (verb == "inject") {
     auto code = a.size() > 2 ? parse_hex_byte(a[2]) : std::nullopt;
     if (!code || *code == 0) return error_json("inject: CODE must be hex 01..FF");
@@ -133,15 +138,15 @@ std::string Simulator::cmd_machine(const std::string& verb, Target t,
       } else if (a[i].rfind("off=", 0) == 0 && parse_uint(a[i].substr(4))) {
         off_ms = static_cast<int>(*parse_uint(a[i].substr(4)));
       } else {
-        return error_json("power-cycle: unknown argument " + a[i]);
+        return error_json(str_cat("power-cycle: unknown argument ", a[i]));
       }
     }
     std::uint64_t before = ledger_.entries().size();
     t.bus->power_cycle(egm.address(), ram_clear, off_ms);
-    if (off_ms > 0) return "{\"ok\":true,\"off_ms\":" + std::to_string(off_ms) + "}\n";
-    return "{\"ok\":true,\"seq\":" + std::to_string(before + 1) + "}\n";
+    if (off_ms > 0) return str_cat("{\"ok\":true,\"off_ms\":", std::to_string(off_ms), "}\n");
+    return str_cat("{\"ok\":true,\"seq\":", std::to_string(before + 1), "}\n");
   }
-  return error_json("unknown command " + verb);
+  return error_json(str_cat("unknown command ", verb));
 }
 
 std::string Simulator::cmd_fault(Target t, const std::vector<std::string>& a) {
@@ -181,19 +186,20 @@ std::string Simulator::cmd_status() {
   for (std::size_t i = 0; i < buses_.size(); ++i) {
     const Bus& b = *buses_[i];
     const BusStats& s = b.stats();
-    out += (i ? "," : "") + std::string("{\"kind\":\"") + b.config().kind + "\",\"target\":\"" +
-           b.config().target + "\",\"polls\":" + std::to_string(s.polls) +
-           ",\"bad_crc\":" + std::to_string(s.bad_crc) + ",\"answers\":" +
-           std::to_string(s.answers) + ",\"chirps\":" + std::to_string(s.chirps) +
-           ",\"addresses\":[";
+    out += str_cat(i ? "," : "", "{\"kind\":\"", b.config().kind, "\",\"target\":\"",
+                   b.config().target, "\",\"polls\":", std::to_string(s.polls),
+                   ",\"bad_crc\":", std::to_string(s.bad_crc), ",\"answers\":",
+                   std::to_string(s.answers), ",\"chirps\":", std::to_string(s.chirps),
+                   ",\"addresses\":[");
     bool first = true;
     for (Egm* e : buses_[i]->machines()) {
-      out += (first ? "" : ",") + std::to_string(e->address());
+      out += str_cat(first ? "" : ",", std::to_string(e->address()));
       first = false;
     }
     out += "]}";
   }
-  return out + "],\"ledger\":" + std::to_string(ledger_.entries().size()) + "}\n";
+  out += str_cat("],\"ledger\":", std::to_string(ledger_.entries().size()), "}\n");
+  return out;
 }
 
 void Simulator::random_event(Egm& egm) {
