@@ -69,6 +69,12 @@ class DeliveryHarness {
   void notify(std::uint64_t seq) {
     on_loop([this, seq] { delivery_->notify_appended(seq); });
   }
+  // Thread-safe, non-blocking: posts notify_appended onto the loop (like the daemon's sink).
+  void post_notify(std::uint64_t seq) {
+    boost::asio::post(ioc_, [this, seq] {
+      if (delivery_) delivery_->notify_appended(seq);
+    });
+  }
   gateway::DeliveryStats stats() { return delivery_->stats(); }
   gateway::Delivery& delivery() { return *delivery_; }
 

@@ -8,7 +8,9 @@
 #include <mqtt_protocol.h>
 
 #include <boost/json.hpp>
+#include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -41,6 +43,8 @@ class TestClient {
     std::string username, password, ca_file;
     bool clean = true;
     bool contiguous = false;  // ack the highest gap-free seq (consumers that get every event)
+    bool track_seqs = true;   // false: only max seq and counts (benchmarks: flat memory)
+    std::function<void(std::uint64_t seq)> on_event;  // called on receipt (client thread)
   };
 
   explicit TestClient(Options o) : o_(std::move(o)) {
@@ -111,6 +115,8 @@ class TestClient {
     std::lock_guard l(mu_);
     return msgs_;
   }
+  // Every message received (also when recording is off).
+  std::uint64_t received() const { return received_; }
   std::size_t count() {
     std::lock_guard l(mu_);
     return msgs_.size();
@@ -164,11 +170,14 @@ class TestClient {
         if (auto* rp = o.if_contains("replay")) r.replay = rp->is_bool() && rp->get_bool();
       }
     }
+    ++self->received_;
+    if (self->o_.on_event && r.seq) self->o_.on_event(r.seq);
     std::string ack;
     {
       std::lock_guard l(self->mu_);
       if (r.seq && !r.replay) {
-        bool fresh = self->seqs_.insert(r.seq).second;
+        bool fresh = self->o_.track_seqs ? self->seqs_.insert(r.seq).second
+                                         : r.seq > self->max_seq_;
         self->max_seq_ = std::max(self->max_seq_, r.seq);
         while (self->seqs_.count(self->contig_ + 1)) ++self->contig_;
         std::uint64_t upto = self->o_.contiguous ? self->contig_ : self->max_seq_;
@@ -195,6 +204,7 @@ class TestClient {
   std::uint64_t max_seq_ = 0;
   std::size_t since_ack_ = 0, dups_ = 0;
   std::uint64_t contig_ = 0;
+  std::atomic<std::uint64_t> received_{0};
 };
 
 }  // namespace floorgate::testing
