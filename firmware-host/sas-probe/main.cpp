@@ -6,7 +6,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <charconv>
 #include <cstdio>
+#include <functional>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "floorgate/drivers/json_writer.hpp"
 #include "floorgate/drivers/sas/bus.hpp"
@@ -22,10 +25,12 @@ constexpr const char* kUsage =
     "Polls one SAS machine and prints its identity, a meter snapshot and each event as JSON\n"
     "lines for S seconds (default 10). Exit status 1 when nothing answers.\n";
 
-// Prints each event and reports it durable at once (the probe stores nothing).
+// Prints each event and reports it durable at once (the probe stores nothing). Lines are held
+// back until the first meter snapshot so the output starts with identity, then meters.
 class PrintSink : public EventSink {
  public:
-  explicit PrintSink(asio::io_context& io) : io_(io) {}
+  PrintSink(asio::io_context& io, std::function<std::string()> identity)
+      : io_(io), identity_(std::move(identity)) {}
   void submit(Event ev, DurableHandler on_durable) override {
     JsonWriter w;
     w.add("type", ev.type);
@@ -36,13 +41,35 @@ class PrintSink : public EventSink {
     w.add("source", ev.source);
     w.add_raw("attrs", ev.attrs_json);
     if (!ev.raw_hex.empty()) w.add("raw", ev.raw_hex);
-    std::printf("%s\n", std::move(w).finish().c_str());
-    std::fflush(stdout);
+    std::string line = std::move(w).finish();
+    if (released_) {
+      print(line);
+    } else if (ev.type == "meters.snapshot") {
+      release(line);
+    } else {
+      held_.push_back(std::move(line));
+    }
     asio::post(io_, [h = std::move(on_durable), s = egm_seq_] { h({}, s); });
+  }
+  // Prints the identity, `first` (if any) and everything held back.
+  void release(const std::string& first = {}) {
+    if (released_) return;
+    released_ = true;
+    print(identity_());
+    if (!first.empty()) print(first);
+    for (const auto& l : held_) print(l);
+    held_.clear();
   }
 
  private:
+  static void print(const std::string& line) {
+    std::printf("%s\n", line.c_str());
+    std::fflush(stdout);
+  }
   asio::io_context& io_;
+  std::function<std::string()> identity_;
+  std::vector<std::string> held_;
+  bool released_ = false;
   std::uint64_t egm_seq_ = 0;
 };
 
@@ -51,16 +78,16 @@ bool parse_int(const std::string& s, long& v) {
   return r.ec == std::errc{} && r.ptr == s.data() + s.size();
 }
 
-void print_identity(const sas::EgmStatus& st) {
+std::string identity_line(const sas::EgmStatus& st) {
   JsonWriter id;
   id.add("sas_version", st.sas_version);
   id.add("serial", st.serial);
   if (st.denomination_cents) id.add("denomination_cents", *st.denomination_cents);
   JsonWriter w;
   w.add("address", static_cast<unsigned>(st.address));
+  w.add("link_up", st.link_up);
   w.add_raw("identity", std::move(id).finish());
-  std::printf("%s\n", std::move(w).finish().c_str());
-  std::fflush(stdout);
+  return std::move(w).finish();
 }
 
 }  // namespace
@@ -110,29 +137,23 @@ int main(int argc, char** argv) {
   }
 
   asio::io_context io(1);
-  PrintSink sink(io);
-  sas::Bus bus(io.get_executor(), cfg, sink);
-  bool identity_printed = false;
-  bus.on_status_change([&](const sas::EgmStatus& st) {
-    if (!identity_printed && !st.serial.empty() && st.denomination_cents) {
-      identity_printed = true;
-      print_identity(st);
-    }
-  });
+  std::unique_ptr<sas::Bus> bus;
+  PrintSink sink(io, [&bus] { return identity_line(bus->status().at(0)); });
+  bus = std::make_unique<sas::Bus>(io.get_executor(), cfg, sink);
   asio::steady_timer done(io);
   done.expires_after(std::chrono::seconds(seconds));
   done.async_wait([&](boost::system::error_code) {
-    bus.stop();
+    bus->stop();
     io.stop();
   });
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code, int) {
-    bus.stop();
+    bus->stop();
     io.stop();
   });
-  bus.start();
+  bus->start();
   io.run();
-  auto st = bus.status().at(0);
+  auto st = bus->status().at(0);
   if (st.answers == 0) {
     std::fprintf(stderr,
                  "floorgate-sas-probe: no answer from SAS address %ld on %s (%llu polls, %llu "
@@ -142,6 +163,6 @@ int main(int argc, char** argv) {
                  static_cast<unsigned long long>(st.chirps));
     return 1;
   }
-  if (!identity_printed) print_identity(st);
+  sink.release();
   return 0;
 }

@@ -338,3 +338,20 @@ TEST(SasEngine, ConsecutiveMeterRequestsAreSeparatedByAFiller) {
   EXPECT_EQ(h.count("meters.snapshot"), 1u);
   EXPECT_EQ(h.engine->status()[0].timeouts, 0u);
 }
+
+TEST(SasEngine, LineNoiseBetweenAndBeforeFramesIsIgnored) {
+  FakeEgm egm;
+  Harness h(one_egm_bus(), {&egm});
+  h.engine->start();
+  h.run_for(2000);
+  // Noise while idle, then a long poll's answer preceded by garbage.
+  h.rx.emplace_back(h.now + 1, Bytes{0x55, 0xAA, 0x13});
+  h.run_for(100);
+  egm.meters[0x00] = 2000;
+  egm.queue.push_back(0x12);
+  h.run_for(1500);
+  EXPECT_EQ(h.count("door.closed"), 1u);
+  EXPECT_EQ(h.count("meters.snapshot"), 2u);
+  EXPECT_EQ(h.engine->status()[0].meters.at("coin_in"), 2000u);
+  EXPECT_EQ(egm.acked, std::vector<std::uint8_t>{0x12});
+}

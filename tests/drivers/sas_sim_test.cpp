@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <sstream>
+
 #include "sas_sim_support.hpp"
 
 using namespace floorgate::drivers::sas;
@@ -102,4 +104,53 @@ TEST(SasSimScale, SixteenEgmsOnFourPtysAndFourOverTcpFor60s) {
   EXPECT_GT(total, 200u);
   expect_sink_matches_ledger(rig.sink, ledger);
   for (const auto& s : rig.status()) EXPECT_EQ(s.link_transitions, 1u) << s.id;
+}
+
+namespace {
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+}  // namespace
+
+TEST(SasProbe, PrintsIdentityMetersThenEvents) {
+  TempDir dir;
+  std::string pty = (dir / "bus0").string();
+  Sim sim(dir, {"--pty", pty, "--egm", "1"});
+  ASSERT_TRUE(sim.ready()) << sim.log();
+  sim.control("inject 1 11");
+  std::string out = (dir / "probe.out").string(), err = (dir / "probe.err").string();
+  ChildProcess probe({build_path("firmware-host/sas-probe/floorgate-sas-probe"), "--port", pty,
+                      "--address", "1", "--seconds", "3"},
+                     out, err);
+  int st = probe.wait(std::chrono::seconds(20));
+  ASSERT_TRUE(WIFEXITED(st)) << slurp(err);
+  EXPECT_EQ(WEXITSTATUS(st), 0) << slurp(err);
+  std::istringstream lines(slurp(out));
+  std::string first, second;
+  std::getline(lines, first);
+  std::getline(lines, second);
+  EXPECT_NE(first.find("\"identity\":{\"sas_version\":\"602\""), std::string::npos) << first;
+  EXPECT_NE(first.find("\"denomination_cents\":1"), std::string::npos) << first;
+  EXPECT_NE(second.find("\"type\":\"meters.snapshot\""), std::string::npos) << second;
+  std::string all = slurp(out);
+  EXPECT_NE(all.find("\"type\":\"door.opened\",\"class\":\"security\""), std::string::npos) << all;
+  EXPECT_NE(all.find("\"source\":\"sas:0x11\""), std::string::npos);
+  EXPECT_NE(all.find("\"egm_seq\":"), std::string::npos);
+}
+
+TEST(SasProbe, FailsClearlyWhenNothingAnswers) {
+  TempDir dir;
+  std::string pty = (dir / "bus0").string();
+  Sim sim(dir, {"--pty", pty, "--egm", "1", "--no-chirp"});
+  ASSERT_TRUE(sim.ready()) << sim.log();
+  std::string out = (dir / "probe.out").string(), err = (dir / "probe.err").string();
+  ChildProcess probe({build_path("firmware-host/sas-probe/floorgate-sas-probe"), "--port", pty,
+                      "--address", "2", "--seconds", "2"},
+                     out, err);
+  int st = probe.wait(std::chrono::seconds(20));
+  ASSERT_TRUE(WIFEXITED(st));
+  EXPECT_EQ(WEXITSTATUS(st), 1);
+  EXPECT_NE(slurp(err).find("no answer from SAS address 2"), std::string::npos) << slurp(err);
+  EXPECT_TRUE(slurp(out).empty());
 }

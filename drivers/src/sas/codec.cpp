@@ -82,18 +82,26 @@ const LpInfo* lookup_lp(std::uint8_t cmd) {
 
 std::vector<std::uint8_t> build_lp(std::uint8_t address, std::uint8_t cmd,
                                    std::span<const std::uint8_t> data) {
-  std::vector<std::uint8_t> f{address, cmd};
+  std::vector<std::uint8_t> f;
+  f.reserve(data.size() + 4);
+  f.push_back(address);
+  f.push_back(cmd);
   const LpInfo* info = lookup_lp(cmd);
   if (info && info->type == LpType::r && data.empty()) return f;
-  f.insert(f.end(), data.begin(), data.end());
+  for (std::uint8_t b : data) f.push_back(b);  // (insert() trips a GCC 12 -Warray-bounds bug)
   append_crc(f);
   return f;
 }
 
 std::vector<std::uint8_t> build_lp2f(std::uint8_t address, std::span<const std::uint8_t> codes) {
   std::size_t n = std::min<std::size_t>(codes.size(), 10);
-  std::vector<std::uint8_t> f{address, 0x2F, static_cast<std::uint8_t>(2 + n), 0x00, 0x00};
-  f.insert(f.end(), codes.begin(), codes.begin() + static_cast<std::ptrdiff_t>(n));
+  std::vector<std::uint8_t> f;
+  f.reserve(n + 7);
+  for (std::uint8_t b : {address, std::uint8_t{0x2F}, static_cast<std::uint8_t>(2 + n),
+                         std::uint8_t{0x00}, std::uint8_t{0x00}}) {
+    f.push_back(b);
+  }
+  for (std::size_t i = 0; i < n; ++i) f.push_back(codes[i]);
   append_crc(f);
   return f;
 }
