@@ -103,7 +103,8 @@ void Api::sweep() { sessions_.sweep(now()); }
 
 void Api::handle(Request req, const ClientInfo& client, std::function<void(Outcome)> done) {
   auto fail = [&](unsigned status, std::string_view msg) {
-    done(Outcome{error(status, msg, req.version(), req.keep_alive()), false, {}});
+    // A malformed request ends the connection; a plain miss (404, 405) keeps it.
+    done(Outcome{error(status, msg, req.version(), req.keep_alive() && status != 400), false, {}});
   };
   std::string_view target = req.target();
   if (target.empty() || target.front() != '/') return fail(400, "bad request target");

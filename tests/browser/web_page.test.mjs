@@ -1,0 +1,212 @@
+// Browser scenario for the floorgate technician page, in headless Debian Chromium.
+// Target: FLOORGATE_WEB_URL (a real floorgate), else a floorgate-web-demo child
+// (FLOORGATE_WEB_DEMO = its path). Env: FLOORGATE_WEB_USER / FLOORGATE_WEB_PASSWORD,
+// FLOORGATE_EXPECT_EGMS (8), FLOORGATE_DOOR_CMD (shell command that opens a slot door in the
+// simulator) and FLOORGATE_DOOR_EGM (the EGM it opens), FLOORGATE_NEW_EGM_ID /
+// FLOORGATE_NEW_EGM_ADDRESS (the EGM to add; the simulator must answer at that address),
+// FLOORGATE_BAD_ADDRESS (300). Screenshots go to tests/browser/artifacts/ and, for two of
+// them, docs/.
+import { chromium } from 'playwright-core';
+import { spawn, execSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, copyFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const artifacts = path.join(here, 'artifacts');
+const docs = path.join(here, '..', '..', 'docs');
+mkdirSync(artifacts, { recursive: true });
+const env = process.env;
+const user = env.FLOORGATE_WEB_USER || 'tech';
+const password = env.FLOORGATE_WEB_PASSWORD || 'tech-pass';
+const expectEgms = Number(env.FLOORGATE_EXPECT_EGMS || 8);
+const doorEgm = env.FLOORGATE_DOOR_EGM || 'bank1-03';
+const newEgmId = env.FLOORGATE_NEW_EGM_ID || 'bank1-05';
+const newEgmAddress = env.FLOORGATE_NEW_EGM_ADDRESS || '5';
+const badAddress = env.FLOORGATE_BAD_ADDRESS || '300';
+const T = 30000;
+
+let demo = null;
+async function startDemo() {
+  const bin = env.FLOORGATE_WEB_DEMO;
+  assert.ok(bin, 'set FLOORGATE_WEB_URL or FLOORGATE_WEB_DEMO');
+  demo = spawn(bin, ['--port', '0'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const port = await new Promise((resolve, reject) => {
+    let out = '';
+    demo.stdout.on('data', (d) => { out += d; const m = out.match(/listening (\d+)/); if (m) resolve(m[1]); });
+    demo.on('exit', (c) => reject(new Error(`demo server exited ${c}`)));
+    setTimeout(() => reject(new Error('demo server did not start')), 15000);
+  });
+  return `http://127.0.0.1:${port}`;
+}
+
+function openDoor() {
+  if (env.FLOORGATE_DOOR_CMD) execSync(env.FLOORGATE_DOOR_CMD, { stdio: 'inherit' });
+  else demo.stdin.write(`door ${doorEgm}\n`);
+}
+
+const steps = [];
+async function step(name, fn) {
+  const t0 = Date.now();
+  try { await fn(); steps.push(`ok   ${name} (${Date.now() - t0} ms)`); console.log(`ok   ${name}`); } catch (e) {
+    console.log(`FAIL ${name}: ${e.message}`);
+    throw e;
+  }
+}
+
+const base = env.FLOORGATE_WEB_URL || await startDemo();
+const profile = mkdtempSync(path.join(tmpdir(), 'floorgate-chromium-'));
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    `--user-data-dir=${profile}`],
+});
+let failed = false;
+const pageErrors = [];
+try {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(T);
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  const shot = async (name, toDocs) => {
+    const file = path.join(artifacts, name);
+    await page.screenshot({ path: file, fullPage: true });
+    if (toDocs) copyFileSync(file, path.join(docs, name));
+  };
+
+  await step('wrong password is refused', async () => {
+    await page.goto(base);
+    await page.fill('#login-user', user);
+    await page.fill('#login-password', 'definitely-wrong');
+    await page.click('#login-submit');
+    await page.waitForFunction(() => document.getElementById('login-error').textContent.length > 0);
+    assert.match(await page.textContent('#login-error'), /Wrong user name or password/);
+  });
+
+  await step('log in', async () => {
+    await page.fill('#login-password', password);
+    await page.click('#login-submit');
+    await page.waitForSelector('#nav:not([hidden])');
+    await page.waitForSelector('#live:has-text("Live")');
+  });
+
+  await step(`dashboard shows ${expectEgms} EGMs online`, async () => {
+    await page.waitForFunction((n) => (document.getElementById('egms-online') || {}).textContent === `${n} / ${n}`, expectEgms);
+    await page.waitForSelector('#broker-card:has-text("Connected")');
+    await shot('web-dashboard.png', true);
+  });
+
+  await step(`EGM list has ${expectEgms} rows, all online`, async () => {
+    await page.click('nav a[data-view="egms"]');
+    await page.waitForFunction((n) => document.querySelectorAll('tr[data-egm]').length === n, expectEgms);
+    await page.waitForFunction((n) => (document.getElementById('egm-summary') || {}).textContent === `${n} of ${n} online`, expectEgms);
+    await shot('web-egms.png', false);
+  });
+
+  await step('slot door opens in the simulator and appears live', async () => {
+    await page.click('nav a[data-view="dashboard"]');
+    await page.waitForSelector('[data-live-events]', { state: 'attached' });
+    await page.evaluate(() => { window.__noReload = true; });
+    openDoor();
+    await page.waitForSelector(`[data-live-events] tr[data-type="door.opened"]:has-text("${doorEgm}")`);
+    assert.equal(await page.evaluate(() => window.__noReload), true, 'page was reloaded');
+    await shot('web-live-door.png', false);
+  });
+
+  await step('EGM detail shows identity and recent events', async () => {
+    await page.goto(`${base}/#/egms/${encodeURIComponent(doorEgm)}`);
+    await page.waitForSelector('h1:has-text("EGM")');
+    await page.waitForSelector('tr[data-type="door.opened"]');
+  });
+
+  await step(`add EGM ${newEgmId} through the form and see it online`, async () => {
+    await page.click('nav a[data-view="config"]');
+    await page.waitForSelector('#config-form fieldset');
+    const add = page.locator('button[data-add$=".egms"]').first();
+    const table = (await add.getAttribute('data-add'));
+    await add.click();
+    const row = page.locator(`table[data-table="${table}"] tbody tr`).last();
+    await row.locator('input[data-path$=".id"]').fill(newEgmId);
+    await row.locator('input[data-path$=".address"]').fill(newEgmAddress);
+    await page.click('#config-apply');
+    await page.waitForSelector('#config-status.ok');
+    await page.click('nav a[data-view="egms"]');
+    await page.waitForSelector(`tr[data-egm="${newEgmId}"]:has-text("online")`, { timeout: 60000 });
+  });
+
+  await step('invalid address shows the error beside the field', async () => {
+    await page.click('nav a[data-view="config"]');
+    await page.waitForSelector('#config-form fieldset');
+    const add = page.locator('button[data-add$=".egms"]').first();
+    const table = await add.getAttribute('data-add');
+    await add.click();
+    const row = page.locator(`table[data-table="${table}"] tbody tr`).last();
+    await row.locator('input[data-path$=".id"]').fill('bad-egm-1');
+    await row.locator('input[data-path$=".address"]').fill(badAddress);
+    await page.click('#config-apply');
+    await page.waitForSelector('#config-status.bad');
+    const err = row.locator('input[data-path$=".address"][aria-invalid="true"] + .field-error');
+    await err.waitFor();
+    assert.ok((await err.textContent()).length > 0);
+    await shot('web-config-error.png', true);
+  });
+
+  await step('roll back removes the added EGM', async () => {
+    await page.click('#config-rollback');
+    await page.waitForSelector('#config-status.ok');
+    await page.click('nav a[data-view="egms"]');
+    await page.waitForFunction((n) => document.querySelectorAll('tr[data-egm]').length === n, expectEgms);
+    assert.equal(await page.locator(`tr[data-egm="${newEgmId}"]`).count(), 0);
+  });
+
+  await step('audit lists the changes', async () => {
+    await page.click('nav a[data-view="audit"]');
+    await page.waitForSelector('#audit tbody tr');
+    assert.ok(await page.locator('#audit tbody tr').count() >= 2);
+  });
+
+  await step('events page filters and offers CSV', async () => {
+    await page.click('nav a[data-view="events"]');
+    await page.fill('#event-filter input[name="type"]', 'door.opened');
+    await page.click('#event-filter button[type="submit"]');
+    await page.waitForFunction(() => {
+      const rows = [...document.querySelectorAll('#event-results tr[data-type]')];
+      return rows.length > 0 && rows.every((r) => r.dataset.type === 'door.opened');
+    });
+    const href = await page.getAttribute('#csv-link', 'href');
+    const csv = await page.evaluate(async (u) => (await fetch(u)).text(), href);
+    assert.match(csv, /^seq,time_utc,egm/);
+    assert.match(csv, /door\.opened/);
+  });
+
+  await step('tablet width: no horizontal scrolling, state readable as text', async () => {
+    await page.setViewportSize({ width: 820, height: 1180 });
+    await page.click('nav a[data-view="egms"]');
+    await page.waitForSelector('tr[data-egm]');
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 1, `page scrolls sideways by ${overflow}px`);
+    assert.match(await page.locator('tr[data-egm] .badge').first().textContent(), /online|offline/);
+    await shot('web-egms-tablet.png', false);
+    await page.setViewportSize({ width: 1366, height: 900 });
+  });
+
+  await step('log out', async () => {
+    await page.click('#logout');
+    await page.waitForSelector('#login-view:not([hidden])');
+    const status = await page.evaluate(async () => (await fetch('/api/egms')).status);
+    assert.equal(status, 401);
+  });
+  assert.deepEqual(pageErrors, [], `JavaScript errors: ${pageErrors.join('; ')}`);
+} catch (e) {
+  failed = true;
+  console.error(e);
+} finally {
+  await browser.close();
+  rmSync(profile, { recursive: true, force: true });
+  if (demo) demo.kill('SIGTERM');
+}
+console.log(steps.join('\n'));
+process.exit(failed ? 1 : 0);

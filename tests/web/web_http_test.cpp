@@ -1,0 +1,367 @@
+// HTTP-level tests of the technician web server against the fake backend over real sockets:
+// API, auth, CSRF, roles, limits and hostile input. Each checks the status and that nothing
+// changed behind it.
+#include "web_fixture.hpp"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+namespace floorgate::testing {
+namespace {
+
+const std::string kGoodYaml =
+    "gateway:\n  id: \"gw-demo\"\nbuses:\n  - name: \"bus1\"\n    egms:\n"
+    "      - id: \"bank1-01\"\n        address: 1\n      - id: \"bank1-09\"\n        address: 9\n";
+const std::string kBadYaml =
+    "buses:\n  - name: \"bus1\"\n    egms:\n      - id: \"bank1-01\"\n        address: 300\n";
+
+std::string yaml_body(const std::string& yaml) {
+  return boost::json::serialize(boost::json::object{{"yaml", yaml}});
+}
+
+TEST(WebHttp, ServesEmbeddedPageAndSecurityHeaders) {
+  WebHarness h;
+  ASSERT_FALSE(h.start_error);
+  auto r = http_request(h.port, "GET", "/");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.headers["content-type"].find("text/html"), std::string::npos);
+  EXPECT_NE(r.body.find("<html"), std::string::npos);
+  EXPECT_EQ(r.headers["x-content-type-options"], "nosniff");
+  EXPECT_NE(r.headers["content-security-policy"].find("default-src 'self'"), std::string::npos);
+  EXPECT_EQ(http_request(h.port, "GET", "/app.js").status, 200);
+  auto head = http_request(h.port, "HEAD", "/index.html");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_TRUE(head.body.empty());
+}
+
+TEST(WebHttp, PathTraversalAndUnknownPathsAre404) {
+  WebHarness h;
+  for (const char* t : {"/../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/..%2fCMakeLists.txt",
+                        "/static/../../etc/shadow", "//etc/passwd", "/nope.html",
+                        "/%5c..%5cwin.ini"}) {
+    EXPECT_EQ(http_request(h.port, "GET", t).status, 404) << t;
+  }
+  EXPECT_EQ(http_request(h.port, "GET", "/%zz").status, 400);
+  EXPECT_EQ(http_request(h.port, "DELETE", "/index.html").status, 405);
+}
+
+TEST(WebHttp, ApiNeedsSession) {
+  WebHarness h;
+  for (const char* t : {"/api/dashboard", "/api/egms", "/api/events", "/api/config",
+                        "/api/audit", "/api/session", "/api/events/stream"}) {
+    EXPECT_EQ(http_request(h.port, "GET", t).status, 401) << t;
+  }
+  EXPECT_EQ(http_request(h.port, "GET", "/api/egms", {}, {{"Cookie", "fg_session=forged"}}).status,
+            401);
+  EXPECT_EQ(h.backend.dashboard_calls.load(), 0);
+}
+
+TEST(WebHttp, LoginSetsHardenedCookieAndApiAnswers) {
+  WebHarness h;
+  auto r = http_request(h.port, "POST", "/api/login", R"({"user":"tech","password":"tech-pass"})",
+                        {{"Content-Type", "application/json"}});
+  ASSERT_EQ(r.status, 200) << r.raw;
+  const std::string cookie = r.headers["set-cookie"];
+  EXPECT_NE(cookie.find("HttpOnly"), std::string::npos);
+  EXPECT_NE(cookie.find("SameSite=Strict"), std::string::npos);
+  EXPECT_EQ(cookie.find("Secure"), std::string::npos);  // plain HTTP here
+  auto l = h.login("tech", "tech-pass");
+  ASSERT_FALSE(l.cookie.empty());
+  auto egms = h.get(l, "/api/egms");
+  ASSERT_EQ(egms.status, 200);
+  EXPECT_EQ(boost::json::parse(egms.body).at("egms").as_array().size(), 8u);
+  auto one = h.get(l, "/api/egms/bank1-02");
+  ASSERT_EQ(one.status, 200);
+  EXPECT_EQ(boost::json::parse(one.body).at("identity").at("sas_version").as_string(), "6.03");
+  EXPECT_EQ(h.get(l, "/api/egms/nope").status, 404);
+  EXPECT_EQ(h.get(l, "/api/dashboard").status, 200);
+  auto s = h.get(l, "/api/session");
+  EXPECT_EQ(boost::json::parse(s.body).at("role").as_string(), "technician");
+}
+
+TEST(WebHttp, WrongPasswordAndBadLoginBodies) {
+  WebHarness h;
+  EXPECT_TRUE(h.login("tech", "wrong").cookie.empty());
+  EXPECT_TRUE(h.login("nobody", "tech-pass").cookie.empty());
+  EXPECT_EQ(http_request(h.port, "POST", "/api/login", "{not json",
+                         {{"Content-Type", "application/json"}}).status, 400);
+  EXPECT_EQ(http_request(h.port, "POST", "/api/login", R"({"user":1,"password":2})",
+                         {{"Content-Type", "application/json"}}).status, 400);
+  EXPECT_EQ(http_request(h.port, "POST", "/api/login", "user=tech&password=tech-pass",
+                         {{"Content-Type", "application/x-www-form-urlencoded"}}).status, 415);
+  EXPECT_EQ(http_request(h.port, "GET", "/api/login").status, 405);
+}
+
+TEST(WebHttp, LoginRateLimitBlocksEvenTheRightPassword) {
+  web::WebOptions o;
+  o.login_attempts = 3;
+  o.login_window = std::chrono::seconds(60);
+  WebHarness h(o);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(h.login("tech", "bad").cookie.empty());
+  auto r = http_request(h.port, "POST", "/api/login", R"({"user":"tech","password":"tech-pass"})",
+                        {{"Content-Type", "application/json"}});
+  EXPECT_EQ(r.status, 429);
+  EXPECT_FALSE(r.headers["retry-after"].empty());
+  h.offset_s += 61;  // the window passes
+  EXPECT_FALSE(h.login("tech", "tech-pass").cookie.empty());
+}
+
+TEST(WebHttp, CsrfRequiredOnEveryStateChange) {
+  WebHarness h;
+  auto l = h.login("tech", "tech-pass");
+  Login no_csrf{l.cookie, ""};
+  Login wrong_csrf{l.cookie, std::string(64, 'a')};
+  for (const Login& bad : {no_csrf, wrong_csrf}) {
+    EXPECT_EQ(h.post(bad, "/api/config/apply", yaml_body(kGoodYaml)).status, 403);
+    EXPECT_EQ(h.post(bad, "/api/config/rollback", "").status, 403);
+    EXPECT_EQ(h.post(bad, "/api/logout", "").status, 403);
+  }
+  EXPECT_EQ(h.backend.apply_calls.load(), 0);
+  EXPECT_EQ(h.get(l, "/api/session").status, 200);  // logout did not happen
+  // A cross-site Origin is refused even with the token.
+  EXPECT_EQ(h.post(l, "/api/config/apply", yaml_body(kGoodYaml), {{"Origin", "http://evil.example"}})
+                .status,
+            403);
+  EXPECT_EQ(h.backend.apply_calls.load(), 0);
+}
+
+TEST(WebHttp, ApplyValidateRollbackAndAudit) {
+  WebHarness h;
+  auto l = h.login("tech", "tech-pass");
+  auto v = h.post(l, "/api/config/validate", yaml_body(kBadYaml));
+  EXPECT_EQ(v.status, 422);
+  auto err = boost::json::parse(v.body).at("errors").as_array().at(0);
+  EXPECT_EQ(err.at("path").as_string(), "buses[0].egms[0].address");
+  EXPECT_EQ(h.backend.config_version.load(), 0);
+  EXPECT_EQ(h.post(l, "/api/config/apply", yaml_body(kBadYaml)).status, 422);
+  EXPECT_EQ(h.backend.config_version.load(), 0);
+  auto ok = h.post(l, "/api/config/apply", yaml_body(kGoodYaml));
+  EXPECT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(h.backend.config_version.load(), 1);
+  EXPECT_EQ(boost::json::parse(h.get(l, "/api/egms").body).at("egms").as_array().size(), 2u);
+  auto audit = boost::json::parse(h.get(l, "/api/audit").body).at("audit").as_array();
+  ASSERT_EQ(audit.size(), 1u);
+  EXPECT_EQ(audit[0].at("user").as_string(), "tech");
+  EXPECT_EQ(h.post(l, "/api/config/rollback", "").status, 200);
+  EXPECT_EQ(boost::json::parse(h.get(l, "/api/egms").body).at("egms").as_array().size(), 8u);
+  EXPECT_EQ(h.post(l, "/api/config/rollback", "").status, 422);  // nothing left to restore
+}
+
+TEST(WebHttp, ViewerCannotChangeConfiguration) {
+  WebHarness h;
+  auto l = h.login("view", "view-pass");
+  ASSERT_FALSE(l.cookie.empty());
+  EXPECT_EQ(h.post(l, "/api/config/apply", yaml_body(kGoodYaml)).status, 403);
+  EXPECT_EQ(h.post(l, "/api/config/rollback", "").status, 403);
+  EXPECT_EQ(h.backend.apply_calls.load(), 0);
+  auto cfg = boost::json::parse(h.get(l, "/api/config").body);
+  EXPECT_FALSE(cfg.at("can_edit").as_bool());
+  EXPECT_EQ(h.post(l, "/api/config/validate", yaml_body(kGoodYaml)).status, 200);
+}
+
+TEST(WebHttp, BadJsonAndWrongContentTypeChangeNothing) {
+  WebHarness h;
+  auto l = h.login("tech", "tech-pass");
+  EXPECT_EQ(h.post(l, "/api/config/apply", "{\"yaml\": ").status, 400);
+  EXPECT_EQ(h.post(l, "/api/config/apply", "[1,2,3]").status, 400);
+  EXPECT_EQ(h.post(l, "/api/config/apply", R"({"yaml": 42})").status, 400);
+  EXPECT_EQ(h.post(l, "/api/config/apply", yaml_body(kGoodYaml), {{"Content-Type", "text/plain"}})
+                .status,
+            415);
+  EXPECT_EQ(h.backend.apply_calls.load(), 0);
+  EXPECT_EQ(h.backend.config_version.load(), 0);
+}
+
+TEST(WebHttp, ExpiredSessionIsRefusedAndLogoutEndsIt) {
+  web::WebOptions o;
+  o.session_idle = std::chrono::seconds(300);
+  WebHarness h(o);
+  auto l = h.login("tech", "tech-pass");
+  h.offset_s += 200;
+  EXPECT_EQ(h.get(l, "/api/egms").status, 200);  // activity refreshes the idle timer
+  h.offset_s += 200;
+  EXPECT_EQ(h.get(l, "/api/egms").status, 200);
+  h.offset_s += 301;
+  EXPECT_EQ(h.get(l, "/api/egms").status, 401);
+  EXPECT_EQ(h.post(l, "/api/config/apply", yaml_body(kGoodYaml)).status, 401);
+  EXPECT_EQ(h.backend.apply_calls.load(), 0);
+  auto l2 = h.login("tech", "tech-pass");
+  auto out = h.post(l2, "/api/logout", "");
+  EXPECT_EQ(out.status, 204);
+  EXPECT_NE(out.headers["set-cookie"].find("Max-Age=0"), std::string::npos);
+  EXPECT_EQ(h.get(l2, "/api/egms").status, 401);
+}
+
+TEST(WebHttp, OversizedBodyIs413BeforeReading) {
+  web::WebOptions o;
+  o.max_body = 4096;
+  WebHarness h(o);
+  auto l = h.login("tech", "tech-pass");
+  auto r = h.post(l, "/api/config/apply", yaml_body(std::string(10000, 'x')));
+  EXPECT_EQ(r.status, 413);
+  // Announced but never sent: the answer comes from the Content-Length alone.
+  auto big = raw_exchange(h.port, "POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                                  "application/json\r\nContent-Length: 999999999\r\n\r\n{");
+  EXPECT_EQ(big.status, 413);
+  // Chunked bodies are limited too.
+  std::string chunk(5000, 'y');
+  char hex[16];
+  std::snprintf(hex, sizeof hex, "%zx", chunk.size());
+  auto chunked = raw_exchange(h.port, "POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                                      "application/json\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                                          std::string(hex) + "\r\n" + chunk + "\r\n0\r\n\r\n");
+  EXPECT_EQ(chunked.status, 413);
+  EXPECT_EQ(h.backend.apply_calls.load(), 0);
+}
+
+TEST(WebHttp, HeaderLimitsAndMalformedRequests) {
+  WebHarness h;
+  std::string many = "GET / HTTP/1.1\r\nHost: x\r\n";
+  for (int i = 0; i < 100; ++i) many += "X-H" + std::to_string(i) + ": 1\r\n";
+  EXPECT_EQ(raw_exchange(h.port, many + "\r\n").status, 431);
+  EXPECT_EQ(raw_exchange(h.port, "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'a') +
+                                     "\r\n\r\n").status,
+            431);
+  EXPECT_EQ(raw_exchange(h.port, "GARBAGE\r\n\r\n").status, 400);
+  EXPECT_EQ(raw_exchange(h.port, "GET /\x01 HTTP/1.1\r\nHost: x\r\n\r\n").status, 400);
+  EXPECT_EQ(raw_exchange(h.port, "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n").status,
+            400);
+  EXPECT_EQ(raw_exchange(h.port, "GET foo HTTP/1.1\r\nHost: x\r\n\r\n").status, 400);
+  EXPECT_EQ(http_request(h.port, "GET", "/").status, 200);  // still serving
+}
+
+TEST(WebHttp, SlowlorisIsCutAndOthersAreServed) {
+  web::WebOptions o;
+  o.read_timeout = std::chrono::seconds(1);
+  WebHarness h(o);
+  int fd = connect_local(h.port, std::chrono::seconds(10));
+  ASSERT_GE(fd, 0);
+  send_all(fd, "GET / HTTP/1.1\r\nHost: x\r\n");
+  // Meanwhile the server answers other clients.
+  EXPECT_EQ(http_request(h.port, "GET", "/").status, 200);
+  std::string rest = read_all(fd);  // returns when the server closes (deadline)
+  EXPECT_TRUE(rest.empty());
+  EXPECT_FALSE(send_all(fd, "X-More: 1\r\n\r\n") && !read_all(fd).empty());
+  ::close(fd);
+}
+
+TEST(WebHttp, ConnectionLimitClosesExtraConnections) {
+  web::WebOptions o;
+  o.max_connections = 4;
+  WebHarness h(o);
+  std::vector<int> fds;
+  for (int i = 0; i < 4; ++i) {
+    int fd = connect_local(h.port);
+    ASSERT_GE(fd, 0);
+    send_all(fd, "GET / HTTP/1.1\r\nHost: x\r\n");  // partial: keeps the slot busy
+    fds.push_back(fd);
+  }
+  auto extra = http_request(h.port, "GET", "/");
+  EXPECT_EQ(extra.status, 0);  // closed at accept
+  for (int fd : fds) ::close(fd);
+  bool served = false;
+  for (int i = 0; i < 200 && !served; ++i) {
+    served = http_request(h.port, "GET", "/").status == 200;
+    if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(served);
+}
+
+TEST(WebHttp, EventsQueryCsvAndFilters) {
+  WebHarness h;
+  h.on_io([&] {
+    h.backend.open_door("bank2-03");
+    return 0;
+  });
+  auto l = h.login("view", "view-pass");
+  auto r = h.get(l, "/api/events?egm=bank2-03&type=door.&class=security&limit=10");
+  ASSERT_EQ(r.status, 200);
+  auto ev = boost::json::parse(r.body).at("events").as_array();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].at("type").as_string(), "door.opened");
+  EXPECT_EQ(h.get(l, "/api/events?limit=abc").status, 400);
+  EXPECT_EQ(h.get(l, "/api/events?since=1x").status, 400);
+  auto csv = h.get(l, "/api/events.csv?egm=bank2-03");
+  EXPECT_EQ(csv.status, 200);
+  EXPECT_NE(csv.headers["content-type"].find("text/csv"), std::string::npos);
+  EXPECT_EQ(csv.body.rfind("seq,time_utc,egm", 0), 0u);
+  EXPECT_NE(csv.body.find("door.opened"), std::string::npos);
+  EXPECT_NE(csv.body.find("\"{\"\"door\"\":\"\"main\"\"}\""), std::string::npos);
+}
+
+TEST(WebHttp, ServerSentEventsDeliverLiveEvents) {
+  WebHarness h;
+  auto l = h.login("view", "view-pass");
+  int fd = connect_local(h.port, std::chrono::seconds(10));
+  ASSERT_GE(fd, 0);
+  send_all(fd, "GET /api/events/stream HTTP/1.1\r\nHost: x\r\nCookie: " + l.cookie + "\r\n\r\n");
+  std::string got;
+  char buf[4096];
+  ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+  ASSERT_GT(n, 0);
+  got.append(buf, static_cast<std::size_t>(n));
+  EXPECT_NE(got.find("text/event-stream"), std::string::npos);
+  h.on_io([&] {
+    h.backend.open_door("bank1-04");
+    return 0;
+  });
+  while (got.find("door.opened") == std::string::npos) {
+    n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    got.append(buf, static_cast<std::size_t>(n));
+  }
+  EXPECT_NE(got.find("event: event\ndata: {"), std::string::npos);
+  EXPECT_NE(got.find("bank1-04"), std::string::npos);
+  // Logging out ends the stream.
+  EXPECT_EQ(h.post(l, "/api/logout", "").status, 204);
+  while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) {
+  }
+  EXPECT_EQ(n, 0);  // orderly close by the server
+  ::close(fd);
+}
+
+TEST(WebHttp, MetricsAndBackendExceptions) {
+  WebHarness h;
+  auto m = http_request(h.port, "GET", "/metrics");
+  EXPECT_EQ(m.status, 200);
+  EXPECT_NE(m.headers["content-type"].find("text/plain; version=0.0.4"), std::string::npos);
+  EXPECT_NE(m.body.find("floorgate_events_in_total"), std::string::npos);
+  EXPECT_NE(m.body.find("floorgate_web_sessions 0"), std::string::npos);
+  EXPECT_EQ(http_request(h.port, "POST", "/metrics").status, 405);
+}
+
+TEST(WebHttp, KeepAliveServesSeveralRequestsOnOneConnection) {
+  WebHarness h;
+  int fd = connect_local(h.port);
+  ASSERT_GE(fd, 0);
+  send_all(fd, "GET /app.css HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n"
+               "Connection: close\r\n\r\n");
+  std::string all = read_all(fd);
+  ::close(fd);
+  std::size_t count = 0;
+  for (auto p = all.find("HTTP/1.1 200"); p != std::string::npos; p = all.find("HTTP/1.1 200", p + 1))
+    ++count;
+  EXPECT_EQ(count, 2u);
+}
+
+TEST(WebHttp, SetUsersEndsSessionsOfRemovedOrChangedUsers) {
+  WebHarness h;
+  auto lt = h.login("tech", "tech-pass");
+  auto lv = h.login("view", "view-pass");
+  h.on_io([&] {
+    h.server().set_users({{"view", "viewer", viewer_hash()}});  // tech removed
+    return 0;
+  });
+  EXPECT_EQ(h.get(lt, "/api/egms").status, 401);
+  EXPECT_EQ(h.get(lv, "/api/egms").status, 200);
+  EXPECT_TRUE(h.login("tech", "tech-pass").cookie.empty());
+  h.on_io([&] {
+    h.server().set_users({{"view", "technician", viewer_hash()}});  // role changed
+    return 0;
+  });
+  EXPECT_EQ(h.get(lv, "/api/egms").status, 401);
+}
+
+}  // namespace
+}  // namespace floorgate::testing
