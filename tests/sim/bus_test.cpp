@@ -190,3 +190,28 @@ TEST(SimBus, PowerOffPeriodThenPowerUpEvents) {
   EXPECT_EQ(f.gp(0), Bytes{});
   EXPECT_EQ(f.gp(1), Bytes{0x17});
 }
+
+TEST(SimBus, RandomInputNeverCrashesAndBusStillAnswers) {
+  BusFixture f({1, 2, 0x7F});
+  f.lp({0x02, 0x0E, 0x01}, true);  // one machine in RTE mode
+  std::mt19937 rng(99);
+  for (int round = 0; round < 2000; ++round) {
+    Bytes junk(1 + rng() % 40);
+    for (auto& b : junk) {
+      unsigned r = rng() % 10;
+      b = r < 3 ? 0xFF : r < 5 ? 0x00 : r < 7 ? static_cast<std::uint8_t>(0x80 | (rng() % 3))
+                                             : static_cast<std::uint8_t>(rng());
+    }
+    f.send(junk);
+    if (round % 50 == 0) {
+      f.egm(1).raise(static_cast<std::uint8_t>(1 + rng() % 0xFE));
+      f.clock.advance(static_cast<std::int64_t>(rng() % 3000));
+      f.bus->tick();
+      f.take();
+    }
+  }
+  f.gp(0);
+  EXPECT_EQ(f.gp(0x7F).size(), 1U);
+  f.gp(0);
+  EXPECT_FALSE(f.lp({0x7F, 0x1A}).empty());
+}
