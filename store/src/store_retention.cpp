@@ -65,6 +65,19 @@ std::error_code SqliteStore::retention_chunk(bool* more) {
     }
     return true;
   };
+  // Caller holds mu_. raise: protected rows block the size bound; clear: the bound is met.
+  auto update_alarm = [&](bool raise, bool clear) {
+    if (raise) {
+      alarm_ = true;
+      alarm_reason_ = "size bound " + std::to_string(opt_.max_bytes) + " bytes exceeded by " +
+                      std::to_string(excess) +
+                      " bytes: the rest is financial/security events not yet acked by a "
+                      "required consumer";
+    } else if (clear) {
+      alarm_ = false;
+      alarm_reason_.clear();
+    }
+  };
   std::map<std::string, std::int64_t> delta;
   std::uint64_t removed = 0, removed_unacked = 0;
   auto account = [&](const Record& r) {
@@ -171,6 +184,12 @@ std::error_code SqliteStore::retention_chunk(bool* more) {
       }
     }
   }
+  if (!ec && removed == 0 && new_anchor == anchor_seq_) {
+    exec(wdb_.get(), "ROLLBACK");  // nothing to do: no commit, no fsync
+    std::lock_guard lk(mu_);
+    update_alarm(blocked > 0, excess == 0);
+    return {};
+  }
   if (!ec) {
     Stmt st(wdb_.get(),
             "UPDATE state SET row_count=row_count-?1,anchor_seq=?2,anchor_hash=?3,"
@@ -198,16 +217,7 @@ std::error_code SqliteStore::retention_chunk(bool* more) {
     c.pending = static_cast<std::uint64_t>(
         std::max<std::int64_t>(static_cast<std::int64_t>(c.pending) + d->second, 0));
   }
-  if (blocked > 0) {
-    alarm_ = true;
-    alarm_reason_ = "size bound " + std::to_string(opt_.max_bytes) + " bytes exceeded by " +
-                    std::to_string(excess) +
-                    " bytes: the rest is financial/security events not yet acked by a required "
-                    "consumer";
-  } else if (excess == 0 || removed >= size_rows) {
-    alarm_ = false;
-    alarm_reason_.clear();
-  }
+  update_alarm(blocked > 0, excess == 0 || removed >= size_rows);
   *more = removed >= chunk;
   return {};
 }

@@ -154,7 +154,10 @@ class Store {
   virtual ~Store() = default;
 
   // Queues one event; on_durable fires on the writer thread after its transaction committed
-  // (with the assigned seq, egm_seq, epoch, hash) or with an error. Invalid input fails fast.
+  // (with the assigned seq, egm_seq, epoch, hash) or with an error. Invalid input fails fast:
+  // on_durable runs inline on the caller's thread with invalid_event (egm empty or > 64 bytes,
+  // type empty or > 128, source > 128, class out of range, attrs_json not "{...}", raw_hex not
+  // even-length hex), payload_too_large (attrs_json + raw_hex > max_payload_bytes) or closed.
   virtual void append(Record r, AppendHandler on_durable) = 0;
   // Convenience for tests and tools: append and wait.
   virtual std::error_code append_sync(Record r, Record* stored = nullptr) = 0;
@@ -172,6 +175,9 @@ class Store {
   virtual std::vector<Record> read_after(const std::string& consumer, std::uint64_t after_seq,
                                          std::size_t max, std::error_code& ec) = 0;
   // Cumulative ack; durable when it returns / when the handler fires (writer thread).
+  // upto == the last accepted ack: ok, no-op. upto below it: ack_backwards; above the highest
+  // seq handed out by next_batch/read_after since open: ack_beyond_sent (sent_upto starts at
+  // the durable cursor after a restart). Rejections and no-ops call done inline.
   virtual std::error_code ack(const std::string& consumer, std::uint64_t upto) = 0;
   virtual void ack_async(const std::string& consumer, std::uint64_t upto, AckHandler done) = 0;
   // Rewinds the delivery position to from_seq - 1 (not below the acked cursor's meaning:
@@ -193,7 +199,12 @@ class Store {
   virtual std::vector<Record> query(const QueryFilter& filter) = 0;
   virtual Stats stats() = 0;
   // Runs one bounded retention pass now (it also runs on its own every retention_interval).
+  // Order: oldest rows every required consumer acked (by age, or by size); under size pressure
+  // then acked rows further on, then unacked telemetry, operational, fault; never unacked
+  // financial/security (Stats::retention_alarm instead). Frees pages (incremental vacuum).
   virtual std::error_code run_retention() = 0;
+  // Recomputes the hash chain over [from_seq, to_seq] (from the anchor when from_seq is at or
+  // before the oldest kept row); names the first altered, missing or reordered seq.
   virtual ChainCheck verify_chain(std::uint64_t from_seq = 0, std::uint64_t to_seq = UINT64_MAX) = 0;
 
   // Stops accepting appends, commits what is queued, joins the writer thread. Idempotent.
