@@ -129,13 +129,8 @@ void Machine::open_comms(bool device_reset) {
   inflight_ = 0;
   resend_timer_.cancel();
   device_reset_ = device_reset_ || device_reset;
-  std::string cmd = "<g2s:commsOnLine egmLocation=\"http://127.0.0.1:" + std::to_string(port()) +
-                    "/G2S\" equipmentType=\"G2S_egm\" deviceReset=\"" +
-                    (device_reset_ ? "true" : "false") +
-                    "\" deviceChanged=\"false\" subscriptionLost=\"true\" metersReset=\"false\" "
-                    "deviceStateChanged=\"false\" deviceAccessChanged=\"false\" "
-                    "negotiateNamespaces=\"false\"/>";
-  send("communications", "G2S_request", cmd, 0, [this](bool ok) {
+  std::string msg = cmd::comms_online("http://127.0.0.1:" + std::to_string(port()) + "/G2S", device_reset_);
+  send("communications", "G2S_request", msg, 0, [this](bool ok) {
     if (state_ != SimState::opening) return;
     // Retry after `retry` on failure; after `resend` when the ack never comes.
     comms_timer_.expires_after(ok ? cfg_.resend : cfg_.retry);
@@ -147,7 +142,7 @@ void Machine::open_comms(bool device_reset) {
 
 void Machine::send_comms_disabled() {
   if (state_ != SimState::sync) return;
-  send("communications", "G2S_request", "<g2s:commsDisabled/>");
+  send("communications", "G2S_request", cmd::comms_disabled());
   auto period = cfg_.heartbeat.count() > 0 ? cfg_.heartbeat : std::chrono::milliseconds(sync_timer_ms_);
   comms_timer_.expires_after(period);
   comms_timer_.async_wait([this](boost::system::error_code ec) {
@@ -180,29 +175,22 @@ void Machine::on_command(const HostCommand& c) {
       state_ = SimState::sync;
       send_comms_disabled();
     }
-    std::string st = state_ == SimState::online ? "G2S_onLine" : "G2S_sync";
-    respond(c, "<g2s:commsStatus commsState=\"" + st +
-                   "\" transportState=\"G2S_transportUp\" hostEnabled=\"true\" egmEnabled=\"true\" "
-                   "outboundOverflow=\"false\" inboundOverflow=\"false\" configurationId=\"0\" "
-                   "g2sProtocol=\"G2S_2.1\"/>");
+    respond(c, cmd::comms_status(state_ == SimState::online));
     pump();
   } else if (n == "keepAlive") {
-    respond(c, "<g2s:keepAliveAck/>");
+    respond(c, cmd::keep_alive_ack());
   } else if (n == "getSupportedEvents") {
-    respond(c, supported_events_xml());
+    respond(c, cmd::supported_events());
   } else if (n == "setEventSub") {
     subscribed_ = true;
-    std::string subs;
+    std::vector<std::map<std::string, std::string>> subs;
     for (const auto& [name, a] : c.children) {
-      if (name != "eventHostSubscription") continue;
-      subs += "<g2s:eventHostSubscription";
-      for (const auto& [k, v] : a) subs += " " + k + "=\"" + esc(v) + "\"";
-      subs += "/>";
+      if (name == "eventHostSubscription") subs.push_back(a);
     }
-    respond(c, "<g2s:eventSubList>" + subs + "</g2s:eventSubList>");
+    respond(c, cmd::event_sub_list(subs));
     pump();
   } else if (n == "getEventHandlerLog") {
-    respond(c, log_list_xml());
+    respond(c, cmd::event_log_list(log_));
   } else if (n == "eventAck") {
     on_event_ack(std::atoll(c.attr("eventId").c_str()));
   } else if (n == "setMeterSub") {
@@ -212,10 +200,9 @@ void Machine::on_command(const HostCommand& c) {
                                             std::atoll(c.attr("periodicInterval", "900000").c_str()));
       arm_periodic();
     }
-    respond(c, "<g2s:meterSubList meterSubType=\"" + esc(type) + "\" listStateDateTime=\"" +
-                   iso_ms(now()) + "\"/>");
+    respond(c, cmd::meter_sub_list(type, iso_ms(now())));
   } else if (n == "getMeterInfo") {
-    respond(c, meter_info_xml("G2S_onRequest", iso_ms(now())));
+    respond(c, cmd::meter_info("G2S_onRequest", iso_ms(now()), meters_, extra_meters_));
   } else if (n == "meterInfoAck") {
     if (eod_pending_ && c.attr("meterDateTime") == eod_dt_) {
       eod_pending_ = false;

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "sim_commands.hpp"
 #include "sim_http.hpp"
 #include "sim_xml.hpp"
 
@@ -37,11 +38,6 @@ struct MachineConfig {
 
 enum class SimState { closed, opening, sync, online };
 
-struct LogEntry {
-  std::int64_t log_seq = 0, event_id = 0;
-  std::string dt, code, dev_class, dev_id, extra;
-  bool acked = false;
-};
 
 class Machine {
  public:
@@ -72,10 +68,6 @@ class Machine {
   void raise(const std::string& code, std::string extra = {}, bool queued = true);
   void pump();
   void on_event_ack(std::int64_t event_id);
-  std::string event_report_xml(const LogEntry& e) const;
-  std::string meter_info_xml(const std::string& type, const std::string& dt) const;
-  std::string supported_events_xml() const;
-  std::string log_list_xml() const;
   void send_eod();
   void arm_periodic();
   void persist(const std::string& line);

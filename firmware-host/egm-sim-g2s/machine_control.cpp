@@ -100,7 +100,7 @@ std::string Machine::run(const std::vector<std::string>& a) {
     send_eod();
   } else if (c == "close") {
     state_ = SimState::closed;
-    send("communications", "G2S_request", "<g2s:commsClosing reason=\"G2S_shutdown\"/>");
+    send("communications", "G2S_request", cmd::comms_closing());
   } else if (c == "reopen") {
     open_comms(false);
   } else if (c == "fault") {

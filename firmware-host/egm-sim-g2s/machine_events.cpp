@@ -10,15 +10,6 @@ namespace {
 
 constexpr std::size_t kLogCap = 2500;
 
-std::string device_class_of(const std::string& code) {
-  if (code.rfind("G2S_NA", 0) == 0) return "G2S_noteAcceptor";
-  if (code.rfind("G2S_JP", 0) == 0) return "G2S_handpay";
-  if (code.rfind("G2S_PT", 0) == 0) return "G2S_printer";
-  if (code.rfind("G2S_GP", 0) == 0) return "G2S_gamePlay";
-  if (code.rfind("G2S_CM", 0) == 0) return "G2S_communications";
-  return "G2S_cabinet";
-}
-
 std::string hex(const std::string& s) {
   static const char* d = "0123456789abcdef";
   std::string o;
@@ -36,12 +27,6 @@ std::string unhex(const std::string& h) {
   }
   return o;
 }
-
-const char* kSupported[] = {"G2S_CBE301", "G2S_CBE302", "G2S_CBE303", "G2S_CBE304", "G2S_CBE305",
-                            "G2S_CBE306", "G2S_CBE307", "G2S_CBE308", "G2S_CBE309", "G2S_CBE310",
-                            "G2S_CBE311", "G2S_CBE313", "G2S_CBE324", "G2S_CBE325", "G2S_NAE105",
-                            "G2S_NAE106", "G2S_NAE112", "G2S_NAE113", "G2S_NAE114", "G2S_NAE116",
-                            "G2S_JPE101", "G2S_JPE104", "G2S_PTE205", "G2S_PTE207", "G2S_GPE103"};
 
 }  // namespace
 
@@ -65,13 +50,6 @@ void Machine::raise(const std::string& code, std::string extra, bool queued) {
   pump();
 }
 
-std::string Machine::event_report_xml(const LogEntry& e) const {
-  return "<g2s:eventReport deviceClass=\"" + e.dev_class + "\" deviceId=\"" + e.dev_id +
-         "\" eventCode=\"" + e.code + "\" eventText=\"simulated " + e.code + "\" eventId=\"" +
-         std::to_string(e.event_id) + "\" eventDateTime=\"" + e.dt + "\" transactionId=\"0\">" +
-         e.extra + "</g2s:eventReport>";
-}
-
 void Machine::pump() {
   if (state_ != SimState::online || !subscribed_ || inflight_ != 0 || queue_.empty()) return;
   std::int64_t id = queue_.front();
@@ -85,7 +63,7 @@ void Machine::pump() {
   }
   inflight_ = id;
   ++sent_reports_;
-  send("eventHandler", "G2S_request", event_report_xml(*e), 0, [this, id](bool ok) {
+  send("eventHandler", "G2S_request", cmd::event_report(*e), 0, [this, id](bool ok) {
     if (inflight_ != id) return;
     resend_timer_.expires_after(ok ? cfg_.resend : cfg_.retry);
     resend_timer_.async_wait([this, id](boost::system::error_code ec) {
@@ -109,50 +87,10 @@ void Machine::on_event_ack(std::int64_t event_id) {
   pump();
 }
 
-std::string Machine::meter_info_xml(const std::string& type, const std::string& dt) const {
-  std::string x = "<g2s:meterInfo meterDateTime=\"" + dt + "\" meterInfoType=\"" + type + "\">";
-  x += "<g2s:currencyMeters currencyId=\"USD\">";
-  for (const char* n : {"currencyInAmt", "currencyInCnt"}) {
-    x += "<g2s:simpleMeter meterName=\"" + std::string(n) + "\" meterValue=\"" +
-         std::to_string(meters_.at(n)) + "\"/>";
-  }
-  x += "</g2s:currencyMeters><g2s:deviceMeters deviceClass=\"G2S_cabinet\" deviceId=\"1\">";
-  for (const auto& [n, v] : meters_) {
-    if (n.rfind("currencyIn", 0) == 0) continue;
-    x += "<g2s:simpleMeter meterName=\"" + n + "\" meterValue=\"" + std::to_string(v) + "\"/>";
-  }
-  for (int i = 0; i < extra_meters_; ++i) {
-    x += "<g2s:simpleMeter meterName=\"SIM_extraMeter" + std::to_string(i) + "Amt\" meterValue=\"" +
-         std::to_string(100000LL * i + 1) + "\"/>";
-  }
-  return x + "</g2s:deviceMeters></g2s:meterInfo>";
-}
-
-std::string Machine::supported_events_xml() const {
-  std::string x = "<g2s:supportedEvents>";
-  for (const char* c : kSupported) {
-    x += "<g2s:supportedEvent deviceClass=\"" + device_class_of(c) + "\" deviceId=\"1\" eventCode=\"" +
-         c + "\" eventText=\"" + c + "\"/>";
-  }
-  return x + "</g2s:supportedEvents>";
-}
-
-std::string Machine::log_list_xml() const {
-  std::string x = "<g2s:eventHandlerLogList>";
-  for (auto it = log_.rbegin(); it != log_.rend(); ++it) {
-    x += "<g2s:eventHandlerLog logSequence=\"" + std::to_string(it->log_seq) + "\" deviceClass=\"" +
-         it->dev_class + "\" deviceId=\"" + it->dev_id + "\" eventCode=\"" + it->code +
-         "\" eventId=\"" + std::to_string(it->event_id) + "\" eventDateTime=\"" + it->dt +
-         "\" eventText=\"simulated " + it->code + "\" eventAck=\"" + (it->acked ? "true" : "false") +
-         "\" transactionId=\"0\"/>";
-  }
-  return x + "</g2s:eventHandlerLogList>";
-}
-
 void Machine::send_eod() {
   if (!eod_pending_) return;
   if (state_ == SimState::online) {
-    send("meters", "G2S_request", meter_info_xml("G2S_onEOD", eod_dt_));
+    send("meters", "G2S_request", cmd::meter_info("G2S_onEOD", eod_dt_, meters_, extra_meters_));
   }
   eod_timer_.expires_after(cfg_.resend);
   eod_timer_.async_wait([this](boost::system::error_code ec) {
@@ -166,7 +104,7 @@ void Machine::arm_periodic() {
     if (ec) return;
     if (state_ == SimState::online) {
       ++periodic_sent_;
-      send("meters", "G2S_notification", meter_info_xml("G2S_onPeriodic", iso_ms(now())));
+      send("meters", "G2S_notification", cmd::meter_info("G2S_onPeriodic", iso_ms(now()), meters_, extra_meters_));
     }
     arm_periodic();
   });

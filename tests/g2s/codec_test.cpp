@@ -1,0 +1,145 @@
+// Unit tests of the driver's sans-I/O G2S codec and event mapping.
+#include <gtest/gtest.h>
+
+#include "floorgate/drivers/g2s/host.hpp"
+#include "g2s/event_map.hpp"
+#include "g2s/xml_codec.hpp"
+
+namespace floorgate::g2stest {
+namespace {
+
+namespace d = drivers::g2s;
+
+TEST(G2sCodec, DateTimeRoundTripsAndAcceptsZones) {
+  EXPECT_EQ(d::format_date_time(0), "1970-01-01T00:00:00.000Z");
+  std::int64_t t = 1767323045678;  // 2026-01-02T03:04:05.678Z
+  EXPECT_EQ(d::format_date_time(t), "2026-01-02T03:04:05.678Z");
+  EXPECT_EQ(d::parse_date_time("2026-01-02T03:04:05.678Z"), t);
+  EXPECT_EQ(d::parse_date_time("2026-01-02T03:04:05.678"), t);
+  EXPECT_EQ(d::parse_date_time("2026-01-02T04:04:05.678+01:00"), t);
+  EXPECT_EQ(d::parse_date_time("2026-01-02T03:04:05.6789999Z"), t);
+  EXPECT_EQ(d::parse_date_time("2026-01-02T03:04:05Z"), t - 678);
+  EXPECT_FALSE(d::parse_date_time("2026-13-02T03:04:05Z"));
+  EXPECT_FALSE(d::parse_date_time("yesterday"));
+  EXPECT_FALSE(d::parse_date_time("2026-01-02T03:04:05.Z"));
+  EXPECT_FALSE(d::parse_date_time("2026-01-02T03:04:05Zjunk"));
+}
+
+TEST(G2sCodec, EscapedPayloadRoundTripsThroughSoap) {
+  std::string inner = "<g2s:g2sMessage xmlns:g2s=\"x\"><g2s:g2sAck hostId=\"1\" egmId=\"A&amp;B\"/></g2s:g2sMessage>";
+  d::SoapMessage s;
+  ASSERT_FALSE(d::parse_soap(d::wrap_request(inner, "A&B", "1"), 1 << 20, s));
+  EXPECT_FALSE(s.is_response);
+  EXPECT_EQ(s.payload, inner);
+  EXPECT_EQ(s.egm_id, "A&B");
+  EXPECT_EQ(s.host_id, "1");
+  ASSERT_FALSE(d::parse_soap(d::wrap_response(inner), 1 << 20, s));
+  EXPECT_TRUE(s.is_response);
+  EXPECT_EQ(s.payload, inner);
+  d::G2sMessage m;
+  ASSERT_FALSE(d::parse_g2s_message(s.payload, 1 << 20, m));
+  EXPECT_EQ(m.egm_id, "A&B");
+}
+
+TEST(G2sCodec, AcceptsQualifiedAndUnqualifiedAttributes) {
+  std::string q = "<g2s:g2sMessage xmlns:g2s=\"http://www.gamingstandards.com/g2s/schemas/v1.0.3\">"
+                  "<g2s:g2sBody g2s:hostId=\"1\" g2s:egmId=\"E\" g2s:dateTimeSent=\"2026-01-01T00:00:00Z\">"
+                  "<g2s:communications g2s:deviceId=\"1\" g2s:sessionId=\"4\"><g2s:keepAlive/></g2s:communications>"
+                  "</g2s:g2sBody></g2s:g2sMessage>";
+  d::G2sMessage m;
+  ASSERT_FALSE(d::parse_g2s_message(q, 1 << 20, m));
+  EXPECT_EQ(m.host_id, "1");
+  EXPECT_EQ(m.egm_id, "E");
+  ASSERT_EQ(m.classes.size(), 1u);
+  EXPECT_EQ(m.classes[0].attr_or("sessionId"), "4");
+  EXPECT_EQ(m.classes[0].children[0].name, "keepAlive");
+  std::string plain = "<g2sMessage><g2sBody hostId=\"1\" egmId=\"E\"><communications sessionId=\"5\">"
+                      "<keepAlive/></communications></g2sBody></g2sMessage>";
+  ASSERT_FALSE(d::parse_g2s_message(plain, 1 << 20, m));
+  EXPECT_EQ(m.classes[0].attr_or("sessionId"), "5");
+}
+
+TEST(G2sCodec, RejectsHostileInput) {
+  d::G2sMessage m;
+  d::SoapMessage s;
+  EXPECT_EQ(d::parse_g2s_message("<!DOCTYPE a [<!ENTITY x \"y\">]><g2sMessage/>", 1 << 20, m),
+            d::CodecErrc::forbidden_dtd);
+  EXPECT_EQ(d::parse_g2s_message("<g2sMessage><g2sBody>", 1 << 20, m), d::CodecErrc::malformed_xml);
+  EXPECT_EQ(d::parse_g2s_message(std::string(100, ' '), 10, m), d::CodecErrc::too_large);
+  EXPECT_EQ(d::parse_g2s_message("<other/>", 1 << 20, m), d::CodecErrc::not_g2s);
+  EXPECT_EQ(d::parse_g2s_message("<g2sMessage><g2sBody hostId=\"1\"/></g2sMessage>", 1 << 20, m),
+            d::CodecErrc::not_g2s);  // a body without any class element
+  EXPECT_EQ(d::parse_soap("<Envelope><Body/></Envelope>", 1 << 20, s), d::CodecErrc::not_soap);
+  EXPECT_EQ(d::parse_soap("", 1 << 20, s), d::CodecErrc::malformed_xml);
+  std::string deep = "<g2sMessage><g2sBody hostId=\"1\"><c>";
+  for (int i = 0; i < 64; ++i) deep += "<x>";
+  for (int i = 0; i < 64; ++i) deep += "</x>";
+  deep += "</c></g2sBody></g2sMessage>";
+  EXPECT_EQ(d::parse_g2s_message(deep, 1 << 20, m), d::CodecErrc::malformed_xml);
+  // Unknown entity references are not expanded (pugixml keeps them literal, no DTD lookup).
+  ASSERT_FALSE(d::parse_g2s_message("<g2sMessage><g2sBody hostId=\"&x;\"><c/></g2sBody></g2sMessage>",
+                                    1 << 20, m));
+  EXPECT_EQ(m.host_id, "&x;");
+}
+
+TEST(G2sCodec, XmlOutEscapesAttributes) {
+  EXPECT_EQ(d::XmlOut("a").attr("v", "<\"&'>").str(), "<g2s:a v=\"&lt;&quot;&amp;&apos;&gt;\"/>");
+  EXPECT_EQ(d::XmlOut("a").child("<g2s:b/>").str(), "<g2s:a><g2s:b/></g2s:a>");
+}
+
+TEST(G2sEventMap, CodesMapToTheCommonTaxonomy) {
+  struct C {
+    const char* code;
+    const char* type;
+    drivers::EventClass cls;
+  };
+  using E = drivers::EventClass;
+  for (auto c : {C{"G2S_CBE307", "door.opened", E::security}, C{"G2S_CBE308", "door.closed", E::security},
+                 C{"G2S_NAE112", "door.opened", E::security}, C{"G2S_NAE114", "bill.stacked", E::financial},
+                 C{"G2S_NAE105", "bill.stacker_full", E::fault}, C{"G2S_NAE106", "bill.jam", E::fault},
+                 C{"G2S_JPE101", "handpay.pending", E::financial}, C{"G2S_JPE104", "handpay.reset", E::financial},
+                 C{"G2S_CBE324", "power.lost", E::security}, C{"G2S_CBE325", "power.applied", E::security},
+                 C{"G2S_CBE309", "tilt.general", E::fault}, C{"G2S_PTE207", "printer.paper_empty", E::fault},
+                 C{"G2S_GPE103", "game.started", E::telemetry}, C{"G2S_CME100", "egm.comms", E::operational},
+                 C{"G2S_XXE999", "g2s.event", E::operational}}) {
+    auto i = d::lookup_code(c.code);
+    EXPECT_EQ(i.type, c.type) << c.code;
+    EXPECT_EQ(i.cls, c.cls) << c.code;
+  }
+  EXPECT_EQ(d::lookup_code("G2S_CBE303").door, "logic");
+  EXPECT_EQ(d::lookup_code("G2S_CBE305").door, "aux");
+  EXPECT_TRUE(d::lookup_code("G2S_CBE319").powered_off);
+}
+
+TEST(G2sEventMap, MeterInfoIsChunkedWithExactIntegers) {
+  d::Element mi;
+  mi.name = "meterInfo";
+  mi.attrs = {{"meterDateTime", "2026-01-02T00:00:00.000Z"}, {"meterInfoType", "G2S_onEOD"}};
+  d::Element dm;
+  dm.name = "deviceMeters";
+  dm.attrs = {{"deviceClass", "G2S_cabinet"}, {"deviceId", "1"}};
+  for (int i = 0; i < 1001; ++i) {
+    d::Element sm;
+    sm.name = "simpleMeter";
+    sm.attrs = {{"meterName", "m" + std::to_string(i)}, {"meterValue", "9007199254740993"}};
+    dm.children.push_back(sm);
+  }
+  mi.children.push_back(dm);
+  auto evs = d::map_meter_info(mi, 400);
+  ASSERT_EQ(evs.size(), 3u);
+  EXPECT_NE(evs[0].attrs_json.find("\"part\":1,\"parts\":3"), std::string::npos) << evs[0].attrs_json.substr(0, 200);
+  EXPECT_NE(evs[2].attrs_json.find("\"G2S_cabinet/1/m1000\":9007199254740993"), std::string::npos);
+  EXPECT_EQ(evs[2].ts_egm_ms, d::parse_date_time("2026-01-02T00:00:00.000Z"));
+}
+
+TEST(G2sEventMap, SeenKeyFromAttrs) {
+  auto k = d::seen_key_from_attrs("{\"event_id\":42,\"event_dt\":\"2026-01-01T00:00:00.000Z\",\"code\":\"x\"}");
+  ASSERT_TRUE(k);
+  EXPECT_EQ(k->event_id, 42);
+  EXPECT_EQ(k->event_dt, "2026-01-01T00:00:00.000Z");
+  EXPECT_FALSE(d::seen_key_from_attrs("{\"door\":\"main\"}"));
+  EXPECT_FALSE(d::seen_key_from_attrs("{\"event_id\":x,\"event_dt\":\"a\"}"));
+}
+
+}  // namespace
+}  // namespace floorgate::g2stest

@@ -3,6 +3,7 @@
 #include <boost/asio/post.hpp>
 
 #include "floorgate/drivers/json_writer.hpp"
+#include "g2s/commands.hpp"
 #include "g2s/host_impl.hpp"
 
 namespace floorgate::drivers::g2s {
@@ -111,20 +112,20 @@ void Host::Impl::on_comms(EgmLink& e, const Element& cls, const Element& cmd) {
     if (e.st.link_up) go_offline(e, "re-handshake", false);
     e.handshaken = true;
     e.st.state = CommsState::sync;
-    respond(e, cls, XmlOut("commsOnLineAck").attr("syncTimer", std::int64_t(cfg.sync_timer.count())).str());
+    respond(e, cls, cmd::comms_online_ack(cfg.sync_timer.count()));
     notify(e);
   } else if (n == "commsDisabled") {
     // While online this is a late heartbeat from the sync phase: answer it and enable again
     // (an EGM that really left onLine re-handshakes with commsOnLine first).
     if (e.st.state != CommsState::online) e.st.state = CommsState::sync;
-    respond(e, cls, XmlOut("commsDisabledAck").attr("syncTimer", std::int64_t(cfg.sync_timer.count())).str());
-    send(e, "communications", "G2S_request", XmlOut("setCommsState").attr("enable", true).str());
+    respond(e, cls, cmd::comms_disabled_ack(cfg.sync_timer.count()));
+    send(e, "communications", "G2S_request", cmd::set_comms_state(true));
   } else if (n == "commsStatus") {
     if (cmd.attr_or("commsState") == "G2S_onLine") go_online(e);
   } else if (n == "keepAlive") {
-    respond(e, cls, XmlOut("keepAliveAck").str());
+    respond(e, cls, cmd::keep_alive_ack());
   } else if (n == "commsClosing") {
-    respond(e, cls, XmlOut("commsClosingAck").str());
+    respond(e, cls, cmd::comms_closing_ack());
     go_offline(e, "commsClosing", true);
   }
 }
@@ -225,7 +226,7 @@ void Host::Impl::on_keepalive_tick(EgmLink& e) {
     return;
   }
   e.keepalive_outstanding = true;
-  send(e, "communications", "G2S_request", XmlOut("keepAlive").str());
+  send(e, "communications", "G2S_request", cmd::keep_alive());
   arm_keepalive(e);
 }
 

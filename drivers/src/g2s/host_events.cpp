@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "floorgate/drivers/json_writer.hpp"
+#include "g2s/commands.hpp"
 #include "g2s/event_map.hpp"
 #include "g2s/host_impl.hpp"
 
@@ -15,18 +16,6 @@ std::int64_t to_i64(const std::string& s) {
   std::int64_t v = 0;
   auto r = std::from_chars(s.data(), s.data() + s.size(), v);
   return r.ec == std::errc() ? v : 0;
-}
-
-std::string meter_requests(const std::vector<std::string>& classes) {
-  std::string x = XmlOut("getCurrencyMeters").attr("meterDefinitions", false).str();
-  for (const auto& c : classes) {
-    x += XmlOut("getDeviceMeters")
-             .attr("deviceClass", c)
-             .attr("deviceId", std::int64_t(-1))
-             .attr("meterDefinitions", false)
-             .str();
-  }
-  return x;
 }
 
 }  // namespace
@@ -41,39 +30,19 @@ void Host::Impl::remember(EgmLink& e, const Key& k) {
 }
 
 void Host::Impl::subscribe_all(EgmLink& e) {
-  send(e, "eventHandler", "G2S_request",
-       XmlOut("getSupportedEvents").attr("deviceClass", "G2S_all").attr("deviceId", std::int64_t(-1)).str());
-  auto sub = [](std::string_view cls, std::string_view id, std::string_view code) {
-    return XmlOut("eventHostSubscription")
-        .attr("deviceClass", cls).attr("deviceId", id).attr("eventCode", code)
-        .attr("eventPersist", true).attr("sendDeviceStatus", true).attr("sendTransaction", true)
-        .attr("sendDeviceMeters", true).attr("sendClassMeters", false)
-        .attr("sendUpdatableMeters", false).str();
-  };
-  std::string subs;
-  if (cfg.subscribe_all_events) {
-    subs = sub("G2S_all", "-1", "G2S_all");
-  } else {
-    for (auto code : v1_event_codes()) subs += sub("G2S_all", "-1", code);
-  }
-  send(e, "eventHandler", "G2S_request", XmlOut("setEventSub").child(subs).str());
-  std::string meters = meter_requests(cfg.meter_classes);
+  send(e, "eventHandler", "G2S_request", cmd::get_supported_events());
+  send(e, "eventHandler", "G2S_request", cmd::set_event_sub(cfg.subscribe_all_events, v1_event_codes()));
+  send(e, "meters", "G2S_request", cmd::set_meter_sub_eod(cfg.meter_classes));
   send(e, "meters", "G2S_request",
-       XmlOut("setMeterSub").attr("meterSubType", "G2S_onEOD").attr("eodBase", std::int64_t(0))
-           .child(meters).str());
-  send(e, "meters", "G2S_request",
-       XmlOut("setMeterSub").attr("meterSubType", "G2S_onPeriodic")
-           .attr("periodicInterval", std::int64_t(std::max<std::int64_t>(60000, cfg.meter_period.count())))
-           .attr("periodicBase", std::int64_t(0)).child(meters).str());
-  send(e, "meters", "G2S_request", XmlOut("getMeterInfo").child(meters).str());
-  send(e, "eventHandler", "G2S_request",
-       XmlOut("getEventHandlerLog").attr("lastSequence", std::int64_t(0))
-           .attr("totalEntries", std::int64_t(0)).str());
+       cmd::set_meter_sub_periodic(cfg.meter_classes,
+                                   std::max<std::int64_t>(60000, cfg.meter_period.count())));
+  send(e, "meters", "G2S_request", cmd::get_meter_info(cfg.meter_classes));
+  send(e, "eventHandler", "G2S_request", cmd::get_event_handler_log());
 }
 
 void Host::Impl::send_event_ack(EgmLink& e, std::int64_t event_id, std::int64_t session_id) {
   ++e.st.acks_sent;
-  send(e, "eventHandler", "G2S_response", XmlOut("eventAck").attr("eventId", event_id).str(),
+  send(e, "eventHandler", "G2S_response", cmd::event_ack(event_id),
        session_id);
 }
 
@@ -209,7 +178,7 @@ void Host::Impl::on_meters(EgmLink& e, const Element& cls, const Element& cmd) {
   auto ack = [this, &e, session_id, dt, type] {
     ++e.st.acks_sent;
     send(e, "meters", "G2S_response",
-         XmlOut("meterInfoAck").attr("meterDateTime", dt).attr("meterInfoType", type).str(), session_id);
+         cmd::meter_info_ack(dt, type), session_id);
   };
   if (needs_ack && e.seen.count(key)) {
     ++e.st.duplicates;
