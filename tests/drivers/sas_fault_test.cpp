@@ -148,3 +148,36 @@ TEST(SasSimFault, KilledHostLeavesTheEventWithTheEgm) {
   EXPECT_EQ(rig.sink.count("door.opened"), 1u);
   expect_sink_matches_ledger(rig.sink, sim.ledger());
 }
+
+// The TCP peer (a serial device server) restarts: the bus reconnects by itself, the link goes
+// down and up again, and events of the new peer are captured.
+TEST(SasSimFault, TcpPeerRestartIsSurvived) {
+  TempDir dir;
+  int port = floorgate::testing::free_port();
+  std::string hp = "127.0.0.1:" + std::to_string(port);
+  auto sim = std::make_unique<Sim>(dir, std::vector<std::string>{"--tcp", hp, "--egm", "12"});
+  ASSERT_TRUE(sim->ready()) << sim->log();
+  Rig rig;
+  BusConfig cfg;
+  cfg.link = BusConfig::Link::tcp;
+  cfg.port = hp;
+  cfg.link_down_after = 10;
+  cfg.egms.push_back(egm_cfg(12));
+  rig.buses.push_back(std::make_unique<Bus>(rig.io.get_executor(), cfg, rig.sink));
+  rig.start();
+  ASSERT_TRUE(rig.run_until([&] { return rig.all_up(); }, std::chrono::seconds(15)));
+  sim->kill();
+  sim.reset();
+  EXPECT_TRUE(rig.run_until([&] { return rig.sink.count("link.down") == 1; }, std::chrono::seconds(20)));
+  TempDir dir2;
+  sim = std::make_unique<Sim>(dir2, std::vector<std::string>{"--tcp", hp, "--egm", "12"});
+  ASSERT_TRUE(sim->ready()) << sim->log();
+  sim->control("inject 12 1b");
+  EXPECT_TRUE(rig.run_until([&] { return all_acked(*sim) && rig.status()[0].link_up; },
+                            std::chrono::seconds(20)));
+  rig.run_for(std::chrono::milliseconds(300));
+  rig.stop();
+  EXPECT_EQ(rig.sink.count("link.up"), 2u);
+  EXPECT_EQ(rig.sink.count("bill.stacker_removed"), 1u);
+  expect_sink_matches_ledger(rig.sink, sim->ledger());
+}

@@ -157,7 +157,8 @@ void Engine::on_timer() {
       } else {
         ParseResult r = parse_response(expectation(), rx_, true);
         if (r.status == ParseStatus::complete) handle_frame(r);
-        else exchange_failed(false, r.error == ParseError::bad_crc);
+        // An incomplete frame (bytes lost) counts as a timeout.
+        else exchange_failed(r.status == ParseStatus::need_more, r.error == ParseError::bad_crc);
       }
     }
   }
