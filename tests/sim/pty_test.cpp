@@ -103,6 +103,17 @@ TEST(SimPty, HostMayCloseAndReopenThePort) {
   EXPECT_EQ(host.read(1), Bytes{0x12});
   EXPECT_TRUE(std::filesystem::is_symlink(sim.pty()));
   EXPECT_EQ(count_with(ctl.ledger(), "\"acked\":true"), 2);
+  // The slave stays raw across reopen (the harness sets no termios): CR, LF, XOFF, DEL and
+  // 0xFF (as FF FF) arrive unchanged.
+  for (const char* code : {"0d", "0a", "13", "7f", "ff"}) ctl.cmd(std::string("inject 1 ") + code);
+  Bytes seen;
+  for (int i = 0; i < 5; ++i) {
+    host.gp(0);
+    host.gp(1);
+    Bytes b = host.read(1);
+    seen.insert(seen.end(), b.begin(), b.end());
+  }
+  EXPECT_EQ(seen, (Bytes{0x0D, 0x0A, 0x13, 0x7F, 0xFF}));
 }
 
 TEST(SimPty, RandomBytesNeverCrashAndTheBusResyncs) {

@@ -86,6 +86,8 @@ class Egm {
   const ExceptionQueue& queue() const { return queue_; }
   // Real-time event mode on.
   bool rte() const { return rte_; }
+  // False after LP 01 (shutdown) until LP 02: random traffic plays no games then.
+  bool play_enabled() const { return play_enabled_; }
   // Handpays not yet reported through 1B.
   std::size_t handpay_queue_size() const { return handpays_.size(); }
   // `{"address":..,"denomination":..,"meters":{..}}` for the control socket.

@@ -205,12 +205,12 @@ std::string Simulator::cmd_status() {
 void Simulator::random_event(Egm& egm) {
   std::uniform_int_distribution<int> pick(0, 99);
   int p = pick(rng_);
-  if (p < 70) {
+  if (p < 70 && egm.play_enabled()) {
     std::uniform_int_distribution<int> bet(1, 100);
     std::uint64_t b = static_cast<std::uint64_t>(bet(rng_));
     std::uint64_t win = pick(rng_) < 30 ? b * static_cast<std::uint64_t>(1 + pick(rng_) % 5) : 0;
     egm.game(b, win);
-  } else if (p < 90) {
+  } else if (p < 90) {  // (also when play is locked out)
     static constexpr std::uint32_t kBills[] = {1, 5, 10, 20, 50, 100};
     egm.bill(kBills[static_cast<std::size_t>(pick(rng_)) % 6]);
   } else {
