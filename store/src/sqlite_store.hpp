@@ -80,7 +80,6 @@ class SqliteStore final : public Store {
 
   // writer (store_writer.cpp)
   void writer_main();
-  void enqueue(Op op);
   std::error_code run_task(std::function<std::error_code()> task);
   void commit_batch(std::vector<Op>& ops);
   std::error_code apply_append(Op& op, std::map<std::string, std::int64_t>& pending_delta,

@@ -77,15 +77,6 @@ std::error_code SqliteStore::append_sync(Record r, Record* stored) {
   return fut.get();
 }
 
-void SqliteStore::enqueue(Op op) {
-  {
-    std::lock_guard lk(mu_);
-    op.enqueued = std::chrono::steady_clock::now();
-    queue_.push_back(std::move(op));
-  }
-  cv_.notify_one();
-}
-
 std::error_code SqliteStore::run_task(std::function<std::error_code()> task) {
   auto done = std::make_shared<std::promise<std::error_code>>();
   auto fut = done->get_future();
@@ -99,8 +90,10 @@ std::error_code SqliteStore::run_task(std::function<std::error_code()> task) {
   {
     std::lock_guard lk(mu_);
     if (stopping_) return make_error_code(Errc::closed);
+    op.enqueued = std::chrono::steady_clock::now();
+    queue_.push_back(std::move(op));  // under the same lock as the check: close() drains it
   }
-  enqueue(std::move(op));
+  cv_.notify_one();
   return fut.get();
 }
 

@@ -193,4 +193,18 @@ TEST(StoreRetention, ChainVerifiesAcrossMiddleEvictionsAndRangeChecks) {
   EXPECT_EQ(f.s->stats().rows, 101u);  // only the protected financial rows are left
 }
 
+TEST(StoreRetention, RunsOnItsOwnEveryInterval) {
+  Fixture f;
+  f.opt.retention_interval = std::chrono::milliseconds(50);
+  f.reopen();
+  ASSERT_FALSE(f.s->register_consumer({"req", {}, true}));
+  f.add(99, EventClass::telemetry);
+  f.ack_all("req");
+  f.clock.now->fetch_add(2 * 3600 * 1000);
+  EXPECT_TRUE(floorgate::testing::wait_until([&] { return f.s->stats().rows == 0; },
+                                             std::chrono::seconds(30)));
+  EXPECT_EQ(f.s->stats().evicted_total, 100u);
+  EXPECT_TRUE(f.s->verify_chain().ok);
+}
+
 }  // namespace

@@ -5,7 +5,9 @@
 //
 // Threading: every method is thread-safe. append()/ack_async() hand work to the store's one
 // writer thread (group commit: many events, one transaction, one fsync); their callbacks run
-// on that writer thread and must be quick (post elsewhere). Reads use their own connection.
+// on that writer thread and must be quick (post elsewhere); never call the blocking methods
+// (append_sync, ack, register_consumer, ...) from inside a callback: they wait for that thread.
+// Reads use their own connection.
 
 #include <array>
 #include <chrono>
