@@ -50,9 +50,12 @@ class DeliveryHarness {
 
   void shutdown() {
     if (!thread_.joinable()) return;
-    std::promise<void> stopped;
-    boost::asio::post(ioc_, [&] { delivery_->stop([&] { stopped.set_value(); }); });
-    stopped.get_future().wait_for(std::chrono::seconds(5));
+    auto stopped = std::make_shared<std::promise<void>>();
+    auto fut = stopped->get_future();
+    boost::asio::post(ioc_, [this, stopped] {
+      delivery_->stop([stopped] { stopped->set_value(); });
+    });
+    fut.wait_for(std::chrono::seconds(5));
     on_loop([this] { delivery_.reset(); });
     work_.reset();
     ioc_.stop();

@@ -125,6 +125,11 @@ class TestClient {
     std::lock_guard l(mu_);
     return seqs_;
   }
+  // Number of distinct event seqs seen (cheap, unlike distinct_seqs()).
+  std::size_t distinct_count() {
+    std::lock_guard l(mu_);
+    return seqs_.size();
+  }
   std::uint64_t max_seq() {
     std::lock_guard l(mu_);
     return max_seq_;
