@@ -103,6 +103,9 @@ struct UnitCase {
   const char* binary;      // the built program (empty when its target does not exist yet)
 };
 
+// Names the case by its unit in gtest and ctest output.
+void PrintTo(const UnitCase& u, std::ostream* os) { *os << u.file; }
+
 const UnitCase kUnits[] = {
     {"floorgate.service", "floorgate.service", FLOORGATE_DAEMON_BIN},
     {"floorgate-egm-sim@.service", "floorgate-egm-sim@bench1.service", FLOORGATE_SIM_BIN},
