@@ -56,19 +56,22 @@ async function step(name, fn) {
   }
 }
 
-const base = env.FLOORGATE_WEB_URL || await startDemo();
-const profile = mkdtempSync(path.join(tmpdir(), 'floorgate-chromium-'));
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    `--user-data-dir=${profile}`],
-});
 let failed = false;
 const pageErrors = [];
+let context = null;
+const profile = mkdtempSync(path.join(tmpdir(), 'floorgate-chromium-'));
 try {
-  const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
-  const page = await context.newPage();
+  const base = env.FLOORGATE_WEB_URL || await startDemo();
+  // A fresh profile directory per run (playwright passes it as --user-data-dir).
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    timeout: 120000,
+    viewport: { width: 1366, height: 900 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const page = context.pages()[0] || await context.newPage();
   page.setDefaultTimeout(T);
   page.on('pageerror', (e) => pageErrors.push(e.message));
   const shot = async (name, toDocs) => {
@@ -204,7 +207,7 @@ try {
   failed = true;
   console.error(e);
 } finally {
-  await browser.close();
+  if (context) await context.close().catch(() => {});
   rmSync(profile, { recursive: true, force: true });
   if (demo) demo.kill('SIGTERM');
 }

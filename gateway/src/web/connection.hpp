@@ -10,6 +10,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <array>
 #include <deque>
 #include <type_traits>
 
@@ -156,6 +157,17 @@ class Connection : public ConnectionBase,
         "retry: 2000\n\n");
     sse_queue_.push_back(std::move(head));
     do_sse_write();
+    do_sse_read();
+  }
+
+  // A live stream keeps one read pending: it holds the connection alive (the server only keeps
+  // weak references) and notices at once when the browser goes away.
+  void do_sse_read() {
+    stream_.async_read_some(boost::asio::buffer(sse_in_),
+                            [self = this->shared_from_this()](error_code ec, std::size_t) {
+                              if (ec) return self->close();
+                              self->do_sse_read();  // clients have nothing to say; discard
+                            });
   }
 
   void do_sse_write() {
@@ -181,6 +193,7 @@ class Connection : public ConnectionBase,
   std::shared_ptr<Response> res_;
   std::string sse_session_;
   std::deque<std::shared_ptr<const std::string>> sse_queue_;
+  std::array<char, 512> sse_in_{};
 };
 
 }  // namespace floorgate::gateway::web::detail
