@@ -139,6 +139,21 @@ TEST(SimBus, ChirpsAfterFiveSecondsWithoutPollsEvery200Ms) {
   EXPECT_EQ(f.chirps.size(), 2U);
 }
 
+TEST(SimBus, LinkLossForgetsTheUnackedAnswerSoItIsReportedAgain) {
+  BusFixture f;
+  std::uint64_t seq = f.egm().raise(0x11).seq;
+  EXPECT_EQ(f.gp(1), Bytes{0x11});
+  f.clock.advance(6000);  // host gone for longer than the 5 s loop break
+  f.bus->tick();
+  f.take();
+  EXPECT_EQ(f.gp(0), Bytes{});
+  EXPECT_EQ(f.gp(1), Bytes{0x11});  // re-reported, not silently ACKed by the first new poll
+  EXPECT_FALSE(f.ledger.find(seq)->acked);
+  EXPECT_EQ(f.gp(0), Bytes{});
+  EXPECT_EQ(f.gp(1), Bytes{0x00});
+  EXPECT_TRUE(f.ledger.find(seq)->acked);
+}
+
 TEST(SimBus, FaultsBusySilentCrcDelayGap) {
   BusFixture f;
   Faults* faults = f.bus->faults(1);

@@ -121,6 +121,7 @@ void Bus::handle_poll(PollKey key, std::span<const std::uint8_t> frame) {
   Station* st = station(key.address);
   if (st == nullptr || st->off || st->faults.silent || !st->synced) return;
   st->last_poll_ms = clock_.steady_ms();
+  st->link_down = false;
   if (repeat_ == 0) {
     st->egm->implied_ack();
     answer(*st, key, frame);
@@ -208,12 +209,17 @@ void Bus::tick() {
       st.last_poll_ms = now;
       st.egm->power_cycle(st.ram_clear_on_power_up);
     }
-    if (st.off || st.faults.silent || !cfg_.chirp) continue;
-    if (now - st.last_poll_ms < kChirpAfterMs || now - st.last_chirp_ms < kChirpEveryMs) continue;
-    // Link down: chirp our address with the wakeup bit; with sync required, resync first.
+    if (st.off || now - st.last_poll_ms < kChirpAfterMs) continue;
+    if (!st.link_down) {
+      // Loop break: the host is gone. Whatever the last answer carried was never implied-ACKed
+      // and is reported again when polling resumes; with sync required, resync first.
+      st.link_down = true;
+      st.egm->final_nack();
+      st.has_last_answer = false;
+      st.synced = !cfg_.sync_required;
+    }
+    if (!cfg_.chirp || st.faults.silent || now - st.last_chirp_ms < kChirpEveryMs) continue;
     st.last_chirp_ms = now;
-    st.synced = !cfg_.sync_required;
-    st.has_last_answer = false;
     ++stats_.chirps;
     if (writer_) {
       Chunk c;

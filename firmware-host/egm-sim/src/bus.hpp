@@ -88,6 +88,7 @@ class Bus {
     std::unique_ptr<Egm> egm;
     Faults faults;
     bool synced = true;
+    bool link_down = false;  // 5 s without a valid poll
     std::int64_t last_poll_ms = 0;
     std::int64_t last_chirp_ms = 0;
     Bytes last_answer;
