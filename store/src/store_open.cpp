@@ -154,7 +154,8 @@ std::error_code SqliteStore::quarantine(OpenReport& report, const std::string& w
 std::error_code SqliteStore::create_fresh(OpenReport& report) {
   int rc = wdb_.open(opt_.path.string(), true);
   if (rc != SQLITE_OK) return sqlite_error(rc);
-  exec(wdb_.get(), "PRAGMA auto_vacuum=INCREMENTAL");
+  // 8 KiB pages: half the page reads of a consumer's batch compared with 4 KiB.
+  exec(wdb_.get(), "PRAGMA page_size=8192; PRAGMA auto_vacuum=INCREMENTAL");
   if (query_text(wdb_.get(), "PRAGMA journal_mode=WAL") != "wal") {
     return make_error_code(Errc::io_error);
   }
