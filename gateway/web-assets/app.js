@@ -300,7 +300,7 @@ views.audit = async () => {
     h('tbody', {}, rows.map((a) => {
       const at = a.attrs || {};
       return h('tr', {}, h('td', {}, fmtTime(tsOf(a))), h('td', {}, dash(a.user ?? at.user)),
-        h('td', {}, dash(a.action ?? a.type)), h('td', {}, dash(a.summary ?? at.summary ?? at.what ?? at.change)));
+        h('td', {}, dash(at.action ?? a.action ?? a.type)), h('td', {}, dash(a.summary ?? at.summary ?? at.what ?? at.change)));
     })))) : h('p', {}, 'No configuration changes recorded yet.'));
 };
 
