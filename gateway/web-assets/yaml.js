@@ -60,30 +60,54 @@ const FgYaml = (() => {
     return s;
   }
 
-  // Flow collections of scalars: [a, "b", 3] and {a: 1, b: x} (one level, one line).
+  // Flow collections on one line, nested: [a, "b", {c: [1, 2]}] and {a: 1, b: [x, y]}.
   function parseFlow(s, no) {
-    const open = s[0], close = open === '[' ? ']' : '}';
-    if (s[s.length - 1] !== close) throw new YamlError(no, `missing ${close}`);
-    const body = s.slice(1, -1).trim();
-    const items = [];
-    let cur = '', q = null;
-    for (let i = 0; i < body.length; i++) {
-      const c = body[i];
-      if (q) { cur += c; if (c === '\\' && q === '"') { cur += body[++i]; } else if (c === q) q = null; continue; }
-      if (c === '"' || c === "'") { q = c; cur += c; continue; }
-      if (c === '[' || c === '{') throw new YamlError(no, 'nested flow collections are not supported');
-      if (c === ',') { items.push(cur.trim()); cur = ''; continue; }
-      cur += c;
+    let i = 0;
+    const ws = () => { while (i < s.length && s[i] === ' ') i++; };
+    function token(stops) {
+      ws();
+      const c = s[i];
+      if (c === '[' || c === '{') return value();
+      let j = i;
+      if (c === '"' || c === "'") {
+        j++;
+        while (j < s.length && s[j] !== c) j += s[j] === '\\' && c === '"' ? 2 : 1;
+        j++;
+      } else {
+        while (j < s.length && !stops.includes(s[j])) j++;
+      }
+      const raw = s.slice(i, j).trim();
+      i = j;
+      return parseScalar(raw, no);
     }
-    if (cur.trim() !== '' || items.length) items.push(cur.trim());
-    if (open === '[') return items.map((x) => parseScalar(x, no));
-    const obj = {};
-    for (const it of items) {
-      const m = it.match(/^("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^:]+?)\s*:\s*(.*)$/);
-      if (!m) throw new YamlError(no, 'expected key: value in {…}');
-      obj[keyOf(m[1], no)] = parseScalar(m[2], no);
+    function value() {
+      ws();
+      const open = s[i];
+      if (open !== '[' && open !== '{') return token(',]}');
+      const close = open === '[' ? ']' : '}';
+      i++;
+      const arr = [], obj = {};
+      ws();
+      if (s[i] === close) { i++; return open === '[' ? arr : obj; }
+      for (;;) {
+        if (open === '[') arr.push(token(',]'));
+        else {
+          const k = token(':,}');
+          ws();
+          if (s[i] !== ':') throw new YamlError(no, 'expected key: value in {…}');
+          i++;
+          obj[String(k)] = token(',}');
+        }
+        ws();
+        if (s[i] === ',') { i++; continue; }
+        if (s[i] === close) { i++; return open === '[' ? arr : obj; }
+        throw new YamlError(no, `missing ${close}`);
+      }
     }
-    return obj;
+    const v = value();
+    ws();
+    if (i !== s.length) throw new YamlError(no, 'unexpected text after a flow collection');
+    return v;
   }
 
   function keyOf(k, no) { return /^["']/.test(k) ? String(parseScalar(k, no)) : k; }

@@ -10,7 +10,7 @@ const file = `# floorgate.yaml
 gateway:
   id: gw-bank3          # comment after a value
   site: "Main floor"
-mqtt: {host: 127.0.0.1, port: 1883}
+mqtt: {host: 127.0.0.1, port: 1883, tls: {ca_file: ""}}
 buses:
 - id: bus1
   driver: sas-serial
@@ -22,8 +22,7 @@ buses:
     - {id: bank3-02, address: 2}
 consumers:
   - name: sms
-    route:
-      classes: [financial, security]
+    route: {classes: [financial, security], types: []}
     required: true
 web:
   users:
@@ -34,7 +33,7 @@ web:
 const doc = Y.parseYaml(file);
 assert.equal(doc.gateway.id, 'gw-bank3');
 assert.equal(doc.gateway.site, 'Main floor');
-assert.deepEqual(doc.mqtt, { host: '127.0.0.1', port: 1883 });
+assert.deepEqual(doc.mqtt, { host: '127.0.0.1', port: 1883, tls: { ca_file: '' } });
 assert.equal(doc.buses[0].egms.length, 2);
 assert.deepEqual(doc.buses[0].egms[0].meter_codes, ['0x00', '0x0C', 5]);
 assert.deepEqual(doc.buses[0].egms[1], { id: 'bank3-02', address: 2 });
