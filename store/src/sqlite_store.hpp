@@ -91,7 +91,12 @@ class SqliteStore final : public Store {
                                           const std::map<std::string, std::uint64_t>& acked);
 
   // retention (store_retention.cpp); writer thread only. Returns true when more work remains.
+  struct RetentionCtx;
   std::error_code retention_chunk(bool* more);
+  std::error_code retention_prefix(RetentionCtx& x);
+  std::error_code retention_evict(RetentionCtx& x);
+  std::error_code retention_fold_anchor(RetentionCtx& x);
+  void update_alarm(const RetentionCtx& x, bool clear);  // caller holds mu_
   void vacuum_some();
 
   // helpers

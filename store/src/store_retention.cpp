@@ -48,178 +48,194 @@ void SqliteStore::vacuum_some() {
   exec(wdb_.get(), "PRAGMA wal_checkpoint(TRUNCATE)");
 }
 
-std::error_code SqliteStore::retention_chunk(bool* more) {
-  *more = false;
-  if (row_count_ == 0) return {};
-  const std::uint64_t live = live_bytes();
-  const std::uint64_t excess = live > opt_.max_bytes ? live - opt_.max_bytes : 0;
-  const std::uint64_t avg = std::max<std::uint64_t>(live / std::max<std::uint64_t>(row_count_, 1), 1);
-  const std::uint64_t size_rows = excess ? excess / avg + 1 : 0;
-  const std::int64_t cutoff =
-      now_ms() - std::chrono::duration_cast<std::chrono::milliseconds>(opt_.max_age).count();
-  const std::size_t chunk = opt_.retention_chunk_rows;
+// The state of one retention chunk (one transaction).
+struct SqliteStore::RetentionCtx {
+  SqliteStore& st;
+  std::uint64_t excess = 0;     // live bytes above max_bytes
+  std::uint64_t size_rows = 0;  // rows the size bound needs removed (estimate)
+  std::int64_t cutoff = 0;      // rows older than this may go by age
+  std::size_t chunk = 0;
+  std::map<std::string, std::int64_t> delta;  // pending counter changes per consumer
+  std::uint64_t removed = 0, removed_unacked = 0;
+  std::uint64_t upto = 0;       // prefix deleted up to here
+  Hash upto_hash{};
+  std::uint64_t blocker = 0;    // first row the prefix could not take
+  std::uint64_t blocked = 0;    // rows the size bound still needs but may not take
+  std::uint64_t new_anchor = 0;
+  Hash new_anchor_hash{};
 
-  auto releasable = [&](const Record& r) {
-    for (const auto& [name, c] : consumers_) {
+  // True when no required consumer still waits for r.
+  bool releasable(const Record& r) const {
+    for (const auto& [name, c] : st.consumers_) {
       if (c.spec.required && r.seq > c.acked && c.spec.route.matches(r)) return false;
     }
     return true;
-  };
-  // Caller holds mu_. raise: protected rows block the size bound; clear: the bound is met.
-  auto update_alarm = [&](bool raise, bool clear) {
-    if (raise) {
-      alarm_ = true;
-      alarm_reason_ = "size bound " + std::to_string(opt_.max_bytes) + " bytes exceeded by " +
-                      std::to_string(excess) +
-                      " bytes: the rest is financial/security events not yet acked by a "
-                      "required consumer";
-    } else if (clear) {
-      alarm_ = false;
-      alarm_reason_.clear();
-    }
-  };
-  std::map<std::string, std::int64_t> delta;
-  std::uint64_t removed = 0, removed_unacked = 0;
-  auto account = [&](const Record& r) {
+  }
+  void account(const Record& r) {
     bool unacked = !releasable(r);
-    for (const auto& [name, c] : consumers_) {
+    for (const auto& [name, c] : st.consumers_) {
       if (r.seq > c.acked && c.spec.route.matches(r)) --delta[name];
     }
     ++removed;
     removed_unacked += unacked ? 1 : 0;
-  };
+  }
+  bool room() const { return removed < size_rows && removed < chunk; }
+};
+
+std::error_code SqliteStore::retention_chunk(bool* more) {
+  *more = false;
+  if (row_count_ == 0) return {};
+  RetentionCtx x{*this};
+  const std::uint64_t live = live_bytes();
+  x.excess = live > opt_.max_bytes ? live - opt_.max_bytes : 0;
+  const std::uint64_t avg = std::max<std::uint64_t>(live / std::max<std::uint64_t>(row_count_, 1), 1);
+  x.size_rows = x.excess ? x.excess / avg + 1 : 0;
+  x.cutoff = now_ms() - std::chrono::duration_cast<std::chrono::milliseconds>(opt_.max_age).count();
+  x.chunk = opt_.retention_chunk_rows;
+  x.new_anchor = anchor_seq_;
+  x.new_anchor_hash = anchor_hash_;
 
   if (int rc = exec(wdb_.get(), "BEGIN IMMEDIATE"); rc != SQLITE_OK) return sqlite_error(rc);
-  std::error_code ec;
-  // Phase 1: the oldest contiguous rows, while old enough or the size bound needs it.
-  std::uint64_t upto = 0;
-  Hash upto_hash{};
-  std::uint64_t blocker = 0;
-  {
-    Stmt st(wdb_.get(), std::string("SELECT ") + kRowCols + " FROM event ORDER BY seq LIMIT ?1");
-    st.bind(1, static_cast<std::int64_t>(chunk));
-    while (st.step() == SQLITE_ROW) {
-      Row r = read_row(st);
-      bool wanted = r.rec.ts_gw_ms < cutoff || removed < size_rows;
-      if (!wanted || !releasable(r.rec)) {
-        blocker = r.rec.seq;
-        break;
-      }
-      account(r.rec);
-      upto = r.rec.seq;
-      upto_hash = r.rec.hash;
-    }
-  }
-  if (upto > 0) {
-    Stmt del(wdb_.get(), "DELETE FROM event WHERE seq<=?1");
-    del.bind(1, static_cast<std::int64_t>(upto));
-    ec = sqlite_error(del.step());
-  }
-  // Phase 2: the size bound still needs rows; evict from the middle, keeping their hashes.
-  std::uint64_t blocked = 0;
-  if (!ec && removed < size_rows && blocker > 0) {
-    Stmt gap(wdb_.get(), "INSERT INTO gap(seq,hash) VALUES(?1,?2)");
-    Stmt del(wdb_.get(), "DELETE FROM event WHERE seq=?1");
-    auto evict = [&](const Record& r) {
-      gap.reset();
-      gap.bind(1, static_cast<std::int64_t>(r.seq)).bind_blob(2, r.hash.data(), 32);
-      del.reset();
-      del.bind(1, static_cast<std::int64_t>(r.seq));
-      int rc = gap.step();
-      if (rc == SQLITE_DONE) rc = del.step();
-      if (rc != SQLITE_DONE) return sqlite_error(rc);
-      account(r);
-      return std::error_code();
-    };
-    // 2a: rows past the blocker that every required consumer already acked.
-    Stmt scan(wdb_.get(), std::string("SELECT ") + kRowCols +
-                              " FROM event WHERE seq>?1 ORDER BY seq LIMIT ?2");
-    scan.bind(1, static_cast<std::int64_t>(blocker)).bind(2, static_cast<std::int64_t>(chunk));
-    std::vector<Record> cand;
-    while (scan.step() == SQLITE_ROW) cand.push_back(read_row(scan).rec);
-    for (const auto& r : cand) {
-      if (ec || removed >= size_rows || removed >= chunk) break;
-      if (releasable(r)) ec = evict(r);
-    }
-    // 2b: unacked rows by class, telemetry first; financial and security never.
-    for (auto cls : {EventClass::telemetry, EventClass::operational, EventClass::fault}) {
-      if (ec || removed >= size_rows || removed >= chunk) break;
-      Stmt bycls(wdb_.get(), std::string("SELECT ") + kRowCols +
-                                 " FROM event WHERE cls=?1 ORDER BY seq LIMIT ?2");
-      bycls.bind(1, static_cast<std::int64_t>(cls));
-      bycls.bind(2, static_cast<std::int64_t>(std::min(size_rows - removed, chunk - removed)));
-      cand.clear();
-      while (bycls.step() == SQLITE_ROW) cand.push_back(read_row(bycls).rec);
-      for (const auto& r : cand) {
-        if (ec) break;
-        ec = evict(r);
-      }
-    }
-    if (!ec && removed < size_rows && removed < chunk) blocked = size_rows - removed;
-  }
-  // Fold gaps below the first kept row into the anchor.
-  std::uint64_t new_anchor = anchor_seq_;
-  Hash new_anchor_hash = anchor_hash_;
-  if (!ec) {
-    int rc = SQLITE_OK;
-    auto first = static_cast<std::uint64_t>(
-        query_i64(wdb_.get(), "SELECT ifnull(min(seq),0) FROM event", &rc));
-    if (first == 0) first = last_seq_ + 1;
-    if (first - 1 > anchor_seq_) {
-      Stmt h(wdb_.get(), "SELECT hash FROM gap WHERE seq=?1");
-      h.bind(1, static_cast<std::int64_t>(first - 1));
-      bool found = true;
-      if (h.step() == SQLITE_ROW) {
-        new_anchor_hash = to_hash(h.blob(0));
-      } else if (upto == first - 1) {
-        new_anchor_hash = upto_hash;
-      } else {
-        found = false;  // a hole the chain check will report; keep the old anchor
-      }
-      if (found) {
-        new_anchor = first - 1;
-        Stmt dg(wdb_.get(), "DELETE FROM gap WHERE seq<?1");
-        dg.bind(1, static_cast<std::int64_t>(first));
-        ec = sqlite_error(dg.step());
-      }
-    }
-  }
-  if (!ec && removed == 0 && new_anchor == anchor_seq_) {
+  std::error_code ec = retention_prefix(x);
+  if (!ec && x.removed < x.size_rows && x.blocker > 0) ec = retention_evict(x);
+  if (!ec) ec = retention_fold_anchor(x);
+  if (!ec && x.removed == 0 && x.new_anchor == anchor_seq_) {
     exec(wdb_.get(), "ROLLBACK");  // nothing to do: no commit, no fsync
     std::lock_guard lk(mu_);
-    update_alarm(blocked > 0, excess == 0);
+    update_alarm(x, x.excess == 0);
     return {};
   }
   if (!ec) {
     Stmt st(wdb_.get(),
             "UPDATE state SET row_count=row_count-?1,anchor_seq=?2,anchor_hash=?3,"
             "evicted_total=evicted_total+?1,evicted_unacked_total=evicted_unacked_total+?4");
-    st.bind(1, static_cast<std::int64_t>(removed)).bind(2, static_cast<std::int64_t>(new_anchor));
-    st.bind_blob(3, new_anchor_hash.data(), 32);
-    st.bind(4, static_cast<std::int64_t>(removed_unacked));
+    st.bind(1, static_cast<std::int64_t>(x.removed));
+    st.bind(2, static_cast<std::int64_t>(x.new_anchor));
+    st.bind_blob(3, x.new_anchor_hash.data(), 32);
+    st.bind(4, static_cast<std::int64_t>(x.removed_unacked));
     ec = sqlite_error(st.step());
   }
-  if (!ec) ec = write_consumer_counters(delta, {});
+  if (!ec) ec = write_consumer_counters(x.delta, {});
   if (!ec) ec = sqlite_error(exec(wdb_.get(), "COMMIT"));
   if (ec) {
     exec(wdb_.get(), "ROLLBACK");
     return ec;
   }
   std::lock_guard lk(mu_);
-  row_count_ -= std::min(row_count_, removed);
-  anchor_seq_ = new_anchor;
-  anchor_hash_ = new_anchor_hash;
-  evicted_total_ += removed;
-  evicted_unacked_total_ += removed_unacked;
+  row_count_ -= std::min(row_count_, x.removed);
+  anchor_seq_ = x.new_anchor;
+  anchor_hash_ = x.new_anchor_hash;
+  evicted_total_ += x.removed;
+  evicted_unacked_total_ += x.removed_unacked;
   for (auto& [name, c] : consumers_) {
-    auto d = delta.find(name);
-    if (d == delta.end()) continue;
+    auto d = x.delta.find(name);
+    if (d == x.delta.end()) continue;
     c.pending = static_cast<std::uint64_t>(
         std::max<std::int64_t>(static_cast<std::int64_t>(c.pending) + d->second, 0));
   }
-  update_alarm(blocked > 0, excess == 0 || removed >= size_rows);
-  *more = removed >= chunk;
+  update_alarm(x, x.excess == 0 || x.removed >= x.size_rows);
+  *more = x.removed >= x.chunk;
   return {};
+}
+
+void SqliteStore::update_alarm(const RetentionCtx& x, bool clear) {
+  if (x.blocked > 0) {
+    alarm_ = true;
+    alarm_reason_ = "size bound " + std::to_string(opt_.max_bytes) + " bytes exceeded by " +
+                    std::to_string(x.excess) +
+                    " bytes: the rest is financial/security events not yet acked by a required "
+                    "consumer";
+  } else if (clear) {
+    alarm_ = false;
+    alarm_reason_.clear();
+  }
+}
+
+std::error_code SqliteStore::retention_prefix(RetentionCtx& x) {
+  Stmt st(wdb_.get(), std::string("SELECT ") + kRowCols + " FROM event ORDER BY seq LIMIT ?1");
+  st.bind(1, static_cast<std::int64_t>(x.chunk));
+  while (st.step() == SQLITE_ROW) {
+    Row r = read_row(st);
+    bool wanted = r.rec.ts_gw_ms < x.cutoff || x.removed < x.size_rows;
+    if (!wanted || !x.releasable(r.rec)) {
+      x.blocker = r.rec.seq;
+      break;
+    }
+    x.account(r.rec);
+    x.upto = r.rec.seq;
+    x.upto_hash = r.rec.hash;
+  }
+  st.reset();
+  if (x.upto == 0) return {};
+  Stmt del(wdb_.get(), "DELETE FROM event WHERE seq<=?1");
+  del.bind(1, static_cast<std::int64_t>(x.upto));
+  return sqlite_error(del.step());
+}
+
+std::error_code SqliteStore::retention_evict(RetentionCtx& x) {
+  Stmt gap(wdb_.get(), "INSERT INTO gap(seq,hash) VALUES(?1,?2)");
+  Stmt del(wdb_.get(), "DELETE FROM event WHERE seq=?1");
+  auto evict = [&](const Record& r) {
+    gap.reset();
+    gap.bind(1, static_cast<std::int64_t>(r.seq)).bind_blob(2, r.hash.data(), 32);
+    del.reset();
+    del.bind(1, static_cast<std::int64_t>(r.seq));
+    int rc = gap.step();
+    if (rc == SQLITE_DONE) rc = del.step();
+    if (rc != SQLITE_DONE) return sqlite_error(rc);
+    x.account(r);
+    return std::error_code();
+  };
+  auto load = [&](Stmt& q) {
+    std::vector<Record> out;
+    while (q.step() == SQLITE_ROW) out.push_back(read_row(q).rec);
+    return out;
+  };
+  std::error_code ec;
+  // First rows past the blocker that every required consumer already acked.
+  Stmt scan(wdb_.get(), std::string("SELECT ") + kRowCols +
+                            " FROM event WHERE seq>?1 ORDER BY seq LIMIT ?2");
+  scan.bind(1, static_cast<std::int64_t>(x.blocker)).bind(2, static_cast<std::int64_t>(x.chunk));
+  for (const auto& r : load(scan)) {
+    if (ec || !x.room()) break;
+    if (x.releasable(r)) ec = evict(r);
+  }
+  // Then unacked rows by class, telemetry first; financial and security never.
+  for (auto cls : {EventClass::telemetry, EventClass::operational, EventClass::fault}) {
+    if (ec || !x.room()) break;
+    Stmt q(wdb_.get(), std::string("SELECT ") + kRowCols +
+                           " FROM event WHERE cls=?1 ORDER BY seq LIMIT ?2");
+    q.bind(1, static_cast<std::int64_t>(cls));
+    q.bind(2, static_cast<std::int64_t>(std::min(x.size_rows - x.removed, x.chunk - x.removed)));
+    for (const auto& r : load(q)) {
+      if (ec) break;
+      ec = evict(r);
+    }
+  }
+  if (!ec && x.room()) x.blocked = x.size_rows - x.removed;
+  return ec;
+}
+
+std::error_code SqliteStore::retention_fold_anchor(RetentionCtx& x) {
+  // Gaps below the first kept row fold into the anchor (the hash just before that row).
+  auto first = static_cast<std::uint64_t>(
+      query_i64(wdb_.get(), "SELECT ifnull(min(seq),0) FROM event"));
+  if (first == 0) first = last_seq_ + 1;
+  if (first - 1 <= anchor_seq_) return {};
+  Stmt h(wdb_.get(), "SELECT hash FROM gap WHERE seq=?1");
+  h.bind(1, static_cast<std::int64_t>(first - 1));
+  if (h.step() == SQLITE_ROW) {
+    x.new_anchor_hash = to_hash(h.blob(0));
+  } else if (x.upto == first - 1) {
+    x.new_anchor_hash = x.upto_hash;
+  } else {
+    return {};  // a hole the chain check will report; keep the old anchor
+  }
+  h.reset();
+  x.new_anchor = first - 1;
+  Stmt dg(wdb_.get(), "DELETE FROM gap WHERE seq<?1");
+  dg.bind(1, static_cast<std::int64_t>(first));
+  return sqlite_error(dg.step());
 }
 
 }  // namespace floorgate::store::detail
