@@ -196,9 +196,9 @@ TEST(RealStore, BrokerCrashesConsumerOutageAndGatewayKill9LoseNothing) {
         std::vector<std::string>{build_path("tests/gateway_mqtt/floorgate-delivery-runner"),
                                  "--store", (dir / "q.db").string(), "--port",
                                  std::to_string(broker.port()), "--root", kRoot, "--produce",
-                                 std::to_string(produce), "--rate", "4000", "--consumer",
-                                 "all:window=500:ack_timeout_ms=1000", "--consumer",
-                                 "ops:window=500:ack_timeout_ms=1000"},
+                                 std::to_string(produce), "--rate", "2000", "--consumer",
+                                 "all:window=500:ack_timeout_ms=10000", "--consumer",
+                                 "ops:window=500:ack_timeout_ms=10000"},
         (dir / log).string(), (dir / log).string());
   };
   auto o1 = sub(broker.port(), "all", 20);
@@ -220,7 +220,7 @@ TEST(RealStore, BrokerCrashesConsumerOutageAndGatewayKill9LoseNothing) {
     std::ifstream in(dir / f);
     return std::string((std::istreambuf_iterator<char>(in)), {});
   };
-  auto gw = runner(100000, "runner1.log");  // 25 s of production: killed long before the end
+  auto gw = runner(30000, "runner1.log");  // 15 s of production; killed mid-stream
   ASSERT_TRUE(wait_until([&] { return all.distinct_count() > 2000; }, 60s))
       << all.distinct_count() << " " << ops.distinct_count() << "\n" << slurp("runner1.log");
   broker.stop(SIGKILL);
@@ -256,10 +256,11 @@ TEST(RealStore, BrokerCrashesConsumerOutageAndGatewayKill9LoseNothing) {
     return true;
   }, 60s));
   EXPECT_GT(last, 9000u);
+  int polls = 0;
   ASSERT_TRUE(wait_until([&] {
-    all.ack_now(), ops.ack_now();
+    if (++polls % 50 == 0) all.ack_now(), ops.ack_now();
     return all.distinct_count() == last && ops.distinct_count() == last;
-  }, 120s)) << all.distinct_count() << " / " << ops.distinct_count() << " of " << last;
+  }, 400s)) << all.distinct_count() << " / " << ops.distinct_count() << " of " << last;
   // Every seq 1..last reached both consumers (at least once).
   EXPECT_EQ(*all.distinct_seqs().rbegin(), last);
   EXPECT_EQ(*ops.distinct_seqs().rbegin(), last);
