@@ -56,6 +56,8 @@ struct SimServer::Impl : std::enable_shared_from_this<Impl> {
     acc.async_accept([s = shared_from_this()](beast::error_code ec, tcp::socket sock) {
       if (ec == asio::error::operation_aborted || !s->acc.is_open()) return;
       if (!ec) {
+        beast::error_code ig;
+        sock.set_option(tcp::no_delay(true), ig);  // no Nagle stall on small replies
         auto c = std::make_shared<Conn>(std::move(sock), s->handler);
         s->conns.remove_if([](auto& w) { return w.expired(); });
         s->conns.push_back(c);
