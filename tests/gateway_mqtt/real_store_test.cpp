@@ -267,6 +267,21 @@ TEST(RealStore, BrokerCrashesConsumerOutageAndGatewayKill9LoseNothing) {
   auto status = json::parse(watcher->messages().back().payload).as_object();
   EXPECT_EQ(status.at("state").as_string(), "online");
   EXPECT_NE(status.at("boot_id").as_string(), first_boot);
+  // Let the last acks reach the runner and commit: its health topic reports the cursors.
+  TestClient::Options ho;
+  ho.port = broker.port();
+  ho.id = "health-watcher";
+  ho.subscriptions = {kRoot + "/health"};
+  TestClient health(ho);
+  EXPECT_TRUE(wait_until([&] {
+    all.ack_now(), ops.ack_now();
+    auto msgs = health.messages();
+    if (msgs.empty()) return false;
+    auto h = json::parse(msgs.back().payload).as_object();
+    for (auto& cv : h.at("consumers").as_array())
+      if (cv.at("unacked").to_number<std::uint64_t>() != 0) return false;
+    return true;
+  }, 60s));
   gw->kill(SIGTERM);
   EXPECT_EQ(gw->wait(), 0);
   auto st = open_store(dir / "q.db");
