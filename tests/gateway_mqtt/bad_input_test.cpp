@@ -45,6 +45,11 @@ TEST_P(BadInput, IsRejectedCountedAndChangesNothing) {
   // A valid ack first, so "backwards" has a cursor to go behind.
   c.publish(kRoot + "/ack/a", R"({"upto": 10})");
   ASSERT_TRUE(wait_until([&] { return store.acked("a") == 10; }, 10s));
+  // stats() is a snapshot refreshed by the loop every 50 ms: let it catch up first.
+  ASSERT_TRUE(wait_until([&] {
+    auto s = h.stats();
+    return s.connected && s.connects == 1 && s.consumers.at(0).acked_upto == 10;
+  }, 10s));
   auto before = h.stats();
   c.clear();
 
