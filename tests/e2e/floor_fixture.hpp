@@ -116,6 +116,15 @@ class Floor {
         "", (dir_ / (name + ".err")).string());
   }
 
+  // Takes a consumer offline (SIGTERM, its output file is kept; start_consumer brings it back).
+  void stop_consumer(const std::string& name) {
+    auto it = consumers_.find(name);
+    if (it == consumers_.end()) return;
+    it->second->kill(SIGTERM);
+    it->second->wait();
+    consumers_.erase(it);
+  }
+
   void start_daemon() {
     daemon_ = std::make_unique<ChildProcess>(
         std::vector<std::string>{build_path("firmware-host/floorgate/floorgate"), "--config",

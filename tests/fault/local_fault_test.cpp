@@ -1,0 +1,234 @@
+// Fault suite, appliance side: disk full (RLIMIT_FSIZE on the daemon, then lifted), serial
+// cable pull (machines silent) and restore, EGM power cycle with queued events, wall clock
+// jumps (libfaketime), corrupt store file at start-up, SIGHUP reloads under load. Each case
+// compares the simulator's ledger with what consumers received.
+#include <sys/resource.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <random>
+
+#include "fault_support.hpp"
+
+namespace floorgate::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+bool received_type(Floor& floor, const std::string& consumer, const std::string& egm,
+                   const std::string& type) {
+  for (const auto& r : floor.received(consumer)) {
+    if (r.egm == egm && r.type == type) return true;
+  }
+  return false;
+}
+
+// Disk full: a 4 KiB soft file-size limit on the running daemon (prlimit, no root needed) makes
+// every write past 4 KiB into the store, WAL or log fail (EFBIG with SIGXFSZ ignored; SQLite
+// reports SQLITE_IOERR_WRITE where a really full disk gives SQLITE_FULL) until it is lifted.
+TEST(FaultLocal, DiskFullDuringTrafficThenFreedLosesNothing) {
+  std::signal(SIGXFSZ, SIG_IGN);  // inherited by the daemon: writes fail instead of killing it
+  Floor floor({.rate = 2});
+  floor.start_all();
+  HealthWatch health(floor, floor.broker().port());
+  std::this_thread::sleep_for(3s);
+  const pid_t pid = floor.daemon().pid();
+  // Only the soft limit: raising it back needs no privilege.
+  rlimit before{};
+  ASSERT_EQ(::prlimit(pid, RLIMIT_FSIZE, nullptr, &before), 0);
+  rlimit tiny{4096, before.rlim_max};
+  ASSERT_EQ(::prlimit(pid, RLIMIT_FSIZE, &tiny, nullptr), 0);
+  std::this_thread::sleep_for(fault_duration(10s, 60s));
+  auto full = health.messages();
+  EXPECT_TRUE(floor.daemon().running()) << "the daemon must survive a full disk";
+  ASSERT_EQ(::prlimit(pid, RLIMIT_FSIZE, &before, nullptr), 0);
+  std::this_thread::sleep_for(3s);
+  auto cmp = settle_and_compare(floor, "analytics", 120s);
+  expect_no_loss(floor, cmp, 20);
+  // Health kept being published through the episode and shows the store growing again after.
+  auto later = health.wait_for([&](const auto& h) {
+    return !full.empty() && json_int(h, {"ts_ms"}) > json_int(full.back(), {"ts_ms"}) &&
+           json_int(h, {"store", "last_seq"}) > json_int(full.back(), {"store", "last_seq"});
+  });
+  EXPECT_TRUE(later) << "health did not show the store moving again after the disk was freed";
+  std::signal(SIGXFSZ, SIG_DFL);
+}
+
+// Cable pull: every machine on the pty bus goes silent (no answers at all), events queue in the
+// machines, then the cable comes back.
+TEST(FaultLocal, SerialLinkCutAndRestoredLosesNothing) {
+  Floor floor({.rate = 2});
+  floor.start_all();
+  std::this_thread::sleep_for(2s);
+  for (int a : {1, 2, 3}) ASSERT_TRUE(floor.sim().ok("fault " + std::to_string(a) + " silent 1"));
+  ASSERT_TRUE(floor.sim().ok("door 1 open"));
+  ASSERT_TRUE(floor.sim().ok("bill 2 20"));
+  const auto cut_at = std::chrono::steady_clock::now();
+  // The driver declares the link down after 30 consecutive failed polls.
+  EXPECT_TRUE(wait_until([&] {
+    std::this_thread::sleep_for(300ms);
+    return received_type(floor, "analytics", "e1", "link.down");
+  }, 60s)) << floor.daemon_log();
+  std::this_thread::sleep_until(cut_at + fault_duration(8s, 60s));
+  for (int a : {1, 2, 3}) ASSERT_TRUE(floor.sim().ok("fault " + std::to_string(a) + " silent 0"));
+  EXPECT_TRUE(wait_until([&] {
+    std::this_thread::sleep_for(300ms);
+    return received_type(floor, "analytics", "e1", "link.up");
+  }, 30s));
+  auto cmp = settle_and_compare(floor, "analytics");
+  expect_no_loss(floor, cmp, 20);
+  EXPECT_TRUE(received_type(floor, "analytics", "e1", "door.opened"));
+}
+
+// Power cycle of a machine that holds queued exceptions (it was silent when they happened).
+TEST(FaultLocal, PowerCycleWithQueuedEventsLosesNothing) {
+  Floor floor({.rate = 1});
+  floor.start_all();
+  std::this_thread::sleep_for(2s);
+  ASSERT_TRUE(floor.sim().ok("fault 5 silent 1"));
+  ASSERT_TRUE(floor.sim().ok("door 5 open"));
+  ASSERT_TRUE(floor.sim().ok("bill 5 50"));
+  ASSERT_TRUE(floor.sim().ok("power-cycle 5 off=2000"));
+  std::this_thread::sleep_for(1s);
+  ASSERT_TRUE(floor.sim().ok("fault 5 silent 0"));
+  std::this_thread::sleep_for(4s);
+  auto cmp = settle_and_compare(floor, "analytics");
+  expect_no_loss(floor, cmp, 10);
+  EXPECT_TRUE(received_type(floor, "analytics", "e5", "power.applied")) << floor.daemon_log();
+}
+
+// Wall clock jumps of the daemon (libfaketime, monotonic clock untouched): back 1 hour, then
+// forward 1 day. Order stays by seq, nothing is lost, ts_gw shows the jumps really happened.
+TEST(FaultLocal, WallClockJumpsBackAndForwardLoseNothing) {
+  const char* lib = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+  if (!std::filesystem::exists(lib)) GTEST_SKIP() << "libfaketime is not installed";
+  Floor floor({.rate = 2});
+  floor.start_all();
+  HealthWatch health(floor, floor.broker().port());
+  auto offset_file = floor.dir() / "faketime.rc";
+  auto set_offset = [&](const std::string& off) { std::ofstream(offset_file) << off << "\n"; };
+  set_offset("+0");
+  floor.kill_daemon(SIGTERM);
+  ::setenv("LD_PRELOAD", lib, 1);
+  ::setenv("FAKETIME_TIMESTAMP_FILE", offset_file.c_str(), 1);
+  ::setenv("FAKETIME_NO_CACHE", "1", 1);
+  ::setenv("FAKETIME_DONT_FAKE_MONOTONIC", "1", 1);
+  // A sanitizer build (CI preset) insists on coming first in the library list.
+  const char* asan = std::getenv("ASAN_OPTIONS");
+  const std::string asan_before = asan ? asan : "";
+  std::string asan_now = asan_before.empty() ? std::string() : asan_before + ":";
+  asan_now += "verify_asan_link_order=0";
+  ::setenv("ASAN_OPTIONS", asan_now.c_str(), 1);
+  floor.start_daemon();
+  for (const char* v : {"LD_PRELOAD", "FAKETIME_TIMESTAMP_FILE", "FAKETIME_NO_CACHE",
+                        "FAKETIME_DONT_FAKE_MONOTONIC"}) {
+    ::unsetenv(v);
+  }
+  if (asan_before.empty()) {
+    ::unsetenv("ASAN_OPTIONS");
+  } else {
+    ::setenv("ASAN_OPTIONS", asan_before.c_str(), 1);
+  }
+  std::this_thread::sleep_for(3s);
+  set_offset("-3600");
+  std::this_thread::sleep_for(5s);
+  set_offset("+86400");
+  std::this_thread::sleep_for(5s);
+  auto cmp = settle_and_compare(floor, "analytics");
+  expect_no_loss(floor, cmp, 20, 5 * 2);  // one restart (to load libfaketime): SAS re-reports
+
+  // ts_gw_ms against the consumer's own receive time proves both jumps took effect.
+  bool saw_back = false, saw_forward = false;
+  for (const auto& g : read_got(floor, "analytics")) {
+    saw_back = saw_back || g.ts_gw_ms < g.rx_ms - 30 * 60 * 1000;
+    saw_forward = saw_forward || g.ts_gw_ms > g.rx_ms + 12 * 3600 * 1000;
+  }
+  EXPECT_TRUE(saw_back) << "no event stamped an hour back";
+  EXPECT_TRUE(saw_forward) << "no event stamped a day ahead";
+  auto h = health.wait_for([](const auto& m) {
+    return json_int(m, {"ts_ms"}) > static_cast<std::int64_t>(std::time(nullptr) + 12 * 3600) * 1000;
+  });
+  EXPECT_TRUE(h) << "health should carry the jumped gateway time";
+}
+
+// Garbage in the store file at start-up: the daemon starts on a fresh store, the bad file is
+// moved aside, an alarm event goes out and traffic flows again.
+TEST(FaultLocal, CorruptStoreAtStartupIsMovedAsideAndReported) {
+  Floor floor({.rate = 2});
+  floor.start_all();
+  HealthWatch health(floor, floor.broker().port());
+  std::this_thread::sleep_for(3s);
+  // Pull every cable first so the boundary is clean: all that was acked is delivered.
+  for (int a : {1, 2, 3, 5, 6}) ASSERT_TRUE(floor.sim().ok("fault " + std::to_string(a) + " silent 1"));
+  auto first = settle_and_compare(floor, "analytics");
+  ASSERT_EQ(first.missing, 0u) << first.detail;
+  auto epoch_before = health.wait_for([](const auto& h) { return h.contains("epoch"); });
+  ASSERT_TRUE(epoch_before);
+  const auto ledger0 = floor.sim().ledger()->size();
+  const auto received0 = read_got(floor, "analytics").size();
+  floor.kill_daemon(SIGTERM);
+
+  auto db = floor.dir() / "floorgate.db";
+  {
+    std::fstream f(db, std::ios::in | std::ios::out | std::ios::binary);
+    std::mt19937 rng(99);
+    std::string junk(65536, '\0');
+    for (auto& c : junk) c = static_cast<char>(rng());
+    f.seekp(0);
+    f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+  }
+  floor.start_daemon();
+  bool moved_aside = false;
+  for (const auto& e : std::filesystem::directory_iterator(floor.dir().path())) {
+    moved_aside = moved_aside ||
+                  e.path().filename().string().rfind("floorgate.db.corrupt-", 0) == 0;
+  }
+  EXPECT_TRUE(moved_aside) << "the corrupt file must be kept, renamed";
+  for (int a : {1, 2, 3, 5, 6}) ASSERT_TRUE(floor.sim().ok("fault " + std::to_string(a) + " silent 0"));
+  std::this_thread::sleep_for(4s);
+  auto cmp = settle_and_compare(floor, "analytics", 90s, ledger0, received0);
+  // Exceptions committed to the old file whose implied ACK the stopped daemon never sent are
+  // re-reported by the EGMs into the new store: extras, at most a few per EGM.
+  expect_no_loss(floor, cmp, 5, 5 * 4);
+  EXPECT_TRUE(wait_until([&] {
+    std::this_thread::sleep_for(300ms);
+    for (const auto& r : floor.received("slot-mgmt")) {
+      if (r.type == "store.corrupt_quarantined") return true;
+    }
+    return false;
+  }, 30s)) << "slot-mgmt must get the security alarm event";
+  auto epoch_after = health.wait_for([&](const auto& h) {
+    return json_int(h, {"epoch"}) != json_int(*epoch_before, {"epoch"});
+  });
+  EXPECT_TRUE(epoch_after) << "health should show the new store epoch";
+}
+
+// SIGHUP reloads under traffic: e3 leaves and rejoins the configuration several times.
+TEST(FaultLocal, SighupReloadsUnderLoadLoseNothing) {
+  Floor floor({.rate = 3});
+  floor.start_all();
+  HealthWatch health(floor, floor.broker().port());
+  auto full = floor.config_yaml();
+  auto without_e3 = full;
+  auto pos = without_e3.find("      - {id: e3");
+  without_e3.erase(pos, without_e3.find('\n', pos) - pos + 1);
+  for (int i = 0; i < 6; ++i) {
+    std::this_thread::sleep_for(1500ms);
+    floor.write_config(i % 2 == 0 ? without_e3 : full);
+    floor.daemon().kill(SIGHUP);
+  }
+  std::this_thread::sleep_for(4s);
+  auto cmp = settle_and_compare(floor, "analytics");
+  // Each bus0 reload restarts that bus: an exception committed just before may be re-reported.
+  expect_no_loss(floor, cmp, 30, 6 * 3);
+  std::set<std::string> boots;
+  for (const auto& h : health.messages()) {
+    if (h.contains("boot_id") && h.at("boot_id").is_string()) {
+      boots.insert(h.at("boot_id").as_string().c_str());
+    }
+  }
+  EXPECT_EQ(boots.size(), 1u) << "reloads must not restart the daemon";
+}
+
+}  // namespace
+}  // namespace floorgate::testing
