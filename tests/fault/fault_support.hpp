@@ -207,7 +207,8 @@ inline std::size_t count_extras(const std::vector<LedgerEntry>& ledger, const st
   for (const auto& [address, egm] : egm_of_address) {
     std::map<std::string, std::int64_t> balance;
     for (const auto& e : ledger) {
-      if (e.address == address && !e.dropped) --balance[code_hex(e.code)];
+      // Dropped entries count too: the EGM may have reported one before its queue overflowed.
+      if (e.address == address) --balance[code_hex(e.code)];
     }
     for (const auto& g : got) {
       if (g.egm == egm && !g.code.empty() && seen.insert({g.epoch, g.seq}).second) {
