@@ -30,6 +30,7 @@ class TempDir {
     path_ = tmpl;
   }
   ~TempDir() {
+    if (std::getenv("FLOORGATE_KEEP_TEST_DIRS")) return;  // debugging: keep the evidence
     std::error_code ec;
     std::filesystem::remove_all(path_, ec);
   }

@@ -2,6 +2,11 @@
 // meters live in engine_events.cpp.
 #include <algorithm>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+
 #include "floorgate/drivers/sas/engine.hpp"
 #include "sas/egm_state.hpp"
 
@@ -47,7 +52,9 @@ Engine::Engine(BusConfig cfg, Io io) : cfg_(std::move(cfg)), io_(std::move(io)) 
   }
 }
 
-Engine::~Engine() = default;
+Engine::~Engine() {
+  if (resume_fd_ >= 0) ::close(resume_fd_);
+}
 
 void Engine::start() {
   running_ = true;
@@ -56,7 +63,44 @@ void Engine::start() {
     e->need_sync = true;
     e->next_due = now;
   }
+  resume_from_file(now);
   pump();
+}
+
+// A gateway killed while an EGM's answer to a general poll awaited durability (or was still on
+// the wire) left that EGM waiting for the implied ACK. Starting with a sync poll (a poll to
+// another address) would ACK it and lose the event; the same general poll again is the NACK
+// that makes the EGM re-send it. So the last general poll's address is kept in resume_file.
+void Engine::resume_from_file(std::int64_t now) {
+  if (cfg_.resume_file.empty()) return;
+  std::FILE* f = std::fopen(cfg_.resume_file.c_str(), "r");
+  if (!f) return;
+  unsigned address = 0;
+  bool ok = std::fscanf(f, "%u", &address) == 1;
+  std::fclose(f);
+  if (!ok) return;
+  for (auto& e : egms_) {
+    if (e->cfg.address != address) continue;
+    for (auto& x : egms_) x->need_sync = false;
+    e->next_due = now - 1;  // served first
+    e->lp_last = true;      // and with a general poll
+  }
+}
+
+void Engine::remember_polled(std::uint8_t address) {
+  if (cfg_.resume_file.empty()) return;
+  if (resume_fd_ < 0) {
+    resume_fd_ = ::open(cfg_.resume_file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (resume_fd_ < 0) return;
+  }
+  // Fixed width, one pwrite, no fsync: it must survive a process kill (the page cache does),
+  // not a power cut of the gateway alone, and it runs for every general poll.
+  char buf[5];
+  std::snprintf(buf, sizeof buf, "%3u\n", static_cast<unsigned>(address));
+  if (::pwrite(resume_fd_, buf, 4, 0) != 4) {
+    ::close(resume_fd_);
+    resume_fd_ = -1;
+  }
 }
 
 void Engine::stop() {
@@ -223,6 +267,7 @@ void Engine::pump() {
   pending_->gp = gp;
   pending_->work = std::move(w);
   pending_->frame = frame;
+  if (gp) remember_polled(e.cfg.address);
   send_pending(false);
 }
 

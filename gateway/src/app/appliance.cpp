@@ -109,11 +109,13 @@ void Appliance::Impl::start_bus(const config::BusConfig& b) {
     rt.g2s_hosts[b.id] = std::move(host);
     return;
   }
-  auto bus = std::make_unique<drivers::sas::Bus>(rt.io.get_executor(), app::sas_bus(b), *rt.sink,
+  auto bus_cfg = app::sas_bus(b, rt.cfg.store.path.parent_path().string());
+  auto port = bus_cfg.port;
+  auto bus = std::make_unique<drivers::sas::Bus>(rt.io.get_executor(), std::move(bus_cfg), *rt.sink,
                                                  [] { return app::wall_ms(); });
   bus->on_status_change([this](const drivers::sas::EgmStatus& s) { publish_status(s.id); });
   bus->start();
-  spdlog::info("bus {}: SAS on {} with {} EGM(s)", b.id, app::sas_bus(b).port, b.egms.size());
+  spdlog::info("bus {}: SAS on {} with {} EGM(s)", b.id, port, b.egms.size());
   rt.sas_buses[b.id] = std::move(bus);
 }
 

@@ -33,10 +33,29 @@ std::string read_file(const std::filesystem::path& p) {
   return ss.str();
 }
 
+}  // namespace
+
+// The validator words field errors as "buses[0].egms[2].address: <sentence>"; the page maps
+// that path to a form field.
+web::ConfigError web_error(const config::ConfigError& e) {
+  auto colon = e.message.find(": ");
+  std::string path;
+  if (colon != std::string::npos && colon > 0) {
+    auto head = e.message.substr(0, colon);
+    bool is_path = head.find_first_not_of(
+                       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.[]") ==
+                   std::string::npos;
+    if (is_path) path = head;
+  }
+  return {path, e.line, e.column, e.message};
+}
+
+namespace {
+
 web::ConfigResult result_of(const config::LoadResult& r) {
   web::ConfigResult out;
   out.ok = r.config.has_value();
-  for (const auto& e : r.errors) out.errors.push_back({"", e.line, e.column, e.message});
+  for (const auto& e : r.errors) out.errors.push_back(web_error(e));
   if (out.ok) out.message = "Valid";
   return out;
 }

@@ -37,6 +37,9 @@ class ApplianceBackend final : public web::Backend {
   Apply apply_;
 };
 
+// A validator error for the page, with the field path taken from the message.
+web::ConfigError web_error(const config::ConfigError& e);
+
 // Writes `text` to `path` atomically: temp file in the same directory, fsync, rename, fsync
 // of the directory. Returns an empty string or the error.
 std::string write_file_atomically(const std::filesystem::path& path, const std::string& text);

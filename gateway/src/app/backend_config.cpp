@@ -76,7 +76,7 @@ web::ConfigResult ApplianceBackend::install(const std::string& yaml, const std::
   auto loaded = config::load_string(yaml, rt_.config_path.filename().string());
   if (!loaded.config) {
     web::ConfigResult r;
-    for (const auto& e : loaded.errors) r.errors.push_back({"", e.line, e.column, e.message});
+    for (const auto& e : loaded.errors) r.errors.push_back(web_error(e));
     r.message = "Not applied: the configuration has errors";
     return r;
   }

@@ -53,7 +53,7 @@ MqttOptions mqtt_options(const config::Config& c) {
   return o;
 }
 
-drivers::sas::BusConfig sas_bus(const config::BusConfig& b) {
+drivers::sas::BusConfig sas_bus(const config::BusConfig& b, const std::string& store_dir) {
   drivers::sas::BusConfig out;
   if (b.driver == config::Driver::sas_tcp) {
     out.link = drivers::sas::BusConfig::Link::tcp;
@@ -63,6 +63,9 @@ drivers::sas::BusConfig sas_bus(const config::BusConfig& b) {
                                                : drivers::sas::BusConfig::Link::uart;
     out.port = b.port;
   }
+  out.resume_file = (std::filesystem::path(store_dir).empty() ? std::filesystem::path(".")
+                                                              : std::filesystem::path(store_dir)) /
+                    ("sas-" + b.id + ".resume");
   for (const auto& e : b.egms) {
     drivers::sas::EgmConfig ec;
     ec.id = e.id;

@@ -20,7 +20,8 @@ store::Route route_of(const config::RouteConfig& r);
 std::vector<ConsumerOptions> consumer_options(const config::Config& c);
 // The MQTT password is read from mqtt.password_file here (never logged).
 MqttOptions mqtt_options(const config::Config& c);
-drivers::sas::BusConfig sas_bus(const config::BusConfig& b);
+// `store_dir`: where the bus keeps its resume file (beside the store).
+drivers::sas::BusConfig sas_bus(const config::BusConfig& b, const std::string& store_dir);
 drivers::g2s::HostConfig g2s_host(const config::BusConfig& b);
 web::WebOptions web_options(const config::Config& c);
 std::vector<web::User> web_users(const config::Config& c);

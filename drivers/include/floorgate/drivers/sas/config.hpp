@@ -31,6 +31,11 @@ struct BusConfig {
   std::chrono::milliseconds reply_timeout{0};          // first byte; 0 = per-link default
   std::chrono::milliseconds inter_byte_timeout{0};     // gap inside a frame; 0 = per-link default
   std::chrono::milliseconds submit_retry{500};         // re-submit after the sink reported an error
+  // Crash safety across restarts: the bus keeps the address of its last general poll here; a
+  // restarted driver's first poll is the same general poll, which the EGM takes as an implied
+  // NACK and re-sends its answer (an event a killed gateway may never have stored), instead of
+  // taking a sync poll as the implied ACK. Empty = off (start with a sync poll).
+  std::string resume_file;
 };
 
 // Snapshot of one EGM for status pages and the MQTT status topic. Counters are cumulative.

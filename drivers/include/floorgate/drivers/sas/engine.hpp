@@ -82,6 +82,8 @@ class Engine {
   void note_answer(std::size_t egm);
   void note_failure(std::size_t egm);
   void emit(std::size_t egm, Event ev, bool blocks_bus);
+  void remember_polled(std::uint8_t address);  // BusConfig::resume_file
+  void resume_from_file(std::int64_t now);  // start(): NACK-poll the EGM named there
   void submit(std::size_t egm, Event ev, bool blocks_bus);
   void queue_identification(std::size_t egm);
   void queue_meters(std::size_t egm, const char* trigger, bool reset);
@@ -105,6 +107,7 @@ class Engine {
   int blocked_ = 0;                         // events awaiting on_durable: bus holds its polls
   std::size_t rr_ = 0;                      // round-robin cursor
   bool running_ = false;
+  int resume_fd_ = -1;  // BusConfig::resume_file, kept open
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };
 
