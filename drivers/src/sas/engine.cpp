@@ -79,11 +79,13 @@ void Engine::resume_from_file(std::int64_t now) {
   bool ok = std::fscanf(f, "%u", &address) == 1;
   std::fclose(f);
   if (!ok) return;
-  for (auto& e : egms_) {
+  for (std::size_t i = 0; i < egms_.size(); ++i) {
+    auto& e = egms_[i];
     if (e->cfg.address != address) continue;
     for (auto& x : egms_) x->need_sync = false;
     e->next_due = now - 1;  // served first
     e->lp_last = true;      // and with a general poll
+    resume_idx_ = i;
   }
 }
 
@@ -306,12 +308,17 @@ void Engine::exchange_failed(bool timeout, bool crc) {
   if (crc) e.st.crc_errors++;
   std::size_t idx = pending_->egm;
   note_failure(idx);
-  if (pending_->sends < kMaxSends && (e.st.link_up || !pending_->gp)) {
+  // A general poll to a machine whose link is down is not retried (it is usually absent),
+  // except the resume poll after a restart: that machine may hold an answer a killed gateway
+  // never stored, and only byte-identical retries (implied NACKs) keep it from being ACKed.
+  const bool resume = resume_idx_ && *resume_idx_ == idx;
+  if (pending_->sends < kMaxSends && (e.st.link_up || !pending_->gp || resume)) {
     pending_->sends++;
     send_pending(true);
     return;
   }
   // Third failure: the EGM keeps its item (final implied NACK); resync before the next poll.
+  if (resume) resume_idx_.reset();
   e.need_sync = true;
   if (pending_->work) give_up_or_requeue(idx, std::move(*pending_->work));
   end_exchange(0);
@@ -328,6 +335,7 @@ void Engine::give_up_or_requeue(std::size_t idx, Work w) {
 
 void Engine::handle_frame(const ParseResult& r) {
   std::size_t idx = pending_->egm;
+  if (resume_idx_ && *resume_idx_ == idx) resume_idx_.reset();  // the resume poll was answered
   auto& e = *egms_[idx];
   std::vector<std::uint8_t> frame(rx_.begin(), rx_.begin() + static_cast<std::ptrdiff_t>(r.length));
   bool retry = pending_->sends > 1;

@@ -108,6 +108,7 @@ class Engine {
   std::size_t rr_ = 0;                      // round-robin cursor
   bool running_ = false;
   int resume_fd_ = -1;  // BusConfig::resume_file, kept open
+  std::optional<std::size_t> resume_idx_;  // EGM of the resume poll until it is answered
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };
 
