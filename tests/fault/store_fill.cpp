@@ -70,7 +70,7 @@ int main(int argc, char** argv) {
     }
     Record r;
     const auto e = (first + n) % egms;
-    char id[16];
+    char id[32];
     std::snprintf(id, sizeof id, "egm-%03llu", static_cast<unsigned long long>(e + 1));
     r.egm = id;
     const auto& k = kKinds[(first + n) % std::size(kKinds)];
