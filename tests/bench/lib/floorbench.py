@@ -409,11 +409,13 @@ class Health:
 
 
 def compare_live(ledger, events):
-    """Ledger (per EGM) vs delivered events: returns (acked, missing). Every acked, not dropped
-    ledger entry must appear, per EGM in order, among delivered exception events (attrs.code)."""
+    """Ledger (per EGM) vs delivered events: returns (acked, missing). For every EGM and
+    exception code, the acked, not dropped ledger entries must be matched by as many delivered
+    events with that attrs.code (counted per code: an EGM may report an overflow 0x70 or a
+    priority exception out of raise order). Duplicate (epoch, seq) deliveries count once."""
     delivered = {}
     seen = set()
-    for ev in sorted(events, key=lambda e: (e["msg"].get("epoch", 0), e["msg"].get("seq", 0))):
+    for ev in events:
         m = ev["msg"]
         key = (m.get("epoch", 0), m.get("seq"))
         if key in seen:
@@ -421,18 +423,18 @@ def compare_live(ledger, events):
         seen.add(key)
         code = (m.get("attrs") or {}).get("code")
         if code:
-            delivered.setdefault(m.get("egm"), []).append(code.lower())
+            per = delivered.setdefault(m.get("egm"), {})
+            per[code.lower()] = per.get(code.lower(), 0) + 1
     acked = missing = 0
     for egm, entries in ledger.items():
-        expected = ["0x" + e["code"].lower().zfill(2) for e in entries
-                    if e.get("acked") and not e.get("dropped")]
-        got = delivered.get(egm, [])
-        i = 0
-        for c in got:
-            if i < len(expected) and c == expected[i]:
-                i += 1
-        acked += len(expected)
-        missing += len(expected) - i
+        expected = {}
+        for e in entries:
+            if e.get("acked") and not e.get("dropped"):
+                c = "0x" + e["code"].lower().zfill(2)
+                expected[c] = expected.get(c, 0) + 1
+                acked += 1
+        got = delivered.get(egm, {})
+        missing += sum(max(0, n - got.get(c, 0)) for c, n in expected.items())
     return acked, missing
 
 
