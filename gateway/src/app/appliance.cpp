@@ -96,7 +96,21 @@ void Appliance::Impl::start_delivery() {
 
 void Appliance::Impl::start_bus(const config::BusConfig& b) {
   if (b.driver == config::Driver::g2s) {
-    auto host = std::make_unique<drivers::g2s::Host>(rt.io.get_executor(), app::g2s_host(b),
+    auto host_cfg = app::g2s_host(b);
+    // G2S dedupe across restarts: the (eventId, eventDateTime) keys already committed, newest
+    // last, so an EGM's re-sent eventReport is recognised after a gateway restart.
+    host_cfg.recent_keys = [this](const std::string& egm) {
+      store::QueryFilter f;
+      f.egm = egm;
+      f.limit = 1000;
+      auto rows = rt.store->query(f);
+      std::vector<drivers::g2s::SeenKey> keys;
+      for (auto it = rows.rbegin(); it != rows.rend(); ++it) {
+        if (auto k = drivers::g2s::seen_key_from_attrs(it->attrs_json)) keys.push_back(*k);
+      }
+      return keys;
+    };
+    auto host = std::make_unique<drivers::g2s::Host>(rt.io.get_executor(), std::move(host_cfg),
                                                      *rt.sink, [] { return app::wall_ms(); });
     host->on_status_change([this](const drivers::g2s::EgmStatus& s) { publish_status(s.id); });
     if (auto ec = host->start()) {
