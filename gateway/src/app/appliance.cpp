@@ -329,8 +329,6 @@ std::string Appliance::status_line() const {
     up += e.link_up ? 1 : 0;
   }
   auto st = rt.delivery ? rt.delivery->stats() : DeliveryStats{};
-  std::uint64_t backlog = 0;
-  for (const auto& c : st.consumers) backlog = std::max<std::uint64_t>(backlog, c.inflight);
   char buf[200];
   std::snprintf(buf, sizeof buf, "%d/%d EGMs online, broker %s, %.0f events/s%s", up, total,
                 st.connected ? "connected" : "disconnected", rt.events_per_s(),
