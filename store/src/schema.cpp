@@ -57,7 +57,13 @@ CREATE TABLE gap(seq INTEGER PRIMARY KEY, hash BLOB NOT NULL);
 ALTER TABLE state ADD COLUMN evicted_unacked_total INTEGER NOT NULL DEFAULT 0;
 )sql";
 
-constexpr const char* kSteps[] = {kV1, kV2};
+// Version 3: how far each consumer's pending count has been counted off (see Consumer::counted).
+constexpr const char* kV3 = R"sql(
+ALTER TABLE consumer ADD COLUMN counted INTEGER NOT NULL DEFAULT 0;
+UPDATE consumer SET counted=acked;
+)sql";
+
+constexpr const char* kSteps[] = {kV1, kV2, kV3};
 
 std::error_code run_steps(sqlite3* db, int from) {
   for (int v = from; v < kSchemaVersion; ++v) {

@@ -6,6 +6,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
@@ -54,16 +55,21 @@ class SqliteStore final : public Store {
     std::uint64_t ack_req = 0;   // highest ack accepted (durable or queued)
     std::uint64_t pos = 0;       // delivery position (in memory)
     std::uint64_t sent_upto = 0;
-    std::uint64_t pending = 0;   // matching rows after acked (persisted with each commit)
+    std::uint64_t pending = 0;   // matching rows after `counted` (persisted with each commit)
+    // pending counts the rows in (counted, last_seq]. counted == acked, except after an ack
+    // that jumped further than kSyncCountSpan: the counter thread counts that range off in
+    // chunks so one big ack never stalls appends; until it is done, unacked over-reports.
+    std::uint64_t counted = 0;
     std::uint64_t dead_letters = 0;
   };
-  enum class OpKind { append, ack, task };
+  enum class OpKind { append, ack, recount, task };
   struct Op {
     OpKind kind = OpKind::append;
     Record rec;
     AppendHandler on_append;
     std::string consumer;
     std::uint64_t upto = 0;
+    std::uint64_t from = 0, count = 0, generation = 0;  // recount: count rows in (from, upto]
     AckHandler on_done;
     std::function<std::error_code()> task;
     std::chrono::steady_clock::time_point enqueued;
@@ -78,17 +84,24 @@ class SqliteStore final : public Store {
   std::error_code apply_pragmas(sqlite3* db, bool writer);
   std::error_code load_state();
 
+  // Per-batch cursor changes of one consumer.
+  struct CursorDelta {
+    std::int64_t pending = 0;
+    std::optional<std::uint64_t> acked;
+    std::optional<std::uint64_t> counted;
+  };
+  using CursorDeltas = std::map<std::string, CursorDelta>;
   // writer (store_writer.cpp)
   void writer_main();
   std::error_code run_task(std::function<std::error_code()> task);
   void commit_batch(std::vector<Op>& ops);
-  std::error_code apply_append(Op& op, std::map<std::string, std::int64_t>& pending_delta,
+  std::error_code apply_append(Op& op, CursorDeltas& deltas,
                                std::unordered_map<std::string, std::uint64_t>& egm_seen,
                                Hash& last_hash, std::uint64_t& last_seq);
-  std::error_code apply_ack(Op& op, std::map<std::string, std::uint64_t>& acked,
-                            std::map<std::string, std::int64_t>& pending_delta);
-  std::error_code write_consumer_counters(const std::map<std::string, std::int64_t>& delta,
-                                          const std::map<std::string, std::uint64_t>& acked);
+  std::error_code apply_ack(Op& op, CursorDeltas& deltas);
+  std::error_code write_consumer_counters(const CursorDeltas& deltas);
+  void apply_cursor_deltas(const CursorDeltas& deltas);  // caller holds mu_
+  std::error_code apply_recount(const Op& op, CursorDeltas& deltas);
 
   // retention (store_retention.cpp); writer thread only. Returns true when more work remains.
   struct RetentionCtx;
@@ -152,6 +165,21 @@ class SqliteStore final : public Store {
   std::condition_variable ck_cv_;
   bool ck_wanted_ = false;
   bool ck_stop_ = false;
+
+  // Counter thread with its own read connection (store_counter.cpp): counts the rows of a
+  // consumer's big ack jump and hands the result to the writer as a recount op. The writer
+  // applies it only if no retention commit happened since the count's snapshot began (a row
+  // deleted meanwhile would otherwise be subtracted twice).
+  void counter_main();
+  void wake_counter();
+  Db kdb_;
+  StmtCache kcache_;
+  std::thread counter_;
+  std::mutex kc_mu_;
+  std::condition_variable kc_cv_;
+  bool kc_wanted_ = true;  // a crash may have left a count unfinished
+  bool kc_stop_ = false;
+  std::uint64_t retention_commits_ = 0;  // under mu_
 };
 
 }  // namespace floorgate::store::detail

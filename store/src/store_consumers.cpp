@@ -6,6 +6,11 @@
 #include "sqlite_store.hpp"
 
 namespace floorgate::store::detail {
+namespace {
+bool same(const Route& a, const Route& b) {
+  return a.classes == b.classes && a.types == b.types && a.egms == b.egms;
+}
+}  // namespace
 
 std::error_code SqliteStore::register_consumer(const ConsumerSpec& spec) {
   if (spec.name.empty()) return make_error_code(Errc::invalid_event);
@@ -23,21 +28,28 @@ std::error_code SqliteStore::register_consumer(const ConsumerSpec& spec) {
     std::uint64_t acked = 0;
     auto it = consumers_.find(spec.name);
     if (it != consumers_.end()) acked = it->second.acked;
-    std::uint64_t pending = count_route(wcache_, spec.route, acked, last_seq_);
+    // The same route as stored (a daemon restart): keep the counter instead of recounting a
+    // backlog that may be millions of rows long.
+    const bool same_route = it != consumers_.end() && same(it->second.spec.route, spec.route);
+    std::uint64_t pending = same_route ? it->second.pending
+                                       : count_route(wcache_, spec.route, acked, last_seq_);
+    std::uint64_t counted = same_route ? it->second.counted : acked;
     Stmt st(wdb_.get(),
-            "INSERT INTO consumer(name,classes,types,egms,required,acked,pending) "
-            "VALUES(?1,?2,?3,?4,?5,?6,?7) ON CONFLICT(name) DO UPDATE SET classes=excluded.classes,"
-            "types=excluded.types,egms=excluded.egms,required=excluded.required,"
-            "pending=excluded.pending");
+            "INSERT INTO consumer(name,classes,types,egms,required,acked,pending,counted) "
+            "VALUES(?1,?2,?3,?4,?5,?6,?7,?8) ON CONFLICT(name) DO UPDATE SET "
+            "classes=excluded.classes,types=excluded.types,egms=excluded.egms,"
+            "required=excluded.required,pending=excluded.pending,counted=excluded.counted");
     st.bind(1, spec.name).bind(2, join(spec.route.classes)).bind(3, join(spec.route.types));
     st.bind(4, join(spec.route.egms)).bind(5, spec.required ? 1 : 0);
     st.bind(6, static_cast<std::int64_t>(acked)).bind(7, static_cast<std::int64_t>(pending));
+    st.bind(8, static_cast<std::int64_t>(counted));
     if (int rc = st.step(); rc != SQLITE_DONE) return sqlite_error(rc);
     std::lock_guard lk(mu_);
     auto& c = consumers_[spec.name];
     if (c.spec.name.empty()) c.acked = c.ack_req = c.pos = c.sent_upto = acked;
     c.spec = spec;
     c.pending = pending;
+    c.counted = counted;
     return {};
   });
 }

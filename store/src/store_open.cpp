@@ -42,6 +42,8 @@ SqliteStore::~SqliteStore() {
   insert_ = Stmt();
   wcache_.reset_db(nullptr);
   rcache_.reset_db(nullptr);
+  kcache_.reset_db(nullptr);
+  kdb_.close();
   cdb_.close();
   rdb_.close();
   wdb_.close();
@@ -95,7 +97,11 @@ std::error_code SqliteStore::start(OpenReport& report) {
       this);
   if (int rc = cdb_.open(opt_.path.string(), false); rc != SQLITE_OK) return sqlite_error(rc);
   if (auto ec = apply_pragmas(cdb_.get(), true)) return ec;
+  if (int rc = kdb_.open(opt_.path.string(), false); rc != SQLITE_OK) return sqlite_error(rc);
+  if (auto ec = apply_pragmas(kdb_.get(), false)) return ec;
+  kcache_.reset_db(kdb_.get());
   checkpointer_ = std::thread([this] { checkpointer_main(); });
+  counter_ = std::thread([this] { counter_main(); });
   writer_ = std::thread([this] { writer_main(); });
   return {};
 }
@@ -116,6 +122,15 @@ std::error_code SqliteStore::open_checked(OpenReport& report) {
   if (check != "ok") return quarantine(report, "quick_check: " + check);
   int from = -1;
   auto ec = migrate(wdb_.get(), &from);
+  if (ec == Errc::corrupt && query_i64(wdb_.get(), "SELECT count(*) FROM sqlite_master") == 0) {
+    // A crash while the file was being created: no table, so no event was ever stored in it.
+    wdb_.close();
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      std::error_code e2;
+      fs::remove(opt_.path.string() + suffix, e2);
+    }
+    return create_fresh(report);
+  }
   if (ec == Errc::corrupt) return quarantine(report, "no floorgate schema in the file");
   if (ec) {
     report.detail = ec.message();
@@ -197,7 +212,7 @@ std::error_code SqliteStore::load_state() {
   evicted_unacked_total_ = static_cast<std::uint64_t>(st.i64(7));
   Stmt eg(db, "SELECT egm,last_egm_seq FROM egm");
   while (eg.step() == SQLITE_ROW) egm_seq_[eg.text(0)] = static_cast<std::uint64_t>(eg.i64(1));
-  Stmt cs(db, "SELECT name,classes,types,egms,required,acked,pending FROM consumer");
+  Stmt cs(db, "SELECT name,classes,types,egms,required,acked,pending,counted FROM consumer");
   while (cs.step() == SQLITE_ROW) {
     Consumer c;
     c.spec.name = cs.text(0);
@@ -207,6 +222,7 @@ std::error_code SqliteStore::load_state() {
     c.spec.required = cs.i64(4) != 0;
     c.acked = c.ack_req = c.pos = c.sent_upto = static_cast<std::uint64_t>(cs.i64(5));
     c.pending = static_cast<std::uint64_t>(cs.i64(6));
+    c.counted = std::min(c.acked, static_cast<std::uint64_t>(cs.i64(7)));
     consumers_[c.spec.name] = std::move(c);
   }
   Stmt dl(db, "SELECT consumer,count(*) FROM dead_letter GROUP BY consumer");
@@ -245,6 +261,12 @@ void SqliteStore::close() {
     closed_ = true;
     stopping_ = true;
   }
+  {
+    std::lock_guard lk(kc_mu_);
+    kc_stop_ = true;
+  }
+  kc_cv_.notify_all();
+  if (counter_.joinable()) counter_.join();  // before the writer: it may wait on a recount op
   cv_.notify_all();
   if (writer_.joinable()) writer_.join();
   {

@@ -55,7 +55,7 @@ struct SqliteStore::RetentionCtx {
   std::uint64_t size_rows = 0;  // rows the size bound needs removed (estimate)
   std::int64_t cutoff = 0;      // rows older than this may go by age
   std::size_t chunk = 0;
-  std::map<std::string, std::int64_t> delta;  // pending counter changes per consumer
+  CursorDeltas delta;  // pending counter changes per consumer
   std::uint64_t removed = 0, removed_unacked = 0;
   std::uint64_t upto = 0;       // prefix deleted up to here
   Hash upto_hash{};
@@ -74,7 +74,7 @@ struct SqliteStore::RetentionCtx {
   void account(const Record& r) {
     bool unacked = !releasable(r);
     for (const auto& [name, c] : st.consumers_) {
-      if (r.seq > c.acked && c.spec.route.matches(r)) --delta[name];
+      if (r.seq > c.counted && c.spec.route.matches(r)) --delta[name].pending;
     }
     ++removed;
     removed_unacked += unacked ? 1 : 0;
@@ -115,24 +115,20 @@ std::error_code SqliteStore::retention_chunk(bool* more) {
     st.bind(4, static_cast<std::int64_t>(x.removed_unacked));
     ec = sqlite_error(st.step());
   }
-  if (!ec) ec = write_consumer_counters(x.delta, {});
+  if (!ec) ec = write_consumer_counters(x.delta);
   if (!ec) ec = sqlite_error(exec(wdb_.get(), "COMMIT"));
   if (ec) {
     exec(wdb_.get(), "ROLLBACK");
     return ec;
   }
   std::lock_guard lk(mu_);
+  ++retention_commits_;
   row_count_ -= std::min(row_count_, x.removed);
   anchor_seq_ = x.new_anchor;
   anchor_hash_ = x.new_anchor_hash;
   evicted_total_ += x.removed;
   evicted_unacked_total_ += x.removed_unacked;
-  for (auto& [name, c] : consumers_) {
-    auto d = x.delta.find(name);
-    if (d == x.delta.end()) continue;
-    c.pending = static_cast<std::uint64_t>(
-        std::max<std::int64_t>(static_cast<std::int64_t>(c.pending) + d->second, 0));
-  }
+  apply_cursor_deltas(x.delta);
   update_alarm(x, x.excess == 0 || x.removed >= x.size_rows);
   *more = x.removed >= x.chunk;
   return {};

@@ -11,6 +11,10 @@ namespace {
 constexpr std::size_t kMaxEgmLen = 64;
 constexpr std::size_t kMaxTypeLen = 128;
 constexpr std::size_t kMaxSourceLen = 128;
+// An ack is counted off a consumer's pending rows inside its commit when it moves the cursor by
+// at most this many seqs (a window or two); longer jumps are counted in chunks of this size
+// between commits, so the writer never stalls on one.
+constexpr std::uint64_t kSyncCountSpan = 8192;
 
 bool is_hex(const std::string& s) {
   if (s.size() % 2 != 0) return false;
@@ -127,9 +131,13 @@ void SqliteStore::writer_main() {
       lk.lock();
       continue;
     }
-    auto deadline = queue_.front().enqueued + opt_.commit_window;
-    cv_.wait_until(lk, deadline,
-                   [&] { return stopping_ || queue_.size() >= opt_.max_batch; });
+    // The window gathers appends into one fsync; an ack (or recount) at the head commits at
+    // once (acks are one per consumer batch, and a consumer's next window waits on them).
+    if (queue_.front().kind == OpKind::append) {
+      auto deadline = queue_.front().enqueued + opt_.commit_window;
+      cv_.wait_until(lk, deadline,
+                     [&] { return stopping_ || queue_.size() >= opt_.max_batch; });
+    }
     std::vector<Op> batch;
     batch.reserve(std::min(queue_.size(), opt_.max_batch));
     while (!queue_.empty() && batch.size() < opt_.max_batch &&
@@ -155,7 +163,7 @@ void SqliteStore::checkpointer_main() {
   }
 }
 
-std::error_code SqliteStore::apply_append(Op& op, std::map<std::string, std::int64_t>& delta,
+std::error_code SqliteStore::apply_append(Op& op, CursorDeltas& deltas,
                                           std::unordered_map<std::string, std::uint64_t>& egm_seen,
                                           Hash& last_hash, std::uint64_t& last_seq) {
   Record& r = op.rec;
@@ -186,44 +194,76 @@ std::error_code SqliteStore::apply_append(Op& op, std::map<std::string, std::int
   last_hash = r.hash;
   last_seq = r.seq;
   for (const auto& [name, c] : consumers_) {
-    if (c.spec.route.matches(r)) ++delta[name];
+    if (c.spec.route.matches(r)) ++deltas[name].pending;
   }
   return {};
 }
 
-std::error_code SqliteStore::apply_ack(Op& op, std::map<std::string, std::uint64_t>& acked,
-                                       std::map<std::string, std::int64_t>& delta) {
+std::error_code SqliteStore::apply_ack(Op& op, CursorDeltas& deltas) {
   auto c = consumers_.find(op.consumer);
   if (c == consumers_.end()) return make_error_code(Errc::unknown_consumer);
-  auto a = acked.find(op.consumer);
-  std::uint64_t from = a == acked.end() ? c->second.acked : a->second;
-  if (op.upto <= from) return {};
-  delta[op.consumer] -= static_cast<std::int64_t>(
-      count_route(wcache_, c->second.spec.route, from, op.upto));
-  acked[op.consumer] = op.upto;
+  auto& d = deltas[op.consumer];
+  std::uint64_t acked = d.acked.value_or(c->second.acked);
+  std::uint64_t counted = d.counted.value_or(c->second.counted);
+  if (op.upto <= acked) return {};
+  d.acked = op.upto;
+  if (counted == acked && op.upto - acked <= kSyncCountSpan) {
+    d.pending -= static_cast<std::int64_t>(count_route(wcache_, c->second.spec.route, acked, op.upto));
+    d.counted = op.upto;
+  }
   return {};
 }
 
-std::error_code SqliteStore::write_consumer_counters(
-    const std::map<std::string, std::int64_t>& delta,
-    const std::map<std::string, std::uint64_t>& acked) {
-  Stmt st(wdb_.get(), "UPDATE consumer SET acked=?1, pending=?2 WHERE name=?3");
-  for (auto& [name, c] : consumers_) {
-    auto d = delta.find(name);
-    auto a = acked.find(name);
-    if (d == delta.end() && a == acked.end()) continue;
-    std::int64_t pending = static_cast<std::int64_t>(c.pending) + (d == delta.end() ? 0 : d->second);
+std::error_code SqliteStore::write_consumer_counters(const CursorDeltas& deltas) {
+  Stmt st(wdb_.get(), "UPDATE consumer SET acked=?1, pending=?2, counted=?3 WHERE name=?4");
+  for (const auto& [name, d] : deltas) {
+    auto c = consumers_.find(name);
+    if (c == consumers_.end()) continue;
+    std::int64_t pending = static_cast<std::int64_t>(c->second.pending) + d.pending;
     st.reset();
-    st.bind(1, static_cast<std::int64_t>(a == acked.end() ? c.acked : a->second));
-    st.bind(2, std::max<std::int64_t>(pending, 0)).bind(3, name);
+    st.bind(1, static_cast<std::int64_t>(d.acked.value_or(c->second.acked)));
+    st.bind(2, std::max<std::int64_t>(pending, 0));
+    st.bind(3, static_cast<std::int64_t>(d.counted.value_or(c->second.counted))).bind(4, name);
     if (int rc = st.step(); rc != SQLITE_DONE) return sqlite_error(rc);
   }
   return {};
 }
 
+std::error_code SqliteStore::apply_recount(const Op& op, CursorDeltas& deltas) {
+  auto c = consumers_.find(op.consumer);
+  if (c == consumers_.end()) return make_error_code(Errc::unknown_consumer);
+  auto& d = deltas[op.consumer];
+  std::uint64_t counted = d.counted.value_or(c->second.counted);
+  std::uint64_t acked = d.acked.value_or(c->second.acked);
+  std::uint64_t commits = 0;
+  {
+    std::lock_guard lk(mu_);
+    commits = retention_commits_;
+  }
+  // Stale (the cursor state moved, or retention deleted rows since the count began): dropped,
+  // the counter counts again.
+  if (counted != op.from || op.upto > acked || commits != op.generation) {
+    return make_error_code(Errc::out_of_range);
+  }
+  d.pending -= static_cast<std::int64_t>(op.count);
+  d.counted = op.upto;
+  return {};
+}
+
+void SqliteStore::apply_cursor_deltas(const CursorDeltas& deltas) {
+  for (const auto& [name, d] : deltas) {
+    auto it = consumers_.find(name);
+    if (it == consumers_.end()) continue;
+    auto& c = it->second;
+    c.pending = static_cast<std::uint64_t>(
+        std::max<std::int64_t>(static_cast<std::int64_t>(c.pending) + d.pending, 0));
+    if (d.acked) c.acked = *d.acked;
+    if (d.counted) c.counted = *d.counted;
+  }
+}
+
 void SqliteStore::commit_batch(std::vector<Op>& ops) {
-  std::map<std::string, std::int64_t> delta;
-  std::map<std::string, std::uint64_t> acked;
+  CursorDeltas deltas;
   std::unordered_map<std::string, std::uint64_t> egm_seen;
   std::vector<std::error_code> op_ec(ops.size());
   Hash hash = last_hash_;
@@ -232,13 +272,15 @@ void SqliteStore::commit_batch(std::vector<Op>& ops) {
   std::error_code ec = sqlite_error(exec(wdb_.get(), "BEGIN IMMEDIATE"));
   for (std::size_t i = 0; i < ops.size() && !ec; ++i) {
     if (ops[i].kind == OpKind::append) {
-      ec = apply_append(ops[i], delta, egm_seen, hash, seq);
+      ec = apply_append(ops[i], deltas, egm_seen, hash, seq);
       appended += ec ? 0 : 1;
+    } else if (ops[i].kind == OpKind::ack) {
+      op_ec[i] = apply_ack(ops[i], deltas);
     } else {
-      op_ec[i] = apply_ack(ops[i], acked, delta);
+      op_ec[i] = apply_recount(ops[i], deltas);
     }
   }
-  if (!ec) ec = write_consumer_counters(delta, acked);
+  if (!ec) ec = write_consumer_counters(deltas);
   if (!ec && !egm_seen.empty()) {
     Stmt st(wdb_.get(),
             "INSERT INTO egm(egm,last_egm_seq) VALUES(?1,?2) ON CONFLICT(egm) DO UPDATE SET "
@@ -277,17 +319,12 @@ void SqliteStore::commit_batch(std::vector<Op>& ops) {
       appended_total_ += appended;
       ++commits_total_;
       for (auto& [egm, s] : egm_seen) egm_seq_[egm] = s;
-      for (auto& [name, c] : consumers_) {
-        auto d = delta.find(name);
-        auto a = acked.find(name);
-        if (d != delta.end()) {
-          c.pending = static_cast<std::uint64_t>(
-              std::max<std::int64_t>(static_cast<std::int64_t>(c.pending) + d->second, 0));
-        }
-        if (a != acked.end()) c.acked = a->second;
-      }
+      apply_cursor_deltas(deltas);
     }
   }
+  bool uncounted = false;
+  for (const auto& [name, d] : deltas) uncounted = uncounted || (d.acked && !d.counted);
+  if (uncounted && !ec) wake_counter();
   for (std::size_t i = 0; i < ops.size(); ++i) {
     auto& op = ops[i];
     std::error_code e = ec ? ec : op_ec[i];

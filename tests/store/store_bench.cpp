@@ -275,6 +275,15 @@ int main() {
                "next_batch p50 %.3f p99 %.3f ms\n",
                pct(f.next, 0.5), pct(f.ack, 0.5), pct(lat, 0.5), pct(f.jump, 0.5),
                p99(f.jump));
+  if (std::getenv("STORE_BENCH_VERBOSE")) {
+    for (auto* v : {&f.next, &f.ack}) {
+      std::fprintf(stderr, "bench: slowest:");
+      for (std::size_t i = 0; i < v->size(); ++i) {
+        if ((*v)[i] >= pct(*v, 0.97)) std::fprintf(stderr, " #%zu=%.2f", i, (*v)[i]);
+      }
+      std::fprintf(stderr, "\n");
+    }
+  }
   print_figure("store.next_batch_p99_ms", p99(f.next), "ms");
   print_figure("store.ack_p99_ms", p99(f.ack), "ms");
   print_figure("store.rss_ratio", static_cast<double>(rss_big) / static_cast<double>(rss_small),

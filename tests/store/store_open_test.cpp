@@ -90,7 +90,8 @@ TEST(StoreOpen, MigratesAVersion1File) {
   // Turn the file back into schema version 1 (what the first release wrote).
   raw_sql(p,
           "DROP TABLE dead_letter; DROP TABLE gap;"
-          "ALTER TABLE state DROP COLUMN evicted_unacked_total; PRAGMA user_version=1;");
+          "ALTER TABLE state DROP COLUMN evicted_unacked_total;"
+          "ALTER TABLE consumer DROP COLUMN counted; PRAGMA user_version=1;");
   std::error_code ec;
   OpenReport rep;
   auto s = open_at(p, ec, &rep);
@@ -167,6 +168,31 @@ TEST(StoreOpen, GarbageFileIsQuarantined) {
   ASSERT_TRUE(s) << ec.message();
   EXPECT_TRUE(rep.quarantined.has_value());
   EXPECT_FALSE(s->append_sync(make_event("e")));
+}
+
+// A crash between creating the file and committing the schema leaves a file without tables:
+// nothing was ever stored in it, so it is simply created again (no quarantine). A file with a
+// foreign table is someone else's data and is moved aside.
+TEST(StoreOpen, FileLeftByAnInterruptedCreationIsCreatedAgain) {
+  TempDir dir;
+  auto p = dir / "s.db";
+  raw_sql(p, "PRAGMA page_size=8192; PRAGMA journal_mode=WAL;");
+  ASSERT_GT(std::filesystem::file_size(p), 0u);
+  std::error_code ec;
+  OpenReport rep;
+  auto s = open_at(p, ec, &rep);
+  ASSERT_TRUE(s) << ec.message();
+  EXPECT_TRUE(rep.created);
+  EXPECT_FALSE(rep.quarantined.has_value());
+  ASSERT_FALSE(s->append_sync(make_event("e")));
+  s.reset();
+
+  auto q = dir / "foreign.db";
+  raw_sql(q, "CREATE TABLE notes(x TEXT);");
+  rep = {};
+  s = open_at(q, ec, &rep);
+  ASSERT_TRUE(s) << ec.message();
+  EXPECT_TRUE(rep.quarantined.has_value());
 }
 
 TEST(StoreChain, DetectsAlteredRow) {
