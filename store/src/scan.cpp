@@ -31,13 +31,22 @@ void read_if_match(const Stmt& st, const Route& route, bool exact, Chunk& c, Rec
 // stopped at `want` matches. Only emitted rows are decoded in full. covered is the highest seq
 // up to which every row was examined.
 Chunk fetch_chunk(StmtCache& cache, const Route& route, const std::vector<int>& classes,
-                  std::uint64_t after, std::uint64_t upto, std::size_t n, std::size_t want) {
+                  std::uint64_t after, std::uint64_t upto, std::size_t n, std::size_t want,
+                  ScanPlan plan) {
   Chunk c;
-  c.covered = upto;
+  c.rows.reserve(want);
   const bool exact = route.types.empty() && route.egms.empty();
   const std::string cols = kEventColumns;
   std::vector<Stmt*> streams;
-  if (classes.empty()) {
+  if (!classes.empty() && plan == ScanPlan::by_seq) {
+    // "+cls" keeps SQLite on the rowid range instead of the class index.
+    std::string in;
+    for (int k : classes) in += (in.empty() ? "" : ",") + std::to_string(k);
+    streams.push_back(&cache.get("SELECT " + cols +
+                                 " FROM event WHERE seq>?1 AND seq<=?2 AND +cls IN (" + in +
+                                 ") ORDER BY seq LIMIT ?3"));
+    upto = std::min<std::uint64_t>(upto, after + kDenseSpan * n);
+  } else if (classes.empty()) {
     streams.push_back(&cache.get(
         "SELECT " + cols + " FROM event WHERE seq>?1 AND seq<=?2 ORDER BY seq LIMIT ?3"));
   } else {
@@ -49,6 +58,7 @@ Chunk fetch_chunk(StmtCache& cache, const Route& route, const std::vector<int>& 
       streams.back()->bind(4, static_cast<std::int64_t>(classes[i]));
     }
   }
+  c.covered = upto;
   std::vector<std::size_t> count(streams.size(), 0);
   std::vector<bool> live(streams.size(), false);
   for (std::size_t i = 0; i < streams.size(); ++i) {
@@ -85,6 +95,10 @@ Chunk fetch_chunk(StmtCache& cache, const Route& route, const std::vector<int>& 
 
 }  // namespace
 
+ScanPlan plan_for(std::size_t matched, std::uint64_t span) {
+  return span > 0 && matched * 16 >= span ? ScanPlan::by_seq : ScanPlan::by_index;
+}
+
 std::vector<int> route_classes(const Route& route) {
   std::vector<int> out;
   for (int i = 0; i <= static_cast<int>(EventClass::telemetry); ++i) {
@@ -99,10 +113,11 @@ std::vector<int> route_classes(const Route& route) {
 }
 
 ScanResult scan_route(StmtCache& db, const Route& route, std::uint64_t after, std::uint64_t upto,
-                      std::size_t max, std::size_t budget) {
+                      std::size_t max, std::size_t budget, ScanPlan plan) {
   ScanResult res;
   res.covered = after;
   if (max == 0 || after >= upto) return res;
+  res.rows.reserve(std::min<std::size_t>(max, 4096));
   const auto classes = route_classes(route);
   const bool exact = route.types.empty() && route.egms.empty();
   std::size_t examined = 0;
@@ -110,8 +125,8 @@ ScanResult scan_route(StmtCache& db, const Route& route, std::uint64_t after, st
   while (res.rows.size() < max && cur < upto && examined < budget) {
     std::size_t want = max - res.rows.size();
     std::size_t n = exact ? want : std::max<std::size_t>(want + want / 2, 256);
-    Chunk c = fetch_chunk(db, route, classes, cur, upto, n, want);
-    examined += n;
+    Chunk c = fetch_chunk(db, route, classes, cur, upto, n, want, plan);
+    examined += plan == ScanPlan::by_seq && !classes.empty() ? kDenseSpan * n : n;
     std::uint64_t next = c.covered;
     for (auto& r : c.rows) {
       res.rows.push_back(std::move(r));

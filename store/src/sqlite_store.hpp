@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "codec.hpp"
+#include "scan.hpp"
 #include "floorgate/store/store.hpp"
 #include "sqlite_util.hpp"
 
@@ -61,6 +62,7 @@ class SqliteStore final : public Store {
     // chunks so one big ack never stalls appends; until it is done, unacked over-reports.
     std::uint64_t counted = 0;
     std::uint64_t dead_letters = 0;
+    ScanPlan plan = ScanPlan::by_index;  // chosen from the density the last batch saw
   };
   enum class OpKind { append, ack, recount, task };
   struct Op {

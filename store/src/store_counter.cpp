@@ -47,7 +47,10 @@ void SqliteStore::counter_main() {
         }
         op.generation = retention_commits_;
       }
-      if (op.consumer.empty()) break;
+      if (op.consumer.empty()) {
+        sqlite3_db_release_memory(kdb_.get());  // idle until the next big jump: give back the cache
+        break;
+      }
       // The generation is read before this count's snapshot begins: a retention commit after
       // that point makes the writer drop the result.
       op.count = count_route(kcache_, route, op.from, op.upto);

@@ -29,6 +29,7 @@ std::vector<Record> SqliteStore::next_batch(const std::string& consumer, std::si
                                             std::error_code& ec) {
   Route route;
   std::uint64_t pos = 0, upto = 0;
+  ScanPlan plan = ScanPlan::by_index;
   {
     std::lock_guard lk(mu_);
     auto it = consumers_.find(consumer);
@@ -39,17 +40,19 @@ std::vector<Record> SqliteStore::next_batch(const std::string& consumer, std::si
     route = it->second.spec.route;
     pos = it->second.pos;
     upto = last_seq_;
+    plan = it->second.plan;
   }
   ScanResult res;
   {
     std::lock_guard lk(read_mu_);
     ReadTxn txn(rdb_.get());
-    res = scan_route(rcache_, route, pos, upto, max, kScanBudget);
+    res = scan_route(rcache_, route, pos, upto, max, kScanBudget, plan);
   }
   ec = {};
   std::lock_guard lk(mu_);
   auto it = consumers_.find(consumer);
   if (it == consumers_.end()) return {};
+  if (res.covered > pos) it->second.plan = plan_for(res.rows.size(), res.covered - pos);
   // Only move forward: a replay() or rewind while we read wins.
   if (it->second.pos == pos) it->second.pos = res.covered;
   if (!res.rows.empty()) {
