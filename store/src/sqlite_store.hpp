@@ -81,6 +81,7 @@ class SqliteStore final : public Store {
   // open helpers (store_open.cpp)
   std::error_code lock_file();
   std::error_code open_checked(OpenReport& report);
+  std::string bounded_check(int* rc);
   std::error_code quarantine(OpenReport& report, const std::string& why);
   std::error_code create_fresh(OpenReport& report);
   std::error_code apply_pragmas(sqlite3* db, bool writer);
@@ -182,6 +183,9 @@ class SqliteStore final : public Store {
   bool kc_wanted_ = true;  // a crash may have left a count unfinished
   bool kc_stop_ = false;
   std::uint64_t retention_commits_ = 0;  // under mu_
+  std::string integrity_ = "ok";         // under mu_; see Stats::integrity
+  void background_check();               // counter thread, once after open
+  std::filesystem::path check_marker() const { return opt_.path.string() + ".check-failed"; }
 };
 
 }  // namespace floorgate::store::detail

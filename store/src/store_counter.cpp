@@ -19,6 +19,7 @@ void SqliteStore::wake_counter() {
 }
 
 void SqliteStore::counter_main() {
+  background_check();
   std::unique_lock lk(kc_mu_);
   bool retry = false;  // a count was dropped or failed: try again in a while, not at once
   for (;;) {

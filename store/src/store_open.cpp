@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 
 #include "schema.hpp"
 #include "sqlite_store.hpp"
@@ -113,13 +114,24 @@ std::error_code SqliteStore::open_checked(OpenReport& report) {
   }
   int rc = wdb_.open(opt_.path.string(), false);
   if (rc != SQLITE_OK) return quarantine(report, "cannot open: " + std::string(sqlite3_errstr(rc)));
-  std::string check = query_text(wdb_.get(), "PRAGMA quick_check", &rc);
+  std::uintmax_t bytes = fs::file_size(opt_.path, fec);
+  std::uintmax_t wal = fs::file_size(opt_.path.string() + "-wal", fec);
+  bytes += fec ? 0 : wal;
+  const bool full = bytes <= opt_.full_check_max_bytes || fs::exists(check_marker(), fec);
+  // A full check reads every page (3-4 s for 5 million events); larger files get it after
+  // open() returned, on the counter thread.
+  std::string check = full ? query_text(wdb_.get(), "PRAGMA quick_check", &rc) : bounded_check(&rc);
   if (rc != SQLITE_OK) {
     auto ec = sqlite_error(rc);
     if (ec == Errc::locked || ec == Errc::io_error) return ec;
     return quarantine(report, "quick_check failed: " + std::string(sqlite3_errstr(rc)));
   }
   if (check != "ok") return quarantine(report, "quick_check: " + check);
+  if (full) {
+    fs::remove(check_marker(), fec);
+  } else {
+    integrity_ = "checking";
+  }
   int from = -1;
   auto ec = migrate(wdb_.get(), &from);
   if (ec == Errc::corrupt && query_i64(wdb_.get(), "SELECT count(*) FROM sqlite_master") == 0) {
@@ -138,6 +150,49 @@ std::error_code SqliteStore::open_checked(OpenReport& report) {
   }
   report.migrated_from_version = from;
   return {};
+}
+
+// Every table and index except the event table's, then the event table's first and last pages
+// (where a torn write or a truncated file shows first).
+std::string SqliteStore::bounded_check(int* rc) {
+  *rc = SQLITE_OK;
+  for (const char* table : {"state", "consumer", "egm", "dead_letter", "gap"}) {
+    if (query_i64(wdb_.get(), std::string("SELECT count(*) FROM sqlite_master WHERE name='") +
+                                  table + "'") == 0) {
+      continue;  // an older schema: migrate() adds it
+    }
+    std::string r = query_text(wdb_.get(), std::string("PRAGMA quick_check(") + table + ")", rc);
+    if (*rc != SQLITE_OK || r != "ok") return r;
+  }
+  for (const char* order : {"ASC", "DESC"}) {
+    Stmt st(wdb_.get(), std::string("SELECT seq,egm,type,attrs,hash FROM event ORDER BY seq ") +
+                            order + " LIMIT 256");
+    int s = SQLITE_ROW;
+    while ((s = st.step()) == SQLITE_ROW) {
+    }
+    if (s != SQLITE_DONE) {
+      *rc = s;
+      return sqlite3_errstr(s);
+    }
+  }
+  return "ok";
+}
+
+void SqliteStore::background_check() {
+  {
+    std::lock_guard lk(mu_);
+    if (integrity_ != "checking") return;
+  }
+  int rc = SQLITE_OK;
+  std::string check = query_text(kdb_.get(), "PRAGMA quick_check", &rc);
+  sqlite3_db_release_memory(kdb_.get());
+  if (rc == SQLITE_INTERRUPT) return;  // closing
+  if (rc != SQLITE_OK) check = sqlite3_errstr(rc);
+  if (check != "ok") {
+    std::ofstream(check_marker()) << check << "\n";
+  }
+  std::lock_guard lk(mu_);
+  integrity_ = check;
 }
 
 std::error_code SqliteStore::quarantine(OpenReport& report, const std::string& why) {
@@ -161,6 +216,7 @@ std::error_code SqliteStore::quarantine(OpenReport& report, const std::string& w
     std::error_code e2;
     if (fs::exists(side, e2)) fs::rename(side, target + suffix, e2);
   }
+  fs::remove(check_marker(), fec);  // it named the file just moved aside
   report.quarantined = fs::path(target);
   report.detail = why;
   return create_fresh(report);
@@ -266,6 +322,7 @@ void SqliteStore::close() {
     kc_stop_ = true;
   }
   kc_cv_.notify_all();
+  if (kdb_.get()) sqlite3_interrupt(kdb_.get());  // a background quick_check may be running
   if (counter_.joinable()) counter_.join();  // before the writer: it may wait on a recount op
   cv_.notify_all();
   if (writer_.joinable()) writer_.join();

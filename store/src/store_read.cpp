@@ -196,6 +196,7 @@ Stats SqliteStore::stats() {
     s.commits_total = commits_total_;
     s.append_failures_total = append_failures_total_;
     s.disk_full_total = disk_full_total_;
+    s.integrity = integrity_;
     for (const auto& [name, c] : consumers_) {
       ConsumerStats cs;
       cs.name = name;

@@ -25,7 +25,11 @@ void make_store(const std::filesystem::path& p, int n) {
   std::error_code ec;
   auto s = open_at(p, ec);
   ASSERT_TRUE(s) << ec.message();
-  for (int i = 0; i < n; ++i) ASSERT_FALSE(s->append_sync(make_event("e" + std::to_string(i % 2))));
+  // Group-committed; the last append's durability implies every earlier one's.
+  for (int i = 0; i + 1 < n; ++i) s->append(make_event("e" + std::to_string(i % 2)), nullptr);
+  if (n > 0) {
+    ASSERT_FALSE(s->append_sync(make_event("e" + std::to_string((n - 1) % 2))));
+  }
 }
 
 void raw_sql(const std::filesystem::path& p, const std::string& sql) {
@@ -193,6 +197,58 @@ TEST(StoreOpen, FileLeftByAnInterruptedCreationIsCreatedAgain) {
   s = open_at(q, ec, &rep);
   ASSERT_TRUE(s) << ec.message();
   EXPECT_TRUE(rep.quarantined.has_value());
+}
+
+// Above full_check_max_bytes, open() checks every small table and the event table's ends, and
+// the full quick_check runs in the background: a healthy file ends "ok"; a file damaged in
+// the middle opens, then reports the failure in Stats::integrity and leaves a marker so the
+// next open checks fully and moves the file aside.
+TEST(StoreOpen, LargeFileIsFullyCheckedInTheBackground) {
+  TempDir dir;
+  auto p = dir / "s.db";
+  make_store(p, 3000);
+  Options o;
+  o.path = p;
+  o.full_check_max_bytes = 0;  // treat this file as large
+  std::error_code ec;
+  auto wait_checked = [](Store& s) {
+    std::string state;
+    floorgate::testing::wait_until([&] { return (state = s.stats().integrity) != "checking"; },
+                                   std::chrono::seconds(30));
+    return state;
+  };
+  {
+    OpenReport rep;
+    auto s = Store::open(o, ec, &rep);
+    ASSERT_TRUE(s) << ec.message();
+    EXPECT_EQ(wait_checked(*s), "ok");
+  }
+  EXPECT_FALSE(std::filesystem::exists(p.string() + ".check-failed"));
+  auto pages = std::filesystem::file_size(p) / 8192;
+  ASSERT_GT(pages, 20u);
+  {
+    // One b-tree page in the middle of the event table.
+    std::fstream f(p, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(pages / 2 * 8192 + 16));
+    std::string junk(4000, '\x5a');
+    f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+  }
+  {
+    OpenReport rep;
+    auto s = Store::open(o, ec, &rep);
+    ASSERT_TRUE(s) << ec.message();
+    EXPECT_FALSE(rep.quarantined.has_value()) << rep.detail;
+    auto state = wait_checked(*s);
+    EXPECT_NE(state, "ok");
+    EXPECT_NE(state, "checking");
+  }
+  ASSERT_TRUE(std::filesystem::exists(p.string() + ".check-failed"));
+  OpenReport rep;
+  auto s = Store::open(o, ec, &rep);
+  ASSERT_TRUE(s) << ec.message();
+  EXPECT_TRUE(rep.quarantined.has_value());
+  EXPECT_EQ(s->stats().integrity, "ok");
+  EXPECT_FALSE(std::filesystem::exists(p.string() + ".check-failed"));
 }
 
 TEST(StoreChain, DetectsAlteredRow) {

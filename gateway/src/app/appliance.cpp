@@ -27,6 +27,7 @@ struct Appliance::Impl {
   boost::asio::steady_timer drain;
   bool stopping = false;
   bool alarm_reported = false;
+  std::string integrity_seen = "ok";
 
   std::error_code start(std::string& detail);
   void start_delivery();
@@ -193,7 +194,8 @@ void Appliance::Impl::schedule_maintenance() {
   });
 }
 
-// Once a second: throughput samples, retention alarm → alarm event (once per episode).
+// Once a second: throughput samples, retention alarm → alarm event (once per episode), the
+// result of the store's background integrity check → an event when it failed.
 void Appliance::Impl::run_maintenance() {
   auto now = app::wall_ms();
   rt.rate_samples.emplace_back(now, rt.sink->durable());
@@ -211,6 +213,19 @@ void Appliance::Impl::run_maintenance() {
     rt.alarm.clear();
     spdlog::info("store retention alarm cleared");
     rt.emit("gateway.store_alarm_cleared", drivers::EventClass::security, "{}");
+  }
+  if (st.integrity != integrity_seen) {
+    integrity_seen = st.integrity;
+    if (st.integrity == "ok") {
+      spdlog::info("store integrity check passed");
+    } else if (st.integrity != "checking") {
+      spdlog::critical("store integrity check failed: {} (the next start moves the file aside)",
+                       st.integrity);
+      drivers::JsonWriter w;
+      w.add("detail", st.integrity);
+      rt.emit("gateway.store_integrity_failed", drivers::EventClass::security,
+              std::move(w).finish());
+    }
   }
 }
 

@@ -303,7 +303,7 @@ void DeliveryImpl::publish_health() {
   o["store"] = {{"rows", st.rows}, {"bytes", st.bytes}, {"first_seq", st.first_seq},
                 {"last_seq", st.last_seq}, {"retention_alarm", st.retention_alarm},
                 {"retention_alarm_reason", st.retention_alarm_reason},
-                {"evicted_total", st.evicted_total}};
+                {"evicted_total", st.evicted_total}, {"integrity", st.integrity}};
   json::array arr;
   for (auto& c : consumers_) {
     json::object e;

@@ -88,6 +88,11 @@ struct Options {
   std::function<std::int64_t()> now_ms;             // wall clock (UTC ms); default system
   std::uint64_t max_page_count = 0;  // hard cap on the file in pages (0 = none); disk-full tests
   std::size_t retention_chunk_rows = 2000;          // rows per retention transaction at most
+  // Files up to this size (with their WAL) get the full PRAGMA quick_check before open()
+  // returns. Larger ones get a bounded check (every table but the event table, and the event
+  // table's ends) and the full check on a background thread, reported in Stats::integrity; a
+  // failure leaves <path>.check-failed, so the next open checks fully (and quarantines).
+  std::uint64_t full_check_max_bytes = 64ull << 20;
 };
 
 // What open() found; the caller logs it and may emit an alarm event.
@@ -123,6 +128,7 @@ struct Stats {
   std::uint64_t commits_total = 0;    // append/ack transactions committed since open
   std::uint64_t append_failures_total = 0;  // events rejected or failed since open
   std::uint64_t disk_full_total = 0;  // transactions that failed with disk_full since open
+  std::string integrity = "ok";       // "ok", "checking" (background check), or the failure
   std::vector<ConsumerStats> consumers;
 };
 
