@@ -41,6 +41,10 @@ TEST(FaultLocal, DiskFullDuringTrafficThenFreedLosesNothing) {
   std::this_thread::sleep_for(fault_duration(10s, 60s));
   auto full = health.messages();
   EXPECT_TRUE(floor.daemon().running()) << "the daemon must survive a full disk";
+  // Health reported the failing commits while the disk was full.
+  ASSERT_FALSE(full.empty());
+  EXPECT_GT(json_int(full.back(), {"store", "append_failures_total"}), 0)
+      << boost::json::serialize(full.back());
   ASSERT_EQ(::prlimit(pid, RLIMIT_FSIZE, &before, nullptr), 0);
   std::this_thread::sleep_for(3s);
   auto cmp = settle_and_compare(floor, "analytics", 120s);
@@ -62,6 +66,7 @@ TEST(FaultLocal, DiskFullDuringTrafficThenFreedLosesNothing) {
 TEST(FaultLocal, SerialLinkCutAndRestoredLosesNothing) {
   Floor floor({.rate = 2});
   floor.start_all();
+  HealthWatch health(floor, floor.broker().port());
   std::this_thread::sleep_for(2s);
   for (int a : {1, 2, 3}) ASSERT_TRUE(floor.sim().ok("fault " + std::to_string(a) + " silent 1"));
   const auto cut_at = std::chrono::steady_clock::now();
@@ -70,6 +75,14 @@ TEST(FaultLocal, SerialLinkCutAndRestoredLosesNothing) {
     std::this_thread::sleep_for(300ms);
     return received_type(floor, "analytics", "e1", "link.down");
   }, 60s)) << floor.daemon_log();
+  // Health lists the three machines as down while the cable is out.
+  auto down = health.wait_for([](const auto& h) {
+    auto it = h.find("links");
+    if (it == h.end() || !it->value().is_object()) return false;
+    const auto& l = it->value().as_object();
+    return l.contains("down") && l.at("down").is_array() && l.at("down").as_array().size() >= 3;
+  });
+  EXPECT_TRUE(down) << "health never listed the cut machines as down";
   std::this_thread::sleep_until(cut_at + fault_duration(8s, 60s));
   // Queued while the cable is out; raised last so a queue overflow (oldest dropped) spares them.
   ASSERT_TRUE(floor.sim().ok("door 1 open"));
@@ -81,6 +94,12 @@ TEST(FaultLocal, SerialLinkCutAndRestoredLosesNothing) {
   }, 30s));
   auto cmp = settle_and_compare(floor, "analytics");
   expect_no_loss(floor, cmp, 20);
+  // ... and as up again afterwards, with the episode counted.
+  auto back = health.wait_for([](const auto& h) {
+    return json_int(h, {"links", "down_transitions"}) >= 3 &&
+           h.at("links").as_object().at("down").as_array().empty();
+  });
+  EXPECT_TRUE(back) << "health never showed every link up again after the cut";
   // The queued door event arrives once e1's queue has drained (traffic keeps running).
   EXPECT_TRUE(wait_until([&] {
     std::this_thread::sleep_for(300ms);

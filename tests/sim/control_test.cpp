@@ -2,6 +2,8 @@
 // would see them: bills and meters, handpay flow, power cycle, game meters, errors.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "sim_harness.hpp"
 
 using namespace floorgate::sim::testing;
@@ -96,4 +98,26 @@ TEST(SimControl, ErrorsAreJsonAndNeverFatal) {
   EXPECT_TRUE(r.sim.running());
   EXPECT_NE(r.ctl.cmd("status").find("\"addresses\":[1]"), std::string::npos);
   EXPECT_EQ(r.ctl.ledger().size(), 0U);
+}
+
+// `rate R` starts random traffic at run time and `rate 0` stops it (tests and benchmarks
+// compare ledgers against what was delivered once the floor is quiet).
+TEST(SimControl, RateStartsAndStopsRandomTraffic) {
+  Rig r;
+  for (const char* bad : {"rate", "rate x", "rate -1", "rate 5000", "rate 1 2"}) {
+    std::string ans = r.ctl.cmd(bad);
+    EXPECT_EQ(ans.rfind("{\"ok\":false,\"error\":", 0), 0U) << bad << " -> " << ans;
+  }
+  EXPECT_EQ(r.ctl.ledger().size(), 0U);
+  EXPECT_EQ(r.ctl.cmd("rate 40"), "{\"ok\":true}");
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (r.ctl.ledger().size() < 5 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_GE(r.ctl.ledger().size(), 5U);
+  EXPECT_EQ(r.ctl.cmd("rate 0"), "{\"ok\":true}");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // a tick in flight may land
+  auto stopped = r.ctl.ledger().size();
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  EXPECT_EQ(r.ctl.ledger().size(), stopped);
 }

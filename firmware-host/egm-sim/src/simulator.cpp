@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <sstream>
 
 #include "amounts.hpp"
@@ -83,8 +84,21 @@ std::string Simulator::execute(std::string_view line) {
     return out;
   }
   if (verb == "status") return cmd_status();
+  if (verb == "rate") {
+    // rate R: random traffic of R events/s per machine from now on (0 stops it).
+    char* end = nullptr;
+    double r = args.size() == 2 ? std::strtod(args[1].c_str(), &end) : -1;
+    if (args.size() != 2 || end == args[1].c_str() || *end != '\0' || !(r >= 0 && r <= 1000)) {
+      return error_json("rate: want one number of events/s per machine, 0-1000");
+    }
+    if (rate_ == 0 && r > 0) {
+      for (auto& t : next_random_ms_) t = clock_.steady_ms();
+    }
+    rate_ = r;
+    return "{\"ok\":true}\n";
+  }
   if (verb == "help") {
-    return "{\"ok\":true,\"commands\":[\"inject ADDR CODE\",\"bill ADDR DOLLARS\","
+    return "{\"ok\":true,\"commands\":[\"rate EVENTS_PER_S\",\"inject ADDR CODE\",\"bill ADDR DOLLARS\","
            "\"handpay ADDR AMOUNT\",\"game ADDR BET WIN\",\"door ADDR open|close\","
            "\"power-cycle ADDR [ram-clear] [off=MS]\",\"fault ADDR KIND VALUE\","
            "\"meters ADDR\",\"ledger\",\"status\"]}\n";

@@ -218,6 +218,9 @@ void DeliveryImpl::publish_egm_status(const EgmStatusInfo& info) {
     o["last_seen_ms"] = nullptr;
   }
   o["ts"] = iso8601_ms(now_ms());
+  auto& link = links_[info.egm];
+  if (link.up && !info.link_up) ++link.downs;
+  link.up = info.link_up;
   auto& payload = egm_status_[info.egm];
   payload = json::serialize(o);
   if (client_ && client_->connected()) {
@@ -303,7 +306,21 @@ void DeliveryImpl::publish_health() {
   o["store"] = {{"rows", st.rows}, {"bytes", st.bytes}, {"first_seq", st.first_seq},
                 {"last_seq", st.last_seq}, {"retention_alarm", st.retention_alarm},
                 {"retention_alarm_reason", st.retention_alarm_reason},
-                {"evicted_total", st.evicted_total}, {"integrity", st.integrity}};
+                {"evicted_total", st.evicted_total}, {"integrity", st.integrity},
+                {"disk_full_total", st.disk_full_total},
+                {"append_failures_total", st.append_failures_total}};
+  json::array down;
+  std::uint64_t up = 0, downs = 0;
+  for (const auto& [egm, l] : links_) {
+    if (l.up) {
+      ++up;
+    } else {
+      down.emplace_back(egm);
+    }
+    downs += l.downs;
+  }
+  o["links"] = {{"egms", links_.size()}, {"up", up}, {"down", std::move(down)},
+                {"down_transitions", downs}};
   json::array arr;
   for (auto& c : consumers_) {
     json::object e;

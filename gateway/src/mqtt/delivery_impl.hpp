@@ -92,6 +92,11 @@ class DeliveryImpl : public std::enable_shared_from_this<DeliveryImpl> {
   std::vector<std::shared_ptr<ConsumerState>> consumers_;
   std::unordered_map<int, std::weak_ptr<ConsumerState>> replay_mids_;
   std::map<std::string, std::string> egm_status_;  // egm -> retained payload
+  struct LinkState {
+    bool up = false;
+    std::uint64_t downs = 0;  // up -> down transitions since this engine started
+  };
+  std::map<std::string, LinkState> links_;  // egm -> link, for health
   boost::asio::steady_timer tick_timer_, health_timer_;
   bool started_ = false, stopped_ = false, pump_scheduled_ = false;
   std::uint64_t live_pos_ = 0, appended_hint_ = 0;
