@@ -7,7 +7,7 @@ namespace floorgate::egmsim::g2s {
 
 Machine::Machine(boost::asio::io_context& io, MachineConfig cfg)
     : io_(io), cfg_(std::move(cfg)), comms_timer_(io), resend_timer_(io), periodic_timer_(io),
-      eod_timer_(io) {
+      eod_timer_(io), power_timer_(io) {
   meters_ = {{"currencyInAmt", 0}, {"currencyInCnt", 0}, {"G2S_cabinetDoorOpenCnt", 0},
              {"G2S_handPaidGameWonAmt", 0}, {"G2S_wonAmt", 0}, {"G2S_playerCashableAmt", 0}};
 }
@@ -44,6 +44,7 @@ void Machine::stop() {
   resend_timer_.cancel();
   periodic_timer_.cancel();
   eod_timer_.cancel();
+  power_timer_.cancel();
 }
 
 std::string Machine::device_id_for(const std::string&) const { return cfg_.host_id; }
@@ -60,7 +61,7 @@ std::optional<SimServer::Answer> Machine::on_post(const std::string& target, con
     }
     return SimServer::Answer{200, out.empty() ? "ok" : out};
   }
-  if (mute_) return std::nullopt;
+  if (mute_ || powered_off_) return std::nullopt;
   std::string inner = soap_payload(body);
   HostMessage m;
   std::string sent = iso_ms(now());
@@ -124,6 +125,7 @@ void Machine::respond(const HostCommand& req, const std::string& command) {
 }
 
 void Machine::open_comms(bool device_reset) {
+  if (powered_off_) return;  // power-up opens comms itself
   state_ = SimState::opening;
   subscribed_ = false;
   inflight_ = 0;

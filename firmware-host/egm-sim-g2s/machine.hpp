@@ -80,8 +80,9 @@ class Machine {
   MachineConfig cfg_;
   std::unique_ptr<SimServer> server_;
   std::unique_ptr<SimClient> client_;
-  boost::asio::steady_timer comms_timer_, resend_timer_, periodic_timer_, eod_timer_;
+  boost::asio::steady_timer comms_timer_, resend_timer_, periodic_timer_, eod_timer_, power_timer_;
   SimState state_ = SimState::closed;
+  bool powered_off_ = false;  // between power-cycle's power.lost and power-up: silent
   bool subscribed_ = false;
   bool device_reset_ = false;
   std::int64_t command_id_ = 0, session_id_ = 0, sync_timer_ms_ = 30000;

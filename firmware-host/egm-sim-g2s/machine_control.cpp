@@ -80,12 +80,18 @@ std::string Machine::run(const std::vector<std::string>& a) {
                                                      std::to_string(handpay_mc_) +
                                                      "\" promoAmt=\"0\" nonCashAmt=\"0\"/>"));
   } else if (c == "power-cycle") {
+    // Off for 300 ms: no answers and no handshake (a failing POST must not reopen comms early,
+    // and its own timer so a commsOnLine retry cannot cancel the power-up), then power.applied
+    // and commsOnLine with deviceReset.
     raise("G2S_CBE324");
+    powered_off_ = true;
     state_ = SimState::closed;
     inflight_ = 0;
-    comms_timer_.expires_after(std::chrono::milliseconds(300));
-    comms_timer_.async_wait([this](boost::system::error_code ec) {
+    comms_timer_.cancel();
+    power_timer_.expires_after(std::chrono::milliseconds(300));
+    power_timer_.async_wait([this](boost::system::error_code ec) {
       if (ec) return;
+      powered_off_ = false;
       raise("G2S_CBE325");
       open_comms(true);
     });
