@@ -35,6 +35,7 @@ struct FloorOptions {
   double rate = 0;            // simulator random traffic, events/s per machine
   bool web = false;           // serve the web page (on a free port)
   std::string extra_sim_args;
+  std::string extra_buses;    // more `buses:` list items (YAML, 2-space indented), e.g. g2s
 };
 
 class Floor {
@@ -104,6 +105,7 @@ class Floor {
       << "  - id: bus1\n    driver: sas-tcp\n    endpoint: 127.0.0.1:" << tcp_port_ << "\n    egms:\n"
       << "      - {id: e5, address: 5, poll_period_ms: 40}\n"
       << "      - {id: e6, address: 6, poll_period_ms: 40}\n"
+      << opt_.extra_buses
       << "web: {enabled: " << (opt_.web ? "true" : "false") << ", port: " << web_port_ << "}\n";
     return y.str();
   }

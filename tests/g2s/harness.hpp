@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "floorgate/drivers/g2s/host.hpp"
+#include "g2s_sim.hpp"
 #include "test_process.hpp"
 
 namespace floorgate::g2stest {
@@ -113,73 +114,27 @@ class HostRunner {
   std::thread thread_;
 };
 
-struct HttpAnswer {
-  int status = 0;  // 0 = no answer (connection failed or closed)
-  std::string body;
-};
-
-// One blocking HTTP POST to 127.0.0.1:port.
-inline HttpAnswer http_post(int port, const std::string& target, const std::string& body,
-                            const std::string& method = "POST") {
-  namespace http = boost::beast::http;
-  HttpAnswer out;
-  try {
-    asio::io_context io;
-    boost::beast::tcp_stream s(io);
-    s.expires_after(std::chrono::seconds(10));
-    s.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
-    http::request<http::string_body> req{http::string_to_verb(method), target, 11};
-    req.set(http::field::host, "127.0.0.1");
-    req.set(http::field::content_type, "text/xml; charset=utf-8");
-    req.body() = body;
-    req.prepare_payload();
-    http::write(s, req);
-    boost::beast::flat_buffer buf;
-    http::response_parser<http::string_body> p;
-    p.body_limit(64 * 1024 * 1024);
-    http::read(s, buf, p);
-    out.status = p.get().result_int();
-    out.body = p.get().body();
-  } catch (const std::exception&) {
-  }
-  return out;
-}
+using testing::http_post;
+using testing::HttpAnswer;
 
 inline std::string sim_path() {
   return testing::build_path("firmware-host/egm-sim-g2s/floorgate-egm-sim-g2s");
 }
 
-// The simulator as a child process with one or more machines.
-class Sim {
+// The simulator as a child process with one or more machines, fast timings, state in
+// state_dir, posting to the host at 127.0.0.1:host_port.
+class Sim : public testing::G2sSim {
  public:
   Sim(int host_port, std::vector<std::pair<std::string, int>> egms, const std::string& state_dir,
-      std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv = {sim_path(), "--host-url",
-                                     "http://127.0.0.1:" + std::to_string(host_port) + "/G2S",
-                                     "--state-dir", state_dir, "--resend-ms", "400", "--retry-ms",
-                                     "150", "--heartbeat-ms", "150", "--min-periodic-ms", "200"};
-    for (auto& [id, port] : egms) {
-      argv.push_back("--egm");
-      argv.push_back(id + "@" + std::to_string(port));
-    }
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    ports_ = egms;
-    proc_.start(argv, state_dir + "/sim.out", state_dir + "/sim.err");
-    for (auto& [id, port] : egms) testing::wait_until([p = port] { return testing::port_open(p); });
+      std::vector<std::string> extra = {})
+      : G2sSim(std::move(egms), state_dir, args("http://127.0.0.1:" + std::to_string(host_port) + "/G2S", std::move(extra))) {}
+  // The fast timings every G2S suite uses, then `extra`.
+  static std::vector<std::string> args(const std::string& host_url, std::vector<std::string> extra = {}) {
+    std::vector<std::string> a = {"--host-url", host_url, "--resend-ms", "400", "--retry-ms", "150",
+                                  "--heartbeat-ms", "150", "--min-periodic-ms", "200"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
   }
-  std::string control(const std::string& cmd, std::size_t i = 0) {
-    return http_post(ports_.at(i).second, "/control", cmd).body;
-  }
-  // Waits until the machine's status JSON contains `needle`.
-  bool wait_status(const std::string& needle, std::size_t i = 0,
-                   std::chrono::milliseconds t = std::chrono::seconds(20)) {
-    return testing::wait_until([&] { return control("status", i).find(needle) != std::string::npos; }, t);
-  }
-  testing::ChildProcess& proc() { return proc_; }
-
- private:
-  std::vector<std::pair<std::string, int>> ports_;
-  testing::ChildProcess proc_;
 };
 
 inline drivers::g2s::HostConfig host_config(std::vector<drivers::g2s::EgmConfig> egms, int port = 0) {
