@@ -32,7 +32,8 @@ class SqliteStore final : public Store {
   std::vector<Record> next_batch(const std::string& consumer, std::size_t max,
                                  std::error_code& ec) override;
   std::vector<Record> read_after(const std::string& consumer, std::uint64_t after_seq,
-                                 std::size_t max, std::error_code& ec) override;
+                                 std::size_t max, std::error_code& ec,
+                                 std::uint64_t* covered) override;
   std::error_code ack(const std::string& consumer, std::uint64_t upto) override;
   void ack_async(const std::string& consumer, std::uint64_t upto, AckHandler done) override;
   std::error_code replay(const std::string& consumer, std::uint64_t from_seq) override;

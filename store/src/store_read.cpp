@@ -62,7 +62,8 @@ std::vector<Record> SqliteStore::next_batch(const std::string& consumer, std::si
 }
 
 std::vector<Record> SqliteStore::read_after(const std::string& consumer, std::uint64_t after_seq,
-                                            std::size_t max, std::error_code& ec) {
+                                            std::size_t max, std::error_code& ec,
+                                            std::uint64_t* covered) {
   Route route;
   std::uint64_t upto = 0;
   {
@@ -82,6 +83,7 @@ std::vector<Record> SqliteStore::read_after(const std::string& consumer, std::ui
     res = scan_route(rcache_, route, after_seq, upto, max, kScanBudget);
   }
   ec = {};
+  if (covered) *covered = res.covered;
   std::lock_guard lk(mu_);
   auto it = consumers_.find(consumer);
   if (it != consumers_.end() && !res.rows.empty()) {

@@ -94,7 +94,8 @@ class FakeStore : public store::Store {
     return out;
   }
   std::vector<store::Record> read_after(const std::string& c, std::uint64_t after,
-                                        std::size_t max, std::error_code& ec) override {
+                                        std::size_t max, std::error_code& ec,
+                                        std::uint64_t* covered = nullptr) override {
     std::lock_guard l(mu_);
     ec = {};
     std::vector<store::Record> out;
@@ -103,9 +104,11 @@ class FakeStore : public store::Store {
       ec = std::make_error_code(std::errc::invalid_argument);
       return out;
     }
+    std::uint64_t last = rows_.empty() ? after : std::max(after, rows_.rbegin()->first);
     for (auto r = rows_.upper_bound(after); r != rows_.end() && out.size() < max; ++r) {
       if (route_matches(it->second.spec.route, r->second)) out.push_back(r->second);
     }
+    if (covered) *covered = out.size() == max ? out.back().seq : last;
     if (!out.empty()) it->second.sent = std::max(it->second.sent, out.back().seq);
     return out;
   }

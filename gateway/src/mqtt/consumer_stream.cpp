@@ -92,7 +92,12 @@ void DeliveryImpl::pump_replay(ConsumerState& c) {
       std::size_t n = std::min<std::size_t>({kReadBatch, static_cast<std::size_t>(c.tokens),
                                              c.opt.window - c.replay_outstanding});
       std::error_code ec;
-      batch = store_.read_after(c.opt.name, c.replay_pos, n, ec);
+      std::uint64_t covered = c.replay_pos;
+      batch = store_.read_after(c.opt.name, c.replay_pos, n, ec, &covered);
+      if (!ec && batch.empty() && covered > c.replay_pos && covered < c.replay_end) {
+        c.replay_pos = covered;  // a sparse route: nothing in this stretch, go on next tick
+        return;
+      }
       if (ec || batch.empty()) {
         c.replay_active = false;
         if (ec) spdlog::error("delivery: replay read for {} failed: {}", c.opt.name, ec.message());

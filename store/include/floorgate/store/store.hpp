@@ -179,9 +179,12 @@ class Store {
   virtual std::vector<Record> next_batch(const std::string& consumer, std::size_t max,
                                          std::error_code& ec) = 0;
   // Stateless read: events matching the route with seq > after_seq (for replays and resends);
-  // also raises the consumer's sent_upto.
+  // also raises the consumer's sent_upto. A sparse route may examine its budget of rows and
+  // find none: *covered (when given) tells up to which seq every matching row was returned, so
+  // an empty result with *covered > after_seq means "go on from *covered", not "the end".
   virtual std::vector<Record> read_after(const std::string& consumer, std::uint64_t after_seq,
-                                         std::size_t max, std::error_code& ec) = 0;
+                                         std::size_t max, std::error_code& ec,
+                                         std::uint64_t* covered = nullptr) = 0;
   // Cumulative ack; durable when it returns / when the handler fires (writer thread).
   // upto == the last accepted ack: ok, no-op. upto below it: ack_backwards; above the highest
   // seq handed out by next_batch/read_after since open: ack_beyond_sent (sent_upto starts at
