@@ -12,6 +12,8 @@ namespace {
 const std::vector<std::string_view> kSasEgmKeys = {
     "id", "address", "poll_period_ms", "meter_period_s", "meter_codes", "real_time_events",
     "location", "bank"};
+const std::vector<std::string_view> kG2sTlsKeys = {"tls_cert_file", "tls_key_file",
+                                                    "tls_ca_file"};
 const std::vector<std::string_view> kG2sEgmKeys = {"id", "g2s_egm_id", "url", "meter_period_s",
                                                     "location", "bank"};
 
@@ -90,9 +92,20 @@ bool first_use(Reader& r, std::map<std::string, Pos>& seen, const std::string& k
   return false;
 }
 
-void read_egm(Reader& r, const YAML::Node& e, const std::string& p, Driver driver, Seen& seen,
-              std::map<int, Pos>& addresses, EgmConfig& egm) {
-  const bool g2s = driver == Driver::g2s;
+// An EGM's url must match its bus: https:// with mutual TLS, http:// without. "" when it does.
+std::string url_scheme_problem(const BusConfig& bus, const std::string& url) {
+  const bool https = url.starts_with("https://");
+  if (bus.g2s_tls() && !https)
+    return "'" + url + "' must be an https:// URL: this bus uses mutual TLS (it has TLS files)";
+  if (!bus.g2s_tls() && https)
+    return "'" + url + "' is https:// but the bus has no tls_cert_file, tls_key_file and "
+           "tls_ca_file; set them (mutual TLS) or use http://";
+  return {};
+}
+
+void read_egm(Reader& r, const YAML::Node& e, const std::string& p, const BusConfig& bus,
+              Seen& seen, std::map<int, Pos>& addresses, EgmConfig& egm) {
+  const bool g2s = bus.driver == Driver::g2s;
   const auto& mine = g2s ? kG2sEgmKeys : kSasEgmKeys;
   std::vector<std::string_view> all = kSasEgmKeys;
   all.insert(all.end(), kG2sEgmKeys.begin(), kG2sEgmKeys.end());
@@ -116,9 +129,12 @@ void read_egm(Reader& r, const YAML::Node& e, const std::string& p, Driver drive
     std::string url;
     if (r.require(e, p, "url", "EGM location URL, e.g. http://10.1.2.3:8080/g2s") &&
         r.read_string(e, p, "url", url)) {
-      if (valid_url(url)) egm.url = url;
-      else r.error(pos_of(Reader::find(e, "url")), join(p, "url"),
-                   "'" + url + "' is not an http:// or https:// URL with a valid host");
+      const Pos up = pos_of(Reader::find(e, "url"));
+      if (!valid_url(url))
+        r.error(up, join(p, "url"), "'" + url + "' is not an http:// or https:// URL with a valid host");
+      else if (const auto problem = url_scheme_problem(bus, url); !problem.empty())
+        r.error(up, join(p, "url"), problem);
+      else egm.url = url;
     }
     return;
   }
@@ -136,6 +152,23 @@ void read_egm(Reader& r, const YAML::Node& e, const std::string& p, Driver drive
     egm.poll_period = std::chrono::milliseconds(poll);
   read_meter_codes(r, e, p, egm.meter_codes);
   r.read_bool(e, p, "real_time_events", egm.real_time_events);
+}
+
+// The g2s bus's TLS files: each readable, all three or none.
+void read_g2s_tls(Reader& r, const YAML::Node& b, const std::string& p, BusConfig& bus) {
+  read_file_key(r, b, p, "tls_cert_file", "certificate file", bus.tls_cert_file);
+  read_file_key(r, b, p, "tls_key_file", "key file", bus.tls_key_file);
+  read_file_key(r, b, p, "tls_ca_file", "CA file", bus.tls_ca_file);
+  const std::filesystem::path* files[] = {&bus.tls_cert_file, &bus.tls_key_file, &bus.tls_ca_file};
+  std::string missing;
+  Pos given;
+  for (std::size_t i = 0; i < kG2sTlsKeys.size(); ++i) {
+    if (files[i]->empty()) missing += (missing.empty() ? "" : ", ") + std::string(kG2sTlsKeys[i]);
+    else if (given.line == 0) given = pos_of(Reader::find(b, kG2sTlsKeys[i]));
+  }
+  if (missing.empty() || given.line == 0) return;
+  r.error(given, p, "tls_cert_file, tls_key_file and tls_ca_file must be given together "
+                    "(mutual TLS); missing: " + missing);
 }
 
 void read_link(Reader& r, const YAML::Node& b, const std::string& p, int web_port, Seen& seen,
@@ -174,6 +207,7 @@ void read_link(Reader& r, const YAML::Node& b, const std::string& p, int web_por
     else first_use(r, seen.endpoints, ep, pp, join(p, "endpoint"), "endpoint");
   } else {
     r.read_int(b, p, "host_id", 1, 2147483647, bus.host_id);
+    read_g2s_tls(r, b, p, bus);
     if (r.require(b, p, "listen_port", "port our G2S host endpoint listens on, 1-65535") &&
         r.read_int(b, p, "listen_port", 1, 65535, bus.listen_port)) {
       const Pos lp = pos_of(Reader::find(b, "listen_port"));
@@ -198,7 +232,9 @@ void read_buses(Reader& r, const YAML::Node& node, int web_port, std::vector<Bus
   }
   const std::vector<std::string_view> common = {"id", "driver", "egms"};
   const std::vector<std::string_view> per_driver[] = {
-      {"port", "link"}, {"endpoint"}, {"listen_port", "host_id"}};
+      {"port", "link"},
+      {"endpoint"},
+      {"listen_port", "host_id", "tls_cert_file", "tls_key_file", "tls_ca_file"}};
   Seen seen;
   for (std::size_t i = 0; i < node.size(); ++i) {
     const YAML::Node b = node[i];
@@ -237,7 +273,7 @@ void read_buses(Reader& r, const YAML::Node& node, int web_port, std::vector<Bus
       for (std::size_t j = 0; j < egms.size(); ++j) {
         EgmConfig egm;
         egm.meter_codes = default_meter_codes();
-        read_egm(r, egms[j], index(ep, j), bus.driver, seen, addresses, egm);
+        read_egm(r, egms[j], index(ep, j), bus, seen, addresses, egm);
         bus.egms.push_back(std::move(egm));
       }
     }

@@ -67,6 +67,9 @@ void emit_bus(YAML::Emitter& out, const BusConfig& b) {
     case Driver::g2s:
       key_val(out, "host_id", b.host_id);
       key_val(out, "listen_port", b.listen_port);
+      key_str(out, "tls_cert_file", b.tls_cert_file.string());
+      key_str(out, "tls_key_file", b.tls_key_file.string());
+      key_str(out, "tls_ca_file", b.tls_ca_file.string());
       break;
   }
   out << YAML::Key << "egms" << YAML::Value << YAML::BeginSeq;

@@ -8,9 +8,6 @@
 
 namespace floorgate::config::detail {
 
-namespace {
-
-// Reads an optional file path key and requires the file to be readable when it is set.
 void read_file_key(Reader& r, const YAML::Node& map, std::string_view path, std::string_view key,
                    std::string_view what, std::filesystem::path& out) {
   std::string s = out.string();
@@ -23,6 +20,8 @@ void read_file_key(Reader& r, const YAML::Node& map, std::string_view path, std:
                 "'; it must be an existing regular file readable by the floorgate user");
   }
 }
+
+namespace {
 
 void read_seconds(Reader& r, const YAML::Node& map, std::string_view path, std::string_view key,
                   std::int64_t lo, std::int64_t hi, std::chrono::seconds& out) {

@@ -9,6 +9,9 @@
 
 namespace floorgate::config::detail {
 
+// An optional file path key; when set, the file must be readable ("cannot read <what> ...").
+void read_file_key(Reader& r, const YAML::Node& map, std::string_view path, std::string_view key,
+                   std::string_view what, std::filesystem::path& out);
 // gateway: (id, site, topic_root) and logging: (level). `root` is the document mapping.
 void read_gateway(Reader& r, const YAML::Node& root, Config& out);
 // store: path and retention.

@@ -23,16 +23,17 @@ int Machine::port() const { return server_ ? server_->port() : 0; }
 
 bool Machine::start() {
   load();
-  server_ = std::make_unique<SimServer>(io_, [this](const std::string& t, const std::string& b) {
-    return on_post(t, b);
-  });
+  server_ = std::make_unique<SimServer>(
+      io_, [this](const std::string& t, const std::string& b) { return on_post(t, b); },
+      cfg_.tls ? cfg_.tls->server : nullptr);
   if (!server_->listen(cfg_.port)) return false;
-  // host_url: http://HOST:PORT/PATH
+  // host_url: http(s)://HOST:PORT/PATH
   std::string u = cfg_.host_url.substr(cfg_.host_url.find("//") + 2);
   std::string hp = u.substr(0, u.find('/'));
   std::string path = u.find('/') == std::string::npos ? "/" : u.substr(u.find('/'));
   client_ = std::make_unique<SimClient>(io_, hp.substr(0, hp.rfind(':')), hp.substr(hp.rfind(':') + 1),
-                                        path, std::chrono::milliseconds(3000));
+                                        path, std::chrono::milliseconds(3000),
+                                        cfg_.tls ? cfg_.tls->client : nullptr);
   open_comms(true);
   return true;
 }
@@ -131,7 +132,8 @@ void Machine::open_comms(bool device_reset) {
   inflight_ = 0;
   resend_timer_.cancel();
   device_reset_ = device_reset_ || device_reset;
-  std::string msg = cmd::comms_online("http://127.0.0.1:" + std::to_string(port()) + "/G2S", device_reset_);
+  std::string scheme = cfg_.tls ? "https" : "http";
+  std::string msg = cmd::comms_online(scheme + "://127.0.0.1:" + std::to_string(port()) + "/G2S", device_reset_);
   send("communications", "G2S_request", msg, 0, [this](bool ok) {
     if (state_ != SimState::opening) return;
     // Retry after `retry` on failure; after `resend` when the ack never comes.

@@ -34,6 +34,9 @@ struct MachineConfig {
   std::chrono::milliseconds retry{1000};   // commsOnLine retry, back-off after failures
   std::chrono::milliseconds heartbeat{0};  // commsDisabled period (0 = host's syncTimer)
   std::chrono::milliseconds min_periodic{60000};  // floor for periodicInterval
+  // Mutual TLS: set -> the egmLocation is https:// (a host certificate is required) and
+  // host_url must be https:// too.
+  std::optional<SimTls> tls;
 };
 
 enum class SimState { closed, opening, sync, online };

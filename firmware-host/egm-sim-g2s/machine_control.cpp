@@ -18,6 +18,14 @@ std::string meter_xml(const std::string& dev_class, const std::string& name, std
          "\" meterValue=\"" + std::to_string(v) + "\"/></g2s:deviceMeters></g2s:meterInfo></g2s:meterList>";
 }
 
+// Keeps a free-text reason inside a JSON string.
+std::string json_safe(std::string s) {
+  for (char& c : s) {
+    if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) c = '\'';
+  }
+  return s;
+}
+
 }  // namespace
 
 std::string Machine::control(const std::string& line) {
@@ -133,7 +141,8 @@ std::string Machine::status_json() const {
     << ",\"apx\":" << apx_ << ",\"post_failures\":" << post_fail_
     << ",\"comms_online\":" << comms_online_ << ",\"eod_pending\":" << (eod_pending_ ? "true" : "false")
     << ",\"eod_acked\":" << eod_acked_ << ",\"periodic_sent\":" << periodic_sent_
-    << ",\"last_error\":\"" << last_error_ << "\"}";
+    << ",\"last_error\":\"" << last_error_ << "\",\"last_post_error\":\""
+    << (client_ ? json_safe(client_->last_error()) : std::string()) << "\"}";
   return o.str();
 }
 

@@ -6,6 +6,9 @@
 //   --state-dir DIR     persistent queues, logs, meters and ledgers
 //   --resend-ms MS --retry-ms MS --heartbeat-ms MS --min-periodic-ms MS
 //   --script CMD        a control command run on every machine at start (repeatable)
+//   --tls-cert F --tls-key F --tls-ca F   mutual TLS (all three): each machine serves HTTPS
+//                       (egmLocation https://..., host certificate required, checked against
+//                       the CA) and posts to an https:// --host-url with its certificate
 // Control: POST http://127.0.0.1:PORT/control with one command per line (docs/g2s.md).
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -23,6 +26,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> script;
   int count = 0, base_port = 0;
   std::string prefix = "SIM_";
+  std::string tls_cert, tls_key, tls_ca;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto val = [&]() -> std::string {
@@ -43,6 +47,9 @@ int main(int argc, char** argv) {
     else if (a == "--base-port") base_port = std::atoi(val().c_str());
     else if (a == "--prefix") prefix = val();
     else if (a == "--script") script.push_back(val());
+    else if (a == "--tls-cert") tls_cert = val();
+    else if (a == "--tls-key") tls_key = val();
+    else if (a == "--tls-ca") tls_ca = val();
     else if (a == "--egm") {
       std::string v = val();
       auto at = v.find('@');
@@ -60,6 +67,22 @@ int main(int argc, char** argv) {
   if (egms.empty()) {
     std::fprintf(stderr, "no machines: use --egm EGMID@PORT or --count N\n");
     return 2;
+  }
+  if (!tls_cert.empty() || !tls_key.empty() || !tls_ca.empty()) {
+    std::string error;
+    if (tls_cert.empty() || tls_key.empty() || tls_ca.empty()) {
+      std::fprintf(stderr, "--tls-cert, --tls-key and --tls-ca go together\n");
+      return 2;
+    }
+    base.tls = floorgate::egmsim::g2s::make_sim_tls(tls_cert, tls_key, tls_ca, error);
+    if (!base.tls) {
+      std::fprintf(stderr, "%s\n", error.c_str());
+      return 2;
+    }
+    if (base.host_url.rfind("https://", 0) != 0) {
+      std::fprintf(stderr, "with --tls-* the --host-url must be https://\n");
+      return 2;
+    }
   }
   boost::asio::io_context io;
   std::vector<std::unique_ptr<Machine>> machines;

@@ -1,9 +1,14 @@
 #include "sim_http.hpp"
 
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <deque>
 #include <list>
 
@@ -11,38 +16,101 @@ namespace floorgate::egmsim::g2s {
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace asio = boost::asio;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
+using Tls = beast::ssl_stream<beast::tcp_stream>;
+
+std::optional<SimTls> make_sim_tls(const std::string& cert, const std::string& key,
+                                   const std::string& ca, std::string& error) {
+  SimTls t;
+  for (bool server : {true, false}) {
+    auto ctx = std::make_shared<ssl::context>(server ? ssl::context::tls_server : ssl::context::tls_client);
+    beast::error_code ec;
+    ctx->set_options(ssl::context::no_sslv2 | ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                     ssl::context::no_tlsv1_1);
+    ctx->use_certificate_chain_file(cert, ec);
+    if (!ec) ctx->use_private_key_file(key, ssl::context::pem, ec);
+    if (!ec) ctx->load_verify_file(ca, ec);
+    if (ec) {
+      error = "TLS files (" + cert + ", " + key + ", " + ca + "): " + ec.message();
+      return std::nullopt;
+    }
+    ctx->set_verify_mode(server ? ssl::verify_peer | ssl::verify_fail_if_no_peer_cert : ssl::verify_peer);
+    (server ? t.server : t.client) = std::move(ctx);
+  }
+  return t;
+}
 
 namespace {
+
+// Why a TLS operation failed: OpenSSL's reason and the certificate check's, if any.
+std::string tls_reason(const beast::error_code& ec, SSL* s) {
+  std::string r = ec.message();
+  long v = s ? SSL_get_verify_result(s) : X509_V_OK;
+  return v == X509_V_OK ? r : r + " / " + X509_verify_cert_error_string(v);
+}
+
+// One server connection, plain or TLS: the two differ only in the handshake and the stream the
+// HTTP calls run on.
 struct Conn : std::enable_shared_from_this<Conn> {
-  Conn(tcp::socket s, SimServer::Handler h) : stream(std::move(s)), handler(std::move(h)) {}
-  beast::tcp_stream stream;
+  Conn(tcp::socket s, SimServer::Handler h, ssl::context* ctx) : handler(std::move(h)) {
+    if (ctx) tls.emplace(std::move(s), *ctx);
+    else plain.emplace(std::move(s));
+  }
+  std::optional<beast::tcp_stream> plain;
+  std::optional<Tls> tls;
   beast::flat_buffer buf;
   http::request<http::string_body> req;
   http::response<http::string_body> res;
   SimServer::Handler handler;
+
+  beast::tcp_stream& tcp_stream() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+  template <class F>
+  void on_stream(F f) {
+    if (tls) f(*tls);
+    else f(*plain);
+  }
+  void start() {
+    if (!tls) return read();
+    tcp_stream().expires_after(std::chrono::seconds(10));
+    tls->async_handshake(ssl::stream_base::server, [s = shared_from_this()](beast::error_code ec) {
+      if (ec) {
+        std::fprintf(stderr, "g2s-egm: TLS handshake from the host refused: %s\n",
+                     tls_reason(ec, s->tls->native_handle()).c_str());
+        return s->close();
+      }
+      s->read();
+    });
+  }
   void read() {
     req = {};
-    stream.expires_after(std::chrono::seconds(60));
-    http::async_read(stream, buf, req, [s = shared_from_this()](beast::error_code ec, std::size_t) {
-      if (ec) return s->close();
-      auto a = s->handler(std::string(s->req.target()), s->req.body());
-      if (!a) return s->close();
-      s->res = {http::status(a->status), 11};
-      s->res.set(http::field::content_type, "text/xml; charset=utf-8");
-      s->res.keep_alive(s->req.keep_alive());
-      s->res.body() = std::move(a->body);
-      s->res.prepare_payload();
-      http::async_write(s->stream, s->res, [s](beast::error_code ec2, std::size_t) {
-        if (ec2 || !s->res.keep_alive()) return s->close();
+    tcp_stream().expires_after(std::chrono::seconds(60));
+    on_stream([this](auto& st) {
+      http::async_read(st, buf, req, [s = shared_from_this()](beast::error_code ec, std::size_t) {
+        if (ec) return s->close();
+        s->answer();
+      });
+    });
+  }
+  void answer() {
+    auto a = handler(std::string(req.target()), req.body());
+    if (!a) return close();
+    res = {http::status(a->status), 11};
+    res.set(http::field::content_type, "text/xml; charset=utf-8");
+    res.keep_alive(req.keep_alive());
+    res.body() = std::move(a->body);
+    res.prepare_payload();
+    on_stream([this](auto& st) {
+      http::async_write(st, res, [s = shared_from_this()](beast::error_code ec, std::size_t) {
+        if (ec || !s->res.keep_alive()) return s->close();
         s->read();
       });
     });
   }
   void close() {
     beast::error_code ec;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream.close();
+    tcp_stream().socket().shutdown(tcp::socket::shutdown_both, ec);
+    tcp_stream().close();
   }
 };
 }  // namespace
@@ -51,6 +119,7 @@ struct SimServer::Impl : std::enable_shared_from_this<Impl> {
   explicit Impl(asio::io_context& io) : acc(io) {}
   tcp::acceptor acc;
   Handler handler;
+  std::shared_ptr<ssl::context> tls;
   std::list<std::weak_ptr<Conn>> conns;
   void accept() {
     acc.async_accept([s = shared_from_this()](beast::error_code ec, tcp::socket sock) {
@@ -58,18 +127,20 @@ struct SimServer::Impl : std::enable_shared_from_this<Impl> {
       if (!ec) {
         beast::error_code ig;
         sock.set_option(tcp::no_delay(true), ig);  // no Nagle stall on small replies
-        auto c = std::make_shared<Conn>(std::move(sock), s->handler);
+        auto c = std::make_shared<Conn>(std::move(sock), s->handler, s->tls.get());
         s->conns.remove_if([](auto& w) { return w.expired(); });
         s->conns.push_back(c);
-        c->read();
+        c->start();
       }
       s->accept();
     });
   }
 };
 
-SimServer::SimServer(asio::io_context& io, Handler h) : impl_(std::make_shared<Impl>(io)) {
+SimServer::SimServer(asio::io_context& io, Handler h, std::shared_ptr<ssl::context> tls)
+    : impl_(std::make_shared<Impl>(io)) {
   impl_->handler = std::move(h);
+  impl_->tls = std::move(tls);
 }
 SimServer::~SimServer() { stop(); }
 bool SimServer::listen(int port) {
@@ -97,10 +168,12 @@ void SimServer::stop() {
 }
 
 struct SimClient::Impl : std::enable_shared_from_this<Impl> {
-  Impl(asio::io_context& io) : io_(io), stream(io) {}
+  Impl(asio::io_context& io) : io_(io), plain(io) {}
   asio::io_context& io_;
-  beast::tcp_stream stream;
-  std::string host, port, path;
+  beast::tcp_stream plain;
+  std::shared_ptr<ssl::context> ctx;
+  std::unique_ptr<Tls> tls;  // new per connection when ctx is set
+  std::string host, port, path, error;
   std::chrono::milliseconds timeout{};
   bool open = false, busy = false, stopped = false;
   std::deque<std::pair<std::string, Done>> q;
@@ -108,14 +181,21 @@ struct SimClient::Impl : std::enable_shared_from_this<Impl> {
   http::request<http::string_body> req;
   http::response<http::string_body> res;
 
+  beast::tcp_stream& tcp_stream() { return tls ? beast::get_lowest_layer(*tls) : plain; }
   void drop() {
     beast::error_code ec;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream.close();
+    tcp_stream().socket().shutdown(tcp::socket::shutdown_both, ec);
+    tcp_stream().close();
+    buf.consume(buf.size());
     open = false;
   }
-  void complete(bool ok, unsigned st, std::string body) {
-    if (!ok) drop();
+  void complete(bool ok, unsigned st, std::string body, const std::string& why = {}) {
+    if (!ok) {
+      drop();
+      error = why.empty() ? "request failed" : why;
+    } else {
+      error.clear();
+    }
     auto d = std::move(q.front().second);
     q.pop_front();
     busy = false;
@@ -132,29 +212,48 @@ struct SimClient::Impl : std::enable_shared_from_this<Impl> {
     req.set(http::field::user_agent, "floorgate-egm-sim-g2s");
     req.body() = q.front().first;
     req.prepare_payload();
-    stream.expires_after(timeout);
     if (open) return write();
     beast::error_code ec;
     auto addr = asio::ip::make_address(host, ec);
-    if (ec) return complete(false, 0, {});
+    if (ec) return complete(false, 0, {}, "host must be an IP literal: " + host);
+    if (ctx) {
+      tls = std::make_unique<Tls>(io_, *ctx);
+      // The host's certificate must name the address we dial (IP SAN), like a browser would.
+      X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(tls->native_handle()), host.c_str());
+    }
+    tcp_stream().expires_after(timeout);
     tcp::endpoint ep(addr, static_cast<unsigned short>(std::atoi(port.c_str())));
-    stream.async_connect(ep, [s = shared_from_this()](beast::error_code ec2) {
+    tcp_stream().async_connect(ep, [s = shared_from_this()](beast::error_code ec2) {
       if (s->stopped) return;
-      if (ec2) return s->complete(false, 0, {});
-      s->open = true;
+      if (ec2) return s->complete(false, 0, {}, ec2.message());
       beast::error_code ig;
-      s->stream.socket().set_option(tcp::no_delay(true), ig);
-      s->write();
+      s->tcp_stream().socket().set_option(tcp::no_delay(true), ig);
+      if (!s->tls) {
+        s->open = true;
+        return s->write();
+      }
+      s->tls->async_handshake(ssl::stream_base::client, [s](beast::error_code ec3) {
+        if (s->stopped) return;
+        if (ec3) return s->complete(false, 0, {}, "TLS: " + tls_reason(ec3, s->tls->native_handle()));
+        s->open = true;
+        s->write();
+      });
     });
   }
   void write() {
-    http::async_write(stream, req, [s = shared_from_this()](beast::error_code ec, std::size_t) {
+    tcp_stream().expires_after(timeout);
+    if (tls) return write_on(*tls);
+    write_on(plain);
+  }
+  template <class Stream>
+  void write_on(Stream& st) {
+    http::async_write(st, req, [s = shared_from_this(), &st](beast::error_code ec, std::size_t) {
       if (s->stopped) return;
-      if (ec) return s->complete(false, 0, {});
+      if (ec) return s->complete(false, 0, {}, ec.message());
       s->res = {};
-      http::async_read(s->stream, s->buf, s->res, [s](beast::error_code ec2, std::size_t) {
+      http::async_read(st, s->buf, s->res, [s](beast::error_code ec2, std::size_t) {
         if (s->stopped) return;
-        if (ec2) return s->complete(false, 0, {});
+        if (ec2) return s->complete(false, 0, {}, ec2.message());
         if (!s->res.keep_alive()) s->drop();
         s->complete(true, s->res.result_int(), std::move(s->res.body()));
       });
@@ -163,12 +262,13 @@ struct SimClient::Impl : std::enable_shared_from_this<Impl> {
 };
 
 SimClient::SimClient(asio::io_context& io, std::string host, std::string port, std::string path,
-                     std::chrono::milliseconds timeout)
+                     std::chrono::milliseconds timeout, std::shared_ptr<ssl::context> tls)
     : impl_(std::make_shared<Impl>(io)) {
   impl_->host = std::move(host);
   impl_->port = std::move(port);
   impl_->path = std::move(path);
   impl_->timeout = timeout;
+  impl_->ctx = std::move(tls);
 }
 SimClient::~SimClient() { stop(); }
 void SimClient::post(std::string body, Done done) {
@@ -177,6 +277,7 @@ void SimClient::post(std::string body, Done done) {
   impl_->pump();
 }
 std::size_t SimClient::pending() const { return impl_->q.size(); }
+const std::string& SimClient::last_error() const { return impl_->error; }
 void SimClient::stop() {
   impl_->stopped = true;
   impl_->drop();

@@ -9,6 +9,7 @@
 #include "floor_fixture.hpp"
 #include "g2s_sim.hpp"
 #include "ledger_check.hpp"
+#include "test_pki.hpp"
 
 namespace floorgate::testing {
 namespace {
@@ -63,15 +64,26 @@ std::vector<Got> with_attrs(const std::vector<Received>& rs) {
 }
 
 // The daemon with two G2S machines (g1, g2) on a `driver: g2s` bus next to the fixture's SAS
-// buses; the G2S simulator keeps its state (queues, ledgers) in <floor dir>/g2s.
+// buses; the G2S simulator keeps its state (queues, ledgers) in <floor dir>/g2s. With `tls`,
+// the bus and the machines speak HTTPS with mutual TLS (a throwaway PKI made here).
 class G2sFloor {
  public:
-  G2sFloor() : floor_(options()) {
+  explicit G2sFloor(bool tls = false) : tls_(tls), floor_(options()) {
     floor_.start_all();
+    std::vector<std::string> args = {"--host-url", scheme() + "://127.0.0.1:" +
+                                                       std::to_string(host_port_) + "/G2S",
+                                     "--resend-ms", "400", "--retry-ms", "150", "--heartbeat-ms", "150"};
+    G2sSim::Poster poster;
+    if (tls_) {
+      args.insert(args.end(), {"--tls-cert", egm_cert_.cert, "--tls-key", egm_cert_.key,
+                               "--tls-ca", pki_->ca()});
+      poster = [ca = pki_->ca(), me = host_cert_](int port, const std::string& t, const std::string& b) {
+        return https_post(port, t, b, ca, me);
+      };
+    }
     sim_ = std::make_unique<G2sSim>(
         G2sSim::Machines{{"SIM_G1", egm_ports_[0]}, {"SIM_G2", egm_ports_[1]}}, floor_.dir() / "g2s",
-        std::vector<std::string>{"--host-url", "http://127.0.0.1:" + std::to_string(host_port_) + "/G2S",
-                                 "--resend-ms", "400", "--retry-ms", "150", "--heartbeat-ms", "150"});
+        args, poster);
     for (std::size_t i = 0; i < sim_->size(); ++i) wait_online(i);
   }
 
@@ -126,19 +138,32 @@ class G2sFloor {
   }
 
  private:
+  std::string scheme() const { return tls_ ? "https" : "http"; }
   FloorOptions options() {
     std::ostringstream y;
-    y << "  - id: g2s0\n    driver: g2s\n    listen_port: " << host_port_ << "\n    egms:\n";
+    y << "  - id: g2s0\n    driver: g2s\n    listen_port: " << host_port_ << "\n";
+    if (tls_) {
+      pki_ = std::make_unique<TestPki>(pki_dir_.path(), "floor-ca");
+      host_cert_ = pki_->issue("gateway");
+      egm_cert_ = pki_->issue("egm");
+      y << "    tls_cert_file: " << host_cert_.cert << "\n    tls_key_file: " << host_cert_.key
+        << "\n    tls_ca_file: " << pki_->ca() << "\n";
+    }
+    y << "    egms:\n";
     int n = 0;
     for (const auto& [egm_id, egm] : egm_of_) {
-      y << "      - {id: " << egm << ", g2s_egm_id: " << egm_id << ", url: http://127.0.0.1:"
-        << egm_ports_[n++] << "/G2S}\n";
+      y << "      - {id: " << egm << ", g2s_egm_id: " << egm_id << ", url: " << scheme()
+        << "://127.0.0.1:" << egm_ports_[n++] << "/G2S}\n";
     }
     FloorOptions o;
     o.extra_buses = y.str();
     return o;
   }
 
+  bool tls_;
+  TempDir pki_dir_;
+  std::unique_ptr<TestPki> pki_;
+  CertFiles host_cert_, egm_cert_;
   int host_port_ = free_port();
   int egm_ports_[2] = {free_port(), free_port()};
   std::map<std::string, std::string> egm_of_ = {{"SIM_G1", "g1"}, {"SIM_G2", "g2"}};
@@ -273,6 +298,31 @@ TEST(G2sE2E, ScenarioReachesEveryRoutedConsumerWithSasTypeNamesAcrossADaemonKill
   EXPECT_EQ(cmp.missing, 0u) << cmp.detail;
   EXPECT_EQ(cmp.conflicting_duplicates, 0u);
   EXPECT_TRUE(f.floor().daemon().running());
+}
+
+// The daemon's g2s bus with tls_cert_file/tls_key_file/tls_ca_file: HTTPS both ways with
+// client certificates, events still reach the consumers.
+TEST(G2sE2E, MutualTlsBusDeliversThroughTheDaemon) {
+  G2sFloor f(true);
+  EXPECT_NE(f.floor().daemon_log().find("G2S host listening on port"), std::string::npos);
+  EXPECT_NE(f.floor().daemon_log().find("(HTTPS, mutual TLS)"), std::string::npos)
+      << f.floor().daemon_log();
+  f.on_all("door open main\nbill 2000\nhandpay 125000");
+  ASSERT_TRUE(wait_until([&] {
+    if (!f.drained()) return false;
+    for (const auto& route : kRoutes) {
+      if (!check_g2s_ledger(f, route.first).empty()) return false;
+    }
+    return true;
+  }, 30s)) << check_g2s_ledger(f, "analytics") << "\n" << f.sim().control("status", 0);
+  for (const std::string egm : {"g1", "g2"}) {
+    auto got = types_of(f, egm);
+    for (const char* t : {"door.opened", "bill.stacked", "handpay.pending"}) {
+      EXPECT_TRUE(got.count(t)) << egm << " never sent " << t;
+    }
+  }
+  EXPECT_EQ(f.floor().daemon_log().find("TLS handshake from"), std::string::npos)
+      << "no handshake was refused:\n" << f.floor().daemon_log();
 }
 
 }  // namespace

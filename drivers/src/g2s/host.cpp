@@ -108,7 +108,7 @@ void Host::Impl::on_comms(EgmLink& e, const Element& cls, const Element& cmd) {
     e.backfill.clear();
     std::string loc = cmd.attr_or("egmLocation", e.cfg.location);
     e.st.location = loc;
-    e.client->set_target(loc);
+    set_target(e, loc);
     if (e.st.link_up) go_offline(e, "re-handshake", false);
     e.handshaken = true;
     e.st.state = CommsState::sync;
@@ -145,10 +145,11 @@ void Host::Impl::send(EgmLink& e, std::string_view cls, std::string_view session
                  [weak, ep](std::error_code ec, unsigned status, std::string body) {
                    auto self = weak.lock();
                    if (!self || self->stopped || ec == std::errc::operation_canceled) return;
+                   self->on_post_result(*ep, ec, status);
+                   if (ec || status != 200) return;
                    SoapMessage soap;
                    G2sMessage ack;
-                   bool ok = !ec && status == 200 &&
-                             !parse_soap(body, self->cfg.max_body_bytes, soap) &&
+                   bool ok = !parse_soap(body, self->cfg.max_body_bytes, soap) &&
                              !parse_g2s_message(soap.payload, self->cfg.max_body_bytes, ack) &&
                              ack.is_ack && (ack.error_code.empty() || ack.error_code == "G2S_none");
                    if (!ok) ++ep->st.post_failures;
@@ -167,7 +168,7 @@ void Host::Impl::respond(EgmLink& e, const Element& req_cls, std::string command
                  [weak = weak_from_this(), ep = &e](std::error_code ec, unsigned status, std::string) {
                    auto self = weak.lock();
                    if (!self || self->stopped || ec == std::errc::operation_canceled) return;
-                   if (ec || status != 200) ++ep->st.post_failures;
+                   self->on_post_result(*ep, ec, status);
                  });
 }
 
@@ -242,10 +243,10 @@ Host::~Host() { stop(); }
 
 std::error_code Host::start() {
   auto& m = *impl_;
-  if (!m.cfg.tls_cert_file.empty() || !m.cfg.tls_key_file.empty() || !m.cfg.tls_ca_file.empty() ||
-      m.cfg.host_id.empty() || m.cfg.keepalive.count() <= 0 || m.cfg.keepalive_misses <= 0) {
+  if (m.cfg.host_id.empty() || m.cfg.keepalive.count() <= 0 || m.cfg.keepalive_misses <= 0) {
     return std::make_error_code(std::errc::invalid_argument);
   }
+  if (auto ec = m.setup_tls()) return ec;
   for (const auto& c : m.cfg.egms) {
     if (c.id.empty() || c.egm_id.empty()) return std::make_error_code(std::errc::invalid_argument);
     auto e = std::make_unique<EgmLink>();
@@ -254,7 +255,8 @@ std::error_code Host::start() {
     e->st.egm_id = c.egm_id;
     e->st.location = c.location;
     e->client = std::make_unique<HttpClient>(m.ex, m.cfg.request_timeout);
-    if (!c.location.empty()) e->client->set_target(c.location);
+    e->client->use_tls(m.tls_client);
+    if (!c.location.empty()) m.set_target(*e, c.location);
     e->keepalive_timer = std::make_unique<boost::asio::steady_timer>(m.ex);
     e->backfill_timer = std::make_unique<boost::asio::steady_timer>(m.ex);
     if (m.cfg.recent_keys) {
@@ -276,6 +278,11 @@ std::error_code Host::start() {
       [weak] {
         if (auto self = weak.lock()) ++self->counters.http_rejected;
       });
+  if (m.tls_server) {
+    m.server->use_tls(m.tls_server, [weak](const std::string& peer, const std::string& reason) {
+      if (auto self = weak.lock()) self->on_tls_reject(peer, reason);
+    });
+  }
   return m.server->listen(m.cfg.bind, m.cfg.port);
 }
 
@@ -292,6 +299,8 @@ void Host::stop() {
 }
 
 int Host::port() const { return impl_->server ? impl_->server->port() : 0; }
+
+bool Host::tls() const { return impl_->tls_server != nullptr; }
 
 std::vector<EgmStatus> Host::status() const {
   std::vector<EgmStatus> v;

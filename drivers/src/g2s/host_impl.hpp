@@ -13,6 +13,10 @@
 #include "g2s/http_server.hpp"
 #include "g2s/xml_codec.hpp"
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace floorgate::drivers::g2s {
 
 using Key = std::pair<std::int64_t, std::string>;  // (eventId, eventDateTime)
@@ -42,6 +46,7 @@ struct EgmLink {
   std::int64_t first_live_id = 0;           // first eventReport id of this association
   std::vector<Element> backfill;            // unacked log entries waiting for backfill_delay
   std::unique_ptr<boost::asio::steady_timer> backfill_timer;
+  std::string post_error;                   // reason of the last failed POST ("" = working)
 };
 
 struct Host::Impl : std::enable_shared_from_this<Host::Impl> {
@@ -59,6 +64,8 @@ struct Host::Impl : std::enable_shared_from_this<Host::Impl> {
   std::function<void(const EgmStatus&)> status_cb;
   HostCounters counters;
   bool stopped = false;
+  std::shared_ptr<boost::asio::ssl::context> tls_server, tls_client;  // both or neither
+  std::map<std::string, std::int64_t> tls_reasons_logged;  // reason -> when last logged (ms)
 
   // host.cpp
   HttpServer::Reply on_http(std::string_view method, std::string_view target, std::string_view body);
@@ -76,6 +83,11 @@ struct Host::Impl : std::enable_shared_from_this<Host::Impl> {
   void on_keepalive_tick(EgmLink& e);
   void notify(EgmLink& e);
   void emit_link(EgmLink& e, bool up, std::string_view reason);
+  void warn(const std::string& line);
+  void on_post_result(EgmLink& e, std::error_code ec, unsigned status);
+  void on_tls_reject(const std::string& peer, const std::string& reason);
+  void set_target(EgmLink& e, const std::string& url);
+  std::error_code setup_tls();
 
   // host_events.cpp
   void on_event_handler(EgmLink& e, const Element& cls, const Element& cmd, const std::string& raw);

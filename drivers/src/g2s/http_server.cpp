@@ -3,51 +3,101 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <list>
+#include <type_traits>
+
+#include "g2s/tls.hpp"
 
 namespace floorgate::drivers::g2s {
 namespace {
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace asio = boost::asio;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
-class Session : public std::enable_shared_from_this<Session> {
+// What every connection needs from its server.
+struct Settings {
+  HttpServer::Handler handler;
+  HttpServer::RejectCounter reject;
+  HttpServer::TlsReject tls_reject;
+  std::size_t max_body = 0;
+  std::chrono::milliseconds timeout{};
+};
+
+// Lets the server close connections of either stream type on stop().
+struct Connection {
+  virtual ~Connection() = default;
+  virtual void close() = 0;
+};
+
+beast::tcp_stream& tcp_layer(beast::tcp_stream& s) { return s; }
+beast::tcp_stream& tcp_layer(TlsStream& s) { return beast::get_lowest_layer(s); }
+
+// One connection: [TLS handshake], then read request -> handler -> write reply, repeated while
+// the client keeps the connection alive.
+template <class Stream>
+class Session : public Connection, public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(tcp::socket s, const HttpServer::Handler& h, const HttpServer::RejectCounter& rej,
-          std::size_t max_body, std::chrono::milliseconds timeout)
-      : stream_(std::move(s)), handler_(h), reject_(rej), max_body_(max_body), timeout_(timeout) {}
-  void start() { do_read(); }
-  void close() {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
+  Session(Stream s, std::shared_ptr<const Settings> settings, std::string peer)
+      : stream_(std::move(s)), set_(std::move(settings)), peer_(std::move(peer)) {}
+  void start() {
+    if constexpr (kTls) {
+      tcp_layer(stream_).expires_after(set_->timeout);
+      stream_.async_handshake(ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                self->on_handshake(ec);
+                              });
+    } else {
+      do_read();
+    }
+  }
+  void close() override {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.close();
+    tcp_layer(stream_).socket().shutdown(tcp::socket::shutdown_both, ec);
+    tcp_layer(stream_).close();
   }
 
  private:
+  void on_handshake(beast::error_code ec) {
+    if (ec) {
+      if (ec != asio::error::operation_aborted && set_->tls_reject) {
+        if constexpr (kTls) set_->tls_reject(peer_, tls_failure_text(ec, stream_.native_handle()));
+      }
+      return close();
+    }
+    do_read();
+  }
   void do_read() {
     parser_.emplace();
-    parser_->body_limit(max_body_);
+    parser_->body_limit(set_->max_body);
     parser_->header_limit(16 * 1024);
-    stream_.expires_after(timeout_);
+    tcp_layer(stream_).expires_after(set_->timeout);
     http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                     [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                        self->on_read(ec);
                      });
   }
   void on_read(beast::error_code ec) {
+    // A peer that hangs up between requests, TLS ones included (most clients close the socket
+    // without a close_notify: stream_truncated), is not a bad request.
     if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted ||
-        ec == beast::error::timeout || ec == asio::error::eof) {
-      return close();
+        ec == beast::error::timeout || ec == asio::error::eof ||
+        ec == ssl::error::stream_truncated) {
+      return finish();
     }
     if (ec) {
-      if (reject_) reject_();
+      if (set_->reject) set_->reject();
       unsigned st = ec == http::error::body_limit ? 413 : 400;
       return reply({st, st == 413 ? "body too large\n" : "bad request\n", "text/plain"}, false);
     }
     auto& req = parser_->get();
-    auto r = handler_(std::string_view(req.method_string()), std::string_view(req.target()),
-                      std::string_view(req.body()));
+    auto r = set_->handler(std::string_view(req.method_string()), std::string_view(req.target()),
+                           std::string_view(req.body()));
     reply(std::move(r), req.keep_alive());
   }
   void reply(HttpServer::Reply r, bool keep_alive) {
@@ -57,49 +107,67 @@ class Session : public std::enable_shared_from_this<Session> {
     res_->keep_alive(keep_alive);
     res_->body() = std::move(r.body);
     res_->prepare_payload();
-    stream_.expires_after(timeout_);
+    tcp_layer(stream_).expires_after(set_->timeout);
     http::async_write(stream_, *res_,
-                      [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
-                        if (ec || !keep_alive) return self->close();
+                      [self = this->shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+                        if (ec) return self->close();
+                        if (!keep_alive) return self->finish();
                         self->do_read();
                       });
   }
+  // End of the conversation: TLS says close_notify first (bounded), then the socket closes.
+  void finish() {
+    if constexpr (kTls) {
+      tcp_layer(stream_).expires_after(std::chrono::seconds(2));
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) { self->close(); });
+    } else {
+      close();
+    }
+  }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
+  std::shared_ptr<const Settings> set_;
+  std::string peer_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<http::response<http::string_body>> res_;
-  HttpServer::Handler handler_;
-  HttpServer::RejectCounter reject_;
-  std::size_t max_body_;
-  std::chrono::milliseconds timeout_;
 };
 
 }  // namespace
 
 struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
-  Impl(asio::any_io_executor ex) : acceptor(ex) {}
+  explicit Impl(asio::any_io_executor ex) : acceptor(ex) {}
   tcp::acceptor acceptor;
-  Handler handler;
-  RejectCounter on_reject;
-  std::size_t max_body = 0;
-  std::chrono::milliseconds timeout{};
-  std::list<std::weak_ptr<Session>> sessions;
+  std::shared_ptr<Settings> settings = std::make_shared<Settings>();
+  std::shared_ptr<ssl::context> tls;
+  std::list<std::weak_ptr<Connection>> sessions;
   bool stopped = false;
 
   void do_accept() {
     acceptor.async_accept([self = shared_from_this()](beast::error_code ec, tcp::socket s) {
       if (self->stopped || ec == asio::error::operation_aborted) return;
-      if (!ec) {
-        s.set_option(tcp::no_delay(true), ec);
-        auto sess = std::make_shared<Session>(std::move(s), self->handler, self->on_reject,
-                                              self->max_body, self->timeout);
-        self->sessions.remove_if([](const auto& w) { return w.expired(); });
-        self->sessions.push_back(sess);
-        sess->start();
-      }
+      if (!ec) self->start_session(std::move(s));
       self->do_accept();
     });
+  }
+  void start_session(tcp::socket s) {
+    beast::error_code ec;
+    s.set_option(tcp::no_delay(true), ec);
+    auto ep = s.remote_endpoint(ec);
+    std::string peer = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
+    std::shared_ptr<Connection> conn;
+    if (tls) {
+      auto sess = std::make_shared<Session<TlsStream>>(TlsStream(std::move(s), *tls), settings, peer);
+      sess->start();
+      conn = sess;
+    } else {
+      auto sess = std::make_shared<Session<beast::tcp_stream>>(beast::tcp_stream(std::move(s)),
+                                                               settings, peer);
+      sess->start();
+      conn = sess;
+    }
+    sessions.remove_if([](const auto& w) { return w.expired(); });
+    sessions.push_back(conn);
   }
 };
 
@@ -107,13 +175,19 @@ HttpServer::HttpServer(asio::any_io_executor ex, std::size_t max_body,
                        std::chrono::milliseconds read_timeout, Handler handler,
                        RejectCounter on_reject)
     : impl_(std::make_shared<Impl>(ex)) {
-  impl_->handler = std::move(handler);
-  impl_->on_reject = std::move(on_reject);
-  impl_->max_body = max_body;
-  impl_->timeout = read_timeout;
+  auto& s = *impl_->settings;
+  s.handler = std::move(handler);
+  s.reject = std::move(on_reject);
+  s.max_body = max_body;
+  s.timeout = read_timeout;
 }
 
 HttpServer::~HttpServer() { stop(); }
+
+void HttpServer::use_tls(std::shared_ptr<ssl::context> ctx, TlsReject on_tls_reject) {
+  impl_->tls = std::move(ctx);
+  impl_->settings->tls_reject = std::move(on_tls_reject);
+}
 
 std::error_code HttpServer::listen(const std::string& address, int port) {
   beast::error_code ec;

@@ -1,6 +1,7 @@
 #pragma once
 // Minimal HTTP/1.1 server (Boost.Beast) for POST /G2S: one object per connection, a deadline
-// on every read, a body limit (413 above it). Runs on the executor it was given.
+// on every read, a body limit (413 above it). Plain HTTP, or HTTPS with a required and
+// verified client certificate (use_tls). Runs on the executor it was given.
 
 #include <boost/asio/any_io_executor.hpp>
 #include <chrono>
@@ -9,6 +10,10 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+
+namespace boost::asio::ssl {
+class context;
+}
 
 namespace floorgate::drivers::g2s {
 
@@ -24,10 +29,15 @@ class HttpServer {
                                       std::string_view body)>;
   // Called for requests rejected before the handler (bad framing, too large).
   using RejectCounter = std::function<void()>;
+  // Called when a TLS handshake fails (no, untrusted or bad client certificate, not TLS):
+  // peer "address:port" and the reason.
+  using TlsReject = std::function<void(const std::string& peer, const std::string& reason)>;
 
   HttpServer(boost::asio::any_io_executor ex, std::size_t max_body,
              std::chrono::milliseconds read_timeout, Handler handler, RejectCounter on_reject);
   ~HttpServer();
+  // Serve HTTPS with this (server) context from now on; call before listen().
+  void use_tls(std::shared_ptr<boost::asio::ssl::context> ctx, TlsReject on_tls_reject);
   std::error_code listen(const std::string& address, int port);
   int port() const;
   void stop();

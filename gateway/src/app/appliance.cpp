@@ -111,6 +111,7 @@ void Appliance::Impl::start_bus(const config::BusConfig& b) {
       }
       return keys;
     };
+    host_cfg.log = [id = b.id](const std::string& line) { spdlog::warn("bus {}: {}", id, line); };
     auto host = std::make_unique<drivers::g2s::Host>(rt.io.get_executor(), std::move(host_cfg),
                                                      *rt.sink, [] { return app::wall_ms(); });
     host->on_status_change([this](const drivers::g2s::EgmStatus& s) { publish_status(s.id); });
@@ -119,8 +120,8 @@ void Appliance::Impl::start_bus(const config::BusConfig& b) {
                     ec.message());
       return;
     }
-    spdlog::info("bus {}: G2S host listening on port {} for {} EGM(s)", b.id, host->port(),
-                 b.egms.size());
+    spdlog::info("bus {}: G2S host listening on port {}{} for {} EGM(s)", b.id, host->port(),
+                 host->tls() ? " (HTTPS, mutual TLS)" : "", b.egms.size());
     rt.g2s_hosts[b.id] = std::move(host);
     return;
   }

@@ -96,6 +96,9 @@ json::object config_to_json(const config::Config& c) {
     } else {
       bo["host_id"] = b.host_id;
       bo["listen_port"] = b.listen_port;
+      bo["tls_cert_file"] = b.tls_cert_file.string();
+      bo["tls_key_file"] = b.tls_key_file.string();
+      bo["tls_ca_file"] = b.tls_ca_file.string();
     }
     json::array egms;
     for (const auto& e : b.egms) egms.push_back(egm_json(b, e));

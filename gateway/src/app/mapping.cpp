@@ -86,6 +86,9 @@ drivers::g2s::HostConfig g2s_host(const config::BusConfig& b) {
   drivers::g2s::HostConfig h;
   h.host_id = std::to_string(b.host_id);
   h.port = b.listen_port;
+  h.tls_cert_file = b.tls_cert_file.string();
+  h.tls_key_file = b.tls_key_file.string();
+  h.tls_ca_file = b.tls_ca_file.string();
   for (const auto& e : b.egms) {
     h.egms.push_back({e.id, e.g2s_egm_id, e.url});
   }

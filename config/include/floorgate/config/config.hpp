@@ -133,6 +133,13 @@ struct BusConfig {
   int tcp_port = 0;                            // sas-tcp: device server port (from YAML endpoint)
   int host_id = 1;                             // g2s: our G2S hostId, 1-2147483647
   int listen_port = 0;                         // g2s: port our G2S host endpoint listens on, 1-65535
+  // g2s mutual TLS (PEM), all three or none: our certificate and key (server and client side)
+  // and the CA that EGM certificates must chain to. Set: egms[].url must be https://.
+  std::filesystem::path tls_cert_file, tls_key_file, tls_ca_file;
+  // True when any TLS file is set (after a successful load: all three are).
+  bool g2s_tls() const {
+    return !tls_cert_file.empty() || !tls_key_file.empty() || !tls_ca_file.empty();
+  }
   std::vector<EgmConfig> egms;
   bool operator==(const BusConfig&) const = default;
 };

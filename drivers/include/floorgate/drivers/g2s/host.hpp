@@ -60,8 +60,15 @@ struct HostConfig {
   // Called once per EGM from start(); lets dedupe survive a gateway restart. The daemon
   // answers it from the store with seen_key_from_attrs() over recent g2s events.
   std::function<std::vector<SeenKey>(const std::string& egm)> recent_keys;
-  // TLS (mutual) is not implemented yet: these must stay empty (start() fails otherwise).
+  // Mutual TLS (PEM files). All three set: POST /G2S is HTTPS and requires an EGM client
+  // certificate that chains to tls_ca_file; outbound POSTs go to https:// egmLocations only,
+  // present tls_cert_file and verify the EGM's certificate (chain and the URL's host). All
+  // empty: plain HTTP. Anything in between, or an unloadable file, makes start() fail.
   std::string tls_cert_file, tls_key_file, tls_ca_file;
+  // Optional: one-line warnings for the daemon's log (refused TLS handshakes, outbound POST
+  // failures when their reason changes, unusable egmLocations, TLS set-up errors). Called on
+  // the executor.
+  std::function<void(const std::string&)> log;
 };
 
 // Host-side view of one EGM's communications state.
@@ -90,6 +97,7 @@ struct HostCounters {
   std::uint64_t http_requests = 0;
   std::uint64_t http_rejected = 0;  // 4xx answers (bad method/path, body too large, bad SOAP)
   std::uint64_t msx_errors = 0;     // g2sAck answers carrying an error code
+  std::uint64_t tls_rejected = 0;   // inbound TLS handshakes refused (no or untrusted certificate)
 };
 
 class Host {
@@ -101,12 +109,15 @@ class Host {
   Host(const Host&) = delete;
   Host& operator=(const Host&) = delete;
 
-  // Binds and starts listening; fails with the bind error or invalid_argument (bad config).
+  // Binds and starts listening; fails with the bind error or invalid_argument (bad config,
+  // unusable TLS files: the reason goes to HostConfig::log).
   std::error_code start();
   // Cancels timers, closes sockets; in-flight sink callbacks become no-ops. Idempotent.
   void stop();
   // The bound port (after start()).
   int port() const;
+  // True when start() set up mutual TLS (POST /G2S is HTTPS).
+  bool tls() const;
   // One entry per configured EGM, in config order.
   std::vector<EgmStatus> status() const;
   HostCounters counters() const;
