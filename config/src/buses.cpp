@@ -207,6 +207,12 @@ void read_link(Reader& r, const YAML::Node& b, const std::string& p, int web_por
     else first_use(r, seen.endpoints, ep, pp, join(p, "endpoint"), "endpoint");
   } else {
     r.read_int(b, p, "host_id", 1, 2147483647, bus.host_id);
+    std::string bind = bus.bind;
+    if (r.read_string(b, p, "bind", bind)) {
+      if (valid_ip(bind)) bus.bind = bind;
+      else r.error(pos_of(Reader::find(b, "bind")), join(p, "bind"),
+                   "'" + bind + "' is not an IP address; e.g. 127.0.0.1, 0.0.0.0 or ::");
+    }
     read_g2s_tls(r, b, p, bus);
     if (r.require(b, p, "listen_port", "port our G2S host endpoint listens on, 1-65535") &&
         r.read_int(b, p, "listen_port", 1, 65535, bus.listen_port)) {
@@ -234,7 +240,7 @@ void read_buses(Reader& r, const YAML::Node& node, int web_port, std::vector<Bus
   const std::vector<std::string_view> per_driver[] = {
       {"port", "link"},
       {"endpoint"},
-      {"listen_port", "host_id", "tls_cert_file", "tls_key_file", "tls_ca_file"}};
+      {"listen_port", "bind", "host_id", "tls_cert_file", "tls_key_file", "tls_ca_file"}};
   Seen seen;
   for (std::size_t i = 0; i < node.size(); ++i) {
     const YAML::Node b = node[i];

@@ -66,6 +66,7 @@ void emit_bus(YAML::Emitter& out, const BusConfig& b) {
     }
     case Driver::g2s:
       key_val(out, "host_id", b.host_id);
+      key_str(out, "bind", b.bind);
       key_val(out, "listen_port", b.listen_port);
       key_str(out, "tls_cert_file", b.tls_cert_file.string());
       key_str(out, "tls_key_file", b.tls_key_file.string());

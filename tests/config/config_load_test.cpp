@@ -171,6 +171,7 @@ TEST(ConfigRoundTrip, EveryFieldChangedSurvives) {
   g2s.driver = Driver::g2s;
   g2s.listen_port = 9443;
   g2s.host_id = 12;
+  g2s.bind = "0.0.0.0";
   g2s.tls_cert_file = ca;  // any readable file will do for the loader
   g2s.tls_key_file = ca;
   g2s.tls_ca_file = ca;

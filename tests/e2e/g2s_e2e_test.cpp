@@ -70,7 +70,7 @@ class G2sFloor {
  public:
   explicit G2sFloor(bool tls = false) : tls_(tls), floor_(options()) {
     floor_.start_all();
-    std::vector<std::string> args = {"--host-url", scheme() + "://127.0.0.1:" +
+    std::vector<std::string> args = {"--host-url", scheme() + "://" + host_ip() + ":" +
                                                        std::to_string(host_port_) + "/G2S",
                                      "--resend-ms", "400", "--retry-ms", "150", "--heartbeat-ms", "150"};
     G2sSim::Poster poster;
@@ -88,6 +88,7 @@ class G2sFloor {
   }
 
   Floor& floor() { return floor_; }
+  int host_port() const { return host_port_; }
   G2sSim& sim() { return *sim_; }
   const std::map<std::string, std::string>& egm_of() const { return egm_of_; }
 
@@ -139,9 +140,13 @@ class G2sFloor {
 
  private:
   std::string scheme() const { return tls_ ? "https" : "http"; }
+  // Where the g2s bus listens (`bind`): 127.0.0.2 proves the key reaches the socket (nothing
+  // answers on 127.0.0.1); the TLS certificates name 127.0.0.1.
+  std::string host_ip() const { return tls_ ? "127.0.0.1" : "127.0.0.2"; }
   FloorOptions options() {
     std::ostringstream y;
-    y << "  - id: g2s0\n    driver: g2s\n    listen_port: " << host_port_ << "\n";
+    y << "  - id: g2s0\n    driver: g2s\n    bind: " << host_ip() << "\n    listen_port: "
+      << host_port_ << "\n";
     if (tls_) {
       pki_ = std::make_unique<TestPki>(pki_dir_.path(), "floor-ca");
       host_cert_ = pki_->issue("gateway");
@@ -224,6 +229,10 @@ std::set<std::string> types_of(G2sFloor& f, const std::string& egm) {
 
 TEST(G2sE2E, ScenarioReachesEveryRoutedConsumerWithSasTypeNamesAcrossADaemonKill) {
   G2sFloor f;
+  EXPECT_NE(f.floor().daemon_log().find("G2S host listening on 127.0.0.2:" +
+                                        std::to_string(f.host_port())),
+            std::string::npos);
+  EXPECT_FALSE(port_open(f.host_port())) << "bind: 127.0.0.2 must not listen on 127.0.0.1";
   // Burst 1: doors, bills, stacker full, handpay on SAS machine e1 and both G2S machines.
   // (SAS commands spaced: SAS reports priority exceptions such as 51 ahead of older ones, and
   // the ledger comparison wants each EGM's events in the order raised.)
@@ -304,7 +313,7 @@ TEST(G2sE2E, ScenarioReachesEveryRoutedConsumerWithSasTypeNamesAcrossADaemonKill
 // client certificates, events still reach the consumers.
 TEST(G2sE2E, MutualTlsBusDeliversThroughTheDaemon) {
   G2sFloor f(true);
-  EXPECT_NE(f.floor().daemon_log().find("G2S host listening on port"), std::string::npos);
+  EXPECT_NE(f.floor().daemon_log().find("G2S host listening on 127.0.0.1:"), std::string::npos);
   EXPECT_NE(f.floor().daemon_log().find("(HTTPS, mutual TLS)"), std::string::npos)
       << f.floor().daemon_log();
   f.on_all("door open main\nbill 2000\nhandpay 125000");

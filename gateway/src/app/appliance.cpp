@@ -116,12 +116,12 @@ void Appliance::Impl::start_bus(const config::BusConfig& b) {
                                                      *rt.sink, [] { return app::wall_ms(); });
     host->on_status_change([this](const drivers::g2s::EgmStatus& s) { publish_status(s.id); });
     if (auto ec = host->start()) {
-      spdlog::error("bus {}: G2S host cannot start on port {}: {}", b.id, b.listen_port,
+      spdlog::error("bus {}: G2S host cannot start on {}:{}: {}", b.id, b.bind, b.listen_port,
                     ec.message());
       return;
     }
-    spdlog::info("bus {}: G2S host listening on port {}{} for {} EGM(s)", b.id, host->port(),
-                 host->tls() ? " (HTTPS, mutual TLS)" : "", b.egms.size());
+    spdlog::info("bus {}: G2S host listening on {}:{}{} for {} EGM(s)", b.id, b.bind,
+                 host->port(), host->tls() ? " (HTTPS, mutual TLS)" : "", b.egms.size());
     rt.g2s_hosts[b.id] = std::move(host);
     return;
   }

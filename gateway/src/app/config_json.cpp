@@ -95,6 +95,7 @@ json::object config_to_json(const config::Config& c) {
       bo["endpoint"] = b.tcp_host + ":" + std::to_string(b.tcp_port);
     } else {
       bo["host_id"] = b.host_id;
+      bo["bind"] = b.bind;
       bo["listen_port"] = b.listen_port;
       bo["tls_cert_file"] = b.tls_cert_file.string();
       bo["tls_key_file"] = b.tls_key_file.string();

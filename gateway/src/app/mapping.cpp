@@ -85,6 +85,7 @@ drivers::sas::BusConfig sas_bus(const config::BusConfig& b, const std::string& s
 drivers::g2s::HostConfig g2s_host(const config::BusConfig& b) {
   drivers::g2s::HostConfig h;
   h.host_id = std::to_string(b.host_id);
+  h.bind = b.bind;
   h.port = b.listen_port;
   h.tls_cert_file = b.tls_cert_file.string();
   h.tls_key_file = b.tls_key_file.string();

@@ -132,6 +132,7 @@ struct BusConfig {
   std::string tcp_host;                        // sas-tcp: device server host (YAML endpoint host:port)
   int tcp_port = 0;                            // sas-tcp: device server port (from YAML endpoint)
   int host_id = 1;                             // g2s: our G2S hostId, 1-2147483647
+  std::string bind = "127.0.0.1";              // g2s: IP literal our G2S host endpoint binds
   int listen_port = 0;                         // g2s: port our G2S host endpoint listens on, 1-65535
   // g2s mutual TLS (PEM), all three or none: our certificate and key (server and client side)
   // and the CA that EGM certificates must chain to. Set: egms[].url must be https://.
