@@ -21,8 +21,9 @@ namespace floorgate::g2stest {
 
 class FileSink : public drivers::EventSink {
  public:
-  FileSink(boost::asio::any_io_executor ex, std::string path, long crash_after = -1)
-      : ex_(ex), path_(std::move(path)), crash_after_(crash_after) {
+  // crash_on: a type; the process SIGKILLs itself right after committing an event of it.
+  FileSink(boost::asio::any_io_executor ex, std::string path, std::string crash_on = "")
+      : ex_(ex), path_(std::move(path)), crash_on_(std::move(crash_on)) {
     fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   }
   ~FileSink() override {
@@ -34,6 +35,7 @@ class FileSink : public drivers::EventSink {
     w.add_raw("attrs", e.attrs_json);
     buf_ += std::move(w).finish();
     buf_ += '\n';
+    crash_due_ = crash_due_ || (!crash_on_.empty() && e.type == crash_on_);
     waiting_.push_back(std::move(done));
     if (!scheduled_) {
       scheduled_ = true;
@@ -70,14 +72,15 @@ class FileSink : public drivers::EventSink {
     waiting_.clear();
     seq_ += handlers.size();
     // Fault injection: die after the commit, before any eventAck can go out.
-    if (crash_after_ >= 0 && static_cast<long>(seq_) >= crash_after_) ::kill(::getpid(), SIGKILL);
+    if (crash_due_) ::kill(::getpid(), SIGKILL);
     std::uint64_t s = seq_ - handlers.size();
     for (auto& h : handlers) h({}, ++s);
   }
 
   boost::asio::any_io_executor ex_;
   std::string path_;
-  long crash_after_;
+  std::string crash_on_;
+  bool crash_due_ = false;
   int fd_ = -1;
   std::string buf_;
   std::vector<drivers::DurableHandler> waiting_;
