@@ -27,6 +27,24 @@ struct HttpAnswer {
   std::string body;
 };
 
+// Writes one XML request on a connected stream (plain or TLS) and reads the answer.
+template <class Stream>
+HttpAnswer http_exchange(Stream& s, boost::beast::http::verb method, const std::string& target,
+                         const std::string& body) {
+  namespace http = boost::beast::http;
+  http::request<http::string_body> req{method, target, 11};
+  req.set(http::field::host, "127.0.0.1");
+  req.set(http::field::content_type, "text/xml; charset=utf-8");
+  req.body() = body;
+  req.prepare_payload();
+  http::write(s, req);
+  boost::beast::flat_buffer buf;
+  http::response_parser<http::string_body> p;
+  p.body_limit(64 * 1024 * 1024);
+  http::read(s, buf, p);
+  return {static_cast<int>(p.get().result_int()), p.get().body()};
+}
+
 // One blocking HTTP request to 127.0.0.1:port (10 s deadline).
 inline HttpAnswer http_post(int port, const std::string& target, const std::string& body,
                             const std::string& method = "POST") {
@@ -39,18 +57,7 @@ inline HttpAnswer http_post(int port, const std::string& target, const std::stri
     s.expires_after(std::chrono::seconds(10));
     s.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"),
                                       static_cast<unsigned short>(port)));
-    http::request<http::string_body> req{http::string_to_verb(method), target, 11};
-    req.set(http::field::host, "127.0.0.1");
-    req.set(http::field::content_type, "text/xml; charset=utf-8");
-    req.body() = body;
-    req.prepare_payload();
-    http::write(s, req);
-    boost::beast::flat_buffer buf;
-    http::response_parser<http::string_body> p;
-    p.body_limit(64 * 1024 * 1024);
-    http::read(s, buf, p);
-    out.status = p.get().result_int();
-    out.body = p.get().body();
+    out = http_exchange(s, http::string_to_verb(method), target, body);
   } catch (const std::exception&) {
   }
   return out;

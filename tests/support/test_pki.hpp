@@ -88,18 +88,7 @@ inline HttpAnswer https_post(int port, const std::string& target, const std::str
     beast::get_lowest_layer(s).connect(asio::ip::tcp::endpoint(
         asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
     s.handshake(asio::ssl::stream_base::client);
-    http::request<http::string_body> req{http::verb::post, target, 11};
-    req.set(http::field::host, "127.0.0.1");
-    req.set(http::field::content_type, "text/xml; charset=utf-8");
-    req.body() = body;
-    req.prepare_payload();
-    http::write(s, req);
-    beast::flat_buffer buf;
-    http::response_parser<http::string_body> p;
-    p.body_limit(64 * 1024 * 1024);
-    http::read(s, buf, p);
-    out.status = p.get().result_int();
-    out.body = p.get().body();
+    out = http_exchange(s, http::verb::post, target, body);
   } catch (const std::exception&) {
   }
   return out;
