@@ -69,7 +69,7 @@ TEST(SasEngine, HoldsTheImpliedAckUntilDurable) {
   egm.queue.push_back(0x11);
   h.run_for(1000);
   ASSERT_EQ(h.count("door.opened"), 1u);
-  EXPECT_NE(h.events.back().attrs_json.find("\"door\":\"slot\""), std::string::npos);
+  EXPECT_NE(h.events.back().attrs_json.find("\"door\":\"main\""), std::string::npos);
   EXPECT_EQ(h.events.back().source, "sas:0x11");
   std::size_t frames = h.wire.size();
   h.run_for(3000);

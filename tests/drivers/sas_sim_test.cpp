@@ -40,7 +40,7 @@ TEST(SasSim, PtyMultiDropScenarioMatchesLedger) {
   EXPECT_EQ(rig.sink.count("meters.reset"), 1u);
   auto* door = find_event(rig.sink, "door.opened");
   ASSERT_NE(door, nullptr);
-  EXPECT_NE(door->attrs_json.find("\"door\":\"slot\""), std::string::npos);
+  EXPECT_NE(door->attrs_json.find("\"door\":\"main\""), std::string::npos);
   auto st = rig.status();
   EXPECT_EQ(st[0].sas_version, "602");
   EXPECT_TRUE(st[0].denomination_cents.has_value());

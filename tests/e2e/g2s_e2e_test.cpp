@@ -27,8 +27,8 @@ const std::map<std::string, Expected> kG2sCodes = {
     {"G2S_CBE303", {"door.opened", "security"}},     {"G2S_CBE304", {"door.closed", "security"}},
     {"G2S_NAE116", {"bill.escrowed", "operational"}}, {"G2S_NAE114", {"bill.stacked", "financial"}},
     {"G2S_NAE105", {"bill.stacker_full", "fault"}},   {"G2S_JPE101", {"handpay.pending", "financial"}},
-    {"G2S_JPE104", {"handpay.reset", "financial"}},   {"G2S_CBE324", {"power.lost", "security"}},
-    {"G2S_CBE325", {"power.applied", "security"}}};
+    {"G2S_JPE104", {"handpay.reset", "financial"}},   {"G2S_CBE324", {"power.lost", "fault"}},
+    {"G2S_CBE325", {"power.applied", "operational"}}};
 
 // The Floor fixture's consumer routes by class (empty = every class).
 const std::map<std::string, std::set<std::string>> kRoutes = {
@@ -219,10 +219,11 @@ std::string check_g2s_ledger(G2sFloor& f, const std::string& consumer) {
 }
 
 // Types that reached analytics from one EGM (link and egm.* housekeeping left out).
-std::set<std::string> types_of(G2sFloor& f, const std::string& egm) {
-  std::set<std::string> out;
+// type -> the classes it arrived with, for one EGM, as the analytics consumer (every route) saw it.
+std::map<std::string, std::set<std::string>> types_of(G2sFloor& f, const std::string& egm) {
+  std::map<std::string, std::set<std::string>> out;
   for (const auto& r : f.floor().received("analytics")) {
-    if (r.egm == egm && !r.type.starts_with("link.") && !r.type.starts_with("egm.")) out.insert(r.type);
+    if (r.egm == egm && !r.type.starts_with("link.") && !r.type.starts_with("egm.")) out[r.type].insert(r.cls);
   }
   return out;
 }
@@ -279,9 +280,16 @@ TEST(G2sE2E, ScenarioReachesEveryRoutedConsumerWithSasTypeNamesAcrossADaemonKill
   const std::set<std::string> scenario = {"door.opened", "door.closed",     "bill.stacked",
                                           "bill.stacker_full", "handpay.pending", "handpay.reset",
                                           "power.lost",  "power.applied",   "meters.snapshot"};
+  // ... and the same class, so a class-routed consumer cannot tell the protocols apart.
+  const auto sas_types = types_of(f, "e1");
   for (const std::string egm : {"g1", "g2", "e1"}) {
     auto got = types_of(f, egm);
-    for (const auto& t : scenario) EXPECT_TRUE(got.count(t)) << egm << " never sent " << t;
+    for (const auto& t : scenario) {
+      ASSERT_TRUE(got.count(t)) << egm << " never sent " << t;
+      ASSERT_TRUE(sas_types.count(t)) << "SAS e1 never sent " << t;
+      EXPECT_EQ(got.at(t), sas_types.at(t)) << egm << " " << t << ": class differs from SAS";
+      EXPECT_EQ(got.at(t).size(), 1u) << egm << " " << t << " arrived with several classes";
+    }
   }
   // End-of-day meters from each G2S machine: exact currency-in over both bursts, in millicents.
   for (const std::string egm : {"g1", "g2"}) {

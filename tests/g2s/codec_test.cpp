@@ -1,9 +1,14 @@
 // Unit tests of the driver's sans-I/O G2S codec and event mapping.
 #include <gtest/gtest.h>
 
+#include <map>
+#include <set>
+#include <string>
+
 #include "floorgate/drivers/g2s/host.hpp"
 #include "g2s/event_map.hpp"
 #include "g2s/xml_codec.hpp"
+#include "sas/tables.hpp"
 
 namespace floorgate::g2stest {
 namespace {
@@ -98,7 +103,7 @@ TEST(G2sEventMap, CodesMapToTheCommonTaxonomy) {
                  C{"G2S_NAE112", "door.opened", E::security}, C{"G2S_NAE114", "bill.stacked", E::financial},
                  C{"G2S_NAE105", "bill.stacker_full", E::fault}, C{"G2S_NAE106", "bill.jam", E::fault},
                  C{"G2S_JPE101", "handpay.pending", E::financial}, C{"G2S_JPE104", "handpay.reset", E::financial},
-                 C{"G2S_CBE324", "power.lost", E::security}, C{"G2S_CBE325", "power.applied", E::security},
+                 C{"G2S_CBE324", "power.lost", E::fault}, C{"G2S_CBE325", "power.applied", E::operational},
                  C{"G2S_CBE309", "tilt.general", E::fault}, C{"G2S_PTE207", "printer.paper_empty", E::fault},
                  C{"G2S_GPE103", "game.started", E::telemetry}, C{"G2S_CME100", "egm.comms", E::operational},
                  C{"G2S_XXE999", "g2s.event", E::operational}}) {
@@ -109,6 +114,39 @@ TEST(G2sEventMap, CodesMapToTheCommonTaxonomy) {
   EXPECT_EQ(d::lookup_code("G2S_CBE303").door, "logic");
   EXPECT_EQ(d::lookup_code("G2S_CBE305").door, "aux");
   EXPECT_TRUE(d::lookup_code("G2S_CBE319").powered_off);
+}
+
+// Consumers route on class and read `door`: a type must look the same whichever protocol the
+// EGM speaks. Every type both tables produce has one class, and door names share one vocabulary.
+TEST(G2sEventMap, TypesSharedWithSasHaveTheSameClassAndDoorNames) {
+  std::map<std::string, drivers::EventClass> sas;
+  std::set<std::string> sas_doors;
+  for (int code = 0; code < 256; ++code) {
+    auto i = drivers::sas::describe_exception(static_cast<std::uint8_t>(code));
+    if (std::string(i.type) == "egm.exception") continue;
+    auto [it, fresh] = sas.emplace(i.type, i.cls);
+    EXPECT_EQ(it->second, i.cls) << "SAS maps " << i.type << " to two classes";
+    if (i.attr_key && std::string(i.attr_key) == "door") sas_doors.insert(i.attr_value);
+  }
+  const std::set<std::string> doors = {"main", "logic", "aux", "drop", "cashbox", "belly"};
+  for (const auto& d : sas_doors) EXPECT_TRUE(doors.count(d)) << "SAS door " << d;
+  int shared = 0;
+  for (auto code : d::v1_event_codes()) {
+    auto i = d::lookup_code(code);
+    if (!i.door.empty()) {
+      EXPECT_TRUE(doors.count(std::string(i.door))) << code << " door " << i.door;
+    }
+    auto s = sas.find(std::string(i.type));
+    if (s == sas.end()) continue;
+    ++shared;
+    EXPECT_EQ(i.cls, s->second) << code << " -> " << i.type << ": class differs from SAS";
+  }
+  // doors, bills, stacker, handpay, power, tilt, printer, game, overflow at least
+  EXPECT_GE(shared, 30);
+  // Meter snapshots are money meters from both drivers (SAS: engine_events.cpp).
+  d::Element mi;
+  mi.name = "meterInfo";
+  for (const auto& e : d::map_meter_info(mi, 400)) EXPECT_EQ(e.cls, drivers::EventClass::financial);
 }
 
 TEST(G2sEventMap, MeterInfoIsChunkedWithExactIntegers) {
@@ -138,6 +176,29 @@ TEST(G2sEventMap, SeenKeyFromAttrs) {
   EXPECT_EQ(k->event_id, 42);
   EXPECT_EQ(k->event_dt, "2026-01-01T00:00:00.000Z");
   EXPECT_FALSE(d::seen_key_from_attrs("{\"door\":\"main\"}"));
+  // End-of-day meters: the key on_meters dedupes by, from the last part only.
+  d::Element mi;
+  mi.name = "meterInfo";
+  mi.attrs = {{"meterInfoType", "G2S_onEOD"}, {"meterDateTime", "2026-01-01T04:00:00.000Z"}};
+  d::Element g;
+  g.name = "cabinetMeters";
+  for (int i = 0; i < 5; ++i) {
+    d::Element m;
+    m.name = "simpleMeter";
+    m.attrs = {{"meterName", i == 0 ? "part" : "m" + std::to_string(i)}, {"meterValue", "1"}};
+    g.children.push_back(m);
+  }
+  mi.children.push_back(g);
+  auto parts = d::map_meter_info(mi, 2);
+  ASSERT_EQ(parts.size(), 3u);
+  EXPECT_FALSE(d::seen_key_from_attrs(parts[0].attrs_json));
+  EXPECT_FALSE(d::seen_key_from_attrs(parts[1].attrs_json));
+  auto eod = d::seen_key_from_attrs(parts[2].attrs_json);
+  ASSERT_TRUE(eod);
+  EXPECT_EQ(eod->event_id, -1);
+  EXPECT_EQ(eod->event_dt, "G2S_onEOD@2026-01-01T04:00:00.000Z");
+  mi.attrs[0].second = "G2S_periodic";  // periodic pushes are never acked, so never deduped
+  EXPECT_FALSE(d::seen_key_from_attrs(d::map_meter_info(mi, 400)[0].attrs_json));
   EXPECT_FALSE(d::seen_key_from_attrs("{\"event_id\":x,\"event_dt\":\"a\"}"));
 }
 

@@ -71,6 +71,25 @@ TEST_F(G2sCrash, KilledBetweenCommitAndEventAckResendIsDeduped) {
   EXPECT_EQ(journal().count("door.opened"), 1u) << "the resent event was stored twice";
 }
 
+TEST_F(G2sCrash, KilledBetweenEndOfDayCommitAndMeterInfoAckIsStoredOnce) {
+  start_gateway("G2S_onEOD");
+  start_sim();
+  sim_->control("eod");
+  ASSERT_GE(gw_->wait(std::chrono::seconds(20)), 0) << "gateway did not die";
+  auto eod_lines = [&] {
+    std::size_t n = 0;
+    for (auto& l : journal().lines) n += l.find("\"meter_info_type\":\"G2S_onEOD\"") != std::string::npos;
+    return n;
+  };
+  ASSERT_EQ(eod_lines(), 1u);
+  EXPECT_NE(sim_->control("status").find("\"eod_pending\":true"), std::string::npos);  // not acked
+  start_gateway();  // the EGM re-sends the same end-of-day meterInfo until meterInfoAck
+  ASSERT_TRUE(sim_->wait_status("\"eod_pending\":false", 0, std::chrono::seconds(30)))
+      << sim_->control("status");
+  EXPECT_NE(sim_->control("status").find("\"eod_acked\":1"), std::string::npos);
+  EXPECT_EQ(eod_lines(), 1u) << "the re-sent end-of-day meters were stored twice";
+}
+
 TEST_F(G2sCrash, GatewayDownBacklogArrivesInOrderWithoutLossOrDuplicates) {
   start_gateway();
   start_sim();

@@ -21,7 +21,8 @@ namespace floorgate::g2stest {
 
 class FileSink : public drivers::EventSink {
  public:
-  // crash_on: a type; the process SIGKILLs itself right after committing an event of it.
+  // crash_on: text (a type, or e.g. G2S_onEOD); the process SIGKILLs itself right after
+  // committing the first journal line that contains it.
   FileSink(boost::asio::any_io_executor ex, std::string path, std::string crash_on = "")
       : ex_(ex), path_(std::move(path)), crash_on_(std::move(crash_on)) {
     fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -33,9 +34,10 @@ class FileSink : public drivers::EventSink {
     drivers::JsonWriter w;
     w.add("egm", e.egm).add("type", e.type).add("source", e.source);
     w.add_raw("attrs", e.attrs_json);
-    buf_ += std::move(w).finish();
+    std::string line = std::move(w).finish();
+    crash_due_ = crash_due_ || (!crash_on_.empty() && line.find(crash_on_) != std::string::npos);
+    buf_ += line;
     buf_ += '\n';
-    crash_due_ = crash_due_ || (!crash_on_.empty() && e.type == crash_on_);
     waiting_.push_back(std::move(done));
     if (!scheduled_) {
       scheduled_ = true;

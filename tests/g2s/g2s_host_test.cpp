@@ -178,9 +178,9 @@ TEST_F(G2sHost, SilentEgmGoesLinkDownThenRecoversThroughMsx003) {
 TEST_F(G2sHost, MalformedXmlFromEgmIsRejectedThenResent) {
   sim_->control("fault malformed 1");
   sim_->control("event G2S_CBE311");
-  ASSERT_TRUE(wait_count("tilt.nvram", 1));
+  ASSERT_TRUE(wait_count("egm.memory_error", 1));
   EXPECT_GE(runner_->status().rejected, 1u);
-  EXPECT_EQ(sink().count("tilt.nvram"), 1u);
+  EXPECT_EQ(sink().count("egm.memory_error"), 1u);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // g2s-test-gateway: a G2S Host with a fsync'ed JSONL journal as its sink, for crash tests.
-//   --port P  --egm ID=EGMID (repeatable)  --journal FILE  --crash-on TYPE  --keepalive-s S
-//   (--crash-on: SIGKILL right after the commit holding the first event of TYPE, before its ack)
+//   --port P  --egm ID=EGMID (repeatable)  --journal FILE  --crash-on TEXT  --keepalive-s S
+//   (--crash-on: SIGKILL right after the commit holding the first event whose journal line
+//   contains TEXT, e.g. a type, before its ack)
 // Prints "port <P>" once listening.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>

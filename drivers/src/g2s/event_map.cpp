@@ -32,22 +32,22 @@ constexpr std::array kCodes = {
     Row{"G2S_NAE118", {"door.opened", C::security, "drop", true}},
     Row{"G2S_CBE309", {"tilt.general", C::fault, {}}},
     Row{"G2S_CBE310", {"tilt.display", C::fault, {}}},
-    Row{"G2S_CBE311", {"tilt.nvram", C::fault, {}}},
+    Row{"G2S_CBE311", {"egm.memory_error", C::fault, {}}},
     Row{"G2S_CBE313", {"tilt.cleared", C::fault, {}}},
     Row{"G2S_CBE315", {"egm.clock_changed", C::operational, {}}},
     Row{"G2S_CBE316", {"egm.cashout_pressed", C::operational, {}}},
     Row{"G2S_CBE321", {"egm.nvram_cleared", C::security, {}}},
     Row{"G2S_CBE322", {"egm.nvram_cleared", C::security, {}}},
-    Row{"G2S_CBE324", {"power.lost", C::security, {}}},
-    Row{"G2S_CBE325", {"power.applied", C::security, {}}},
+    Row{"G2S_CBE324", {"power.lost", C::fault, {}}},
+    Row{"G2S_CBE325", {"power.applied", C::operational, {}}},
     Row{"G2S_NAE114", {"bill.stacked", C::financial, {}}},
     Row{"G2S_NAE115", {"voucher.redeemed", C::financial, {}}},
     Row{"G2S_NAE116", {"bill.escrowed", C::operational, {}}},
-    Row{"G2S_NAE101", {"bill.fault", C::fault, {}}},
+    Row{"G2S_NAE101", {"bill.acceptor_failure", C::fault, {}}},
     Row{"G2S_NAE103", {"bill.stacker_removed", C::security, {}}},
     Row{"G2S_NAE105", {"bill.stacker_full", C::fault, {}}},
     Row{"G2S_NAE106", {"bill.jam", C::fault, {}}},
-    Row{"G2S_NAE107", {"bill.fault", C::fault, {}}},
+    Row{"G2S_NAE107", {"bill.acceptor_failure", C::fault, {}}},
     Row{"G2S_NAE108", {"bill.returned", C::operational, {}}},
     Row{"G2S_NAE110", {"bill.rejected", C::operational, {}}},
     Row{"G2S_NAE901", {"bill.acceptor_offline", C::fault, {}}},
@@ -64,8 +64,8 @@ constexpr std::array kCodes = {
     Row{"G2S_PTE207", {"printer.paper_empty", C::fault, {}}},
     Row{"G2S_PTE901", {"printer.offline", C::fault, {}}},
     Row{"G2S_PTE902", {"printer.online", C::fault, {}}},
-    Row{"G2S_EHE102", {"egm.event_overflow", C::fault, {}}},
-    Row{"G2S_EHE103", {"egm.event_overflow_cleared", C::fault, {}}},
+    Row{"G2S_EHE102", {"egm.exception_overflow", C::fault, {}}},
+    Row{"G2S_EHE103", {"egm.exception_overflow_cleared", C::fault, {}}},
     Row{"G2S_MTE100", {"meters.subscription_set", C::telemetry, {}}},
     Row{"G2S_MTE101", {"meters.subscription_cleared", C::telemetry, {}}},
 };
@@ -207,7 +207,7 @@ std::vector<Event> map_meter_info(const Element& meter_info, std::size_t max_per
   for (std::size_t p = 0; p < parts; ++p) {
     Event ev;
     ev.type = "meters.snapshot";
-    ev.cls = EventClass::telemetry;
+    ev.cls = EventClass::financial;  // as SAS meter snapshots: money meters
     ev.source = "g2s:meterInfo";
     if (auto t = parse_date_time(dt)) ev.ts_egm_ms = *t;
     JsonWriter mw;

@@ -212,7 +212,40 @@ void Host::Impl::on_meters(EgmLink& e, const Element& cls, const Element& cmd) {
   }
 }
 
+namespace {
+// The string value of "key": in a, searched only before `limit`; nullopt when absent.
+std::optional<std::string_view> string_attr(std::string_view a, std::string_view key,
+                                            std::size_t limit) {
+  std::string pat = "\"" + std::string(key) + "\":\"";
+  auto pos = a.substr(0, limit).find(pat);
+  if (pos == std::string_view::npos) return std::nullopt;
+  auto start = pos + pat.size();
+  auto end = a.find('"', start);
+  if (end == std::string_view::npos) return std::nullopt;
+  return a.substr(start, end - start);
+}
+
+// An end-of-day meters.snapshot (attrs written by map_meter_info) yields the key on_meters
+// dedupes meterInfo resends by, but only from its last part: parts are submitted in order and
+// commit in seq order, so the last one being stored means the whole push is.
+std::optional<SeenKey> eod_key_from_attrs(std::string_view a) {
+  auto meters = a.find("\"meters\":");  // meter names are not searched
+  auto type = string_attr(a, "meter_info_type", meters);
+  if (!type || *type != "G2S_onEOD") return std::nullopt;
+  auto dt = string_attr(a, "meter_dt", meters);
+  auto part = a.substr(0, meters).find("\"part\":");
+  auto parts = a.substr(0, meters).find("\"parts\":");
+  if (!dt || part == std::string_view::npos || parts == std::string_view::npos) return std::nullopt;
+  std::int64_t n = 0, of = 0;
+  std::from_chars(a.data() + part + 7, a.data() + a.size(), n);
+  std::from_chars(a.data() + parts + 8, a.data() + a.size(), of);
+  if (n <= 0 || n != of) return std::nullopt;
+  return SeenKey{-1, std::string(*type) + "@" + std::string(*dt)};
+}
+}  // namespace
+
 std::optional<SeenKey> seen_key_from_attrs(std::string_view a) {
+  if (auto k = eod_key_from_attrs(a)) return k;
   auto id_pos = a.find("\"event_id\":");
   auto dt_pos = a.find("\"event_dt\":\"");
   if (id_pos == std::string_view::npos || dt_pos == std::string_view::npos) return std::nullopt;

@@ -9,12 +9,12 @@ using C = EventClass;
 
 ExceptionInfo describe_exception(std::uint8_t code) {
   switch (code) {
-    case 0x11: return {"door.opened", C::security, "door", "slot"};
-    case 0x12: return {"door.closed", C::security, "door", "slot"};
+    case 0x11: return {"door.opened", C::security, "door", "main"};
+    case 0x12: return {"door.closed", C::security, "door", "main"};
     case 0x13: return {"door.opened", C::security, "door", "drop"};
     case 0x14: return {"door.closed", C::security, "door", "drop"};
-    case 0x15: return {"door.opened", C::security, "door", "card_cage"};
-    case 0x16: return {"door.closed", C::security, "door", "card_cage"};
+    case 0x15: return {"door.opened", C::security, "door", "logic"};
+    case 0x16: return {"door.closed", C::security, "door", "logic"};
     case 0x17: return {"power.applied", C::operational, nullptr, nullptr};
     case 0x18: return {"power.lost", C::fault, nullptr, nullptr};
     case 0x19: return {"door.opened", C::security, "door", "cashbox"};
@@ -54,8 +54,8 @@ ExceptionInfo describe_exception(std::uint8_t code) {
     case 0x52: return {"handpay.reset", C::financial, nullptr, nullptr};
     case 0x54: return {"progressive.win", C::financial, nullptr, nullptr};
     case 0x55: return {"handpay.cancelled", C::financial, nullptr, nullptr};
-    case 0x60: return {"tilt.printer_comm", C::fault, nullptr, nullptr};
-    case 0x61: return {"tilt.printer_paper_out", C::fault, nullptr, nullptr};
+    case 0x60: return {"printer.comm_error", C::fault, nullptr, nullptr};
+    case 0x61: return {"printer.paper_empty", C::fault, nullptr, nullptr};
     case 0x66: return {"egm.cashout_pressed", C::operational, nullptr, nullptr};
     case 0x70: return {"egm.exception_overflow", C::fault, nullptr, nullptr};
     case 0x7A: return {"meters.reset", C::financial, nullptr, nullptr};
@@ -68,10 +68,10 @@ ExceptionInfo describe_exception(std::uint8_t code) {
     case 0x85: return {"egm.operator_menu_exited", C::security, nullptr, nullptr};
     case 0x86: return {"egm.out_of_service", C::operational, nullptr, nullptr};
     case 0x8C: return {"game.selected", C::telemetry, nullptr, nullptr};
-    case 0x98: return {"door.opened", C::security, "door", "card_cage_powered_off"};
-    case 0x99: return {"door.opened", C::security, "door", "slot_powered_off"};
-    case 0x9A: return {"door.opened", C::security, "door", "cashbox_powered_off"};
-    case 0x9B: return {"door.opened", C::security, "door", "drop_powered_off"};
+    case 0x98: return {"door.opened", C::security, "door", "logic"};
+    case 0x99: return {"door.opened", C::security, "door", "main"};
+    case 0x9A: return {"door.opened", C::security, "door", "cashbox"};
+    case 0x9B: return {"door.opened", C::security, "door", "drop"};
     default: return {"egm.exception", C::operational, nullptr, nullptr};
   }
 }

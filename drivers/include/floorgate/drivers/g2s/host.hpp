@@ -129,8 +129,10 @@ class Host {
   std::shared_ptr<Impl> impl_;
 };
 
-// Extracts the dedupe key from the attrs_json of an event this driver produced (attrs
-// "event_id" and "event_dt"); nullopt for other events. Pure, any thread.
+// Extracts the dedupe key from the attrs_json of an event this driver produced: attrs
+// "event_id" and "event_dt" of an eventReport, or {-1, "G2S_onEOD@<meterDateTime>"} from the
+// last part of an end-of-day meters.snapshot (so a meterInfo re-sent after a restart is acked,
+// not stored again); nullopt for other events. Pure, any thread.
 std::optional<SeenKey> seen_key_from_attrs(std::string_view attrs_json);
 
 }  // namespace floorgate::drivers::g2s
