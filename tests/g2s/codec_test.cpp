@@ -176,7 +176,7 @@ TEST(G2sEventMap, SeenKeyFromAttrs) {
   EXPECT_EQ(k->event_id, 42);
   EXPECT_EQ(k->event_dt, "2026-01-01T00:00:00.000Z");
   EXPECT_FALSE(d::seen_key_from_attrs("{\"door\":\"main\"}"));
-  // End-of-day meters: the key on_meters dedupes by, from the last part only.
+  // End-of-day meters: the key on_meters dedupes by, once every part of the push is stored.
   d::Element mi;
   mi.name = "meterInfo";
   mi.attrs = {{"meterInfoType", "G2S_onEOD"}, {"meterDateTime", "2026-01-01T04:00:00.000Z"}};
@@ -184,21 +184,30 @@ TEST(G2sEventMap, SeenKeyFromAttrs) {
   g.name = "cabinetMeters";
   for (int i = 0; i < 5; ++i) {
     d::Element m;
-    m.name = "simpleMeter";
+    m.name = "simpleMeter";  // a meter named "part" must not be read as the part number
     m.attrs = {{"meterName", i == 0 ? "part" : "m" + std::to_string(i)}, {"meterValue", "1"}};
     g.children.push_back(m);
   }
   mi.children.push_back(g);
   auto parts = d::map_meter_info(mi, 2);
   ASSERT_EQ(parts.size(), 3u);
-  EXPECT_FALSE(d::seen_key_from_attrs(parts[0].attrs_json));
-  EXPECT_FALSE(d::seen_key_from_attrs(parts[1].attrs_json));
-  auto eod = d::seen_key_from_attrs(parts[2].attrs_json);
-  ASSERT_TRUE(eod);
-  EXPECT_EQ(eod->event_id, -1);
-  EXPECT_EQ(eod->event_dt, "G2S_onEOD@2026-01-01T04:00:00.000Z");
-  mi.attrs[0].second = "G2S_periodic";  // periodic pushes are never acked, so never deduped
-  EXPECT_FALSE(d::seen_key_from_attrs(d::map_meter_info(mi, 400)[0].attrs_json));
+  for (const auto& p : parts) EXPECT_FALSE(d::seen_key_from_attrs(p.attrs_json));
+  const d::SeenKey eod{-1, "G2S_onEOD@2026-01-01T04:00:00.000Z"};
+  auto keys_of = [](std::vector<std::size_t> which, const std::vector<drivers::Event>& evs) {
+    d::SeenKeys seen;
+    seen.add("{\"event_id\":7,\"event_dt\":\"2026-01-01T03:00:00.000Z\"}");
+    for (auto i : which) seen.add(evs[i].attrs_json);
+    return seen.keys();
+  };
+  const d::SeenKey ev7{7, "2026-01-01T03:00:00.000Z"};
+  EXPECT_EQ(keys_of({0, 1, 2}, parts), (std::vector<d::SeenKey>{ev7, eod}));
+  EXPECT_EQ(keys_of({2, 0, 1}, parts), (std::vector<d::SeenKey>{ev7, eod}));
+  // A part whose commit failed: no key, so the EGM's resend is stored again (no loss).
+  EXPECT_EQ(keys_of({0, 2}, parts), (std::vector<d::SeenKey>{ev7}));
+  EXPECT_EQ(keys_of({2}, parts), (std::vector<d::SeenKey>{ev7}));
+  // Periodic pushes are not acked (G2S_notification), so they never give a key.
+  mi.attrs[0].second = "G2S_onPeriodic";
+  EXPECT_EQ(keys_of({0}, d::map_meter_info(mi, 400)), (std::vector<d::SeenKey>{ev7}));
   EXPECT_FALSE(d::seen_key_from_attrs("{\"event_id\":x,\"event_dt\":\"a\"}"));
 }
 

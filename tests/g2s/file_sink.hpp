@@ -48,15 +48,14 @@ class FileSink : public drivers::EventSink {
 
   // Dedupe keys of events already in a journal, for HostConfig::recent_keys.
   static std::vector<drivers::g2s::SeenKey> keys(const std::string& path, const std::string& egm) {
-    std::vector<drivers::g2s::SeenKey> out;
+    drivers::g2s::SeenKeys out;
     std::ifstream f(path);
     std::string line;
     std::string tag = "{\"egm\":\"" + egm + "\"";
     while (std::getline(f, line)) {
-      if (line.rfind(tag, 0) != 0) continue;
-      if (auto k = drivers::g2s::seen_key_from_attrs(line)) out.push_back(*k);
+      if (line.rfind(tag, 0) == 0) out.add(line);
     }
-    return out;
+    return out.keys();
   }
 
  private:

@@ -35,13 +35,12 @@ class StoreSink : public drivers::EventSink {
     store::QueryFilter f;
     f.egm = egm;
     f.limit = limit;
-    std::vector<drivers::g2s::SeenKey> keys;
+    drivers::g2s::SeenKeys keys;
     auto rows = s.query(f);  // newest first
     for (auto it = rows.rbegin(); it != rows.rend(); ++it) {
-      if (it->source.rfind("g2s:", 0) != 0) continue;
-      if (auto k = drivers::g2s::seen_key_from_attrs(it->attrs_json)) keys.push_back(*k);
+      if (it->source.rfind("g2s:", 0) == 0) keys.add(it->attrs_json);
     }
-    return keys;
+    return keys.keys();
   }
 
  private:

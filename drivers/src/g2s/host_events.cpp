@@ -213,7 +213,8 @@ void Host::Impl::on_meters(EgmLink& e, const Element& cls, const Element& cmd) {
 }
 
 namespace {
-// The string value of "key": in a, searched only before `limit`; nullopt when absent.
+// The string value of "key": in a, searched only before `limit`; nullopt when absent, or when
+// it holds an escape (the stored text would not equal what the EGM sent).
 std::optional<std::string_view> string_attr(std::string_view a, std::string_view key,
                                             std::size_t limit) {
   std::string pat = "\"" + std::string(key) + "\":\"";
@@ -222,30 +223,59 @@ std::optional<std::string_view> string_attr(std::string_view a, std::string_view
   auto start = pos + pat.size();
   auto end = a.find('"', start);
   if (end == std::string_view::npos) return std::nullopt;
-  return a.substr(start, end - start);
+  auto v = a.substr(start, end - start);
+  if (v.find('\\') != std::string_view::npos) return std::nullopt;
+  return v;
 }
 
-// An end-of-day meters.snapshot (attrs written by map_meter_info) yields the key on_meters
-// dedupes meterInfo resends by, but only from its last part: parts are submitted in order and
-// commit in seq order, so the last one being stored means the whole push is.
-std::optional<SeenKey> eod_key_from_attrs(std::string_view a) {
+// The integer value of "key": before `limit`, or 0.
+std::int64_t int_attr(std::string_view a, std::string_view key, std::size_t limit) {
+  std::string pat = "\"" + std::string(key) + "\":";
+  auto pos = a.substr(0, limit).find(pat);
+  std::int64_t v = 0;
+  if (pos != std::string_view::npos) std::from_chars(a.data() + pos + pat.size(), a.data() + a.size(), v);
+  return v;
+}
+
+struct EodPart {
+  std::string key;  // "G2S_onEOD@<meterDateTime>", as on_meters keys it
+  std::int64_t part = 0, parts = 0;
+};
+
+// One part of an end-of-day meters.snapshot (attrs written by map_meter_info).
+std::optional<EodPart> eod_part_from_attrs(std::string_view a) {
   auto meters = a.find("\"meters\":");  // meter names are not searched
   auto type = string_attr(a, "meter_info_type", meters);
   if (!type || *type != "G2S_onEOD") return std::nullopt;
   auto dt = string_attr(a, "meter_dt", meters);
-  auto part = a.substr(0, meters).find("\"part\":");
-  auto parts = a.substr(0, meters).find("\"parts\":");
-  if (!dt || part == std::string_view::npos || parts == std::string_view::npos) return std::nullopt;
-  std::int64_t n = 0, of = 0;
-  std::from_chars(a.data() + part + 7, a.data() + a.size(), n);
-  std::from_chars(a.data() + parts + 8, a.data() + a.size(), of);
-  if (n <= 0 || n != of) return std::nullopt;
-  return SeenKey{-1, std::string(*type) + "@" + std::string(*dt)};
+  if (!dt) return std::nullopt;
+  EodPart p{std::string(*type) + "@" + std::string(*dt), int_attr(a, "part", meters),
+            int_attr(a, "parts", meters)};
+  if (p.parts <= 0 || p.part <= 0 || p.part > p.parts) return std::nullopt;
+  return p;
 }
 }  // namespace
 
+void SeenKeys::add(std::string_view attrs_json) {
+  if (auto p = eod_part_from_attrs(attrs_json)) {
+    auto& e = eod_[p->key];
+    if (e.parts != 0 && e.parts != p->parts) e.parts = -1;  // inconsistent: never complete
+    else if (e.parts == 0) e.parts = p->parts;
+    e.seen.insert(p->part);
+    return;
+  }
+  if (auto k = seen_key_from_attrs(attrs_json)) events_.push_back(std::move(*k));
+}
+
+std::vector<SeenKey> SeenKeys::keys() const {
+  std::vector<SeenKey> out = events_;
+  for (const auto& [key, e] : eod_) {
+    if (e.parts > 0 && e.seen.size() == static_cast<std::size_t>(e.parts)) out.push_back({-1, key});
+  }
+  return out;
+}
+
 std::optional<SeenKey> seen_key_from_attrs(std::string_view a) {
-  if (auto k = eod_key_from_attrs(a)) return k;
   auto id_pos = a.find("\"event_id\":");
   auto dt_pos = a.find("\"event_dt\":\"");
   if (id_pos == std::string_view::npos || dt_pos == std::string_view::npos) return std::nullopt;

@@ -99,17 +99,16 @@ void Appliance::Impl::start_bus(const config::BusConfig& b) {
   if (b.driver == config::Driver::g2s) {
     auto host_cfg = app::g2s_host(b);
     // G2S dedupe across restarts: the (eventId, eventDateTime) keys already committed, newest
-    // last, so an EGM's re-sent eventReport is recognised after a gateway restart.
+    // last, and the keys of complete end-of-day meter pushes, so an EGM's re-sent eventReport
+    // or EOD meterInfo is recognised after a gateway restart.
     host_cfg.recent_keys = [this](const std::string& egm) {
       store::QueryFilter f;
       f.egm = egm;
       f.limit = 1000;
       auto rows = rt.store->query(f);
-      std::vector<drivers::g2s::SeenKey> keys;
-      for (auto it = rows.rbegin(); it != rows.rend(); ++it) {
-        if (auto k = drivers::g2s::seen_key_from_attrs(it->attrs_json)) keys.push_back(*k);
-      }
-      return keys;
+      drivers::g2s::SeenKeys keys;
+      for (auto it = rows.rbegin(); it != rows.rend(); ++it) keys.add(it->attrs_json);
+      return keys.keys();
     };
     host_cfg.log = [id = b.id](const std::string& line) { spdlog::warn("bus {}: {}", id, line); };
     auto host = std::make_unique<drivers::g2s::Host>(rt.io.get_executor(), std::move(host_cfg),

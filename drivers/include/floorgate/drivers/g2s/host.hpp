@@ -11,8 +11,10 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -58,7 +60,7 @@ struct HostConfig {
   std::vector<EgmConfig> egms;
   // Optional: keys of G2S events already committed for one EGM (gateway id), newest last.
   // Called once per EGM from start(); lets dedupe survive a gateway restart. The daemon
-  // answers it from the store with seen_key_from_attrs() over recent g2s events.
+  // answers it from the store with SeenKeys over recent g2s events.
   std::function<std::vector<SeenKey>(const std::string& egm)> recent_keys;
   // Mutual TLS (PEM files). All three set: POST /G2S is HTTPS and requires an EGM client
   // certificate that chains to tls_ca_file; outbound POSTs go to https:// egmLocations only,
@@ -129,10 +131,27 @@ class Host {
   std::shared_ptr<Impl> impl_;
 };
 
-// Extracts the dedupe key from the attrs_json of an event this driver produced: attrs
-// "event_id" and "event_dt" of an eventReport, or {-1, "G2S_onEOD@<meterDateTime>"} from the
-// last part of an end-of-day meters.snapshot (so a meterInfo re-sent after a restart is acked,
-// not stored again); nullopt for other events. Pure, any thread.
+// Extracts the dedupe key from the attrs_json of an eventReport this driver produced (attrs
+// "event_id" and "event_dt"); nullopt for other events. Pure, any thread.
 std::optional<SeenKey> seen_key_from_attrs(std::string_view attrs_json);
+
+// Builds HostConfig::recent_keys from stored events of one EGM, fed oldest first: the
+// eventReport keys (seen_key_from_attrs), then {-1, "G2S_onEOD@<meterDateTime>"} for each
+// end-of-day meterInfo whose every part (meters.snapshot part 1..parts) was fed, so a meterInfo
+// the EGM re-sends after a gateway restart is acked, not stored again. A push with a part
+// missing (a failed commit) yields no key: the resend is stored (a duplicate, never a loss).
+class SeenKeys {
+ public:
+  void add(std::string_view attrs_json);
+  std::vector<SeenKey> keys() const;
+
+ private:
+  struct Eod {
+    std::int64_t parts = 0;  // -1: parts disagree
+    std::set<std::int64_t> seen;
+  };
+  std::vector<SeenKey> events_;
+  std::map<std::string, Eod> eod_;
+};
 
 }  // namespace floorgate::drivers::g2s
