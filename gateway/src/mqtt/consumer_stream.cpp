@@ -161,6 +161,11 @@ void DeliveryImpl::handle_ack(const std::shared_ptr<ConsumerState>& c, const std
     return;
   }
   if (upto == c->acked) return;  // a repeated ack (e.g. after a resend): nothing to do
+  if (c->silent_timeouts > 1) {
+    spdlog::info("delivery: consumer {} acks again (after {} ack timeouts in a row)", c->opt.name,
+                 c->silent_timeouts);
+  }
+  c->silent_timeouts = 0;
   c->acked = upto;
   ++c->counters.acks;
   while (!c->inflight.empty() && c->inflight.front().seq <= upto) c->inflight.pop_front();
@@ -201,8 +206,20 @@ void DeliveryImpl::commit_ack(const std::shared_ptr<ConsumerState>& c) {
 void DeliveryImpl::check_ack_timeout(ConsumerState& c, SteadyTime now) {
   if (c.inflight.empty() || now - c.inflight.front().sent < c.opt.ack_timeout) return;
   ++c.counters.resends;
-  spdlog::warn("delivery: consumer {} did not ack seq {} within {} ms; resending from {}",
-               c.opt.name, c.inflight.front().seq, c.opt.ack_timeout.count(), c.acked + 1);
+  // A consumer that is gone (or not deployed yet) times out every ack_timeout: warn on the
+  // first timeout, then once every kTimeoutsPerReminder in a row, until it acks again.
+  constexpr std::uint64_t kTimeoutsPerReminder = 20;
+  if (c.silent_timeouts++ % kTimeoutsPerReminder == 0) {
+    spdlog::warn("delivery: consumer {} did not ack seq {} within {} ms; resending from {}{}",
+                 c.opt.name, c.inflight.front().seq, c.opt.ack_timeout.count(), c.acked + 1,
+                 c.silent_timeouts > 1
+                     ? fmt::format(" ({} timeouts in a row; next reminder after {} more)",
+                                   c.silent_timeouts, kTimeoutsPerReminder)
+                     : std::string(" (repeats are logged at debug level until it acks)"));
+  } else {
+    spdlog::debug("delivery: consumer {} did not ack seq {}; resending from {}", c.opt.name,
+                  c.inflight.front().seq, c.acked + 1);
+  }
   rewind(c);
   pump(c);
 }

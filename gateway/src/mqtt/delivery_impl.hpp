@@ -39,6 +39,7 @@ struct ConsumerState {
   std::size_t replay_outstanding = 0;    // replay publishes awaiting PUBACK
   ConsumerDeliveryStats counters;
   std::uint64_t last_health_published = 0, last_health_acks = 0;
+  std::uint64_t silent_timeouts = 0;  // ack timeouts in a row without an ack (log throttling)
 };
 
 class DeliveryImpl : public std::enable_shared_from_this<DeliveryImpl> {
