@@ -72,4 +72,6 @@ Hash to_hash(std::string_view blob) {
   return h;
 }
 
+std::string event_table(EventClass cls) { return "event_" + std::string(to_string(cls)); }
+
 }  // namespace floorgate::store::detail

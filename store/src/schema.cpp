@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "codec.hpp"
 #include "floorgate/store/store.hpp"
 
 namespace floorgate::store::detail {
@@ -20,18 +21,9 @@ CREATE TABLE state(
   evicted_total INTEGER NOT NULL,
   created_ms INTEGER NOT NULL);
 CREATE TABLE event(
-  seq INTEGER PRIMARY KEY,
-  epoch INTEGER NOT NULL,
-  egm TEXT NOT NULL,
-  egm_seq INTEGER NOT NULL,
-  type TEXT NOT NULL,
-  cls INTEGER NOT NULL,
-  ts_gw INTEGER NOT NULL,
-  ts_egm INTEGER,
-  source TEXT NOT NULL,
-  attrs TEXT NOT NULL,
-  raw TEXT NOT NULL,
-  hash BLOB NOT NULL);
+  seq INTEGER PRIMARY KEY, epoch INTEGER NOT NULL, egm TEXT NOT NULL, egm_seq INTEGER NOT NULL,
+  type TEXT NOT NULL, cls INTEGER NOT NULL, ts_gw INTEGER NOT NULL, ts_egm INTEGER,
+  source TEXT NOT NULL, attrs TEXT NOT NULL, raw TEXT NOT NULL, hash BLOB NOT NULL);
 CREATE INDEX event_cls ON event(cls);
 CREATE TABLE egm(egm TEXT PRIMARY KEY, last_egm_seq INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE consumer(
@@ -63,11 +55,31 @@ ALTER TABLE consumer ADD COLUMN counted INTEGER NOT NULL DEFAULT 0;
 UPDATE consumer SET counted=acked;
 )sql";
 
-constexpr const char* kSteps[] = {kV1, kV2, kV3};
+// Version 4: events partitioned by class, one table each (event_financial, ...), so that a
+// consumer's batch reads only pages holding its classes: the slot system's financial+security
+// rows are 15 % of the floor's events, and in one table its batch walked ~7 rows per match.
+// `event` becomes a view over the five that SQLite merges by seq (ORDER BY seq streams).
+std::string v4_sql() {
+  std::string sql;
+  std::string view = "CREATE VIEW event AS ";
+  for (int k = 0; k < kEventClassCount; ++k) {
+    auto cls = static_cast<EventClass>(k);
+    const std::string t = event_table(cls);
+    sql += "CREATE TABLE " + t + "(" + kEventTableColumns + ");";
+    sql += "INSERT INTO " + t + " SELECT " + kEventColumns + " FROM event WHERE cls=" +
+           std::to_string(k) + " ORDER BY seq;";
+    view += (k ? " UNION ALL SELECT " : "SELECT ") + std::string(kEventColumns) + " FROM " + t;
+  }
+  return sql + "DROP TABLE event;" + view + ";";
+}
 
+std::string step_sql(int version) {
+  static const char* const kSteps[] = {kV1, kV2, kV3};
+  return version < 3 ? kSteps[version] : v4_sql();
+}
 std::error_code run_steps(sqlite3* db, int from) {
   for (int v = from; v < kSchemaVersion; ++v) {
-    int rc = exec(db, kSteps[v]);
+    int rc = exec(db, step_sql(v));
     if (rc != SQLITE_OK) return sqlite_error(rc);
   }
   return sqlite_error(exec(db, "PRAGMA user_version=" + std::to_string(kSchemaVersion)));

@@ -2,6 +2,7 @@
 // The SQLite implementation of Store (private): one writer thread doing group commits on its
 // own connection, and a read connection shared by the read-side calls under a mutex.
 
+#include <array>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -63,7 +64,6 @@ class SqliteStore final : public Store {
     // chunks so one big ack never stalls appends; until it is done, unacked over-reports.
     std::uint64_t counted = 0;
     std::uint64_t dead_letters = 0;
-    ScanPlan plan = ScanPlan::by_index;  // chosen from the density the last batch saw
   };
   enum class OpKind { append, ack, recount, task };
   struct Op {
@@ -85,7 +85,7 @@ class SqliteStore final : public Store {
   std::string bounded_check(int* rc);
   std::error_code quarantine(OpenReport& report, const std::string& why);
   std::error_code create_fresh(OpenReport& report);
-  std::error_code apply_pragmas(sqlite3* db, bool writer);
+  std::error_code apply_pragmas(sqlite3* db, bool writer, int cache_kib = 8000);
   std::error_code load_state();
 
   // Per-batch cursor changes of one consumer.
@@ -134,6 +134,8 @@ class SqliteStore final : public Store {
   std::mutex mu_;          // guards everything below
   std::condition_variable cv_;
   std::deque<Op> queue_;
+  std::vector<Op> batch_;                  // writer thread: the ops of the current commit
+  std::vector<std::error_code> batch_ec_;  // writer thread: their results
   bool stopping_ = false;
   bool closed_ = false;
   std::thread writer_;
@@ -157,7 +159,7 @@ class SqliteStore final : public Store {
   Hash anchor_hash_{};
   std::unordered_map<std::string, std::uint64_t> egm_seq_;
   ChainHasher hasher_;
-  Stmt insert_;
+  std::array<Stmt, kEventClassCount> insert_;  // one per class table
   int wal_frames_ = 0;  // frames in the WAL after the last commit (wal hook)
 
   // Checkpointer thread with its own connection: copies WAL frames into the database while the

@@ -40,7 +40,7 @@ SqliteStore::SqliteStore(Options options) : opt_(std::move(options)) {
 
 SqliteStore::~SqliteStore() {
   close();
-  insert_ = Stmt();
+  for (auto& st : insert_) st = Stmt();
   wcache_.reset_db(nullptr);
   rcache_.reset_db(nullptr);
   kcache_.reset_db(nullptr);
@@ -75,13 +75,17 @@ std::error_code SqliteStore::start(OpenReport& report) {
   if (auto ec = apply_pragmas(wdb_.get(), true)) return ec;
   if (auto ec = load_state()) return ec;
   if (int rc = rdb_.open(opt_.path.string(), false); rc != SQLITE_OK) return sqlite_error(rc);
-  if (auto ec = apply_pragmas(rdb_.get(), false)) return ec;
+  // Any commit resets a reader's cache (WAL), and delivery reads each page once anyway: 2 MB
+  // holds the interior pages of the five class tables and the pages of a few batches.
+  if (auto ec = apply_pragmas(rdb_.get(), false, 2048)) return ec;
   wcache_.reset_db(wdb_.get());
   rcache_.reset_db(rdb_.get());
-  insert_ = Stmt(wdb_.get(),
-                 "INSERT INTO event(seq,epoch,egm,egm_seq,type,cls,ts_gw,ts_egm,source,attrs,raw,"
-                 "hash) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)");
-  if (!insert_.valid()) return make_error_code(Errc::io_error);
+  for (int k = 0; k < kEventClassCount; ++k) {
+    insert_[k] = Stmt(wdb_.get(), "INSERT INTO " + event_table(static_cast<EventClass>(k)) + "(" +
+                                      kEventColumns +
+                                      ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)");
+    if (!insert_[k].valid()) return make_error_code(Errc::io_error);
+  }
   // Replaces the automatic checkpoint (which would run inside a COMMIT) with our own.
   sqlite3_wal_hook(
       wdb_.get(),
@@ -97,9 +101,12 @@ std::error_code SqliteStore::start(OpenReport& report) {
       },
       this);
   if (int rc = cdb_.open(opt_.path.string(), false); rc != SQLITE_OK) return sqlite_error(rc);
-  if (auto ec = apply_pragmas(cdb_.get(), true)) return ec;
+  // The checkpointer copies WAL frames without the page cache, and the counter streams over
+  // ranges it reads once: small caches, so the process's memory does not depend on whether
+  // they ran lately (the writer and reader keep 8 MB each).
+  if (auto ec = apply_pragmas(cdb_.get(), true, 256)) return ec;
   if (int rc = kdb_.open(opt_.path.string(), false); rc != SQLITE_OK) return sqlite_error(rc);
-  if (auto ec = apply_pragmas(kdb_.get(), false)) return ec;
+  if (auto ec = apply_pragmas(kdb_.get(), false, 1024)) return ec;
   kcache_.reset_db(kdb_.get());
   checkpointer_ = std::thread([this] { checkpointer_main(); });
   counter_ = std::thread([this] { counter_main(); });
@@ -238,9 +245,10 @@ std::error_code SqliteStore::create_fresh(OpenReport& report) {
   return {};
 }
 
-std::error_code SqliteStore::apply_pragmas(sqlite3* db, bool writer) {
+std::error_code SqliteStore::apply_pragmas(sqlite3* db, bool writer, int cache_kib) {
   if (query_text(db, "PRAGMA journal_mode=WAL") != "wal") return make_error_code(Errc::io_error);
-  exec(db, "PRAGMA synchronous=FULL; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-8000");
+  exec(db, "PRAGMA synchronous=FULL; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-" +
+               std::to_string(cache_kib));
   if (writer) {
     exec(db, "PRAGMA journal_size_limit=67108864");
     if (opt_.max_page_count > 0) {

@@ -29,7 +29,6 @@ std::vector<Record> SqliteStore::next_batch(const std::string& consumer, std::si
                                             std::error_code& ec) {
   Route route;
   std::uint64_t pos = 0, upto = 0;
-  ScanPlan plan = ScanPlan::by_index;
   {
     std::lock_guard lk(mu_);
     auto it = consumers_.find(consumer);
@@ -40,19 +39,17 @@ std::vector<Record> SqliteStore::next_batch(const std::string& consumer, std::si
     route = it->second.spec.route;
     pos = it->second.pos;
     upto = last_seq_;
-    plan = it->second.plan;
   }
   ScanResult res;
   {
     std::lock_guard lk(read_mu_);
     ReadTxn txn(rdb_.get());
-    res = scan_route(rcache_, route, pos, upto, max, kScanBudget, plan);
+    res = scan_route(rcache_, route, pos, upto, max, kScanBudget);
   }
   ec = {};
   std::lock_guard lk(mu_);
   auto it = consumers_.find(consumer);
   if (it == consumers_.end()) return {};
-  if (res.covered > pos) it->second.plan = plan_for(res.rows.size(), res.covered - pos);
   // Only move forward: a replay() or rewind while we read wins.
   if (it->second.pos == pos) it->second.pos = res.covered;
   if (!res.rows.empty()) {
@@ -148,15 +145,17 @@ std::vector<Record> SqliteStore::get(const std::vector<std::uint64_t>& seqs) {
 }
 
 std::vector<Record> SqliteStore::query(const QueryFilter& f) {
-  std::string sql = std::string("SELECT ") + kEventColumns + " FROM event WHERE 1";
-  if (f.egm) sql += " AND egm=?1";
-  if (f.type) sql += " AND type=?2";
   std::optional<EventClass> cls;
   if (f.cls) {
     cls = parse_event_class(*f.cls);
     if (!cls) return {};
-    sql += " AND cls=?3";
   }
+  // One class: its own table (over the view, the other four would be scanned to their ends).
+  std::string sql = std::string("SELECT ") + kEventColumns + " FROM " +
+                    (cls ? event_table(*cls) : std::string("event")) + " WHERE 1";
+  if (f.egm) sql += " AND egm=?1";
+  if (f.type) sql += " AND type=?2";
+  if (cls) sql += " AND cls=?3";
   if (f.since_ms) sql += " AND ts_gw>=?4";
   if (f.until_ms) sql += " AND ts_gw<?5";
   if (f.before_seq) sql += " AND seq<?6";
@@ -216,7 +215,7 @@ Stats SqliteStore::stats() {
   ReadTxn txn(rdb_.get());
   if (s.rows > 0) {
     s.first_seq = static_cast<std::uint64_t>(
-        query_i64(rdb_.get(), "SELECT ifnull(min(seq),0) FROM event"));
+        query_i64(rdb_.get(), "SELECT ifnull((SELECT seq FROM event ORDER BY seq LIMIT 1),0)"));
   }
   for (std::size_t i = 0; i < heads.size(); ++i) {
     if (s.consumers[i].unacked == 0) continue;

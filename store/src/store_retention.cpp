@@ -5,6 +5,7 @@
 // their hash in `gap` so the chain still verifies; the anchor holds the hash before the first
 // kept row.
 #include <algorithm>
+#include <array>
 
 #include "scan.hpp"
 #include "sqlite_store.hpp"
@@ -163,17 +164,26 @@ std::error_code SqliteStore::retention_prefix(RetentionCtx& x) {
   }
   st.reset();
   if (x.upto == 0) return {};
-  Stmt del(wdb_.get(), "DELETE FROM event WHERE seq<=?1");
-  del.bind(1, static_cast<std::int64_t>(x.upto));
-  return sqlite_error(del.step());
+  for (int k = 0; k < kEventClassCount; ++k) {
+    Stmt del(wdb_.get(),
+             "DELETE FROM " + event_table(static_cast<EventClass>(k)) + " WHERE seq<=?1");
+    del.bind(1, static_cast<std::int64_t>(x.upto));
+    if (int rc = del.step(); rc != SQLITE_DONE) return sqlite_error(rc);
+  }
+  return {};
 }
 
 std::error_code SqliteStore::retention_evict(RetentionCtx& x) {
   Stmt gap(wdb_.get(), "INSERT INTO gap(seq,hash) VALUES(?1,?2)");
-  Stmt del(wdb_.get(), "DELETE FROM event WHERE seq=?1");
+  std::array<Stmt, kEventClassCount> dels;
+  for (int k = 0; k < kEventClassCount; ++k) {
+    dels[k] = Stmt(wdb_.get(),
+                   "DELETE FROM " + event_table(static_cast<EventClass>(k)) + " WHERE seq=?1");
+  }
   auto evict = [&](const Record& r) {
     gap.reset();
     gap.bind(1, static_cast<std::int64_t>(r.seq)).bind_blob(2, r.hash.data(), 32);
+    Stmt& del = dels[static_cast<std::size_t>(r.cls)];
     del.reset();
     del.bind(1, static_cast<std::int64_t>(r.seq));
     int rc = gap.step();
@@ -199,9 +209,8 @@ std::error_code SqliteStore::retention_evict(RetentionCtx& x) {
   // Then unacked rows by class, telemetry first; financial and security never.
   for (auto cls : {EventClass::telemetry, EventClass::operational, EventClass::fault}) {
     if (ec || !x.room()) break;
-    Stmt q(wdb_.get(), std::string("SELECT ") + kRowCols +
-                           " FROM event WHERE cls=?1 ORDER BY seq LIMIT ?2");
-    q.bind(1, static_cast<std::int64_t>(cls));
+    Stmt q(wdb_.get(), std::string("SELECT ") + kRowCols + " FROM " + event_table(cls) +
+                           " ORDER BY seq LIMIT ?2");
     q.bind(2, static_cast<std::int64_t>(std::min(x.size_rows - x.removed, x.chunk - x.removed)));
     for (const auto& r : load(q)) {
       if (ec) break;
@@ -215,7 +224,7 @@ std::error_code SqliteStore::retention_evict(RetentionCtx& x) {
 std::error_code SqliteStore::retention_fold_anchor(RetentionCtx& x) {
   // Gaps below the first kept row fold into the anchor (the hash just before that row).
   auto first = static_cast<std::uint64_t>(
-      query_i64(wdb_.get(), "SELECT ifnull(min(seq),0) FROM event"));
+      query_i64(wdb_.get(), "SELECT ifnull((SELECT seq FROM event ORDER BY seq LIMIT 1),0)"));
   if (first == 0) first = last_seq_ + 1;
   if (first - 1 <= anchor_seq_) return {};
   Stmt h(wdb_.get(), "SELECT hash FROM gap WHERE seq=?1");

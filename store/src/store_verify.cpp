@@ -66,7 +66,7 @@ ChainCheck SqliteStore::verify_chain(std::uint64_t from_seq, std::uint64_t to_se
   if (ev_ok) return fail(static_cast<std::uint64_t>(ev.i64(0)), "row beyond the sequence");
   if (to_seq >= last) {
     auto extra = static_cast<std::uint64_t>(
-        query_i64(db, "SELECT ifnull(max(seq),0) FROM event"));
+        query_i64(db, "SELECT ifnull((SELECT seq FROM event ORDER BY seq DESC LIMIT 1),0)"));
     if (extra > last) return fail(last + 1, "row beyond the high-water mark");
   }
   out.detail = "verified " + std::to_string(expect - std::max<std::uint64_t>(from_seq, anchor + 1)) +

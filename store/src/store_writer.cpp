@@ -138,15 +138,17 @@ void SqliteStore::writer_main() {
       cv_.wait_until(lk, deadline,
                      [&] { return stopping_ || queue_.size() >= opt_.max_batch; });
     }
-    std::vector<Op> batch;
-    batch.reserve(std::min(queue_.size(), opt_.max_batch));
-    while (!queue_.empty() && batch.size() < opt_.max_batch &&
+    // batch_ keeps its capacity: one buffer for the life of the store instead of a large
+    // allocation per commit (which left the writer's malloc arena fragmented, growing RSS).
+    batch_.clear();
+    while (!queue_.empty() && batch_.size() < opt_.max_batch &&
            queue_.front().kind != OpKind::task) {
-      batch.push_back(std::move(queue_.front()));
+      batch_.push_back(std::move(queue_.front()));
       queue_.pop_front();
     }
     lk.unlock();
-    commit_batch(batch);
+    commit_batch(batch_);
+    batch_.clear();  // handlers and records released outside the lock
     lk.lock();
   }
 }
@@ -176,19 +178,20 @@ std::error_code SqliteStore::apply_append(Op& op, CursorDeltas& deltas,
   }
   r.egm_seq = it->second + 1;
   r.hash = hasher_.link(last_hash, r);
-  insert_.reset();
-  insert_.bind(1, static_cast<std::int64_t>(r.seq)).bind(2, static_cast<std::int64_t>(r.epoch));
-  insert_.bind(3, r.egm).bind(4, static_cast<std::int64_t>(r.egm_seq)).bind(5, r.type);
-  insert_.bind(6, static_cast<std::int64_t>(r.cls)).bind(7, r.ts_gw_ms);
+  Stmt& ins = insert_[static_cast<std::size_t>(r.cls)];
+  ins.reset();
+  ins.bind(1, static_cast<std::int64_t>(r.seq)).bind(2, static_cast<std::int64_t>(r.epoch));
+  ins.bind(3, r.egm).bind(4, static_cast<std::int64_t>(r.egm_seq)).bind(5, r.type);
+  ins.bind(6, static_cast<std::int64_t>(r.cls)).bind(7, r.ts_gw_ms);
   if (r.ts_egm_ms) {
-    insert_.bind(8, *r.ts_egm_ms);
+    ins.bind(8, *r.ts_egm_ms);
   } else {
-    insert_.bind_null(8);
+    ins.bind_null(8);
   }
-  insert_.bind(9, r.source).bind(10, r.attrs_json).bind(11, r.raw_hex);
-  insert_.bind_blob(12, r.hash.data(), static_cast<int>(r.hash.size()));
-  int rc = insert_.step();
-  insert_.reset();
+  ins.bind(9, r.source).bind(10, r.attrs_json).bind(11, r.raw_hex);
+  ins.bind_blob(12, r.hash.data(), static_cast<int>(r.hash.size()));
+  int rc = ins.step();
+  ins.reset();
   if (rc != SQLITE_DONE) return sqlite_error(rc == SQLITE_ROW ? SQLITE_ERROR : rc);
   it->second = r.egm_seq;
   last_hash = r.hash;
@@ -265,7 +268,8 @@ void SqliteStore::apply_cursor_deltas(const CursorDeltas& deltas) {
 void SqliteStore::commit_batch(std::vector<Op>& ops) {
   CursorDeltas deltas;
   std::unordered_map<std::string, std::uint64_t> egm_seen;
-  std::vector<std::error_code> op_ec(ops.size());
+  std::vector<std::error_code>& op_ec = batch_ec_;
+  op_ec.assign(ops.size(), std::error_code());
   Hash hash = last_hash_;
   std::uint64_t seq = last_seq_;
   std::size_t appended = 0;
@@ -282,9 +286,9 @@ void SqliteStore::commit_batch(std::vector<Op>& ops) {
   }
   if (!ec) ec = write_consumer_counters(deltas);
   if (!ec && !egm_seen.empty()) {
-    Stmt st(wdb_.get(),
-            "INSERT INTO egm(egm,last_egm_seq) VALUES(?1,?2) ON CONFLICT(egm) DO UPDATE SET "
-            "last_egm_seq=excluded.last_egm_seq");
+    Stmt& st = wcache_.get(
+        "INSERT INTO egm(egm,last_egm_seq) VALUES(?1,?2) ON CONFLICT(egm) DO UPDATE SET "
+        "last_egm_seq=excluded.last_egm_seq");
     for (const auto& [egm, s] : egm_seen) {
       st.reset();
       st.bind(1, egm).bind(2, static_cast<std::int64_t>(s));
@@ -292,7 +296,7 @@ void SqliteStore::commit_batch(std::vector<Op>& ops) {
     }
   }
   if (!ec && appended > 0) {
-    Stmt st(wdb_.get(), "UPDATE state SET last_seq=?1,last_hash=?2,row_count=row_count+?3");
+    Stmt& st = wcache_.get("UPDATE state SET last_seq=?1,last_hash=?2,row_count=row_count+?3");
     st.bind(1, static_cast<std::int64_t>(seq)).bind_blob(2, hash.data(), 32);
     st.bind(3, static_cast<std::int64_t>(appended));
     ec = sqlite_error(st.step());

@@ -16,6 +16,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <mutex>
 #include <random>
@@ -81,6 +82,20 @@ long rss_kb() {
   return 0;
 }
 
+// Where the resident set lives (anon heap, file mappings, shared memory such as the WAL index).
+void print_rss_parts(const char* when) {
+  std::ifstream in("/proc/self/status");
+  std::string line, out;
+  while (std::getline(in, line)) {
+    for (const char* k : {"RssAnon:", "RssFile:", "RssShmem:"}) {
+      if (line.rfind(k, 0) == 0) out += " " + line.substr(0, line.find(':')) + "=" +
+                                        std::to_string(std::atol(line.c_str() + std::strlen(k)));
+    }
+  }
+  std::fprintf(stderr, "bench: rss parts (kB) %s:%s\n", when, out.c_str());
+  if (std::getenv("STORE_BENCH_VERBOSE")) malloc_stats();
+}
+
 // Appends n events as fast as the store takes them (bounded in flight); returns events/s.
 double append_bulk(Store& s, std::uint64_t first, std::uint64_t n) {
   std::mutex mu;
@@ -111,26 +126,32 @@ double append_bulk(Store& s, std::uint64_t first, std::uint64_t n) {
 double bare_loop(const std::string& path, std::uint64_t n) {
   sqlite3* db = nullptr;
   sqlite3_open(path.c_str(), &db);
-  sqlite3_exec(db,
-               "PRAGMA page_size=8192; PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL;"
-               "PRAGMA synchronous=FULL;"
-               "PRAGMA cache_size=-8000;"
-               "CREATE TABLE event(seq INTEGER PRIMARY KEY, epoch INTEGER NOT NULL, egm TEXT NOT "
-               "NULL, egm_seq INTEGER NOT NULL, type TEXT NOT NULL, cls INTEGER NOT NULL, ts_gw "
-               "INTEGER NOT NULL, ts_egm INTEGER, source TEXT NOT NULL, attrs TEXT NOT NULL, raw "
-               "TEXT NOT NULL, hash BLOB NOT NULL);"
-               "CREATE INDEX event_cls ON event(cls);",
-               nullptr, nullptr, nullptr);
-  sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(db,
-                     "INSERT INTO event(seq,epoch,egm,egm_seq,type,cls,ts_gw,ts_egm,source,attrs,"
-                     "raw,hash) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
-                     -1, &st, nullptr);
+  // The store's layout: one table per class (schema version 4), seq the rowid.
+  std::string sql =
+      "PRAGMA page_size=8192; PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL;"
+      "PRAGMA synchronous=FULL; PRAGMA cache_size=-8000;";
+  for (const char* cls : {"financial", "security", "fault", "operational", "telemetry"}) {
+    sql += std::string("CREATE TABLE event_") + cls +
+           "(seq INTEGER PRIMARY KEY, epoch INTEGER NOT NULL, egm TEXT NOT NULL, egm_seq INTEGER "
+           "NOT NULL, type TEXT NOT NULL, cls INTEGER NOT NULL, ts_gw INTEGER NOT NULL, ts_egm "
+           "INTEGER, source TEXT NOT NULL, attrs TEXT NOT NULL, raw TEXT NOT NULL, hash BLOB NOT "
+           "NULL);";
+  }
+  sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
+  sqlite3_stmt* ins[5] = {};
+  for (int k = 0; k < 5; ++k) {
+    std::string q = std::string("INSERT INTO event_") +
+                    std::string(to_string(static_cast<EventClass>(k))) +
+                    "(seq,epoch,egm,egm_seq,type,cls,ts_gw,ts_egm,source,attrs,raw,hash) "
+                    "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)";
+    sqlite3_prepare_v2(db, q.c_str(), -1, &ins[k], nullptr);
+  }
   unsigned char hash[32] = {1};
   auto t0 = Clock::now();
   for (std::uint64_t i = 0; i < n; ++i) {
     if (i % 100 == 0) sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
     Record r = make(i);
+    sqlite3_stmt* st = ins[static_cast<int>(r.cls)];
     sqlite3_bind_int64(st, 1, static_cast<sqlite3_int64>(i + 1));
     sqlite3_bind_int64(st, 2, 1);
     sqlite3_bind_text(st, 3, r.egm.data(), static_cast<int>(r.egm.size()), SQLITE_TRANSIENT);
@@ -150,7 +171,7 @@ double bare_loop(const std::string& path, std::uint64_t n) {
     if (i % 100 == 99 || i + 1 == n) sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
   }
   double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-  sqlite3_finalize(st);
+  for (auto* st : ins) sqlite3_finalize(st);
   sqlite3_close(db);
   return static_cast<double>(n) / secs;
 }
@@ -279,6 +300,7 @@ int main() {
   ReadFigures warm;
   deliver(*s, 60, small, warm, rng);
   long rss_small = rss_kb();
+  print_rss_parts("at 100k rows");
   std::fprintf(stderr, "bench: sqlite heap %lld kB at %llu rows\n",
                static_cast<long long>(sqlite3_memory_used() / 1024), (unsigned long long)small);
   std::uint64_t have = s->stats().last_seq;
@@ -290,6 +312,7 @@ int main() {
   ReadFigures f;
   deliver(*s, 200, big, f, rng);
   long rss_big = rss_kb();
+  print_rss_parts("at the end");
   std::fprintf(stderr,
                "bench: p50 next_batch %.3f ms, ack %.3f ms, commit %.3f ms; random-jump "
                "next_batch p50 %.3f p99 %.3f ms\n",

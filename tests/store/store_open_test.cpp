@@ -26,11 +26,18 @@ void make_store(const std::filesystem::path& p, int n) {
   auto s = open_at(p, ec);
   ASSERT_TRUE(s) << ec.message();
   // Group-committed; the last append's durability implies every earlier one's.
-  for (int i = 0; i + 1 < n; ++i) s->append(make_event("e" + std::to_string(i % 2)), nullptr);
+  // Every class in turn: seq k has class (k - 1) % 5, so rows spread over all five tables.
+  auto ev = [](int i) {
+    return make_event("e" + std::to_string(i % 2), static_cast<EventClass>(i % 5));
+  };
+  for (int i = 0; i + 1 < n; ++i) s->append(ev(i), nullptr);
   if (n > 0) {
-    ASSERT_FALSE(s->append_sync(make_event("e" + std::to_string((n - 1) % 2))));
+    ASSERT_FALSE(s->append_sync(ev(n - 1)));
   }
 }
+
+const char* const kEventTables[] = {"event_financial", "event_security", "event_fault",
+                                    "event_operational", "event_telemetry"};
 
 void raw_sql(const std::filesystem::path& p, const std::string& sql) {
   sqlite3* db = nullptr;
@@ -40,6 +47,31 @@ void raw_sql(const std::filesystem::path& p, const std::string& sql) {
   EXPECT_EQ(rc, SQLITE_OK) << (err ? err : "");
   sqlite3_free(err);
   sqlite3_close(db);
+}
+
+// Runs sql once per class table, with every "{t}" replaced by the table's name: how a tamperer
+// edits rows without knowing which table holds them.
+void raw_sql_each_table(const std::filesystem::path& p, const std::string& sql) {
+  for (const char* t : kEventTables) {
+    std::string one = sql;
+    for (auto at = one.find("{t}"); at != std::string::npos; at = one.find("{t}")) {
+      one.replace(at, 3, t);
+    }
+    raw_sql(p, one);
+  }
+}
+
+// Rewrites a current file's events into the single `event` table of schema versions 1-3.
+void to_single_event_table(const std::filesystem::path& p) {
+  std::string sql =
+      "CREATE TABLE event_v3(seq INTEGER PRIMARY KEY, epoch INTEGER NOT NULL, egm TEXT NOT NULL,"
+      " egm_seq INTEGER NOT NULL, type TEXT NOT NULL, cls INTEGER NOT NULL, ts_gw INTEGER NOT "
+      "NULL, ts_egm INTEGER, source TEXT NOT NULL, attrs TEXT NOT NULL, raw TEXT NOT NULL, hash "
+      "BLOB NOT NULL);"
+      "INSERT INTO event_v3 SELECT * FROM event ORDER BY seq; DROP VIEW event;";
+  for (const char* t : kEventTables) sql += std::string("DROP TABLE ") + t + ";";
+  sql += "ALTER TABLE event_v3 RENAME TO event; CREATE INDEX event_cls ON event(cls);";
+  raw_sql(p, sql);
 }
 
 ChainCheck check(const std::filesystem::path& p) {
@@ -92,6 +124,7 @@ TEST(StoreOpen, MigratesAVersion1File) {
   auto p = dir / "s.db";
   make_store(p, 4);
   // Turn the file back into schema version 1 (what the first release wrote).
+  to_single_event_table(p);
   raw_sql(p,
           "DROP TABLE dead_letter; DROP TABLE gap;"
           "ALTER TABLE state DROP COLUMN evicted_unacked_total;"
@@ -111,6 +144,57 @@ TEST(StoreOpen, MigratesAVersion1File) {
   s = open_at(p, ec, &rep);
   ASSERT_TRUE(s);
   EXPECT_EQ(rep.migrated_from_version, -1);  // already current
+}
+
+TEST(StoreOpen, MigratesAVersion3FileIntoClassTables) {
+  TempDir dir;
+  auto p = dir / "s.db";
+  make_store(p, 50);
+  {
+    std::error_code ec;
+    auto s = open_at(p, ec);
+    ASSERT_TRUE(s);
+    ASSERT_FALSE(s->register_consumer({"slot", {{"financial", "security"}, {}, {}}, true}));
+    ASSERT_FALSE(s->register_consumer({"all", {}, true}));
+    auto b = s->next_batch("slot", 4, ec);
+    ASSERT_EQ(b.size(), 4u);
+    ASSERT_FALSE(s->ack("slot", b.back().seq));  // seq 7: rows 1, 2, 6, 7
+  }
+  to_single_event_table(p);
+  raw_sql(p, "PRAGMA user_version=3;");
+  std::error_code ec;
+  OpenReport rep;
+  auto s = open_at(p, ec, &rep);
+  ASSERT_TRUE(s) << ec.message();
+  EXPECT_EQ(rep.migrated_from_version, 3);
+  EXPECT_EQ(s->stats().rows, 50u);
+  EXPECT_TRUE(s->verify_chain().ok);
+  // Each row went to its class's table, and routes read them back in seq order.
+  for (int k = 0; k < 5; ++k) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(p.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    std::string q = std::string("SELECT count(*), sum(cls!=") + std::to_string(k) + ") FROM " +
+                    kEventTables[k];
+    ASSERT_EQ(sqlite3_prepare_v2(db, q.c_str(), -1, &st, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+    EXPECT_EQ(sqlite3_column_int(st, 0), 10) << kEventTables[k];
+    EXPECT_EQ(sqlite3_column_int(st, 1), 0) << kEventTables[k];
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+  }
+  auto slot = s->next_batch("slot", 100, ec);
+  ASSERT_EQ(slot.size(), 16u);  // 20 financial+security rows, 4 acked before the migration
+  EXPECT_EQ(slot.front().seq, 11u);
+  for (const auto& r : slot) {
+    EXPECT_TRUE(r.cls == EventClass::financial || r.cls == EventClass::security) << r.seq;
+  }
+  auto all = s->next_batch("all", 100, ec);
+  ASSERT_EQ(all.size(), 50u);
+  for (std::size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i].seq, i + 1);
+  for (const auto& c : s->stats().consumers) {
+    EXPECT_EQ(c.unacked, c.name == "slot" ? 16u : 50u) << c.name;
+  }
 }
 
 TEST(StoreOpen, NewerSchemaIsRefusedAndLeftAlone) {
@@ -255,7 +339,7 @@ TEST(StoreChain, DetectsAlteredRow) {
   TempDir dir;
   auto p = dir / "s.db";
   make_store(p, 20);
-  raw_sql(p, "UPDATE event SET attrs='{\"amount\":999999}' WHERE seq=7");
+  raw_sql_each_table(p, "UPDATE {t} SET attrs='{\"amount\":999999}' WHERE seq=7");
   auto c = check(p);
   EXPECT_FALSE(c.ok);
   EXPECT_EQ(c.first_bad_seq, 7u);
@@ -265,9 +349,9 @@ TEST(StoreChain, DetectsAlteredHashAndTypeAndClass) {
   TempDir dir;
   auto p = dir / "s.db";
   make_store(p, 20);
-  raw_sql(p, "UPDATE event SET cls=0 WHERE seq=12");
+  raw_sql_each_table(p, "UPDATE {t} SET cls=0 WHERE seq=12");
   EXPECT_EQ(check(p).first_bad_seq, 12u);
-  raw_sql(p, "UPDATE event SET type='door.closed' WHERE seq=3");
+  raw_sql_each_table(p, "UPDATE {t} SET type='door.closed' WHERE seq=3");
   EXPECT_EQ(check(p).first_bad_seq, 3u);
 }
 
@@ -275,11 +359,11 @@ TEST(StoreChain, DetectsDeletedRow) {
   TempDir dir;
   auto p = dir / "s.db";
   make_store(p, 20);
-  raw_sql(p, "DELETE FROM event WHERE seq=9");
+  raw_sql_each_table(p, "DELETE FROM {t} WHERE seq=9");
   auto c = check(p);
   EXPECT_FALSE(c.ok);
   EXPECT_EQ(c.first_bad_seq, 9u);
-  raw_sql(p, "DELETE FROM event WHERE seq>=19");
+  raw_sql_each_table(p, "DELETE FROM {t} WHERE seq>=19");
   EXPECT_EQ(check(p).first_bad_seq, 9u);
 }
 
@@ -287,7 +371,7 @@ TEST(StoreChain, DetectsDeletedTail) {
   TempDir dir;
   auto p = dir / "s.db";
   make_store(p, 20);
-  raw_sql(p, "DELETE FROM event WHERE seq=20");
+  raw_sql_each_table(p, "DELETE FROM {t} WHERE seq=20");
   EXPECT_EQ(check(p).first_bad_seq, 20u);
 }
 
@@ -295,9 +379,10 @@ TEST(StoreChain, DetectsReorderedRows) {
   TempDir dir;
   auto p = dir / "s.db";
   make_store(p, 20);
-  raw_sql(p,
-          "UPDATE event SET seq=-5 WHERE seq=5; UPDATE event SET seq=5 WHERE seq=6;"
-          "UPDATE event SET seq=6 WHERE seq=-5;");
+  // Rows 5 and 6 are in different class tables: each keeps the other's seq.
+  raw_sql_each_table(p,
+                     "UPDATE {t} SET seq=-5 WHERE seq=5; UPDATE {t} SET seq=5 WHERE seq=6;"
+                     "UPDATE {t} SET seq=6 WHERE seq=-5;");
   auto c = check(p);
   EXPECT_FALSE(c.ok);
   EXPECT_EQ(c.first_bad_seq, 5u);

@@ -2,6 +2,9 @@
 // The store-and-forward queue: one SQLite file (WAL, synchronous=FULL) holding every event
 // once, a per-consumer durable cursor, a tamper-evident hash chain and bounded retention.
 // It knows events and consumers; nothing of serial ports, MQTT or YAML (DESIGN.md).
+// Layout (schema version 4): one table per event class (event_financial ... event_telemetry,
+// seq the rowid of each) so a consumer routed by class reads only its classes' pages; `event`
+// is a view over the five in seq order, for tools and ad-hoc SQL.
 //
 // Threading: every method is thread-safe. append()/ack_async() hand work to the store's one
 // writer thread (group commit: many events, one transaction, one fsync); their callbacks run
@@ -89,8 +92,8 @@ struct Options {
   std::uint64_t max_page_count = 0;  // hard cap on the file in pages (0 = none); disk-full tests
   std::size_t retention_chunk_rows = 2000;          // rows per retention transaction at most
   // Files up to this size (with their WAL) get the full PRAGMA quick_check before open()
-  // returns. Larger ones get a bounded check (every table but the event table, and the event
-  // table's ends) and the full check on a background thread, reported in Stats::integrity; a
+  // returns. Larger ones get a bounded check (every table but the five event tables, and the
+  // first and last rows in seq order) and the full check on a background thread, reported in Stats::integrity; a
   // failure leaves <path>.check-failed, so the next open checks fully (and quarantines).
   std::uint64_t full_check_max_bytes = 64ull << 20;
 };
