@@ -66,6 +66,14 @@ std::optional<EventClass> parse_event_class(std::string_view name) {
   return std::nullopt;
 }
 
+bool Route::matches_type(const std::string& type) const {
+  if (types.empty()) return true;
+  for (const auto& t : types) {
+    if (type_matches(t, type)) return true;
+  }
+  return false;
+}
+
 bool Route::matches(const Record& r) const {
   if (!classes.empty()) {
     auto name = to_string(r.cls);
@@ -73,11 +81,7 @@ bool Route::matches(const Record& r) const {
     for (const auto& c : classes) hit = hit || c == name;
     if (!hit) return false;
   }
-  if (!types.empty()) {
-    bool hit = false;
-    for (const auto& t : types) hit = hit || type_matches(t, r.type);
-    if (!hit) return false;
-  }
+  if (!matches_type(r.type)) return false;
   if (!egms.empty()) {
     bool hit = false;
     for (const auto& e : egms) hit = hit || e == r.egm;

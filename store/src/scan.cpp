@@ -91,13 +91,13 @@ std::vector<int> route_tables(const Route& route) {
   return out;
 }
 
-ScanResult scan_route(StmtCache& db, const Route& route, std::uint64_t after, std::uint64_t upto,
-                      std::size_t max, std::size_t budget) {
+ScanResult scan_route(StmtCache& db, const Route& route, const std::vector<int>& tables,
+                      std::uint64_t after, std::uint64_t upto, std::size_t max,
+                      std::size_t budget) {
   ScanResult res;
   res.covered = after;
   if (max == 0 || after >= upto) return res;
   res.rows.reserve(std::min<std::size_t>(max, 4096));
-  const auto tables = route_tables(route);
   const bool exact = route.types.empty() && route.egms.empty();
   std::size_t examined = 0;
   std::uint64_t cur = after;

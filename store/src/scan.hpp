@@ -16,16 +16,18 @@ struct ScanResult {
   std::uint64_t covered = 0;  // every matching row in (after, covered] is in rows
 };
 
-// Reads up to max matching rows with after < seq <= upto, examining at most budget rows
-// (sparse type/EGM filters); covered tells how far the scan got. Thread: the connection owner.
-ScanResult scan_route(StmtCache& db, const Route& route, std::uint64_t after, std::uint64_t upto,
-                      std::size_t max, std::size_t budget);
+// Reads up to max matching rows with after < seq <= upto from the class tables `tables` (all
+// that can hold the route's rows), examining at most budget rows per table (sparse type/EGM
+// filters); covered tells how far the scan got. Thread: the connection owner.
+ScanResult scan_route(StmtCache& db, const Route& route, const std::vector<int>& tables,
+                      std::uint64_t after, std::uint64_t upto, std::size_t max,
+                      std::size_t budget);
 
 // Counts matching rows with after < seq <= upto (used to keep per-consumer pending counters).
 std::uint64_t count_route(StmtCache& db, const Route& route, std::uint64_t after,
                           std::uint64_t upto);
 
-// The class tables (EventClass numbers) a route reads: all five when it names no class.
+// The class tables (EventClass numbers) a route's classes allow: all five when it names none.
 std::vector<int> route_tables(const Route& route);
 
 }  // namespace floorgate::store::detail

@@ -59,6 +59,8 @@ UPDATE consumer SET counted=acked;
 // consumer's batch reads only pages holding its classes: the slot system's financial+security
 // rows are 15 % of the floor's events, and in one table its batch walked ~7 rows per match.
 // `event` becomes a view over the five that SQLite merges by seq (ORDER BY seq streams).
+// type_class records each (type, class) pair stored, so a route by type also reads only the
+// tables its types were stored in (the taxonomy gives each type one class).
 std::string v4_sql() {
   std::string sql;
   std::string view = "CREATE VIEW event AS ";
@@ -70,6 +72,11 @@ std::string v4_sql() {
            std::to_string(k) + " ORDER BY seq;";
     view += (k ? " UNION ALL SELECT " : "SELECT ") + std::string(kEventColumns) + " FROM " + t;
   }
+  // Which classes each type was stored with: a route by type reads only those tables.
+  sql +=
+      "CREATE TABLE type_class(type TEXT NOT NULL, cls INTEGER NOT NULL, PRIMARY KEY (type, cls))"
+      " WITHOUT ROWID;"
+      "INSERT OR IGNORE INTO type_class SELECT DISTINCT type, cls FROM event;";
   return sql + "DROP TABLE event;" + view + ";";
 }
 

@@ -99,12 +99,18 @@ class SqliteStore final : public Store {
   void writer_main();
   std::error_code run_task(std::function<std::error_code()> task);
   void commit_batch(std::vector<Op>& ops);
-  std::error_code apply_append(Op& op, CursorDeltas& deltas,
-                               std::unordered_map<std::string, std::uint64_t>& egm_seen,
-                               Hash& last_hash, std::uint64_t& last_seq);
+  // A batch's running state: per-EGM sequences and (type, class) pairs not stored before.
+  struct BatchState {
+    std::unordered_map<std::string, std::uint64_t> egm_seen;
+    std::vector<std::pair<std::string, int>> new_types;
+  };
+  std::error_code apply_append(Op& op, CursorDeltas& deltas, BatchState& b, Hash& last_hash,
+                               std::uint64_t& last_seq);
   std::error_code apply_ack(Op& op, CursorDeltas& deltas);
   std::error_code write_consumer_counters(const CursorDeltas& deltas);
   void apply_cursor_deltas(const CursorDeltas& deltas);  // caller holds mu_
+  // The class tables that can hold rows of `route` up to last_seq_. Caller holds mu_.
+  std::vector<int> tables_for(const Route& route) const;
   std::error_code apply_recount(const Op& op, CursorDeltas& deltas);
 
   // retention (store_retention.cpp); writer thread only. Returns true when more work remains.
@@ -140,6 +146,9 @@ class SqliteStore final : public Store {
   bool closed_ = false;
   std::thread writer_;
   std::map<std::string, Consumer> consumers_;
+  // Type -> bit (1 << class) per class a committed row of that type has; written by the writer
+  // with last_seq_, so every row up to last_seq_ is covered (persisted in type_class).
+  std::unordered_map<std::string, std::uint8_t> type_classes_;
   std::uint64_t epoch_ = 0;
   std::uint64_t last_seq_ = 0;
   std::uint64_t anchor_seq_ = 0;

@@ -276,6 +276,11 @@ std::error_code SqliteStore::load_state() {
   evicted_unacked_total_ = static_cast<std::uint64_t>(st.i64(7));
   Stmt eg(db, "SELECT egm,last_egm_seq FROM egm");
   while (eg.step() == SQLITE_ROW) egm_seq_[eg.text(0)] = static_cast<std::uint64_t>(eg.i64(1));
+  Stmt tc(db, "SELECT type,cls FROM type_class");
+  while (tc.step() == SQLITE_ROW) {
+    auto k = tc.i64(1);
+    if (k >= 0 && k < kEventClassCount) type_classes_[tc.text(0)] |= static_cast<std::uint8_t>(1u << k);
+  }
   Stmt cs(db, "SELECT name,classes,types,egms,required,acked,pending,counted FROM consumer");
   while (cs.step() == SQLITE_ROW) {
     Consumer c;

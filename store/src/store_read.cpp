@@ -25,9 +25,21 @@ std::uint64_t file_size_or_zero(const std::filesystem::path& p) {
 
 }  // namespace
 
+std::vector<int> SqliteStore::tables_for(const Route& route) const {
+  std::vector<int> tables = route_tables(route);
+  if (route.types.empty()) return tables;
+  unsigned mask = 0;
+  for (const auto& [type, bits] : type_classes_) {
+    if (route.matches_type(type)) mask |= bits;
+  }
+  std::erase_if(tables, [&](int k) { return !(mask & (1u << k)); });
+  return tables;
+}
+
 std::vector<Record> SqliteStore::next_batch(const std::string& consumer, std::size_t max,
                                             std::error_code& ec) {
   Route route;
+  std::vector<int> tables;
   std::uint64_t pos = 0, upto = 0;
   {
     std::lock_guard lk(mu_);
@@ -39,12 +51,13 @@ std::vector<Record> SqliteStore::next_batch(const std::string& consumer, std::si
     route = it->second.spec.route;
     pos = it->second.pos;
     upto = last_seq_;
+    tables = tables_for(route);
   }
   ScanResult res;
   {
     std::lock_guard lk(read_mu_);
     ReadTxn txn(rdb_.get());
-    res = scan_route(rcache_, route, pos, upto, max, kScanBudget);
+    res = scan_route(rcache_, route, tables, pos, upto, max, kScanBudget);
   }
   ec = {};
   std::lock_guard lk(mu_);
@@ -62,6 +75,7 @@ std::vector<Record> SqliteStore::read_after(const std::string& consumer, std::ui
                                             std::size_t max, std::error_code& ec,
                                             std::uint64_t* covered) {
   Route route;
+  std::vector<int> tables;
   std::uint64_t upto = 0;
   {
     std::lock_guard lk(mu_);
@@ -72,12 +86,13 @@ std::vector<Record> SqliteStore::read_after(const std::string& consumer, std::ui
     }
     route = it->second.spec.route;
     upto = last_seq_;
+    tables = tables_for(route);
   }
   ScanResult res;
   {
     std::lock_guard lk(read_mu_);
     ReadTxn txn(rdb_.get());
-    res = scan_route(rcache_, route, after_seq, upto, max, kScanBudget);
+    res = scan_route(rcache_, route, tables, after_seq, upto, max, kScanBudget);
   }
   ec = {};
   if (covered) *covered = res.covered;
@@ -181,7 +196,12 @@ std::vector<Record> SqliteStore::query(const QueryFilter& f) {
 
 Stats SqliteStore::stats() {
   Stats s;
-  std::vector<std::pair<Route, std::uint64_t>> heads;
+  struct Head {
+    Route route;
+    std::vector<int> tables;
+    std::uint64_t acked = 0;
+  };
+  std::vector<Head> heads;
   {
     std::lock_guard lk(mu_);
     s.epoch = epoch_;
@@ -207,7 +227,7 @@ Stats SqliteStore::stats() {
       cs.unacked = c.pending;
       cs.dead_letters = c.dead_letters;
       s.consumers.push_back(std::move(cs));
-      heads.emplace_back(c.spec.route, c.acked);
+      heads.push_back({c.spec.route, tables_for(c.spec.route), c.acked});
     }
   }
   s.bytes = file_size_or_zero(opt_.path) + file_size_or_zero(opt_.path.string() + "-wal");
@@ -219,7 +239,8 @@ Stats SqliteStore::stats() {
   }
   for (std::size_t i = 0; i < heads.size(); ++i) {
     if (s.consumers[i].unacked == 0) continue;
-    auto r = scan_route(rcache_, heads[i].first, heads[i].second, s.last_seq, 1, kScanBudget);
+    auto r = scan_route(rcache_, heads[i].route, heads[i].tables, heads[i].acked, s.last_seq, 1,
+                        kScanBudget);
     if (!r.rows.empty()) s.consumers[i].oldest_unacked_ts_ms = r.rows.front().ts_gw_ms;
   }
   return s;

@@ -1,5 +1,6 @@
 // The writer thread: group commit of appends and acks (one transaction, one fsync per batch),
 // tasks that need the write connection, and periodic retention chunks.
+#include <algorithm>
 #include <future>
 
 #include "scan.hpp"
@@ -165,16 +166,15 @@ void SqliteStore::checkpointer_main() {
   }
 }
 
-std::error_code SqliteStore::apply_append(Op& op, CursorDeltas& deltas,
-                                          std::unordered_map<std::string, std::uint64_t>& egm_seen,
+std::error_code SqliteStore::apply_append(Op& op, CursorDeltas& deltas, BatchState& b,
                                           Hash& last_hash, std::uint64_t& last_seq) {
   Record& r = op.rec;
   r.seq = last_seq + 1;
   r.epoch = epoch_;
-  auto it = egm_seen.find(r.egm);
-  if (it == egm_seen.end()) {
+  auto it = b.egm_seen.find(r.egm);
+  if (it == b.egm_seen.end()) {
     auto known = egm_seq_.find(r.egm);
-    it = egm_seen.emplace(r.egm, known == egm_seq_.end() ? 0 : known->second).first;
+    it = b.egm_seen.emplace(r.egm, known == egm_seq_.end() ? 0 : known->second).first;
   }
   r.egm_seq = it->second + 1;
   r.hash = hasher_.link(last_hash, r);
@@ -193,6 +193,17 @@ std::error_code SqliteStore::apply_append(Op& op, CursorDeltas& deltas,
   int rc = ins.step();
   ins.reset();
   if (rc != SQLITE_DONE) return sqlite_error(rc == SQLITE_ROW ? SQLITE_ERROR : rc);
+  // type_classes_ changes only on this thread: reading it here needs no lock.
+  const int k = static_cast<int>(r.cls);
+  auto known = type_classes_.find(r.type);
+  if ((known == type_classes_.end() || !(known->second & (1u << k))) &&
+      std::find(b.new_types.begin(), b.new_types.end(), std::pair(r.type, k)) ==
+          b.new_types.end()) {
+    Stmt& tc = wcache_.get("INSERT OR IGNORE INTO type_class(type,cls) VALUES(?1,?2)");
+    tc.bind(1, r.type).bind(2, static_cast<std::int64_t>(k));
+    if (int trc = tc.step(); trc != SQLITE_DONE) return sqlite_error(trc);
+    b.new_types.emplace_back(r.type, k);
+  }
   it->second = r.egm_seq;
   last_hash = r.hash;
   last_seq = r.seq;
@@ -267,7 +278,7 @@ void SqliteStore::apply_cursor_deltas(const CursorDeltas& deltas) {
 
 void SqliteStore::commit_batch(std::vector<Op>& ops) {
   CursorDeltas deltas;
-  std::unordered_map<std::string, std::uint64_t> egm_seen;
+  BatchState b;
   std::vector<std::error_code>& op_ec = batch_ec_;
   op_ec.assign(ops.size(), std::error_code());
   Hash hash = last_hash_;
@@ -276,7 +287,7 @@ void SqliteStore::commit_batch(std::vector<Op>& ops) {
   std::error_code ec = sqlite_error(exec(wdb_.get(), "BEGIN IMMEDIATE"));
   for (std::size_t i = 0; i < ops.size() && !ec; ++i) {
     if (ops[i].kind == OpKind::append) {
-      ec = apply_append(ops[i], deltas, egm_seen, hash, seq);
+      ec = apply_append(ops[i], deltas, b, hash, seq);
       appended += ec ? 0 : 1;
     } else if (ops[i].kind == OpKind::ack) {
       op_ec[i] = apply_ack(ops[i], deltas);
@@ -285,11 +296,11 @@ void SqliteStore::commit_batch(std::vector<Op>& ops) {
     }
   }
   if (!ec) ec = write_consumer_counters(deltas);
-  if (!ec && !egm_seen.empty()) {
+  if (!ec && !b.egm_seen.empty()) {
     Stmt& st = wcache_.get(
         "INSERT INTO egm(egm,last_egm_seq) VALUES(?1,?2) ON CONFLICT(egm) DO UPDATE SET "
         "last_egm_seq=excluded.last_egm_seq");
-    for (const auto& [egm, s] : egm_seen) {
+    for (const auto& [egm, s] : b.egm_seen) {
       st.reset();
       st.bind(1, egm).bind(2, static_cast<std::int64_t>(s));
       if (int rc = st.step(); rc != SQLITE_DONE && !ec) ec = sqlite_error(rc);
@@ -322,7 +333,10 @@ void SqliteStore::commit_batch(std::vector<Op>& ops) {
       row_count_ += appended;
       appended_total_ += appended;
       ++commits_total_;
-      for (auto& [egm, s] : egm_seen) egm_seq_[egm] = s;
+      for (auto& [egm, s] : b.egm_seen) egm_seq_[egm] = s;
+      for (const auto& [type, k] : b.new_types) {
+        type_classes_[type] |= static_cast<std::uint8_t>(1u << k);
+      }
       apply_cursor_deltas(deltas);
     }
   }

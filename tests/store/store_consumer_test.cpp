@@ -214,13 +214,16 @@ TEST(StoreConsumer, ReRegisterKeepsCursorAndRecountsPending) {
 // next_batch picks its plan (class index or a walk along seq) from the density the last batch
 // saw; whatever it picks, walking a stream in small batches yields exactly the matching rows in
 // order, also where the density changes sharply.
-TEST(StoreConsumer, BatchesMatchBruteForceWhateverThePlan) {
+TEST(StoreConsumer, BatchesMatchBruteForceForEveryRouteShape) {
   TempDir dir;
   auto s = open_at(dir / "s.db");
   std::vector<ConsumerSpec> specs = {
       {"dense", {{"operational", "telemetry"}, {}, {}}, true},
       {"sparse", {{"security"}, {}, {}}, true},
-      {"typed", {{"financial", "telemetry"}, {"bill.*", "meters.*"}, {}}, false}};
+      {"typed", {{"financial", "telemetry"}, {"bill.*", "meters.*"}, {}}, false},
+      {"types_only", {{}, {"door.*", "game.*"}, {}}, false},
+      {"one_egm", {{}, {}, {"egm-2"}}, false},
+      {"everything", {}, false}};
   for (auto& c : specs) ASSERT_FALSE(s->register_consumer(c));
   std::vector<Record> all;
   for (int i = 0; i < 4000; ++i) {
@@ -254,6 +257,42 @@ TEST(StoreConsumer, BatchesMatchBruteForceWhateverThePlan) {
     }
     EXPECT_EQ(got, want) << spec.name;
   }
+}
+
+// A route by type reads only the class tables its types were stored in: a type stored under a
+// second class later (a taxonomy change), and after a restart, is still found.
+TEST(StoreConsumer, TypeRouteFollowsEveryClassItsTypesWereStoredWith) {
+  TempDir dir;
+  auto p = dir / "s.db";
+  auto s = open_at(p);
+  ASSERT_FALSE(s->register_consumer({"m", {{}, {"meters.*"}, {}}, true}));
+  auto add = [&](EventClass cls, const char* type) {
+    Record out;
+    EXPECT_FALSE(s->append_sync(make_event("egm-1", cls, type), &out));
+    return out.seq;
+  };
+  std::vector<std::uint64_t> want;
+  want.push_back(add(EventClass::telemetry, "meters.snapshot"));
+  add(EventClass::security, "door.opened");
+  want.push_back(add(EventClass::financial, "meters.snapshot"));
+  add(EventClass::operational, "game.started");
+  auto seqs = [&](std::size_t max) {
+    std::error_code ec;
+    std::vector<std::uint64_t> got;
+    for (auto& r : s->next_batch("m", max, ec)) got.push_back(r.seq);
+    EXPECT_FALSE(ec);
+    return got;
+  };
+  EXPECT_EQ(seqs(10), want);
+  s.reset();
+  s = open_at(p);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(seqs(10), want);  // from the acked cursor (0) again, after the restart
+  // A pair first stored after the restart, in the same batch as others.
+  for (int i = 0; i < 3; ++i) s->append(make_event("egm-2", EventClass::fault, "door.opened"), nullptr);
+  want.push_back(add(EventClass::fault, "meters.counter"));
+  EXPECT_EQ(seqs(10), std::vector<std::uint64_t>{want.back()});
+  for (const auto& c : s->stats().consumers) EXPECT_EQ(c.unacked, 3u);
 }
 
 // An ack that jumps far past the cursor (a consumer skipping ahead with replay) is counted off

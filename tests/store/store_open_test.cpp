@@ -70,7 +70,8 @@ void to_single_event_table(const std::filesystem::path& p) {
       "BLOB NOT NULL);"
       "INSERT INTO event_v3 SELECT * FROM event ORDER BY seq; DROP VIEW event;";
   for (const char* t : kEventTables) sql += std::string("DROP TABLE ") + t + ";";
-  sql += "ALTER TABLE event_v3 RENAME TO event; CREATE INDEX event_cls ON event(cls);";
+  sql += "DROP TABLE type_class; ALTER TABLE event_v3 RENAME TO event;"
+         "CREATE INDEX event_cls ON event(cls);";
   raw_sql(p, sql);
 }
 
@@ -180,6 +181,17 @@ TEST(StoreOpen, MigratesAVersion3FileIntoClassTables) {
     ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
     EXPECT_EQ(sqlite3_column_int(st, 0), 10) << kEventTables[k];
     EXPECT_EQ(sqlite3_column_int(st, 1), 0) << kEventTables[k];
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+  }
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(p.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT count(*) FROM type_class", -1, &st, nullptr),
+              SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+    EXPECT_EQ(sqlite3_column_int(st, 0), 5);  // door.opened under each of the five classes
     sqlite3_finalize(st);
     sqlite3_close(db);
   }

@@ -72,6 +72,7 @@ struct Route {
   std::vector<std::string> types;
   std::vector<std::string> egms;
   bool matches(const Record& r) const;
+  bool matches_type(const std::string& type) const;  // the types filter alone (empty: any)
 };
 
 struct ConsumerSpec {
