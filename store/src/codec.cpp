@@ -74,4 +74,12 @@ Hash to_hash(std::string_view blob) {
 
 std::string event_table(EventClass cls) { return "event_" + std::string(to_string(cls)); }
 
+std::string event_table_columns(EventClass cls) {
+  return "seq INTEGER PRIMARY KEY, epoch INTEGER NOT NULL, egm TEXT NOT NULL, egm_seq INTEGER "
+         "NOT NULL, type TEXT NOT NULL, cls INTEGER NOT NULL CHECK (cls = " +
+         std::to_string(static_cast<int>(cls)) +
+         "), ts_gw INTEGER NOT NULL, ts_egm INTEGER, source TEXT NOT NULL, attrs TEXT NOT NULL, "
+         "raw TEXT NOT NULL, hash BLOB NOT NULL";
+}
+
 }  // namespace floorgate::store::detail

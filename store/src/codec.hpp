@@ -17,14 +17,13 @@ using Hash = std::array<std::uint8_t, 32>;
 inline constexpr const char* kEventColumns =
     "seq,epoch,egm,egm_seq,type,cls,ts_gw,ts_egm,source,attrs,raw,hash";
 
-// Column definitions of each per-class event table (schema version 4).
-inline constexpr const char* kEventTableColumns =
-    "seq INTEGER PRIMARY KEY, epoch INTEGER NOT NULL, egm TEXT NOT NULL, egm_seq INTEGER NOT "
-    "NULL, type TEXT NOT NULL, cls INTEGER NOT NULL, ts_gw INTEGER NOT NULL, ts_egm INTEGER, "
-    "source TEXT NOT NULL, attrs TEXT NOT NULL, raw TEXT NOT NULL, hash BLOB NOT NULL";
+// Column definitions of the per-class event table for `cls` (schema version 4); a row's cls
+// must name its table.
+std::string event_table_columns(EventClass cls);
 
 // Events live in one table per class, seq the rowid of each; `event` is the view over all five
-// (ORDER BY seq over it streams as a merge). Writes and class-routed reads use the tables.
+// (ORDER BY seq over it streams as a merge) plus a column `tbl`, the class number of the table
+// each row came from. Writes and class-routed reads use the tables.
 inline constexpr int kEventClassCount = 5;
 std::string event_table(EventClass cls);
 

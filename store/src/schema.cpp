@@ -61,33 +61,54 @@ UPDATE consumer SET counted=acked;
 // `event` becomes a view over the five that SQLite merges by seq (ORDER BY seq streams).
 // type_class records each (type, class) pair stored, so a route by type also reads only the
 // tables its types were stored in (the taxonomy gives each type one class).
-std::string v4_sql() {
+// The copy into the class tables; the old table is dropped only once every row is accounted
+// for (a row whose cls names no class would otherwise vanish with it).
+std::string v4_copy_sql() {
   std::string sql;
-  std::string view = "CREATE VIEW event AS ";
   for (int k = 0; k < kEventClassCount; ++k) {
     auto cls = static_cast<EventClass>(k);
     const std::string t = event_table(cls);
-    sql += "CREATE TABLE " + t + "(" + kEventTableColumns + ");";
+    sql += "CREATE TABLE " + t + "(" + event_table_columns(cls) + ");";
     sql += "INSERT INTO " + t + " SELECT " + kEventColumns + " FROM event WHERE cls=" +
            std::to_string(k) + " ORDER BY seq;";
-    view += (k ? " UNION ALL SELECT " : "SELECT ") + std::string(kEventColumns) + " FROM " + t;
   }
   // Which classes each type was stored with: a route by type reads only those tables.
-  sql +=
-      "CREATE TABLE type_class(type TEXT NOT NULL, cls INTEGER NOT NULL, PRIMARY KEY (type, cls))"
-      " WITHOUT ROWID;"
-      "INSERT OR IGNORE INTO type_class SELECT DISTINCT type, cls FROM event;";
-  return sql + "DROP TABLE event;" + view + ";";
+  return sql +
+         "CREATE TABLE type_class(type TEXT NOT NULL, cls INTEGER NOT NULL, PRIMARY KEY (type, "
+         "cls)) WITHOUT ROWID;"
+         "INSERT OR IGNORE INTO type_class SELECT DISTINCT type, cls FROM event;";
 }
 
-std::string step_sql(int version) {
-  static const char* const kSteps[] = {kV1, kV2, kV3};
-  return version < 3 ? kSteps[version] : v4_sql();
+std::string v4_finish_sql() {
+  std::string view = "CREATE VIEW event AS ";
+  for (int k = 0; k < kEventClassCount; ++k) {
+    view += (k ? " UNION ALL SELECT " : "SELECT ") + std::string(kEventColumns) + "," +
+            std::to_string(k) + " AS tbl FROM " + event_table(static_cast<EventClass>(k));
+  }
+  return "DROP TABLE event;" + view + ";";
 }
+
+std::error_code run_v4(sqlite3* db) {
+  if (int rc = exec(db, v4_copy_sql()); rc != SQLITE_OK) return sqlite_error(rc);
+  std::string moved = "SELECT (SELECT count(*) FROM event)";
+  for (int k = 0; k < kEventClassCount; ++k) {
+    moved += " - (SELECT count(*) FROM " + event_table(static_cast<EventClass>(k)) + ")";
+  }
+  int rc = SQLITE_OK;
+  auto left = query_i64(db, moved, &rc);
+  if (rc != SQLITE_OK) return sqlite_error(rc);
+  if (left != 0) return make_error_code(Errc::corrupt);  // rows of no known class
+  return sqlite_error(exec(db, v4_finish_sql()));
+}
+
 std::error_code run_steps(sqlite3* db, int from) {
+  static const char* const kSql[] = {kV1, kV2, kV3};
   for (int v = from; v < kSchemaVersion; ++v) {
-    int rc = exec(db, step_sql(v));
-    if (rc != SQLITE_OK) return sqlite_error(rc);
+    if (v == 3) {
+      if (auto ec = run_v4(db)) return ec;
+      continue;
+    }
+    if (int rc = exec(db, kSql[v]); rc != SQLITE_OK) return sqlite_error(rc);
   }
   return sqlite_error(exec(db, "PRAGMA user_version=" + std::to_string(kSchemaVersion)));
 }

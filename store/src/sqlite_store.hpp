@@ -140,8 +140,6 @@ class SqliteStore final : public Store {
   std::mutex mu_;          // guards everything below
   std::condition_variable cv_;
   std::deque<Op> queue_;
-  std::vector<Op> batch_;                  // writer thread: the ops of the current commit
-  std::vector<std::error_code> batch_ec_;  // writer thread: their results
   bool stopping_ = false;
   bool closed_ = false;
   std::thread writer_;
@@ -164,6 +162,8 @@ class SqliteStore final : public Store {
   bool retention_requested_ = false;
 
   // writer-thread state
+  std::vector<Op> batch_;                  // the ops of the current commit (capacity kept)
+  std::vector<std::error_code> batch_ec_;  // their results
   Hash last_hash_{};
   Hash anchor_hash_{};
   std::unordered_map<std::string, std::uint64_t> egm_seq_;

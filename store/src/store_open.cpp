@@ -150,7 +150,11 @@ std::error_code SqliteStore::open_checked(OpenReport& report) {
     }
     return create_fresh(report);
   }
-  if (ec == Errc::corrupt) return quarantine(report, "no floorgate schema in the file");
+  if (ec == Errc::corrupt) {
+    return quarantine(report, from >= 1 ? "migration from schema version " +
+                                              std::to_string(from) + " failed: " + ec.message()
+                                        : std::string("no floorgate schema in the file"));
+  }
   if (ec) {
     report.detail = ec.message();
     return ec;
@@ -163,7 +167,7 @@ std::error_code SqliteStore::open_checked(OpenReport& report) {
 // (where a torn write or a truncated file shows first).
 std::string SqliteStore::bounded_check(int* rc) {
   *rc = SQLITE_OK;
-  for (const char* table : {"state", "consumer", "egm", "dead_letter", "gap"}) {
+  for (const char* table : {"state", "consumer", "egm", "dead_letter", "gap", "type_class"}) {
     if (query_i64(wdb_.get(), std::string("SELECT count(*) FROM sqlite_master WHERE name='") +
                                   table + "'") == 0) {
       continue;  // an older schema: migrate() adds it
@@ -276,11 +280,15 @@ std::error_code SqliteStore::load_state() {
   evicted_unacked_total_ = static_cast<std::uint64_t>(st.i64(7));
   Stmt eg(db, "SELECT egm,last_egm_seq FROM egm");
   while (eg.step() == SQLITE_ROW) egm_seq_[eg.text(0)] = static_cast<std::uint64_t>(eg.i64(1));
+  // Routes by type skip the tables this does not name: it must be read whole, or not at all.
   Stmt tc(db, "SELECT type,cls FROM type_class");
-  while (tc.step() == SQLITE_ROW) {
+  int trc = SQLITE_ROW;
+  while ((trc = tc.step()) == SQLITE_ROW) {
     auto k = tc.i64(1);
-    if (k >= 0 && k < kEventClassCount) type_classes_[tc.text(0)] |= static_cast<std::uint8_t>(1u << k);
+    if (k < 0 || k >= kEventClassCount) return make_error_code(Errc::corrupt);
+    type_classes_[tc.text(0)] |= static_cast<std::uint8_t>(1u << k);
   }
+  if (trc != SQLITE_DONE) return sqlite_error(trc);
   Stmt cs(db, "SELECT name,classes,types,egms,required,acked,pending,counted FROM consumer");
   while (cs.step() == SQLITE_ROW) {
     Consumer c;

@@ -189,6 +189,8 @@ std::error_code SqliteStore::retention_evict(RetentionCtx& x) {
     int rc = gap.step();
     if (rc == SQLITE_DONE) rc = del.step();
     if (rc != SQLITE_DONE) return sqlite_error(rc);
+    // The row must have been in its class's table (verify_chain names one that is not).
+    if (sqlite3_changes(wdb_.get()) != 1) return make_error_code(Errc::corrupt);
     x.account(r);
     return std::error_code();
   };

@@ -38,8 +38,10 @@ ChainCheck SqliteStore::verify_chain(std::uint64_t from_seq, std::uint64_t to_se
     expect = from_seq;
   }
   const std::uint64_t end = std::min(to_seq, last);
+  // tbl: the class of the table the row is in (a row moved to another class's table would be
+  // delivered to the wrong consumers while its hash still fits).
   Stmt ev(db, std::string("SELECT ") + kEventColumns +
-                  " FROM event WHERE seq>=?1 AND seq<=?2 ORDER BY seq");
+                  ",tbl FROM event WHERE seq>=?1 AND seq<=?2 ORDER BY seq");
   ev.bind(1, static_cast<std::int64_t>(expect)).bind(2, static_cast<std::int64_t>(end));
   Stmt gp(db, "SELECT seq,hash FROM gap WHERE seq>=?1 AND seq<=?2 ORDER BY seq");
   gp.bind(1, static_cast<std::int64_t>(expect)).bind(2, static_cast<std::int64_t>(end));
@@ -53,6 +55,9 @@ ChainCheck SqliteStore::verify_chain(std::uint64_t from_seq, std::uint64_t to_se
     if (es == expect) {
       read_record(ev, r);
       if (hasher.link(prev, r) != r.hash) return fail(expect, "hash mismatch");
+      if (ev.i64(12) != static_cast<std::int64_t>(r.cls)) {
+        return fail(expect, "row in another class's table");
+      }
       prev = r.hash;
       ev_ok = ev.step() == SQLITE_ROW;
     } else if (gs == expect) {

@@ -68,7 +68,8 @@ void to_single_event_table(const std::filesystem::path& p) {
       " egm_seq INTEGER NOT NULL, type TEXT NOT NULL, cls INTEGER NOT NULL, ts_gw INTEGER NOT "
       "NULL, ts_egm INTEGER, source TEXT NOT NULL, attrs TEXT NOT NULL, raw TEXT NOT NULL, hash "
       "BLOB NOT NULL);"
-      "INSERT INTO event_v3 SELECT * FROM event ORDER BY seq; DROP VIEW event;";
+      "INSERT INTO event_v3 SELECT seq,epoch,egm,egm_seq,type,cls,ts_gw,ts_egm,source,attrs,raw,"
+      "hash FROM event ORDER BY seq; DROP VIEW event;";
   for (const char* t : kEventTables) sql += std::string("DROP TABLE ") + t + ";";
   sql += "DROP TABLE type_class; ALTER TABLE event_v3 RENAME TO event;"
          "CREATE INDEX event_cls ON event(cls);";
@@ -207,6 +208,31 @@ TEST(StoreOpen, MigratesAVersion3FileIntoClassTables) {
   for (const auto& c : s->stats().consumers) {
     EXPECT_EQ(c.unacked, c.name == "slot" ? 16u : 50u) << c.name;
   }
+}
+
+// A version-3 row whose class is no class cannot go into any table: the migration stops
+// before dropping the old table, and the file is moved aside whole, not emptied.
+TEST(StoreOpen, MigrationThatCannotPlaceEveryRowKeepsTheFile) {
+  TempDir dir;
+  auto p = dir / "s.db";
+  make_store(p, 10);
+  to_single_event_table(p);
+  raw_sql(p, "UPDATE event SET cls=9 WHERE seq=5; PRAGMA user_version=3;");
+  std::error_code ec;
+  OpenReport rep;
+  auto s = open_at(p, ec, &rep);
+  ASSERT_TRUE(s) << ec.message();
+  ASSERT_TRUE(rep.quarantined.has_value());
+  EXPECT_NE(rep.detail.find("migration from schema version 3 failed"), std::string::npos)
+      << rep.detail;
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(rep.quarantined->c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT count(*) FROM event", -1, &st, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 10);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
 }
 
 TEST(StoreOpen, NewerSchemaIsRefusedAndLeftAlone) {
@@ -361,7 +387,11 @@ TEST(StoreChain, DetectsAlteredHashAndTypeAndClass) {
   TempDir dir;
   auto p = dir / "s.db";
   make_store(p, 20);
-  raw_sql_each_table(p, "UPDATE {t} SET cls=0 WHERE seq=12");
+  // Row 12 (security) re-labelled financial and moved into that table, as its CHECK demands.
+  raw_sql(p,
+          "INSERT INTO event_financial SELECT seq,epoch,egm,egm_seq,type,0,ts_gw,ts_egm,source,"
+          "attrs,raw,hash FROM event_security WHERE seq=12;"
+          "DELETE FROM event_security WHERE seq=12;");
   EXPECT_EQ(check(p).first_bad_seq, 12u);
   raw_sql_each_table(p, "UPDATE {t} SET type='door.closed' WHERE seq=3");
   EXPECT_EQ(check(p).first_bad_seq, 3u);
@@ -385,6 +415,47 @@ TEST(StoreChain, DetectsDeletedTail) {
   make_store(p, 20);
   raw_sql_each_table(p, "DELETE FROM {t} WHERE seq=20");
   EXPECT_EQ(check(p).first_bad_seq, 20u);
+}
+
+// A row moved into another class's table keeps its hash, but it would reach the wrong
+// consumers: the table enforces its class, and the chain check names a row that got past that.
+TEST(StoreChain, DetectsARowMovedToAnotherClassTable) {
+  TempDir dir;
+  auto p = dir / "s.db";
+  make_store(p, 20);  // seq 7 is security
+  const std::string move =
+      "INSERT INTO event_telemetry SELECT seq,epoch,egm,egm_seq,type,cls,ts_gw,ts_egm,source,"
+      "attrs,raw,hash FROM event_security WHERE seq=7; DELETE FROM event_security WHERE seq=7;";
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(p.c_str(), &db), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(db, ("BEGIN;" + move + "COMMIT;").c_str(), nullptr, nullptr, nullptr),
+              SQLITE_CONSTRAINT);  // CHECK (cls = 4)
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+  }
+  EXPECT_TRUE(check(p).ok);
+  raw_sql(p, "PRAGMA ignore_check_constraints=1;" + move);
+  std::error_code ec;
+  {
+    // A large file's open checks only the small tables: the chain check finds the row.
+    Options o;
+    o.path = p;
+    o.full_check_max_bytes = 0;
+    auto s = Store::open(o, ec);
+    ASSERT_TRUE(s) << ec.message();
+    auto c = s->verify_chain();
+    EXPECT_FALSE(c.ok);
+    EXPECT_EQ(c.first_bad_seq, 7u);
+    EXPECT_EQ(c.detail, "row in another class's table");
+  }
+  // A small file's full quick_check at open sees the broken CHECK and moves the file aside.
+  OpenReport rep;
+  auto s = open_at(p, ec, &rep);
+  ASSERT_TRUE(s) << ec.message();
+  ASSERT_TRUE(rep.quarantined.has_value());
+  EXPECT_NE(rep.detail.find("CHECK constraint failed"), std::string::npos) << rep.detail;
+  EXPECT_TRUE(std::filesystem::exists(*rep.quarantined));
 }
 
 TEST(StoreChain, DetectsReorderedRows) {
