@@ -170,7 +170,6 @@ std::vector<Record> SqliteStore::query(const QueryFilter& f) {
                     (cls ? event_table(*cls) : std::string("event")) + " WHERE 1";
   if (f.egm) sql += " AND egm=?1";
   if (f.type) sql += " AND type=?2";
-  if (cls) sql += " AND cls=?3";
   if (f.since_ms) sql += " AND ts_gw>=?4";
   if (f.until_ms) sql += " AND ts_gw<?5";
   if (f.before_seq) sql += " AND seq<?6";
@@ -181,7 +180,6 @@ std::vector<Record> SqliteStore::query(const QueryFilter& f) {
   Stmt st(rdb_.get(), sql);
   if (f.egm) st.bind(1, *f.egm);
   if (f.type) st.bind(2, *f.type);
-  if (cls) st.bind(3, static_cast<std::int64_t>(*cls));
   if (f.since_ms) st.bind(4, *f.since_ms);
   if (f.until_ms) st.bind(5, *f.until_ms);
   if (f.before_seq) st.bind(6, static_cast<std::int64_t>(*f.before_seq));

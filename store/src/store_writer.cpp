@@ -141,7 +141,7 @@ void SqliteStore::writer_main() {
     }
     // batch_ keeps its capacity: one buffer for the life of the store instead of a large
     // allocation per commit (which left the writer's malloc arena fragmented, growing RSS).
-    batch_.clear();
+    // It is empty here: cleared after every commit.
     while (!queue_.empty() && batch_.size() < opt_.max_batch &&
            queue_.front().kind != OpKind::task) {
       batch_.push_back(std::move(queue_.front()));
@@ -279,7 +279,7 @@ void SqliteStore::apply_cursor_deltas(const CursorDeltas& deltas) {
 void SqliteStore::commit_batch(std::vector<Op>& ops) {
   CursorDeltas deltas;
   BatchState b;
-  std::vector<std::error_code>& op_ec = batch_ec_;
+  auto& op_ec = batch_ec_;  // kept across commits, like batch_
   op_ec.assign(ops.size(), std::error_code());
   Hash hash = last_hash_;
   std::uint64_t seq = last_seq_;

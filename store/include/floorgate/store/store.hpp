@@ -94,8 +94,9 @@ struct Options {
   std::size_t retention_chunk_rows = 2000;          // rows per retention transaction at most
   // Files up to this size (with their WAL) get the full PRAGMA quick_check before open()
   // returns. Larger ones get a bounded check (every table but the five event tables, and the
-  // first and last rows in seq order) and the full check on a background thread, reported in Stats::integrity; a
-  // failure leaves <path>.check-failed, so the next open checks fully (and quarantines).
+  // first and last rows in seq order) and the full check on a background thread, reported in
+  // Stats::integrity; a failure leaves <path>.check-failed, so the next open checks fully (and
+  // quarantines).
   std::uint64_t full_check_max_bytes = 64ull << 20;
 };
 
