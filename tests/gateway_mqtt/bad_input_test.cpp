@@ -12,7 +12,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string kRoot = "floor/v1/test/gw1";
 
 struct BadInputCase {
   std::string name;
@@ -32,7 +31,7 @@ TEST_P(BadInput, IsRejectedCountedAndChangesNothing) {
   TestClient::Options o;
   o.port = broker.port();
   o.id = "bad-input-sub";
-  o.subscriptions = {kRoot + "/c/a/#"};
+  o.subscriptions = {kTestRoot + "/c/a/#"};
   TestClient c(o);  // does not ack by itself
   auto opts = mqtt_options(broker.port());
   opts.max_inbound_bytes = 1024;
@@ -43,7 +42,7 @@ TEST_P(BadInput, IsRejectedCountedAndChangesNothing) {
   h.notify(20);
   ASSERT_TRUE(wait_until([&] { return c.count() == 20; }, 10s));
   // A valid ack first, so "backwards" has a cursor to go behind.
-  c.publish(kRoot + "/ack/a", R"({"upto": 10})");
+  c.publish(kTestRoot + "/ack/a", R"({"upto": 10})");
   ASSERT_TRUE(wait_until([&] { return store.acked("a") == 10; }, 10s));
   // stats() is a snapshot refreshed by the loop every 50 ms: let it catch up first.
   ASSERT_TRUE(wait_until([&] {
@@ -53,7 +52,7 @@ TEST_P(BadInput, IsRejectedCountedAndChangesNothing) {
   auto before = h.stats();
   c.clear();
 
-  c.publish(kRoot + "/" + tc.topic_suffix, tc.payload);
+  c.publish(kTestRoot + "/" + tc.topic_suffix, tc.payload);
   ASSERT_TRUE(wait_until([&] { return h.stats().rejected_inbound == before.rejected_inbound + 1; },
                          10s));
   auto after = h.stats();
@@ -68,7 +67,7 @@ TEST_P(BadInput, IsRejectedCountedAndChangesNothing) {
   EXPECT_EQ(c.count(), 0u);  // nothing was (re)sent because of it
   for (auto& m : c.messages()) ADD_FAILURE() << "unexpected " << m.topic << " " << m.payload;
   // Still working: a good ack goes through.
-  c.publish(kRoot + "/ack/a", R"({"upto": 20})");
+  c.publish(kTestRoot + "/ack/a", R"({"upto": 20})");
   ASSERT_TRUE(wait_until([&] { return store.acked("a") == 20; }, 10s));
 }
 
@@ -109,8 +108,8 @@ TEST(BadInputRetention, ReplayFromBeforeRetentionIsRejected) {
   TestClient::Options o;
   o.port = broker.port();
   o.id = "retention-sub";
-  o.subscriptions = {kRoot + "/c/a/#"};
-  o.ack_topic = kRoot + "/ack/a";
+  o.subscriptions = {kTestRoot + "/c/a/#"};
+  o.ack_topic = kTestRoot + "/ack/a";
   TestClient c(o);
   DeliveryHarness h(store, mqtt_options(broker.port()), {consumer("a")});
   for (int i = 0; i < 50; ++i) store.add(make_event(i));
@@ -119,13 +118,13 @@ TEST(BadInputRetention, ReplayFromBeforeRetentionIsRejected) {
   store.evict_upto(30);  // retention removed seq 1..30
   auto before = h.stats();
   c.clear();
-  c.publish(kRoot + "/replay/a", R"({"from_seq": 10})");
+  c.publish(kTestRoot + "/replay/a", R"({"from_seq": 10})");
   ASSERT_TRUE(wait_until([&] { return h.stats().rejected_replay_range == before.rejected_replay_range + 1; }, 10s));
-  c.publish(kRoot + "/replay/a", R"({"since": "2000-01-01T00:00:00Z"})");
+  c.publish(kTestRoot + "/replay/a", R"({"since": "2000-01-01T00:00:00Z"})");
   ASSERT_TRUE(wait_until([&] { return h.stats().rejected_replay_range == before.rejected_replay_range + 2; }, 10s));
   EXPECT_EQ(c.count(), 0u);
   // From the oldest kept row is fine.
-  c.publish(kRoot + "/replay/a", R"({"from_seq": 31})");
+  c.publish(kTestRoot + "/replay/a", R"({"from_seq": 31})");
   ASSERT_TRUE(wait_until([&] { return c.count() == 20; }, 10s));
   EXPECT_EQ(store.acked("a"), 50u);
 }

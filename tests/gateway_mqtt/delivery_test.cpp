@@ -17,14 +17,13 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string kRoot = "floor/v1/test/gw1";
 
 TestClient::Options sub(int port, const std::string& name, bool ack = true) {
   TestClient::Options o;
   o.port = port;
   o.id = "sub-" + name + "-" + std::to_string(port);
-  o.subscriptions = {kRoot + "/c/" + name + "/#"};
-  if (ack) o.ack_topic = kRoot + "/ack/" + name;
+  o.subscriptions = {kTestRoot + "/c/" + name + "/#"};
+  if (ack) o.ack_topic = kTestRoot + "/ack/" + name;
   return o;
 }
 
@@ -124,7 +123,7 @@ TEST(Delivery, ReplayIsFlaggedRateLimitedAndNeverMovesTheCursorBack) {
   h.notify(fill(store, 300));
   ASSERT_TRUE(wait_until([&] { return store.acked("a") == 300; }, 10s));
   c.clear();
-  c.publish(kRoot + "/replay/a", R"({"from_seq": 101})");
+  c.publish(kTestRoot + "/replay/a", R"({"from_seq": 101})");
   ASSERT_TRUE(wait_until([&] { return h.stats().consumers.at(0).replay_active; }, 5s));
   // Live events keep flowing while the (slow) replay runs.
   h.notify(fill(store, 10, 300));
@@ -155,7 +154,7 @@ TEST(Delivery, ReplayIsFlaggedRateLimitedAndNeverMovesTheCursorBack) {
   EXPECT_EQ(store.acked("a"), 310u);
   // "since" picks the first event at or after that wall time (ts_gw_ms = base + i).
   c.clear();
-  c.publish(kRoot + "/replay/a", R"({"since": "2025-11-22T19:37:30.305Z"})");
+  c.publish(kTestRoot + "/replay/a", R"({"since": "2025-11-22T19:37:30.305Z"})");
   ASSERT_TRUE(wait_until([&] { return c.count() == 5; }, 10s));
   EXPECT_EQ(c.messages().front().seq, 306u);
   EXPECT_EQ(store.acked("a"), 310u);
@@ -169,7 +168,7 @@ TEST(Delivery, NackDeadLettersAndRedeliversOnRequest) {
   DeliveryHarness h(store, mqtt_options(broker.port()), {consumer("a")});
   h.notify(fill(store, 10));
   ASSERT_TRUE(wait_until([&] { return c.count() == 10; }, 10s));
-  c.publish(kRoot + "/ack/a", R"({"nack": 4, "reason": "cannot parse attrs"})");
+  c.publish(kTestRoot + "/ack/a", R"({"nack": 4, "reason": "cannot parse attrs"})");
   ASSERT_TRUE(wait_until([&] { return store.dead_letters("a").size() == 1; }, 5s));
   EXPECT_EQ(store.dead_letters("a")[0].seq, 4u);
   EXPECT_EQ(store.dead_letters("a")[0].reason, "cannot parse attrs");
@@ -179,7 +178,7 @@ TEST(Delivery, NackDeadLettersAndRedeliversOnRequest) {
   ASSERT_TRUE(wait_until([&] { return store.acked("a") == 10; }, 5s));
   EXPECT_TRUE(wait_until([&] { return h.stats().consumers[0].nacks == 1; }, 5s));  // snapshot
   c.clear();
-  c.publish(kRoot + "/replay/a", R"({"redeliver_dead": true})");
+  c.publish(kTestRoot + "/replay/a", R"({"redeliver_dead": true})");
   ASSERT_TRUE(wait_until([&] { return c.count() == 1; }, 5s));
   auto m = c.messages()[0];
   EXPECT_EQ(m.seq, 4u);
@@ -196,8 +195,8 @@ TEST(Delivery, StatusEgmStatusHealthAndLiveCopy) {
   auto h = std::make_unique<DeliveryHarness>(store, opts, std::vector{consumer("a")});
   TestClient c(sub(broker.port(), "a"));
   TestClient watcher({.port = broker.port(), .id = "watcher",
-                      .subscriptions = {kRoot + "/status", kRoot + "/egm/+/status",
-                                        kRoot + "/health", kRoot + "/live/#"}});
+                      .subscriptions = {kTestRoot + "/status", kTestRoot + "/egm/+/status",
+                                        kTestRoot + "/health", kTestRoot + "/live/#"}});
   fg::EgmStatusInfo info;
   info.egm = "bank3-07";
   info.link_up = true;
@@ -213,7 +212,7 @@ TEST(Delivery, StatusEgmStatusHealthAndLiveCopy) {
   };
   ASSERT_TRUE(wait_until([&] { return find("/health").has_value(); }, 5s));
   ASSERT_TRUE(wait_until([&] { return find("/live/egm-3/telemetry/meters.snapshot").has_value(); }, 5s));
-  auto status = json::parse(find(kRoot + "/status")->payload).as_object();
+  auto status = json::parse(find(kTestRoot + "/status")->payload).as_object();
   EXPECT_EQ(status.at("state").as_string(), "online");
   EXPECT_EQ(status.at("boot_id").as_string(), h->delivery().boot_id());
   auto egm = json::parse(find("/egm/bank3-07/status")->payload).as_object();
@@ -224,13 +223,13 @@ TEST(Delivery, StatusEgmStatusHealthAndLiveCopy) {
   EXPECT_TRUE(health.at("broker").at("connected").as_bool());
   // Retained: a late subscriber sees online + egm status.
   TestClient late({.port = broker.port(), .id = "late",
-                   .subscriptions = {kRoot + "/status", kRoot + "/egm/+/status"}});
+                   .subscriptions = {kTestRoot + "/status", kTestRoot + "/egm/+/status"}});
   ASSERT_TRUE(wait_until([&] { return late.count() == 2; }, 5s));
   for (auto& m : late.messages()) EXPECT_TRUE(m.retained);
   // A clean stop leaves a retained "offline".
   auto boot = h->delivery().boot_id();
   h.reset();
-  TestClient after({.port = broker.port(), .id = "after", .subscriptions = {kRoot + "/status"}});
+  TestClient after({.port = broker.port(), .id = "after", .subscriptions = {kTestRoot + "/status"}});
   ASSERT_TRUE(wait_until([&] { return after.count() == 1; }, 5s));
   auto off = json::parse(after.messages()[0].payload).as_object();
   EXPECT_EQ(off.at("state").as_string(), "offline");

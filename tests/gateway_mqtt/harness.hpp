@@ -13,6 +13,9 @@
 
 namespace floorgate::testing {
 
+// Topic root of the gateway the protocol tests run.
+inline const std::string kTestRoot = "floor/v1/test/gw1";
+
 inline store::Record make_event(int i, std::string egm = "", std::string type = "",
                                 store::EventClass cls = store::EventClass::operational) {
   static const char* types[] = {"door.opened", "bill.stacked", "game.started", "meters.snapshot"};

@@ -18,7 +18,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string kRoot = "floor/v1/test/gw1";
 
 std::unique_ptr<store::Store> open_store(const std::filesystem::path& p) {
   store::Options o;
@@ -60,8 +59,8 @@ TestClient::Options sub(int port, const std::string& name, std::size_t ack_every
   TestClient::Options o;
   o.port = port;
   o.id = "e2e-" + name;
-  o.subscriptions = {kRoot + "/c/" + name + "/#"};
-  o.ack_topic = kRoot + "/ack/" + name;
+  o.subscriptions = {kTestRoot + "/c/" + name + "/#"};
+  o.ack_topic = kTestRoot + "/ack/" + name;
   o.ack_every = ack_every;
   return o;
 }
@@ -176,7 +175,7 @@ TEST(RealStore, ReplayOfASparseRouteReachesEventsFarApart) {
   h.notify(rare_seqs.back());
   ASSERT_TRUE(wait_until([&] { return a.distinct_count() == 2; }, 60s));
   ASSERT_TRUE(wait_until([&] { return unacked(*st, "rare") == 0; }, 30s));
-  a.publish(kRoot + "/replay/rare", R"({"from_seq": 1})");
+  a.publish(kTestRoot + "/replay/rare", R"({"from_seq": 1})");
   ASSERT_TRUE(wait_until(
       [&] {
         std::set<std::uint64_t> replayed;
@@ -231,7 +230,7 @@ TEST(RealStore, BrokerCrashesConsumerOutageAndGatewayKill9LoseNothing) {
     return std::make_unique<ChildProcess>(
         std::vector<std::string>{build_path("tests/gateway_mqtt/floorgate-delivery-runner"),
                                  "--store", (dir / "q.db").string(), "--port",
-                                 std::to_string(broker.port()), "--root", kRoot, "--produce",
+                                 std::to_string(broker.port()), "--root", kTestRoot, "--produce",
                                  std::to_string(produce), "--rate", "2000", "--consumer",
                                  "all:window=500:ack_timeout_ms=10000", "--consumer",
                                  "ops:window=500:ack_timeout_ms=10000"},
@@ -249,7 +248,7 @@ TEST(RealStore, BrokerCrashesConsumerOutageAndGatewayKill9LoseNothing) {
   TestClient::Options wo;
   wo.port = broker.port();
   wo.id = "status-watcher";
-  wo.subscriptions = {kRoot + "/status"};
+  wo.subscriptions = {kTestRoot + "/status"};
   auto watcher = std::make_unique<TestClient>(wo);
 
   auto slurp = [&](const std::string& f) {
@@ -307,7 +306,7 @@ TEST(RealStore, BrokerCrashesConsumerOutageAndGatewayKill9LoseNothing) {
   TestClient::Options ho;
   ho.port = broker.port();
   ho.id = "health-watcher";
-  ho.subscriptions = {kRoot + "/health"};
+  ho.subscriptions = {kTestRoot + "/health"};
   TestClient health(ho);
   EXPECT_TRUE(wait_until([&] {
     all.ack_now(), ops.ack_now();

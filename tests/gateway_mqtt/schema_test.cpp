@@ -14,7 +14,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string kRoot = "floor/v1/test/gw1";
 
 json::value schema(const std::string& name) {
   return SchemaCheck::load(std::string(FLOORGATE_SOURCE_DIR) + "/docs/schemas/" + name +
@@ -45,7 +44,7 @@ TEST(Schemas, PublishedMessagesConform) {
   TestClient::Options wo;
   wo.port = broker.port();
   wo.id = "schema-watcher";
-  wo.subscriptions = {kRoot + "/#"};
+  wo.subscriptions = {kTestRoot + "/#"};
   TestClient watch(wo);
   auto opts = mqtt_options(broker.port());
   opts.live_copy = true;
@@ -65,11 +64,11 @@ TEST(Schemas, PublishedMessagesConform) {
   }
   h->notify(20);
   ASSERT_TRUE(wait_until([&] { return store.acked("a") == 0 && watch.count() > 20; }, 10s));
-  watch.publish(kRoot + "/ack/a", R"({"nack": 3, "reason": "test"})");
-  watch.publish(kRoot + "/ack/a", R"({"upto": 20})");
+  watch.publish(kTestRoot + "/ack/a", R"({"nack": 3, "reason": "test"})");
+  watch.publish(kTestRoot + "/ack/a", R"({"upto": 20})");
   ASSERT_TRUE(wait_until([&] { return store.acked("a") == 20; }, 10s));
-  watch.publish(kRoot + "/replay/a", R"({"from_seq": 15})");
-  watch.publish(kRoot + "/replay/a", R"({"redeliver_dead": true})");
+  watch.publish(kTestRoot + "/replay/a", R"({"from_seq": 15})");
+  watch.publish(kTestRoot + "/replay/a", R"({"redeliver_dead": true})");
   ASSERT_TRUE(wait_until([&] {
     std::size_t health = 0, replays = 0;
     for (auto& m : watch.messages()) {
@@ -81,7 +80,7 @@ TEST(Schemas, PublishedMessagesConform) {
   h.reset();  // the clean stop publishes "offline"
   ASSERT_TRUE(wait_until([&] {
     for (auto& m : watch.messages())
-      if (m.topic == kRoot + "/status" && m.payload.find("offline") != std::string::npos)
+      if (m.topic == kTestRoot + "/status" && m.payload.find("offline") != std::string::npos)
         return true;
     return false;
   }, 10s));
@@ -94,7 +93,7 @@ TEST(Schemas, PublishedMessagesConform) {
     std::string kind;
     if (m.topic.find("/c/a/") != std::string::npos || m.topic.find("/live/") != std::string::npos) {
       s = &event, kind = m.topic.find("/live/") != std::string::npos ? "live" : "event";
-    } else if (m.topic == kRoot + "/status") {
+    } else if (m.topic == kTestRoot + "/status") {
       s = &status, kind = "status";
     } else if (m.topic.ends_with("/status")) {
       s = &egm, kind = "egm_status";

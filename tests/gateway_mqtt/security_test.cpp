@@ -16,7 +16,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string kRoot = "floor/v1/test/gw1";
 
 void run(const std::string& cmd) {
   ASSERT_EQ(std::system((cmd + " >/dev/null 2>&1").c_str()), 0) << cmd;
@@ -37,12 +36,12 @@ void make_certs(const std::filesystem::path& dir, const std::string& prefix = ""
     std::filesystem::permissions(p(f), std::filesystem::perms::all);
 }
 
-TestClient::Options sub(int port, const std::string& name) {
+TestClient::Options secure_sub(int port, const std::string& name) {
   TestClient::Options o;
   o.port = port;
   o.id = "sec-sub-" + name;
-  o.subscriptions = {kRoot + "/c/" + name + "/#"};
-  o.ack_topic = kRoot + "/ack/" + name;
+  o.subscriptions = {kTestRoot + "/c/" + name + "/#"};
+  o.ack_topic = kTestRoot + "/ack/" + name;
   return o;
 }
 
@@ -55,7 +54,7 @@ TEST(Security, DeliversOverTls) {
                          (certs / "server.crt").string() + "\nkeyfile " +
                          (certs / "server.key").string() + "\n");
   FakeStore store;
-  auto o = sub(broker.port(), "a");
+  auto o = secure_sub(broker.port(), "a");
   o.ca_file = (certs / "ca.crt").string();
   TestClient c(o);
   auto opts = mqtt_options(broker.port());
@@ -108,7 +107,7 @@ TEST(Security, PasswordAuthenticationAndWrongCredentials) {
     // Backoff keeps retrying bounded and calm: not hundreds of attempts per second.
     EXPECT_LT(st.connect_failures, 200u);
   }
-  auto o = sub(broker.port(), "a");
+  auto o = secure_sub(broker.port(), "a");
   o.username = "consumer";
   o.password = "c0nsumer";
   TestClient c(o);

@@ -14,7 +14,7 @@ namespace {
 
 namespace asio = boost::asio;
 namespace json = boost::json;
-constexpr auto kTick = std::chrono::milliseconds(50);
+constexpr auto kDeliveryTick = std::chrono::milliseconds(50);
 
 std::string random_boot_id() {
   std::random_device rd;
@@ -266,7 +266,7 @@ void DeliveryImpl::set_consumers(std::vector<ConsumerOptions> consumers) {
 }
 
 void DeliveryImpl::on_tick() {
-  tick_timer_.expires_after(kTick);
+  tick_timer_.expires_after(kDeliveryTick);
   tick_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
     if (auto s = weak.lock(); s && !ec && !s->stopped_) s->on_tick();
   });

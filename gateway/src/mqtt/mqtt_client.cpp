@@ -13,7 +13,7 @@ namespace floorgate::gateway {
 namespace {
 
 namespace asio = boost::asio;
-constexpr auto kTick = std::chrono::milliseconds(250);
+constexpr auto kClientTick = std::chrono::milliseconds(250);
 constexpr int kPacketsPerRead = 256;
 
 void lib_init_once() {
@@ -163,7 +163,7 @@ void MqttClient::after_io() {
 }
 
 void MqttClient::on_tick() {
-  tick_timer_.expires_after(kTick);
+  tick_timer_.expires_after(kClientTick);
   tick_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
     if (ec || !self->running_) return;
     self->on_tick();
