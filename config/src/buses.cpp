@@ -55,6 +55,8 @@ void read_meter_codes(Reader& r, const YAML::Node& egm, std::string_view path,
     return;
   }
   std::vector<std::uint16_t> codes;
+  // One bit per possible code: the duplicate check stays linear in the list's length.
+  std::vector<bool> listed(0x10000, false);
   for (std::size_t i = 0; i < v.size(); ++i) {
     const YAML::Node item = v[i];
     std::int64_t code = -1;
@@ -65,10 +67,11 @@ void read_meter_codes(Reader& r, const YAML::Node& egm, std::string_view path,
       continue;
     }
     const auto c = static_cast<std::uint16_t>(code);
-    if (std::find(codes.begin(), codes.end(), c) != codes.end()) {
+    if (listed[c]) {
       r.error(pos_of(item), index(p, i), "meter code " + item.Scalar() + " is listed twice");
       continue;
     }
+    listed[c] = true;
     codes.push_back(c);
   }
   out = std::move(codes);

@@ -7,6 +7,20 @@
 
 namespace floorgate::config::detail {
 
+namespace {
+// How much of a scalar an error message quotes.
+constexpr std::size_t kDescribeChars = 60;
+}  // namespace
+
+std::string truncated(std::string_view text, std::size_t max) {
+  if (text.size() <= max) return std::string(text);
+  constexpr std::string_view kMark = "...";
+  std::size_t cut = max > kMark.size() ? max - kMark.size() : 0;
+  // Never split a UTF-8 sequence: back off over continuation bytes.
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return std::string(text.substr(0, cut)) + std::string(kMark);
+}
+
 Pos pos_of(const YAML::Node& node) {
   if (!node.IsDefined()) return {};
   const YAML::Mark m = node.Mark();
@@ -20,8 +34,11 @@ std::string describe(const YAML::Node& node) {
       return "a mapping";
     case YAML::NodeType::Sequence:
       return "a list";
-    case YAML::NodeType::Scalar:
-      return "'" + node.Scalar() + "'";
+    case YAML::NodeType::Scalar: {
+      const std::string& v = node.Scalar();
+      if (v.size() <= kDescribeChars) return "'" + v + "'";
+      return "'" + truncated(v, kDescribeChars) + "' (" + std::to_string(v.size()) + " bytes)";
+    }
     default:
       return "an empty value";
   }
@@ -84,12 +101,40 @@ std::string index(std::string_view path, std::size_t i) {
 }
 
 void Reader::error(Pos pos, std::string_view path, std::string_view message) {
+  // One slot stays free for the "N more" line added by take_errors.
+  if (errors_.size() + 1 >= kMaxConfigErrors) {
+    ++left_out_;
+    return;
+  }
   ConfigError e;
-  e.file = file_;
+  e.file = truncated(file_, kMaxErrorMessageChars);
   e.line = pos.line;
   e.column = pos.column;
-  e.message = path.empty() ? std::string(message) : std::string(path) + ": " + std::string(message);
+  const std::string_view sep = path.empty() ? "" : ": ";
+  const std::string_view p = path.substr(0, kMaxErrorMessageChars);
+  std::string text;
+  text.reserve(std::min(p.size() + sep.size() + message.size(), kMaxErrorMessageChars + 1));
+  text.append(p).append(sep).append(message.substr(0, kMaxErrorMessageChars + 1));
+  e.message = truncated(text, kMaxErrorMessageChars);
   errors_.push_back(std::move(e));
+}
+
+std::vector<ConfigError> Reader::take_errors() {
+  std::vector<ConfigError> out = std::move(errors_);
+  errors_.clear();
+  std::stable_sort(out.begin(), out.end(), [](const ConfigError& a, const ConfigError& b) {
+    return std::tie(a.line, a.column) < std::tie(b.line, b.column);
+  });
+  if (left_out_ > 0) {
+    ConfigError e;
+    e.file = truncated(file_, kMaxErrorMessageChars);
+    e.message = std::to_string(left_out_) + " more error" + (left_out_ == 1 ? "" : "s") +
+                " not shown (at most " + std::to_string(kMaxConfigErrors) +
+                " are reported); fix the ones above first";
+    out.push_back(std::move(e));
+    left_out_ = 0;
+  }
+  return out;
 }
 
 bool Reader::check_map(const YAML::Node& node, std::string_view path,

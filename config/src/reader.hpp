@@ -24,7 +24,7 @@ struct Pos {
 // The position of a node (its first character).
 Pos pos_of(const YAML::Node& node);
 
-// "mapping", "sequence", "an empty value", or the quoted scalar.
+// "mapping", "sequence", "an empty value", or the quoted scalar (a long one cut, with its size).
 std::string describe(const YAML::Node& node);
 
 // The nearest of `candidates` to `word` when it is close enough to be a likely typo, else "".
@@ -36,9 +36,12 @@ class Reader {
   explicit Reader(std::string file) : file_(std::move(file)) {}
 
   // Records one error at `pos`. `path` (e.g. "mqtt.port") prefixes the message when non-empty.
+  // The message is cut to kMaxErrorMessageChars; past kMaxConfigErrors - 1 errors only a
+  // count is kept (see take_errors).
   void error(Pos pos, std::string_view path, std::string_view message);
   const std::vector<ConfigError>& errors() const { return errors_; }
-  std::vector<ConfigError> take_errors() { return std::move(errors_); }
+  // The errors in file order; when some were left out, a last error (0:0) says how many.
+  std::vector<ConfigError> take_errors();
 
   // True when `node` is a mapping; otherwise records "expected a mapping". Also reports each
   // duplicate key and each key not in `known` (with the nearest known key as a suggestion;
@@ -79,9 +82,13 @@ class Reader {
  private:
   std::string file_;
   std::vector<ConfigError> errors_;
+  std::size_t left_out_ = 0;  // errors past the cap
   // (map line, map column, key) for each "did you mean" given, so require() stays quiet.
   std::set<std::tuple<int, int, std::string>> suggested_;
 };
+
+// `text` cut to at most `max` bytes on a UTF-8 character boundary, "..." marking the cut.
+std::string truncated(std::string_view text, std::size_t max);
 
 // Joins a path and a child key ("mqtt" + "port" -> "mqtt.port").
 std::string join(std::string_view path, std::string_view key);

@@ -194,7 +194,20 @@ struct ConfigError {
   std::string to_string() const;
 };
 
-// config is set iff errors is empty. All errors found are reported, in file order.
+// Limits on what load_string accepts, checked on the raw YAML before any configuration is
+// built (each error names the limit), so a hostile file costs bounded time and memory.
+inline constexpr std::size_t kMaxConfigBytes = 4u << 20;          // input size
+inline constexpr std::size_t kMaxYamlNodes = 40'000;              // nodes as written
+inline constexpr std::size_t kMaxYamlAliases = 5'000;             // *alias uses
+inline constexpr std::size_t kMaxYamlExpandedNodes = 500'000;     // nodes, aliases expanded
+inline constexpr std::size_t kMaxYamlExpandedBytes = 16u << 20;   // scalar bytes, aliases expanded
+// Bounds on what a LoadResult carries back: at most kMaxConfigErrors errors (the last one says
+// how many were left out), each message at most kMaxErrorMessageChars bytes.
+inline constexpr std::size_t kMaxConfigErrors = 50;
+inline constexpr std::size_t kMaxErrorMessageChars = 300;
+
+// config is set iff errors is empty. Errors are reported in file order (at most
+// kMaxConfigErrors of them, see above).
 struct LoadResult {
   std::optional<Config> config;
   std::vector<ConfigError> errors;
