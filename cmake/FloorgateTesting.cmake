@@ -18,3 +18,21 @@ function(floorgate_test name)
     PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT} ENVIRONMENT "${T_ENV}"
     DISCOVERY_TIMEOUT 60)
 endfunction()
+
+# floorgate_bench_program(<name> SOURCES ... LIBS ... [DEPENDS <target>...]): a program that only
+# tests/bench/ runs (on the release build). Skipped with FLOORGATE_BENCH=OFF, which the ci preset
+# sets: they are not CTest tests, and compiling them with sanitizers cost the CI build a minute.
+function(floorgate_bench_program name)
+  if(NOT FLOORGATE_BENCH)
+    return()
+  endif()
+  cmake_parse_arguments(B "" "" "SOURCES;LIBS;DEPENDS" ${ARGN})
+  add_executable(${name} ${B_SOURCES})
+  target_link_libraries(${name} PRIVATE floorgate::options floorgate::warnings ${B_LIBS})
+  target_compile_definitions(${name} PRIVATE FLOORGATE_BINARY_DIR="${PROJECT_BINARY_DIR}")
+  foreach(dep IN LISTS B_DEPENDS)
+    if(TARGET ${dep})
+      add_dependencies(${name} ${dep})
+    endif()
+  endforeach()
+endfunction()

@@ -6,6 +6,7 @@
 
 #include "floorgate/drivers/sas/byte_stream.hpp"
 #include "floorgate/drivers/sas/codec.hpp"
+#include "sas/tables.hpp"
 
 using namespace floorgate::drivers::sas;
 using Bytes = std::vector<std::uint8_t>;
@@ -150,10 +151,31 @@ TEST(SasParser, ShortForms) {
   auto busy = parse_response(lp(0x1A), Bytes{0x01, 0x00});
   EXPECT_EQ(busy.kind, FrameKind::busy);
   EXPECT_EQ(busy.length, 2u);
-  EXPECT_EQ(parse_response(lp(0x0E), Bytes{0x01}).kind, FrameKind::ack);
-  // In RTE mode a lone address may be followed by an event: complete only at the gap.
+  // A lone address may be followed by an event (RTE on, or left on by an earlier host):
+  // complete only at the gap.
+  EXPECT_EQ(parse_response(lp(0x0E), Bytes{0x01}).status, ParseStatus::need_more);
+  EXPECT_EQ(parse_response(lp(0x0E), Bytes{0x01}, true).kind, FrameKind::ack);
   EXPECT_EQ(parse_response(lp(0x0E, true), Bytes{0x01}).status, ParseStatus::need_more);
   EXPECT_EQ(parse_response(lp(0x0E, true), Bytes{0x01}, true).kind, FrameKind::ack);
+}
+
+TEST(SasParser, RteFrameWhileRteBelievedOff) {
+  // An EGM left in RTE mode answers a general poll with `addr FF code .. CRC` although we
+  // never enabled RTE: parsed as an event, not as exception 0x01 followed by noise.
+  const Expectation gp{1, true, 0, false};
+  expect_all_splits(gp, with_crc({0x01, 0xFF, 0x11}), FrameKind::rte_event);
+  expect_all_splits(gp, with_crc({0x01, 0xFF, 0x4F, 0x37, 0x04, 0x00, 0x00, 0x00, 0x05}),
+                    FrameKind::rte_event);
+  // A byte equal to the address is an exception code only when nothing follows it.
+  EXPECT_EQ(parse_response(gp, Bytes{0x01}).status, ParseStatus::need_more);
+  EXPECT_EQ(parse_response(gp, Bytes{0x01}, true).kind, FrameKind::exception);
+  auto code_then_next = parse_response(gp, Bytes{0x01, 0x22});
+  EXPECT_EQ(code_then_next.kind, FrameKind::exception);
+  EXPECT_EQ(code_then_next.length, 1u);
+  // Any other exception byte completes at once, as before.
+  EXPECT_EQ(parse_response(gp, Bytes{0x11}).kind, FrameKind::exception);
+  // The same event instead of an ACK-form long poll's answer.
+  expect_all_splits(lp(0x0E), with_crc({0x01, 0xFF, 0x11}), FrameKind::rte_event);
 }
 
 TEST(SasParser, Errors) {
@@ -163,4 +185,30 @@ TEST(SasParser, Errors) {
   f[4] = 0x13;
   EXPECT_EQ(parse_response(lp(0x1A), f).error, ParseError::bad_crc);
   EXPECT_EQ(parse_response({1, true, 0, true}, Bytes{0x01, 0x22}).error, ParseError::bad_command);
+}
+
+// Software integrity exceptions go to security; only the codes that lose meters trigger a
+// meter-reset snapshot (0x31 is "recovered from EEPROM": nothing was lost).
+TEST(SasTables, IntegrityExceptionsAreSecurityAndOnlyLossResetsMeters) {
+  using floorgate::drivers::EventClass;
+  struct Case { std::uint8_t code; const char* type; EventClass cls; };
+  const Case cases[] = {
+      {0x31, "egm.memory_error", EventClass::fault},
+      {0x36, "egm.software_changed", EventClass::security},
+      {0x37, "egm.software_checksum_failed", EventClass::security},
+      {0x38, "egm.software_changed", EventClass::security},
+      {0x39, "egm.software_checksum_failed", EventClass::security},
+      {0x3C, "egm.options_changed", EventClass::security},
+      {0x8E, "egm.components_changed", EventClass::security},
+      {0x8F, "egm.authentication_complete", EventClass::security},
+  };
+  for (const auto& c : cases) {
+    auto i = describe_exception(c.code);
+    EXPECT_STREQ(i.type, c.type) << int(c.code);
+    EXPECT_EQ(i.cls, c.cls) << int(c.code);
+  }
+  for (int code = 0; code < 256; ++code) {
+    const bool resets = code == 0x32 || code == 0x33 || code == 0x3A || code == 0x7A;
+    EXPECT_EQ(is_meter_reset_code(static_cast<std::uint8_t>(code)), resets) << code;
+  }
 }

@@ -249,6 +249,47 @@ TEST(SasEngine, RteEventsWithDataAndInsteadOfLongPollAnswers) {
   EXPECT_EQ(identical_pairs(h.wire), 0u);
 }
 
+TEST(SasEngine, RteModeIsSetExplicitlyAtLinkUp) {
+  FakeEgm egm;
+  Harness h(one_egm_bus(), {&egm});  // real_time_events: false
+  h.engine->start();
+  h.run_for(3000);
+  Bytes off{0x01, 0x0E, 0x00};
+  append_crc(off);
+  EXPECT_EQ(count_frames(h.wire, off), 1u);  // never assumed: an EGM keeps an earlier host's mode
+  auto st = h.engine->status()[0];
+  EXPECT_FALSE(st.real_time_events);
+  EXPECT_TRUE(st.real_time_events_confirmed);
+  EXPECT_EQ(st.rte_resyncs, 0u);
+}
+
+TEST(SasEngine, EgmLeftInRteModeIsReadAndSwitchedBack) {
+  // An earlier host left the EGM in RTE mode; this gateway is configured without RTE. Its
+  // answers are `addr FF code .. CRC`, which must be read as events (not as exception 0x01
+  // plus noise that the EGM then takes as acknowledged), and the configured mode set again.
+  FakeEgm egm;
+  egm.rte = true;
+  egm.queue = {0x11, 0x12, 0x19};
+  Harness h(one_egm_bus(), {&egm});
+  h.engine->start();
+  h.run_for(5000);
+  EXPECT_EQ(h.count("door.opened"), 2u);  // main (11) and cashbox (19)
+  EXPECT_EQ(h.count("door.closed"), 1u);
+  EXPECT_EQ(egm.acked, (std::vector<std::uint8_t>{0x11, 0x12, 0x19}));
+  EXPECT_FALSE(egm.rte);  // switched back to the configured mode
+  auto st = h.engine->status()[0];
+  EXPECT_GE(st.rte_resyncs, 1u);
+  EXPECT_FALSE(st.real_time_events);
+  EXPECT_TRUE(st.real_time_events_confirmed);
+  EXPECT_EQ(st.sas_version, "602");
+  EXPECT_EQ(identical_pairs(h.wire), 0u);
+  // Events after the switch arrive as plain exceptions.
+  egm.queue = {0x11};
+  h.run_for(2000);
+  EXPECT_EQ(h.count("door.opened"), 3u);
+  EXPECT_EQ(egm.acked.back(), 0x11);
+}
+
 TEST(SasEngine, ExceptionOverflowAndPowerCodes) {
   FakeEgm egm;
   Harness h(one_egm_bus(), {&egm});

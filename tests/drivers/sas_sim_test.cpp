@@ -47,6 +47,51 @@ TEST(SasSim, PtyMultiDropScenarioMatchesLedger) {
   EXPECT_FALSE(st[0].meters.empty());
 }
 
+// Issue 16.1: machines an earlier host left in real-time event mode, a gateway configured
+// without RTE. Their `addr FF code .. CRC` answers are read as events, the configured mode is
+// set again, and a machine switched back to RTE mid-run (another tool on the line) is caught
+// the same way. Every implied-ACKed exception reaches the sink.
+TEST(SasSim, MachinesLeftInRteModeLoseNothing) {
+  TempDir dir;
+  std::string pty = (dir / "bus0").string();
+  Sim sim(dir, {"--pty", pty, "--egm", "1", "--egm", "2", "--rte"});
+  ASSERT_TRUE(sim.ready()) << sim.log();
+  auto control_ok = [&](const char* cmd) {
+    auto r = sim.control(cmd);
+    ASSERT_FALSE(r.empty()) << cmd;
+    EXPECT_NE(r[0].find("\"ok\":true"), std::string::npos) << cmd << ": " << r[0];
+  };
+  // Waiting before the gateway starts: its very first answers are RTE frames.
+  for (const char* cmd : {"inject 1 11", "inject 1 12", "bill 1 20", "inject 2 1d", "inject 2 1e"}) {
+    control_ok(cmd);
+  }
+  Rig rig;
+  rig.add(BusConfig::Link::pty, pty, {1, 2});  // real_time_events: false
+  rig.start();
+  auto settled = [&](std::uint64_t resyncs_of_2) {
+    if (!rig.all_up() || !all_acked(sim)) return false;
+    auto st = rig.status();
+    return st[0].real_time_events_confirmed && st[1].real_time_events_confirmed &&
+           st[1].rte_resyncs >= resyncs_of_2;
+  };
+  ASSERT_TRUE(rig.run_until([&] { return settled(1); }, std::chrono::seconds(20)));
+  for (const auto& st : rig.status()) {
+    EXPECT_FALSE(st.real_time_events) << st.id;
+    EXPECT_GE(st.rte_resyncs, 1u) << st.id;
+  }
+  control_ok("rte 2 on");
+  for (const char* cmd : {"door 2 open", "door 2 close", "bill 2 5", "inject 1 19"}) control_ok(cmd);
+  ASSERT_TRUE(rig.run_until([&] { return settled(2); }, std::chrono::seconds(20)));
+  rig.stop();
+  EXPECT_FALSE(rig.status()[1].real_time_events);
+  expect_sink_matches_ledger(rig.sink, sim.ledger());
+  EXPECT_EQ(rig.sink.count("door.opened"), 4u);  // 11, 1D, door 2 open, 19
+  EXPECT_EQ(rig.sink.count("bill.stacked"), 2u);
+  auto* bill = find_event(rig.sink, "bill.stacked");
+  ASSERT_NE(bill, nullptr);
+  EXPECT_NE(bill->attrs_json.find("\"value_cents\":2000"), std::string::npos) << bill->attrs_json;
+}
+
 TEST(SasSim, TcpRandomTrafficMatchesLedger) {
   TempDir dir;
   int port = floorgate::testing::free_port();

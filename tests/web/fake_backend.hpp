@@ -20,6 +20,7 @@
 namespace floorgate::testing {
 
 namespace json = boost::json;
+using floorgate::gateway::web::CheckedConfig;
 using floorgate::gateway::web::ConfigError;
 using floorgate::gateway::web::ConfigResult;
 using floorgate::gateway::web::EventQuery;
@@ -207,19 +208,23 @@ class FakeBackend : public floorgate::gateway::web::Backend {
   }
   json::object config_document() override { return doc_; }
 
-  ConfigResult validate_config(std::string_view yaml) override {
+  // Called on the web server's worker thread (like the real one): no shared state but the
+  // atomic counter.
+  std::shared_ptr<const CheckedConfig> check_config(std::string yaml) const override {
     ++validate_calls;
-    json::object doc;
-    return check(yaml, doc);
+    auto c = std::make_shared<Checked>();
+    c->result = check(yaml, c->doc);
+    return c;
   }
 
-  ConfigResult apply_config(std::string_view yaml, const std::string& user) override {
+  ConfigResult apply_config(std::shared_ptr<const CheckedConfig> checked,
+                            const std::string& user) override {
     ++apply_calls;
-    json::object doc;
-    ConfigResult r = check(yaml, doc);
-    if (!r.ok) return r;
+    auto c = std::dynamic_pointer_cast<const Checked>(checked);
+    if (!c || !c->result.ok) return c ? c->result : ConfigResult{};
+    ConfigResult r = c->result;
     previous_.push_back(doc_);
-    doc_ = std::move(doc);
+    doc_ = c->doc;
     ++config_version;
     audit_.insert(audit_.begin(), json::object{{"ts_ms", now_ms()}, {"user", user},
                                                 {"action", "config.changed"},
@@ -256,7 +261,7 @@ class FakeBackend : public floorgate::gateway::web::Backend {
   }
 
   std::atomic<int> apply_calls{0};
-  std::atomic<int> validate_calls{0};
+  mutable std::atomic<int> validate_calls{0};
   std::atomic<int> config_version{0};
   std::atomic<int> dashboard_calls{0};
   EventQuery last_query;
@@ -266,7 +271,11 @@ class FakeBackend : public floorgate::gateway::web::Backend {
     return json::object{{"id", id}, {"address", address}, {"denomination_cents", 1}};
   }
 
-  ConfigResult check(std::string_view yaml, json::object& doc) {
+  struct Checked : CheckedConfig {
+    json::object doc;
+  };
+
+  static ConfigResult check(std::string_view yaml, json::object& doc) {
     mini_yaml::Parser p{std::string(yaml)};
     auto v = p.parse();
     if (!v) return ConfigResult{false, {{"", p.error()->line, 1, p.error()->message}}, "Not valid YAML"};

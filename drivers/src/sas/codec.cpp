@@ -184,7 +184,15 @@ ParseResult parse_response(const Expectation& exp, std::span<const std::uint8_t>
   const std::uint8_t a = exp.address;
   if (exp.general_poll) {
     // In RTE mode a plain exception byte is still accepted (00 = nothing pending).
-    if (!exp.rte || buf[0] != a) return done(FrameKind::exception, 1);
+    if (buf[0] != a) return done(FrameKind::exception, 1);
+    if (!exp.rte) {
+      // RTE believed off, but an EGM left in RTE mode by an earlier host answers `addr FF code
+      // .. CRC`. A lone byte equal to the address is an exception code (0x11 from address 0x11)
+      // only if nothing follows it within the inter-byte time; FF next means an RTE frame.
+      if (buf.size() < 2) return gap ? done(FrameKind::exception, 1) : kMore;
+      if (buf[1] != 0xFF) return done(FrameKind::exception, 1);
+      return parse_rte(buf);
+    }
     if (buf.size() < 2) return kMore;
     if (buf[1] != 0xFF) return fail(ParseError::bad_command);
     return parse_rte(buf);
@@ -193,10 +201,10 @@ ParseResult parse_response(const Expectation& exp, std::span<const std::uint8_t>
   if (buf[0] != a) return fail(ParseError::bad_address);
   const LpInfo* info = lookup_lp(exp.cmd);
   const RespForm form = info ? info->form : RespForm::ack;
-  if (buf.size() == 1) {
-    if (form == RespForm::ack && !exp.rte) return done(FrameKind::ack, 1);
-    return gap ? done(FrameKind::ack, 1) : kMore;
-  }
+  // A lone address is an ACK only at the inter-byte gap: an EGM in RTE mode (even one we
+  // believe is not, left so by an earlier host) may follow it with `FF code .. CRC`, and an
+  // event cut short here would be taken as delivered by the EGM.
+  if (buf.size() == 1) return gap ? done(FrameKind::ack, 1) : kMore;
   if (buf[1] == 0x00) return done(FrameKind::busy, 2);
   // An RTE event instead of the answer (no long poll uses command FF, so accept it always:
   // an EGM keeps RTE on across a host restart).

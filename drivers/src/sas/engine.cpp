@@ -361,6 +361,15 @@ void Engine::handle_frame(const ParseResult& r) {
       // An event instead of the LP's answer: ACK it with a different poll, then reissue the LP.
       if (pending_->work) e.work.push_front(std::move(*pending_->work));
       end_exchange(0);
+      if (!e.rte) {
+        // The EGM is in RTE mode and we believed it was not: read its answers as RTE frames
+        // from now on and set the configured mode again (confirmed by the EGM's ACK).
+        e.rte = true;
+        e.st.real_time_events = false;
+        e.st.rte_resyncs++;
+        queue_rte_mode(idx, true);
+        notify_status(idx);
+      }
       std::uint8_t code = frame[2];
       if (code != 0) {
         handle_exception_code(idx, code, std::span(frame).subspan(3, frame.size() - 5), frame,
@@ -378,6 +387,7 @@ void Engine::handle_frame(const ParseResult& r) {
       if (sent.size() >= 3 && sent[1] == 0x0E) {
         e.rte = sent[2] == 0x01;
         e.st.real_time_events = e.rte;
+        e.st.real_time_events_confirmed = true;
         notify_status(idx);
       }
       return;
@@ -414,6 +424,7 @@ void Engine::note_failure(std::size_t idx) {
     e.need_sync = true;
     e.rte = e.cfg.real_time_events;
     e.st.real_time_events = false;
+    e.st.real_time_events_confirmed = false;
     e.work.clear();
     e.snap_outstanding = 0;
     JsonWriter w;

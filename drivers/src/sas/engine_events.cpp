@@ -137,10 +137,19 @@ void Engine::queue_identification(std::size_t idx) {
   e.handpay_startup_check = true;
   e.work.push_back({build_lp(a, 0x1B), 0});
   queue_meters(idx, "link_up", false);
-  if (e.cfg.real_time_events) {
-    const std::uint8_t on = 0x01;
-    e.work.push_back({build_lp(a, 0x0E, std::span(&on, 1)), 0});
+  // RTE is always set, never assumed: an EGM keeps the mode an earlier host left it in.
+  queue_rte_mode(idx, false);
+}
+
+void Engine::queue_rte_mode(std::size_t idx, bool first) {
+  auto& e = *egms_[idx];
+  const std::uint8_t on = e.cfg.real_time_events ? 0x01 : 0x00;
+  Work w{build_lp(e.cfg.address, 0x0E, std::span(&on, 1)), 0};
+  for (const auto& q : e.work) {
+    if (q.frame == w.frame) return;  // already on its way
   }
+  if (first) e.work.push_front(std::move(w));
+  else e.work.push_back(std::move(w));
 }
 
 void Engine::queue_meters(std::size_t idx, const char* trigger, bool reset) {

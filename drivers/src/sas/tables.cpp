@@ -37,9 +37,13 @@ ExceptionInfo describe_exception(std::uint8_t code) {
     case 0x2C: return {"bill.counterfeit", C::security, nullptr, nullptr};
     case 0x2D: return {"tilt.reverse_coin", C::fault, nullptr, nullptr};
     case 0x2E: return {"bill.stacker_near_full", C::operational, nullptr, nullptr};
-    case 0x31: case 0x32: case 0x33: case 0x34: case 0x35: case 0x36: case 0x37:
-    case 0x38: case 0x39: case 0x3A:
+    // 31..35, 3A: battery-backed memory trouble (a fault; only 32, 33 and 3A lose meters).
+    case 0x31: case 0x32: case 0x33: case 0x34: case 0x35: case 0x3A:
       return {"egm.memory_error", C::fault, nullptr, nullptr};
+    // 36..39: the (partitioned) EPROM signature changed or failed its compare. The software
+    // on a regulated machine changed: an integrity matter for security, not a fault.
+    case 0x36: case 0x38: return {"egm.software_changed", C::security, nullptr, nullptr};
+    case 0x37: case 0x39: return {"egm.software_checksum_failed", C::security, nullptr, nullptr};
     case 0x3B: return {"egm.low_battery", C::fault, nullptr, nullptr};
     case 0x3C: return {"egm.options_changed", C::security, nullptr, nullptr};
     case 0x3D: return {"ticket.printed", C::financial, nullptr, nullptr};
@@ -68,6 +72,8 @@ ExceptionInfo describe_exception(std::uint8_t code) {
     case 0x85: return {"egm.operator_menu_exited", C::security, nullptr, nullptr};
     case 0x86: return {"egm.out_of_service", C::operational, nullptr, nullptr};
     case 0x8C: return {"game.selected", C::telemetry, nullptr, nullptr};
+    case 0x8E: return {"egm.components_changed", C::security, nullptr, nullptr};
+    case 0x8F: return {"egm.authentication_complete", C::security, nullptr, nullptr};
     case 0x98: return {"door.opened", C::security, "door", "logic"};
     case 0x99: return {"door.opened", C::security, "door", "main"};
     case 0x9A: return {"door.opened", C::security, "door", "cashbox"};
@@ -77,7 +83,9 @@ ExceptionInfo describe_exception(std::uint8_t code) {
 }
 
 bool is_meter_reset_code(std::uint8_t code) {
-  return code == 0x7A || (code >= 0x31 && code <= 0x3A && code != 0x3B);
+  // 32 (RAM error, no data recovered), 33 (bad RAM device), 3A (memory error reset) and 7A
+  // (soft meters reset to zero). 31 recovered from EEPROM, 34..39 do not touch the meters.
+  return code == 0x32 || code == 0x33 || code == 0x3A || code == 0x7A;
 }
 
 std::optional<std::uint32_t> bill_code_dollars(std::uint8_t code) {

@@ -42,6 +42,7 @@ Egm::Egm(MachineConfig cfg, int bus, Ledger& ledger, const Clock& clock)
       clock_(clock),
       queue_(cfg_.queue_capacity, cfg_.overflow) {
   for (const auto& [code, value] : cfg_.meters) meters_.set(code, value);
+  rte_ = cfg_.rte;
 }
 
 std::uint64_t Egm::denom_cents() const {

@@ -30,6 +30,7 @@ struct MachineConfig {
   std::size_t queue_capacity = 25;                   // exception FIFO depth
   OverflowPolicy overflow = OverflowPolicy::kDropOldest;  // what an overflow drops
   std::map<std::uint8_t, std::uint64_t> meters;      // initial meters by 2F code
+  bool rte = false;  // starts in real-time event mode, as an earlier host may have left it
 };
 
 // Result of a floor action that raises exceptions.
@@ -86,6 +87,8 @@ class Egm {
   const ExceptionQueue& queue() const { return queue_; }
   // Real-time event mode on.
   bool rte() const { return rte_; }
+  // Switches RTE mode as LP 0E would, without a host asking (a previous host's setting).
+  void set_rte(bool on) { rte_ = on; }
   // False after LP 01 (shutdown) until LP 02: random traffic plays no games then.
   bool play_enabled() const { return play_enabled_; }
   // Handpays not yet reported through 1B.

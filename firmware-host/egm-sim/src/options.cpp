@@ -24,6 +24,7 @@ Behaviour:
   --seed N            seed of all randomness (traffic, fault injection); default 1
   --sync-required     machines ignore polls until they saw a poll to another address or a
                       broadcast (again after each link loss)
+  --rte               machines start in real-time event mode (as a previous host left them)
   --no-chirp          never chirp (default: chirp after 5 s without a valid poll, every 200 ms)
   --queue N           exception FIFO depth (default 25); overflow raises 0x70
   --overflow MODE     what an overflow drops: oldest (default) or newest
@@ -40,6 +41,7 @@ error). ADDR is a decimal SAS address, or BUS:ADDR (0-based bus index) with seve
   door ADDR open|close        slot door 11 / 12
   power-cycle ADDR [ram-clear] [off=MS]   power loss/return: 18 then 17 (+7A, meters zeroed)
   fault ADDR KIND VALUE       crc|drop|dup RATE(0..1), delay|gap MS, silent|busy 0|1, clear 0
+  rte ADDR on|off             switch real-time event mode (as another host's LP 0E would)
   meters ADDR                 the machine's meters as JSON (keys = LP 2F meter codes, hex)
   status                      buses, addresses and counters
   ledger                      one JSON line per raised exception:
@@ -77,6 +79,8 @@ bool parse_options(const std::vector<std::string>& args, Options& out, std::stri
       out.help = true;
     } else if (a == "--sync-required") {
       sync_required = true;
+    } else if (a == "--rte") {
+      proto.rte = true;
     } else if (a == "--no-chirp") {
       chirp = false;
     } else if (a == "--pty" || a == "--tcp") {

@@ -103,6 +103,11 @@ MachineConfig machine(const YAML::Node& n, const MachineConfig& proto) {
       std::string s = scalar(v, "overflow");
       if (s != "oldest" && s != "newest") fail(v, "overflow must be oldest or newest");
       m.overflow = s == "oldest" ? OverflowPolicy::kDropOldest : OverflowPolicy::kDropNewest;
+    } else if (key == "rte") {
+      if (!v.IsScalar() || (v.Scalar() != "true" && v.Scalar() != "false")) {
+        fail(v, "rte must be true or false");
+      }
+      m.rte = v.Scalar() == "true";
     } else if (key == "meters") {
       if (!v.IsMap()) fail(v, "meters must be a map of name or hex code to value");
       for (const auto& mv : v) {

@@ -99,7 +99,7 @@ std::string Simulator::execute(std::string_view line) {
   }
   if (verb == "help") {
     return "{\"ok\":true,\"commands\":[\"rate EVENTS_PER_S\",\"inject ADDR CODE\",\"bill ADDR DOLLARS\","
-           "\"handpay ADDR AMOUNT\",\"game ADDR BET WIN\",\"door ADDR open|close\","
+           "\"handpay ADDR AMOUNT\",\"game ADDR BET WIN\",\"door ADDR open|close\",\"rte ADDR on|off\","
            "\"power-cycle ADDR [ram-clear] [off=MS]\",\"fault ADDR KIND VALUE\","
            "\"meters ADDR\",\"ledger\",\"status\"]}\n";
   }
@@ -136,6 +136,11 @@ std::string Simulator::cmd_machine(const std::string& verb, Target t,
     auto win = a.size() > 3 ? parse_uint(a[3]) : std::optional<std::uint64_t>(0);
     if (!bet || !win) return error_json("game: BET and WIN must be credits");
     return raised_json(egm.game(*bet, *win));
+  }
+  if (verb == "rte") {
+    if (a.size() < 3 || (a[2] != "on" && a[2] != "off")) return error_json("rte: say on or off");
+    egm.set_rte(a[2] == "on");
+    return "{\"ok\":true}\n";
   }
   if (verb == "door") {
     if (a.size() < 3 || (a[2] != "open" && a[2] != "close")) {

@@ -183,8 +183,13 @@ std::string ApplianceBackend::config_yaml() {
 
 json::object ApplianceBackend::config_document() { return config_to_json(rt_.cfg); }
 
-web::ConfigResult ApplianceBackend::validate_config(std::string_view yaml) {
-  return result_of(config::load_string(yaml, "candidate"));
+std::shared_ptr<const web::CheckedConfig> ApplianceBackend::check_config(std::string yaml) const {
+  auto c = std::make_shared<CheckedYaml>();
+  auto loaded = config::load_string(yaml, "candidate");
+  c->result = result_of(loaded);
+  c->config = std::move(loaded.config);
+  c->yaml = std::move(yaml);
+  return c;
 }
 
 void ApplianceBackend::subscribe_live(std::function<void(const json::object&)> on_live) {

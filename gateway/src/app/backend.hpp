@@ -11,6 +11,12 @@ namespace floorgate::gateway::app {
 // One stored event as the page shows it (and as the live feed sends it, with "kind":"event").
 boost::json::object event_json(const store::Record& r);
 
+// What check_config parsed: the text to write and the configuration to apply.
+struct CheckedYaml final : web::CheckedConfig {
+  std::string yaml;
+  std::optional<config::Config> config;
+};
+
 class ApplianceBackend final : public web::Backend {
  public:
   using Apply = std::function<void(const config::Config&)>;
@@ -23,16 +29,18 @@ class ApplianceBackend final : public web::Backend {
   boost::json::array events(const web::EventQuery& query) override;
   std::string config_yaml() override;
   boost::json::object config_document() override;
-  web::ConfigResult validate_config(std::string_view yaml) override;
-  web::ConfigResult apply_config(std::string_view yaml, const std::string& user) override;
+  std::shared_ptr<const web::CheckedConfig> check_config(std::string yaml) const override;
+  web::ConfigResult apply_config(std::shared_ptr<const web::CheckedConfig> checked,
+                                 const std::string& user) override;
   web::ConfigResult rollback_config(const std::string& user) override;
   boost::json::array audit() override;
   std::string metrics_text() override;
   void subscribe_live(std::function<void(const boost::json::object&)> on_live) override;
 
  private:
-  web::ConfigResult install(const std::string& yaml, const std::string& user,
-                            const std::string& action);
+  // Writes `yaml` (already parsed into `cfg`) over the configuration file and applies it.
+  web::ConfigResult install(const std::string& yaml, const config::Config& cfg,
+                            const std::string& user, const std::string& action);
   Runtime& rt_;
   Apply apply_;
 };

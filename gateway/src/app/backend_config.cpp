@@ -27,6 +27,16 @@ web::ConfigResult failure(std::string message) {
   return r;
 }
 
+constexpr const char* kNoConfigFile =
+    "The gateway runs on its embedded defaults (no --config file); "
+    "start it with --config FILE to edit the configuration here.";
+
+web::ConfigResult not_applied(web::ConfigResult r) {
+  r.ok = false;
+  r.message = "Not applied: the configuration has errors";
+  return r;
+}
+
 }  // namespace
 
 std::string write_file_atomically(const std::filesystem::path& path, const std::string& text) {
@@ -67,19 +77,8 @@ std::string write_file_atomically(const std::filesystem::path& path, const std::
 
 // Validates `yaml`, keeps the current file as <path>.prev, writes the new one atomically,
 // applies it and records who changed what in the hash-chained store.
-web::ConfigResult ApplianceBackend::install(const std::string& yaml, const std::string& user,
-                                            const std::string& action) {
-  if (rt_.config_path.empty()) {
-    return failure("The gateway runs on its embedded defaults (no --config file); "
-                   "start it with --config FILE to edit the configuration here.");
-  }
-  auto loaded = config::load_string(yaml, rt_.config_path.filename().string());
-  if (!loaded.config) {
-    web::ConfigResult r;
-    for (const auto& e : loaded.errors) r.errors.push_back(web_error(e));
-    r.message = "Not applied: the configuration has errors";
-    return r;
-  }
+web::ConfigResult ApplianceBackend::install(const std::string& yaml, const config::Config& cfg,
+                                            const std::string& user, const std::string& action) {
   std::string current;
   {
     std::ifstream in(rt_.config_path, std::ios::binary);
@@ -93,8 +92,8 @@ web::ConfigResult ApplianceBackend::install(const std::string& yaml, const std::
   if (auto err = write_file_atomically(rt_.config_path, yaml); !err.empty()) {
     return failure("Not applied: " + err);
   }
-  auto what = describe_change(rt_.cfg, *loaded.config);
-  apply_(*loaded.config);
+  auto what = describe_change(rt_.cfg, cfg);
+  apply_(cfg);
   drivers::JsonWriter w;
   w.add("user", user).add("action", action).add("what", what).add("file",
                                                                    rt_.config_path.string());
@@ -110,18 +109,30 @@ web::ConfigResult ApplianceBackend::install(const std::string& yaml, const std::
   return r;
 }
 
-web::ConfigResult ApplianceBackend::apply_config(std::string_view yaml, const std::string& user) {
-  return install(std::string(yaml), user, "apply");
+web::ConfigResult ApplianceBackend::apply_config(std::shared_ptr<const web::CheckedConfig> checked,
+                                                 const std::string& user) {
+  if (rt_.config_path.empty()) return failure(kNoConfigFile);
+  const auto* c = dynamic_cast<const CheckedYaml*>(checked.get());
+  if (!c || !c->config) return not_applied(checked ? checked->result : web::ConfigResult{});
+  return install(c->yaml, *c->config, user, "apply");
 }
 
+// The previous file is our own (it was applied before), so it is parsed here on the loop.
 web::ConfigResult ApplianceBackend::rollback_config(const std::string& user) {
-  if (rt_.config_path.empty()) return install("", user, "rollback");
+  if (rt_.config_path.empty()) return failure(kNoConfigFile);
   auto prev = previous_path(rt_.config_path);
   std::ifstream in(prev, std::ios::binary);
   if (!in) return failure("There is no previous configuration to roll back to.");
   std::ostringstream ss;
   ss << in.rdbuf();
-  return install(ss.str(), user, "rollback");
+  std::string yaml = ss.str();
+  auto loaded = config::load_string(yaml, rt_.config_path.filename().string() + ".prev");
+  if (!loaded.config) {
+    web::ConfigResult r;
+    for (const auto& e : loaded.errors) r.errors.push_back(web_error(e));
+    return not_applied(std::move(r));
+  }
+  return install(yaml, *loaded.config, user, "rollback");
 }
 
 json::array ApplianceBackend::audit() {

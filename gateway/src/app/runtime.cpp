@@ -25,7 +25,7 @@ void fill_sas(EgmView& v, const drivers::sas::EgmStatus& s) {
                 {"retries", s.retries},   {"nack_resends", s.nack_resends},
                 {"link_transitions", s.link_transitions},
                 {"events", s.events},     {"chirps", s.chirps},
-                {"busy", s.busy}};
+                {"busy", s.busy},         {"rte_resyncs", s.rte_resyncs}};
 }
 
 void fill_g2s(EgmView& v, const drivers::g2s::EgmStatus& s) {

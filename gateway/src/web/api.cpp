@@ -45,6 +45,16 @@ bool origin_ok(const Request& req) {
   return origin == "http://" + std::string(host) || origin == "https://" + std::string(host);
 }
 
+// Reads {"yaml": "..."} from a request body; nullopt when the shape is wrong.
+std::optional<std::string> yaml_field(const Request& req) {
+  boost::system::error_code ec;
+  json::value v = json::parse(req.body(), ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  const json::value* y = v.as_object().if_contains("yaml");
+  if (!y || !y->is_string()) return std::nullopt;
+  return std::string(y->as_string());
+}
+
 std::string session_cookie(const std::string& token, bool tls, bool clear) {
   std::string c = std::string(kCookie) + "=" + token + "; Path=/; HttpOnly; SameSite=Strict";
   if (tls) c += "; Secure";
@@ -78,14 +88,15 @@ Response Api::error(unsigned status, std::string_view message, unsigned version,
   return res;
 }
 
-Response Api::json(unsigned status, const json::value& v, const Request& req) const {
-  Response res{static_cast<http::status>(status), req.version()};
+Response Api::json(unsigned status, const json::value& v, unsigned version,
+                   bool keep_alive) const {
+  Response res{static_cast<http::status>(status), version};
   res.set(http::field::content_type, "application/json; charset=utf-8");
   res.set(http::field::cache_control, "no-store");
   res.set("X-Content-Type-Options", "nosniff");
   res.set("X-Frame-Options", "DENY");
   res.body() = json::serialize(v);
-  res.keep_alive(req.keep_alive());
+  res.keep_alive(keep_alive);
   res.prepare_payload();
   return res;
 }
@@ -186,6 +197,12 @@ void Api::handle_api(Request& req, const ClientInfo& client, const std::string& 
     return fail(403, "missing or wrong CSRF token");
   }
   Session session = *s;  // copy: handlers may end the session
+  if (path == "/api/config/validate" || path == "/api/config/apply") {
+    if (req.method() != http::verb::post) return fail(405, "method not allowed");
+    bool apply = path == "/api/config/apply";
+    if (apply && session.role != "technician") return fail(403, "technician role required");
+    return handle_config(req, session, apply, std::move(done));
+  }
   bool sse = false;
   Response res = route_authed(req, session, path, query, sse);
   if (path == "/api/logout" && res.result() == http::status::no_content) {
@@ -231,28 +248,64 @@ void Api::handle_login(Request& req, const ClientInfo& client, std::function<voi
   auto version = req.version();
   bool keep = req.keep_alive();
   bool tls = client.tls;
-  offload_([password = std::string(*pw), hash] { return verify_password(password, hash); },
-           [this, known, name, role, ukey, ikey, version, keep, tls,
-            done = std::move(done)](bool ok) {
-             if (!ok || !known) {
-               limiter_.record_failure(ukey, now());
-               limiter_.record_failure(ikey, now());
-               return done(Outcome{error(401, "wrong user name or password", version, keep),
-                                   false, {}});
-             }
-             limiter_.reset(ukey);
-             Session s = sessions_.create(name, role, now());
-             Response res{http::status::ok, version};
-             res.set(http::field::content_type, "application/json; charset=utf-8");
-             res.set(http::field::cache_control, "no-store");
-             res.set(http::field::set_cookie, session_cookie(s.token, tls, false));
-             res.body() = json::serialize(json::object{
-                 {"user", s.user}, {"role", s.role}, {"csrf", s.csrf},
-                 {"idle_seconds", options_.session_idle.count()}});
-             res.keep_alive(keep);
-             res.prepare_payload();
-             done(Outcome{std::move(res), false, {}});
-           });
+  // The callback owns the reply; if the worker is full it never runs and we answer here.
+  auto reply = std::make_shared<std::function<void(Outcome)>>(std::move(done));
+  bool queued = offload_(
+      [password = std::string(*pw), hash] { return verify_password(password, hash); },
+      [this, known, name, role, ukey, ikey, version, keep, tls, reply](bool ok) {
+        if (!ok || !known) {
+          limiter_.record_failure(ukey, now());
+          limiter_.record_failure(ikey, now());
+          return (*reply)(Outcome{error(401, "wrong user name or password", version, keep),
+                                  false, {}});
+        }
+        limiter_.reset(ukey);
+        Session s = sessions_.create(name, role, now());
+        Response res{http::status::ok, version};
+        res.set(http::field::content_type, "application/json; charset=utf-8");
+        res.set(http::field::cache_control, "no-store");
+        res.set(http::field::set_cookie, session_cookie(s.token, tls, false));
+        res.body() = json::serialize(json::object{
+            {"user", s.user}, {"role", s.role}, {"csrf", s.csrf},
+            {"idle_seconds", options_.session_idle.count()}});
+        res.keep_alive(keep);
+        res.prepare_payload();
+        (*reply)(Outcome{std::move(res), false, {}});
+      });
+  if (!queued) (*reply)(Outcome{busy(req.version(), keep), false, {}});
+}
+
+Response Api::busy(unsigned version, bool keep_alive) const {
+  auto res = error(503, "the gateway is busy; try again in a moment", version, keep_alive);
+  res.set(http::field::retry_after, "1");
+  return res;
+}
+
+void Api::handle_config(Request& req, const Session& session, bool apply,
+                        std::function<void(Outcome)> done) {
+  auto yaml = yaml_field(req);
+  if (!yaml) {
+    return done(Outcome{error(400, "expected {\"yaml\": \"...\"}", req.version(),
+                              req.keep_alive()),
+                        false, {}});
+  }
+  // Parsing and checking cost what the client sent, so they never run on the loop; only
+  // installing the checked result (apply) comes back to it.
+  auto checked = std::make_shared<std::shared_ptr<const CheckedConfig>>();
+  auto reply = std::make_shared<std::function<void(Outcome)>>(std::move(done));
+  const Backend& backend = backend_;
+  const auto version = req.version();
+  const bool keep = req.keep_alive();
+  bool queued = offload_(
+      [checked, &backend, text = std::move(*yaml)]() mutable {
+        *checked = backend.check_config(std::move(text));
+        return true;
+      },
+      [this, checked, reply, apply, user = session.user, version, keep](bool) {
+        ConfigResult r = apply ? backend_.apply_config(*checked, user) : (*checked)->result;
+        (*reply)(Outcome{config_result(r, version, keep), false, {}});
+      });
+  if (!queued) (*reply)(Outcome{busy(version, keep), false, {}});
 }
 
 }  // namespace floorgate::gateway::web::detail

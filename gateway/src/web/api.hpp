@@ -1,7 +1,8 @@
 #pragma once
 // The request router: static assets, the JSON API, auth, CSRF, /metrics. No sockets here: a
 // parsed request and the client's address in, a response (or "switch to SSE") out. Runs on
-// the server's executor; only login verification leaves it (PBKDF2 on a worker thread).
+// the server's executor; work priced by the client (PBKDF2 of a login, parsing and checking a
+// configuration) runs on a bounded worker thread.
 
 #include "web/auth.hpp"
 
@@ -33,8 +34,9 @@ struct ClientInfo {
   bool tls = false;
 };
 
-// Runs a blocking job off the loop and hands the result back on the executor.
-using Offload = std::function<void(std::function<bool()> job, std::function<void(bool)> done)>;
+// Runs a blocking job off the loop and hands the result back on the executor. False (and
+// neither is called) when the worker's queue is full: the caller answers 503.
+using Offload = std::function<bool(std::function<bool()> job, std::function<void(bool)> done)>;
 
 // Routes requests; owns sessions and the login limiter.
 class Api {
@@ -59,11 +61,19 @@ class Api {
   void handle_api(Request& req, const ClientInfo& client, const std::string& path,
                   const std::string& query, std::function<void(Outcome)>& done);
   void handle_login(Request& req, const ClientInfo& client, std::function<void(Outcome)> done);
+  // POST /api/config/validate and /api/config/apply: checked on the worker, applied here.
+  void handle_config(Request& req, const Session& session, bool apply,
+                     std::function<void(Outcome)> done);
+  Response busy(unsigned version, bool keep_alive) const;
   Response route_authed(Request& req, const Session& session, const std::string& path,
                         const std::string& query, bool& sse);
   Response serve_asset(const Request& req, const std::string& path) const;
-  Response json(unsigned status, const boost::json::value& v, const Request& req) const;
-  Response config_result(const ConfigResult& r, const Request& req) const;
+  Response json(unsigned status, const boost::json::value& v, const Request& req) const {
+    return json(status, v, req.version(), req.keep_alive());
+  }
+  Response json(unsigned status, const boost::json::value& v, unsigned version,
+                bool keep_alive) const;
+  Response config_result(const ConfigResult& r, unsigned version, bool keep_alive) const;
   Response events_response(const Request& req, const std::string& query, bool csv);
 
   const WebOptions& options_;

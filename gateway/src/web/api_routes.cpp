@@ -37,19 +37,9 @@ std::string text_of(const json::value* v) {
   return json::serialize(*v);
 }
 
-// Reads {"yaml": "..."} from a request body; nullopt when the shape is wrong.
-std::optional<std::string> yaml_field(const Request& req) {
-  boost::system::error_code ec;
-  json::value v = json::parse(req.body(), ec);
-  if (ec || !v.is_object()) return std::nullopt;
-  const json::value* y = v.as_object().if_contains("yaml");
-  if (!y || !y->is_string()) return std::nullopt;
-  return std::string(y->as_string());
-}
-
 }  // namespace
 
-Response Api::config_result(const ConfigResult& r, const Request& req) const {
+Response Api::config_result(const ConfigResult& r, unsigned version, bool keep_alive) const {
   json::array errors;
   for (const auto& e : r.errors) {
     errors.push_back(json::object{
@@ -57,7 +47,7 @@ Response Api::config_result(const ConfigResult& r, const Request& req) const {
   }
   return json(r.ok ? 200 : 422,
               json::object{{"ok", r.ok}, {"message", r.message}, {"errors", std::move(errors)}},
-              req);
+              version, keep_alive);
 }
 
 Response Api::events_response(const Request& req, const std::string& query, bool csv) {
@@ -169,20 +159,10 @@ Response Api::route_authed(Request& req, const Session& session, const std::stri
                                   {"can_edit", tech}},
                 req);
   }
-  if (path == "/api/config/validate" || path == "/api/config/apply") {
-    if (!post) return not_allowed();
-    bool apply = path == "/api/config/apply";
-    if (apply && !tech) return forbidden();
-    auto yaml = yaml_field(req);
-    if (!yaml) return error(400, "expected {\"yaml\": \"...\"}", req.version(), req.keep_alive());
-    return config_result(apply ? backend_.apply_config(*yaml, session.user)
-                               : backend_.validate_config(*yaml),
-                         req);
-  }
   if (path == "/api/config/rollback") {
     if (!post) return not_allowed();
     if (!tech) return forbidden();
-    return config_result(backend_.rollback_config(session.user), req);
+    return config_result(backend_.rollback_config(session.user), req.version(), req.keep_alive());
   }
   if (path == "/api/audit") {
     return get ? json(200, json::object{{"audit", backend_.audit()}}, req) : not_allowed();

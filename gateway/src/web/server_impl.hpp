@@ -50,7 +50,11 @@ struct WebServer::Impl : std::enable_shared_from_this<WebServer::Impl> {
   boost::asio::any_io_executor ex_;
   WebOptions opts_;
   Backend& backend_;
+  // The worker for client-priced work (PBKDF2, configuration checks): one thread, at most
+  // kMaxOffloaded jobs queued or running; beyond that requests get 503 at once.
+  static constexpr int kMaxOffloaded = 8;
   boost::asio::thread_pool pool_{1};
+  int offloaded_ = 0;  // executor thread only
   std::unique_ptr<detail::Api> api_;
   std::optional<boost::asio::ssl::context> ssl_;
   boost::asio::ip::tcp::acceptor acceptor_;

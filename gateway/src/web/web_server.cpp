@@ -24,13 +24,18 @@ std::error_code WebServer::Impl::start() {
   std::weak_ptr<Impl> weak = weak_from_this();
   detail::Offload offload = [this, weak](std::function<bool()> job,
                                          std::function<void(bool)> done) {
+    if (offloaded_ >= kMaxOffloaded) return false;
+    ++offloaded_;
     asio::post(pool_, [weak, ex = ex_, job = std::move(job), done = std::move(done)]() mutable {
       bool r = job();
       asio::post(ex, [weak, r, done = std::move(done)] {
         auto self = weak.lock();
-        if (self && self->running_) done(r);
+        if (!self) return;
+        --self->offloaded_;
+        if (self->running_) done(r);
       });
     });
+    return true;
   };
   api_ = std::make_unique<detail::Api>(opts_, backend_, std::move(offload));
 

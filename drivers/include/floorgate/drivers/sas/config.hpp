@@ -47,8 +47,10 @@ struct EgmStatus {
   std::string serial;                                  // from LP 54
   std::optional<std::uint32_t> denomination_cents;     // accounting denomination from LP 1F
   bool real_time_events = false;                       // RTE currently enabled on the EGM
+  bool real_time_events_confirmed = false;             // the EGM ACKed our 0E since link-up
   std::uint64_t polls = 0, answers = 0, crc_errors = 0, timeouts = 0, retries = 0,
-                nack_resends = 0, link_transitions = 0, events = 0, chirps = 0, busy = 0;
+                nack_resends = 0, link_transitions = 0, events = 0, chirps = 0, busy = 0,
+                rte_resyncs = 0;  // RTE-format answers while RTE was believed off
   std::optional<std::int64_t> last_poll_ms;            // wall clock, UTC ms
   std::optional<std::int64_t> last_event_ms;           // wall clock, UTC ms
   std::map<std::string, std::uint64_t> meters;         // last snapshot: meter name -> raw value

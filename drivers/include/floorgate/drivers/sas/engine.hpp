@@ -86,6 +86,8 @@ class Engine {
   void resume_from_file(std::int64_t now);  // start(): NACK-poll the EGM named there
   void submit(std::size_t egm, Event ev, bool blocks_bus);
   void queue_identification(std::size_t egm);
+  // Queues `0E` with the configured RTE mode (first: ahead of other work) unless queued.
+  void queue_rte_mode(std::size_t egm, bool first);
   void queue_meters(std::size_t egm, const char* trigger, bool reset);
   void meters_received(std::size_t egm, std::span<const std::uint8_t> frame);
   void finish_snapshot(std::size_t egm);

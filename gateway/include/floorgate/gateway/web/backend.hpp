@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -55,8 +56,16 @@ struct ConfigResult {
   std::string message;
 };
 
+// A candidate configuration after parsing and validation (Backend::check_config). `result`
+// says whether it may be applied; a backend derives from it to keep what it parsed.
+struct CheckedConfig {
+  virtual ~CheckedConfig() = default;
+  ConfigResult result;
+};
+
 // What the web server needs from the appliance. Every call happens on the web server's
-// executor (the daemon's single io_context thread) and must not block for long.
+// executor (the daemon's single io_context thread) and must not block for long, except
+// check_config (see there).
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -72,11 +81,14 @@ class Backend {
   virtual std::string config_yaml() = 0;
   // The current configuration as a JSON tree (same keys as the YAML) for the forms.
   virtual boost::json::object config_document() = 0;
-  // Validates a candidate YAML document with the daemon's own validator; changes nothing.
-  virtual ConfigResult validate_config(std::string_view yaml) = 0;
-  // Validates, writes atomically (tmp + fsync + rename, previous kept), reloads, and records
-  // a `config.changed` audit event by `user`.
-  virtual ConfigResult apply_config(std::string_view yaml, const std::string& user) = 0;
+  // Parses and validates a candidate YAML document with the daemon's own validator. The one
+  // call NOT on the executor: the web server runs it on its worker thread, because its cost
+  // depends on what a client sent. It must touch no state that the executor changes.
+  virtual std::shared_ptr<const CheckedConfig> check_config(std::string yaml) const = 0;
+  // Installs a configuration that check_config accepted: writes it atomically (tmp + fsync +
+  // rename, previous kept), reloads, and records a `config.changed` audit event by `user`.
+  virtual ConfigResult apply_config(std::shared_ptr<const CheckedConfig> checked,
+                                    const std::string& user) = 0;
   // Restores the previous configuration file (same atomic write + reload + audit).
   virtual ConfigResult rollback_config(const std::string& user) = 0;
   // Configuration audit records, newest first.
