@@ -348,6 +348,30 @@ TEST(SasEngine, ChirpIsCountedAndForcesSync) {
   EXPECT_EQ(h.engine->status()[0].chirps, 1u);
 }
 
+TEST(SasEngine, LineErrorsAreNotChirps) {
+  FakeEgm egm;
+  Harness h(one_egm_bus(), {&egm});
+  h.engine->start();
+  h.run_for(1000);
+  ASSERT_TRUE(h.engine->status()[0].link_up);
+  // A BREAK (FF 00 00) and a marked byte for an address nobody has: no chirp, no sync.
+  h.rx.emplace_back(h.now + 50, Bytes{0xFF, 0x00, 0x00, 0xFF, 0x00, 0x42});
+  // A framing error inside a data reply is a corrupted frame: a CRC error, retried, not a
+  // timeout (it used to be taken for a wakeup byte and the frame ran out of bytes).
+  h.mark_in_next_reply = 1;
+  egm.meters[0x00] = 3000;
+  egm.queue.push_back(0x7A);  // meters reset: LP 2F follows (a data reply)
+  h.run_for(3000);
+  auto st = h.engine->status()[0];
+  EXPECT_EQ(st.chirps, 0u);
+  EXPECT_EQ(h.mark_in_next_reply, 0);
+  EXPECT_GE(st.line_errors, 1u);
+  EXPECT_GE(st.crc_errors, 1u);
+  EXPECT_EQ(st.timeouts, 0u);
+  EXPECT_EQ(st.meters.at("coin_in"), 3000u);
+  EXPECT_TRUE(st.link_up);
+}
+
 TEST(SasEngine, StopIgnoresLateDurableCallbacks) {
   FakeEgm egm;
   Harness h(one_egm_bus(), {&egm});

@@ -154,6 +154,7 @@ struct Harness {
   std::vector<Event> events;        // every submit, in order (including re-submits)
   std::deque<Sub> held;             // durable callbacks not yet delivered
   bool auto_durable = true;
+  int mark_in_next_reply = 0;       // that many data replies get a byte with a line error
   std::error_code fail_with;        // delivered instead of success while set
   std::deque<std::pair<std::int64_t, Bytes>> rx;
   std::vector<EgmStatus> status_changes;
@@ -165,7 +166,15 @@ struct Harness {
     io.write = [this](std::vector<std::uint8_t> f) {
       wire.push_back(f);
       for (auto* e : egms) {
-        if (auto r = e->on_poll(f)) rx.emplace_back(now + 2, encode(*r));
+        if (auto r = e->on_poll(f)) {
+          Bytes wire_bytes = encode(*r);
+          if (mark_in_next_reply > 0 && wire_bytes.size() > 3) {
+            // A framing/parity error on the second byte: PARMRK delivers it as FF 00 X.
+            --mark_in_next_reply;
+            wire_bytes.insert(wire_bytes.begin() + 1, {0xFF, 0x00});
+          }
+          rx.emplace_back(now + 2, std::move(wire_bytes));
+        }
       }
     };
     io.submit = [this](Event ev, DurableHandler h) {

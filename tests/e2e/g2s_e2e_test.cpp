@@ -150,7 +150,9 @@ class G2sFloor {
     if (tls_) {
       pki_ = std::make_unique<TestPki>(pki_dir_.path(), "floor-ca");
       host_cert_ = pki_->issue("gateway");
-      egm_cert_ = pki_->issue("egm");
+      // One simulator plays both machines: its certificate names both egmIds (the host
+      // accepts a request for an egmId only with a certificate that names it).
+      egm_cert_ = pki_->issue("SIM_G1", "IP:127.0.0.1,DNS:SIM_G1,DNS:SIM_G2");
       y << "    tls_cert_file: " << host_cert_.cert << "\n    tls_key_file: " << host_cert_.key
         << "\n    tls_ca_file: " << pki_->ca() << "\n";
     }

@@ -212,6 +212,7 @@ class FakeBackend : public floorgate::gateway::web::Backend {
   // atomic counter.
   std::shared_ptr<const CheckedConfig> check_config(std::string yaml) const override {
     ++validate_calls;
+    if (check_hook) check_hook();
     auto c = std::make_shared<Checked>();
     c->result = check(yaml, c->doc);
     return c;
@@ -262,6 +263,7 @@ class FakeBackend : public floorgate::gateway::web::Backend {
 
   std::atomic<int> apply_calls{0};
   mutable std::atomic<int> validate_calls{0};
+  std::function<void()> check_hook;  // runs on the worker inside check_config (tests block it)
   std::atomic<int> config_version{0};
   std::atomic<int> dashboard_calls{0};
   EventQuery last_query;

@@ -23,8 +23,19 @@ struct HttpReply {
 };
 
 // Connected socket to 127.0.0.1:port with a receive timeout; -1 on failure.
-inline int connect_local(int port, std::chrono::milliseconds rcv_timeout = std::chrono::seconds(10)) {
+// `source`: a loopback address to connect from ("127.0.0.2"), to look like another client.
+inline int connect_local(int port, std::chrono::milliseconds rcv_timeout = std::chrono::seconds(10),
+                         const char* source = nullptr) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (source) {
+    sockaddr_in s{};
+    s.sin_family = AF_INET;
+    ::inet_pton(AF_INET, source, &s.sin_addr);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&s), sizeof s) != 0) {
+      ::close(fd);
+      return -1;
+    }
+  }
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 namespace floorgate::testing {
@@ -148,6 +150,70 @@ TEST(WebHttp, ApplyValidateRollbackAndAudit) {
   EXPECT_EQ(h.post(l, "/api/config/rollback", "").status, 422);  // nothing left to restore
 }
 
+// Checking a configuration costs what the client sent, so it runs on the worker: while one
+// is stuck there the loop still answers everyone else, and a full worker queue answers 503
+// at once instead of queueing without bound.
+TEST(WebHttp, ConfigCheckRunsOffTheLoopWithABoundedQueue) {
+  WebHarness h;
+  auto l = h.login("tech", "tech-pass");
+  std::mutex m;
+  std::condition_variable cv;
+  bool release = false;
+  int inside = 0;
+  h.backend.check_hook = [&] {
+    std::unique_lock lock(m);
+    ++inside;
+    cv.notify_all();
+    cv.wait(lock, [&] { return release; });
+  };
+  // Eight checks fill the worker (one running, seven queued).
+  std::vector<std::thread> stuck;
+  std::vector<int> statuses(8, 0);
+  auto release_all = [&] {
+    {
+      std::lock_guard lock(m);
+      release = true;
+    }
+    cv.notify_all();
+    for (auto& t : stuck) {
+      if (t.joinable()) t.join();
+    }
+  };
+  struct Finally {
+    std::function<void()> f;
+    ~Finally() { f(); }
+  } finally{release_all};  // also when an ASSERT returns early
+  for (int i = 0; i < 8; ++i) {
+    stuck.emplace_back([&, i] {
+      statuses[static_cast<std::size_t>(i)] =
+          h.post(l, "/api/config/validate", yaml_body(kGoodYaml)).status;
+    });
+  }
+  {
+    std::unique_lock lock(m);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return inside == 1; }));
+  }
+  // The loop is free: other requests are answered while the check is held on the worker.
+  EXPECT_EQ(h.get(l, "/api/dashboard").status, 200);
+  // Once all eight reached the server (the queue is full), one more is refused at once.
+  auto worker_jobs = [&] {
+    auto body = http_request(h.port, "GET", "/metrics").body;
+    auto at = body.find("\nfloorgate_web_worker_jobs ");
+    return at == std::string::npos ? -1 : std::atoi(body.c_str() + at + 27);
+  };
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (worker_jobs() < 8 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  ASSERT_EQ(worker_jobs(), 8);
+  auto r = h.post(l, "/api/config/validate", yaml_body(kGoodYaml));
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.headers["retry-after"], "1");
+  release_all();
+  for (int s : statuses) EXPECT_EQ(s, 200);
+  EXPECT_EQ(h.backend.config_version.load(), 0);  // validate changes nothing
+}
+
 TEST(WebHttp, ViewerCannotChangeConfiguration) {
   WebHarness h;
   auto l = h.login("view", "view-pass");
@@ -266,6 +332,33 @@ TEST(WebHttp, ConnectionLimitClosesExtraConnections) {
     if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_TRUE(served);
+}
+
+// One client address cannot take every slot: its extra connections are closed at accept
+// while another address is still served.
+TEST(WebHttp, PerAddressCapLeavesRoomForOtherClients) {
+  web::WebOptions o;
+  o.max_connections_per_address = 3;
+  WebHarness h(o);
+  std::vector<int> fds;
+  for (int i = 0; i < 3; ++i) {
+    int fd = connect_local(h.port, std::chrono::seconds(10), "127.0.0.2");
+    ASSERT_GE(fd, 0);
+    send_all(fd, "GET / HTTP/1.1\r\nHost: x\r\n");  // partial: keeps the slot busy
+    fds.push_back(fd);
+  }
+  int extra = connect_local(h.port, std::chrono::seconds(10), "127.0.0.2");
+  ASSERT_GE(extra, 0);
+  send_all(extra, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  char buf[64];
+  EXPECT_LE(::recv(extra, buf, sizeof buf, 0), 0);  // closed at accept, nothing served
+  ::close(extra);
+  EXPECT_EQ(http_request(h.port, "GET", "/").status, 200);  // 127.0.0.1 still gets in
+  auto metrics = http_request(h.port, "GET", "/metrics").body;
+  EXPECT_NE(metrics.find("floorgate_web_connections_rejected_total 1\n"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("floorgate_web_accept_errors_total 0\n"), std::string::npos);
+  for (int fd : fds) ::close(fd);
 }
 
 TEST(WebHttp, EventsQueryCsvAndFilters) {

@@ -30,8 +30,8 @@ std::string Host::Impl::reply_ack(const G2sMessage& m, std::string_view error) {
   return wrap_response(build_ack(env, error));
 }
 
-HttpServer::Reply Host::Impl::on_http(std::string_view method, std::string_view target,
-                                      std::string_view body) {
+HttpServer::Reply Host::Impl::on_http(const HttpServer::Peer& peer, std::string_view method,
+                                      std::string_view target, std::string_view body) {
   ++counters.http_requests;
   if (target != "/G2S") {
     ++counters.http_rejected;
@@ -62,6 +62,20 @@ HttpServer::Reply Host::Impl::on_http(std::string_view method, std::string_view 
   }
   e = find_egm(msg.egm_id);
   if (!e) return {200, reply_ack(msg, "G2S_MSX002")};
+  // Only the EGM itself may speak for its egmId: anything else could forge money events or
+  // redirect our channel to it. To the sender it is the wrong egmId (MSX002).
+  if (auto why = peer_problem(*e, peer); !why.empty()) {
+    refuse_peer(*e, "request for egmId " + e->cfg.egm_id + " from " + peer.address + " refused: " + why);
+    return {200, reply_ack(msg, "G2S_MSX002")};
+  }
+  for (const auto& c : msg.classes) {
+    if (c.children.empty() || c.children.front().name != "commsOnLine") continue;
+    auto loc = c.children.front().attr_or("egmLocation");
+    if (auto why = location_problem(*e, loc); !why.empty()) {
+      refuse_peer(*e, "commsOnLine of egmId " + e->cfg.egm_id + " refused: " + why);
+      return {200, reply_ack(msg, "G2S_MSX002")};
+    }
+  }
   std::int64_t now = now_ms();
   e->st.last_seen_ms = now;
   if (auto t = parse_date_time(msg.date_time_sent)) e->st.clock_skew_ms = *t - now;
@@ -267,13 +281,15 @@ std::error_code Host::start() {
     }
     m.egms.push_back(std::move(e));
   }
+  for (auto& e : m.egms) m.resolve_peer_addresses(*e);
   std::weak_ptr<Impl> weak = impl_;
   m.server = std::make_unique<HttpServer>(
       m.ex, m.cfg.max_body_bytes + 64 * 1024, std::chrono::seconds(60),
-      [weak](std::string_view method, std::string_view target, std::string_view body) {
+      [weak](const HttpServer::Peer& peer, std::string_view method, std::string_view target,
+             std::string_view body) {
         auto self = weak.lock();
         if (!self || self->stopped) return HttpServer::Reply{503, "stopping\n", "text/plain"};
-        return self->on_http(method, target, body);
+        return self->on_http(peer, method, target, body);
       },
       [weak] {
         if (auto self = weak.lock()) ++self->counters.http_rejected;
@@ -291,6 +307,7 @@ void Host::stop() {
   if (m.stopped) return;
   m.stopped = true;
   if (m.server) m.server->stop();
+  if (m.resolver) m.resolver->cancel();
   for (auto& e : m.egms) {
     e->client->stop();
     e->keepalive_timer->cancel();

@@ -2,6 +2,7 @@
 // Private state of g2s::Host, shared by host.cpp (transport, communications) and
 // host_events.cpp (eventHandler, meters). Everything runs on the one executor.
 
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <deque>
 #include <map>
@@ -47,6 +48,10 @@ struct EgmLink {
   std::vector<Element> backfill;            // unacked log entries waiting for backfill_delay
   std::unique_ptr<boost::asio::steady_timer> backfill_timer;
   std::string post_error;                   // reason of the last failed POST ("" = working)
+  // Plain HTTP: the addresses requests for this egmId may come from (the configured
+  // location's host, resolved at start). Unused with mutual TLS or without a location.
+  std::set<std::string> peer_addresses;
+  bool peer_addresses_ready = false;
 };
 
 struct Host::Impl : std::enable_shared_from_this<Host::Impl> {
@@ -66,9 +71,18 @@ struct Host::Impl : std::enable_shared_from_this<Host::Impl> {
   bool stopped = false;
   std::shared_ptr<boost::asio::ssl::context> tls_server, tls_client;  // both or neither
   std::map<std::string, std::int64_t> tls_reasons_logged;  // reason -> when last logged (ms)
+  std::map<std::string, std::int64_t> peer_refusals_logged;  // same, for refused peers
+  std::unique_ptr<boost::asio::ip::tcp::resolver> resolver;
 
   // host.cpp
-  HttpServer::Reply on_http(std::string_view method, std::string_view target, std::string_view body);
+  HttpServer::Reply on_http(const HttpServer::Peer& peer, std::string_view method,
+                            std::string_view target, std::string_view body);
+  // Is `peer` allowed to speak for `e`? Empty = yes, else the reason (host_tls.cpp).
+  std::string peer_problem(const EgmLink& e, const HttpServer::Peer& peer) const;
+  // A commsOnLine egmLocation that differs from the configured location: the reason.
+  std::string location_problem(const EgmLink& e, const std::string& egm_location) const;
+  void resolve_peer_addresses(EgmLink& e);
+  void refuse_peer(EgmLink& e, const std::string& why);
   EgmLink* find_egm(std::string_view egm_id);
   std::string reply_ack(const G2sMessage& m, std::string_view error);
   void dispatch(EgmLink& e, const Element& cls, const std::string& raw);

@@ -1,6 +1,7 @@
 #include "g2s/http_server.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -31,6 +32,7 @@ struct Settings {
 struct Connection {
   virtual ~Connection() = default;
   virtual void close() = 0;
+  virtual const std::string& address() const = 0;
 };
 
 beast::tcp_stream& tcp_layer(beast::tcp_stream& s) { return s; }
@@ -43,8 +45,13 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
  public:
   static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
 
-  Session(Stream s, std::shared_ptr<const Settings> settings, std::string peer)
-      : stream_(std::move(s)), set_(std::move(settings)), peer_(std::move(peer)) {}
+  Session(Stream s, std::shared_ptr<const Settings> settings, std::string peer,
+          std::string address)
+      : stream_(std::move(s)), set_(std::move(settings)), peer_(std::move(peer)) {
+    who_.address = std::move(address);
+    who_.tls = kTls;
+  }
+  const std::string& address() const override { return who_.address; }
   void start() {
     if constexpr (kTls) {
       tcp_layer(stream_).expires_after(set_->timeout);
@@ -70,6 +77,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
       }
       return close();
     }
+    if constexpr (kTls) who_.cert_names = peer_certificate_names(stream_.native_handle());
     do_read();
   }
   void do_read() {
@@ -96,8 +104,8 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
       return reply({st, st == 413 ? "body too large\n" : "bad request\n", "text/plain"}, false);
     }
     auto& req = parser_->get();
-    auto r = set_->handler(std::string_view(req.method_string()), std::string_view(req.target()),
-                           std::string_view(req.body()));
+    auto r = set_->handler(who_, std::string_view(req.method_string()),
+                           std::string_view(req.target()), std::string_view(req.body()));
     reply(std::move(r), req.keep_alive());
   }
   void reply(HttpServer::Reply r, bool keep_alive) {
@@ -128,6 +136,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
   Stream stream_;
   std::shared_ptr<const Settings> set_;
   std::string peer_;
+  HttpServer::Peer who_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<http::response<http::string_body>> res_;
@@ -136,8 +145,12 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
 }  // namespace
 
 struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
-  explicit Impl(asio::any_io_executor ex) : acceptor(ex) {}
+  explicit Impl(asio::any_io_executor ex) : acceptor(ex), retry(ex) {}
   tcp::acceptor acceptor;
+  asio::steady_timer retry;
+  std::chrono::milliseconds backoff{0};
+  HttpServer::Limits limits;
+  std::uint64_t refused = 0, accept_errors = 0;
   std::shared_ptr<Settings> settings = std::make_shared<Settings>();
   std::shared_ptr<ssl::context> tls;
   std::list<std::weak_ptr<Connection>> sessions;
@@ -146,7 +159,21 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   void do_accept() {
     acceptor.async_accept([self = shared_from_this()](beast::error_code ec, tcp::socket s) {
       if (self->stopped || ec == asio::error::operation_aborted) return;
-      if (!ec) self->start_session(std::move(s));
+      if (ec) {
+        // Out of descriptors (EMFILE/ENFILE) or buffers: retrying at once spins the loop that
+        // also polls the SAS buses. Pause 50 ms doubling to 1 s.
+        ++self->accept_errors;
+        self->backoff = std::min<std::chrono::milliseconds>(
+            std::chrono::seconds(1),
+            std::max<std::chrono::milliseconds>(std::chrono::milliseconds(50), self->backoff * 2));
+        self->retry.expires_after(self->backoff);
+        self->retry.async_wait([self](beast::error_code e) {
+          if (!e && !self->stopped) self->do_accept();
+        });
+        return;
+      }
+      self->backoff = std::chrono::milliseconds(0);
+      self->start_session(std::move(s));
       self->do_accept();
     });
   }
@@ -154,19 +181,38 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     beast::error_code ec;
     s.set_option(tcp::no_delay(true), ec);
     auto ep = s.remote_endpoint(ec);
-    std::string peer = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
+    if (ec) return;
+    auto ip = ep.address();
+    if (ip.is_v6() && ip.to_v6().is_v4_mapped()) {
+      ip = asio::ip::make_address_v4(asio::ip::v4_mapped, ip.to_v6());
+    }
+    std::string address = ip.to_string();
+    std::string peer = address + ":" + std::to_string(ep.port());
+    sessions.remove_if([](const auto& w) { return w.expired(); });
+    std::size_t total = 0, mine = 0;
+    for (const auto& w : sessions) {
+      if (auto c = w.lock()) {
+        ++total;
+        mine += c->address() == address;
+      }
+    }
+    if (total >= limits.max_connections || mine >= limits.max_per_address) {
+      ++refused;
+      s.close(ec);
+      return;
+    }
     std::shared_ptr<Connection> conn;
     if (tls) {
-      auto sess = std::make_shared<Session<TlsStream>>(TlsStream(std::move(s), *tls), settings, peer);
+      auto sess = std::make_shared<Session<TlsStream>>(TlsStream(std::move(s), *tls), settings,
+                                                       peer, address);
       sess->start();
       conn = sess;
     } else {
       auto sess = std::make_shared<Session<beast::tcp_stream>>(beast::tcp_stream(std::move(s)),
-                                                               settings, peer);
+                                                               settings, peer, address);
       sess->start();
       conn = sess;
     }
-    sessions.remove_if([](const auto& w) { return w.expired(); });
     sessions.push_back(conn);
   }
 };
@@ -183,6 +229,12 @@ HttpServer::HttpServer(asio::any_io_executor ex, std::size_t max_body,
 }
 
 HttpServer::~HttpServer() { stop(); }
+
+void HttpServer::set_limits(Limits limits) { impl_->limits = limits; }
+
+std::uint64_t HttpServer::refused_connections() const { return impl_->refused; }
+
+std::uint64_t HttpServer::accept_errors() const { return impl_->accept_errors; }
 
 void HttpServer::use_tls(std::shared_ptr<ssl::context> ctx, TlsReject on_tls_reject) {
   impl_->tls = std::move(ctx);
@@ -216,6 +268,7 @@ void HttpServer::stop() {
   impl_->stopped = true;
   beast::error_code ec;
   impl_->acceptor.close(ec);
+  impl_->retry.cancel();
   for (auto& w : impl_->sessions) {
     if (auto s = w.lock()) s->close();
   }

@@ -2,6 +2,7 @@
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 namespace floorgate::drivers::g2s {
 namespace ssl = boost::asio::ssl;
@@ -46,6 +47,33 @@ std::string tls_failure_text(const boost::system::error_code& ec, SSL* ssl) {
   long v = SSL_get_verify_result(ssl);
   if (v != X509_V_OK) text += ": " + std::string(X509_verify_cert_error_string(v));
   return text;
+}
+
+std::vector<std::string> peer_certificate_names(SSL* ssl) {
+  std::vector<std::string> names;
+  X509* cert = SSL_get1_peer_certificate(ssl);
+  if (!cert) return names;
+  auto text = [](const ASN1_STRING* s) {
+    return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                       static_cast<std::size_t>(ASN1_STRING_length(s)));
+  };
+  if (X509_NAME* subject = X509_get_subject_name(cert)) {
+    for (int i = X509_NAME_get_index_by_NID(subject, NID_commonName, -1); i >= 0;
+         i = X509_NAME_get_index_by_NID(subject, NID_commonName, i)) {
+      names.push_back(text(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, i))));
+    }
+  }
+  auto* sans = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  if (sans) {
+    for (int i = 0; i < sk_GENERAL_NAME_num(sans); ++i) {
+      const GENERAL_NAME* g = sk_GENERAL_NAME_value(sans, i);
+      if (g->type == GEN_DNS) names.push_back(text(g->d.dNSName));
+      if (g->type == GEN_URI) names.push_back(text(g->d.uniformResourceIdentifier));
+    }
+    GENERAL_NAMES_free(sans);
+  }
+  X509_free(cert);
+  return names;
 }
 
 }  // namespace floorgate::drivers::g2s

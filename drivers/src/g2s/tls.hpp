@@ -8,6 +8,7 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace floorgate::drivers::g2s {
 
@@ -24,5 +25,9 @@ std::shared_ptr<boost::asio::ssl::context> make_tls_context(const TlsFiles& file
 // result when there is one, e.g. "certificate verify failed (SSL routines): unable to get
 // local issuer certificate".
 std::string tls_failure_text(const boost::system::error_code& ec, SSL* ssl);
+
+// The names the peer's certificate carries, for tying it to an identity: the subject's CNs
+// and the subjectAltName DNS names and URIs (empty without a certificate).
+std::vector<std::string> peer_certificate_names(SSL* ssl);
 
 }  // namespace floorgate::drivers::g2s

@@ -143,14 +143,26 @@ void Engine::on_rx(std::span<const std::uint8_t> raw) {
   for (std::uint8_t b : raw) {
     auto sym = decoder_.push(b);
     if (!sym) continue;
-    if (sym->wakeup) {  // a chirp: the EGM is alive but thinks nobody polls it
-      for (std::size_t i = 0; i < egms_.size(); ++i) {
-        if (egms_[i]->cfg.address == (sym->byte & 0x7F)) {
-          egms_[i]->st.chirps++;
-          egms_[i]->need_sync = true;
+    if (sym->wakeup) {
+      // A byte with a parity (9th bit) or framing error. Between frames, carrying a configured
+      // address, it is a chirp: the EGM is alive but thinks nobody polls it. A BREAK (00), an
+      // unknown address or a marked byte inside a reply is line trouble: counted, and inside a
+      // reply kept as data so the frame fails its CRC and is retried (not a timeout).
+      const bool in_reply = pending_ && !rx_.empty();
+      bool chirp = false;
+      if (!in_reply && sym->byte != 0) {
+        for (std::size_t i = 0; i < egms_.size(); ++i) {
+          if (egms_[i]->cfg.address == (sym->byte & 0x7F)) {
+            egms_[i]->st.chirps++;
+            egms_[i]->need_sync = true;
+            chirp = true;
+          }
         }
       }
-      continue;
+      if (chirp) continue;
+      if (pending_) egms_[pending_->egm]->st.line_errors++;
+      if (!in_reply) continue;
+      rx_corrupt_ = true;  // the byte's value cannot be trusted: the frame fails as a CRC error
     }
     if (!pending_) continue;  // line noise between frames
     rx_.push_back(sym->byte);
@@ -162,7 +174,9 @@ void Engine::on_rx(std::span<const std::uint8_t> raw) {
       rx_.erase(rx_.begin());
       r = parse_response(exp, rx_);
     }
-    if (r.status == ParseStatus::complete) {
+    if (r.status == ParseStatus::complete && rx_corrupt_) {
+      exchange_failed(false, true);
+    } else if (r.status == ParseStatus::complete) {
       handle_frame(r);
     } else if (r.status == ParseStatus::error) {
       exchange_failed(false, r.error == ParseError::bad_crc);
@@ -202,7 +216,8 @@ void Engine::on_timer() {
         exchange_failed(true, false);
       } else {
         ParseResult r = parse_response(expectation(), rx_, true);
-        if (r.status == ParseStatus::complete) handle_frame(r);
+        if (r.status == ParseStatus::complete && rx_corrupt_) exchange_failed(false, true);
+        else if (r.status == ParseStatus::complete) handle_frame(r);
         // An incomplete frame (bytes lost) counts as a timeout.
         else exchange_failed(r.status == ParseStatus::need_more, r.error == ParseError::bad_crc);
       }
@@ -282,6 +297,7 @@ void Engine::send_filler(std::int64_t now) {
 void Engine::send_pending(bool retry) {
   auto& e = *egms_[pending_->egm];
   rx_.clear();
+  rx_corrupt_ = false;
   pending_->sent_at = io_.steady_ms();
   pending_->last_rx = -1;
   e.st.polls++;
@@ -300,6 +316,7 @@ void Engine::end_exchange(std::int64_t next_due) {
   bus_ready_at_ = now;
   pending_.reset();
   rx_.clear();
+  rx_corrupt_ = false;
 }
 
 void Engine::exchange_failed(bool timeout, bool crc) {

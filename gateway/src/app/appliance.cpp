@@ -55,6 +55,9 @@ std::string make_boot_id() {
 
 std::error_code Appliance::Impl::start(std::string& detail) {
   rt.boot_id = make_boot_id();
+  // 50 ms ticks, maximum over 10..20 s: a stall of one SAS poll period shows.
+  rt.loop_lag = std::make_unique<LoopLagProbe>(rt.io.get_executor(), std::chrono::milliseconds(50),
+                                               std::chrono::seconds(10));
   rt.started_ms = app::wall_ms();
   std::error_code ec;
   store::OpenReport report;
@@ -89,8 +92,10 @@ void Appliance::Impl::start_delivery() {
       spdlog::error("cannot register consumer {}: {}", c.name, ec.message());
     }
   }
-  rt.delivery = std::make_unique<Delivery>(rt.io.get_executor(), *rt.store,
-                                           app::mqtt_options(rt.cfg), app::consumer_options(rt.cfg));
+  auto mqtt = app::mqtt_options(rt.cfg);
+  mqtt.loop_lag_ms = [this] { return rt.loop_lag ? rt.loop_lag->max_ms() : 0; };
+  rt.delivery = std::make_unique<Delivery>(rt.io.get_executor(), *rt.store, std::move(mqtt),
+                                           app::consumer_options(rt.cfg));
   rt.delivery->start();
   for (const auto& e : rt.egms()) publish_status(e.id);
 }
@@ -294,6 +299,7 @@ void Appliance::Impl::stop(std::function<void()> done) {
   if (stopping) return;
   stopping = true;
   maintenance.cancel();
+  rt.loop_lag.reset();
   for (auto& [id, bus] : rt.sas_buses) bus->stop();
   for (auto& [id, host] : rt.g2s_hosts) host->stop();
   if (web) web->stop();

@@ -58,6 +58,8 @@ std::string ApplianceBackend::metrics_text() {
   m.family("floorgate_consumer_dead_letters", "gauge", "Events the consumer rejected (dead letters).");
   for (const auto& c : st.consumers) m.sample("floorgate_consumer_dead_letters", "consumer", c.name, static_cast<double>(c.dead_letters));
 
+  m.family("floorgate_loop_lag_seconds", "gauge", "Worst lateness of the event loop (the SAS poll clock) over the last 10 to 20 s.");
+  m.sample("floorgate_loop_lag_seconds", rt_.loop_lag ? static_cast<double>(rt_.loop_lag->max_ms()) / 1000.0 : 0.0);
   m.family("floorgate_events_in_total", "counter", "Events made durable in the store since start.");
   m.sample("floorgate_events_in_total", static_cast<double>(rt_.sink->durable()));
   m.family("floorgate_events_failed_total", "counter", "Events the store could not make durable (the EGM keeps them).");

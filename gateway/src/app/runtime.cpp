@@ -25,7 +25,8 @@ void fill_sas(EgmView& v, const drivers::sas::EgmStatus& s) {
                 {"retries", s.retries},   {"nack_resends", s.nack_resends},
                 {"link_transitions", s.link_transitions},
                 {"events", s.events},     {"chirps", s.chirps},
-                {"busy", s.busy},         {"rte_resyncs", s.rte_resyncs}};
+                {"busy", s.busy},         {"rte_resyncs", s.rte_resyncs},
+                {"line_errors", s.line_errors}};
 }
 
 void fill_g2s(EgmView& v, const drivers::g2s::EgmStatus& s) {

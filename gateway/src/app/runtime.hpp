@@ -19,6 +19,7 @@
 #include "floorgate/drivers/g2s/host.hpp"
 #include "floorgate/drivers/sas/bus.hpp"
 #include "floorgate/gateway/delivery.hpp"
+#include "floorgate/gateway/loop_lag.hpp"
 #include "floorgate/gateway/store_sink.hpp"
 #include "floorgate/store/store.hpp"
 
@@ -47,6 +48,7 @@ struct Runtime {
   std::unique_ptr<store::Store> store;
   std::unique_ptr<StoreSink> sink;
   std::unique_ptr<Delivery> delivery;
+  std::unique_ptr<LoopLagProbe> loop_lag;  // how late the loop runs (SAS poll timing)
   std::map<std::string, std::unique_ptr<drivers::sas::Bus>> sas_buses;   // by bus id
   std::map<std::string, std::unique_ptr<drivers::g2s::Host>> g2s_hosts;  // by bus id
   std::function<void(const boost::json::object&)> live;  // the web page's live feed

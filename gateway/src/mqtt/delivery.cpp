@@ -300,6 +300,7 @@ void DeliveryImpl::publish_health() {
   o["ts_ms"] = now;
   o["boot_id"] = boot_id_;
   o["epoch"] = st.epoch;
+  if (opt_.loop_lag_ms) o["loop_lag_ms_max"] = opt_.loop_lag_ms();
   auto& k = client_->counters();
   o["broker"] = {{"connected", true}, {"connects", k.connects}, {"disconnects", k.disconnects},
                  {"stall_recycles", k.stall_recycles}, {"protocol", k.protocol == 5 ? "5" : "3.1.1"}};

@@ -141,6 +141,10 @@ void Api::handle(Request req, const ClientInfo& client, std::function<void(Outco
     res.body() += "# HELP floorgate_web_sessions Live technician web sessions.\n"
                   "# TYPE floorgate_web_sessions gauge\nfloorgate_web_sessions " +
                   std::to_string(sessions_.size()) + "\n";
+    res.body() += "# HELP floorgate_web_worker_jobs Logins and configuration checks queued or "
+                  "running on the web worker.\n# TYPE floorgate_web_worker_jobs gauge\n"
+                  "floorgate_web_worker_jobs " + std::to_string(worker_jobs_) + "\n";
+    if (server_metrics_) res.body() += server_metrics_();
     res.keep_alive(req.keep_alive());
     res.prepare_payload();
     return done(Outcome{std::move(res), false, {}});
@@ -250,7 +254,7 @@ void Api::handle_login(Request& req, const ClientInfo& client, std::function<voi
   bool tls = client.tls;
   // The callback owns the reply; if the worker is full it never runs and we answer here.
   auto reply = std::make_shared<std::function<void(Outcome)>>(std::move(done));
-  bool queued = offload_(
+  bool queued = run_off_loop(
       [password = std::string(*pw), hash] { return verify_password(password, hash); },
       [this, known, name, role, ukey, ikey, version, keep, tls, reply](bool ok) {
         if (!ok || !known) {
@@ -275,6 +279,16 @@ void Api::handle_login(Request& req, const ClientInfo& client, std::function<voi
   if (!queued) (*reply)(Outcome{busy(req.version(), keep), false, {}});
 }
 
+bool Api::run_off_loop(std::function<bool()> job, std::function<void(bool)> done) {
+  if (worker_jobs_ >= kMaxWorkerJobs) return false;
+  ++worker_jobs_;
+  offload_(std::move(job), [this, done = std::move(done)](bool r) {
+    --worker_jobs_;
+    done(r);
+  });
+  return true;
+}
+
 Response Api::busy(unsigned version, bool keep_alive) const {
   auto res = error(503, "the gateway is busy; try again in a moment", version, keep_alive);
   res.set(http::field::retry_after, "1");
@@ -296,7 +310,7 @@ void Api::handle_config(Request& req, const Session& session, bool apply,
   const Backend& backend = backend_;
   const auto version = req.version();
   const bool keep = req.keep_alive();
-  bool queued = offload_(
+  bool queued = run_off_loop(
       [checked, &backend, text = std::move(*yaml)]() mutable {
         *checked = backend.check_config(std::move(text));
         return true;

@@ -34,9 +34,8 @@ struct ClientInfo {
   bool tls = false;
 };
 
-// Runs a blocking job off the loop and hands the result back on the executor. False (and
-// neither is called) when the worker's queue is full: the caller answers 503.
-using Offload = std::function<bool(std::function<bool()> job, std::function<void(bool)> done)>;
+// Runs a blocking job off the loop and hands the result back on the executor.
+using Offload = std::function<void(std::function<bool()> job, std::function<void(bool)> done)>;
 
 // Routes requests; owns sessions and the login limiter.
 class Api {
@@ -51,6 +50,8 @@ class Api {
   bool session_alive(const std::string& token);
   // Accounts changed (configuration reload).
   void set_users(std::vector<User> users);
+  // Extra /metrics lines from the server (connection counters).
+  void set_server_metrics(std::function<std::string()> f) { server_metrics_ = std::move(f); }
   // Drops expired sessions; called periodically.
   void sweep();
   // The session store (tests and metrics).
@@ -65,6 +66,8 @@ class Api {
   void handle_config(Request& req, const Session& session, bool apply,
                      std::function<void(Outcome)> done);
   Response busy(unsigned version, bool keep_alive) const;
+  // Offloads `job` unless kMaxWorkerJobs are queued or running (then false, nothing called).
+  bool run_off_loop(std::function<bool()> job, std::function<void(bool)> done);
   Response route_authed(Request& req, const Session& session, const std::string& path,
                         const std::string& query, bool& sse);
   Response serve_asset(const Request& req, const std::string& path) const;
@@ -79,6 +82,11 @@ class Api {
   const WebOptions& options_;
   Backend& backend_;
   Offload offload_;
+  std::function<std::string()> server_metrics_;
+  // Client-priced jobs queued or running on the worker; beyond the bound requests get 503 at
+  // once, so a flood neither queues without limit nor delays a technician's login for long.
+  static constexpr int kMaxWorkerJobs = 8;
+  int worker_jobs_ = 0;
   std::vector<User> users_;
   SessionStore sessions_;
   LoginLimiter limiter_;

@@ -38,7 +38,7 @@ class Connection : public ConnectionBase,
   ~Connection() override { server_->remove_connection(id_); }
 
   void run() {
-    id_ = server_->add_connection(this->weak_from_this());
+    id_ = server_->add_connection(this->weak_from_this(), client_.address);
     if constexpr (kTls) {
       lowest().expires_after(server_->opts_.read_timeout);
       stream_.async_handshake(boost::asio::ssl::stream_base::server,

@@ -43,23 +43,29 @@ struct WebServer::Impl : std::enable_shared_from_this<WebServer::Impl> {
   void do_accept();
   void on_tick();
   void broadcast(std::string_view kind, const boost::json::value& data);
-  // Connection registry: ids are never reused.
-  std::uint64_t add_connection(std::weak_ptr<detail::ConnectionBase> c);
+  // Connection registry: ids are never reused; per-address counts for the per-client cap.
+  std::uint64_t add_connection(std::weak_ptr<detail::ConnectionBase> c, const std::string& addr);
   void remove_connection(std::uint64_t id);
+  // accept() failed (EMFILE, ENFILE, ENOBUFS...): retry after a growing pause, not at once.
+  void accept_failed(const boost::system::error_code& ec);
+  // Prometheus lines of the server's own counters.
+  std::string metrics_text() const;
 
   boost::asio::any_io_executor ex_;
   WebOptions opts_;
   Backend& backend_;
-  // The worker for client-priced work (PBKDF2, configuration checks): one thread, at most
-  // kMaxOffloaded jobs queued or running; beyond that requests get 503 at once.
-  static constexpr int kMaxOffloaded = 8;
+  // The worker for client-priced work (PBKDF2, configuration checks); Api bounds its queue.
   boost::asio::thread_pool pool_{1};
-  int offloaded_ = 0;  // executor thread only
   std::unique_ptr<detail::Api> api_;
   std::optional<boost::asio::ssl::context> ssl_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer tick_;
   std::map<std::uint64_t, std::weak_ptr<detail::ConnectionBase>> conns_;
+  std::map<std::uint64_t, std::string> conn_addr_;
+  std::map<std::string, std::size_t> per_address_;
+  boost::asio::steady_timer accept_retry_;
+  std::chrono::milliseconds accept_backoff_{0};
+  std::uint64_t accept_errors_ = 0;
   std::uint64_t next_id_ = 1;
   bool running_ = false;
   int port_ = 0;

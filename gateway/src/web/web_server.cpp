@@ -13,7 +13,8 @@ namespace json = boost::json;
 using tcp = asio::ip::tcp;
 
 WebServer::Impl::Impl(asio::any_io_executor ex, WebOptions opts, Backend& backend)
-    : ex_(ex), opts_(std::move(opts)), backend_(backend), acceptor_(ex), tick_(ex) {}
+    : ex_(ex), opts_(std::move(opts)), backend_(backend), acceptor_(ex), tick_(ex),
+      accept_retry_(ex) {}
 
 WebServer::Impl::~Impl() {
   pool_.stop();
@@ -24,20 +25,16 @@ std::error_code WebServer::Impl::start() {
   std::weak_ptr<Impl> weak = weak_from_this();
   detail::Offload offload = [this, weak](std::function<bool()> job,
                                          std::function<void(bool)> done) {
-    if (offloaded_ >= kMaxOffloaded) return false;
-    ++offloaded_;
     asio::post(pool_, [weak, ex = ex_, job = std::move(job), done = std::move(done)]() mutable {
       bool r = job();
       asio::post(ex, [weak, r, done = std::move(done)] {
         auto self = weak.lock();
-        if (!self) return;
-        --self->offloaded_;
-        if (self->running_) done(r);
+        if (self && self->running_) done(r);
       });
     });
-    return true;
   };
   api_ = std::make_unique<detail::Api>(opts_, backend_, std::move(offload));
+  api_->set_server_metrics([this] { return metrics_text(); });
 
   boost::system::error_code ec;
   if (!opts_.cert_file.empty() || !opts_.key_file.empty()) {
@@ -87,6 +84,7 @@ void WebServer::Impl::stop() {
   boost::system::error_code ec;
   acceptor_.close(ec);
   tick_.cancel();
+  accept_retry_.cancel();
   auto conns = conns_;
   for (auto& [id, weak] : conns) {
     if (auto c = weak.lock()) c->close();
@@ -97,16 +95,21 @@ void WebServer::Impl::do_accept() {
   acceptor_.async_accept([self = shared_from_this()](boost::system::error_code ec,
                                                       tcp::socket sock) {
     if (!self->running_) return;
-    if (!ec) {
-      if (self->conns_.size() >= self->opts_.max_connections) {
+    if (ec) return self->accept_failed(ec);
+    self->accept_backoff_ = std::chrono::milliseconds(0);
+    {
+      boost::system::error_code aec;
+      auto remote = sock.remote_endpoint(aec);
+      std::string addr = aec ? std::string("?") : remote.address().to_string();
+      auto from_addr = self->per_address_.find(addr);
+      const std::size_t mine = from_addr == self->per_address_.end() ? 0 : from_addr->second;
+      if (self->conns_.size() >= self->opts_.max_connections ||
+          mine >= self->opts_.max_connections_per_address) {
         ++self->rejected_connections_;
         boost::system::error_code ignored;
         sock.close(ignored);
       } else {
         sock.set_option(tcp::no_delay(true), ec);
-        boost::system::error_code aec;
-        auto remote = sock.remote_endpoint(aec);
-        std::string addr = aec ? std::string("?") : remote.address().to_string();
         if (self->ssl_) {
           std::make_shared<detail::Connection<boost::beast::ssl_stream<boost::beast::tcp_stream>>>(
               self, addr, std::move(sock), *self->ssl_)
@@ -166,13 +169,46 @@ void WebServer::Impl::broadcast(std::string_view kind, const json::value& data) 
   }
 }
 
-std::uint64_t WebServer::Impl::add_connection(std::weak_ptr<detail::ConnectionBase> c) {
+std::uint64_t WebServer::Impl::add_connection(std::weak_ptr<detail::ConnectionBase> c,
+                                              const std::string& addr) {
   auto id = next_id_++;
   conns_[id] = std::move(c);
+  conn_addr_[id] = addr;
+  ++per_address_[addr];
   return id;
 }
 
-void WebServer::Impl::remove_connection(std::uint64_t id) { conns_.erase(id); }
+void WebServer::Impl::remove_connection(std::uint64_t id) {
+  conns_.erase(id);
+  auto a = conn_addr_.find(id);
+  if (a == conn_addr_.end()) return;
+  auto n = per_address_.find(a->second);
+  if (n != per_address_.end() && --n->second == 0) per_address_.erase(n);
+  conn_addr_.erase(a);
+}
+
+void WebServer::Impl::accept_failed(const boost::system::error_code& ec) {
+  if (ec == asio::error::operation_aborted) return;
+  // Out of descriptors or buffers: retrying at once spins the loop at 100% and starves the
+  // SAS polls. Back off 50 ms doubling to 1 s; connections that close free descriptors.
+  ++accept_errors_;
+  accept_backoff_ = std::min<std::chrono::milliseconds>(
+      std::chrono::seconds(1), std::max<std::chrono::milliseconds>(
+                                   std::chrono::milliseconds(50), accept_backoff_ * 2));
+  accept_retry_.expires_after(accept_backoff_);
+  accept_retry_.async_wait([self = shared_from_this()](boost::system::error_code e) {
+    if (!e && self->running_) self->do_accept();
+  });
+}
+
+std::string WebServer::Impl::metrics_text() const {
+  return "# HELP floorgate_web_connections_rejected_total Web connections closed at accept "
+         "(total or per-address cap).\n# TYPE floorgate_web_connections_rejected_total counter\n"
+         "floorgate_web_connections_rejected_total " + std::to_string(rejected_connections_) +
+         "\n# HELP floorgate_web_accept_errors_total accept() failures (out of descriptors...), "
+         "each followed by a pause.\n# TYPE floorgate_web_accept_errors_total counter\n"
+         "floorgate_web_accept_errors_total " + std::to_string(accept_errors_) + "\n";
+}
 
 WebServer::WebServer(asio::any_io_executor executor, WebOptions options, Backend& backend)
     : impl_(std::make_shared<Impl>(executor, std::move(options), backend)) {}

@@ -36,6 +36,7 @@ struct MqttOptions {
   std::size_t max_inbound_bytes = 4096;     // ack/replay messages above this are rejected
   bool mqtt5 = true;                        // try MQTT 5 first (falls back to 3.1.1 on refusal)
   std::function<std::int64_t()> now_ms;     // wall clock, UTC ms (default: system clock)
+  std::function<std::int64_t()> loop_lag_ms;  // health "loop_lag_ms_max" (empty: not sent)
 };
 
 // One tracked consumer (config consumers[]). Its cursor lives in the store.

@@ -100,6 +100,8 @@ struct HostCounters {
   std::uint64_t http_rejected = 0;  // 4xx answers (bad method/path, body too large, bad SOAP)
   std::uint64_t msx_errors = 0;     // g2sAck answers carrying an error code
   std::uint64_t tls_rejected = 0;   // inbound TLS handshakes refused (no or untrusted certificate)
+  std::uint64_t peer_rejected = 0;  // requests refused: sender is not the EGM of that egmId
+                                    // (address, certificate name) or moved its egmLocation
 };
 
 class Host {

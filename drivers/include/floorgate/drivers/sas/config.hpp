@@ -50,7 +50,8 @@ struct EgmStatus {
   bool real_time_events_confirmed = false;             // the EGM ACKed our 0E since link-up
   std::uint64_t polls = 0, answers = 0, crc_errors = 0, timeouts = 0, retries = 0,
                 nack_resends = 0, link_transitions = 0, events = 0, chirps = 0, busy = 0,
-                rte_resyncs = 0;  // RTE-format answers while RTE was believed off
+                rte_resyncs = 0,  // RTE-format answers while RTE was believed off
+                line_errors = 0;  // parity/framing errors and BREAKs that were not chirps
   std::optional<std::int64_t> last_poll_ms;            // wall clock, UTC ms
   std::optional<std::int64_t> last_event_ms;           // wall clock, UTC ms
   std::map<std::string, std::uint64_t> meters;         // last snapshot: meter name -> raw value

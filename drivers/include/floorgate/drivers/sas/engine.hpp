@@ -101,6 +101,7 @@ class Engine {
   std::unique_ptr<Pending> pending_;
   std::vector<std::uint8_t> last_frame_;    // last frame put on the bus (implied-ACK rule)
   std::vector<std::uint8_t> rx_;            // data bytes of the reply being received
+  bool rx_corrupt_ = false;                 // a byte of it arrived with a framing/parity error
   RxDecoder decoder_;
   std::vector<Resubmit> resubmits_;         // events the sink failed, retried later
   std::int64_t bus_ready_at_ = 0;

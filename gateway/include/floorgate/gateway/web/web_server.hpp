@@ -33,6 +33,9 @@ struct WebOptions {
   std::size_t max_header_bytes = 8192;  // bytes of request line + headers; larger get 431
   std::size_t max_header_count = 64;    // header fields; more get 431
   std::size_t max_connections = 64;     // concurrent connections; extra ones are closed
+  std::size_t max_connections_per_address = 16;  // from one client address (a technician's
+                                        // browser opens about 6); keeps one host from taking
+                                        // every slot
   std::chrono::seconds read_timeout{10};    // whole-request deadline (slowloris guard)
   std::chrono::seconds keepalive_idle{30};  // idle keep-alive connection is closed after this
   int login_attempts = 5;               // failed logins per window per user and per client IP
