@@ -140,6 +140,55 @@ TEST_F(G2sHostile, NothingStoredFromRejectedInput) {
   EXPECT_GE(runner_->counters().msx_errors, 2u);
 }
 
+// Issue 17: only the EGM may speak for its egmId. With a configured location (as the daemon
+// always has), a request from another address is refused as the wrong egmId and nothing is
+// stored; a commsOnLine may not move the host's channel to another egmLocation.
+class G2sPeer : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    runner_ = std::make_unique<HostRunner>(
+        host_config({{"bank1-01", "SIM_0001", "http://127.0.0.1:1/G2S"}}));
+    ASSERT_FALSE(runner_->start_error());
+    port_ = runner_->port();
+  }
+  HttpAnswer post(const std::string& b, const std::string& from = "127.0.0.1") {
+    return http_post(port_, "/G2S", b, "POST", from);
+  }
+  std::unique_ptr<HostRunner> runner_;
+  int port_ = 0;
+};
+
+TEST_F(G2sPeer, RequestsFromAnotherAddressAreRefusedAndNothingIsStored) {
+  // A forger on 127.0.0.2 handshakes and reports a door for the configured egmId.
+  auto r1 = post(soap(escape(body(comms_online()))), "127.0.0.2");
+  EXPECT_NE(r1.body.find("G2S_MSX002"), std::string::npos) << r1.body;
+  auto r2 = post(soap(escape(body(event_report(1)))), "127.0.0.2");
+  EXPECT_NE(r2.body.find("G2S_MSX002"), std::string::npos) << r2.body;
+  EXPECT_EQ(runner_->counters().peer_rejected, 2u);
+  // The real EGM (127.0.0.1) is served as before.
+  auto ok = post(soap(escape(body(comms_online()))));
+  EXPECT_EQ(ok.body.find("errorCode"), std::string::npos) << ok.body;
+  auto ev = post(soap(escape(body(event_report(1)))));
+  EXPECT_EQ(ev.body.find("errorCode"), std::string::npos) << ev.body;
+  ASSERT_TRUE(testing::wait_until([&] { return runner_->sink().count("door.opened") == 1; }));
+  // ...and a forger still cannot add to it.
+  post(soap(escape(body(event_report(2)))), "127.0.0.2");
+  EXPECT_EQ(runner_->counters().peer_rejected, 3u);
+  EXPECT_EQ(runner_->sink().count("door.opened"), 1u);
+}
+
+TEST_F(G2sPeer, CommsOnLineCannotMoveTheEgmLocation) {
+  std::string moved = comms_online();
+  auto at = moved.find("http://127.0.0.1:1/G2S");
+  ASSERT_NE(at, std::string::npos);
+  moved.replace(at, 22, "http://10.9.9.9:80/steal");
+  auto r = post(soap(escape(body(moved))));
+  EXPECT_NE(r.body.find("G2S_MSX002"), std::string::npos) << r.body;
+  EXPECT_EQ(runner_->counters().peer_rejected, 1u);
+  auto st = runner_->status();
+  EXPECT_EQ(st.location, "http://127.0.0.1:1/G2S");
+}
+
 TEST_F(G2sHostile, TransportOptionsAnswerNoGzip) {
   std::string req = "<?xml version=\"1.0\"?><SOAP-ENV:Envelope xmlns:SOAP-ENV=\"http://schemas.xmlsoap.org/soap/envelope/\" "
                     "xmlns:g2s=\"http://www.gamingstandards.com/wsdl/g2s/v1.0\"><SOAP-ENV:Body>"

@@ -114,6 +114,21 @@ TEST_F(G2sTls, EgmCertificateFromAnotherCaIsRefusedAndNothingIsStored) {
   EXPECT_EQ(runner_->counters().http_requests, 0u);
 }
 
+// Issue 17: a certificate from the floor CA is not enough; it must name the egmId it speaks
+// for. Another machine's (valid) certificate cannot report for SIM_0001.
+TEST_F(G2sTls, CertificateThatDoesNotNameTheEgmIdIsRefused) {
+  start_host(tls_config());
+  auto other_machine = pki_->issue("SIM_0002");  // right CA, right address, other egmId
+  start_sim(other_machine, pki_->ca(), pki_->ca(), gateway_);
+  sim_->control("door open main\nbill 2000");
+  ASSERT_TRUE(testing::wait_until([&] { return runner_->counters().peer_rejected >= 3; }))
+      << sim_->control("status");
+  EXPECT_TRUE(log_has("does not name egmId SIM_0001")) << log();
+  EXPECT_TRUE(sink().events().empty());
+  EXPECT_FALSE(runner_->status().link_up);
+  EXPECT_EQ(runner_->counters().tls_rejected, 0u);  // the handshake itself was fine
+}
+
 TEST_F(G2sTls, HostVerifiesTheEgmServerCertificateNamesItsAddress) {
   start_host(tls_config());
   auto misnamed = pki_->issue("SIM_0001", "DNS:egm.elsewhere.invalid");  // right CA, wrong name

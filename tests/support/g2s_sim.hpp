@@ -46,8 +46,10 @@ HttpAnswer http_exchange(Stream& s, boost::beast::http::verb method, const std::
 }
 
 // One blocking HTTP request to 127.0.0.1:port (10 s deadline).
+// `source`: the loopback address to send from (another machine on the floor network).
 inline HttpAnswer http_post(int port, const std::string& target, const std::string& body,
-                            const std::string& method = "POST") {
+                            const std::string& method = "POST",
+                            const std::string& source = "") {
   namespace http = boost::beast::http;
   namespace asio = boost::asio;
   HttpAnswer out;
@@ -55,6 +57,10 @@ inline HttpAnswer http_post(int port, const std::string& target, const std::stri
     asio::io_context io;
     boost::beast::tcp_stream s(io);
     s.expires_after(std::chrono::seconds(10));
+    if (!source.empty()) {
+      s.socket().open(asio::ip::tcp::v4());
+      s.socket().bind(asio::ip::tcp::endpoint(asio::ip::make_address(source), 0));
+    }
     s.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"),
                                       static_cast<unsigned short>(port)));
     out = http_exchange(s, http::string_to_verb(method), target, body);
