@@ -1,6 +1,9 @@
 // Engine unit tests: scheduler, implied-ACK rules, durability contract, retries, link state,
 // identification, handpay, meters and RTE, driven with a manual clock and fake EGMs.
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include "sas_fake_egm.hpp"
 
@@ -181,6 +184,42 @@ TEST(SasEngine, HandpayReadsLp1BAndReportsAmountInCents) {
   h.run_for(1000);
   EXPECT_EQ(h.count("handpay.reset"), 1u);
   EXPECT_EQ(identical_pairs(h.wire), 0u);
+}
+
+// Killed after LP 1B went out (which ACKed the 0x51 that announced the handpay) and before
+// the handpay record was durable: the restart must re-send LP 1B (the EGM's implied NACK), not
+// a general poll, which would ACK the record and lose the handpay.
+TEST(SasEngine, RestartAfterLp1BResendsItAndKeepsTheHandpay) {
+  const auto resume = std::filesystem::temp_directory_path() /
+                      ("fg-resume-" + std::to_string(::getpid()) + ".txt");
+  std::filesystem::remove(resume);
+  BusConfig cfg = one_egm_bus();
+  cfg.resume_file = resume.string();
+  FakeEgm egm;
+  Bytes body{0x00, 0x40, 0x00, 0x00, 0x01, 0x25, 0x00, 0x00, 0x00, 0x00};
+  body.resize(20, 0);
+  {
+    Harness h(cfg, {&egm});
+    h.engine->start();
+    h.run_for(3000);
+    h.auto_durable = false;  // the store never confirms: the process dies first
+    egm.handpays.push_back(body);
+    egm.queue.push_back(0x51);
+    h.run_for(2000);
+    ASSERT_EQ(egm.acked, std::vector<std::uint8_t>{0x51});  // ACKed by LP 1B itself
+    ASSERT_EQ(h.count("handpay.pending"), 1u);              // submitted, not durable
+    ASSERT_TRUE(egm.handpays_acked.empty());
+    h.engine->stop();
+  }
+  Harness h2(cfg, {&egm});
+  h2.engine->start();
+  h2.run_for(3000);
+  ASSERT_FALSE(h2.wire.empty());
+  ASSERT_GE(h2.wire[0].size(), 2u);
+  EXPECT_EQ(h2.wire[0][1], 0x1B);  // the same long poll again
+  EXPECT_GE(h2.count("handpay.pending"), 1u);
+  EXPECT_EQ(egm.handpays_acked.size(), 1u);
+  std::filesystem::remove(resume);
 }
 
 TEST(SasEngine, MeterDeltasRolloverAndReset) {

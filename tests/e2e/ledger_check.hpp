@@ -60,6 +60,14 @@ inline LedgerComparison compare_ledger(const std::vector<LedgerEntry>& ledger,
       out.missing += expected.size() - i;
       detail << egm << ": first missing ledger code " << expected[i] << " (#" << i << " of "
              << expected.size() << ", delivered " << delivered.size() << "); ";
+      auto list = [&](const std::vector<std::string>& v) {
+        for (std::size_t k = 0; k < v.size() && k < 40; ++k) detail << (k ? " " : "") << v[k];
+      };
+      detail << "acked by the EGM: ";
+      list(expected);
+      detail << "; delivered in seq order: ";
+      list(delivered);
+      detail << "; ";
     }
   }
   out.detail = detail.str();

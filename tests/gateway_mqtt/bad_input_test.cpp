@@ -128,3 +128,34 @@ TEST(BadInputRetention, ReplayFromBeforeRetentionIsRejected) {
   ASSERT_TRUE(wait_until([&] { return c.count() == 20; }, 10s));
   EXPECT_EQ(store.acked("a"), 50u);
 }
+
+// Issue 17: 1,500 replay requests must not mean 1,500 full replays. A burst of three is
+// served (each replacing the one before), the rest are rejected and counted; their log lines
+// are limited too.
+TEST(BadInputReplay, ReplayRequestFloodIsRateLimited) {
+  MosquittoBroker broker;
+  FakeStore store;
+  TestClient::Options o;
+  o.port = broker.port();
+  o.id = "flood-sub";
+  o.subscriptions = {kTestRoot + "/c/a/#"};
+  o.ack_topic = kTestRoot + "/ack/a";
+  TestClient c(o);
+  DeliveryHarness h(store, mqtt_options(broker.port()), {consumer("a")});
+  for (int i = 0; i < 20; ++i) store.add(make_event(i));
+  h.notify(20);
+  ASSERT_TRUE(wait_until([&] { return store.acked("a") == 20; }, 10s));
+  auto before = h.stats();
+  for (int i = 0; i < 60; ++i) c.publish(kTestRoot + "/replay/a", R"({"from_seq": 1})");
+  ASSERT_TRUE(wait_until([&] {
+    auto s = h.stats();
+    return s.rejected_replay_rate >= before.rejected_replay_rate + 50;
+  }, 10s)) << h.stats().rejected_replay_rate;
+  auto s = h.stats();
+  // At most the burst (plus what refilled while the flood arrived) got through.
+  EXPECT_GE(s.rejected_replay_rate - before.rejected_replay_rate, 50u);
+  EXPECT_GE(s.log_lines_suppressed, 30u);
+  EXPECT_EQ(store.acked("a"), 20u);
+}
+
+

@@ -71,25 +71,32 @@ void Engine::start() {
 // the wire) left that EGM waiting for the implied ACK. Starting with a sync poll (a poll to
 // another address) would ACK it and lose the event; the same general poll again is the NACK
 // that makes the EGM re-send it. So the last general poll's address is kept in resume_file.
+// The same holds for LP 1B, whose answer is a handpay record (and whose sending already ACKed
+// the 0x51 that announced it): then the file says "1B" and the restart re-sends LP 1B.
 void Engine::resume_from_file(std::int64_t now) {
   if (cfg_.resume_file.empty()) return;
   std::FILE* f = std::fopen(cfg_.resume_file.c_str(), "r");
   if (!f) return;
-  unsigned address = 0;
-  bool ok = std::fscanf(f, "%u", &address) == 1;
+  unsigned address = 0, command = 0;
+  int n = std::fscanf(f, "%u %x", &address, &command);
   std::fclose(f);
-  if (!ok) return;
+  if (n < 1) return;
   for (std::size_t i = 0; i < egms_.size(); ++i) {
     auto& e = egms_[i];
     if (e->cfg.address != address) continue;
     for (auto& x : egms_) x->need_sync = false;
     e->next_due = now - 1;  // served first
-    e->lp_last = true;      // and with a general poll
+    if (n == 2 && command == 0x1B) {
+      e->work.push_front({build_lp(e->cfg.address, 0x1B), 0});
+      e->lp_last = false;   // with LP 1B
+    } else {
+      e->lp_last = true;    // with a general poll
+    }
     resume_idx_ = i;
   }
 }
 
-void Engine::remember_polled(std::uint8_t address) {
+void Engine::remember_polled(std::uint8_t address, std::uint8_t command) {
   if (cfg_.resume_file.empty()) return;
   if (resume_fd_ < 0) {
     resume_fd_ = ::open(cfg_.resume_file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
@@ -97,9 +104,10 @@ void Engine::remember_polled(std::uint8_t address) {
   }
   // Fixed width, one pwrite, no fsync: it must survive a process kill (the page cache does),
   // not a power cut of the gateway alone, and it runs for every general poll.
-  char buf[5];
-  std::snprintf(buf, sizeof buf, "%3u\n", static_cast<unsigned>(address));
-  if (::pwrite(resume_fd_, buf, 4, 0) != 4) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%3u %02X\n", static_cast<unsigned>(address),
+                static_cast<unsigned>(command));
+  if (::pwrite(resume_fd_, buf, 7, 0) != 7) {
     ::close(resume_fd_);
     resume_fd_ = -1;
   }
@@ -284,7 +292,8 @@ void Engine::pump() {
   pending_->gp = gp;
   pending_->work = std::move(w);
   pending_->frame = frame;
-  if (gp) remember_polled(e.cfg.address);
+  if (gp) remember_polled(e.cfg.address, 0);
+  else if (frame.size() > 1 && frame[1] == 0x1B) remember_polled(e.cfg.address, 0x1B);
   send_pending(false);
 }
 
@@ -337,13 +346,17 @@ void Engine::exchange_failed(bool timeout, bool crc) {
   // Third failure: the EGM keeps its item (final implied NACK); resync before the next poll.
   if (resume) resume_idx_.reset();
   e.need_sync = true;
-  if (pending_->work) give_up_or_requeue(idx, std::move(*pending_->work));
+  if (pending_->work) give_up_or_requeue(idx, std::move(*pending_->work), resume);
   end_exchange(0);
 }
 
-void Engine::give_up_or_requeue(std::size_t idx, Work w) {
+void Engine::give_up_or_requeue(std::size_t idx, Work w, bool resume) {
   auto& e = *egms_[idx];
-  if (++w.attempts < kMaxWorkAttempts && e.st.link_up) {
+  if (++w.attempts < kMaxWorkAttempts && (e.st.link_up || resume)) {
+    // The resume LP 1B of a machine that wants a sync first (it lost the link while we were
+    // down and dropped its unACKed answer, keeping the record): after the sync it goes first,
+    // ahead of any general poll, so the handpay is reported before what followed it.
+    if (resume) e.lp_last = false;
     e.work.push_front(std::move(w));
     return;
   }

@@ -231,6 +231,23 @@ void DeliveryImpl::handle_replay(const std::shared_ptr<ConsumerState>& c,
     reject(c.get(), &DeliveryStats::rejected_malformed, topic, parsed.error);
     return;
   }
+  // Each accepted request may restart a replay of everything: at most a burst of 3, then one
+  // every 2 s per consumer. The one being served is replaced, never stacked.
+  constexpr double kReplayRequestBurst = 3;
+  constexpr auto kReplayRequestEvery = std::chrono::milliseconds(2000);
+  auto now = std::chrono::steady_clock::now();
+  if (c->request_refill == SteadyTime{}) c->request_refill = now;
+  c->request_tokens = std::min(
+      kReplayRequestBurst,
+      c->request_tokens + std::chrono::duration<double>(now - c->request_refill) /
+                              std::chrono::duration<double>(kReplayRequestEvery));
+  c->request_refill = now;
+  if (c->request_tokens < 1) {
+    reject(c.get(), &DeliveryStats::rejected_replay_rate, topic,
+           "replay requests too frequent (at most one every 2 s)");
+    return;
+  }
+  c->request_tokens -= 1;
   if (std::holds_alternative<RedeliverDead>(*parsed.value)) {
     std::vector<std::uint64_t> seqs;
     for (auto& d : store_.dead_letters(c->opt.name)) seqs.push_back(d.seq);

@@ -127,7 +127,26 @@ void DeliveryImpl::reject(ConsumerState* c, std::uint64_t DeliveryStats::*counte
   ++(counters_.*counter);
   ++counters_.rejected_inbound;
   if (c) ++c->counters.rejected;
-  spdlog::warn("delivery: rejected message on '{}': {}", topic, why);
+  constexpr std::uint64_t kRejectLogBurst = 20;
+  constexpr auto kRejectLogPeriod = std::chrono::seconds(10);
+  auto now = std::chrono::steady_clock::now();
+  if (now - reject_log_window_ >= kRejectLogPeriod) {
+    if (reject_log_suppressed_ > 0) {
+      spdlog::warn("delivery: {} more rejected messages were not logged", reject_log_suppressed_);
+    }
+    reject_log_window_ = now;
+    reject_log_lines_ = 0;
+    reject_log_suppressed_ = 0;
+  }
+  if (++reject_log_lines_ > kRejectLogBurst) {
+    ++reject_log_suppressed_;
+    ++counters_.log_lines_suppressed;
+    return;
+  }
+  // Topic and reason are peer-controlled: bounded in the log.
+  constexpr std::size_t kMaxLogged = 200;
+  spdlog::warn("delivery: rejected message on '{}': {}", topic.substr(0, kMaxLogged),
+               why.substr(0, kMaxLogged));
 }
 
 void DeliveryImpl::on_message(const std::string& topic, std::string_view payload) {

@@ -36,6 +36,9 @@ struct ConsumerState {
   std::uint64_t replay_pos = 0, replay_end = 0;
   std::deque<store::Record> dead_queue;  // dead letters being redelivered
   double tokens = 0;                     // replay token bucket (events)
+  // Replay requests: a bucket of kReplayRequestBurst, one more every kReplayRequestEveryMs.
+  double request_tokens = 3;
+  SteadyTime request_refill{};
   std::size_t replay_outstanding = 0;    // replay publishes awaiting PUBACK
   ConsumerDeliveryStats counters;
   std::uint64_t last_health_published = 0, last_health_acks = 0;
@@ -103,6 +106,10 @@ class DeliveryImpl : public std::enable_shared_from_this<DeliveryImpl> {
   std::uint64_t live_pos_ = 0, appended_hint_ = 0;
   SteadyTime last_tick_{};
   DeliveryStats counters_;  // gateway-wide counters (consumers vector unused here)
+  // Rejected-input log lines: at most kRejectLogBurst per kRejectLogPeriod, then one line
+  // saying how many were left out (a stranger's flood must not fill the disk with logs).
+  SteadyTime reject_log_window_{};
+  std::uint64_t reject_log_lines_ = 0, reject_log_suppressed_ = 0;
   mutable std::mutex snap_mu_;
   DeliveryStats snapshot_;
 };

@@ -89,7 +89,9 @@ struct DeliveryStats {
   std::uint64_t rejected_inbound = 0;  // all rejected inbound messages
   std::uint64_t rejected_malformed = 0, rejected_unknown_consumer = 0, rejected_topic = 0,
                 rejected_oversize = 0, rejected_ack_beyond = 0, rejected_ack_backwards = 0,
-                rejected_replay_range = 0;
+                rejected_replay_range = 0,
+                rejected_replay_rate = 0;  // replay requests above the per-consumer rate
+  std::uint64_t log_lines_suppressed = 0;  // rejection log lines not written (rate limit)
   std::uint64_t ack_commit_errors = 0;
   std::uint64_t health_published = 0;
   std::uint64_t live_published = 0;

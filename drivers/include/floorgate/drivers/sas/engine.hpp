@@ -72,7 +72,7 @@ class Engine {
   void send_pending(bool retry);
   void end_exchange(std::int64_t next_due);
   void exchange_failed(bool timeout, bool crc);
-  void give_up_or_requeue(std::size_t egm, Work w);
+  void give_up_or_requeue(std::size_t egm, Work w, bool resume = false);
   void work_abandoned(std::size_t egm, const std::vector<std::uint8_t>& frame);
   void handle_frame(const ParseResult& r);
   void handle_exception_code(std::size_t egm, std::uint8_t code, std::span<const std::uint8_t> data,
@@ -82,7 +82,9 @@ class Engine {
   void note_answer(std::size_t egm);
   void note_failure(std::size_t egm);
   void emit(std::size_t egm, Event ev, bool blocks_bus);
-  void remember_polled(std::uint8_t address);  // BusConfig::resume_file
+  // BusConfig::resume_file: the last poll whose answer may await an implied ACK (command 0 =
+  // general poll, 0x1B = handpay record).
+  void remember_polled(std::uint8_t address, std::uint8_t command);
   void resume_from_file(std::int64_t now);  // start(): NACK-poll the EGM named there
   void submit(std::size_t egm, Event ev, bool blocks_bus);
   void queue_identification(std::size_t egm);
