@@ -122,6 +122,11 @@ void emit_web(YAML::Emitter& out, const WebConfig& w) {
   key_str(out, "key_file", w.tls_key_file.string());
   out << YAML::EndMap;
   key_val(out, "session_idle_timeout_s", w.session_idle_timeout.count());
+  if (!w.allowed_hosts.empty()) {
+    out << YAML::Key << "allowed_hosts" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+    for (const auto& h : w.allowed_hosts) out << h;
+    out << YAML::EndSeq;
+  }
   out << YAML::Key << "users" << YAML::Value << YAML::BeginSeq;
   for (const auto& u : w.users) {
     out << YAML::BeginMap;

@@ -124,7 +124,8 @@ void read_mqtt(Reader& r, const YAML::Node& node, MqttConfig& out) {
 void read_web(Reader& r, const YAML::Node& node, WebConfig& out) {
   const std::string path = "web";
   if (!r.check_map(node, path,
-                   {"enabled", "bind", "port", "tls", "session_idle_timeout_s", "users"}))
+                   {"enabled", "bind", "port", "tls", "session_idle_timeout_s", "allowed_hosts",
+                    "users"}))
     return;
   r.read_bool(node, path, "enabled", out.enabled);
   std::string bind = out.bind;
@@ -135,6 +136,8 @@ void read_web(Reader& r, const YAML::Node& node, WebConfig& out) {
   }
   r.read_int(node, path, "port", 1, 65535, out.port);
   read_seconds(r, node, path, "session_idle_timeout_s", 60, 86400, out.session_idle_timeout);
+  std::vector<Pos> host_pos;
+  r.read_string_list(node, path, "allowed_hosts", out.allowed_hosts, host_pos);
 
   const YAML::Node tls = Reader::find(node, "tls");
   const std::string tp = join(path, "tls");

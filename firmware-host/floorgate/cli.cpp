@@ -7,6 +7,7 @@ std::string usage_text() {
        floorgate --check-config FILE
        floorgate --print-default-config
        floorgate --hash-password          (reads the password from standard input)
+       floorgate --mqtt-acl FILE --out DIR
        floorgate --help | --version
 
 Slot-floor edge gateway: polls EGMs (SAS serial/TCP, G2S), stores every event durably in
@@ -18,6 +19,9 @@ SQLite and delivers it over MQTT to acknowledging consumers.
   --check-config FILE    validate FILE, print every error as file:line:col, exit 1 if any
   --print-default-config print the embedded default configuration (annotated YAML)
   --hash-password        print a password hash for web.users[].password_hash
+  --mqtt-acl FILE        write the Mosquitto accounts and ACL for configuration FILE into
+                         --out DIR: one user for the gateway, one per consumer, a read-only
+                         "monitor" (see docs/mqtt.md, Security)
 
 Signals: SIGTERM/SIGINT stop cleanly; SIGHUP reloads the configuration file.
 )";
@@ -48,6 +52,15 @@ std::optional<CommandLine> parse_command_line(const std::vector<std::string>& ar
       if (!v) return std::nullopt;
       cl.config_path = *v;
       if (a == "--check-config") cl.mode = CommandLine::Mode::check_config;
+    } else if (a == "--mqtt-acl") {
+      auto v = value(i, a);
+      if (!v) return std::nullopt;
+      cl.config_path = *v;
+      cl.mode = CommandLine::Mode::mqtt_acl;
+    } else if (a == "--out") {
+      auto v = value(i, a);
+      if (!v) return std::nullopt;
+      cl.out_dir = *v;
     } else if (a == "--store") {
       auto v = value(i, a);
       if (!v) return std::nullopt;
@@ -60,6 +73,10 @@ std::optional<CommandLine> parse_command_line(const std::vector<std::string>& ar
       error = "unknown option '" + a + "'";
       return std::nullopt;
     }
+  }
+  if (cl.mode == CommandLine::Mode::mqtt_acl && !cl.out_dir) {
+    error = "--mqtt-acl needs --out DIR";
+    return std::nullopt;
   }
   return cl;
 }

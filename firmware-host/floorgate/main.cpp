@@ -8,6 +8,7 @@
 
 #include "cli.hpp"
 #include "daemon.hpp"
+#include "mqtt_acl.hpp"
 #include "floorgate/config/config.hpp"
 #include "floorgate/gateway/logging.hpp"
 #include "floorgate/gateway/web/password.hpp"
@@ -64,6 +65,7 @@ int main(int argc, char** argv) {
       return 0;
     case CommandLine::Mode::check_config: return check_config(*cl->config_path);
     case CommandLine::Mode::hash_password: return hash_password();
+    case CommandLine::Mode::mqtt_acl: return floorgate::host::write_mqtt_acl(*cl->config_path, *cl->out_dir);
     case CommandLine::Mode::run: break;
   }
   auto loaded = cl->config_path ? floorgate::config::load_file(*cl->config_path)

@@ -2,6 +2,8 @@
 // three acknowledging consumers as real processes. The simulator's ledger is the truth.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <set>
 #include <thread>
 
 #include "floor_fixture.hpp"
@@ -47,6 +49,79 @@ bool class_in(const std::string& cls, std::initializer_list<const char*> set) {
     if (cls == s) return true;
   }
   return false;
+}
+
+// Runs mosquitto_pub once (QoS 1: it returns after the broker handled the message).
+int mqtt_pub(const Floor& floor, const std::vector<std::string>& auth, const std::string& topic,
+             const std::string& message) {
+  std::vector<std::string> argv = {"mosquitto_pub", "-h", "127.0.0.1", "-p",
+                                   std::to_string(floor.broker_port()), "-q", "1", "-t", topic,
+                                   "-m", message};
+  argv.insert(argv.end(), auth.begin(), auth.end());
+  ChildProcess p(argv, (floor.dir() / "pub.log").string(), (floor.dir() / "pub.log").string());
+  return p.wait();
+}
+
+// The latest <root>/health message as the monitor account reads it (empty when none came).
+boost::json::object latest_health(const Floor& floor) {
+  const auto out = floor.dir() / "health-one.json";
+  ChildProcess sub({"mosquitto_sub", "-h", "127.0.0.1", "-p", std::to_string(floor.broker_port()),
+                    "-u", "monitor", "-P", floor.password_of("monitor"), "-t",
+                    floor.root() + "/health", "-C", "1", "-W", "5"},
+                   out.string(), "");
+  sub.wait();
+  boost::system::error_code ec;
+  auto v = boost::json::parse(Floor::read(out), ec);
+  return !ec && v.is_object() ? v.as_object() : boost::json::object{};
+}
+
+// Issue 17: one consumer (or a stranger) must not be able to move another consumer's cursor.
+// The broker runs with the generated accounts and ACL. While slot-mgmt is offline,
+// maintenance forges an ack and a replay for it, then sends a malformed ack on its own topic
+// as a marker: once the gateway counted the marker, anything published before it that the
+// broker let through would have been handled too. slot-mgmt's cursor has not moved.
+TEST(E2E, NoConsumerCanAckOrReplayForAnother) {
+  Floor floor;
+  floor.start_all();
+  floor.stop_consumer("slot-mgmt");
+  for (const char* c : {"door 1 open", "door 1 close", "bill 2 20", "door 5 open", "bill 6 50"}) {
+    ASSERT_TRUE(floor.sim().ok(c)) << c;
+  }
+  // analytics (every route) has them all: the highest seq is what a forger would ack.
+  std::uint64_t last = 0;
+  ASSERT_TRUE(wait_until([&] {
+    std::size_t money_or_doors = 0;
+    for (const auto& r : floor.received("analytics")) {
+      last = std::max(last, r.seq);
+      money_or_doors += r.cls == "financial" || r.cls == "security";
+    }
+    return money_or_doors >= 5;
+  }, 30s));
+  const std::vector<std::string> maintenance = {"-u", "maintenance", "-P",
+                                                floor.password_of("maintenance")};
+  const std::string ack = floor.root() + "/ack/slot-mgmt";
+  const std::string forged = "{\"upto\": " + std::to_string(last) + "}";
+  mqtt_pub(floor, maintenance, ack, forged);
+  mqtt_pub(floor, maintenance, floor.root() + "/replay/slot-mgmt", "{\"from_seq\": 1}");
+  EXPECT_NE(mqtt_pub(floor, {}, ack, forged), 0) << "an anonymous client got in";
+  mqtt_pub(floor, {"-u", "monitor", "-P", floor.password_of("monitor")}, ack, forged);
+  ASSERT_EQ(mqtt_pub(floor, maintenance, floor.root() + "/ack/maintenance", "marker, not json"), 0);
+  boost::json::object health;
+  ASSERT_TRUE(wait_until([&] {
+    health = latest_health(floor);
+    const auto* n = health.if_contains("rejected_inbound");
+    return n && n->to_number<std::uint64_t>() >= 1;
+  }, 30s)) << "the marker never reached the gateway";
+  EXPECT_EQ(health.at("rejected_inbound").to_number<std::uint64_t>(), 1u)
+      << "something besides the marker reached the gateway";
+  bool seen = false;
+  for (const auto& c : health.at("consumers").as_array()) {
+    if (c.at("name").as_string() != "slot-mgmt") continue;
+    seen = true;
+    EXPECT_LT(c.at("acked_upto").to_number<std::uint64_t>(), last)
+        << "slot-mgmt's cursor moved past events it never received";
+  }
+  EXPECT_TRUE(seen);
 }
 
 TEST(E2E, EveryLedgerEventReachesEachConsumerItsRouteSelects) {

@@ -3,6 +3,7 @@
 // EGM simulator (a pty bus with machines 1-3 and a TCP bus with machines 5-6), the floorgate
 // daemon with a test configuration, and three acknowledging consumers (fg-test-consumer).
 
+#include <random>
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -55,12 +56,39 @@ class Floor {
     return {{1, "e1"}, {2, "e2"}, {3, "e3"}, {5, "e5"}, {6, "e6"}};
   }
 
+  // The broker runs as the product ships it: no anonymous clients, one account per party
+  // with the ACL `floorgate --mqtt-acl` writes for this configuration.
   void start_all() {
-    broker_ = std::make_unique<MosquittoBroker>();
+    broker_port_ = free_port();
     start_sim();
     write_config(config_yaml());
+    make_broker_accounts();
+    broker_ = std::make_unique<MosquittoBroker>(read(mqtt_dir() / "mosquitto-auth.conf"),
+                                                broker_port_);
     for (const auto& c : {"slot-mgmt", "maintenance", "analytics"}) start_consumer(c);
     start_daemon();
+  }
+
+  // Broker accounts (passwords in mqtt_dir()/<user>.password).
+  std::filesystem::path mqtt_dir() const { return dir_ / "mqtt"; }
+  std::string password_of(const std::string& user) const {
+    auto pw = read(mqtt_dir() / (user + ".password"));
+    while (!pw.empty() && (pw.back() == '\n' || pw.back() == '\r')) pw.pop_back();
+    return pw;
+  }
+  int broker_port() const { return broker_port_; }
+
+  void make_broker_accounts() {
+    // The gateway's own password comes first (its configuration names the file); the command
+    // makes the consumers' and the monitor's.
+    std::filesystem::create_directories(mqtt_dir());
+    std::ofstream(mqtt_dir() / "e2e-gw.password") << "gw-" << std::random_device{}() << "\n";
+    ChildProcess acl({build_path("firmware-host/floorgate/floorgate"), "--mqtt-acl", config_path(),
+                      "--out", mqtt_dir().string()},
+                     (dir_ / "mqtt-acl.log").string(), (dir_ / "mqtt-acl.log").string());
+    if (acl.wait() != 0) {
+      throw std::runtime_error("floorgate --mqtt-acl failed: " + read(dir_ / "mqtt-acl.log"));
+    }
   }
 
   void start_sim() {
@@ -90,7 +118,8 @@ class Floor {
     y << "gateway: {id: e2e, site: test}\n"
       << "logging: {level: info}\n"
       << "store: {path: " << (dir_ / "floorgate.db").string() << "}\n"
-      << "mqtt: {host: 127.0.0.1, port: " << broker_->port() << ", health_period_s: 1}\n"
+      << "mqtt: {host: 127.0.0.1, port: " << broker_port_ << ", health_period_s: 1, username: e2e-gw, "
+      << "password_file: " << (mqtt_dir() / "e2e-gw.password").string() << "}\n"
       << "consumers:\n"
       << "  - {name: slot-mgmt, route: {classes: [financial, security]}, ack_timeout_s: 3}\n"
       << "  - {name: maintenance, route: {classes: [fault, security]}, ack_timeout_s: 3}\n"
@@ -118,7 +147,9 @@ class Floor {
     consumers_[name] = std::make_unique<ChildProcess>(
         std::vector<std::string>{build_path("tests/tools/fg-test-consumer"), "--port",
                                  std::to_string(broker_->port()), "--root", root(), "--consumer",
-                                 name, "--out", (dir_ / (name + ".jsonl")).string()},
+                                 name, "--out", (dir_ / (name + ".jsonl")).string(),
+                                 "--username", name, "--password-file",
+                                 (mqtt_dir() / (name + ".password")).string()},
         "", (dir_ / (name + ".err")).string());
   }
 
@@ -230,6 +261,7 @@ class Floor {
   Options opt_;
   TempDir dir_;
   std::unique_ptr<MosquittoBroker> broker_;
+  int broker_port_ = 0;
   std::unique_ptr<ChildProcess> sim_;
   std::unique_ptr<SimControl> sim_ctl_;
   std::unique_ptr<ChildProcess> daemon_;

@@ -41,6 +41,7 @@ class HealthWatch {
   void start() {
     proc_ = std::make_unique<ChildProcess>(
         std::vector<std::string>{"mosquitto_sub", "-h", "127.0.0.1", "-p", std::to_string(port_),
+                                 "-u", "monitor", "-P", floor_.password_of("monitor"),
                                  "-t", floor_.root() + "/health", "-q", "0"},
         path(), "");
   }

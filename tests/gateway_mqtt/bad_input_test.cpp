@@ -146,7 +146,8 @@ TEST(BadInputReplay, ReplayRequestFloodIsRateLimited) {
   h.notify(20);
   ASSERT_TRUE(wait_until([&] { return store.acked("a") == 20; }, 10s));
   auto before = h.stats();
-  for (int i = 0; i < 60; ++i) c.publish(kTestRoot + "/replay/a", R"({"from_seq": 1})");
+  // QoS 0: the client keeps no in-flight state to tear down while the flood is still acked.
+  for (int i = 0; i < 60; ++i) c.publish(kTestRoot + "/replay/a", R"({"from_seq": 1})", 0);
   ASSERT_TRUE(wait_until([&] {
     auto s = h.stats();
     return s.rejected_replay_rate >= before.rejected_replay_rate + 50;

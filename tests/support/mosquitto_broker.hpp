@@ -3,6 +3,8 @@
 // stopped by pid. Raises max_queued_messages and sets TCP_NODELAY (shared/reference/
 // performance.md: the defaults drop PUBACKed messages to lagging subscribers and stall PUBACKs).
 
+#include <unistd.h>
+
 #include <fstream>
 #include <string>
 
@@ -31,11 +33,14 @@ class MosquittoBroker {
     auto conf = dir_ / "mosquitto.conf";
     std::ofstream out(conf);
     out << "listener " << port_ << " 127.0.0.1\n"
-        << "allow_anonymous true\n"
+        << (extra_.find("allow_anonymous") == std::string::npos ? "allow_anonymous true\n" : "")
         << "max_queued_messages 1000000\n"
         << "max_inflight_messages 0\n"
         << "set_tcp_nodelay true\n"
         << "persistence false\n"
+        // As root, mosquitto drops to user "mosquitto", which cannot enter the test's 0700
+        // temp dir to read a password or ACL file: stay root (tests only).
+        << (::geteuid() == 0 ? "user root\n" : "")
         << extra_ << "\n";
     out.close();
     proc_ = std::make_unique<ChildProcess>(

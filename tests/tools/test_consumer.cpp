@@ -3,12 +3,14 @@
 // file (or stdout) and acknowledges cumulatively on <root>/ack/<consumer>.
 //
 //   fg-test-consumer --port P --root ROOT --consumer NAME [--out FILE] [--no-ack]
+//                    [--username U --password-file F]
 //                    [--ack-batch N] [--client-id ID] [--host H]
 //
 // Output line: {"rx_ms":N,"topic":"...","msg":<the event payload as received>}
 // The consumer's session is persistent (clean session off) so it keeps its queue across its
 // own restarts like a real central system would.
 
+#include <fstream>
 #include <mosquitto.h>
 #include <signal.h>
 
@@ -80,7 +82,7 @@ void on_connect(mosquitto* mosq, void* ud, int rc) {
 
 int main(int argc, char** argv) {
   State s;
-  std::string host = "127.0.0.1", client_id, out_path;
+  std::string host = "127.0.0.1", client_id, out_path, username, password;
   int port = 1883;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -93,6 +95,11 @@ int main(int argc, char** argv) {
     else if (a == "--no-ack") s.ack = false;
     else if (a == "--ack-batch") s.ack_batch = std::max(1, std::stoi(next()));
     else if (a == "--client-id") client_id = next();
+    else if (a == "--username") username = next();
+    else if (a == "--password-file") {
+      std::ifstream in(next());
+      std::getline(in, password);
+    }
     else {
       std::fprintf(stderr, "fg-test-consumer: unknown option %s\n", a.c_str());
       return 2;
@@ -112,6 +119,7 @@ int main(int argc, char** argv) {
   mosquitto_lib_init();
   s.mosq = mosquitto_new(client_id.c_str(), false, &s);
   mosquitto_int_option(s.mosq, MOSQ_OPT_TCP_NODELAY, 1);
+  if (!username.empty()) mosquitto_username_pw_set(s.mosq, username.c_str(), password.c_str());
   mosquitto_connect_callback_set(s.mosq, on_connect);
   mosquitto_message_callback_set(s.mosq, on_message);
   mosquitto_reconnect_delay_set(s.mosq, 1, 2, false);

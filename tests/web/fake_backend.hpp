@@ -87,7 +87,11 @@ class FakeBackend : public floorgate::gateway::web::Backend {
             json::object{{"name", "sms"}, {"required", true}, {"window", 64},
                          {"classes", json::array{"financial", "security"}}},
             json::object{{"name", "maintenance"}, {"required", false}, {"window", 32},
-                         {"classes", json::array{"fault", "security"}}}}}};
+                         {"classes", json::array{"fault", "security"}}}}},
+        {"web", {{"users", json::array{json::object{
+                     {"name", "tech"}, {"role", "technician"},
+                     {"password_hash", "pbkdf2-sha256$210000$c2FsdHNhbHRzYWx0c2FsdA==$"
+                                       "aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g="}}}}}}};
     for (int i = 0; i < 20; ++i) add_event("bank1-0" + std::to_string(1 + i % 4), "game.started", "operational", json::object{});
   }
 

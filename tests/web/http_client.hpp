@@ -97,8 +97,8 @@ inline HttpReply parse_reply(const std::string& raw) {
 }
 
 // Sends raw bytes on a fresh connection and reads until close.
-inline HttpReply raw_exchange(int port, const std::string& bytes) {
-  int fd = connect_local(port);
+inline HttpReply raw_exchange(int port, const std::string& bytes, const char* source = nullptr) {
+  int fd = connect_local(port, std::chrono::seconds(10), source);
   if (fd < 0) return {};
   send_all(fd, bytes);
   std::string raw = read_all(fd);

@@ -65,7 +65,7 @@ int main() {
   std::atomic<bool> stop{false};
   std::atomic<std::size_t> sse_bytes{0};
   int sse = connect_local(port, std::chrono::milliseconds(200));
-  send_all(sse, "GET /api/events/stream HTTP/1.1\r\nHost: x\r\nCookie: " + cookie + "\r\n\r\n");
+  send_all(sse, "GET /api/events/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: " + cookie + "\r\n\r\n");
   std::thread drain([&] {
     char buf[65536];
     while (!stop) {

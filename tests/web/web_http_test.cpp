@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -107,6 +108,70 @@ TEST(WebHttp, LoginRateLimitBlocksEvenTheRightPassword) {
   EXPECT_FALSE(r.headers["retry-after"].empty());
   h.offset_s += 61;  // the window passes
   EXPECT_FALSE(h.login("tech", "tech-pass").cookie.empty());
+}
+
+// Issue 17: guessing from one address must not lock the real user out of another, and
+// parallel guesses must not all run before the first failure is counted.
+TEST(WebHttp, LoginLimitIsPerAddressAndReservedUpFront) {
+  web::WebOptions o;
+  o.login_attempts = 3;
+  WebHarness h(o);
+  auto login_from = [&](const char* source, const std::string& pw) {
+    std::string body = R"({"user":"tech","password":")" + pw + R"("})";
+    return raw_exchange(h.port,
+                        "POST /api/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                        "application/json\r\nContent-Length: " + std::to_string(body.size()) +
+                            "\r\nConnection: close\r\n\r\n" + body,
+                        source)
+        .status;
+  };
+  // Twelve parallel wrong guesses from 127.0.0.3: at most 3 are verified, the rest get 429.
+  std::vector<std::thread> guessers;
+  std::atomic<int> verified{0}, limited{0};
+  for (int i = 0; i < 12; ++i) {
+    guessers.emplace_back([&] {
+      int st = login_from("127.0.0.3", "wrong");
+      if (st == 401) ++verified;
+      if (st == 429) ++limited;
+    });
+  }
+  for (auto& t : guessers) t.join();
+  EXPECT_LE(verified.load(), 3);
+  EXPECT_EQ(verified.load() + limited.load(), 12);
+  EXPECT_EQ(login_from("127.0.0.3", "tech-pass"), 429);  // that address is blocked...
+  EXPECT_EQ(login_from("127.0.0.1", "tech-pass"), 200);  // ...the technician's is not
+}
+
+// Issue 17: a viewer sees that a password hash is set, never the hash.
+TEST(WebHttp, ViewersNeverReceiveSecrets) {
+  WebHarness h;
+  auto tech = h.login("tech", "tech-pass");
+  auto t = boost::json::parse(h.get(tech, "/api/config").body).as_object();
+  EXPECT_NE(std::string(t.at("yaml").as_string()).find("pbkdf2-sha256$"), std::string::npos);
+  auto view = h.login("view", "view-pass");
+  auto r = h.get(view, "/api/config");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.body.find("pbkdf2"), std::string::npos) << r.body;
+  auto v = boost::json::parse(r.body).as_object();
+  EXPECT_NE(std::string(v.at("yaml").as_string()).find("password_hash: \"(set)\""),
+            std::string::npos) << v.at("yaml");
+  EXPECT_EQ(v.at("document").at("web").at("users").at(0).at("password_hash").as_string(), "(set)");
+}
+
+// Issue 17: the Host header must name this server (DNS rebinding guard).
+TEST(WebHttp, UnknownHostIsRefused) {
+  web::WebOptions o;
+  o.allowed_hosts = {"floor-gw.casino.lan"};
+  WebHarness h(o);
+  auto get_with_host = [&](const std::string& host) {
+    return raw_exchange(h.port, "GET / HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n")
+        .status;
+  };
+  EXPECT_EQ(get_with_host("attacker.example:" + std::to_string(h.port)), 421);
+  EXPECT_EQ(get_with_host("127.0.0.1:" + std::to_string(h.port)), 200);
+  EXPECT_EQ(get_with_host("[::1]:" + std::to_string(h.port)), 200);
+  EXPECT_EQ(get_with_host("localhost"), 200);
+  EXPECT_EQ(get_with_host("FLOOR-GW.casino.lan:8080"), 200);
 }
 
 TEST(WebHttp, CsrfRequiredOnEveryStateChange) {
@@ -267,14 +332,14 @@ TEST(WebHttp, OversizedBodyIs413BeforeReading) {
   auto r = h.post(l, "/api/config/apply", yaml_body(std::string(10000, 'x')));
   EXPECT_EQ(r.status, 413);
   // Announced but never sent: the answer comes from the Content-Length alone.
-  auto big = raw_exchange(h.port, "POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Type: "
+  auto big = raw_exchange(h.port, "POST /api/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
                                   "application/json\r\nContent-Length: 999999999\r\n\r\n{");
   EXPECT_EQ(big.status, 413);
   // Chunked bodies are limited too.
   std::string chunk(5000, 'y');
   char hex[16];
   std::snprintf(hex, sizeof hex, "%zx", chunk.size());
-  auto chunked = raw_exchange(h.port, "POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Type: "
+  auto chunked = raw_exchange(h.port, "POST /api/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
                                       "application/json\r\nTransfer-Encoding: chunked\r\n\r\n" +
                                           std::string(hex) + "\r\n" + chunk + "\r\n0\r\n\r\n");
   EXPECT_EQ(chunked.status, 413);
@@ -283,17 +348,17 @@ TEST(WebHttp, OversizedBodyIs413BeforeReading) {
 
 TEST(WebHttp, HeaderLimitsAndMalformedRequests) {
   WebHarness h;
-  std::string many = "GET / HTTP/1.1\r\nHost: x\r\n";
+  std::string many = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n";
   for (int i = 0; i < 100; ++i) many += "X-H" + std::to_string(i) + ": 1\r\n";
   EXPECT_EQ(raw_exchange(h.port, many + "\r\n").status, 431);
-  EXPECT_EQ(raw_exchange(h.port, "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'a') +
+  EXPECT_EQ(raw_exchange(h.port, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + std::string(20000, 'a') +
                                      "\r\n\r\n").status,
             431);
   EXPECT_EQ(raw_exchange(h.port, "GARBAGE\r\n\r\n").status, 400);
-  EXPECT_EQ(raw_exchange(h.port, "GET /\x01 HTTP/1.1\r\nHost: x\r\n\r\n").status, 400);
-  EXPECT_EQ(raw_exchange(h.port, "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n").status,
+  EXPECT_EQ(raw_exchange(h.port, "GET /\x01 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").status, 400);
+  EXPECT_EQ(raw_exchange(h.port, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: abc\r\n\r\n").status,
             400);
-  EXPECT_EQ(raw_exchange(h.port, "GET foo HTTP/1.1\r\nHost: x\r\n\r\n").status, 400);
+  EXPECT_EQ(raw_exchange(h.port, "GET foo HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").status, 400);
   EXPECT_EQ(http_request(h.port, "GET", "/").status, 200);  // still serving
 }
 
@@ -303,7 +368,7 @@ TEST(WebHttp, SlowlorisIsCutAndOthersAreServed) {
   WebHarness h(o);
   int fd = connect_local(h.port, std::chrono::seconds(10));
   ASSERT_GE(fd, 0);
-  send_all(fd, "GET / HTTP/1.1\r\nHost: x\r\n");
+  send_all(fd, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n");
   // Meanwhile the server answers other clients.
   EXPECT_EQ(http_request(h.port, "GET", "/").status, 200);
   std::string rest = read_all(fd);  // returns when the server closes (deadline)
@@ -320,7 +385,7 @@ TEST(WebHttp, ConnectionLimitClosesExtraConnections) {
   for (int i = 0; i < 4; ++i) {
     int fd = connect_local(h.port);
     ASSERT_GE(fd, 0);
-    send_all(fd, "GET / HTTP/1.1\r\nHost: x\r\n");  // partial: keeps the slot busy
+    send_all(fd, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n");  // partial: keeps the slot busy
     fds.push_back(fd);
   }
   auto extra = http_request(h.port, "GET", "/");
@@ -344,12 +409,12 @@ TEST(WebHttp, PerAddressCapLeavesRoomForOtherClients) {
   for (int i = 0; i < 3; ++i) {
     int fd = connect_local(h.port, std::chrono::seconds(10), "127.0.0.2");
     ASSERT_GE(fd, 0);
-    send_all(fd, "GET / HTTP/1.1\r\nHost: x\r\n");  // partial: keeps the slot busy
+    send_all(fd, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n");  // partial: keeps the slot busy
     fds.push_back(fd);
   }
   int extra = connect_local(h.port, std::chrono::seconds(10), "127.0.0.2");
   ASSERT_GE(extra, 0);
-  send_all(extra, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  send_all(extra, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
   char buf[64];
   EXPECT_LE(::recv(extra, buf, sizeof buf, 0), 0);  // closed at accept, nothing served
   ::close(extra);
@@ -388,7 +453,7 @@ TEST(WebHttp, ServerSentEventsDeliverLiveEvents) {
   auto l = h.login("view", "view-pass");
   int fd = connect_local(h.port, std::chrono::seconds(10));
   ASSERT_GE(fd, 0);
-  send_all(fd, "GET /api/events/stream HTTP/1.1\r\nHost: x\r\nCookie: " + l.cookie + "\r\n\r\n");
+  send_all(fd, "GET /api/events/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: " + l.cookie + "\r\n\r\n");
   std::string got;
   char buf[4096];
   ssize_t n = ::recv(fd, buf, sizeof buf, 0);
@@ -428,7 +493,7 @@ TEST(WebHttp, KeepAliveServesSeveralRequestsOnOneConnection) {
   WebHarness h;
   int fd = connect_local(h.port);
   ASSERT_GE(fd, 0);
-  send_all(fd, "GET /app.css HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n"
+  send_all(fd, "GET /app.css HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET / HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                "Connection: close\r\n\r\n");
   std::string all = read_all(fd);
   ::close(fd);

@@ -1,6 +1,7 @@
 // Unit tests of the web server's pure parts: password hashes, sessions, the login limiter,
 // URL/cookie/CSV helpers and the test YAML subset the fake backend reads.
 #include "fake_backend.hpp"
+#include "web/api.hpp"
 #include "web/auth.hpp"
 #include "web/http_util.hpp"
 
@@ -110,3 +111,25 @@ TEST(MiniYaml, RoundTripsTheFakeDocument) {
 
 }  // namespace
 }  // namespace floorgate::gateway::web
+
+// Issue 17: viewers get "(set)" instead of password hashes.
+TEST(WebRedaction, CoversBlockAndFlowStyles) {
+  using floorgate::gateway::web::detail::redact_secrets;
+  EXPECT_EQ(redact_secrets("  - name: a\n    password_hash: pbkdf2$1$x$y   # c\n"),
+            "  - name: a\n    password_hash: \"(set)\"   # c\n");
+  EXPECT_EQ(redact_secrets("users: [{name: a, password_hash: 'p$1', role: viewer}]"),
+            "users: [{name: a, password_hash: \"(set)\", role: viewer}]");
+  EXPECT_EQ(redact_secrets("password_hash: \"q\"\nnext: 1"), "password_hash: \"(set)\"\nnext: 1");
+  EXPECT_EQ(redact_secrets("no secrets here"), "no secrets here");
+}
+
+// Issue 17: many logins of one account cannot push another user's session out.
+TEST(WebSessions, OneAccountCannotEvictOtherSessions) {
+  floorgate::gateway::web::detail::SessionStore store(std::chrono::seconds(900), 32, 4);
+  auto now = std::chrono::steady_clock::now();
+  auto tech = store.create("tech", "technician", now);
+  for (int i = 0; i < 300; ++i) store.create("view", "viewer", now + std::chrono::seconds(1 + i));
+  EXPECT_NE(store.find(tech.token, now + std::chrono::seconds(400), false), nullptr);
+  EXPECT_EQ(store.size(), 5u);  // 4 viewer sessions (the newest) and the technician's
+}
+

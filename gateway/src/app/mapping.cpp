@@ -111,6 +111,7 @@ web::WebOptions web_options(const config::Config& c) {
   o.cert_file = c.web.tls_cert_file.string();
   o.key_file = c.web.tls_key_file.string();
   o.session_idle = c.web.session_idle_timeout;
+  o.allowed_hosts = c.web.allowed_hosts;
   o.users = web_users(c);
   return o;
 }

@@ -7,6 +7,10 @@
 #include <floorgate/gateway/web/password.hpp>
 
 #include <boost/json.hpp>
+#include <unistd.h>
+#include <boost/asio/ip/address.hpp>
+
+#include <algorithm>
 
 namespace floorgate::gateway::web::detail {
 namespace http = boost::beast::http;
@@ -33,6 +37,39 @@ bool is_json_content(const Request& req) {
   std::string lower(ct);
   for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return lower == "application/json";
+}
+
+// The Host header must name this server: an IP literal, localhost, this machine's host name
+// or a configured name. A page on another site that re-points its DNS name at us (DNS
+// rebinding) would send its own name, and is refused.
+bool host_ok(const Request& req, const std::vector<std::string>& allowed) {
+  std::string_view h = req[http::field::host];
+  if (h.empty()) return false;
+  std::string host;
+  if (h.front() == '[') {
+    auto close = h.find(']');
+    if (close == std::string_view::npos) return false;
+    host = std::string(h.substr(1, close - 1));
+  } else {
+    host = std::string(h.substr(0, h.find(':')));
+  }
+  for (auto& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  while (!host.empty() && host.back() == '.') host.pop_back();
+  boost::system::error_code ec;
+  boost::asio::ip::make_address(host, ec);
+  if (!ec || host == "localhost") return true;
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) == 0) {
+    std::string me(name);
+    for (auto& c : me) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (host == me || host == me + ".local") return true;
+  }
+  for (const auto& a : allowed) {
+    std::string x = a;
+    for (auto& c : x) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (host == x) return true;
+  }
+  return false;
 }
 
 // An Origin header, when sent, must name this server (defence in depth beside SameSite).
@@ -69,7 +106,8 @@ Api::Api(const WebOptions& options, Backend& backend, Offload offload)
       offload_(std::move(offload)),
       users_(options.users),
       sessions_(options.session_idle),
-      limiter_(options.login_attempts, options.login_window) {}
+      limiter_(options.login_attempts, options.login_window),
+      user_limiter_(options.login_attempts * 10, options.login_window) {}
 
 TimePoint Api::now() const {
   return options_.clock ? options_.clock() : std::chrono::steady_clock::now();
@@ -119,6 +157,9 @@ void Api::handle(Request req, const ClientInfo& client, std::function<void(Outco
   };
   std::string_view target = req.target();
   if (target.empty() || target.front() != '/') return fail(400, "bad request target");
+  if (!host_ok(req, options_.allowed_hosts)) {
+    return fail(421, "unknown Host; add this name to web.allowed_hosts");
+  }
   auto qpos = target.find('?');
   auto path = url_decode(target.substr(0, qpos), false);
   std::string query(qpos == std::string_view::npos ? "" : target.substr(qpos + 1));
@@ -231,9 +272,14 @@ void Api::handle_login(Request& req, const ClientInfo& client, std::function<voi
                         false, {}});
   }
   std::string name(*user);
-  std::string ukey = "u:" + name;
+  // Failures count per (user, address) and per address, so that guessing from one place
+  // cannot lock the real user out elsewhere; and per user at ten times the limit, so that
+  // guessing from many places is still bounded.
+  std::string ukey = "u:" + name + "@" + client.address;
   std::string ikey = "ip:" + client.address;
-  long wait = std::max(limiter_.blocked_for(ukey, now()), limiter_.blocked_for(ikey, now()));
+  std::string gkey = name;
+  long wait = std::max({limiter_.blocked_for(ukey, now()), limiter_.blocked_for(ikey, now()),
+                        user_limiter_.blocked_for(gkey, now())});
   if (wait > 0) {
     auto res = error(429, "too many failed logins; try again later", req.version(),
                      req.keep_alive());
@@ -252,18 +298,23 @@ void Api::handle_login(Request& req, const ClientInfo& client, std::function<voi
   auto version = req.version();
   bool keep = req.keep_alive();
   bool tls = client.tls;
+  // The attempt counts as a failure from now on (reserved): parallel guesses all see it,
+  // instead of all running before the first verdict is recorded.
+  limiter_.record_failure(ukey, now());
+  limiter_.record_failure(ikey, now());
+  user_limiter_.record_failure(gkey, now());
   // The callback owns the reply; if the worker is full it never runs and we answer here.
   auto reply = std::make_shared<std::function<void(Outcome)>>(std::move(done));
   bool queued = run_off_loop(
       [password = std::string(*pw), hash] { return verify_password(password, hash); },
-      [this, known, name, role, ukey, ikey, version, keep, tls, reply](bool ok) {
+      [this, known, name, role, ukey, ikey, gkey, version, keep, tls, reply](bool ok) {
         if (!ok || !known) {
-          limiter_.record_failure(ukey, now());
-          limiter_.record_failure(ikey, now());
           return (*reply)(Outcome{error(401, "wrong user name or password", version, keep),
                                   false, {}});
         }
         limiter_.reset(ukey);
+        limiter_.forgive_last(ikey);
+        user_limiter_.forgive_last(gkey);
         Session s = sessions_.create(name, role, now());
         Response res{http::status::ok, version};
         res.set(http::field::content_type, "application/json; charset=utf-8");
@@ -276,7 +327,12 @@ void Api::handle_login(Request& req, const ClientInfo& client, std::function<voi
         res.prepare_payload();
         (*reply)(Outcome{std::move(res), false, {}});
       });
-  if (!queued) (*reply)(Outcome{busy(req.version(), keep), false, {}});
+  if (!queued) {
+    limiter_.forgive_last(ukey);
+    limiter_.forgive_last(ikey);
+    user_limiter_.forgive_last(gkey);
+    (*reply)(Outcome{busy(req.version(), keep), false, {}});
+  }
 }
 
 bool Api::run_off_loop(std::function<bool()> job, std::function<void(bool)> done) {

@@ -37,6 +37,11 @@ struct ClientInfo {
 // Runs a blocking job off the loop and hands the result back on the executor.
 using Offload = std::function<void(std::function<bool()> job, std::function<void(bool)> done)>;
 
+// Secrets (web.users[].password_hash) replaced by "(set)" in configuration text and in its
+// JSON document, for viewers.
+std::string redact_secrets(std::string_view yaml);
+void redact_secrets(boost::json::object& document);
+
 // Routes requests; owns sessions and the login limiter.
 class Api {
  public:
@@ -89,7 +94,8 @@ class Api {
   int worker_jobs_ = 0;
   std::vector<User> users_;
   SessionStore sessions_;
-  LoginLimiter limiter_;
+  LoginLimiter limiter_;       // per (user, address) and per address
+  LoginLimiter user_limiter_;  // per user, from anywhere (10x the limit)
 };
 
 }  // namespace floorgate::gateway::web::detail

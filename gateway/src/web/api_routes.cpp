@@ -39,6 +39,56 @@ std::string text_of(const json::value* v) {
 
 }  // namespace
 
+std::string redact_secrets(std::string_view yaml) {
+  // `password_hash: VALUE` in block or flow style; VALUE runs to the end of the scalar.
+  static constexpr std::string_view kKey = "password_hash:";
+  std::string out;
+  out.reserve(yaml.size());
+  std::size_t i = 0;
+  while (i < yaml.size()) {
+    auto at = yaml.find(kKey, i);
+    if (at == std::string_view::npos) {
+      out.append(yaml.substr(i));
+      break;
+    }
+    out.append(yaml.substr(i, at + kKey.size() - i));
+    std::size_t v = at + kKey.size();
+    while (v < yaml.size() && yaml[v] == ' ') ++v;
+    std::size_t end = v;
+    if (end < yaml.size() && (yaml[end] == '"' || yaml[end] == '\'')) {
+      const char q = yaml[end];
+      end = yaml.find(q, end + 1);
+      end = end == std::string_view::npos ? yaml.size() : end + 1;
+    } else {
+      while (end < yaml.size() && yaml[end] != '\n' && yaml[end] != ',' && yaml[end] != '}' &&
+             yaml[end] != '#') {
+        ++end;
+      }
+      while (end > v && yaml[end - 1] == ' ') --end;
+    }
+    out += " \"(set)\"";
+    i = end;
+  }
+  return out;
+}
+
+void redact_secrets(json::value& v) {
+  if (auto* o = v.if_object()) {
+    for (auto& [k, child] : *o) {
+      if (k == "password_hash" && child.is_string()) child = "(set)";
+      else redact_secrets(child);
+    }
+  } else if (auto* a = v.if_array()) {
+    for (auto& child : *a) redact_secrets(child);
+  }
+}
+
+void redact_secrets(json::object& o) {
+  json::value v(std::move(o));
+  redact_secrets(v);
+  o = std::move(v.as_object());
+}
+
 Response Api::config_result(const ConfigResult& r, unsigned version, bool keep_alive) const {
   json::array errors;
   for (const auto& e : r.errors) {
@@ -154,8 +204,14 @@ Response Api::route_authed(Request& req, const Session& session, const std::stri
   }
   if (path == "/api/config") {
     if (!get) return not_allowed();
-    return json(200, json::object{{"yaml", backend_.config_yaml()},
-                                  {"document", backend_.config_document()},
+    // Viewers see that a secret is set, never the secret (password hashes).
+    std::string yaml = backend_.config_yaml();
+    json::object doc = backend_.config_document();
+    if (!tech) {
+      yaml = redact_secrets(yaml);
+      redact_secrets(doc);
+    }
+    return json(200, json::object{{"yaml", std::move(yaml)}, {"document", std::move(doc)},
                                   {"can_edit", tech}},
                 req);
   }

@@ -7,11 +7,22 @@
 
 namespace floorgate::gateway::web::detail {
 
-SessionStore::SessionStore(std::chrono::seconds idle, std::size_t max_sessions)
-    : idle_(idle), max_sessions_(max_sessions) {}
+SessionStore::SessionStore(std::chrono::seconds idle, std::size_t max_sessions,
+                           std::size_t max_per_user)
+    : idle_(idle), max_sessions_(max_sessions), max_per_user_(std::max<std::size_t>(1, max_per_user)) {}
 
 Session SessionStore::create(const std::string& user, const std::string& role, TimePoint now) {
   sweep(now);
+  std::vector<std::map<std::string, Session, std::less<>>::iterator> mine;
+  for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
+    if (it->second.user == user) mine.push_back(it);
+  }
+  if (mine.size() >= max_per_user_) {
+    auto oldest = *std::min_element(mine.begin(), mine.end(), [](auto& a, auto& b) {
+      return a->second.last_seen < b->second.last_seen;
+    });
+    sessions_.erase(oldest);
+  }
   while (sessions_.size() >= max_sessions_) {
     auto oldest = std::min_element(sessions_.begin(), sessions_.end(), [](auto& a, auto& b) {
       return a.second.last_seen < b.second.last_seen;
@@ -95,5 +106,12 @@ void LoginLimiter::record_failure(const std::string& key, TimePoint now) {
 }
 
 void LoginLimiter::reset(const std::string& key) { failures_.erase(key); }
+
+void LoginLimiter::forgive_last(const std::string& key) {
+  auto it = failures_.find(key);
+  if (it == failures_.end()) return;
+  if (!it->second.empty()) it->second.pop_back();
+  if (it->second.empty()) failures_.erase(it);
+}
 
 }  // namespace floorgate::gateway::web::detail

@@ -30,7 +30,10 @@ struct Session {
 class SessionStore {
  public:
   // `idle`: inactivity that ends a session; `max_sessions`: oldest are dropped beyond it.
-  SessionStore(std::chrono::seconds idle, std::size_t max_sessions = 256);
+  // `max_per_user`: a user's oldest session is dropped beyond it, so logins of one account
+  // (a viewer's, scripted) cannot push everyone else's sessions out of the store.
+  SessionStore(std::chrono::seconds idle, std::size_t max_sessions = 256,
+               std::size_t max_per_user = 16);
   // Creates a session for `user`/`role`; returns a copy of it.
   Session create(const std::string& user, const std::string& role, TimePoint now);
   // The session for `token` when it exists and has not expired; refreshes last_seen when
@@ -47,7 +50,7 @@ class SessionStore {
 
  private:
   std::chrono::seconds idle_;
-  std::size_t max_sessions_;
+  std::size_t max_sessions_, max_per_user_;
   std::map<std::string, Session, std::less<>> sessions_;
 };
 
@@ -61,6 +64,9 @@ class LoginLimiter {
   void record_failure(const std::string& key, TimePoint now);
   // Forgets the failures of `key` (successful login).
   void reset(const std::string& key);
+  // Takes back the most recent failure of `key` (an attempt reserved up front that succeeded
+  // or never ran).
+  void forgive_last(const std::string& key);
 
  private:
   void prune(std::deque<TimePoint>& q, TimePoint now) const;

@@ -161,6 +161,9 @@ struct WebConfig {
   std::filesystem::path tls_cert_file;         // PEM; HTTPS iff both cert and key are set
   std::filesystem::path tls_key_file;
   std::chrono::seconds session_idle_timeout{900};  // YAML session_idle_timeout_s, 60-86400
+  // Host names the page may be reached by (the HTTP Host header), besides IP literals,
+  // localhost and this machine's host name: a guard against DNS rebinding.
+  std::vector<std::string> allowed_hosts;
   std::vector<WebUserConfig> users;
   bool operator==(const WebConfig&) const = default;
 };

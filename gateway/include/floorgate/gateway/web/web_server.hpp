@@ -41,6 +41,9 @@ struct WebOptions {
   int login_attempts = 5;               // failed logins per window per user and per client IP
   std::chrono::seconds login_window{60};    // rate-limit window
   bool metrics_require_login = false;   // true: /metrics needs a session like the API
+  // Host header names accepted besides IP literals, "localhost" and this machine's host name
+  // (with or without ".local"); any other Host gets 421 (DNS rebinding guard).
+  std::vector<std::string> allowed_hosts;
   std::chrono::seconds dashboard_push{2};   // SSE dashboard refresh period while clients listen
   WebClock clock;                       // empty = std::chrono::steady_clock::now
 };
