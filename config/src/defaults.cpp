@@ -62,6 +62,8 @@ web:
   bind: 127.0.0.1            # IP literal to bind
   port: 8080                 # 1-65535
   session_idle_timeout_s: 900
+  # allowed_hosts: [floor-gw-01.casino.lan]   # names the page is reached by, besides IPs,
+  #                                           # localhost and this machine's host name
   users:
     # DEMO ONLY: user "tech", password "floorgate". Replace before deploying.
     - name: tech

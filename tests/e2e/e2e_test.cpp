@@ -26,24 +26,6 @@ void play_scenario(SimControl& sim) {
   }
 }
 
-// Waits until every acked ledger entry reached `consumer`; returns the last comparison.
-LedgerComparison wait_for_ledger(Floor& floor, const std::string& consumer,
-                                 std::chrono::seconds timeout = 60s) {
-  LedgerComparison cmp;
-  wait_until(
-      [&] {
-        auto ledger = floor.sim().ledger();
-        if (!ledger) return false;
-        // Only settle once nothing is still waiting in an EGM's queue.
-        bool pending = std::any_of(ledger->begin(), ledger->end(),
-                                   [](const LedgerEntry& e) { return !e.acked && !e.dropped; });
-        cmp = compare_ledger(*ledger, floor.received(consumer), floor.address_to_egm());
-        return !pending && cmp.missing == 0 && cmp.acked > 0;
-      },
-      timeout);
-  return cmp;
-}
-
 bool class_in(const std::string& cls, std::initializer_list<const char*> set) {
   for (const char* s : set) {
     if (cls == s) return true;
@@ -60,19 +42,6 @@ int mqtt_pub(const Floor& floor, const std::vector<std::string>& auth, const std
   argv.insert(argv.end(), auth.begin(), auth.end());
   ChildProcess p(argv, (floor.dir() / "pub.log").string(), (floor.dir() / "pub.log").string());
   return p.wait();
-}
-
-// The latest <root>/health message as the monitor account reads it (empty when none came).
-boost::json::object latest_health(const Floor& floor) {
-  const auto out = floor.dir() / "health-one.json";
-  ChildProcess sub({"mosquitto_sub", "-h", "127.0.0.1", "-p", std::to_string(floor.broker_port()),
-                    "-u", "monitor", "-P", floor.password_of("monitor"), "-t",
-                    floor.root() + "/health", "-C", "1", "-W", "5"},
-                   out.string(), "");
-  sub.wait();
-  boost::system::error_code ec;
-  auto v = boost::json::parse(Floor::read(out), ec);
-  return !ec && v.is_object() ? v.as_object() : boost::json::object{};
 }
 
 // Issue 17: one consumer (or a stranger) must not be able to move another consumer's cursor.
@@ -108,7 +77,7 @@ TEST(E2E, NoConsumerCanAckOrReplayForAnother) {
   ASSERT_EQ(mqtt_pub(floor, maintenance, floor.root() + "/ack/maintenance", "marker, not json"), 0);
   boost::json::object health;
   ASSERT_TRUE(wait_until([&] {
-    health = latest_health(floor);
+    health = floor.latest_health();
     const auto* n = health.if_contains("rejected_inbound");
     return n && n->to_number<std::uint64_t>() >= 1;
   }, 30s)) << "the marker never reached the gateway";

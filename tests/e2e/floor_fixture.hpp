@@ -3,7 +3,6 @@
 // EGM simulator (a pty bus with machines 1-3 and a TCP bus with machines 5-6), the floorgate
 // daemon with a test configuration, and three acknowledging consumers (fg-test-consumer).
 
-#include <random>
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -11,6 +10,7 @@
 #include <map>
 #include <atomic>
 #include <memory>
+#include <random>
 #include <thread>
 #include <set>
 #include <sstream>
@@ -78,6 +78,19 @@ class Floor {
   }
   int broker_port() const { return broker_port_; }
 
+  // The next <root>/health message as the monitor account reads it (empty when none came).
+  boost::json::object latest_health() const {
+    const auto out = dir_ / "health-one.json";
+    ChildProcess sub({"mosquitto_sub", "-h", "127.0.0.1", "-p", std::to_string(broker_port_),
+                      "-u", "monitor", "-P", password_of("monitor"), "-t", root() + "/health",
+                      "-C", "1", "-W", "5"},
+                     out.string(), "");
+    sub.wait();
+    boost::system::error_code ec;
+    auto v = boost::json::parse(read(out), ec);
+    return !ec && v.is_object() ? v.as_object() : boost::json::object{};
+  }
+
   void make_broker_accounts() {
     // The gateway's own password comes first (its configuration names the file); the command
     // makes the consumers' and the monitor's.
@@ -135,7 +148,14 @@ class Floor {
       << "      - {id: e5, address: 5, poll_period_ms: 40}\n"
       << "      - {id: e6, address: 6, poll_period_ms: 40}\n"
       << opt_.extra_buses
-      << "web: {enabled: " << (opt_.web ? "true" : "false") << ", port: " << web_port_ << "}\n";
+      << "web:\n  enabled: " << (opt_.web ? "true" : "false") << "\n  port: " << web_port_ << "\n";
+    if (opt_.web) {
+      // Test accounts, password "floorgate" (the demo's hash): a technician and a viewer.
+      const char* hash =
+          "\"pbkdf2-sha256$100000$Zmxvb3JnYXRlLWRlbW8tcw==$PRDEgClxwstsCKPwC+ETBp5CNBnNqVT3rVFrUUZo41I=\"";
+      y << "  users:\n    - {name: tech, role: technician, password_hash: " << hash << "}\n"
+        << "    - {name: view, role: viewer, password_hash: " << hash << "}\n";
+    }
     return y.str();
   }
 

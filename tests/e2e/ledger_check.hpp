@@ -74,4 +74,22 @@ inline LedgerComparison compare_ledger(const std::vector<LedgerEntry>& ledger,
   return out;
 }
 
+// Waits until every acked ledger entry reached `consumer` and nothing waits in an EGM's
+// queue; returns the last comparison.
+inline LedgerComparison wait_for_ledger(Floor& floor, const std::string& consumer,
+                                        std::chrono::seconds timeout = std::chrono::seconds(60)) {
+  LedgerComparison cmp;
+  wait_until(
+      [&] {
+        auto ledger = floor.sim().ledger();
+        if (!ledger) return false;
+        bool pending = std::any_of(ledger->begin(), ledger->end(),
+                                   [](const LedgerEntry& e) { return !e.acked && !e.dropped; });
+        cmp = compare_ledger(*ledger, floor.received(consumer), floor.address_to_egm());
+        return !pending && cmp.missing == 0 && cmp.acked > 0;
+      },
+      timeout);
+  return cmp;
+}
+
 }  // namespace floorgate::testing
