@@ -64,11 +64,9 @@ web:
   session_idle_timeout_s: 900
   # allowed_hosts: [floor-gw-01.casino.lan]   # names the page is reached by, besides IPs,
   #                                           # localhost and this machine's host name
-  users:
-    # DEMO ONLY: user "tech", password "floorgate". Replace before deploying.
-    - name: tech
-      role: technician       # viewer | technician
-      password_hash: "pbkdf2-sha256$100000$Zmxvb3JnYXRlLWRlbW8tcw==$PRDEgClxwstsCKPwC+ETBp5CNBnNqVT3rVFrUUZo41I="
+  # No accounts ship with a known password. Add one (prompts for the password):
+  #   floorgate user add NAME --role technician --config /etc/floorgate/floorgate.yaml
+  users: []
 )yaml";
 
 }  // namespace

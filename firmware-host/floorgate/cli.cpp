@@ -8,6 +8,7 @@ std::string usage_text() {
        floorgate --print-default-config
        floorgate --hash-password          (reads the password from standard input)
        floorgate --mqtt-acl FILE --out DIR
+       floorgate user add NAME --role viewer|technician --config FILE  (password from stdin)
        floorgate --help | --version
 
 Slot-floor edge gateway: polls EGMs (SAS serial/TCP, G2S), stores every event durably in
@@ -19,6 +20,8 @@ SQLite and delivers it over MQTT to acknowledging consumers.
   --check-config FILE    validate FILE, print every error as file:line:col, exit 1 if any
   --print-default-config print the embedded default configuration (annotated YAML)
   --hash-password        print a password hash for web.users[].password_hash
+  user add NAME          add (or re-key) a web page account in the --config FILE; the
+                         password is read from standard input and only its hash is stored
   --mqtt-acl FILE        write the Mosquitto accounts and ACL for configuration FILE into
                          --out DIR: one user for the gateway, one per consumer, a read-only
                          "monitor" (see docs/mqtt.md, Security)
@@ -37,7 +40,17 @@ std::optional<CommandLine> parse_command_line(const std::vector<std::string>& ar
     }
     return args[++i];
   };
-  for (std::size_t i = 1; i < args.size(); ++i) {
+  std::size_t first = 1;
+  if (args.size() > 1 && args[1] == "user") {
+    if (args.size() < 4 || args[2] != "add" || args[3].empty() || args[3][0] == '-') {
+      error = "usage: floorgate user add NAME --role viewer|technician --config FILE";
+      return std::nullopt;
+    }
+    cl.mode = CommandLine::Mode::user_add;
+    cl.user_name = args[3];
+    first = 4;
+  }
+  for (std::size_t i = first; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--help" || a == "-h") {
       cl.mode = CommandLine::Mode::help;
@@ -57,6 +70,10 @@ std::optional<CommandLine> parse_command_line(const std::vector<std::string>& ar
       if (!v) return std::nullopt;
       cl.config_path = *v;
       cl.mode = CommandLine::Mode::mqtt_acl;
+    } else if (a == "--role" && cl.mode == CommandLine::Mode::user_add) {
+      auto v = value(i, a);
+      if (!v) return std::nullopt;
+      cl.user_role = *v;
     } else if (a == "--out") {
       auto v = value(i, a);
       if (!v) return std::nullopt;
@@ -71,6 +88,16 @@ std::optional<CommandLine> parse_command_line(const std::vector<std::string>& ar
       cl.log_level = *v;
     } else {
       error = "unknown option '" + a + "'";
+      return std::nullopt;
+    }
+  }
+  if (cl.mode == CommandLine::Mode::user_add) {
+    if (cl.user_role != "viewer" && cl.user_role != "technician") {
+      error = "user add needs --role viewer or --role technician";
+      return std::nullopt;
+    }
+    if (!cl.config_path) {
+      error = "user add needs --config FILE";
       return std::nullopt;
     }
   }

@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
+#include <optional>
 #include <iostream>
 #include <spdlog/spdlog.h>
 
@@ -10,6 +12,7 @@
 #include "daemon.hpp"
 #include "mqtt_acl.hpp"
 #include "floorgate/config/config.hpp"
+#include "floorgate/gateway/appliance.hpp"
 #include "floorgate/gateway/logging.hpp"
 #include "floorgate/gateway/web/password.hpp"
 
@@ -23,7 +26,61 @@ int check_config(const std::string& path) {
   return 0;
 }
 
+std::optional<std::string> read_password();
+
 int hash_password() {
+  auto pw = read_password();
+  if (!pw) return 1;
+  std::cout << floorgate::gateway::web::hash_password(*pw) << '\n';
+  return 0;
+}
+
+// `floorgate user add NAME --role ROLE --config FILE`: the file is checked, the account added
+// (or its role and password replaced), and the result written atomically; the previous file
+// is kept as FILE.prev. The file is re-emitted from the parsed configuration, so comments are
+// not kept.
+int user_add(const std::string& path, const std::string& name, const std::string& role) {
+  auto loaded = floorgate::config::load_file(path);
+  if (!loaded.config) {
+    for (const auto& e : loaded.errors) std::cerr << e.to_string() << '\n';
+    return 1;
+  }
+  auto cfg = std::move(*loaded.config);
+  auto pw = read_password();
+  if (!pw) return 1;
+  floorgate::config::WebUserConfig user;
+  user.name = name;
+  user.role = role == "technician" ? floorgate::config::WebRole::technician
+                                   : floorgate::config::WebRole::viewer;
+  user.password_hash = floorgate::gateway::web::hash_password(*pw);
+  bool replaced = false;
+  for (auto& u : cfg.web.users) {
+    if (u.name == name) {
+      u = user;
+      replaced = true;
+    }
+  }
+  if (!replaced) cfg.web.users.push_back(user);
+  std::string text = floorgate::config::to_yaml(cfg);
+  auto check = floorgate::config::load_string(text, path);
+  if (!check.config) {
+    for (const auto& e : check.errors) std::cerr << e.to_string() << '\n';
+    std::cerr << "floorgate: refusing to write an invalid configuration\n";
+    return 1;
+  }
+  std::error_code ec;
+  std::filesystem::copy_file(path, path + ".prev", std::filesystem::copy_options::overwrite_existing, ec);
+  if (auto err = floorgate::gateway::write_file_atomically(path, text); !err.empty()) {
+    std::cerr << "floorgate: " << err << '\n';
+    return 1;
+  }
+  std::cout << (replaced ? "updated" : "added") << " user " << name << " (" << role << ") in "
+            << path << "; previous file: " << path << ".prev\n"
+            << "reload the daemon (systemctl reload floorgate) to apply\n";
+  return 0;
+}
+
+std::optional<std::string> read_password() {
   const bool tty = ::isatty(STDIN_FILENO);
   termios old{};
   if (tty) {
@@ -41,10 +98,9 @@ int hash_password() {
   }
   if (pw.empty()) {
     std::cerr << "floorgate: empty password refused\n";
-    return 1;
+    return std::nullopt;
   }
-  std::cout << floorgate::gateway::web::hash_password(pw) << '\n';
-  return 0;
+  return pw;
 }
 
 }  // namespace
@@ -65,6 +121,8 @@ int main(int argc, char** argv) {
       return 0;
     case CommandLine::Mode::check_config: return check_config(*cl->config_path);
     case CommandLine::Mode::hash_password: return hash_password();
+    case CommandLine::Mode::user_add:
+      return user_add(*cl->config_path, cl->user_name, cl->user_role);
     case CommandLine::Mode::mqtt_acl: return floorgate::host::write_mqtt_acl(*cl->config_path, *cl->out_dir);
     case CommandLine::Mode::run: break;
   }

@@ -182,7 +182,10 @@ TEST(ConfigRoundTrip, EveryFieldChangedSurvives) {
   g2s.egms.push_back(n);
   c.buses.push_back(g2s);
   c.web.enabled = false;
-  c.web.users[0].role = WebRole::viewer;
+  c.web.users.push_back({"viewer1", WebRole::viewer,
+                         "pbkdf2-sha256$100000$Zmxvb3JnYXRlLWRlbW8tcw==$"
+                         "PRDEgClxwstsCKPwC+ETBp5CNBnNqVT3rVFrUUZo41I="});
+  c.web.allowed_hosts = {"floor-gw.casino.lan", "gw01"};
   const std::string text = to_yaml(c);
   const LoadResult r = load_string(text, "roundtrip.yaml");
   ASSERT_TRUE(r.config) << errors_of(r) << text;

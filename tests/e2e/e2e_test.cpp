@@ -93,6 +93,36 @@ TEST(E2E, NoConsumerCanAckOrReplayForAnother) {
   EXPECT_TRUE(seen);
 }
 
+// Issue 17: nothing installed carries a known password. The embedded defaults have no web
+// accounts; `floorgate user add` writes one, storing only a PBKDF2 hash, and keeps the
+// previous file.
+TEST(E2E, DefaultsHaveNoAccountsAndUserAddWritesAHash) {
+  TempDir dir;
+  const auto cfg = (dir / "floorgate.yaml").string();
+  const std::string bin = build_path("firmware-host/floorgate/floorgate");
+  ChildProcess print({bin, "--print-default-config"}, cfg, "");
+  ASSERT_EQ(print.wait(), 0);
+  auto defaults = Floor::read(cfg);
+  EXPECT_EQ(defaults.find("password_hash"), std::string::npos) << defaults;
+  ChildProcess add({"sh", "-c", "printf 'S3cret-pass\\n' | " + bin +
+                                    " user add alice --role technician --config " + cfg},
+                   (dir / "add.log").string(), (dir / "add.log").string());
+  ASSERT_EQ(add.wait(), 0) << Floor::read(dir / "add.log");
+  auto written = Floor::read(cfg);
+  EXPECT_NE(written.find("alice"), std::string::npos) << written;
+  EXPECT_NE(written.find("pbkdf2-sha256$"), std::string::npos);
+  EXPECT_EQ(written.find("S3cret-pass"), std::string::npos);
+  EXPECT_EQ(Floor::read(cfg + ".prev"), defaults);
+  ChildProcess check({bin, "--check-config", cfg}, (dir / "check.log").string(),
+                     (dir / "check.log").string());
+  EXPECT_EQ(check.wait(), 0) << Floor::read(dir / "check.log");
+  ChildProcess bad({"sh", "-c", "printf 'x\\n' | " + bin + " user add bob --role admin --config " + cfg},
+                   (dir / "bad.log").string(), (dir / "bad.log").string());
+  EXPECT_NE(bad.wait(), 0);
+  EXPECT_NE(Floor::read(dir / "bad.log").find("--role viewer or --role technician"),
+            std::string::npos);
+}
+
 TEST(E2E, EveryLedgerEventReachesEachConsumerItsRouteSelects) {
   Floor floor;
   floor.start_all();

@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "app/runtime.hpp"
+#include "floorgate/gateway/appliance.hpp"
 #include "floorgate/gateway/web/backend.hpp"
 
 namespace floorgate::gateway::app {
@@ -48,8 +49,6 @@ class ApplianceBackend final : public web::Backend {
 // A validator error for the page, with the field path taken from the message.
 web::ConfigError web_error(const config::ConfigError& e);
 
-// Writes `text` to `path` atomically: temp file in the same directory, fsync, rename, fsync
-// of the directory. Returns an empty string or the error.
-std::string write_file_atomically(const std::filesystem::path& path, const std::string& text);
+using gateway::write_file_atomically;  // floorgate/gateway/appliance.hpp
 
 }  // namespace floorgate::gateway::app

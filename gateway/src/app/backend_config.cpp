@@ -39,6 +39,10 @@ web::ConfigResult not_applied(web::ConfigResult r) {
 
 }  // namespace
 
+}  // namespace floorgate::gateway::app
+
+namespace floorgate::gateway {
+
 std::string write_file_atomically(const std::filesystem::path& path, const std::string& text) {
   auto tmp = path.string() + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
@@ -74,6 +78,10 @@ std::string write_file_atomically(const std::filesystem::path& path, const std::
   }
   return {};
 }
+
+}  // namespace floorgate::gateway
+
+namespace floorgate::gateway::app {
 
 // Validates `yaml`, keeps the current file as <path>.prev, writes the new one atomically,
 // applies it and records who changed what in the hash-chained store.

@@ -15,6 +15,11 @@
 
 namespace floorgate::gateway {
 
+// Writes `text` to `path` atomically: temp file in the same directory, fsync, rename, fsync of
+// the directory. Returns an empty string or the error. (The web editor and `floorgate user
+// add` write the configuration file with it.)
+std::string write_file_atomically(const std::filesystem::path& path, const std::string& text);
+
 class Appliance {
  public:
   // `config_path` is re-read on reload() and rewritten by the web configuration editor; empty
