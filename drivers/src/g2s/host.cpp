@@ -89,6 +89,7 @@ HttpServer::Reply Host::Impl::on_http(const HttpServer::Peer& peer, std::string_
       }
     }
   }
+  check_clock_drift(*e);
   std::string raw(soap.payload);
   for (const auto& c : msg.classes) dispatch(*e, c, raw);
   return {200, reply_ack(msg, {})};
@@ -98,9 +99,13 @@ void Host::Impl::dispatch(EgmLink& e, const Element& cls, const std::string& raw
   if (cls.children.empty()) return;
   const Element& cmd = cls.children.front();
   if (cls.attr_or("sessionType") == "G2S_request") {
+    // timeToLive is judged on the EGM's clock (our time plus the skew its dateTimeSent just
+    // showed): an EGM whose clock is slow or fast must not have every fresh request rejected
+    // (APX011) until its log overwrites the events. Only a request that really waited longer
+    // than its timeToLive on the EGM's own clock (a stale resend) is refused.
     std::int64_t ttl = std::atoll(cls.attr_or("timeToLive", "0").c_str());
     auto sent = parse_date_time(cls.attr_or("dateTime"));
-    if (ttl > 0 && sent && *sent + ttl < now_ms()) {
+    if (ttl > 0 && sent && *sent + ttl < now_ms() + e.st.clock_skew_ms) {
       ++e.st.rejected;
       respond(e, cls, {}, "G2S_APX011");
       return;
@@ -184,6 +189,29 @@ void Host::Impl::respond(EgmLink& e, const Element& req_cls, std::string command
                    if (!self || self->stopped || ec == std::errc::operation_canceled) return;
                    self->on_post_result(*ep, ec, status);
                  });
+}
+
+void Host::Impl::check_clock_drift(EgmLink& e) {
+  // An alarm (once, until the clock is back within half the bound): events carry the EGM's
+  // times, and regulators expect them within a few seconds of the floor's clock.
+  const std::int64_t drift = std::llabs(e.st.clock_skew_ms);
+  if (!e.drift_alarmed && drift > kClockDriftAlarmMs) {
+    e.drift_alarmed = true;
+    Event ev;
+    ev.egm = e.cfg.id;
+    ev.type = "egm.clock_drift";
+    ev.cls = EventClass::fault;
+    ev.ts_gw_ms = now_ms();
+    ev.source = "g2s:comms";
+    JsonWriter w;
+    w.add("protocol", "g2s").add("egm_id", e.cfg.egm_id).add("skew_ms", e.st.clock_skew_ms);
+    ev.attrs_json = std::move(w).finish();
+    sink.submit(std::move(ev), [](std::error_code, std::uint64_t) {});
+    warn("EGM " + e.cfg.id + ": clock " + std::to_string(e.st.clock_skew_ms / 1000) +
+         " s off the gateway's (requests are still accepted; fix the EGM's time)");
+  } else if (e.drift_alarmed && drift < kClockDriftAlarmMs / 2) {
+    e.drift_alarmed = false;
+  }
 }
 
 void Host::Impl::emit_link(EgmLink& e, bool up, std::string_view reason) {

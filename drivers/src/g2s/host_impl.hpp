@@ -52,10 +52,12 @@ struct EgmLink {
   // location's host, resolved at start). Unused with mutual TLS or without a location.
   std::set<std::string> peer_addresses;
   bool peer_addresses_ready = false;
+  bool drift_alarmed = false;  // egm.clock_drift sent; cleared when back within half the bound
 };
 
 struct Host::Impl : std::enable_shared_from_this<Host::Impl> {
   static constexpr std::size_t kSeenCap = 8192;
+  static constexpr std::int64_t kClockDriftAlarmMs = 30000;  // the field's APX011 horizon
 
   Impl(boost::asio::any_io_executor e, HostConfig c, EventSink& s, std::function<std::int64_t()> n)
       : ex(e), cfg(std::move(c)), sink(s), now_ms(std::move(n)) {}
@@ -83,6 +85,7 @@ struct Host::Impl : std::enable_shared_from_this<Host::Impl> {
   std::string location_problem(const EgmLink& e, const std::string& egm_location) const;
   void resolve_peer_addresses(EgmLink& e);
   void refuse_peer(EgmLink& e, const std::string& why);
+  void check_clock_drift(EgmLink& e);
   EgmLink* find_egm(std::string_view egm_id);
   std::string reply_ack(const G2sMessage& m, std::string_view error);
   void dispatch(EgmLink& e, const Element& cls, const std::string& raw);
