@@ -2,6 +2,8 @@
 // methods. Each is rejected with the right G2S error or HTTP status; nothing is stored.
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
+
 #include "harness.hpp"
 
 namespace floorgate::g2stest {
@@ -130,6 +132,35 @@ TEST_F(G2sHostile, EventBeforeHandshakeGetsMsx003ThenAcceptedAfter) {
   post(soap(escape(body(event_report(1)))));
   ASSERT_TRUE(testing::wait_until([&] { return runner_->status().duplicates == 1; }));
   EXPECT_EQ(runner_->sink().count("door.opened"), 1u);
+}
+
+// Issue 17.5: a raw 0xFF byte and a lone surrogate (&#xD800;) in eventText reach the store as
+// U+FFFD in strict JSON, flagged text_repaired; a consumer's strict decoder never chokes.
+TEST_F(G2sHostile, InvalidUtf8BecomesStrictJsonAndIsFlagged) {
+  ASSERT_EQ(post(soap(escape(body(comms_online())))).body.find("errorCode"), std::string::npos);
+  auto report = [](int id, const std::string& text) {
+    return "<g2s:eventHandler deviceId=\"1\" dateTime=\"2030-01-01T00:00:00.000Z\" commandId=\"" +
+           std::to_string(5 + id) + "\" sessionType=\"G2S_request\" sessionId=\"" +
+           std::to_string(9 + id) + "\" timeToLive=\"0\"><g2s:eventReport deviceClass=\"G2S_cabinet\" "
+           "deviceId=\"1\" eventCode=\"G2S_CBE307\" eventId=\"" + std::to_string(id) +
+           "\" eventText=\"" + text + "\" eventDateTime=\"2030-01-01T00:00:00.000Z\" "
+           "transactionId=\"0\"/></g2s:eventHandler>";
+  };
+  auto r1 = post(soap(escape(body(report(1, "bad \xFF byte")))));
+  EXPECT_EQ(r1.body.find("errorCode"), std::string::npos) << r1.body;
+  auto r2 = post(soap(escape(body(report(2, "lone &#xD800; surrogate")))));
+  EXPECT_EQ(r2.body.find("errorCode"), std::string::npos) << r2.body;
+  ASSERT_TRUE(testing::wait_until([&] { return runner_->sink().count("door.opened") == 2; }));
+  int repaired = 0;
+  for (const auto& ev : runner_->sink().events()) {
+    if (ev.type != "door.opened") continue;
+    boost::system::error_code ec;
+    auto v = boost::json::parse(ev.attrs_json, ec);
+    ASSERT_FALSE(ec) << "not strict JSON: " << ev.attrs_json;
+    EXPECT_NE(std::string(v.at("text").as_string()).find("\xEF\xBF\xBD"), std::string::npos);
+    repaired += v.as_object().contains("text_repaired") && v.at("text_repaired").as_bool();
+  }
+  EXPECT_EQ(repaired, 2);
 }
 
 TEST_F(G2sHostile, NothingStoredFromRejectedInput) {

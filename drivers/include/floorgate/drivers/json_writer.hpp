@@ -21,16 +21,22 @@ class JsonWriter {
   JsonWriter& add(std::string_view key, bool value);
   // Inserts already-serialized JSON (an object or array built by another JsonWriter).
   JsonWriter& add_raw(std::string_view key, std::string_view json);
-  // Closes the object and returns it; the writer must not be used afterwards.
+  // Closes the object and returns it; the writer must not be used afterwards. When any key or
+  // value was not valid UTF-8, the object ends with "text_repaired":true.
   std::string finish() &&;
 
-  // Appends `s` as a quoted, escaped JSON string.
-  static void append_quoted(std::string& out, std::string_view s);
+  // Appends `s` as a quoted, escaped JSON string. Text from a peer may be anything: every
+  // byte sequence that is not valid UTF-8 (stray bytes, overlong forms, UTF-16 surrogates as
+  // XML character references decode them, code points above U+10FFFF, cut-off sequences)
+  // becomes U+FFFD, so the result always parses as strict JSON. Returns false when it replaced
+  // something.
+  static bool append_quoted(std::string& out, std::string_view s);
 
  private:
   void key(std::string_view k);
   std::string out_;
   bool first_ = true;
+  bool repaired_ = false;
 };
 
 }  // namespace floorgate::drivers
