@@ -225,6 +225,19 @@ views.config = async () => {
         if (showResult(r, 'Rolled back')) await loadConfig(true);
       } }, 'Roll back to previous'),
       tech ? null : h('span.muted', {}, 'Viewers can validate but not apply.')),
+    // Technicians set a web account's password here; the server hashes it (the hash is all
+    // the configuration file keeps, and viewers only ever see "(set)").
+    tech ? h('form.toolbar', { id: 'password-form', onsubmit: async (e) => {
+      e.preventDefault();
+      const user = document.getElementById('pw-user').value.trim();
+      const box = document.getElementById('pw-new');
+      const r = await api('POST', '/api/users/password', { user, password: box.value });
+      box.value = '';
+      if (showResult(r, 'Password set')) await loadConfig(true);
+    } },
+      h('input', { id: 'pw-user', required: true, autocomplete: 'username', placeholder: 'account', 'aria-label': 'Account whose password to set' }),
+      h('input', { id: 'pw-new', type: 'password', required: true, minlength: '8', autocomplete: 'new-password', placeholder: 'new password (8+ characters)', 'aria-label': 'New password' }),
+      h('button', { type: 'submit', id: 'pw-set' }, 'Set password')) : null,
     h('p', { id: 'config-status', role: 'status' }),
     h('ul.error', { id: 'config-errors' }),
     h('div.tabs', { role: 'tablist' },

@@ -250,6 +250,16 @@ class FakeBackend : public floorgate::gateway::web::Backend {
     return ConfigResult{true, {}, "Rolled back to the previous configuration"};
   }
 
+  ConfigResult set_password(const std::string& account, const std::string& password_hash,
+                            const std::string& by) override {
+    passwords_set[account] = password_hash;
+    audit_.insert(audit_.begin(), json::object{{"ts_ms", now_ms()}, {"user", by},
+                                                {"action", "config.changed"},
+                                                {"summary", "password of " + account + " set"}});
+    return ConfigResult{true, {}, "Password of " + account + " set"};
+  }
+  std::map<std::string, std::string> passwords_set;  // account -> hash (io thread)
+
   json::array audit() override { return audit_; }
 
   std::string metrics_text() override {

@@ -174,6 +174,25 @@ TEST(WebHttp, UnknownHostIsRefused) {
   EXPECT_EQ(get_with_host("FLOOR-GW.casino.lan:8080"), 200);
 }
 
+// Issue 17: technicians set a password through the server, which stores only a hash;
+// viewers cannot; short passwords and unknown accounts are refused.
+TEST(WebHttp, TechnicianSetsAPasswordTheServerHashes) {
+  WebHarness h;
+  auto tech = h.login("tech", "tech-pass");
+  auto view = h.login("view", "view-pass");
+  const std::string body = R"({"user":"view","password":"new-viewer-pass"})";
+  EXPECT_EQ(h.post(view, "/api/users/password", body).status, 403);
+  EXPECT_EQ(h.post(tech, "/api/users/password", R"({"user":"view","password":"short"})").status, 422);
+  EXPECT_EQ(h.post(tech, "/api/users/password", R"({"user":"nobody","password":"long-enough"})").status,
+            404);
+  auto r = h.post(tech, "/api/users/password", body);
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto stored = h.on_io([&] { return h.backend.passwords_set["view"]; });
+  EXPECT_EQ(stored.rfind("pbkdf2-sha256$", 0), 0u) << stored;
+  EXPECT_TRUE(web::verify_password("new-viewer-pass", stored));
+  EXPECT_EQ(stored.find("new-viewer-pass"), std::string::npos);
+}
+
 TEST(WebHttp, CsrfRequiredOnEveryStateChange) {
   WebHarness h;
   auto l = h.login("tech", "tech-pass");

@@ -34,6 +34,8 @@ class ApplianceBackend final : public web::Backend {
   web::ConfigResult apply_config(std::shared_ptr<const web::CheckedConfig> checked,
                                  const std::string& user) override;
   web::ConfigResult rollback_config(const std::string& user) override;
+  web::ConfigResult set_password(const std::string& account, const std::string& password_hash,
+                                 const std::string& by) override;
   boost::json::array audit() override;
   std::string metrics_text() override;
   void subscribe_live(std::function<void(const boost::json::object&)> on_live) override;

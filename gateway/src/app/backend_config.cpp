@@ -125,6 +125,26 @@ web::ConfigResult ApplianceBackend::apply_config(std::shared_ptr<const web::Chec
   return install(c->yaml, *c->config, user, "apply");
 }
 
+web::ConfigResult ApplianceBackend::set_password(const std::string& account,
+                                                 const std::string& password_hash,
+                                                 const std::string& by) {
+  if (rt_.config_path.empty()) return failure(kNoConfigFile);
+  config::Config next = rt_.cfg;
+  bool found = false;
+  for (auto& u : next.web.users) {
+    if (u.name == account) {
+      u.password_hash = password_hash;
+      found = true;
+    }
+  }
+  if (!found) return failure("There is no web account named '" + account + "'.");
+  // The file is re-emitted from the configuration (its comments are not kept; the previous
+  // file stays as .prev like any apply).
+  web::ConfigResult r = install(config::to_yaml(next), next, by, "set_password");
+  if (r.ok) r.message = "Password of " + account + " set; its sessions have ended";
+  return r;
+}
+
 // The previous file is our own (it was applied before), so it is parsed here on the loop.
 web::ConfigResult ApplianceBackend::rollback_config(const std::string& user) {
   if (rt_.config_path.empty()) return failure(kNoConfigFile);

@@ -242,6 +242,11 @@ void Api::handle_api(Request& req, const ClientInfo& client, const std::string& 
     return fail(403, "missing or wrong CSRF token");
   }
   Session session = *s;  // copy: handlers may end the session
+  if (path == "/api/users/password") {
+    if (req.method() != http::verb::post) return fail(405, "method not allowed");
+    if (session.role != "technician") return fail(403, "the technician role is required");
+    return handle_set_password(req, session, std::move(done));
+  }
   if (path == "/api/config/validate" || path == "/api/config/apply") {
     if (req.method() != http::verb::post) return fail(405, "method not allowed");
     bool apply = path == "/api/config/apply";
@@ -343,6 +348,42 @@ bool Api::run_off_loop(std::function<bool()> job, std::function<void(bool)> done
     done(r);
   });
   return true;
+}
+
+void Api::handle_set_password(Request& req, const Session& session,
+                              std::function<void(Outcome)> done) {
+  boost::system::error_code ec;
+  json::value body = json::parse(req.body(), ec);
+  const json::string* user = nullptr;
+  const json::string* pw = nullptr;
+  if (!ec && body.is_object()) {
+    auto& o = body.as_object();
+    user = o.if_contains("user") ? o["user"].if_string() : nullptr;
+    pw = o.if_contains("password") ? o["password"].if_string() : nullptr;
+  }
+  auto fail = [&](unsigned status, std::string_view msg) {
+    done(Outcome{error(status, msg, req.version(), req.keep_alive()), false, {}});
+  };
+  if (!user || !pw) return fail(400, "expected {\"user\": ..., \"password\": ...}");
+  if (pw->size() < 8 || pw->size() > 1024) return fail(422, "a password has 8 to 1024 characters");
+  bool known = false;
+  for (const auto& u : users_) known = known || u.name == std::string_view(*user);
+  if (!known) return fail(404, "no such web account");
+  // PBKDF2 on the worker; the loop only stores the hash.
+  auto hash = std::make_shared<std::string>();
+  auto reply = std::make_shared<std::function<void(Outcome)>>(std::move(done));
+  const auto version = req.version();
+  const bool keep = req.keep_alive();
+  bool queued = run_off_loop(
+      [hash, password = std::string(*pw)] {
+        *hash = hash_password(password);
+        return true;
+      },
+      [this, hash, reply, account = std::string(*user), by = session.user, version, keep](bool) {
+        ConfigResult r = backend_.set_password(account, *hash, by);
+        (*reply)(Outcome{config_result(r, version, keep), false, {}});
+      });
+  if (!queued) (*reply)(Outcome{busy(version, keep), false, {}});
 }
 
 Response Api::busy(unsigned version, bool keep_alive) const {

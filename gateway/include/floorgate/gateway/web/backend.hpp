@@ -91,6 +91,10 @@ class Backend {
                                     const std::string& user) = 0;
   // Restores the previous configuration file (same atomic write + reload + audit).
   virtual ConfigResult rollback_config(const std::string& user) = 0;
+  // Replaces the password hash of web account `account` (hashed by the server, never sent in
+  // clear past the request) in the configuration file: atomic write + reload + audit by `by`.
+  virtual ConfigResult set_password(const std::string& account, const std::string& password_hash,
+                                    const std::string& by) = 0;
   // Configuration audit records, newest first.
   virtual boost::json::array audit() = 0;
   // Prometheus text exposition format (version 0.0.4), complete with HELP/TYPE lines.
