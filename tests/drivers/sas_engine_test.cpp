@@ -329,6 +329,34 @@ TEST(SasEngine, EgmLeftInRteModeIsReadAndSwitchedBack) {
   EXPECT_EQ(egm.acked.back(), 0x11);
 }
 
+// Issue 16: the EGM clock is read at link-up (LP 7E); ten minutes off, it raises one
+// egm.clock_drift alarm and is set (LP 7F) to the gateway's local time, then read back.
+TEST(SasEngine, ClockIsReadSetAndReadBack) {
+  FakeEgm egm;
+  egm.clock_offset_ms = -600'000;
+  Harness h(one_egm_bus(), {&egm});
+  h.engine->start();
+  h.run_for(4000);
+  EXPECT_EQ(egm.clock_sets, 1);
+  EXPECT_EQ(h.count("egm.clock_drift"), 1u);
+  auto st = h.engine->status()[0];
+  ASSERT_TRUE(st.clock_drift_ms.has_value());
+  EXPECT_LE(std::llabs(*st.clock_drift_ms), 2000) << *st.clock_drift_ms;  // after the set
+  EXPECT_EQ(st.timeouts, 0u);
+  EXPECT_EQ(identical_pairs(h.wire), 0u);
+}
+
+TEST(SasEngine, ClockWithinTwoSecondsIsLeftAlone) {
+  FakeEgm egm;
+  BusConfig cfg = one_egm_bus();
+  Harness h(cfg, {&egm});
+  h.engine->start();
+  h.run_for(4000);
+  EXPECT_EQ(egm.clock_sets, 0);
+  EXPECT_EQ(h.count("egm.clock_drift"), 0u);
+  ASSERT_TRUE(h.engine->status()[0].clock_drift_ms.has_value());
+}
+
 TEST(SasEngine, ExceptionOverflowAndPowerCodes) {
   FakeEgm egm;
   Harness h(one_egm_bus(), {&egm});

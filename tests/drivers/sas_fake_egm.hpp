@@ -2,6 +2,7 @@
 // An in-test SAS EGM model (Monaco-like implied ACK) and a harness that drives the sans-I/O
 // Engine with a manual clock. Test-only.
 
+#include <ctime>
 #include <deque>
 #include <map>
 #include <optional>
@@ -22,6 +23,9 @@ struct FakeEgm {
   std::map<std::uint8_t, std::uint64_t> meters{{0x00, 1000}, {0x01, 500}, {0x0C, 42}};
   bool synced = false, require_sync = true, silent = false, rte = false;
   int corrupt_next = 0;                       // corrupt the CRC of the next N data replies
+  std::int64_t wall_ms = 0;                   // the host's wall clock (the Harness keeps it)
+  std::int64_t clock_offset_ms = 0;           // this EGM's clock minus the host's
+  int clock_sets = 0;                         // LP 7F received
   std::vector<std::uint8_t> acked;            // exception codes dequeued by an implied ACK
   std::vector<Bytes> handpays_acked;
 
@@ -132,6 +136,31 @@ struct FakeEgm {
       case 0x0E:
         rte = f[2] == 0x01;
         return {addr};
+      case 0x7E: {  // local date and time, BCD MMDDYYYY HHMMSS
+        std::time_t t = static_cast<std::time_t>((wall_ms + clock_offset_ms) / 1000);
+        std::tm tm{};
+        localtime_r(&t, &tm);
+        Bytes b{addr, 0x7E};
+        for (auto [v, n] : {std::pair{tm.tm_mon + 1, 1}, {tm.tm_mday, 1}, {tm.tm_year + 1900, 2},
+                            {tm.tm_hour, 1}, {tm.tm_min, 1}, {tm.tm_sec, 1}}) {
+          auto x = encode_bcd(static_cast<std::uint64_t>(v), static_cast<std::size_t>(n));
+          b.insert(b.end(), x.begin(), x.end());
+        }
+        return crc(b);
+      }
+      case 0x7F: {
+        std::tm tm{};
+        tm.tm_mon = static_cast<int>(*decode_bcd(std::span(f).subspan(2, 1))) - 1;
+        tm.tm_mday = static_cast<int>(*decode_bcd(std::span(f).subspan(3, 1)));
+        tm.tm_year = static_cast<int>(*decode_bcd(std::span(f).subspan(4, 2))) - 1900;
+        tm.tm_hour = static_cast<int>(*decode_bcd(std::span(f).subspan(6, 1)));
+        tm.tm_min = static_cast<int>(*decode_bcd(std::span(f).subspan(7, 1)));
+        tm.tm_sec = static_cast<int>(*decode_bcd(std::span(f).subspan(8, 1)));
+        tm.tm_isdst = -1;
+        clock_offset_ms = static_cast<std::int64_t>(std::mktime(&tm)) * 1000 - wall_ms;
+        ++clock_sets;
+        return {addr};
+      }
       default:
         return {};
     }
@@ -166,6 +195,7 @@ struct Harness {
     io.write = [this](std::vector<std::uint8_t> f) {
       wire.push_back(f);
       for (auto* e : egms) {
+        e->wall_ms = 1'700'000'000'000 + now;
         if (auto r = e->on_poll(f)) {
           Bytes wire_bytes = encode(*r);
           if (mark_in_next_reply > 0 && wire_bytes.size() > 3) {

@@ -92,6 +92,31 @@ TEST(SasSim, MachinesLeftInRteModeLoseNothing) {
   EXPECT_NE(bill->attrs_json.find("\"value_cents\":2000"), std::string::npos) << bill->attrs_json;
 }
 
+// Issue 16: a machine whose clock is two hours off is found at link-up (LP 7E), reported
+// once (egm.clock_drift) and set (LP 7F); its clock then agrees with the gateway's.
+TEST(SasSim, EgmClockIsReadAndSet) {
+  TempDir dir;
+  std::string pty = (dir / "bus0").string();
+  Sim sim(dir, {"--pty", pty, "--egm", "4"});
+  ASSERT_TRUE(sim.ready()) << sim.log();
+  auto r = sim.control("clock 4 -7200");
+  ASSERT_FALSE(r.empty());
+  ASSERT_NE(r[0].find("\"ok\":true"), std::string::npos) << r[0];
+  Rig rig;
+  rig.add(BusConfig::Link::pty, pty, {4});
+  rig.start();
+  ASSERT_TRUE(rig.run_until([&] {
+    auto st = rig.status();
+    return st[0].clock_drift_ms && std::llabs(*st[0].clock_drift_ms) <= 2000 &&
+           rig.sink.count("egm.clock_drift") >= 1;
+  }, std::chrono::seconds(20)));
+  rig.stop();
+  EXPECT_EQ(rig.sink.count("egm.clock_drift"), 1u);
+  auto* alarm = find_event(rig.sink, "egm.clock_drift");
+  ASSERT_NE(alarm, nullptr);
+  EXPECT_NE(alarm->attrs_json.find("\"drift_ms\":-72"), std::string::npos) << alarm->attrs_json;
+}
+
 TEST(SasSim, TcpRandomTrafficMatchesLedger) {
   TempDir dir;
   int port = floorgate::testing::free_port();

@@ -30,7 +30,8 @@ constexpr LpInfo kLpTable[] = {
     {0x19, R::r, F::fixed, 24},   {0x1A, R::r, F::fixed, 8},    {0x1B, R::r, F::fixed, 24},
     {0x1C, R::r, F::fixed, 36},   {0x1E, R::r, F::fixed, 28},   {0x1F, R::r, F::fixed, 24},
     {0x20, R::r, F::fixed, 8},    {0x2F, R::m, F::variable, 2}, {0x48, R::r, F::fixed, 10},
-    {0x54, R::r, F::variable, 2}, {0x7E, R::r, F::fixed, 11},   {0x94, R::s, F::fixed, 5},
+    {0x54, R::r, F::variable, 2}, {0x7E, R::r, F::fixed, 11},   {0x7F, R::s, F::ack, 0},
+    {0x94, R::s, F::fixed, 5},
 };
 
 }  // namespace

@@ -26,6 +26,9 @@ struct Engine::EgmState {
   std::int64_t next_due = 0;     // steady ms: earliest next poll to this EGM
   std::int64_t next_meter = 0;   // steady ms: next periodic snapshot
   std::int64_t next_ident = 0;   // steady ms: retry identification while it is incomplete
+  std::int64_t next_clock = 0;   // steady ms: next LP 7E clock read
+  bool clock_set_sent = false;   // LP 7F sent since the last read: read back, do not set again
+  bool clock_alarmed = false;    // egm.clock_drift emitted; cleared when back within 30 s
   int fails = 0;                 // consecutive failed exchanges
   bool need_sync = true;
   bool lp_last = false;          // last poll was a long poll: next one is a GP (events flow)

@@ -244,6 +244,10 @@ void Engine::pump() {
     if (e.st.link_up && e.cfg.meter_period.count() > 0 && now >= e.next_meter) {
       queue_meters(i, "periodic", false);
     }
+    if (e.st.link_up && e.cfg.clock_period.count() > 0 && e.next_clock > 0 && now >= e.next_clock) {
+      e.next_clock = now + e.cfg.clock_period.count() * 1000;
+      e.work.push_back({build_lp(e.cfg.address, 0x7E), 0});
+    }
     if (e.st.link_up && e.st.serial.empty() && e.work.empty() && now >= e.next_ident) {
       // Identification was abandoned (BUSY, no answer): try again, slowly.
       e.next_ident = now + kIdentRetryMs;

@@ -1,4 +1,5 @@
 // Events, identification, handpay and meters of the SAS engine.
+#include <ctime>
 #include <cstdio>
 
 #include "floorgate/drivers/json_writer.hpp"
@@ -137,6 +138,8 @@ void Engine::queue_identification(std::size_t idx) {
   e.handpay_startup_check = true;
   e.work.push_back({build_lp(a, 0x1B), 0});
   queue_meters(idx, "link_up", false);
+  e.work.push_back({build_lp(a, 0x7E), 0});  // the EGM's clock
+  e.next_clock = io_.steady_ms() + e.cfg.clock_period.count() * 1000;
   // RTE is always set, never assumed: an EGM keeps the mode an earlier host left it in.
   queue_rte_mode(idx, false);
 }
@@ -207,6 +210,9 @@ void Engine::handle_lp_data(std::size_t idx, std::span<const std::uint8_t> f) {
     case 0x1B:
       handle_handpay(idx, f);
       return;
+    case 0x7E:
+      clock_received(idx, f);
+      return;
     default:
       return;
   }
@@ -253,6 +259,82 @@ void Engine::handle_handpay(std::size_t idx, std::span<const std::uint8_t> f) {
   if (--e.handpay_reads > 0 || startup) {
     e.handpay_reads = std::max(e.handpay_reads, 1);
     e.work.push_front({build_lp(e.cfg.address, 0x1B), 0});
+  }
+}
+
+namespace {
+
+// LP 7E/7F date and time: MMDDYYYY HHMMSS in BCD, the EGM's local time.
+std::optional<std::int64_t> sas_time_ms(std::span<const std::uint8_t> d) {
+  auto mon = decode_bcd(d.subspan(0, 1)), day = decode_bcd(d.subspan(1, 1));
+  auto year = decode_bcd(d.subspan(2, 2)), hour = decode_bcd(d.subspan(4, 1));
+  auto min = decode_bcd(d.subspan(5, 1)), sec = decode_bcd(d.subspan(6, 1));
+  if (!mon || !day || !year || !hour || !min || !sec || *mon < 1 || *mon > 12 || *day < 1 ||
+      *day > 31 || *hour > 23 || *min > 59 || *sec > 60) {
+    return std::nullopt;
+  }
+  std::tm tm{};
+  tm.tm_year = static_cast<int>(*year) - 1900;
+  tm.tm_mon = static_cast<int>(*mon) - 1;
+  tm.tm_mday = static_cast<int>(*day);
+  tm.tm_hour = static_cast<int>(*hour);
+  tm.tm_min = static_cast<int>(*min);
+  tm.tm_sec = static_cast<int>(*sec);
+  tm.tm_isdst = -1;
+  std::time_t t = std::mktime(&tm);
+  if (t == static_cast<std::time_t>(-1)) return std::nullopt;
+  return static_cast<std::int64_t>(t) * 1000;
+}
+
+std::vector<std::uint8_t> sas_time_bytes(std::int64_t wall_ms) {
+  std::time_t t = static_cast<std::time_t>(wall_ms / 1000);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  std::vector<std::uint8_t> d;
+  auto bcd = [&](unsigned v, std::size_t n) {
+    auto b = encode_bcd(v, n);
+    d.insert(d.end(), b.begin(), b.end());
+  };
+  bcd(static_cast<unsigned>(tm.tm_mon + 1), 1);
+  bcd(static_cast<unsigned>(tm.tm_mday), 1);
+  bcd(static_cast<unsigned>(tm.tm_year + 1900), 2);
+  bcd(static_cast<unsigned>(tm.tm_hour), 1);
+  bcd(static_cast<unsigned>(tm.tm_min), 1);
+  bcd(static_cast<unsigned>(tm.tm_sec), 1);
+  return d;
+}
+
+}  // namespace
+
+void Engine::clock_received(std::size_t idx, std::span<const std::uint8_t> f) {
+  auto& e = *egms_[idx];
+  if (f.size() < 11) return;
+  auto egm_ms = sas_time_ms(f.subspan(2, 7));
+  if (!egm_ms) return;
+  const std::int64_t wall = io_.wall_ms();
+  const std::int64_t drift = *egm_ms - (wall / 1000) * 1000;  // the EGM has whole seconds
+  e.st.clock_drift_ms = drift;
+  notify_status(idx);
+  const std::int64_t off = drift < 0 ? -drift : drift;
+  if (!e.clock_alarmed && off > kClockAlarmMs) {
+    // Once per excursion: events carry the gateway's time, but the EGM prints its own on
+    // tickets and handpay slips, which then disagree with the floor's records.
+    e.clock_alarmed = true;
+    JsonWriter w;
+    w.add("drift_ms", drift).add("will_set", e.cfg.set_clock && !e.clock_set_sent);
+    emit(idx, make_event(idx, "egm.clock_drift", EventClass::fault, "sas:0x7e",
+                         std::move(w).finish(), f),
+         false);
+  } else if (e.clock_alarmed && off < kClockAlarmMs / 2) {
+    e.clock_alarmed = false;
+  }
+  if (e.cfg.set_clock && off > kClockSetMs && !e.clock_set_sent) {
+    e.clock_set_sent = true;
+    auto d = sas_time_bytes(io_.wall_ms());
+    e.work.push_back({build_lp(e.cfg.address, 0x7F, std::span(d)), 0});
+    e.work.push_back({build_lp(e.cfg.address, 0x7E), 0});  // and read it back
+  } else {
+    e.clock_set_sent = false;
   }
 }
 

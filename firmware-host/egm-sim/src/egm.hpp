@@ -89,6 +89,9 @@ class Egm {
   bool rte() const { return rte_; }
   // Switches RTE mode as LP 0E would, without a host asking (a previous host's setting).
   void set_rte(bool on) { rte_ = on; }
+  // This machine's clock minus real time (a slow or fast EGM clock); LP 7F sets it.
+  void set_clock_offset_ms(std::int64_t ms) { clock_offset_ms_ = ms; }
+  std::int64_t clock_offset_ms() const { return clock_offset_ms_; }
   // False after LP 01 (shutdown) until LP 02: random traffic plays no games then.
   bool play_enabled() const { return play_enabled_; }
   // Handpays not yet reported through 1B.
@@ -110,6 +113,7 @@ class Egm {
   Bytes lp_48();
   Bytes lp_54();
   Bytes lp_7e();
+  Bytes lp_7f(std::span<const std::uint8_t> frame);
   Bytes lp_94();
   Bytes ack() const { return Bytes{cfg_.address}; }
   Bytes nack() const { return Bytes{static_cast<std::uint8_t>(cfg_.address | 0x80U)}; }
@@ -117,6 +121,7 @@ class Egm {
   MachineConfig cfg_;
   int bus_;
   Ledger& ledger_;
+  std::int64_t clock_offset_ms_ = 0;
   const Clock& clock_;
   ExceptionQueue queue_;
   Meters meters_;

@@ -90,7 +90,7 @@ Bytes Egm::long_poll_answer(std::uint8_t cmd, std::span<const std::uint8_t> fram
     case 0x48: return lp_48();
     case 0x54: return lp_54();
     case 0x7E: return lp_7e();
-    case 0x7F: return ack();
+    case 0x7F: return lp_7f(frame);
     case 0x94: return lp_94();
     default: return {};
   }
@@ -227,10 +227,11 @@ Bytes Egm::lp_54() {
   return f;
 }
 
+// LP 7E/7F carry the machine's local date and time.
 Bytes Egm::lp_7e() {
-  std::time_t t = static_cast<std::time_t>(clock_.unix_ms() / 1000);
+  std::time_t t = static_cast<std::time_t>((clock_.unix_ms() + clock_offset_ms_) / 1000);
   std::tm tm{};
-  gmtime_r(&t, &tm);
+  localtime_r(&t, &tm);
   Bytes f = start(cfg_.address, 0x7E);
   append_bcd(f, static_cast<std::uint64_t>(tm.tm_mon + 1), 1);
   append_bcd(f, static_cast<std::uint64_t>(tm.tm_mday), 1);
@@ -240,6 +241,27 @@ Bytes Egm::lp_7e() {
   append_bcd(f, static_cast<std::uint64_t>(tm.tm_sec), 1);
   append_crc(f);
   return f;
+}
+
+Bytes Egm::lp_7f(std::span<const std::uint8_t> frame) {
+  if (frame.size() < 11) return {};
+  auto field = [&](std::size_t at, std::size_t n) {
+    int v = 0;
+    for (std::size_t i = at; i < at + n; ++i) v = v * 100 + (frame[i] >> 4) * 10 + (frame[i] & 0x0F);
+    return v;
+  };
+  std::tm tm{};
+  tm.tm_mon = field(2, 1) - 1;
+  tm.tm_mday = field(3, 1);
+  tm.tm_year = field(4, 2) - 1900;
+  tm.tm_hour = field(6, 1);
+  tm.tm_min = field(7, 1);
+  tm.tm_sec = field(8, 1);
+  tm.tm_isdst = -1;
+  std::time_t t = std::mktime(&tm);
+  if (t == static_cast<std::time_t>(-1) || tm.tm_mday == 0) return {};
+  clock_offset_ms_ = static_cast<std::int64_t>(t) * 1000 - clock_.unix_ms();
+  return ack();
 }
 
 Bytes Egm::lp_94() {

@@ -42,6 +42,7 @@ error). ADDR is a decimal SAS address, or BUS:ADDR (0-based bus index) with seve
   power-cycle ADDR [ram-clear] [off=MS]   power loss/return: 18 then 17 (+7A, meters zeroed)
   fault ADDR KIND VALUE       crc|drop|dup RATE(0..1), delay|gap MS, silent|busy 0|1, clear 0
   rte ADDR on|off             switch real-time event mode (as another host's LP 0E would)
+  clock ADDR SECONDS          the machine's clock that far off real time (LP 7F sets it)
   meters ADDR                 the machine's meters as JSON (keys = LP 2F meter codes, hex)
   status                      buses, addresses and counters
   ledger                      one JSON line per raised exception:

@@ -99,7 +99,7 @@ std::string Simulator::execute(std::string_view line) {
   }
   if (verb == "help") {
     return "{\"ok\":true,\"commands\":[\"rate EVENTS_PER_S\",\"inject ADDR CODE\",\"bill ADDR DOLLARS\","
-           "\"handpay ADDR AMOUNT\",\"game ADDR BET WIN\",\"door ADDR open|close\",\"rte ADDR on|off\","
+           "\"handpay ADDR AMOUNT\",\"game ADDR BET WIN\",\"door ADDR open|close\",\"rte ADDR on|off\",\"clock ADDR SECONDS\","
            "\"power-cycle ADDR [ram-clear] [off=MS]\",\"fault ADDR KIND VALUE\","
            "\"meters ADDR\",\"ledger\",\"status\"]}\n";
   }
@@ -136,6 +136,14 @@ std::string Simulator::cmd_machine(const std::string& verb, Target t,
     auto win = a.size() > 3 ? parse_uint(a[3]) : std::optional<std::uint64_t>(0);
     if (!bet || !win) return error_json("game: BET and WIN must be credits");
     return raised_json(egm.game(*bet, *win));
+  }
+  if (verb == "clock") {  // clock ADDR SECONDS: the machine's clock that far off real time
+    long long secs = 0;
+    if (a.size() < 3 || std::sscanf(a[2].c_str(), "%lld", &secs) != 1) {
+      return error_json("clock: say the offset in seconds, e.g. clock 3 -600");
+    }
+    egm.set_clock_offset_ms(secs * 1000);
+    return "{\"ok\":true}\n";
   }
   if (verb == "rte") {
     if (a.size() < 3 || (a[2] != "on" && a[2] != "off")) return error_json("rte: say on or off");

@@ -19,6 +19,10 @@ struct EgmConfig {
   std::chrono::seconds meter_period{300};              // periodic meter snapshot (0 = off)
   std::vector<std::uint8_t> meter_codes;               // LP 2F meter codes; empty = defaults
   bool real_time_events = false;                       // enable RTE (LP 0E) after identification
+  // EGM clock: read with LP 7E at link-up and every clock_period; when set_clock and it is
+  // more than 2 s off the gateway's local time, set it with LP 7F (and read it back).
+  bool set_clock = true;
+  std::chrono::seconds clock_period{3600};
 };
 
 // One physical (or TCP) line.
@@ -54,6 +58,7 @@ struct EgmStatus {
                 line_errors = 0;  // parity/framing errors and BREAKs that were not chirps
   std::optional<std::int64_t> last_poll_ms;            // wall clock, UTC ms
   std::optional<std::int64_t> last_event_ms;           // wall clock, UTC ms
+  std::optional<std::int64_t> clock_drift_ms;          // EGM clock (LP 7E) - gateway, last read
   std::map<std::string, std::uint64_t> meters;         // last snapshot: meter name -> raw value
 };
 

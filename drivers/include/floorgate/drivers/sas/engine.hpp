@@ -92,6 +92,9 @@ class Engine {
   void queue_rte_mode(std::size_t egm, bool first);
   void queue_meters(std::size_t egm, const char* trigger, bool reset);
   void meters_received(std::size_t egm, std::span<const std::uint8_t> frame);
+  // LP 7E answer: drift into the status, an alarm beyond kClockAlarmMs, LP 7F beyond kClockSetMs.
+  void clock_received(std::size_t egm, std::span<const std::uint8_t> frame);
+  static constexpr std::int64_t kClockSetMs = 2000, kClockAlarmMs = 60000;
   void finish_snapshot(std::size_t egm);
   Event make_event(std::size_t egm, std::string type, EventClass cls, std::string source,
                    std::string attrs, std::span<const std::uint8_t> raw);
