@@ -381,6 +381,41 @@ TEST(SasEngine, ExceptionOverflowAndPowerCodes) {
   EXPECT_TRUE(found);
 }
 
+// After a 0x51 the next frame on the bus is that EGM's LP 1B: a poll to another address in
+// between would implied-ACK the 0x51 with nothing stored yet (a kill then loses its place).
+TEST(SasEngine, HandpayExceptionHoldsTheBusUntilLp1B) {
+  FakeEgm a, b;
+  a.addr = 1;
+  b.addr = 2;
+  BusConfig cfg = one_egm_bus(1);
+  EgmConfig e2;
+  e2.id = "egm-2";
+  e2.address = 2;
+  cfg.egms.push_back(e2);
+  Harness h(cfg, {&a, &b});
+  h.engine->start();
+  h.run_for(3000);
+  Bytes body{0x00, 0x40, 0x00, 0x00, 0x01, 0x25, 0x00, 0x00, 0x00, 0x00};
+  body.resize(20, 0);
+  a.handpays.push_back(body);
+  a.queue.push_back(0x51);
+  const std::size_t from = h.wire.size();
+  h.run_for(2000);
+  bool checked = false;
+  for (std::size_t i = from; i + 1 < h.wire.size(); ++i) {
+    if (h.wire[i] != Bytes{0x81}) continue;  // a general poll to EGM 1...
+    if (a.acked.empty() || checked) continue;
+    // ...answered 0x51: the frame right after it is LP 1B to EGM 1.
+    ASSERT_GE(h.wire[i + 1].size(), 2u);
+    EXPECT_EQ(h.wire[i + 1][0], 0x01);
+    EXPECT_EQ(h.wire[i + 1][1], 0x1B);
+    checked = true;
+  }
+  EXPECT_TRUE(checked);
+  EXPECT_EQ(h.count("handpay.pending"), 1u);
+  EXPECT_EQ(a.handpays_acked.size(), 1u);
+}
+
 TEST(SasEngine, MultiDropIsFairAndNeverRepeatsByAccident) {
   FakeEgm a, b, c;
   a.addr = 1;

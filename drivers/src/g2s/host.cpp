@@ -197,16 +197,9 @@ void Host::Impl::check_clock_drift(EgmLink& e) {
   const std::int64_t drift = std::llabs(e.st.clock_skew_ms);
   if (!e.drift_alarmed && drift > kClockDriftAlarmMs) {
     e.drift_alarmed = true;
-    Event ev;
-    ev.egm = e.cfg.id;
-    ev.type = "egm.clock_drift";
-    ev.cls = EventClass::fault;
-    ev.ts_gw_ms = now_ms();
-    ev.source = "g2s:comms";
     JsonWriter w;
     w.add("protocol", "g2s").add("egm_id", e.cfg.egm_id).add("skew_ms", e.st.clock_skew_ms);
-    ev.attrs_json = std::move(w).finish();
-    sink.submit(std::move(ev), [](std::error_code, std::uint64_t) {});
+    emit_own(e, "egm.clock_drift", EventClass::fault, "g2s:comms", std::move(w).finish());
     warn("EGM " + e.cfg.id + ": clock " + std::to_string(e.st.clock_skew_ms / 1000) +
          " s off the gateway's (requests are still accepted; fix the EGM's time)");
   } else if (e.drift_alarmed && drift < kClockDriftAlarmMs / 2) {
@@ -214,17 +207,23 @@ void Host::Impl::check_clock_drift(EgmLink& e) {
   }
 }
 
-void Host::Impl::emit_link(EgmLink& e, bool up, std::string_view reason) {
+void Host::Impl::emit_own(EgmLink& e, std::string type, EventClass cls, std::string source,
+                          std::string attrs_json) {
   Event ev;
   ev.egm = e.cfg.id;
-  ev.type = up ? "link.up" : "link.down";
-  ev.cls = EventClass::operational;
+  ev.type = std::move(type);
+  ev.cls = cls;
   ev.ts_gw_ms = now_ms();
-  ev.source = "g2s:comms";
+  ev.source = std::move(source);
+  ev.attrs_json = std::move(attrs_json);
+  sink.submit(std::move(ev), [](std::error_code, std::uint64_t) {});
+}
+
+void Host::Impl::emit_link(EgmLink& e, bool up, std::string_view reason) {
   JsonWriter w;
   w.add("protocol", "g2s").add("egm_id", e.cfg.egm_id).add("reason", reason);
-  ev.attrs_json = std::move(w).finish();
-  sink.submit(std::move(ev), [](std::error_code, std::uint64_t) {});
+  emit_own(e, up ? "link.up" : "link.down", EventClass::operational, "g2s:comms",
+           std::move(w).finish());
 }
 
 void Host::Impl::go_online(EgmLink& e) {

@@ -81,16 +81,10 @@ void Host::Impl::on_event_report(EgmLink& e, const Element& cls, const Element& 
   }
   if (!backfill && event_id < e.max_event_id) {
     // eventIds restarted (RAM/NVRAM clear): new events, not duplicates; tell consumers.
-    Event reset;
-    reset.egm = e.cfg.id;
-    reset.type = "egm.event_log_reset";
-    reset.cls = EventClass::security;
-    reset.ts_gw_ms = now_ms();
-    reset.source = "g2s:eventHandler";
     JsonWriter w;
     w.add("previous_max_event_id", e.max_event_id).add("event_id", event_id);
-    reset.attrs_json = std::move(w).finish();
-    sink.submit(std::move(reset), [](std::error_code, std::uint64_t) {});
+    emit_own(e, "egm.event_log_reset", EventClass::security, "g2s:eventHandler",
+             std::move(w).finish());
   }
   if (!backfill || event_id > e.max_event_id) e.max_event_id = event_id;
   Event ev = map_event(report, raw);
@@ -126,16 +120,10 @@ void Host::Impl::on_log_list(EgmLink& e, const Element& list) {
     return to_i64(a->attr_or("logSequence")) < to_i64(b->attr_or("logSequence"));
   });
   if (max_seq < e.max_log_sequence) {
-    Event reset;
-    reset.egm = e.cfg.id;
-    reset.type = "egm.event_log_reset";
-    reset.cls = EventClass::security;
-    reset.ts_gw_ms = now_ms();
-    reset.source = "g2s:eventHandlerLog";
     JsonWriter w;
     w.add("previous_max_log_sequence", e.max_log_sequence).add("log_sequence", max_seq);
-    reset.attrs_json = std::move(w).finish();
-    sink.submit(std::move(reset), [](std::error_code, std::uint64_t) {});
+    emit_own(e, "egm.event_log_reset", EventClass::security, "g2s:eventHandlerLog",
+             std::move(w).finish());
   }
   e.max_log_sequence = max_seq;
   e.backfill.clear();

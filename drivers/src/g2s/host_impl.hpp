@@ -100,6 +100,10 @@ struct Host::Impl : std::enable_shared_from_this<Host::Impl> {
   void on_keepalive_tick(EgmLink& e);
   void notify(EgmLink& e);
   void emit_link(EgmLink& e, bool up, std::string_view reason);
+  // An event the host raises itself (link, alarms, resets): submitted, not acknowledged to
+  // anyone, so nothing waits on its durability.
+  void emit_own(EgmLink& e, std::string type, EventClass cls, std::string source,
+                std::string attrs_json);
   void warn(const std::string& line);
   void on_post_result(EgmLink& e, std::error_code ec, unsigned status);
   void on_tls_reject(const std::string& peer, const std::string& reason);

@@ -257,7 +257,11 @@ void Engine::pump() {
   }
   // The EGM whose poll is most overdue, starting after the last one served (fairness).
   std::optional<std::size_t> best;
-  for (std::size_t k = 0; k < egms_.size(); ++k) {
+  if (handpay_hold_) {
+    if (egms_[*handpay_hold_]->next_due > now) return;
+    best = handpay_hold_;
+  }
+  for (std::size_t k = 0; !handpay_hold_ && k < egms_.size(); ++k) {
     std::size_t i = (rr_ + 1 + k) % egms_.size();
     if (egms_[i]->next_due > now) continue;
     if (!best || egms_[i]->next_due < egms_[*best]->next_due) best = i;
@@ -461,6 +465,7 @@ void Engine::note_failure(std::size_t idx) {
     e.st.real_time_events_confirmed = false;
     e.work.clear();
     e.snap_outstanding = 0;
+    if (handpay_hold_ == idx) handpay_hold_.reset();
     JsonWriter w;
     w.add("address", static_cast<unsigned>(e.cfg.address));
     w.add("consecutive_failures", e.fails);

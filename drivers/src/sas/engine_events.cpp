@@ -84,6 +84,9 @@ void Engine::handle_exception_code(std::size_t idx, std::uint8_t code,
     e.handpay_reads = 20;
     e.handpay_reported = false;
     e.work.push_front({build_lp(e.cfg.address, 0x1B), 0});
+    e.lp_last = false;            // LP 1B next, not a general poll,
+    e.next_due = io_.steady_ms();  // at once,
+    handpay_hold_ = idx;           // and no other address in between
     return;
   }
   ExceptionInfo info = describe_exception(code);
@@ -220,6 +223,7 @@ void Engine::handle_lp_data(std::size_t idx, std::span<const std::uint8_t> f) {
 
 void Engine::handle_handpay(std::size_t idx, std::span<const std::uint8_t> f) {
   auto& e = *egms_[idx];
+  if (handpay_hold_ == idx) handpay_hold_.reset();  // answered (or abandoned): the bus is free
   bool startup = e.handpay_startup_check;
   e.handpay_startup_check = false;
   bool empty = true;

@@ -117,6 +117,10 @@ class Engine {
   bool running_ = false;
   int resume_fd_ = -1;  // BusConfig::resume_file, kept open
   std::optional<std::size_t> resume_idx_;  // EGM of the resume poll until it is answered
+  // After a 0x51 the bus serves only that EGM until its LP 1B is answered: a poll to another
+  // address would implied-ACK the 0x51 with nothing stored, and the handpay would surface
+  // later from the start-up check, after events that followed it.
+  std::optional<std::size_t> handpay_hold_;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };
 
