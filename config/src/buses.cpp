@@ -11,7 +11,7 @@ namespace {
 
 const std::vector<std::string_view> kSasEgmKeys = {
     "id", "address", "poll_period_ms", "meter_period_s", "meter_codes", "real_time_events",
-    "location", "bank"};
+    "rom_check_period_s", "rom_seed", "location", "bank"};
 const std::vector<std::string_view> kG2sTlsKeys = {"tls_cert_file", "tls_key_file",
                                                     "tls_ca_file"};
 const std::vector<std::string_view> kG2sEgmKeys = {"id", "g2s_egm_id", "url", "meter_period_s",
@@ -155,6 +155,15 @@ void read_egm(Reader& r, const YAML::Node& e, const std::string& p, const BusCon
     egm.poll_period = std::chrono::milliseconds(poll);
   read_meter_codes(r, e, p, egm.meter_codes);
   r.read_bool(e, p, "real_time_events", egm.real_time_events);
+  std::int64_t rom_s = egm.rom_check_period.count();
+  if (r.read_int(e, p, "rom_check_period_s", 0, 2592000, rom_s)) {
+    if (rom_s > 0 && rom_s < 3600)
+      r.error(pos_of(Reader::find(e, "rom_check_period_s")), join(p, "rom_check_period_s"),
+              "must be 0 (only on request) or 3600-2592000 s: a ROM signature takes the "
+              "machine's processor for seconds to minutes");
+    else egm.rom_check_period = std::chrono::seconds(rom_s);
+  }
+  r.read_int(e, p, "rom_seed", 0, 0xFFFF, egm.rom_seed);
 }
 
 // The g2s bus's TLS files: each readable, all three or none.

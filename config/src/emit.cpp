@@ -42,6 +42,8 @@ void emit_egm(YAML::Emitter& out, const BusConfig& bus, const EgmConfig& e) {
     }
     out << YAML::EndSeq;
     key_val(out, "real_time_events", e.real_time_events);
+    key_val(out, "rom_check_period_s", e.rom_check_period.count());
+    key_val(out, "rom_seed", e.rom_seed);
   }
   key_val(out, "meter_period_s", e.meter_period.count());
   key_str(out, "location", e.location);

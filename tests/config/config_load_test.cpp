@@ -157,6 +157,8 @@ TEST(ConfigRoundTrip, EveryFieldChangedSurvives) {
   c.consumers[0].replay_rate = 42;
   c.buses[0].egms[2].meter_codes = {0x00, 0x1ff};
   c.buses[0].egms[2].real_time_events = true;
+  c.buses[0].egms[2].rom_check_period = std::chrono::seconds(3600);
+  c.buses[0].egms[2].rom_seed = 0xBEEF;
   c.buses[0].egms[2].location = "Row 3: \"seat\" #7";
   c.buses[0].egms[2].poll_period = std::chrono::milliseconds(40);
   BusConfig tcp;

@@ -178,6 +178,19 @@ TEST(SasParser, RteFrameWhileRteBelievedOff) {
   expect_all_splits(lp(0x0E), with_crc({0x01, 0xFF, 0x11}), FrameKind::rte_event);
 }
 
+// LP 21: ACK at once, or the signature straight away; later the signature as the answer to a
+// general poll (ahead of any exception), in either RTE mode.
+TEST(SasParser, RomSignatureDirectAndDeferred) {
+  const Bytes sig = with_crc({0x01, 0x21, 0x34, 0x12});
+  EXPECT_EQ(parse_response(lp(0x21), Bytes{0x01}, true).kind, FrameKind::ack);
+  expect_all_splits(lp(0x21), sig, FrameKind::data);
+  expect_all_splits({1, true, 0, false}, sig, FrameKind::data);
+  expect_all_splits({1, true, 0, true}, sig, FrameKind::data);
+  Bytes bad = sig;
+  bad[2] ^= 1;
+  EXPECT_EQ(parse_response({1, true, 0, false}, bad).error, ParseError::bad_crc);
+}
+
 TEST(SasParser, Errors) {
   EXPECT_EQ(parse_response(lp(0x1A), Bytes{0x02}).error, ParseError::bad_address);
   EXPECT_EQ(parse_response(lp(0x1A), Bytes{0x01, 0x1B}).error, ParseError::bad_command);

@@ -26,13 +26,19 @@ struct FakeEgm {
   std::int64_t wall_ms = 0;                   // the host's wall clock (the Harness keeps it)
   std::int64_t clock_offset_ms = 0;           // this EGM's clock minus the host's
   int clock_sets = 0;                         // LP 7F received
+  std::string program = "fake-egm 1.0";       // what LP 21 signs
+  bool rom_supported = true;                  // false: LP 21 gets no answer
+  std::int64_t rom_delay_ms = 300;            // signature computed this long after LP 21
+  std::int64_t rom_ready_at = -1;             // wall ms when the signature is ready (-1 none)
+  Bytes rom_answer;                           // addr 21 signature CRC, sent on a GP when ready
+  int rom_requests = 0;
   std::vector<std::uint8_t> acked;            // exception codes dequeued by an implied ACK
   std::vector<Bytes> handpays_acked;
 
   // Implied-ACK state.
   Bytes last_poll, last_resp;
   int repeats = 0;
-  enum class Pend { none, exception, handpay } pend = Pend::none;
+  enum class Pend { none, exception, handpay, rom } pend = Pend::none;
 
   std::optional<Bytes> on_poll(const Bytes& f) {
     bool mine = (f[0] & 0x7F) == addr;
@@ -67,6 +73,9 @@ struct FakeEgm {
     if (pend == Pend::exception && !queue.empty()) {
       acked.push_back(queue.front());
       queue.pop_front();
+    } else if (pend == Pend::rom) {
+      rom_answer.clear();
+      rom_ready_at = -1;
     } else if (pend == Pend::handpay && !handpays.empty()) {
       handpays_acked.push_back(handpays.front());
       handpays.pop_front();
@@ -90,6 +99,10 @@ struct FakeEgm {
   }
 
   Bytes respond(const Bytes& f) {
+    if (f.size() == 1 && !rom_answer.empty() && wall_ms >= rom_ready_at) {
+      pend = Pend::rom;  // the deferred LP 21 answer goes ahead of any exception
+      return rom_answer;
+    }
     if (f.size() == 1) {  // general poll
       std::uint8_t code = queue.empty() ? 0 : queue.front();
       if (code) pend = Pend::exception;
@@ -136,6 +149,17 @@ struct FakeEgm {
       case 0x0E:
         rte = f[2] == 0x01;
         return {addr};
+      case 0x21: {
+        if (!rom_supported) return {};
+        ++rom_requests;
+        const auto seed = static_cast<std::uint16_t>(f[2] | (f[3] << 8));
+        const auto* p = reinterpret_cast<const std::uint8_t*>(program.data());
+        const std::uint16_t sig = crc16_kermit(std::span(p, program.size()), seed);
+        rom_answer = crc({addr, 0x21, static_cast<std::uint8_t>(sig & 0xFF),
+                          static_cast<std::uint8_t>(sig >> 8)});
+        rom_ready_at = wall_ms + rom_delay_ms;
+        return {addr};
+      }
       case 0x7E: {  // local date and time, BCD MMDDYYYY HHMMSS
         std::time_t t = static_cast<std::time_t>((wall_ms + clock_offset_ms) / 1000);
         std::tm tm{};

@@ -204,11 +204,13 @@ struct Rig {
   RecordingSink sink{io};
   std::vector<std::unique_ptr<Bus>> buses;
 
-  void add(BusConfig::Link link, std::string port, std::vector<int> addrs) {
+  void add(BusConfig::Link link, std::string port, std::vector<int> addrs,
+           const std::function<void(BusConfig&)>& tweak = {}) {
     BusConfig cfg;
     cfg.link = link;
     cfg.port = std::move(port);
     for (int a : addrs) cfg.egms.push_back(egm_cfg(a));
+    if (tweak) tweak(cfg);
     buses.push_back(std::make_unique<Bus>(io.get_executor(), cfg, sink));
   }
   void start() {

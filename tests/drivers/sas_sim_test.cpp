@@ -117,6 +117,41 @@ TEST(SasSim, EgmClockIsReadAndSet) {
   EXPECT_NE(alarm->attrs_json.find("\"drift_ms\":-72"), std::string::npos) << alarm->attrs_json;
 }
 
+// LP 21 against the simulator: ACK, then the signature on a later general poll while the
+// machine keeps reporting its traffic; a software change is a mismatch. Ledger proof: the
+// deferred answer going out ahead of exceptions costs none of them.
+TEST(SasSim, RomSignatureIsCheckedWhileTrafficFlows) {
+  TempDir dir;
+  std::string pty = (dir / "bus0").string();
+  Sim sim(dir, {"--pty", pty, "--egm", "5", "--rate", "3", "--seed", "11"});
+  ASSERT_TRUE(sim.ready()) << sim.log();
+  Rig rig;
+  rig.add(BusConfig::Link::pty, pty, {5}, [&](BusConfig& c) {
+    c.rom_file = (dir / "rom.txt").string();
+    c.egms[0].rom_check_period = std::chrono::hours(24);
+    c.egms[0].rom_seed = 0x1234;
+  });
+  rig.start();
+  ASSERT_TRUE(rig.run_until([&] { return rig.sink.count("egm.rom_signature") >= 1; },
+                            std::chrono::seconds(20)));
+  auto r = sim.control("program 5 new software 2.0");
+  ASSERT_FALSE(r.empty());
+  ASSERT_NE(r[0].find("\"ok\":true"), std::string::npos) << r[0];
+  ASSERT_EQ(rig.buses[0]->request_rom_check("egm-5"), "");
+  ASSERT_TRUE(rig.run_until([&] { return rig.sink.count("egm.rom_signature_mismatch") >= 1; },
+                            std::chrono::seconds(20)));
+  rig.stop();
+  auto* first = find_event(rig.sink, "egm.rom_signature");
+  ASSERT_NE(first, nullptr);
+  EXPECT_NE(first->attrs_json.find("\"seed\":\"0x1234\""), std::string::npos) << first->attrs_json;
+  EXPECT_EQ(first->cls, floorgate::drivers::EventClass::security);
+  auto* changed = find_event(rig.sink, "egm.rom_signature_mismatch");
+  ASSERT_NE(changed, nullptr);
+  EXPECT_NE(changed->attrs_json.find("\"expected\""), std::string::npos) << changed->attrs_json;
+  EXPECT_EQ(rig.sink.count("egm.rom_signature_failed"), 0u);
+  expect_sink_matches_ledger(rig.sink, sim.ledger());
+}
+
 TEST(SasSim, TcpRandomTrafficMatchesLedger) {
   TempDir dir;
   int port = floorgate::testing::free_port();

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "floor_fixture.hpp"
+#include "http_client.hpp"
 #include "ledger_check.hpp"
 
 namespace floorgate::testing {
@@ -159,6 +160,47 @@ TEST(E2E, EveryLedgerEventReachesEachConsumerItsRouteSelects) {
     EXPECT_GT(r.egm_seq, last_egm_seq[r.egm]) << r.egm << " seq " << r.seq;
     last_egm_seq[r.egm] = r.egm_seq;
   }
+}
+
+// Issue 16 (6): ROM signatures (LP 21) are checked at link-up by default and on a technician's
+// request from the web page; new software on a machine is a security event that reaches
+// slot-mgmt and maintenance. The deferred LP 21 answers go out ahead of exceptions under
+// traffic: the ledger proof shows they cost none.
+TEST(E2E, RomSignatureMismatchOnRequestReachesSlotMgmt) {
+  Floor floor(FloorOptions{.rate = 2, .web = true});
+  floor.start_all();
+  auto count = [&](const std::string& consumer, const std::string& type) {
+    std::size_t n = 0;
+    for (const auto& r : floor.received(consumer)) n += r.egm == "e2" && r.type == type;
+    return n;
+  };
+  ASSERT_TRUE(wait_until([&] { return count("slot-mgmt", "egm.rom_signature") >= 1; }, 60s))
+      << floor.daemon_log();
+  ASSERT_TRUE(floor.sim().ok("program 2 new game software 4.1"));
+  const int port = floor.web_port();
+  auto view = web_login(port, "view");
+  auto tech = web_login(port, "tech");
+  ASSERT_FALSE(view.cookie.empty());
+  ASSERT_FALSE(tech.cookie.empty());
+  auto post = [&](const WebSession& s, const std::string& path) {
+    return http_request(port, "POST", path, "",
+                        {{"Cookie", s.cookie}, {"X-CSRF-Token", s.csrf},
+                         {"Content-Type", "application/json"}});
+  };
+  EXPECT_EQ(post(view, "/api/egms/e2/rom-check").status, 403);
+  EXPECT_EQ(post(tech, "/api/egms/nope/rom-check").status, 404);
+  auto started = post(tech, "/api/egms/e2/rom-check");
+  ASSERT_EQ(started.status, 202) << started.body;
+  ASSERT_TRUE(wait_until([&] { return count("slot-mgmt", "egm.rom_signature_mismatch") == 1; }, 60s))
+      << floor.daemon_log();
+  ASSERT_TRUE(wait_until([&] { return count("maintenance", "egm.rom_signature_mismatch") == 1; }, 30s));
+  auto detail = http_request(port, "GET", "/api/egms/e2", "", {{"Cookie", tech.cookie}});
+  EXPECT_NE(detail.body.find("\"rom_signature\":\"0x"), std::string::npos) << detail.body;
+  ASSERT_TRUE(floor.sim().ok("rate 0"));
+  auto cmp = wait_for_ledger(floor, "analytics");
+  EXPECT_GT(cmp.acked, 0u);
+  EXPECT_EQ(cmp.missing, 0u) << cmp.detail;
+  EXPECT_EQ(cmp.conflicting_duplicates, 0u);
 }
 
 TEST(E2E, SighupAddsAnEgmWithoutLosingEventsOfTheOthers) {

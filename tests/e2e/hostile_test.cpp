@@ -24,21 +24,7 @@ std::string g2s_bus(int port) {
          "http://127.0.0.1:1/G2S}\n";
 }
 
-struct Session {
-  std::string cookie, csrf;
-};
-
-Session login(int port, const std::string& user) {
-  auto r = http_request(port, "POST", "/api/login",
-                        R"({"user":")" + user + R"(","password":"floorgate"})",
-                        {{"Content-Type", "application/json"}});
-  Session s;
-  auto it = r.headers.find("set-cookie");
-  if (r.status != 200 || it == r.headers.end()) return s;
-  s.cookie = it->second.substr(0, it->second.find(';'));
-  s.csrf = std::string(boost::json::parse(r.body).at("csrf").as_string());
-  return s;
-}
+WebSession login(int port, const std::string& user) { return web_login(port, user); }
 
 class Hostile : public ::testing::Test {
  protected:

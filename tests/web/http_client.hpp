@@ -118,4 +118,26 @@ inline HttpReply http_request(int port, const std::string& method, const std::st
   return raw_exchange(port, req);
 }
 
+// A logged-in web session: the cookie ("fg_session=...") and its CSRF token; both empty when
+// the login failed.
+struct WebSession {
+  std::string cookie, csrf;
+};
+
+inline WebSession web_login(int port, const std::string& user,
+                            const std::string& password = "floorgate") {
+  auto r = http_request(port, "POST", "/api/login",
+                        R"({"user":")" + user + R"(","password":")" + password + R"("})",
+                        {{"Content-Type", "application/json"}});
+  WebSession s;
+  auto it = r.headers.find("set-cookie");
+  if (r.status != 200 || it == r.headers.end()) return s;
+  s.cookie = it->second.substr(0, it->second.find(';'));
+  const auto key = r.body.find("\"csrf\":\"");
+  if (key == std::string::npos) return s;
+  const auto start = key + 8;
+  s.csrf = r.body.substr(start, r.body.find('"', start) - start);
+  return s;
+}
+
 }  // namespace floorgate::testing

@@ -186,6 +186,10 @@ void Bus::stop() {
   if (impl_->running) impl_->stop();
 }
 std::vector<EgmStatus> Bus::status() const { return impl_->engine->status(); }
+
+std::string Bus::request_rom_check(const std::string& egm_id) {
+  return impl_->engine->request_rom_check(egm_id);
+}
 void Bus::on_status_change(std::function<void(const EgmStatus&)> cb) { impl_->status_cb = std::move(cb); }
 
 }  // namespace floorgate::drivers::sas

@@ -29,9 +29,9 @@ constexpr LpInfo kLpTable[] = {
     {0x16, R::r, F::fixed, 8},    {0x17, R::r, F::fixed, 8},    {0x18, R::r, F::fixed, 8},
     {0x19, R::r, F::fixed, 24},   {0x1A, R::r, F::fixed, 8},    {0x1B, R::r, F::fixed, 24},
     {0x1C, R::r, F::fixed, 36},   {0x1E, R::r, F::fixed, 28},   {0x1F, R::r, F::fixed, 24},
-    {0x20, R::r, F::fixed, 8},    {0x2F, R::m, F::variable, 2}, {0x48, R::r, F::fixed, 10},
-    {0x54, R::r, F::variable, 2}, {0x7E, R::r, F::fixed, 11},   {0x7F, R::s, F::ack, 0},
-    {0x94, R::s, F::fixed, 5},
+    {0x20, R::r, F::fixed, 8},    {0x21, R::s, F::fixed, 6},    {0x2F, R::m, F::variable, 2},
+    {0x48, R::r, F::fixed, 10},   {0x54, R::r, F::variable, 2}, {0x7E, R::r, F::fixed, 11},
+    {0x7F, R::s, F::ack, 0},      {0x94, R::s, F::fixed, 5},
 };
 
 }  // namespace
@@ -191,10 +191,13 @@ ParseResult parse_response(const Expectation& exp, std::span<const std::uint8_t>
       // .. CRC`. A lone byte equal to the address is an exception code (0x11 from address 0x11)
       // only if nothing follows it within the inter-byte time; FF next means an RTE frame.
       if (buf.size() < 2) return gap ? done(FrameKind::exception, 1) : kMore;
+      if (buf[1] == 0x21) return with_crc(buf, 6, FrameKind::data);  // deferred ROM signature
       if (buf[1] != 0xFF) return done(FrameKind::exception, 1);
       return parse_rte(buf);
     }
     if (buf.size() < 2) return kMore;
+    // An LP 21 answer computed in the background arrives as the reply to a later GP.
+    if (buf[1] == 0x21) return with_crc(buf, 6, FrameKind::data);
     if (buf[1] != 0xFF) return fail(ParseError::bad_command);
     return parse_rte(buf);
   }

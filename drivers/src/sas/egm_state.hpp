@@ -29,6 +29,9 @@ struct Engine::EgmState {
   std::int64_t next_clock = 0;   // steady ms: next LP 7E clock read
   bool clock_set_sent = false;   // LP 7F sent since the last read: read back, do not set again
   bool clock_alarmed = false;    // egm.clock_drift emitted; cleared when back within 30 s
+  std::int64_t next_rom = 0;     // steady ms: next scheduled ROM signature check (0 = none)
+  std::int64_t rom_sent_at = 0;  // steady ms: LP 21 sent, signature awaited (0 = none)
+  std::string rom_trigger;       // link_up | periodic | request, of the check in flight
   int fails = 0;                 // consecutive failed exchanges
   bool need_sync = true;
   bool lp_last = false;          // last poll was a long poll: next one is a GP (events flow)

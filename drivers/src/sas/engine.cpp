@@ -50,6 +50,7 @@ Engine::Engine(BusConfig cfg, Io io) : cfg_(std::move(cfg)), io_(std::move(io)) 
                                                   0x05, 0x06, 0x0B, 0x0C, 0x24};
     egms_.push_back(std::move(e));
   }
+  load_rom_file();
 }
 
 Engine::~Engine() {
@@ -248,6 +249,14 @@ void Engine::pump() {
       e.next_clock = now + e.cfg.clock_period.count() * 1000;
       e.work.push_back({build_lp(e.cfg.address, 0x7E), 0});
     }
+    if (e.st.link_up && e.cfg.rom_check_period.count() > 0 && e.next_rom > 0 &&
+        now >= e.next_rom) {
+      e.next_rom = now + e.cfg.rom_check_period.count() * 1000;
+      queue_rom_check(i, "periodic");
+    }
+    if (e.rom_sent_at > 0 && now - e.rom_sent_at >= e.cfg.rom_timeout.count() * 1000) {
+      rom_failed(i, "no signature within rom_timeout");
+    }
     if (e.st.link_up && e.st.serial.empty() && e.work.empty() && now >= e.next_ident) {
       // Identification was abandoned (BUSY, no answer): try again, slowly.
       e.next_ident = now + kIdentRetryMs;
@@ -300,6 +309,10 @@ void Engine::pump() {
   pending_->gp = gp;
   pending_->work = std::move(w);
   pending_->frame = frame;
+  if (!gp && frame.size() > 1 && frame[1] == 0x21) {
+    e.rom_sent_at = now;
+    e.st.rom_check_running = true;
+  }
   if (gp) remember_polled(e.cfg.address, 0);
   else if (frame.size() > 1 && frame[1] == 0x1B) remember_polled(e.cfg.address, 0x1B);
   send_pending(false);
@@ -422,6 +435,8 @@ void Engine::handle_frame(const ParseResult& r) {
     case FrameKind::ack: {
       std::vector<std::uint8_t> sent = pending_->frame;
       end_exchange(0);
+      // LP 21 ACKed: the signature comes later, as the answer to a general poll.
+      if (sent.size() >= 2 && sent[1] == 0x21) notify_status(idx);
       if (sent.size() >= 3 && sent[1] == 0x0E) {
         e.rte = sent[2] == 0x01;
         e.st.real_time_events = e.rte;
@@ -472,6 +487,7 @@ void Engine::note_failure(std::size_t idx) {
     emit(idx, make_event(idx, "link.down", EventClass::operational, "sas:link",
                          std::move(w).finish(), {}),
          false);
+    if (e.rom_sent_at > 0) rom_failed(idx, "link down");
     notify_status(idx);
   }
 }

@@ -145,6 +145,10 @@ void Engine::queue_identification(std::size_t idx) {
   e.next_clock = io_.steady_ms() + e.cfg.clock_period.count() * 1000;
   // RTE is always set, never assumed: an EGM keeps the mode an earlier host left it in.
   queue_rte_mode(idx, false);
+  if (e.cfg.rom_check_period.count() > 0) {
+    queue_rom_check(idx, "link_up");
+    e.next_rom = io_.steady_ms() + e.cfg.rom_check_period.count() * 1000;
+  }
 }
 
 void Engine::queue_rte_mode(std::size_t idx, bool first) {
@@ -182,6 +186,7 @@ void Engine::work_abandoned(std::size_t idx, const std::vector<std::uint8_t>& fr
     if (--e.snap_outstanding == 0) finish_snapshot(idx);
   }
   if (frame.size() >= 2 && frame[1] == 0x1B) handle_handpay(idx, {});
+  if (frame.size() >= 2 && frame[1] == 0x21) rom_failed(idx, "no answer to LP 21");
 }
 
 void Engine::handle_lp_data(std::size_t idx, std::span<const std::uint8_t> f) {
@@ -215,6 +220,9 @@ void Engine::handle_lp_data(std::size_t idx, std::span<const std::uint8_t> f) {
       return;
     case 0x7E:
       clock_received(idx, f);
+      return;
+    case 0x21:
+      rom_received(idx, f);
       return;
     default:
       return;
@@ -326,7 +334,7 @@ void Engine::clock_received(std::size_t idx, std::span<const std::uint8_t> f) {
     e.clock_alarmed = true;
     JsonWriter w;
     w.add("drift_ms", drift).add("will_set", e.cfg.set_clock && !e.clock_set_sent);
-    emit(idx, make_event(idx, "egm.clock_drift", EventClass::fault, "sas:0x7e",
+    emit(idx, make_event(idx, "egm.clock_drift", EventClass::fault, "sas:lp7e",
                          std::move(w).finish(), f),
          false);
   } else if (e.clock_alarmed && off < kClockAlarmMs / 2) {
@@ -389,7 +397,7 @@ void Engine::finish_snapshot(std::size_t idx) {
   w.add_raw("meters", std::move(meters).finish());
   e.reset_pending = false;
   e.snap.clear();
-  emit(idx, make_event(idx, "meters.snapshot", EventClass::financial, "sas:0x2f",
+  emit(idx, make_event(idx, "meters.snapshot", EventClass::financial, "sas:lp2f",
                        std::move(w).finish(), {}),
        false);
 }

@@ -160,6 +160,12 @@ Bytes Egm::event_frame(const QueuedEvent* ev) {
 }
 
 Bytes Egm::general_poll() {
+  if (!rom_answer_.empty() && clock_.steady_ms() >= rom_ready_at_) {
+    // A signature computed in the background goes out ahead of any exception (Monaco).
+    pending_ = Pending::kRom;
+    pending_id_ = 0;
+    return rom_answer_;
+  }
   const QueuedEvent* ev = queue_.front();
   pending_ = ev ? Pending::kException : Pending::kNone;
   pending_id_ = ev ? ev->seq : 0;
@@ -170,6 +176,8 @@ Bytes Egm::general_poll() {
 void Egm::implied_ack() {
   if (pending_ == Pending::kException) {
     if (queue_.remove(pending_id_)) ledger_.mark_acked(pending_id_, clock_.unix_ms());
+  } else if (pending_ == Pending::kRom) {
+    rom_answer_.clear();
   } else if (pending_ == Pending::kHandpay) {
     if (!handpays_.empty() && handpays_.front().id == pending_id_) handpays_.pop_front();
   }

@@ -31,6 +31,10 @@ struct MachineConfig {
   OverflowPolicy overflow = OverflowPolicy::kDropOldest;  // what an overflow drops
   std::map<std::uint8_t, std::uint64_t> meters;      // initial meters by 2F code
   bool rte = false;  // starts in real-time event mode, as an earlier host may have left it
+  // LP 21 signs this text (CRC-16/KERMIT over seed lo, seed hi, then the text: a simulator
+  // convention; real machines sign their program memory) and answers rom_ms after the poll.
+  std::string program = "floorgate-egm-sim program 1";
+  std::int64_t rom_ms = 500;
 };
 
 // Result of a floor action that raises exceptions.
@@ -92,6 +96,8 @@ class Egm {
   // This machine's clock minus real time (a slow or fast EGM clock); LP 7F sets it.
   void set_clock_offset_ms(std::int64_t ms) { clock_offset_ms_ = ms; }
   std::int64_t clock_offset_ms() const { return clock_offset_ms_; }
+  // Replaces the signed program (a software change): later LP 21 answers differ.
+  void set_program(std::string text) { cfg_.program = std::move(text); }
   // False after LP 01 (shutdown) until LP 02: random traffic plays no games then.
   bool play_enabled() const { return play_enabled_; }
   // Handpays not yet reported through 1B.
@@ -100,7 +106,7 @@ class Egm {
   std::string meters_json() const;
 
  private:
-  enum class Pending { kNone, kException, kHandpay };
+  enum class Pending { kNone, kException, kHandpay, kRom };
   Bytes event_frame(const QueuedEvent* ev);
   Bytes long_poll_answer(std::uint8_t cmd, std::span<const std::uint8_t> frame);
   Bytes meter_frame(std::uint8_t cmd, std::initializer_list<std::uint8_t> codes);
@@ -115,6 +121,7 @@ class Egm {
   Bytes lp_7e();
   Bytes lp_7f(std::span<const std::uint8_t> frame);
   Bytes lp_94();
+  Bytes lp_21(std::span<const std::uint8_t> frame);
   Bytes ack() const { return Bytes{cfg_.address}; }
   Bytes nack() const { return Bytes{static_cast<std::uint8_t>(cfg_.address | 0x80U)}; }
 
@@ -137,6 +144,8 @@ class Egm {
   std::uint8_t last_bill_denom_ = 0;
   std::uint64_t last_bill_count_ = 0;
   std::uint64_t bill_dollars_ = 0;
+  Bytes rom_answer_;              // addr 21 signature CRC, sent on a GP from rom_ready_at_
+  std::int64_t rom_ready_at_ = 0;  // steady ms
 };
 
 }  // namespace floorgate::sim

@@ -92,8 +92,25 @@ Bytes Egm::long_poll_answer(std::uint8_t cmd, std::span<const std::uint8_t> fram
     case 0x7E: return lp_7e();
     case 0x7F: return lp_7f(frame);
     case 0x94: return lp_94();
+    case 0x21: return lp_21(frame);
     default: return {};
   }
+}
+
+// ROM signature: ACK now, the signature on a GP once "computed" (sas-money.md §10).
+Bytes Egm::lp_21(std::span<const std::uint8_t> frame) {
+  Bytes data;
+  data.reserve(2 + cfg_.program.size());
+  data.push_back(frame[2]);
+  data.push_back(frame[3]);
+  for (char c : cfg_.program) data.push_back(static_cast<std::uint8_t>(c));
+  const std::uint16_t sig = crc16_kermit(data);
+  rom_answer_ = start(cfg_.address, 0x21);
+  rom_answer_.push_back(static_cast<std::uint8_t>(sig & 0xFFU));
+  rom_answer_.push_back(static_cast<std::uint8_t>(sig >> 8));
+  append_crc(rom_answer_);
+  rom_ready_at_ = clock_.steady_ms() + cfg_.rom_ms;
+  return ack();
 }
 
 Bytes Egm::meter_frame(std::uint8_t cmd, std::initializer_list<std::uint8_t> codes) {

@@ -43,6 +43,7 @@ error). ADDR is a decimal SAS address, or BUS:ADDR (0-based bus index) with seve
   fault ADDR KIND VALUE       crc|drop|dup RATE(0..1), delay|gap MS, silent|busy 0|1, clear 0
   rte ADDR on|off             switch real-time event mode (as another host's LP 0E would)
   clock ADDR SECONDS          the machine's clock that far off real time (LP 7F sets it)
+  program ADDR TEXT           new machine software: LP 21 ROM signatures change
   meters ADDR                 the machine's meters as JSON (keys = LP 2F meter codes, hex)
   status                      buses, addresses and counters
   ledger                      one JSON line per raised exception:

@@ -99,7 +99,7 @@ std::string Simulator::execute(std::string_view line) {
   }
   if (verb == "help") {
     return "{\"ok\":true,\"commands\":[\"rate EVENTS_PER_S\",\"inject ADDR CODE\",\"bill ADDR DOLLARS\","
-           "\"handpay ADDR AMOUNT\",\"game ADDR BET WIN\",\"door ADDR open|close\",\"rte ADDR on|off\",\"clock ADDR SECONDS\","
+           "\"handpay ADDR AMOUNT\",\"game ADDR BET WIN\",\"door ADDR open|close\",\"rte ADDR on|off\",\"clock ADDR SECONDS\",\"program ADDR TEXT\","
            "\"power-cycle ADDR [ram-clear] [off=MS]\",\"fault ADDR KIND VALUE\","
            "\"meters ADDR\",\"ledger\",\"status\"]}\n";
   }
@@ -143,6 +143,13 @@ std::string Simulator::cmd_machine(const std::string& verb, Target t,
       return error_json("clock: say the offset in seconds, e.g. clock 3 -600");
     }
     egm.set_clock_offset_ms(secs * 1000);
+    return "{\"ok\":true}\n";
+  }
+  if (verb == "program") {  // program ADDR TEXT: new software; LP 21 signatures change
+    if (a.size() < 3) return error_json("program: say the new program text, e.g. program 3 v2");
+    std::string text = a[2];
+    for (std::size_t i = 3; i < a.size(); ++i) text += " " + a[i];
+    egm.set_program(std::move(text));
     return "{\"ok\":true}\n";
   }
   if (verb == "rte") {

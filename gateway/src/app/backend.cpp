@@ -197,3 +197,23 @@ void ApplianceBackend::subscribe_live(std::function<void(const json::object&)> o
 }
 
 }  // namespace floorgate::gateway::app
+
+namespace floorgate::gateway::app {
+
+std::string ApplianceBackend::request_rom_check(std::string_view id, const std::string& user) {
+  for (const auto& bus : rt_.cfg.buses) {
+    for (const auto& e : bus.egms) {
+      if (e.id != id) continue;
+      auto it = rt_.sas_buses.find(bus.id);
+      if (it == rt_.sas_buses.end()) {
+        return "ROM signature checks are a SAS long poll (LP 21); " + e.id + " speaks G2S";
+      }
+      std::string why = it->second->request_rom_check(e.id);
+      if (why.empty()) spdlog::info("ROM signature check of {} requested by {}", e.id, user);
+      return why;
+    }
+  }
+  return "no such EGM";
+}
+
+}  // namespace floorgate::gateway::app

@@ -34,6 +34,7 @@ class ApplianceBackend final : public web::Backend {
   web::ConfigResult apply_config(std::shared_ptr<const web::CheckedConfig> checked,
                                  const std::string& user) override;
   web::ConfigResult rollback_config(const std::string& user) override;
+  std::string request_rom_check(std::string_view id, const std::string& user) override;
   web::ConfigResult set_password(const std::string& account, const std::string& password_hash,
                                  const std::string& by) override;
   boost::json::array audit() override;

@@ -25,6 +25,8 @@ json::object egm_json(const config::BusConfig& b, const config::EgmConfig& e) {
   o["poll_period_ms"] = e.poll_period.count();
   o["meter_period_s"] = e.meter_period.count();
   o["real_time_events"] = e.real_time_events;
+  o["rom_check_period_s"] = e.rom_check_period.count();
+  o["rom_seed"] = e.rom_seed;
   json::array codes;
   for (auto c : e.meter_codes) codes.emplace_back(c);
   o["meter_codes"] = std::move(codes);

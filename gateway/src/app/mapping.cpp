@@ -66,6 +66,8 @@ drivers::sas::BusConfig sas_bus(const config::BusConfig& b, const std::string& s
   out.resume_file = (std::filesystem::path(store_dir).empty() ? std::filesystem::path(".")
                                                               : std::filesystem::path(store_dir)) /
                     ("sas-" + b.id + ".resume");
+  out.rom_file = (std::filesystem::path(out.resume_file).parent_path() / ("sas-" + b.id + ".rom"))
+                     .string();
   for (const auto& e : b.egms) {
     drivers::sas::EgmConfig ec;
     ec.id = e.id;
@@ -77,6 +79,8 @@ drivers::sas::BusConfig sas_bus(const config::BusConfig& b, const std::string& s
       if (code <= 0xFF) ec.meter_codes.push_back(static_cast<std::uint8_t>(code));
     }
     ec.real_time_events = e.real_time_events;
+    ec.rom_check_period = e.rom_check_period;
+    ec.rom_seed = static_cast<std::uint16_t>(e.rom_seed);
     out.egms.push_back(std::move(ec));
   }
   return out;

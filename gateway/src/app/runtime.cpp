@@ -1,6 +1,7 @@
 #include "app/runtime.hpp"
 
 #include <chrono>
+#include <cstdio>
 
 namespace floorgate::gateway::app {
 
@@ -20,6 +21,9 @@ void fill_sas(EgmView& v, const drivers::sas::EgmStatus& s) {
   v.last_poll_ms = s.last_poll_ms;
   v.last_event_ms = s.last_event_ms;
   v.meters = s.meters;
+  v.clock_drift_ms = s.clock_drift_ms;
+  v.rom_signature = s.rom_signature;
+  v.rom_check_running = s.rom_check_running;
   v.counters = {{"polls", s.polls},       {"answers", s.answers},
                 {"crc_errors", s.crc_errors}, {"timeouts", s.timeouts},
                 {"retries", s.retries},   {"nack_resends", s.nack_resends},
@@ -107,6 +111,13 @@ boost::json::object to_json(const EgmView& e) {
   if (e.denomination_cents) o["denomination_cents"] = *e.denomination_cents;
   o["last_poll_ms"] = e.last_poll_ms ? boost::json::value(*e.last_poll_ms) : nullptr;
   o["last_event_ms"] = e.last_event_ms ? boost::json::value(*e.last_event_ms) : nullptr;
+  if (e.protocol == "sas") {
+    o["clock_drift_ms"] = e.clock_drift_ms ? boost::json::value(*e.clock_drift_ms) : nullptr;
+    char sig[8];
+    if (e.rom_signature) std::snprintf(sig, sizeof sig, "0x%04x", static_cast<unsigned>(*e.rom_signature));
+    o["rom_signature"] = e.rom_signature ? boost::json::value(sig) : nullptr;
+    o["rom_check_running"] = e.rom_check_running;
+  }
   boost::json::object counters;
   for (const auto& [k, v] : e.counters) counters[k] = v;
   o["counters"] = std::move(counters);

@@ -33,6 +33,9 @@ struct EgmView {
   std::string sas_version, serial, g2s_state;
   std::optional<std::uint32_t> denomination_cents;
   std::optional<std::int64_t> last_poll_ms, last_event_ms;
+  std::optional<std::int64_t> clock_drift_ms;      // SAS: EGM clock - gateway (LP 7E)
+  std::optional<std::uint16_t> rom_signature;      // SAS: last LP 21 result
+  bool rom_check_running = false;
   std::map<std::string, std::uint64_t> counters;
   std::map<std::string, std::uint64_t> meters;
 };

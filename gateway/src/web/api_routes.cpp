@@ -187,6 +187,20 @@ Response Api::route_authed(Request& req, const Session& session, const std::stri
   if (path == "/api/egms") {
     return get ? json(200, json::object{{"egms", backend_.egms()}}, req) : not_allowed();
   }
+  if (path.rfind("/api/egms/", 0) == 0 && path.size() > 20 &&
+      path.compare(path.size() - 10, 10, "/rom-check") == 0) {
+    if (!post) return not_allowed();
+    if (!tech) return forbidden();
+    std::string id = path.substr(10, path.size() - 20);
+    if (id.size() > 128 || !backend_.egm(id)) {
+      return error(404, "no such EGM", req.version(), req.keep_alive());
+    }
+    std::string why = backend_.request_rom_check(id, session.user);
+    if (!why.empty()) return error(409, why, req.version(), req.keep_alive());
+    return json(202, json::object{{"ok", true}, {"message", "ROM signature check of " + id +
+                                                                " started; the result is an event"}},
+                req);
+  }
   if (path.rfind("/api/egms/", 0) == 0) {
     if (!get) return not_allowed();
     std::string id = path.substr(10);

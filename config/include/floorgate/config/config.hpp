@@ -116,6 +116,8 @@ struct EgmConfig {
   std::chrono::seconds meter_period{300};      // YAML meter_period_s, 10-86400
   std::vector<std::uint16_t> meter_codes;      // SAS meter codes 0x0000-0xFFFF; default set below
   bool real_time_events = false;               // SAS real-time event reporting (LP 0E)
+  std::chrono::seconds rom_check_period{86400};  // YAML rom_check_period_s: 0 or 3600-2592000
+  int rom_seed = 0;                            // LP 21 seed, 0-0xFFFF
   std::string location;                        // free label, e.g. "Zone A, row 3, seat 7"
   std::string bank;                            // free label, e.g. "bank3"
   std::string g2s_egm_id;                      // G2S egmId, e.g. IGT_00012E492815 (g2s only)

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "floorgate/drivers/event.hpp"
@@ -37,6 +38,9 @@ class Bus {
   void stop();
   // Current status of every EGM on this bus, in configuration order.
   std::vector<EgmStatus> status() const;
+  // Starts a ROM signature check (LP 21) of the EGM with this configured id; the result is
+  // an event. Returns an empty string, or why not.
+  std::string request_rom_check(const std::string& egm_id);
   // Called on link up/down and identity changes (version, serial, denomination, RTE).
   void on_status_change(std::function<void(const EgmStatus&)> cb);
 

@@ -23,6 +23,13 @@ struct EgmConfig {
   // more than 2 s off the gateway's local time, set it with LP 7F (and read it back).
   bool set_clock = true;
   std::chrono::seconds clock_period{3600};
+  // ROM signature (LP 21 with rom_seed): checked at link-up and then every rom_check_period
+  // when that is > 0, and on request (Bus::request_rom_check). The EGM ACKs at once and sends
+  // `addr 21 signature CRC` later, as its answer to a general poll; no answer within
+  // rom_timeout is reported as a failed check.
+  std::chrono::seconds rom_check_period{0};
+  std::uint16_t rom_seed = 0;
+  std::chrono::seconds rom_timeout{600};
 };
 
 // One physical (or TCP) line.
@@ -40,6 +47,10 @@ struct BusConfig {
   // NACK and re-sends its answer (an event a killed gateway may never have stored), instead of
   // taking a sync poll as the implied ACK. Empty = off (start with a sync poll).
   std::string resume_file;
+  // Last known ROM signature per (address, seed), one "ADDR SEED SIGNATURE" line each (hex),
+  // so a signature that changed while the gateway was down is still reported as a mismatch.
+  // Empty = kept in memory only.
+  std::string rom_file;
 };
 
 // Snapshot of one EGM for status pages and the MQTT status topic. Counters are cumulative.
@@ -60,6 +71,8 @@ struct EgmStatus {
   std::optional<std::int64_t> last_event_ms;           // wall clock, UTC ms
   std::optional<std::int64_t> clock_drift_ms;          // EGM clock (LP 7E) - gateway, last read
   std::map<std::string, std::uint64_t> meters;         // last snapshot: meter name -> raw value
+  std::optional<std::uint16_t> rom_signature;          // last LP 21 result (rom_seed)
+  bool rom_check_running = false;                      // LP 21 ACKed, signature not yet in
 };
 
 // Checks a bus configuration; returns an empty string or a plain-sentence error.

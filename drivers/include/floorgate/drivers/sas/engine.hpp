@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -52,6 +53,9 @@ class Engine {
   std::optional<std::int64_t> next_deadline() const;
   // Status snapshot of every EGM, in configuration order.
   std::vector<EgmStatus> status() const;
+  // Queues a ROM signature check (LP 21) of the EGM with this configured id. Returns an empty
+  // string, or why not (unknown id, link down, a check already running).
+  std::string request_rom_check(const std::string& egm_id);
   // The link's default reply timeout (first byte) and inter-byte gap, in ms.
   static std::int64_t default_reply_timeout(BusConfig::Link link);
   static std::int64_t default_inter_byte(BusConfig::Link link);
@@ -95,6 +99,12 @@ class Engine {
   // LP 7E answer: drift into the status, an alarm beyond kClockAlarmMs, LP 7F beyond kClockSetMs.
   void clock_received(std::size_t egm, std::span<const std::uint8_t> frame);
   static constexpr std::int64_t kClockSetMs = 2000, kClockAlarmMs = 60000;
+  // ROM signature: queue LP 21 (false when one is queued or running); its answer; no answer.
+  bool queue_rom_check(std::size_t egm, const char* trigger);
+  void rom_received(std::size_t egm, std::span<const std::uint8_t> frame);
+  void rom_failed(std::size_t egm, const char* reason);
+  void load_rom_file();
+  void save_rom_file() const;
   void finish_snapshot(std::size_t egm);
   Event make_event(std::size_t egm, std::string type, EventClass cls, std::string source,
                    std::string attrs, std::span<const std::uint8_t> raw);
@@ -121,6 +131,7 @@ class Engine {
   // address would implied-ACK the 0x51 with nothing stored, and the handpay would surface
   // later from the start-up check, after events that followed it.
   std::optional<std::size_t> handpay_hold_;
+  std::map<std::pair<std::uint8_t, std::uint16_t>, std::uint16_t> rom_known_;  // (addr, seed)
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };
 

@@ -95,6 +95,14 @@ class Backend {
   // clear past the request) in the configuration file: atomic write + reload + audit by `by`.
   virtual ConfigResult set_password(const std::string& account, const std::string& password_hash,
                                     const std::string& by) = 0;
+  // Starts a ROM signature check (SAS LP 21) of EGM `id` for `user`; the result arrives later
+  // as an event (egm.rom_signature, egm.rom_signature_mismatch or egm.rom_signature_failed).
+  // Returns an empty string, or why not.
+  virtual std::string request_rom_check(std::string_view id, const std::string& user) {
+    (void)id;
+    (void)user;
+    return "ROM signature checks are not available here";
+  }
   // Configuration audit records, newest first.
   virtual boost::json::array audit() = 0;
   // Prometheus text exposition format (version 0.0.4), complete with HELP/TYPE lines.
