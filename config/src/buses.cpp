@@ -11,13 +11,21 @@ namespace {
 
 const std::vector<std::string_view> kSasEgmKeys = {
     "id", "address", "poll_period_ms", "meter_period_s", "meter_codes", "real_time_events",
-    "rom_check_period_s", "rom_seed", "location", "bank"};
+    "rom_check_period_s", "rom_seed", "timing", "reply_timeout_ms", "inter_byte_ms",
+    "poll_gap_ms", "location", "bank"};
 const std::vector<std::string_view> kG2sTlsKeys = {"tls_cert_file", "tls_key_file",
                                                     "tls_ca_file"};
 const std::vector<std::string_view> kG2sEgmKeys = {"id", "g2s_egm_id", "url", "meter_period_s",
                                                     "location", "bank"};
 
 std::string at_line(Pos p) { return "line " + std::to_string(p.line); }
+
+// `timing:` on a SAS bus or EGM: one of the preset names.
+void read_timing(Reader& r, const YAML::Node& map, std::string_view path, std::string& out) {
+  const std::vector<std::string_view> names(std::begin(kSasTimingPresets), std::end(kSasTimingPresets));
+  int idx = -1;
+  if (r.read_choice(map, path, "timing", names, idx) && idx >= 0) out = std::string(names[idx]);
+}
 
 // Keys of `all` that are not in `mine` (the other protocol's keys).
 std::vector<std::string_view> minus(const std::vector<std::string_view>& all,
@@ -164,6 +172,10 @@ void read_egm(Reader& r, const YAML::Node& e, const std::string& p, const BusCon
     else egm.rom_check_period = std::chrono::seconds(rom_s);
   }
   r.read_int(e, p, "rom_seed", 0, 0xFFFF, egm.rom_seed);
+  read_timing(r, e, p, egm.timing);
+  r.read_int(e, p, "reply_timeout_ms", 10, 1000, egm.reply_timeout_ms);
+  r.read_int(e, p, "inter_byte_ms", 2, 100, egm.inter_byte_ms);
+  r.read_int(e, p, "poll_gap_ms", 0, 100, egm.poll_gap_ms);
 }
 
 // The g2s bus's TLS files: each readable, all three or none.
@@ -197,6 +209,15 @@ void read_link(Reader& r, const YAML::Node& b, const std::string& p, int web_por
       return;
     }
     first_use(r, seen.endpoints, bus.port, pp, join(p, "port"), "serial port");
+    read_timing(r, b, p, bus.timing);
+    if (r.read_int(b, p, "wakeup_delay_us", 0, 20000, bus.wakeup_delay_us) &&
+        bus.wakeup_delay_us > 0 && bus.link != LinkKind::uart)
+      r.error(pos_of(Reader::find(b, "wakeup_delay_us")), join(p, "wakeup_delay_us"),
+              "applies to link: uart only (a pty or device server marks the wakeup byte in-band)");
+    if (r.read_bool(b, p, "low_latency", bus.low_latency) && bus.low_latency &&
+        bus.link != LinkKind::uart)
+      r.error(pos_of(Reader::find(b, "low_latency")), join(p, "low_latency"),
+              "applies to link: uart only");
     if (bus.link == LinkKind::uart) {
       std::error_code ec;
       const auto st = std::filesystem::status(bus.port, ec);
@@ -217,6 +238,7 @@ void read_link(Reader& r, const YAML::Node& b, const std::string& p, int web_por
       r.error(pp, join(p, "endpoint"),
               "'" + ep + "' is not host:port (e.g. 10.0.0.20:4001 or [fd00::1]:4001, port 1-65535)");
     else first_use(r, seen.endpoints, ep, pp, join(p, "endpoint"), "endpoint");
+    read_timing(r, b, p, bus.timing);
   } else {
     r.read_int(b, p, "host_id", 1, 2147483647, bus.host_id);
     std::string bind = bus.bind;
@@ -250,8 +272,8 @@ void read_buses(Reader& r, const YAML::Node& node, int web_port, std::vector<Bus
   }
   const std::vector<std::string_view> common = {"id", "driver", "egms"};
   const std::vector<std::string_view> per_driver[] = {
-      {"port", "link"},
-      {"endpoint"},
+      {"port", "link", "timing", "wakeup_delay_us", "low_latency"},
+      {"endpoint", "timing"},
       {"listen_port", "bind", "host_id", "tls_cert_file", "tls_key_file", "tls_ca_file"}};
   Seen seen;
   for (std::size_t i = 0; i < node.size(); ++i) {

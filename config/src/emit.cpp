@@ -44,6 +44,10 @@ void emit_egm(YAML::Emitter& out, const BusConfig& bus, const EgmConfig& e) {
     key_val(out, "real_time_events", e.real_time_events);
     key_val(out, "rom_check_period_s", e.rom_check_period.count());
     key_val(out, "rom_seed", e.rom_seed);
+    if (!e.timing.empty()) key_val(out, "timing", e.timing);
+    if (e.reply_timeout_ms > 0) key_val(out, "reply_timeout_ms", e.reply_timeout_ms);
+    if (e.inter_byte_ms > 0) key_val(out, "inter_byte_ms", e.inter_byte_ms);
+    if (e.poll_gap_ms >= 0) key_val(out, "poll_gap_ms", e.poll_gap_ms);
   }
   key_val(out, "meter_period_s", e.meter_period.count());
   key_str(out, "location", e.location);
@@ -59,11 +63,15 @@ void emit_bus(YAML::Emitter& out, const BusConfig& b) {
     case Driver::sas_serial:
       key_str(out, "port", b.port);
       key_val(out, "link", std::string(to_string(b.link)));
+      key_val(out, "timing", b.timing);
+      if (b.wakeup_delay_us > 0) key_val(out, "wakeup_delay_us", b.wakeup_delay_us);
+      if (b.low_latency) key_val(out, "low_latency", true);
       break;
     case Driver::sas_tcp: {
       const bool v6 = b.tcp_host.find(':') != std::string::npos;
       key_str(out, "endpoint", (v6 ? "[" + b.tcp_host + "]" : b.tcp_host) + ":" +
                                    std::to_string(b.tcp_port));
+      key_val(out, "timing", b.timing);
       break;
     }
     case Driver::g2s:

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "floorgate/config/config.hpp"
+#include "floorgate/drivers/sas/config.hpp"
 #include "test_process.hpp"
 
 namespace floorgate::config {
@@ -159,6 +160,11 @@ TEST(ConfigRoundTrip, EveryFieldChangedSurvives) {
   c.buses[0].egms[2].real_time_events = true;
   c.buses[0].egms[2].rom_check_period = std::chrono::seconds(3600);
   c.buses[0].egms[2].rom_seed = 0xBEEF;
+  c.buses[0].egms[2].timing = "slow";
+  c.buses[0].egms[2].reply_timeout_ms = 250;
+  c.buses[0].egms[2].inter_byte_ms = 12;
+  c.buses[0].egms[2].poll_gap_ms = 0;
+  c.buses[0].timing = "usb-serial";
   c.buses[0].egms[2].location = "Row 3: \"seat\" #7";
   c.buses[0].egms[2].poll_period = std::chrono::milliseconds(40);
   BusConfig tcp;
@@ -166,6 +172,7 @@ TEST(ConfigRoundTrip, EveryFieldChangedSurvives) {
   tcp.driver = Driver::sas_tcp;
   tcp.tcp_host = "::1";
   tcp.tcp_port = 4001;
+  tcp.timing = "device-server";
   tcp.egms.push_back(EgmConfig{.id = "t-01", .address = 9, .meter_codes = {}});
   c.buses.push_back(tcp);
   BusConfig g2s;
@@ -228,6 +235,19 @@ TEST(ConfigValues, SecretFileReadsFirstLineOnly) {
   std::ofstream(dir / "pw") << "line-one\r\nline-two\n";
   EXPECT_EQ(read_secret_file(dir / "pw"), "line-one");
   EXPECT_EQ(read_secret_file(dir / "absent"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace floorgate::config
+
+namespace floorgate::config {
+namespace {
+
+// The loader accepts the preset names the SAS driver defines, no more and no fewer (the
+// gateway maps one onto the other by name).
+TEST(ConfigValues, SasTimingPresetsAreTheDriversPresets) {
+  std::vector<std::string_view> loader(std::begin(kSasTimingPresets), std::end(kSasTimingPresets));
+  EXPECT_EQ(loader, drivers::sas::timing_preset_names());
 }
 
 }  // namespace

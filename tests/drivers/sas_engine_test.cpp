@@ -626,3 +626,98 @@ TEST(SasEngine, RomSignatureWithoutAnswerIsAFault) {
   EXPECT_FALSE(h2.engine->status()[0].rom_check_running);
   EXPECT_EQ(h2.count("egm.rom_signature"), 0u);
 }
+
+namespace {
+BusConfig uart_bus(const char* preset) {
+  BusConfig cfg = one_egm_bus();
+  cfg.link = BusConfig::Link::uart;  // default reply 50 ms, inter-byte 5 ms
+  if (preset) cfg.egms[0].timing = *timing_preset(preset);
+  return cfg;
+}
+}  // namespace
+
+// A machine that needs 120 ms to answer: with the UART defaults every poll times out, its late
+// answers are dropped as line noise and the next poll implied-ACKs them: events lost on the
+// machine. With the `slow` preset nothing times out and every event is reported.
+TEST(SasEngine, SlowMachineIsServedByTheSlowPreset) {
+  for (const char* preset : {static_cast<const char*>(nullptr), "slow"}) {
+    FakeEgm egm;
+    egm.reply_delay_ms = 120;
+    egm.queue = {0x11, 0x12};
+    Harness h(uart_bus(preset), {&egm});
+    h.engine->start();
+    h.run_for(8000);
+    auto st = h.engine->status()[0];
+    if (!preset) {
+      EXPECT_GT(st.timeouts, 5u);
+      EXPECT_FALSE(st.link_up);
+      EXPECT_EQ(h.count("door.opened"), 0u);
+      EXPECT_FALSE(egm.acked.empty()) << "the machine took its events as delivered";
+    } else {
+      EXPECT_EQ(st.timeouts, 0u);
+      EXPECT_TRUE(st.link_up);
+      EXPECT_EQ(egm.acked, (std::vector<std::uint8_t>{0x11, 0x12}));
+      EXPECT_EQ(h.count("door.opened"), 1u);
+    }
+  }
+}
+
+// Replies split in two chunks 12 ms apart (a USB adapter's latency timer): the 5 ms UART
+// inter-byte limit cuts them (timeouts and CRC errors; a resend's first half may still join
+// the late second half of the identical first answer); `usb-serial` reads every one cleanly.
+TEST(SasEngine, SplitRepliesAreReadWithTheUsbSerialPreset) {
+  for (const char* preset : {static_cast<const char*>(nullptr), "usb-serial"}) {
+    FakeEgm egm;
+    egm.split_gap_ms = 12;
+    egm.queue = {0x11};
+    Harness h(uart_bus(preset), {&egm});
+    h.engine->start();
+    h.run_for(8000);
+    auto st = h.engine->status()[0];
+    if (!preset) {
+      EXPECT_GT(st.crc_errors + st.timeouts, 0u);
+      EXPECT_GT(st.retries, 0u);
+    } else {
+      EXPECT_EQ(st.crc_errors + st.timeouts, 0u);
+      EXPECT_EQ(st.serial, "SN0007");
+      EXPECT_EQ(egm.acked, std::vector<std::uint8_t>{0x11});
+    }
+  }
+}
+
+// `interblock`: a 3 ms quiet line before every poll, and fillers sent to an address no machine
+// on the bus uses (here 3) instead of `80`.
+TEST(SasEngine, InterblockPresetKeepsAGapAndFillsWithAnUnusedAddress) {
+  FakeEgm a, b;
+  a.addr = 1;
+  b.addr = 2;
+  BusConfig cfg = one_egm_bus(1);
+  EgmConfig e2;
+  e2.id = "egm-2";
+  e2.address = 2;
+  cfg.egms.push_back(e2);
+  for (auto& e : cfg.egms) e.timing = *timing_preset("interblock");
+  Harness h(cfg, {&a, &b});
+  h.engine->start();
+  h.run_for(5000);
+  EXPECT_TRUE(h.engine->status()[0].link_up);
+  EXPECT_TRUE(h.engine->status()[1].link_up);
+  std::size_t fillers = 0;
+  for (std::size_t i = 0; i < h.wire.size(); ++i) {
+    const Bytes& f = h.wire[i];
+    EXPECT_NE(f, Bytes{0x80}) << "frame " << i;
+    fillers += f == Bytes{0x83};
+    // Every poll starts at least 3 ms after the last reply bytes arrived.
+    std::int64_t last_rx = -1;
+    for (auto t : h.rx_at) {
+      if (t <= h.wire_at[i]) last_rx = t;
+    }
+    if (f != Bytes{0x83} && last_rx >= 0 && i > 0 && h.wire_at[i - 1] < last_rx) {
+      EXPECT_GE(h.wire_at[i] - last_rx, 3) << "frame " << i;
+    }
+  }
+  EXPECT_GT(fillers, 0u);
+  EXPECT_EQ(identical_pairs(h.wire), 0u);
+  EXPECT_FALSE(timing_preset("no-such-preset").has_value());
+  for (auto name : timing_preset_names()) EXPECT_TRUE(timing_preset(name).has_value()) << name;
+}

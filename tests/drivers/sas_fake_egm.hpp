@@ -23,6 +23,8 @@ struct FakeEgm {
   std::map<std::uint8_t, std::uint64_t> meters{{0x00, 1000}, {0x01, 500}, {0x0C, 42}};
   bool synced = false, require_sync = true, silent = false, rte = false;
   int corrupt_next = 0;                       // corrupt the CRC of the next N data replies
+  std::int64_t reply_delay_ms = 2;            // first reply byte this long after the poll
+  std::int64_t split_gap_ms = 0;              // > 0: the second half of a reply comes this late
   std::int64_t wall_ms = 0;                   // the host's wall clock (the Harness keeps it)
   std::int64_t clock_offset_ms = 0;           // this EGM's clock minus the host's
   int clock_sets = 0;                         // LP 7F received
@@ -200,6 +202,8 @@ struct Harness {
   std::int64_t now = 1000;
   std::vector<FakeEgm*> egms;
   std::vector<Bytes> wire;  // every frame the engine wrote, in order
+  std::vector<std::int64_t> wire_at;   // when each was written
+  std::vector<std::int64_t> rx_at;     // when received bytes were handed to the engine
   struct Sub {
     Event ev;
     DurableHandler h;
@@ -218,6 +222,7 @@ struct Harness {
     Engine::Io io;
     io.write = [this](std::vector<std::uint8_t> f) {
       wire.push_back(f);
+      wire_at.push_back(now);
       for (auto* e : egms) {
         e->wall_ms = 1'700'000'000'000 + now;
         if (auto r = e->on_poll(f)) {
@@ -227,7 +232,15 @@ struct Harness {
             --mark_in_next_reply;
             wire_bytes.insert(wire_bytes.begin() + 1, {0xFF, 0x00});
           }
-          rx.emplace_back(now + 2, std::move(wire_bytes));
+          const std::int64_t at = now + e->reply_delay_ms;
+          if (e->split_gap_ms > 0 && wire_bytes.size() > 1) {
+            // A USB adapter's latency timer: the reply arrives in two chunks.
+            const auto half = static_cast<std::ptrdiff_t>(wire_bytes.size() / 2);
+            arrive(at, Bytes(wire_bytes.begin(), wire_bytes.begin() + half));
+            arrive(at + e->split_gap_ms, Bytes(wire_bytes.begin() + half, wire_bytes.end()));
+          } else {
+            arrive(at, std::move(wire_bytes));
+          }
         }
       }
     };
@@ -240,6 +253,13 @@ struct Harness {
     io.steady_ms = [this] { return now; };
     io.wall_ms = [this] { return 1'700'000'000'000 + now; };
     engine = std::make_unique<Engine>(std::move(cfg), std::move(io));
+  }
+
+  // Queues bytes to reach the engine at `at`, after everything due at or before then.
+  void arrive(std::int64_t at, Bytes b) {
+    auto it = rx.begin();
+    while (it != rx.end() && it->first <= at) ++it;
+    rx.insert(it, {at, std::move(b)});
   }
 
   static Bytes encode(const Bytes& b) {  // EGM -> host bytes in the PARMRK convention
@@ -271,6 +291,7 @@ struct Harness {
       while (!rx.empty() && rx.front().first <= now) {
         Bytes b = std::move(rx.front().second);
         rx.pop_front();
+        rx_at.push_back(now);
         engine->on_rx(b);
         did = true;
       }

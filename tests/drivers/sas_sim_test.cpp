@@ -152,6 +152,37 @@ TEST(SasSim, RomSignatureIsCheckedWhileTrafficFlows) {
   expect_sink_matches_ledger(rig.sink, sim.ledger());
 }
 
+// Issue 16 (4): a machine that answers 200 ms late (beyond the pty default of 150 ms, so its
+// link would never come up) with 15 ms between bytes, next to a prompt one, under traffic.
+// Its own timing (reply 400 ms, inter-byte 40 ms: generous, a pty on a loaded host adds
+// jitter) reads it; the other keeps the link defaults. Ledger proof for both.
+TEST(SasSim, PerMachineTimingServesASlowSplitAnswerer) {
+  TempDir dir;
+  std::string pty = (dir / "bus0").string();
+  Sim sim(dir, {"--pty", pty, "--egm", "3", "--egm", "4", "--rate", "1", "--seed", "5"});
+  ASSERT_TRUE(sim.ready()) << sim.log();
+  for (const char* c : {"fault 3 delay 200", "fault 3 gap 15"}) {
+    auto r = sim.control(c);
+    ASSERT_FALSE(r.empty());
+    ASSERT_NE(r[0].find("\"ok\":true"), std::string::npos) << c << ": " << r[0];
+  }
+  Rig rig;
+  rig.add(BusConfig::Link::pty, pty, {3, 4}, [](BusConfig& c) {
+    c.egms[0].timing.reply_timeout = std::chrono::milliseconds(400);
+    c.egms[0].timing.inter_byte = std::chrono::milliseconds(40);
+  });
+  rig.start();
+  ASSERT_TRUE(rig.run_until([&] { return rig.all_up(); }, std::chrono::seconds(30)));
+  ASSERT_TRUE(rig.run_until([&] { return rig.sink.codes()[3].size() >= 4; }, std::chrono::seconds(30)));
+  auto r = sim.control("rate 0");
+  ASSERT_FALSE(r.empty());
+  ASSERT_TRUE(rig.run_until([&] { return all_acked(sim); }, std::chrono::seconds(30)));
+  rig.stop();
+  auto st = rig.status();
+  EXPECT_FALSE(st[0].serial.empty());
+  expect_sink_matches_ledger(rig.sink, sim.ledger());
+}
+
 TEST(SasSim, TcpRandomTrafficMatchesLedger) {
   TempDir dir;
   int port = floorgate::testing::free_port();

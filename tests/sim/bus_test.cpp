@@ -82,9 +82,34 @@ TEST(SimBus, BadCrcAndUnsupportedPollsGetNoAnswer) {
   EXPECT_EQ(f.lp({0x01, 0x01, 0x51, 0x09}), Bytes{});  // bad CRC
   EXPECT_EQ(f.bus->stats().bad_crc, 1U);
   EXPECT_EQ(f.lp({0x01, 0x01, 0x51, 0x08}), Bytes{0x01});  // LP01 shutdown: ACK
-  EXPECT_EQ(f.lp({0x01, 0x21, 0x00, 0x00}, true), Bytes{});  // known shape, unsupported
+  EXPECT_EQ(f.lp({0x01, 0x53, 0x00, 0x00}, true), Bytes{});  // known shape, unsupported
   EXPECT_EQ(f.lp({0x01, 0xEE}), Bytes{});                    // unknown command
   EXPECT_EQ(f.gp(1), Bytes{0x00});
+}
+
+// LP 21: ACK now; the signature goes out as the answer to a GP once computed, ahead of a
+// pending exception, and leaves on the implied ACK. A new program signs differently.
+TEST(SimBus, RomSignatureAnswersALaterGeneralPoll) {
+  BusFixture f;
+  f.egm().raise(0x11);
+  EXPECT_EQ(f.lp({0x01, 0x21, 0x34, 0x12}, true), Bytes{0x01});
+  EXPECT_EQ(f.gp(1), Bytes{0x11});  // not computed yet: the exception
+  f.clock.advance(600);
+  EXPECT_EQ(f.gp(0), Bytes{});      // another poll between: no implied NACK
+  const Bytes sig = f.gp(1);        // (this GP also ACKed the 0x11)
+  ASSERT_EQ(sig.size(), 6U);
+  EXPECT_EQ(sig[0], 0x01);
+  EXPECT_EQ(sig[1], 0x21);
+  EXPECT_TRUE(crc_ok(sig));
+  EXPECT_EQ(f.gp(0), Bytes{});
+  EXPECT_EQ(f.gp(1), Bytes{0x00});  // ACKed: gone
+  f.egm().set_program("another program");
+  EXPECT_EQ(f.lp({0x01, 0x21, 0x34, 0x12}, true), Bytes{0x01});
+  f.clock.advance(600);
+  EXPECT_EQ(f.gp(0), Bytes{});
+  const Bytes other = f.gp(1);
+  ASSERT_EQ(other.size(), 6U);
+  EXPECT_NE(Bytes(other.begin() + 2, other.begin() + 4), Bytes(sig.begin() + 2, sig.begin() + 4));
 }
 
 TEST(SimBus, ResynchronisesOnTheNextWakeupByte) {

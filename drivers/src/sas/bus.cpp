@@ -160,7 +160,8 @@ struct Bus::Impl : std::enable_shared_from_this<Impl> {
 namespace {
 std::unique_ptr<ByteStream> stream_for(asio::any_io_executor ex, const BusConfig& cfg) {
   switch (cfg.link) {
-    case BusConfig::Link::uart: return make_uart_stream(ex, cfg.port);
+    case BusConfig::Link::uart:
+      return make_uart_stream(ex, cfg.port, cfg.wakeup_delay, cfg.low_latency);
     case BusConfig::Link::tcp: return make_tcp_stream(ex, cfg.port);
     case BusConfig::Link::pty: break;
   }

@@ -11,6 +11,37 @@ std::optional<BusConfig::Link> parse_link(const std::string& s) {
   return std::nullopt;
 }
 
+std::optional<Timing> timing_preset(std::string_view name) {
+  using std::chrono::milliseconds;
+  Timing t;
+  if (name == "default") return t;
+  if (name == "slow") {  // machines that take long to answer (nCompass reads up to 200 ms)
+    t.reply_timeout = milliseconds(200);
+    t.inter_byte = milliseconds(10);
+    return t;
+  }
+  if (name == "usb-serial") {  // 16 ms adapter latency timers split replies into late chunks
+    t.reply_timeout = milliseconds(100);
+    t.inter_byte = milliseconds(20);
+    return t;
+  }
+  if (name == "device-server") {  // network plus the server's packetisation
+    t.reply_timeout = milliseconds(150);
+    t.inter_byte = milliseconds(25);
+    return t;
+  }
+  if (name == "interblock") {  // a quiet gap before each poll, fillers to an unused address
+    t.poll_gap = milliseconds(3);
+    t.filler = Timing::Filler::unused_address;
+    return t;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string_view> timing_preset_names() {
+  return {"default", "slow", "usb-serial", "device-server", "interblock"};
+}
+
 std::string validate(const BusConfig& cfg) {
   if (cfg.port.empty()) return "the bus has no port (device path or host:port)";
   if (cfg.link == BusConfig::Link::tcp && cfg.port.rfind(':') == std::string::npos) {
@@ -32,6 +63,11 @@ std::string validate(const BusConfig& cfg) {
       return "EGM " + e.id + ": poll_period must be 40..1000 ms";
     }
     if (e.meter_codes.size() > 40) return "EGM " + e.id + ": at most 40 meter codes";
+    if (e.timing.reply_timeout.count() < 0 || e.timing.reply_timeout.count() > 1000 ||
+        e.timing.inter_byte.count() < 0 || e.timing.inter_byte.count() > 100 ||
+        e.timing.poll_gap.count() < 0 || e.timing.poll_gap.count() > 100) {
+      return "EGM " + e.id + ": timing out of range (reply 0..1000, inter-byte 0..100, gap 0..100 ms)";
+    }
   }
   return {};
 }

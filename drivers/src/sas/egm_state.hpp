@@ -20,6 +20,9 @@ struct Work {
 
 struct Engine::EgmState {
   EgmConfig cfg;
+  // Effective wire timing (EgmConfig::timing, else the bus's, else the link's default), ms.
+  std::int64_t reply_timeout = 0, inter_byte = 0, poll_gap = 0;
+  std::uint8_t filler = 0x80;    // the GP byte sent as filler / sync for this EGM
   EgmStatus st;
   std::vector<std::uint8_t> meter_codes;
   std::deque<Work> work;

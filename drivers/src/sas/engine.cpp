@@ -12,7 +12,6 @@
 
 namespace floorgate::drivers::sas {
 namespace {
-constexpr std::uint8_t kSyncPoll = 0x80;      // GP to address 0: sync / filler, never answered
 constexpr std::int64_t kFillerGuardMs = 2;    // after a filler, before the next wakeup byte
 constexpr std::int64_t kDownPollMs = 1000;    // poll period while the link is down
 constexpr int kMaxSends = 3;                  // 1 send + 2 byte-identical retries
@@ -35,13 +34,27 @@ std::int64_t Engine::default_inter_byte(BusConfig::Link link) {
 }
 
 Engine::Engine(BusConfig cfg, Io io) : cfg_(std::move(cfg)), io_(std::move(io)) {
-  reply_timeout_ = cfg_.reply_timeout.count() > 0 ? cfg_.reply_timeout.count()
-                                                  : default_reply_timeout(cfg_.link);
-  inter_byte_ = cfg_.inter_byte_timeout.count() > 0 ? cfg_.inter_byte_timeout.count()
-                                                     : default_inter_byte(cfg_.link);
+  const std::int64_t bus_reply = cfg_.reply_timeout.count() > 0 ? cfg_.reply_timeout.count()
+                                                                 : default_reply_timeout(cfg_.link);
+  const std::int64_t bus_gap = cfg_.inter_byte_timeout.count() > 0
+                                   ? cfg_.inter_byte_timeout.count()
+                                   : default_inter_byte(cfg_.link);
+  // The lowest address no machine on this bus uses, for EGMs whose filler must not be `80`.
+  std::uint8_t unused = 0;
+  for (std::uint8_t a = 1; a <= 127 && unused == 0; ++a) {
+    bool used = false;
+    for (const auto& ec : cfg_.egms) used = used || ec.address == a;
+    if (!used) unused = a;
+  }
   for (const auto& ec : cfg_.egms) {
     auto e = std::make_unique<EgmState>();
     e->cfg = ec;
+    e->reply_timeout = ec.timing.reply_timeout.count() > 0 ? ec.timing.reply_timeout.count() : bus_reply;
+    e->inter_byte = ec.timing.inter_byte.count() > 0 ? ec.timing.inter_byte.count() : bus_gap;
+    e->poll_gap = ec.timing.poll_gap.count();
+    if (ec.timing.filler == Timing::Filler::unused_address && unused != 0) {
+      e->filler = static_cast<std::uint8_t>(0x80 | unused);
+    }
     e->st.id = ec.id;
     e->st.address = ec.address;
     e->meter_codes = ec.meter_codes;
@@ -126,14 +139,18 @@ std::vector<EgmStatus> Engine::status() const {
   return out;
 }
 
+std::int64_t Engine::pending_deadline() const {
+  const auto& e = *egms_[pending_->egm];
+  return pending_->last_rx >= 0 ? pending_->last_rx + e.inter_byte : pending_->sent_at + e.reply_timeout;
+}
+
 std::optional<std::int64_t> Engine::next_deadline() const {
   if (!running_) return std::nullopt;
   std::optional<std::int64_t> d;
   auto take = [&d](std::int64_t t) { d = d ? std::min(*d, t) : t; };
   for (const auto& r : resubmits_) take(r.at);
   if (pending_) {
-    take(pending_->last_rx >= 0 ? pending_->last_rx + inter_byte_
-                                : pending_->sent_at + reply_timeout_);
+    take(pending_deadline());
     return d;
   }
   if (blocked_ > 0) return d;
@@ -218,9 +235,7 @@ void Engine::on_timer() {
     }
   }
   if (pending_) {
-    std::int64_t deadline = pending_->last_rx >= 0 ? pending_->last_rx + inter_byte_
-                                                   : pending_->sent_at + reply_timeout_;
-    if (now >= deadline) {
+    if (now >= pending_deadline()) {
       if (rx_.empty()) {
         exchange_failed(true, false);
       } else {
@@ -277,8 +292,12 @@ void Engine::pump() {
   }
   if (!best) return;
   auto& e = *egms_[*best];
+  if (e.poll_gap > 0 && now < last_end_ + e.poll_gap) {
+    bus_ready_at_ = last_end_ + e.poll_gap;  // this machine wants a quiet line first
+    return;
+  }
   if (e.need_sync) {
-    send_filler(now);
+    send_filler(now, e.filler);
     for (auto& x : egms_) x->need_sync = false;
     return;
   }
@@ -294,7 +313,7 @@ void Engine::pump() {
       bus_ready_at_ = at;
       return;
     }
-    send_filler(now);
+    send_filler(now, e.filler);
     return;
   }
   std::optional<Work> w;
@@ -318,10 +337,11 @@ void Engine::pump() {
   send_pending(false);
 }
 
-void Engine::send_filler(std::int64_t now) {
-  last_frame_ = {kSyncPoll};
+void Engine::send_filler(std::int64_t now, std::uint8_t filler) {
+  last_frame_ = {filler};
   bus_ready_at_ = now + kFillerGuardMs;
-  io_.write({kSyncPoll});
+  last_end_ = now;
+  io_.write({filler});
 }
 
 void Engine::send_pending(bool retry) {

@@ -3,8 +3,13 @@
 // parity for the rest in one write. Receive: space parity with INPCK|PARMRK, so a byte with the
 // wakeup bit (a chirp) arrives as FF 00 X and a data FF as FF FF, the same as the escaped link.
 #include <libserialport.h>
+#include <linux/serial.h>
+#include <sys/ioctl.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <array>
 #include <boost/asio/post.hpp>
@@ -21,7 +26,10 @@ std::error_code errno_ec() { return {errno, std::generic_category()}; }
 
 class UartStream final : public ByteStream {
  public:
-  UartStream(asio::any_io_executor ex, std::string path) : ex_(ex), desc_(ex), path_(std::move(path)) {}
+  UartStream(asio::any_io_executor ex, std::string path, std::chrono::microseconds wakeup_delay,
+             bool low_latency)
+      : ex_(ex), desc_(ex), path_(std::move(path)), wakeup_delay_(wakeup_delay),
+        low_latency_(low_latency) {}
   ~UartStream() override { close(); }
 
   void async_open(Handler h) override {
@@ -46,6 +54,12 @@ class UartStream final : public ByteStream {
     if (!ec && !frame.empty()) ec = set_parity(true);
     if (!ec && !frame.empty() && ::write(fd_, frame.data(), 1) != 1) ec = errno_ec();
     if (!ec) ::tcdrain(fd_);
+    if (!ec && wakeup_delay_.count() > 0) {
+      // tcdrain returns when a USB adapter took the byte, not when it left the adapter's FIFO.
+      timespec ts{0, static_cast<long>(wakeup_delay_.count()) * 1000L};
+      while (::nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+      }
+    }
     if (!ec) ec = set_parity(false);
     if (!ec && frame.size() > 1) {
       auto n = ::write(fd_, frame.data() + 1, frame.size() - 1);
@@ -89,6 +103,14 @@ class UartStream final : public ByteStream {
     t.c_cflag |= PARENB | CMSPAR;
     t.c_cflag &= ~static_cast<tcflag_t>(PARODD);
     if (::tcsetattr(fd_, TCSANOW, &t) != 0) return errno_ec();
+    if (low_latency_) {
+      // Not every driver has it (ptys, some USB bridges): best effort, the port still works.
+      serial_struct ss{};
+      if (::ioctl(fd_, TIOCGSERIAL, &ss) == 0) {
+        ss.flags |= ASYNC_LOW_LATENCY;
+        (void)::ioctl(fd_, TIOCSSERIAL, &ss);
+      }
+    }
     alive_ = std::make_shared<int>(0);
     desc_.assign(fd_);
     return {};
@@ -107,6 +129,8 @@ class UartStream final : public ByteStream {
   asio::any_io_executor ex_;
   asio::posix::stream_descriptor desc_;
   std::string path_;
+  std::chrono::microseconds wakeup_delay_;
+  bool low_latency_;
   sp_port* port_ = nullptr;
   int fd_ = -1;
   std::array<std::uint8_t, 512> buf_{};
@@ -115,8 +139,10 @@ class UartStream final : public ByteStream {
 
 }  // namespace
 
-std::unique_ptr<ByteStream> make_uart_stream(asio::any_io_executor ex, std::string path) {
-  return std::make_unique<UartStream>(ex, std::move(path));
+std::unique_ptr<ByteStream> make_uart_stream(asio::any_io_executor ex, std::string path,
+                                             std::chrono::microseconds wakeup_delay,
+                                             bool low_latency) {
+  return std::make_unique<UartStream>(ex, std::move(path), wakeup_delay, low_latency);
 }
 
 std::vector<std::string> list_serial_ports() {

@@ -27,6 +27,10 @@ json::object egm_json(const config::BusConfig& b, const config::EgmConfig& e) {
   o["real_time_events"] = e.real_time_events;
   o["rom_check_period_s"] = e.rom_check_period.count();
   o["rom_seed"] = e.rom_seed;
+  if (!e.timing.empty()) o["timing"] = e.timing;  // overrides only when set, as in the YAML
+  if (e.reply_timeout_ms > 0) o["reply_timeout_ms"] = e.reply_timeout_ms;
+  if (e.inter_byte_ms > 0) o["inter_byte_ms"] = e.inter_byte_ms;
+  if (e.poll_gap_ms >= 0) o["poll_gap_ms"] = e.poll_gap_ms;
   json::array codes;
   for (auto c : e.meter_codes) codes.emplace_back(c);
   o["meter_codes"] = std::move(codes);
@@ -93,8 +97,12 @@ json::object config_to_json(const config::Config& c) {
     if (b.driver == config::Driver::sas_serial) {
       bo["port"] = b.port;
       bo["link"] = std::string(config::to_string(b.link));
+      bo["timing"] = b.timing;
+      if (b.wakeup_delay_us > 0) bo["wakeup_delay_us"] = b.wakeup_delay_us;
+      if (b.low_latency) bo["low_latency"] = true;
     } else if (b.driver == config::Driver::sas_tcp) {
       bo["endpoint"] = b.tcp_host + ":" + std::to_string(b.tcp_port);
+      bo["timing"] = b.timing;
     } else {
       bo["host_id"] = b.host_id;
       bo["bind"] = b.bind;

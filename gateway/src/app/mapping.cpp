@@ -62,6 +62,8 @@ drivers::sas::BusConfig sas_bus(const config::BusConfig& b, const std::string& s
     out.link = b.link == config::LinkKind::pty ? drivers::sas::BusConfig::Link::pty
                                                : drivers::sas::BusConfig::Link::uart;
     out.port = b.port;
+    out.wakeup_delay = std::chrono::microseconds(b.wakeup_delay_us);
+    out.low_latency = b.low_latency;
   }
   out.resume_file = (std::filesystem::path(store_dir).empty() ? std::filesystem::path(".")
                                                               : std::filesystem::path(store_dir)) /
@@ -81,6 +83,13 @@ drivers::sas::BusConfig sas_bus(const config::BusConfig& b, const std::string& s
     ec.real_time_events = e.real_time_events;
     ec.rom_check_period = e.rom_check_period;
     ec.rom_seed = static_cast<std::uint16_t>(e.rom_seed);
+    // The loader accepted only preset names the driver defines (a gateway test keeps the two
+    // lists equal); an EGM's own preset replaces the bus's, then its overrides apply.
+    ec.timing = drivers::sas::timing_preset(e.timing.empty() ? b.timing : e.timing)
+                    .value_or(drivers::sas::Timing{});
+    if (e.reply_timeout_ms > 0) ec.timing.reply_timeout = std::chrono::milliseconds(e.reply_timeout_ms);
+    if (e.inter_byte_ms > 0) ec.timing.inter_byte = std::chrono::milliseconds(e.inter_byte_ms);
+    if (e.poll_gap_ms >= 0) ec.timing.poll_gap = std::chrono::milliseconds(e.poll_gap_ms);
     out.egms.push_back(std::move(ec));
   }
   return out;

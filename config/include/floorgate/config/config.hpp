@@ -107,6 +107,10 @@ struct ConsumerConfig {
   bool operator==(const ConsumerConfig&) const = default;
 };
 
+// SAS timing preset names; the SAS driver defines what each means (drivers/src/sas/README.md).
+inline constexpr std::string_view kSasTimingPresets[] = {"default", "slow", "usb-serial",
+                                                         "device-server", "interblock"};
+
 // buses[].egms[]: one gaming machine. SAS fields apply to sas-serial/sas-tcp buses, G2S fields
 // to g2s buses; the loader rejects keys of the other protocol.
 struct EgmConfig {
@@ -118,6 +122,11 @@ struct EgmConfig {
   bool real_time_events = false;               // SAS real-time event reporting (LP 0E)
   std::chrono::seconds rom_check_period{86400};  // YAML rom_check_period_s: 0 or 3600-2592000
   int rom_seed = 0;                            // LP 21 seed, 0-0xFFFF
+  // SAS wire timing: a preset (kSasTimingPresets; "" = the bus's) and overrides of it.
+  std::string timing;
+  int reply_timeout_ms = 0;                    // 10-1000; 0 = the preset's
+  int inter_byte_ms = 0;                       // 2-100; 0 = the preset's
+  int poll_gap_ms = -1;                        // 0-100; -1 = the preset's
   std::string location;                        // free label, e.g. "Zone A, row 3, seat 7"
   std::string bank;                            // free label, e.g. "bank3"
   std::string g2s_egm_id;                      // G2S egmId, e.g. IGT_00012E492815 (g2s only)
@@ -143,6 +152,9 @@ struct BusConfig {
   bool g2s_tls() const {
     return !tls_cert_file.empty() || !tls_key_file.empty() || !tls_ca_file.empty();
   }
+  std::string timing = "default";              // sas: preset for its EGMs (kSasTimingPresets)
+  int wakeup_delay_us = 0;                     // sas-serial uart: wait before parity switch, 0-20000
+  bool low_latency = false;                    // sas-serial uart: ASYNC_LOW_LATENCY
   std::vector<EgmConfig> egms;
   bool operator==(const BusConfig&) const = default;
 };

@@ -6,6 +6,7 @@
 // in flight at a time; handlers run on the stream's executor, never inline.
 
 #include <boost/asio/any_io_executor.hpp>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -36,7 +37,12 @@ std::unique_ptr<ByteStream> make_pty_stream(boost::asio::any_io_executor ex, std
 // TCP to a serial device server / the simulator's --tcp, "host:port", in-band escaping.
 std::unique_ptr<ByteStream> make_tcp_stream(boost::asio::any_io_executor ex, std::string host_port);
 // Real UART via libserialport, 19200 8N1, stick parity for the wakeup byte, PARMRK receive.
-std::unique_ptr<ByteStream> make_uart_stream(boost::asio::any_io_executor ex, std::string path);
+// `wakeup_delay`: extra wait after tcdrain before parity goes back to space (USB adapters);
+// `low_latency`: request ASYNC_LOW_LATENCY from the serial driver (best effort, logged by the
+// caller through the open error only when the port itself fails).
+std::unique_ptr<ByteStream> make_uart_stream(boost::asio::any_io_executor ex, std::string path,
+                                             std::chrono::microseconds wakeup_delay = {},
+                                             bool low_latency = false);
 // Names of the serial ports libserialport can see (for the technician page / probe).
 std::vector<std::string> list_serial_ports();
 

@@ -7,9 +7,30 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace floorgate::drivers::sas {
+
+// How one machine is talked to on the wire. A zero duration takes the bus's value (and that
+// the link's default). Named presets: timing_preset(); where each number comes from:
+// drivers/src/sas/README.md.
+struct Timing {
+  std::chrono::milliseconds reply_timeout{0};  // first reply byte after our last byte
+  std::chrono::milliseconds inter_byte{0};     // largest gap inside one reply
+  std::chrono::milliseconds poll_gap{0};       // quiet line before each poll to this EGM
+  // Between two identical polls (which would be an implied NACK) and for a resync: a general
+  // poll to address 0 (`80`), or one to an address no machine on this bus uses.
+  enum class Filler : std::uint8_t { sync, unused_address };
+  Filler filler = Filler::sync;
+  bool operator==(const Timing&) const = default;
+};
+
+// The named timing presets ("default", "slow", "usb-serial", "device-server", "interblock");
+// nullopt for an unknown name.
+std::optional<Timing> timing_preset(std::string_view name);
+// Their names, in documentation order.
+std::vector<std::string_view> timing_preset_names();
 
 // One EGM on a bus. Plain data; validated by validate() below.
 struct EgmConfig {
@@ -30,6 +51,7 @@ struct EgmConfig {
   std::chrono::seconds rom_check_period{0};
   std::uint16_t rom_seed = 0;
   std::chrono::seconds rom_timeout{600};
+  Timing timing;                                       // zero fields: the bus's values
 };
 
 // One physical (or TCP) line.
@@ -41,6 +63,13 @@ struct BusConfig {
   int link_down_after = 30;                            // consecutive failed polls -> link.down
   std::chrono::milliseconds reply_timeout{0};          // first byte; 0 = per-link default
   std::chrono::milliseconds inter_byte_timeout{0};     // gap inside a frame; 0 = per-link default
+  // UART only: extra wait between the wakeup byte leaving the kernel (tcdrain) and the switch
+  // to space parity. A USB-serial adapter reports the byte sent while it still sits in the
+  // adapter's FIFO; switching parity then can strip the wakeup bit. 0 = none.
+  std::chrono::microseconds wakeup_delay{0};
+  // UART only: ask the driver for low latency (ASYNC_LOW_LATENCY; ftdi_sio then uses a 1 ms
+  // latency timer instead of 16 ms, so replies are not split into late chunks).
+  bool low_latency = false;
   std::chrono::milliseconds submit_retry{500};         // re-submit after the sink reported an error
   // Crash safety across restarts: the bus keeps the address of its last general poll here; a
   // restarted driver's first poll is the same general poll, which the EGM takes as an implied

@@ -72,7 +72,9 @@ class Engine {
   };
   void pump();
   Expectation expectation() const;
-  void send_filler(std::int64_t now);
+  // A general poll nobody answers (`80`, or to an unused address), then kFillerGuardMs quiet.
+  void send_filler(std::int64_t now, std::uint8_t filler);
+  std::int64_t pending_deadline() const;  // reply / inter-byte deadline of the exchange
   void send_pending(bool retry);
   void end_exchange(std::int64_t next_due);
   void exchange_failed(bool timeout, bool crc);
@@ -121,7 +123,6 @@ class Engine {
   std::vector<Resubmit> resubmits_;         // events the sink failed, retried later
   std::int64_t bus_ready_at_ = 0;
   std::int64_t last_end_ = 0;               // end of the last exchange (steady ms)           // no transmission before this (steady ms)
-  std::int64_t reply_timeout_ = 0, inter_byte_ = 0;
   int blocked_ = 0;                         // events awaiting on_durable: bus holds its polls
   std::size_t rr_ = 0;                      // round-robin cursor
   bool running_ = false;
