@@ -13,6 +13,7 @@
 
 #include "floorgate/drivers/json_writer.hpp"
 #include "floorgate/drivers/sas/bus.hpp"
+#include "scan.hpp"
 
 namespace asio = boost::asio;
 using namespace floorgate::drivers;
@@ -22,8 +23,16 @@ namespace {
 constexpr const char* kUsage =
     "usage: floorgate-sas-probe --port PATH|HOST:PORT --address N [--seconds S] "
     "[--link uart|pty|tcp]\n"
+    "       floorgate-sas-probe --port PATH|HOST:PORT --scan [FIRST-LAST] [--reply-timeout MS]\n"
+    "                           [--link uart|pty|tcp]\n"
     "Polls one SAS machine and prints its identity, a meter snapshot and each event as JSON\n"
-    "lines for S seconds (default 10). Exit status 1 when nothing answers.\n";
+    "lines for S seconds (default 10). Exit status 1 when nothing answers.\n"
+    "--scan reads LP 54 (SAS version, serial) from each address (default 1-127) four times and\n"
+    "prints a line per answering address, flagging addresses where two machines seem to answer\n"
+    "(CRC errors, garbled or extra bytes, differing serials), then a summary line. It sends no\n"
+    "general poll, so it never takes an event from a machine. Exit status 1 when nothing\n"
+    "answers. --reply-timeout: ms to wait at each address (default: the link's, 50 uart, 150\n"
+    "pty/tcp).\n";
 
 // Prints each event and reports it durable at once (the probe stores nothing). Lines are held
 // back until the first meter snapshot so the output starts with identity, then meters.
@@ -94,7 +103,9 @@ std::string identity_line(const sas::EgmStatus& st) {
 
 int main(int argc, char** argv) {
   std::string port, link_name;
-  long address = -1, seconds = 10;
+  long address = -1, seconds = 10, reply_ms = 0;
+  bool scan = false;
+  floorgate::probe::ScanOptions scan_opt;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     std::string v = i + 1 < argc ? argv[i + 1] : "";
@@ -102,8 +113,25 @@ int main(int argc, char** argv) {
       std::fputs(kUsage, stdout);
       return 0;
     }
+    if (a == "--scan") {
+      scan = true;
+      long first = 0, last = 0;
+      const auto dash = v.find('-');
+      if (i + 1 < argc && dash != std::string::npos && parse_int(v.substr(0, dash), first) &&
+          parse_int(v.substr(dash + 1), last)) {
+        if (first < 1 || last > 127 || first > last) {
+          std::fprintf(stderr, "floorgate-sas-probe: --scan range must be within 1-127\n");
+          return 2;
+        }
+        scan_opt.first = static_cast<std::uint8_t>(first);
+        scan_opt.last = static_cast<std::uint8_t>(last);
+        ++i;
+      }
+      continue;
+    }
     bool ok = i + 1 < argc;
     if (a == "--port") port = v;
+    else if (a == "--reply-timeout") ok = ok && parse_int(v, reply_ms) && reply_ms >= 5 && reply_ms <= 2000;
     else if (a == "--address") ok = ok && parse_int(v, address) && address >= 1 && address <= 127;
     else if (a == "--seconds") ok = ok && parse_int(v, seconds) && seconds >= 1;
     else if (a == "--link") link_name = v;
@@ -126,6 +154,27 @@ int main(int argc, char** argv) {
   } else {
     std::fprintf(stderr, "floorgate-sas-probe: --link must be uart, pty or tcp\n");
     return 2;
+  }
+  if (scan) {
+    if (port.empty()) {
+      std::fprintf(stderr, "floorgate-sas-probe: --scan needs --port\n%s", kUsage);
+      return 2;
+    }
+    scan_opt.reply_timeout = std::chrono::milliseconds(reply_ms);
+    asio::io_context io(1);
+    std::unique_ptr<sas::ByteStream> stream =
+        cfg.link == sas::BusConfig::Link::tcp    ? sas::make_tcp_stream(io.get_executor(), port)
+        : cfg.link == sas::BusConfig::Link::uart ? sas::make_uart_stream(io.get_executor(), port)
+                                                 : sas::make_pty_stream(io.get_executor(), port);
+    int n = floorgate::probe::run_scan(io, std::move(stream), cfg.link, scan_opt);
+    if (n < 0) return 1;
+    if (n == 0) {
+      std::fprintf(stderr, "floorgate-sas-probe: no SAS machine answered at addresses %u-%u on %s\n",
+                   static_cast<unsigned>(scan_opt.first), static_cast<unsigned>(scan_opt.last),
+                   port.c_str());
+      return 1;
+    }
+    return 0;
   }
   sas::EgmConfig egm;
   egm.id = "probe-" + std::to_string(address);

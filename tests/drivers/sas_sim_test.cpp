@@ -275,6 +275,42 @@ TEST(SasProbe, PrintsIdentityMetersThenEvents) {
   EXPECT_NE(all.find("\"egm_seq\":"), std::string::npos);
 }
 
+// Issue 16 (5): --scan finds every address on the line with its identity and flags the one
+// where two machines answer (their bytes collide); it sends no general poll, so an exception
+// waiting in a machine is still unacknowledged afterwards.
+TEST(SasProbe, ScanFindsMachinesAndFlagsTwoOnOneAddress) {
+  TempDir dir;
+  std::string pty = (dir / "bus0").string();
+  Sim sim(dir, {"--pty", pty, "--egm", "3", "--egm", "5", "--egm", "5", "--egm", "6",
+                "--shared-address"});
+  ASSERT_TRUE(sim.ready()) << sim.log();
+  ASSERT_FALSE(sim.control("inject 3 11").empty());
+  std::string out = (dir / "probe.out").string(), err = (dir / "probe.err").string();
+  ChildProcess probe({build_path("firmware-host/sas-probe/floorgate-sas-probe"), "--port", pty,
+                      "--scan", "1-8", "--reply-timeout", "80"},
+                     out, err);
+  int st = probe.wait(std::chrono::seconds(60));
+  ASSERT_TRUE(WIFEXITED(st)) << slurp(err);
+  EXPECT_EQ(WEXITSTATUS(st), 0) << slurp(err);
+  std::map<int, std::string> lines;
+  std::istringstream in(slurp(out));
+  std::string summary;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("{\"scan\":", 0) == 0) summary = line;
+    else if (line.rfind("{\"address\":", 0) == 0) lines[std::stoi(line.substr(11))] = line;
+  }
+  ASSERT_EQ(lines.size(), 3u) << slurp(out);
+  EXPECT_NE(lines[3].find("\"serial\":\"SIM3\""), std::string::npos) << lines[3];
+  EXPECT_NE(lines[3].find("\"duplicate_suspected\":false"), std::string::npos) << lines[3];
+  EXPECT_NE(lines[6].find("\"duplicate_suspected\":false"), std::string::npos) << lines[6];
+  EXPECT_NE(lines[5].find("\"duplicate_suspected\":true"), std::string::npos) << lines[5];
+  EXPECT_NE(summary.find("\"answering\":[3,5,6]"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("\"duplicate_suspected\":[5]"), std::string::npos) << summary;
+  auto ledger = sim.ledger();
+  ASSERT_EQ(ledger.size(), 1u);
+  EXPECT_FALSE(ledger[0].acked) << "the scan must not take a machine's event";
+}
+
 TEST(SasProbe, FailsClearlyWhenNothingAnswers) {
   TempDir dir;
   std::string pty = (dir / "bus0").string();

@@ -118,27 +118,53 @@ void Bus::handle_poll(PollKey key, std::span<const std::uint8_t> frame) {
     }
     return;  // broadcasts are never answered
   }
-  Station* st = station(key.address);
-  if (st == nullptr || st->off || st->faults.silent || !st->synced) return;
-  st->last_poll_ms = clock_.steady_ms();
-  st->link_down = false;
+  std::vector<Station*> here;
+  for (Station& st : stations_) {
+    if (st.egm->address() == key.address && !st.off && !st.faults.silent && st.synced) {
+      here.push_back(&st);
+    }
+  }
+  if (here.size() == 1) return serve(*here.front(), key, frame);
+  if (here.empty()) return;
+  // Two machines set to one address both answer: on a shared line their bytes collide. The
+  // wire carries the OR of the answers (a 1 bit from either transmitter wins), one bad frame.
+  std::vector<Bytes> answers;
+  capture_ = &answers;
+  const int repeat = repeat_;
+  for (Station* st : here) {
+    repeat_ = repeat;
+    serve(*st, key, frame);
+  }
+  capture_ = nullptr;
+  if (answers.empty()) return;
+  Bytes wire;
+  for (const Bytes& a : answers) {
+    if (wire.size() < a.size()) wire.resize(a.size(), 0);
+    for (std::size_t i = 0; i < a.size(); ++i) wire[i] |= a[i];
+  }
+  transmit(*here.front(), wire);
+}
+
+void Bus::serve(Station& st, PollKey key, std::span<const std::uint8_t> frame) {
+  st.last_poll_ms = clock_.steady_ms();
+  st.link_down = false;
   if (repeat_ == 0) {
-    st->egm->implied_ack();
-    answer(*st, key, frame);
+    st.egm->implied_ack();
+    answer(st, key, frame);
     return;
   }
   if (repeat_ == 1) {
     // Implied NACK: resend the last answer byte for byte, without re-executing.
-    if (st->has_last_answer) {
-      transmit(*st, st->last_answer);
+    if (st.has_last_answer) {
+      transmit(st, st.last_answer);
     } else {
-      answer(*st, key, frame);
+      answer(st, key, frame);
     }
     return;
   }
   // Final implied NACK: no answer; the item stays queued and the next poll starts afresh.
-  st->egm->final_nack();
-  st->has_last_answer = false;
+  st.egm->final_nack();
+  st.has_last_answer = false;
   repeat_ = -1;
 }
 
@@ -161,6 +187,10 @@ void Bus::answer(Station& st, PollKey key, std::span<const std::uint8_t> frame) 
 }
 
 void Bus::transmit(Station& st, const Bytes& answer) {
+  if (capture_ != nullptr) {
+    capture_->push_back(answer);
+    return;
+  }
   ++stats_.answers;
   Bytes wire = answer;
   if (wire.size() >= 3 && chance(st.faults.crc_rate)) wire.back() ^= 0x5A;

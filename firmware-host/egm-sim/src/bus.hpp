@@ -108,6 +108,8 @@ class Bus {
   void frame_complete();
   void handle_poll(PollKey key, std::span<const std::uint8_t> frame);
   void answer(Station& st, PollKey key, std::span<const std::uint8_t> frame);
+  // One station's side of a poll to its address: implied ACK/NACK, then its answer (if any).
+  void serve(Station& st, PollKey key, std::span<const std::uint8_t> frame);
   void transmit(Station& st, const Bytes& answer);
   Station* station(std::uint8_t address);
   bool chance(double p);
@@ -117,6 +119,9 @@ class Bus {
   const Clock& clock_;
   std::mt19937_64& rng_;
   std::vector<Station> stations_;
+  // While set, transmit() collects answers here instead of writing them (two machines on one
+  // address: their answers collide on the wire).
+  std::vector<Bytes>* capture_ = nullptr;
   Writer writer_;
   EscapedDecoder decoder_;
   std::vector<WireByte> wire_;

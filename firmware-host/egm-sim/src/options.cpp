@@ -1,6 +1,7 @@
 #include "options.hpp"
 
 #include <charconv>
+#include <map>
 
 #include "amounts.hpp"
 
@@ -16,6 +17,9 @@ Links (each --pty/--tcp starts a new bus; the --egm options after it put machine
                       FF 00 X = X with the wakeup bit, FF FF = data byte FF (both directions)
   --tcp HOST:PORT     serve a bus on a TCP listener instead (same byte stream, one host)
   --egm ADDR          a machine at SAS address ADDR (1..127); repeat for a multi-drop bus
+                      (the same ADDR twice needs --shared-address)
+  --shared-address    allow two machines at one address (a commissioning fault): both
+                      answer, their bytes collide (OR-ed); serials SIM<ADDR>, SIM<ADDR>-2
                       (default: one machine at address 1)
   --scenario FILE     YAML file with buses, machines (address, denomination, serial, meters)
                       and a timeline of control commands; errors are reported as file:line:col
@@ -85,6 +89,8 @@ bool parse_options(const std::vector<std::string>& args, Options& out, std::stri
       proto.rte = true;
     } else if (a == "--no-chirp") {
       chirp = false;
+    } else if (a == "--shared-address") {
+      out.sim.shared_addresses = true;
     } else if (a == "--pty" || a == "--tcp") {
       if (!value(i, v)) return false;
       BusConfig b;
@@ -159,11 +165,14 @@ bool parse_options(const std::vector<std::string>& args, Options& out, std::stri
     b.sync_required = sync_required;
     b.chirp = chirp;
     if (b.machines.empty()) b.machines.push_back(MachineConfig{});
+    std::map<int, int> at_address;
     for (MachineConfig& m : b.machines) {
       std::uint8_t addr = m.address;
       m = proto;
       m.address = addr;
       m.serial = "SIM" + std::to_string(addr);
+      // A second machine at one address (--shared-address) has its own serial, "SIM5-2".
+      if (int n = ++at_address[addr]; n > 1) m.serial += "-" + std::to_string(n);
     }
   }
   return true;

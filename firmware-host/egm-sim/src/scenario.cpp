@@ -227,8 +227,9 @@ bool validate_config(const SimConfig& cfg, std::string& error) {
     }
     std::set<int> seen;
     for (const MachineConfig& m : b.machines) {
-      if (!seen.insert(m.address).second) {
-        error = "address " + std::to_string(m.address) + " appears twice on " + b.target;
+      if (!seen.insert(m.address).second && !cfg.shared_addresses) {
+        error = "address " + std::to_string(m.address) + " appears twice on " + b.target +
+                " (--shared-address to simulate that wiring fault)";
         return false;
       }
     }

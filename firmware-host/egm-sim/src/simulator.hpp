@@ -28,6 +28,7 @@ struct SimConfig {
   std::uint64_t seed = 1;                // seeds all randomness
   std::vector<TimelineEntry> timeline;   // scenario timeline, any order
   std::string control_path;              // Unix socket path ("" = none)
+  bool shared_addresses = false;         // allow two machines at one address (a wiring fault)
 };
 
 // The simulated floor.
