@@ -84,11 +84,11 @@ std::optional<SimServer::Answer> Machine::on_post(const std::string& target, con
 
 void Machine::send(const std::string& cls, const std::string& session_type,
                    const std::string& command, std::int64_t session_id,
-                   std::function<void(bool)> after) {
+                   std::function<void(bool)> after, const std::string& error_code) {
   std::string t = iso_ms(now());
   Header h{cfg_.host_id, cfg_.egm_id, t, cls, device_id_for(cls), t, session_type,
            ++command_id_, session_id ? session_id : ++session_id_,
-           session_type == "G2S_request" ? 30000 : 0};
+           session_type == "G2S_request" ? 30000 : 0, error_code};
   std::string inner = message(h, command);
   if (malformed_ > 0) {
     --malformed_;
@@ -129,6 +129,7 @@ void Machine::open_comms(bool device_reset) {
   if (powered_off_) return;  // power-up opens comms itself
   state_ = SimState::opening;
   subscribed_ = false;
+  subs_.clear();
   inflight_ = 0;
   resend_timer_.cancel();
   device_reset_ = device_reset_ || device_reset;
@@ -189,10 +190,46 @@ void Machine::on_command(const HostCommand& c) {
     subscribed_ = true;
     std::vector<std::map<std::string, std::string>> subs;
     for (const auto& [name, a] : c.children) {
-      if (name == "eventHostSubscription") subs.push_back(a);
+      if (name != "eventHostSubscription") continue;
+      subs.push_back(a);
+      auto get = [&a](const char* k) {
+        auto it = a.find(k);
+        return it == a.end() ? std::string() : it->second;
+      };
+      // Wildcards are expanded against the supported events; classes this host has no
+      // rights to are skipped silently (as Monaco does).
+      std::set<std::string> classes;
+      if (get("deviceClass") == "G2S_all") {
+        for (const auto& code : supported_codes()) classes.insert(device_class_of(code));
+      } else {
+        classes.insert(get("deviceClass"));
+      }
+      for (const auto& cls : classes) {
+        if (no_rights_.count(cls)) continue;
+        subs_.push_back({cls, get("eventCode"), get("eventPersist") != "false"});
+      }
     }
     respond(c, cmd::event_sub_list(subs));
     pump();
+  } else if (n == "getEventSub") {
+    std::vector<std::map<std::string, std::string>> held;
+    for (const auto& s : subs_) {
+      held.push_back({{"deviceClass", s.dev_class}, {"deviceId", "-1"}, {"eventCode", s.code},
+                      {"eventPersist", s.persist ? "true" : "false"}});
+    }
+    respond(c, cmd::event_sub_list(held));
+  } else if (n == "getCabinetStatus") {
+    respond(c, cmd::cabinet_status(doors_open_["main"], doors_open_["logic"], doors_open_["aux"]));
+  } else if (n == "setDateTime") {
+    if (!clock_settable_) {
+      send(c.cls, "G2S_response", "", c.session_id, {}, "G2S_CBX001");
+      return;
+    }
+    if (auto t = parse_iso_ms(c.attr("cabinetDateTime"))) {
+      const std::int64_t off = *t - now();
+      if (off > 2000 || off < -2000) skew_ms_ += off;  // Monaco ignores 2 s or less
+    }
+    respond(c, cmd::cabinet_date_time(iso_ms(now())));
   } else if (n == "getEventHandlerLog") {
     respond(c, cmd::event_log_list(log_));
   } else if (n == "eventAck") {

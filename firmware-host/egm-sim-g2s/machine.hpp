@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
+#include <set>
 #include <deque>
 #include <filesystem>
 #include <map>
@@ -60,7 +61,8 @@ class Machine {
   std::optional<SimServer::Answer> on_post(const std::string& target, const std::string& body);
   void on_command(const HostCommand& c);
   void send(const std::string& cls, const std::string& session_type, const std::string& command,
-            std::int64_t session_id = 0, std::function<void(bool)> after = {});
+            std::int64_t session_id = 0, std::function<void(bool)> after = {},
+            const std::string& error_code = {});
   void respond(const HostCommand& req, const std::string& command);
   void open_comms(bool device_reset);
   void send_comms_disabled();
@@ -87,6 +89,15 @@ class Machine {
   SimState state_ = SimState::closed;
   bool powered_off_ = false;  // between power-cycle's power.lost and power-up: silent
   bool subscribed_ = false;
+  // Subscriptions the host holds after rights filtering (deviceClass, eventCode, persist).
+  struct Sub {
+    std::string dev_class, code;
+    bool persist = true;
+  };
+  std::vector<Sub> subs_;
+  std::set<std::string> no_rights_;        // device classes this host may not subscribe to
+  std::map<std::string, bool> doors_open_; // main | logic | aux
+  bool clock_settable_ = true;             // false: setDateTime answered with G2S_CBX001
   bool device_reset_ = false;
   std::int64_t command_id_ = 0, session_id_ = 0, sync_timer_ms_ = 30000;
   std::int64_t next_event_id_ = 1, next_log_seq_ = 1, periodic_ms_ = 0;

@@ -1,5 +1,6 @@
 // Simulated G2S EGM: the text control interface (POST /control, or main's --script) that
 // raises scenarios and injects faults.
+#include <algorithm>
 #include <sstream>
 
 #include "machine.hpp"
@@ -48,6 +49,7 @@ std::string Machine::run(const std::vector<std::string>& a) {
   if (c == "door") {
     bool open = arg(1) == "open";
     std::string which = arg(2, "main");
+    if (which == "main" || which == "logic" || which == "aux") doors_open_[which] = open;
     if (which == "main") {
       if (open) bump("G2S_cabinetDoorOpenCnt", 1);
       raise(open ? "G2S_CBE307" : "G2S_CBE308",
@@ -124,7 +126,10 @@ std::string Machine::run(const std::vector<std::string>& a) {
     else if (k == "unreachable") unreachable_ = arg(2, "on") == "on";
     else if (k == "mute") mute_ = arg(2, "on") == "on";
     else if (k == "meters") extra_meters_ = std::atoi(arg(2, "2000").c_str());
-    else return "error: fault malformed N|skew MS|unreachable on|off|mute on|off|meters N";
+    else if (k == "no-rights") no_rights_.insert(arg(2, "G2S_noteAcceptor"));
+    else if (k == "ntp-clock") clock_settable_ = arg(2, "on") != "on";
+    else return "error: fault malformed N|skew MS|unreachable on|off|mute on|off|meters N|"
+                "no-rights CLASS|ntp-clock on|off";
   } else {
     return "error: unknown command " + c;
   }
@@ -141,6 +146,11 @@ std::string Machine::status_json() const {
     << ",\"apx\":" << apx_ << ",\"post_failures\":" << post_fail_
     << ",\"comms_online\":" << comms_online_ << ",\"eod_pending\":" << (eod_pending_ ? "true" : "false")
     << ",\"eod_acked\":" << eod_acked_ << ",\"periodic_sent\":" << periodic_sent_
+    << ",\"subscriptions\":" << subs_.size() << ",\"game_play_persisted\":"
+    << (std::any_of(subs_.begin(), subs_.end(),
+                    [](const Sub& s) { return s.dev_class == "G2S_gamePlay" && s.persist; })
+            ? "true" : "false")
+    << ",\"skew_ms\":" << skew_ms_
     << ",\"last_error\":\"" << last_error_ << "\",\"last_post_error\":\""
     << (client_ ? json_safe(client_->last_error()) : std::string()) << "\"}";
   return o.str();

@@ -106,5 +106,16 @@ std::string meter_sub_list(const std::string& type, const std::string& dt) {
   return "<g2s:meterSubList meterSubType=\"" + esc(type) + "\" listStateDateTime=\"" + dt + "\"/>";
 }
 
+std::string cabinet_status(bool main_open, bool logic_open, bool aux_open) {
+  auto b = [](bool v) { return v ? "true" : "false"; };
+  return std::string("<g2s:cabinetStatus egmEnabled=\"true\" hostEnabled=\"true\" ") +
+         "enableGamePlay=\"true\" enableMoneyIn=\"true\" egmState=\"G2S_enabled\" cabinetDoorOpen=\"" +
+         b(main_open) + "\" logicDoorOpen=\"" + b(logic_open) + "\" auxDoorOpen=\"" + b(aux_open) + "\"/>";
+}
+
+std::string cabinet_date_time(const std::string& dt) {
+  return "<g2s:cabinetDateTime cabinetDateTime=\"" + dt + "\"/>";
+}
+
 }  // namespace cmd
 }  // namespace floorgate::egmsim::g2s

@@ -36,6 +36,8 @@ std::string event_log_list(const std::vector<LogEntry>& log);
 std::string meter_info(const std::string& type, const std::string& dt,
                        const std::map<std::string, std::int64_t>& meters, int extra_meters);
 std::string meter_sub_list(const std::string& type, const std::string& dt);
+std::string cabinet_status(bool main_open, bool logic_open, bool aux_open);
+std::string cabinet_date_time(const std::string& dt);
 }  // namespace cmd
 
 }  // namespace floorgate::egmsim::g2s

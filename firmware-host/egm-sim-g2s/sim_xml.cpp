@@ -2,7 +2,9 @@
 
 #include <pugixml.hpp>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 
@@ -122,7 +124,9 @@ std::string message(const Header& h, const std::string& command) {
        "\" dateTimeSent=\"" + h.sent + "\">";
   s += "<g2s:" + h.cls + " deviceId=\"" + esc(h.device_id) + "\" dateTime=\"" + h.date_time + head +
        h.session_type + "\" sessionId=\"" + std::to_string(h.session_id) + "\" timeToLive=\"" +
-       std::to_string(h.time_to_live) + "\">";
+       std::to_string(h.time_to_live) + "\"";
+  if (!h.error_code.empty()) s += " errorCode=\"" + esc(h.error_code) + "\"";
+  s += ">";
   s += command;
   s += "</g2s:" + h.cls + "></g2s:g2sBody></g2s:g2sMessage>";
   return s;
@@ -163,6 +167,20 @@ std::string iso_ms(std::int64_t ms) {
   char o[64];
   std::snprintf(o, sizeof o, "%s.%03dZ", b, static_cast<int>(ms % 1000));
   return o;
+}
+
+std::optional<std::int64_t> parse_iso_ms(const std::string& s) {
+  std::tm tm{};
+  int ms = 0;
+  char frac[8] = {};
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%7[.0-9]", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, frac) < 6) {
+    return std::nullopt;
+  }
+  if (frac[0] == '.') ms = std::atoi(std::string(frac + 1, std::min<std::size_t>(3, std::strlen(frac + 1))).c_str());
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<std::int64_t>(timegm(&tm)) * 1000 + ms;
 }
 
 }  // namespace floorgate::egmsim::g2s

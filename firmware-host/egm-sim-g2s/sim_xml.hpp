@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,7 @@ struct Header {
   std::string host_id, egm_id, sent;          // g2sBody attributes
   std::string cls, device_id, date_time, session_type;
   std::int64_t command_id = 0, session_id = 0, time_to_live = 0;
+  std::string error_code;                     // errorCode on the class element ("" = none)
 };
 // <g2s:g2sMessage><g2s:g2sBody ...><g2s:CLS ...>command</g2s:CLS></g2s:g2sBody></g2s:g2sMessage>
 std::string message(const Header& h, const std::string& command);
@@ -53,5 +55,7 @@ std::string soap_response(const std::string& inner);
 
 // UTC XML dateTime with milliseconds.
 std::string iso_ms(std::int64_t ms);
+// Parses "YYYY-MM-DDTHH:MM:SS[.mmm]Z" (UTC); nullopt otherwise.
+std::optional<std::int64_t> parse_iso_ms(const std::string& s);
 
 }  // namespace floorgate::egmsim::g2s

@@ -156,7 +156,10 @@ TEST_F(G2sHost, SinkFailureKeepsEventWithEgmUntilDurable) {
 // Issue 16.3: an EGM whose clock is two minutes slow used to get every request rejected
 // (APX011, timeToLive judged on the gateway's clock) until its log overwrote the events. Now
 // the event is stored, the skew is in the status, and one egm.clock_drift alarm is raised.
+// The EGM keeps its own (NTP) time and refuses setDateTime (CBX001): the slow clock stays, and
+// still no event is refused.
 TEST_F(G2sHost, SlowEgmClockLosesNothingAndRaisesADriftAlarm) {
+  sim_->control("fault ntp-clock on");
   sim_->control("fault skew -120000");
   sim_->control("event G2S_PTE205");
   ASSERT_TRUE(wait_count("printer.paper_jam", 1));
@@ -167,6 +170,71 @@ TEST_F(G2sHost, SlowEgmClockLosesNothingAndRaisesADriftAlarm) {
   ASSERT_TRUE(wait_count("printer.paper_jam", 2));
   EXPECT_EQ(sink().count("egm.clock_drift"), 1u);  // once, not per message
   EXPECT_EQ(sim_->control("status").find("G2S_APX011"), std::string::npos);
+  ASSERT_TRUE(testing::wait_until([&] { return runner_->status().clock_set_error == "G2S_CBX001"; },
+                                  std::chrono::seconds(20)));
+}
+
+// Issue 16 (3): an EGM clock 2 minutes slow is set with cabinet setDateTime (it accepts) and
+// then agrees with ours; the alarm was raised once.
+TEST_F(G2sHost, SlowEgmClockIsSetWithSetDateTime) {
+  sim_->control("fault skew -120000");
+  sim_->control("event G2S_PTE205");
+  ASSERT_TRUE(wait_count("egm.clock_drift", 1));
+  ASSERT_TRUE(testing::wait_until([&] { return runner_->status().clock_sets >= 1; },
+                                  std::chrono::seconds(20)));
+  EXPECT_LE(std::llabs(runner_->status().clock_skew_ms), 5000);
+  EXPECT_EQ(runner_->status().clock_set_error, "");
+  sim_->control("event G2S_PTE205");
+  ASSERT_TRUE(wait_count("printer.paper_jam", 2));
+  EXPECT_LE(std::llabs(runner_->status().clock_skew_ms), 5000);  // from its own dateTimeSent
+  EXPECT_EQ(sink().count("egm.clock_drift"), 1u);
+}
+
+// Issue 16 (7): the subscription is built per device class from supportedEvents, game play
+// without persistence, and checked with getEventSub.
+TEST_F(G2sHost, SubscriptionIsPerClassCheckedAndGamePlayIsNotPersisted) {
+  ASSERT_TRUE(testing::wait_until([&] { return runner_->status().subscriptions == "ok"; },
+                                  std::chrono::seconds(20)));
+  const std::string st = sim_->control("status");
+  EXPECT_NE(st.find("\"game_play_persisted\":false"), std::string::npos) << st;
+  EXPECT_EQ(st.find("\"subscriptions\":0,"), std::string::npos) << st;
+  EXPECT_EQ(sink().count("g2s.subscription_missing"), 0u);
+}
+
+// A guest host without rights to the note acceptor: the EGM skips that wildcard silently; the
+// check names the missing events in a fault event and the status, after a re-handshake too.
+TEST_F(G2sHost, SubscriptionWithoutRightsIsAFaultEvent) {
+  sim_->control("fault no-rights G2S_noteAcceptor");
+  sim_->control("close");
+  ASSERT_TRUE(wait_count("link.down", 1));
+  sim_->control("reopen");
+  ASSERT_TRUE(wait_count("g2s.subscription_missing", 1));
+  auto ev = sink().of_type("g2s.subscription_missing").at(0);
+  EXPECT_EQ(ev.cls, drivers::EventClass::fault);
+  EXPECT_NE(ev.attrs_json.find("G2S_NAE114"), std::string::npos) << ev.attrs_json;
+  EXPECT_EQ(ev.attrs_json.find("G2S_CBE307"), std::string::npos) << ev.attrs_json;
+  EXPECT_EQ(runner_->status().subscriptions, "missing");
+  EXPECT_NE(runner_->status().missing_events.find("G2S_NAE114"), std::string::npos);
+}
+
+// Issue 16 (7): a door already open when the link comes up is reported from cabinetStatus,
+// marked at_link_up, with an egm.cabinet_status snapshot.
+TEST_F(G2sHost, DoorOpenAtLinkUpIsReportedFromCabinetStatus) {
+  ASSERT_TRUE(wait_count("egm.cabinet_status", 1));
+  sim_->control("door open logic");
+  ASSERT_TRUE(wait_count("door.opened", 1));
+  sim_->control("close");
+  ASSERT_TRUE(wait_count("link.down", 1));
+  sim_->control("reopen");
+  ASSERT_TRUE(wait_count("egm.cabinet_status", 2));
+  ASSERT_TRUE(wait_count("door.opened", 2));
+  auto found = sink().of_type("door.opened").at(1);
+  EXPECT_EQ(found.source, "g2s:cabinetStatus");
+  EXPECT_NE(found.attrs_json.find("\"door\":\"logic\",\"at_link_up\":true"), std::string::npos)
+      << found.attrs_json;
+  auto snap = sink().of_type("egm.cabinet_status").at(1);
+  EXPECT_NE(snap.attrs_json.find("\"logic_door_open\":true"), std::string::npos) << snap.attrs_json;
+  EXPECT_NE(snap.attrs_json.find("\"cabinet_door_open\":false"), std::string::npos);
 }
 
 TEST_F(G2sHost, SilentEgmGoesLinkDownThenRecoversThroughMsx003) {

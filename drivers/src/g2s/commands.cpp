@@ -15,21 +15,43 @@ std::string get_supported_events() {
   return XmlOut("getSupportedEvents").attr("deviceClass", "G2S_all").attr("deviceId", std::int64_t(-1)).str();
 }
 
+namespace {
+std::string subscription(std::string_view device_class, std::string_view code, bool persist) {
+  return XmlOut("eventHostSubscription")
+      .attr("deviceClass", device_class).attr("deviceId", std::int64_t(-1)).attr("eventCode", code)
+      .attr("eventPersist", persist).attr("sendDeviceStatus", true).attr("sendTransaction", true)
+      .attr("sendDeviceMeters", true).attr("sendClassMeters", false)
+      .attr("sendUpdatableMeters", false).str();
+}
+bool game_play(std::string_view code) { return code.rfind("G2S_GPE", 0) == 0; }
+}  // namespace
+
 std::string set_event_sub(bool all, const std::vector<std::string_view>& codes) {
-  auto sub = [](std::string_view code) {
-    return XmlOut("eventHostSubscription")
-        .attr("deviceClass", "G2S_all").attr("deviceId", std::int64_t(-1)).attr("eventCode", code)
-        .attr("eventPersist", true).attr("sendDeviceStatus", true).attr("sendTransaction", true)
-        .attr("sendDeviceMeters", true).attr("sendClassMeters", false)
-        .attr("sendUpdatableMeters", false).str();
-  };
   std::string subs;
   if (all) {
-    subs = sub("G2S_all");
+    subs = subscription("G2S_all", "G2S_all", true);
   } else {
-    for (auto c : codes) subs += sub(c);
+    for (auto c : codes) subs += subscription("G2S_all", c, !game_play(c));
   }
   return XmlOut("setEventSub").child(subs).str();
+}
+
+std::string set_event_sub_by_class(const std::vector<std::string>& classes) {
+  std::string subs;
+  for (const auto& c : classes) subs += subscription(c, "G2S_all", c != "G2S_gamePlay");
+  return XmlOut("setEventSub").child(subs).str();
+}
+
+std::string get_event_sub() {
+  std::string select = XmlOut("eventSelect").attr("deviceClass", "G2S_all")
+                           .attr("deviceId", std::int64_t(-1)).attr("eventCode", "G2S_all").str();
+  return XmlOut("getEventSub").attr("getHostSubs", true).attr("getForcedSubs", true).child(select).str();
+}
+
+std::string get_cabinet_status() { return XmlOut("getCabinetStatus").str(); }
+
+std::string set_date_time(std::string_view utc_iso) {
+  return XmlOut("setDateTime").attr("cabinetDateTime", utc_iso).str();
 }
 
 std::string event_ack(std::int64_t event_id) { return XmlOut("eventAck").attr("eventId", event_id).str(); }

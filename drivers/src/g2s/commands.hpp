@@ -18,6 +18,14 @@ std::string comms_closing_ack();
 std::string get_supported_events();
 // One eventHostSubscription for G2S_all (all = true) or one per code, with eventPersist.
 std::string set_event_sub(bool all, const std::vector<std::string_view>& codes);
+// One wildcard eventHostSubscription per device class (eventCode G2S_all); G2S_gamePlay
+// without persistence (its volume would fill the EGM's queue and log), every other persisted.
+std::string set_event_sub_by_class(const std::vector<std::string>& classes);
+// getEventSub for every host and forced subscription (answered with eventSubList).
+std::string get_event_sub();
+std::string get_cabinet_status();
+// cabinet setDateTime to `utc_iso` (XML dateTime, UTC).
+std::string set_date_time(std::string_view utc_iso);
 std::string event_ack(std::int64_t event_id);
 std::string get_event_handler_log();
 // getCurrencyMeters plus getDeviceMeters for each device class.

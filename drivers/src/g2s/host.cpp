@@ -96,7 +96,12 @@ HttpServer::Reply Host::Impl::on_http(const HttpServer::Peer& peer, std::string_
 }
 
 void Host::Impl::dispatch(EgmLink& e, const Element& cls, const std::string& raw) {
-  if (cls.children.empty()) return;
+  if (cls.children.empty()) {
+    // An application error comes as an empty class element with errorCode (a refused
+    // setDateTime, a getCabinetStatus without rights).
+    if (cls.name == "cabinet") on_cabinet(e, cls, Element{});
+    return;
+  }
   const Element& cmd = cls.children.front();
   if (cls.attr_or("sessionType") == "G2S_request") {
     // timeToLive is judged on the EGM's clock (our time plus the skew its dateTimeSent just
@@ -114,6 +119,7 @@ void Host::Impl::dispatch(EgmLink& e, const Element& cls, const std::string& raw
   if (cls.name == "communications") return on_comms(e, cls, cmd);
   if (cls.name == "eventHandler") return on_event_handler(e, cls, cmd, raw);
   if (cls.name == "meters") return on_meters(e, cls, cmd);
+  if (cls.name == "cabinet") return on_cabinet(e, cls, cmd);
   if (cls.attr_or("sessionType") == "G2S_request") respond(e, cls, {}, "G2S_APX007");
 }
 
@@ -149,13 +155,15 @@ void Host::Impl::on_comms(EgmLink& e, const Element& cls, const Element& cmd) {
   }
 }
 
-void Host::Impl::send(EgmLink& e, std::string_view cls, std::string_view session_type,
-                      std::string command_xml, std::int64_t session_id) {
-  if (stopped) return;
+std::int64_t Host::Impl::send(EgmLink& e, std::string_view cls, std::string_view session_type,
+                              std::string command_xml, std::int64_t session_id,
+                              std::string_view device_id) {
+  if (stopped) return 0;
   std::string now = format_date_time(now_ms());
   Envelope env{cfg.host_id, e.cfg.egm_id, now};
-  ClassHeader h{std::string(cls), cfg.host_id, now, e.next_command_id++,
-                std::string(session_type), session_id ? session_id : e.next_session_id++,
+  const std::int64_t sid = session_id ? session_id : e.next_session_id++;
+  ClassHeader h{std::string(cls), device_id.empty() ? cfg.host_id : std::string(device_id), now,
+                e.next_command_id++, std::string(session_type), sid,
                 session_type == "G2S_request" ? cfg.time_to_live.count() : 0, {}};
   std::string inner = build_body(env, h, command_xml);
   std::weak_ptr<Impl> weak = weak_from_this();
@@ -173,6 +181,7 @@ void Host::Impl::send(EgmLink& e, std::string_view cls, std::string_view session
                              ack.is_ack && (ack.error_code.empty() || ack.error_code == "G2S_none");
                    if (!ok) ++ep->st.post_failures;
                  });
+  return sid;
 }
 
 void Host::Impl::respond(EgmLink& e, const Element& req_cls, std::string command_xml,
@@ -205,6 +214,7 @@ void Host::Impl::check_clock_drift(EgmLink& e) {
   } else if (e.drift_alarmed && drift < kClockDriftAlarmMs / 2) {
     e.drift_alarmed = false;
   }
+  maybe_set_clock(e);
 }
 
 void Host::Impl::emit_own(EgmLink& e, std::string type, EventClass cls, std::string source,

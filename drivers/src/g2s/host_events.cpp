@@ -30,14 +30,28 @@ void Host::Impl::remember(EgmLink& e, const Key& k) {
 }
 
 void Host::Impl::subscribe_all(EgmLink& e) {
+  e.supported.clear();
+  e.sub_check_session = 0;
+  e.st.subscriptions = "unknown";
+  e.st.missing_events.clear();
+  e.st.clock_set_error.clear();  // each link-up may try setDateTime once more
+  // With subscribe_all_events the subscription is built from the supportedEvents answer
+  // (on_supported_events); otherwise the v1 list goes out now and is checked right after.
   send(e, "eventHandler", "G2S_request", cmd::get_supported_events());
-  send(e, "eventHandler", "G2S_request", cmd::set_event_sub(cfg.subscribe_all_events, v1_event_codes()));
+  if (!cfg.subscribe_all_events) {
+    send(e, "eventHandler", "G2S_request", cmd::set_event_sub(false, v1_event_codes()));
+  }
   send(e, "meters", "G2S_request", cmd::set_meter_sub_eod(cfg.meter_classes));
   send(e, "meters", "G2S_request",
        cmd::set_meter_sub_periodic(cfg.meter_classes,
                                    std::max<std::int64_t>(60000, cfg.meter_period.count())));
   send(e, "meters", "G2S_request", cmd::get_meter_info(cfg.meter_classes));
   send(e, "eventHandler", "G2S_request", cmd::get_event_handler_log());
+  // What the EGM looks like now: a door already open or a disabled cabinet is otherwise
+  // invisible until it changes.
+  e.cabinet_status_wanted = true;
+  send(e, "cabinet", "G2S_request", cmd::get_cabinet_status(), 0, "1");
+  maybe_set_clock(e);
 }
 
 void Host::Impl::send_event_ack(EgmLink& e, std::int64_t event_id, std::int64_t session_id) {
@@ -50,7 +64,12 @@ void Host::Impl::on_event_handler(EgmLink& e, const Element& cls, const Element&
                                   const std::string& raw) {
   if (cmd.name == "eventReport") return on_event_report(e, cls, cmd, raw, false);
   if (cmd.name == "eventHandlerLogList") return on_log_list(e, cmd);
-  // supportedEvents, setEventSubAck, eventSubList: informational in v1.
+  if (cmd.name == "supportedEvents") return on_supported_events(e, cmd);
+  if (cmd.name == "eventSubList" && e.sub_check_session != 0 &&
+      std::atoll(cls.attr_or("sessionId", "0").c_str()) == e.sub_check_session) {
+    return check_subscriptions(e, cmd);
+  }
+  // setEventSubAck, and the eventSubList some EGMs answer setEventSub with: informational.
 }
 
 void Host::Impl::on_event_report(EgmLink& e, const Element& cls, const Element& report,

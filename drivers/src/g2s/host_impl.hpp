@@ -53,6 +53,10 @@ struct EgmLink {
   std::set<std::string> peer_addresses;
   bool peer_addresses_ready = false;
   bool drift_alarmed = false;  // egm.clock_drift sent; cleared when back within half the bound
+  std::map<std::string, std::string> supported;  // eventCode -> deviceClass (supportedEvents)
+  std::int64_t sub_check_session = 0;  // sessionId of our getEventSub (its eventSubList answer)
+  bool cabinet_status_wanted = false;  // the start-up getCabinetStatus is unanswered
+  bool clock_set_sent = false;         // setDateTime in flight (one at a time)
 };
 
 struct Host::Impl : std::enable_shared_from_this<Host::Impl> {
@@ -90,8 +94,11 @@ struct Host::Impl : std::enable_shared_from_this<Host::Impl> {
   std::string reply_ack(const G2sMessage& m, std::string_view error);
   void dispatch(EgmLink& e, const Element& cls, const std::string& raw);
   void on_comms(EgmLink& e, const Element& cls, const Element& cmd);
-  void send(EgmLink& e, std::string_view cls, std::string_view session_type,
-            std::string command_xml, std::int64_t session_id = 0);
+  // Returns the sessionId the request went out with.
+  // `device_id`: the class element's deviceId ("" = our hostId, for host-oriented classes).
+  std::int64_t send(EgmLink& e, std::string_view cls, std::string_view session_type,
+                    std::string command_xml, std::int64_t session_id = 0,
+                    std::string_view device_id = {});
   void respond(EgmLink& e, const Element& req_cls, std::string command_xml,
                std::string_view error = {});
   void go_online(EgmLink& e);
@@ -117,6 +124,12 @@ struct Host::Impl : std::enable_shared_from_this<Host::Impl> {
   void on_log_list(EgmLink& e, const Element& list);
   void run_backfill(EgmLink& e);
   void on_meters(EgmLink& e, const Element& cls, const Element& cmd);
+  // supportedEvents -> setEventSub + getEventSub; eventSubList -> the subscription check.
+  void on_supported_events(EgmLink& e, const Element& list);
+  void check_subscriptions(EgmLink& e, const Element& list);
+  // cabinetStatus at start-up -> state events; cabinetDateTime -> the clock after setDateTime.
+  void on_cabinet(EgmLink& e, const Element& cls, const Element& cmd);
+  void maybe_set_clock(EgmLink& e);
   void remember(EgmLink& e, const Key& k);
   void subscribe_all(EgmLink& e);
   void send_event_ack(EgmLink& e, std::int64_t event_id, std::int64_t session_id);

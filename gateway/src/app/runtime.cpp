@@ -37,6 +37,9 @@ void fill_g2s(EgmView& v, const drivers::g2s::EgmStatus& s) {
   v.link_up = s.link_up;
   v.g2s_state = std::string(drivers::g2s::to_string(s.state));
   if (s.last_seen_ms) v.last_poll_ms = s.last_seen_ms;
+  v.clock_drift_ms = s.clock_skew_ms;
+  v.g2s_subscriptions = s.subscriptions;
+  v.g2s_missing_events = s.missing_events;
   v.counters = {{"events", s.events_received},    {"events_committed", s.events_committed},
                 {"duplicates", s.duplicates},     {"acks_sent", s.acks_sent},
                 {"post_failures", s.post_failures}, {"rejected", s.rejected}};
@@ -107,7 +110,12 @@ boost::json::object to_json(const EgmView& e) {
   o["link"] = e.link_up ? "online" : "offline";
   o["sas_version"] = e.sas_version;
   o["serial"] = e.serial;
-  if (!e.g2s_state.empty()) o["g2s_state"] = e.g2s_state;
+  if (!e.g2s_state.empty()) {
+    o["g2s_state"] = e.g2s_state;
+    o["subscriptions"] = e.g2s_subscriptions;
+    o["missing_events"] = e.g2s_missing_events;
+    o["clock_drift_ms"] = e.clock_drift_ms ? boost::json::value(*e.clock_drift_ms) : nullptr;
+  }
   if (e.denomination_cents) o["denomination_cents"] = *e.denomination_cents;
   o["last_poll_ms"] = e.last_poll_ms ? boost::json::value(*e.last_poll_ms) : nullptr;
   o["last_event_ms"] = e.last_event_ms ? boost::json::value(*e.last_event_ms) : nullptr;

@@ -36,6 +36,7 @@ struct EgmView {
   std::optional<std::int64_t> clock_drift_ms;      // SAS: EGM clock - gateway (LP 7E)
   std::optional<std::uint16_t> rom_signature;      // SAS: last LP 21 result
   bool rom_check_running = false;
+  std::string g2s_subscriptions, g2s_missing_events;  // G2S: ok | missing | unknown, codes
   std::map<std::string, std::uint64_t> counters;
   std::map<std::string, std::uint64_t> meters;
 };

@@ -53,7 +53,17 @@ struct HostConfig {
   // device); currency meters are always requested.
   std::vector<std::string> meter_classes = {"G2S_cabinet", "G2S_noteAcceptor"};
   std::chrono::milliseconds meter_period{900000};   // periodic meter push (>= 60000)
+  // true: after getSupportedEvents, one wildcard subscription per device class the EGM lists
+  // (G2S_gamePlay without persistence; if supportedEvents never comes, nothing is subscribed
+  // and the check below raises the alarm). false: the v1 code list (game play not persisted).
+  // Either way getEventSub then checks that every supported event the gateway maps is
+  // subscribed; a missing one (a guest host without rights to that device) is a
+  // g2s.subscription_missing fault event and `subscriptions: "missing"` in the status.
   bool subscribe_all_events = true;
+  // cabinet setDateTime (owner only; an NTP-disciplined EGM refuses it) at link-up and when
+  // the EGM's clock is more than clock_set_threshold off ours.
+  bool set_egm_clock = true;
+  std::chrono::milliseconds clock_set_threshold{5000};
   // Wait after the eventHandlerLog arrives before backfilling, so that events still in the
   // EGM's persistent queue arrive live (with their details) rather than from the log.
   std::chrono::milliseconds backfill_delay{3000};  // G2S_all/-1/G2S_all, else the v1 code list
@@ -92,6 +102,10 @@ struct EgmStatus {
   std::uint64_t post_failures = 0;     // outbound POSTs that failed or got a g2sAck error
   std::uint64_t rejected = 0;          // inbound messages answered with an error
   std::int64_t clock_skew_ms = 0;      // EGM dateTimeSent - gateway time, last message
+  std::string subscriptions = "unknown";  // ok | missing | unknown (getEventSub not answered)
+  std::string missing_events;             // supported, mapped, not subscribed (comma list)
+  std::string clock_set_error;            // errorCode of a refused setDateTime ("" = none)
+  std::uint64_t clock_sets = 0;           // setDateTime answered with the EGM's new time
 };
 
 // Counters for hostile or broken input that never got as far as an EGM.
