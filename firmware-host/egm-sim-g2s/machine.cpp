@@ -218,6 +218,12 @@ void Machine::on_command(const HostCommand& c) {
                       {"eventPersist", s.persist ? "true" : "false"}});
     }
     respond(c, cmd::event_sub_list(held));
+  } else if (n == "getDescriptor") {
+    std::set<std::string> classes;
+    for (const auto& code : supported_codes()) classes.insert(device_class_of(code));
+    std::vector<std::pair<std::string, bool>> devices;
+    for (const auto& cls : classes) devices.emplace_back(cls, no_rights_.count(cls) == 0);
+    respond(c, cmd::descriptor_list(devices));
   } else if (n == "getCabinetStatus") {
     respond(c, cmd::cabinet_status(doors_open_["main"], doors_open_["logic"], doors_open_["aux"]));
   } else if (n == "setDateTime") {

@@ -113,6 +113,15 @@ std::string cabinet_status(bool main_open, bool logic_open, bool aux_open) {
          b(main_open) + "\" logicDoorOpen=\"" + b(logic_open) + "\" auxDoorOpen=\"" + b(aux_open) + "\"/>";
 }
 
+std::string descriptor_list(const std::vector<std::pair<std::string, bool>>& devices) {
+  std::string x = "<g2s:descriptorList>";
+  for (const auto& [cls, guest] : devices) {
+    x += "<g2s:descriptor deviceClass=\"" + cls + "\" deviceId=\"1\" ownerId=\"9\" deviceOwner=\"false\" "
+         "deviceGuest=\"" + std::string(guest ? "true" : "false") + "\" deviceActive=\"true\"/>";
+  }
+  return x + "</g2s:descriptorList>";
+}
+
 std::string cabinet_date_time(const std::string& dt) {
   return "<g2s:cabinetDateTime cabinetDateTime=\"" + dt + "\"/>";
 }

@@ -37,6 +37,8 @@ std::string meter_info(const std::string& type, const std::string& dt,
                        const std::map<std::string, std::int64_t>& meters, int extra_meters);
 std::string meter_sub_list(const std::string& type, const std::string& dt);
 std::string cabinet_status(bool main_open, bool logic_open, bool aux_open);
+// One descriptor per (deviceClass, guest rights) with deviceId 1; the host owns none.
+std::string descriptor_list(const std::vector<std::pair<std::string, bool>>& devices);
 std::string cabinet_date_time(const std::string& dt);
 }  // namespace cmd
 

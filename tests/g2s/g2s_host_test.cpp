@@ -215,6 +215,13 @@ TEST_F(G2sHost, SubscriptionWithoutRightsIsAFaultEvent) {
   EXPECT_EQ(ev.attrs_json.find("G2S_CBE307"), std::string::npos) << ev.attrs_json;
   EXPECT_EQ(runner_->status().subscriptions, "missing");
   EXPECT_NE(runner_->status().missing_events.find("G2S_NAE114"), std::string::npos);
+  // getDescriptor shows why: no rights to the note acceptor.
+  ASSERT_TRUE(testing::wait_until(
+      [&] { return runner_->status().no_rights == "G2S_noteAcceptor/1"; }, std::chrono::seconds(20)))
+      << runner_->status().no_rights;
+  ASSERT_TRUE(wait_count("egm.devices", 2));
+  EXPECT_NE(sink().of_type("egm.devices").at(1).attrs_json.find("\"no_rights\":\"G2S_noteAcceptor/1\""),
+            std::string::npos);
 }
 
 // Issue 16 (7): a door already open when the link comes up is reported from cabinetStatus,

@@ -50,6 +50,12 @@ std::string get_event_sub() {
 
 std::string get_cabinet_status() { return XmlOut("getCabinetStatus").str(); }
 
+std::string get_descriptor() {
+  return XmlOut("getDescriptor").attr("deviceClass", "G2S_all").attr("deviceId", std::int64_t(-1))
+      .attr("includeOwners", true).attr("includeGuests", true).attr("includeConfigs", true)
+      .attr("includeOthers", true).attr("includeActive", true).attr("includeInactive", true).str();
+}
+
 std::string set_date_time(std::string_view utc_iso) {
   return XmlOut("setDateTime").attr("cabinetDateTime", utc_iso).str();
 }

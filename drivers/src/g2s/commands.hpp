@@ -24,6 +24,8 @@ std::string set_event_sub_by_class(const std::vector<std::string>& classes);
 // getEventSub for every host and forced subscription (answered with eventSubList).
 std::string get_event_sub();
 std::string get_cabinet_status();
+// communications getDescriptor for every device, every role flag set (an AVP refuses a bare one).
+std::string get_descriptor();
 // cabinet setDateTime to `utc_iso` (XML dateTime, UTC).
 std::string set_date_time(std::string_view utc_iso);
 std::string event_ack(std::int64_t event_id);

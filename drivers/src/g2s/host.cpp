@@ -149,6 +149,8 @@ void Host::Impl::on_comms(EgmLink& e, const Element& cls, const Element& cmd) {
     if (cmd.attr_or("commsState") == "G2S_onLine") go_online(e);
   } else if (n == "keepAlive") {
     respond(e, cls, cmd::keep_alive_ack());
+  } else if (n == "descriptorList") {
+    on_descriptors(e, cmd);
   } else if (n == "commsClosing") {
     respond(e, cls, cmd::comms_closing_ack());
     go_offline(e, "commsClosing", true);

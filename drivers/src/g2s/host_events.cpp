@@ -51,6 +51,7 @@ void Host::Impl::subscribe_all(EgmLink& e) {
   // invisible until it changes.
   e.cabinet_status_wanted = true;
   send(e, "cabinet", "G2S_request", cmd::get_cabinet_status(), 0, "1");
+  send(e, "communications", "G2S_request", cmd::get_descriptor());
   maybe_set_clock(e);
 }
 

@@ -130,6 +130,8 @@ struct Host::Impl : std::enable_shared_from_this<Host::Impl> {
   // cabinetStatus at start-up -> state events; cabinetDateTime -> the clock after setDateTime.
   void on_cabinet(EgmLink& e, const Element& cls, const Element& cmd);
   void maybe_set_clock(EgmLink& e);
+  // descriptorList -> the devices this host has no rights to (status no_rights, one event).
+  void on_descriptors(EgmLink& e, const Element& list);
   void remember(EgmLink& e, const Key& k);
   void subscribe_all(EgmLink& e);
   void send_event_ack(EgmLink& e, std::int64_t event_id, std::int64_t session_id);

@@ -127,6 +127,29 @@ void Host::Impl::on_cabinet(EgmLink& e, const Element& cls, const Element& cmd) 
   }
 }
 
+// Which devices the EGM lets this host see: a guest host added later may have no rights at all
+// (then its events never come). One operational event with the inventory; the status keeps
+// the devices without rights.
+void Host::Impl::on_descriptors(EgmLink& e, const Element& list) {
+  std::string none, owned, guest;
+  std::int64_t devices = 0;
+  for (const auto& d : list.children) {
+    if (d.name != "descriptor") continue;
+    ++devices;
+    const std::string id = d.attr_or("deviceClass") + "/" + d.attr_or("deviceId");
+    const bool own = d.attr_or("deviceOwner") == "true", gst = d.attr_or("deviceGuest") == "true";
+    std::string& into = own ? owned : gst ? guest : none;
+    if (into.size() < 2000) into += (into.empty() ? "" : ",") + id;
+  }
+  e.st.no_rights = none;
+  notify(e);
+  JsonWriter w;
+  w.add("protocol", "g2s").add("devices", devices).add("owner_of", owned).add("guest_of", guest);
+  w.add("no_rights", none).add("at_link_up", true);
+  emit_own(e, "egm.devices", EventClass::operational, "g2s:descriptorList", std::move(w).finish());
+  if (!none.empty()) warn("EGM " + e.cfg.id + ": this host has no rights to " + none);
+}
+
 void Host::Impl::maybe_set_clock(EgmLink& e) {
   if (!cfg.set_egm_clock || e.clock_set_sent || !e.st.link_up) return;
   if (std::llabs(e.st.clock_skew_ms) <= cfg.clock_set_threshold.count()) return;

@@ -40,6 +40,7 @@ void fill_g2s(EgmView& v, const drivers::g2s::EgmStatus& s) {
   v.clock_drift_ms = s.clock_skew_ms;
   v.g2s_subscriptions = s.subscriptions;
   v.g2s_missing_events = s.missing_events;
+  v.g2s_no_rights = s.no_rights;
   v.counters = {{"events", s.events_received},    {"events_committed", s.events_committed},
                 {"duplicates", s.duplicates},     {"acks_sent", s.acks_sent},
                 {"post_failures", s.post_failures}, {"rejected", s.rejected}};
@@ -114,6 +115,7 @@ boost::json::object to_json(const EgmView& e) {
     o["g2s_state"] = e.g2s_state;
     o["subscriptions"] = e.g2s_subscriptions;
     o["missing_events"] = e.g2s_missing_events;
+    o["no_rights"] = e.g2s_no_rights;
     o["clock_drift_ms"] = e.clock_drift_ms ? boost::json::value(*e.clock_drift_ms) : nullptr;
   }
   if (e.denomination_cents) o["denomination_cents"] = *e.denomination_cents;

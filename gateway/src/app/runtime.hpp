@@ -37,6 +37,7 @@ struct EgmView {
   std::optional<std::uint16_t> rom_signature;      // SAS: last LP 21 result
   bool rom_check_running = false;
   std::string g2s_subscriptions, g2s_missing_events;  // G2S: ok | missing | unknown, codes
+  std::string g2s_no_rights;                          // G2S: devices neither owned nor guested
   std::map<std::string, std::uint64_t> counters;
   std::map<std::string, std::uint64_t> meters;
 };

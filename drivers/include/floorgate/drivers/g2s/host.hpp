@@ -104,6 +104,7 @@ struct EgmStatus {
   std::int64_t clock_skew_ms = 0;      // EGM dateTimeSent - gateway time, last message
   std::string subscriptions = "unknown";  // ok | missing | unknown (getEventSub not answered)
   std::string missing_events;             // supported, mapped, not subscribed (comma list)
+  std::string no_rights;                  // "class/id" devices neither owned nor guested by us
   std::string clock_set_error;            // errorCode of a refused setDateTime ("" = none)
   std::uint64_t clock_sets = 0;           // setDateTime answered with the EGM's new time
 };
