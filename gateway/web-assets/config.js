@@ -233,7 +233,11 @@ views.config = async () => {
       const box = document.getElementById('pw-new');
       const r = await api('POST', '/api/users/password', { user, password: box.value });
       box.value = '';
-      if (showResult(r, 'Password set')) await loadConfig(true);
+      // Setting a password ends that account's sessions: for one's own account the reload
+      // meets a 401, and api() has already shown the login view.
+      if (showResult(r, 'Password set')) {
+        await loadConfig(true).catch((err) => { if (err.message !== 'login required') throw err; });
+      }
     } },
       h('input', { id: 'pw-user', required: true, autocomplete: 'username', placeholder: 'account', 'aria-label': 'Account whose password to set' }),
       h('input', { id: 'pw-new', type: 'password', required: true, minlength: '8', autocomplete: 'new-password', placeholder: 'new password (8+ characters)', 'aria-label': 'New password' }),
