@@ -5,7 +5,10 @@
 // still runs. (How late the loop ran meanwhile is measured by benchmark group `hostile`.)
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <atomic>
+#include <filesystem>
 #include <thread>
 
 #include "floor_fixture.hpp"
@@ -196,6 +199,64 @@ TEST_F(Hostile, MqttAckAndReplayFlood) {
   }, 30s)) << boost::json::serialize(health);
   EXPECT_LE(health.at("rejected_inbound").to_number<std::uint64_t>(), 500u)
       << "maintenance's forged messages got through the broker";
+  expect_nothing_lost();
+}
+
+// Issue 17 (6): the daemon runs out of descriptors (its limit lowered at run time to what it
+// has open plus 24) while idle connections from three addresses pile up. The web accept loop
+// backs off (at most one accept() per 50 ms, logged) instead of spinning, SAS polling goes on
+// (analytics keeps receiving while the descriptors are gone), and once the connections close
+// the page answers again.
+TEST_F(Hostile, DescriptorExhaustionBacksOffAndRecovers) {
+#ifdef FLOORGATE_SANITIZE_VPTR
+  // UBSan's vptr check reads memory it has not seen through a pipe(); with no descriptor left
+  // that pipe fails, it reports a false "invalid vptr" and aborts the daemon (seen at
+  // web_server.cpp and streams.cpp call sites; runtime suppressions cannot help, they need
+  // the same memory read). Run this one on a build without sanitizers:
+  //   ctest --test-dir build/release -R DescriptorExhaustion
+  GTEST_SKIP() << "needs a build without UBSan's vptr check (see the comment)";
+#endif
+  const pid_t pid = floor_->daemon().pid();
+  const auto fd_dir = "/proc/" + std::to_string(pid) + "/fd";
+  auto open_fds = [&] {
+    int n = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(fd_dir)) ++n;
+    return n;
+  };
+  const int limit = open_fds() + 24;
+  const std::string lim = std::to_string(limit);
+  ChildProcess prlimit({"prlimit", "--pid", std::to_string(pid), "--nofile=" + lim + ":" + lim},
+                       "", (floor_->dir() / "prlimit.err").string());
+  ASSERT_EQ(prlimit.wait(), 0) << Floor::read(floor_->dir() / "prlimit.err");
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<int> held;
+  for (const char* source : {"127.0.0.2", "127.0.0.3", "127.0.0.4"}) {
+    for (int i = 0; i < 16; ++i) {
+      int fd = connect_local(web(), std::chrono::seconds(10), source);
+      if (fd >= 0) held.push_back(fd);
+    }
+  }
+  ASSERT_GT(held.size(), 30u);
+  ASSERT_TRUE(wait_until([&] { return open_fds() >= limit - 1; }, 30s)) << open_fds() << " of " << limit;
+  ASSERT_TRUE(wait_until([&] {
+    return floor_->daemon_log().find("web: accept() failed") != std::string::npos;
+  }, 30s)) << floor_->daemon_log();
+  const std::size_t before = floor_->received("analytics").size();
+  ASSERT_TRUE(wait_until([&] { return floor_->received("analytics").size() >= before + 10; }, 60s))
+      << "SAS polling stalled while the descriptors were exhausted\n" << floor_->daemon_log();
+  for (int fd : held) ::close(fd);
+  WebSession tech;
+  ASSERT_TRUE(wait_until([&] { return !(tech = login(web(), "tech")).cookie.empty(); }, 30s));
+  auto metrics = http_request(web(), "GET", "/metrics", "", {{"Cookie", tech.cookie}}).body;
+  const auto held_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now() - t0).count();
+  const auto at = metrics.find("floorgate_web_accept_errors_total ");
+  ASSERT_NE(at, std::string::npos) << metrics;
+  const long errors = std::stol(metrics.substr(at + 34));
+  EXPECT_GE(errors, 1);
+  // The back-off allows at most one failed accept() per 50 ms; a spinning loop makes
+  // hundreds of thousands in the same time.
+  EXPECT_LE(errors, 2 + held_ms / 50) << "in " << held_ms << " ms";
   expect_nothing_lost();
 }
 

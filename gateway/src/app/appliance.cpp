@@ -151,7 +151,9 @@ void Appliance::Impl::stop_bus(const std::string& id) {
 }
 
 void Appliance::Impl::start_web() {
-  web = std::make_unique<web::WebServer>(rt.io.get_executor(), app::web_options(rt.cfg), *backend);
+  auto web_opts = app::web_options(rt.cfg);
+  web_opts.log = [](const std::string& line) { spdlog::warn("{}", line); };
+  web = std::make_unique<web::WebServer>(rt.io.get_executor(), std::move(web_opts), *backend);
   if (auto ec = web->start()) {
     spdlog::error("web page cannot listen on {}:{}: {}", rt.cfg.web.bind, rt.cfg.web.port,
                   ec.message());

@@ -46,6 +46,9 @@ struct WebOptions {
   std::vector<std::string> allowed_hosts;
   std::chrono::seconds dashboard_push{2};   // SSE dashboard refresh period while clients listen
   WebClock clock;                       // empty = std::chrono::steady_clock::now
+  // One-line warnings (accept() failing, e.g. out of descriptors): the first failure, then at
+  // most one a minute with the count so far. Empty = silent.
+  std::function<void(const std::string&)> log;
 };
 
 // Serves the technician page. Not thread-safe: every call on the executor's thread.
