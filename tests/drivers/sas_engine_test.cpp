@@ -388,11 +388,7 @@ TEST(SasEngine, HandpayExceptionHoldsTheBusUntilLp1B) {
   FakeEgm a, b;
   a.addr = 1;
   b.addr = 2;
-  BusConfig cfg = one_egm_bus(1);
-  EgmConfig e2;
-  e2.id = "egm-2";
-  e2.address = 2;
-  cfg.egms.push_back(e2);
+  BusConfig cfg = bus_with({1, 2});
   Harness h(cfg, {&a, &b});
   h.engine->start();
   h.run_for(3000);
@@ -422,13 +418,7 @@ TEST(SasEngine, MultiDropIsFairAndNeverRepeatsByAccident) {
   a.addr = 1;
   b.addr = 2;
   c.addr = 3;
-  BusConfig cfg = one_egm_bus(1);
-  for (std::uint8_t addr : {2, 3}) {
-    EgmConfig e;
-    e.id = "egm-" + std::to_string(addr);
-    e.address = addr;
-    cfg.egms.push_back(e);
-  }
+  BusConfig cfg = bus_with({1, 2, 3});
   Harness h(cfg, {&a, &b, &c});
   h.engine->start();
   b.queue = {0x11, 0x12};
@@ -691,11 +681,7 @@ TEST(SasEngine, InterblockPresetKeepsAGapAndFillsWithAnUnusedAddress) {
   FakeEgm a, b;
   a.addr = 1;
   b.addr = 2;
-  BusConfig cfg = one_egm_bus(1);
-  EgmConfig e2;
-  e2.id = "egm-2";
-  e2.address = 2;
-  cfg.egms.push_back(e2);
+  BusConfig cfg = bus_with({1, 2});
   for (auto& e : cfg.egms) e.timing = *timing_preset("interblock");
   Harness h(cfg, {&a, &b});
   h.engine->start();

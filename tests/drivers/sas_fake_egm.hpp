@@ -4,6 +4,7 @@
 
 #include <ctime>
 #include <deque>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
@@ -325,6 +326,18 @@ inline BusConfig one_egm_bus(std::uint8_t addr = 1) {
   e.id = "egm-" + std::to_string(addr);
   e.address = addr;
   c.egms.push_back(e);
+  return c;
+}
+
+// One bus with an EGM ("egm-N") at each of these addresses.
+inline BusConfig bus_with(std::initializer_list<std::uint8_t> addrs) {
+  BusConfig c = one_egm_bus(*addrs.begin());
+  for (auto it = addrs.begin() + 1; it != addrs.end(); ++it) {
+    EgmConfig e;
+    e.id = "egm-" + std::to_string(*it);
+    e.address = *it;
+    c.egms.push_back(e);
+  }
   return c;
 }
 
