@@ -118,6 +118,7 @@ void emit_mqtt(YAML::Emitter& out, const MqttConfig& m) {
   key_val(out, "keepalive_s", m.keepalive.count());
   key_val(out, "stall_timeout_s", m.stall_timeout.count());
   key_val(out, "live_copy", m.live_copy);
+  key_str(out, "protocol", m.protocol);
   key_val(out, "health_period_s", m.health_period.count());
   out << YAML::EndMap;
 }

@@ -82,7 +82,8 @@ void read_mqtt(Reader& r, const YAML::Node& node, MqttConfig& out) {
   const std::string path = "mqtt";
   if (!r.check_map(node, path,
                    {"host", "port", "tls", "username", "password_file", "client_id",
-                    "keepalive_s", "stall_timeout_s", "live_copy", "health_period_s"}))
+                    "keepalive_s", "stall_timeout_s", "live_copy", "health_period_s",
+                    "protocol"}))
     return;
   std::string host = out.host;
   if (r.read_string(node, path, "host", host)) {
@@ -106,6 +107,10 @@ void read_mqtt(Reader& r, const YAML::Node& node, MqttConfig& out) {
   read_seconds(r, node, path, "stall_timeout_s", 1, 600, out.stall_timeout);
   r.read_bool(node, path, "live_copy", out.live_copy);
   read_seconds(r, node, path, "health_period_s", 1, 3600, out.health_period);
+  const std::vector<std::string_view> protocols = {"auto", "5", "3.1.1"};
+  int proto = -1;
+  if (r.read_choice(node, path, "protocol", protocols, proto) && proto >= 0)
+    out.protocol = std::string(protocols[static_cast<std::size_t>(proto)]);
 
   const YAML::Node tls = Reader::find(node, "tls");
   const std::string tp = join(path, "tls");

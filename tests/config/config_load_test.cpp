@@ -151,6 +151,7 @@ TEST(ConfigRoundTrip, EveryFieldChangedSurvives) {
   c.mqtt.password_file = pw;
   c.mqtt.client_id = "gw9.east";
   c.mqtt.live_copy = true;
+  c.mqtt.protocol = "3.1.1";
   c.mqtt.health_period = std::chrono::seconds(3);
   c.consumers[0].route.types = {"door.opened", "tilt.*"};
   c.consumers[0].route.egms = {"sim-03"};

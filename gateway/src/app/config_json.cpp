@@ -74,6 +74,7 @@ json::object config_to_json(const config::Config& c) {
                {"keepalive_s", c.mqtt.keepalive.count()},
                {"stall_timeout_s", c.mqtt.stall_timeout.count()},
                {"live_copy", c.mqtt.live_copy},
+               {"protocol", c.mqtt.protocol},
                {"health_period_s", c.mqtt.health_period.count()},
                {"tls", {{"ca_file", c.mqtt.tls.ca_file.string()},
                         {"cert_file", c.mqtt.tls.cert_file.string()},

@@ -49,6 +49,8 @@ MqttOptions mqtt_options(const config::Config& c) {
   o.stall_timeout = c.mqtt.stall_timeout;
   o.topic_root = c.gateway.topic_root;
   o.live_copy = c.mqtt.live_copy;
+  o.mqtt5 = c.mqtt.protocol != "3.1.1";
+  o.protocol_fixed = c.mqtt.protocol != "auto";
   o.health_period = c.mqtt.health_period;
   return o;
 }

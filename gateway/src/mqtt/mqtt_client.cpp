@@ -132,6 +132,7 @@ void MqttClient::arm_read() {
                    }
                    if (gen != self->generation_ || self->lost_pending_) return;
                    if (rc != MOSQ_ERR_SUCCESS) {
+                     if (!self->connected_ && rc == MOSQ_ERR_CONN_LOST) self->closed_before_connack();
                      self->lose(std::string("read: ") + mosquitto_strerror(rc), true);
                      return;
                    }
@@ -293,12 +294,32 @@ void MqttClient::stop(std::string final_topic, std::string final_payload,
   });
 }
 
+void MqttClient::closed_before_connack() {
+  // Once per attempt: the read path and the disconnect callback may both report the close.
+  if (opt_.protocol_fixed || closed_attempt_ == generation_) return;
+  closed_attempt_ = generation_;
+  if (protocol_ == 5) {
+    protocol_ = 4;
+    fell_back_ = true;
+    if (!fallback_logged_) {
+      fallback_logged_ = true;
+      spdlog::warn("mqtt: {}:{} closed the connection during an MQTT 5 CONNECT without a "
+                   "CONNACK; trying MQTT 3.1.1", opt_.host, opt_.port);
+    }
+  } else if (fell_back_) {
+    protocol_ = 5;  // 3.1.1 met the same end: the broker is going away, not refusing 5
+    fell_back_ = false;
+  }
+  counters_.protocol = protocol_;
+}
+
 void MqttClient::cb_connect(mosquitto*, void* obj, int rc, int, const mqtt5__property*) {
   auto* self = static_cast<MqttClient*>(obj);
   if (rc != 0) {
-    if (self->protocol_ == 5 && refused_protocol(rc)) {
+    if (self->protocol_ == 5 && refused_protocol(rc) && !self->opt_.protocol_fixed) {
       spdlog::warn("mqtt: broker refused MQTT 5, falling back to 3.1.1");
       self->protocol_ = 4;
+      self->fell_back_ = false;  // an explicit refusal: stay on 3.1.1
       self->counters_.protocol = 4;
     }
     std::string why = std::string("broker refused the connection: ") +
@@ -324,6 +345,7 @@ void MqttClient::cb_disconnect(mosquitto*, void* obj, int rc, const mqtt5__prope
     self->lose("stopped", false);
     return;
   }
+  if (!self->connected_ && rc == MOSQ_ERR_CONN_LOST) self->closed_before_connack();
   self->lose(std::string("broker disconnected: ") + mosquitto_strerror(rc), true);
 }
 

@@ -77,6 +77,8 @@ class MqttClient : public std::enable_shared_from_this<MqttClient> {
 
  private:
   void do_connect();
+  // The broker closed the socket after our CONNECT and before any CONNACK (auto protocol).
+  void closed_before_connack();
   void arm_read();
   void arm_write();
   void on_tick();
@@ -103,6 +105,9 @@ class MqttClient : public std::enable_shared_from_this<MqttClient> {
   bool running_ = false, connected_ = false, read_armed_ = false, write_armed_ = false;
   bool stopping_ = false, lost_pending_ = false;
   int protocol_ = 5;
+  bool fell_back_ = false;      // protocol_ 4 came from a fallback (auto), not the options
+  bool fallback_logged_ = false;
+  std::uint64_t closed_attempt_ = 0;  // generation_ of the attempt closed_before_connack judged
   std::unordered_set<int> qos1_mids_;  // QoS 1 publishes awaiting PUBACK
   std::chrono::steady_clock::time_point attempt_started_, last_progress_;
   std::uint64_t generation_ = 0;  // bumps per connection; stale async waits compare it

@@ -79,6 +79,7 @@ struct MqttConfig {
   std::chrono::seconds keepalive{30};          // YAML keepalive_s, 5-3600
   std::chrono::seconds stall_timeout{20};      // YAML stall_timeout_s, 1-600: no PUBACK progress -> reconnect
   bool live_copy = false;                      // also publish untracked <root>/live/... copies
+  std::string protocol = "auto";               // auto | 5 | 3.1.1 (auto: 5, falling back to 3.1.1)
   std::chrono::seconds health_period{10};      // YAML health_period_s, 1-3600: <root>/health cadence
   bool operator==(const MqttConfig&) const = default;
 };

@@ -35,6 +35,11 @@ struct MqttOptions {
   std::chrono::milliseconds backoff_max{30000};    // reconnect delay cap
   std::size_t max_inbound_bytes = 4096;     // ack/replay messages above this are rejected
   bool mqtt5 = true;                        // try MQTT 5 first (falls back to 3.1.1 on refusal)
+  // true: speak only the version mqtt5 names. false (auto): fall back to 3.1.1 when the broker
+  // refuses MQTT 5 (CONNACK 0x84 / return code 1) or closes the connection during an MQTT 5
+  // CONNECT without any CONNACK (RabbitMQ's 3.1.1-only plugin does); a 3.1.1 attempt that
+  // ends the same way goes back to 5 (the broker was down, not picky).
+  bool protocol_fixed = false;
   std::function<std::int64_t()> now_ms;     // wall clock, UTC ms (default: system clock)
   std::function<std::int64_t()> loop_lag_ms;  // health "loop_lag_ms_max" (empty: not sent)
 };
