@@ -67,6 +67,12 @@ class Floor {
                                                 broker_port_);
     for (const auto& c : {"slot-mgmt", "maintenance", "analytics"}) start_consumer(c);
     start_daemon();
+    // Traffic starts once the daemon runs: begun with the simulator, a machine's 25-deep
+    // queue could overflow during a slow start-up (broker accounts, sanitizer start) before
+    // its first poll, and the machine would drop an event no gateway ever saw.
+    if (opt_.rate > 0 && !sim_ctl_->ok("rate " + std::to_string(opt_.rate))) {
+      throw std::runtime_error("simulator refused its traffic rate");
+    }
   }
 
   // Broker accounts (passwords in mqtt_dir()/<user>.password).
@@ -111,10 +117,6 @@ class Floor {
                                      "--egm", "3", "--tcp", "127.0.0.1:" + std::to_string(tcp_port_),
                                      "--egm", "5", "--egm", "6", "--control",
                                      (dir_ / "sim.sock").string(), "--seed", "7"};
-    if (opt_.rate > 0) {
-      args.push_back("--rate");
-      args.push_back(std::to_string(opt_.rate));
-    }
     std::istringstream extra(opt_.extra_sim_args);
     for (std::string w; extra >> w;) args.push_back(w);
     sim_ = std::make_unique<ChildProcess>(args, (dir_ / "sim.log").string(),

@@ -48,7 +48,8 @@ class Hostile : public ::testing::Test {
     ASSERT_TRUE(ledger);
     std::size_t dropped = 0;
     for (const auto& e : *ledger) dropped += e.dropped;
-    EXPECT_EQ(dropped, 0u) << "a machine's exception queue overflowed: polling stalled";
+    EXPECT_EQ(dropped, 0u) << "a machine's exception queue overflowed: polling stalled\n"
+                           << floor_->daemon_log();
     EXPECT_TRUE(floor_->daemon().running());
   }
   int web() const { return floor_->web_port(); }
