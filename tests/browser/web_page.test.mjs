@@ -209,7 +209,10 @@ try {
       /Password/.test((document.getElementById('config-status') || {}).textContent || '') ||
       !document.getElementById('login-view').hidden);
     assert.equal(await page.inputValue('#pw-new').catch(() => ''), '', 'the password box is cleared');
-    if (await page.isVisible('#login-view')) {
+    // Ended (real daemon): the page's reload meets the 401 and shows the login view.
+    const ended = await page.evaluate(async () => (await fetch('/api/session')).status) === 401;
+    if (ended) {
+      await page.waitForSelector('#login-view:not([hidden])');
       await page.fill('#login-user', user);
       await page.fill('#login-password', password);
       await page.click('#login-submit');
