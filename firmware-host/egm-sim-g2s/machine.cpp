@@ -185,6 +185,7 @@ void Machine::on_command(const HostCommand& c) {
   } else if (n == "keepAlive") {
     respond(c, cmd::keep_alive_ack());
   } else if (n == "getSupportedEvents") {
+    if (refuse_supported_) return send(c.cls, "G2S_response", "", c.session_id, {}, "G2S_APX012");
     respond(c, cmd::supported_events());
   } else if (n == "setEventSub") {
     subscribed_ = true;

@@ -98,6 +98,7 @@ class Machine {
   std::set<std::string> no_rights_;        // device classes this host may not subscribe to
   std::map<std::string, bool> doors_open_; // main | logic | aux
   bool clock_settable_ = true;             // false: setDateTime answered with G2S_CBX001
+  bool refuse_supported_ = false;          // getSupportedEvents answered with G2S_APX012
   bool device_reset_ = false;
   std::int64_t command_id_ = 0, session_id_ = 0, sync_timer_ms_ = 30000;
   std::int64_t next_event_id_ = 1, next_log_seq_ = 1, periodic_ms_ = 0;

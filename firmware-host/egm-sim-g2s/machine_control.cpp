@@ -128,8 +128,9 @@ std::string Machine::run(const std::vector<std::string>& a) {
     else if (k == "meters") extra_meters_ = std::atoi(arg(2, "2000").c_str());
     else if (k == "no-rights") no_rights_.insert(arg(2, "G2S_noteAcceptor"));
     else if (k == "ntp-clock") clock_settable_ = arg(2, "on") != "on";
+    else if (k == "refuse-supported") refuse_supported_ = arg(2, "on") == "on";
     else return "error: fault malformed N|skew MS|unreachable on|off|mute on|off|meters N|"
-                "no-rights CLASS|ntp-clock on|off";
+                "no-rights CLASS|ntp-clock on|off|refuse-supported on|off";
   } else {
     return "error: unknown command " + c;
   }

@@ -201,6 +201,19 @@ TEST_F(G2sHost, SubscriptionIsPerClassCheckedAndGamePlayIsNotPersisted) {
   EXPECT_EQ(sink().count("g2s.subscription_missing"), 0u);
 }
 
+// An EGM that refuses getSupportedEvents still gets a subscription (one G2S_all wildcard, game
+// play persisted with it) and its events flow.
+TEST_F(G2sHost, RefusedSupportedEventsFallsBackToOneWildcard) {
+  sim_->control("fault refuse-supported on");
+  sim_->control("close");
+  ASSERT_TRUE(wait_count("link.down", 1));
+  sim_->control("reopen");
+  ASSERT_TRUE(sim_->wait_status("\"game_play_persisted\":true"));
+  sim_->control("door open main");
+  ASSERT_TRUE(wait_count("door.opened", 1));
+  EXPECT_EQ(runner_->status().subscriptions, "unknown");
+}
+
 // A guest host without rights to the note acceptor: the EGM skips that wildcard silently; the
 // check names the missing events in a fault event and the status, after a re-handshake too.
 TEST_F(G2sHost, SubscriptionWithoutRightsIsAFaultEvent) {

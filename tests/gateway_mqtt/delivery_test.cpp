@@ -18,15 +18,6 @@ using namespace std::chrono_literals;
 namespace {
 
 
-TestClient::Options sub(int port, const std::string& name, bool ack = true) {
-  TestClient::Options o;
-  o.port = port;
-  o.id = "sub-" + name + "-" + std::to_string(port);
-  o.subscriptions = {kTestRoot + "/c/" + name + "/#"};
-  if (ack) o.ack_topic = kTestRoot + "/ack/" + name;
-  return o;
-}
-
 std::vector<std::uint64_t> first_seen_order(const std::vector<Received>& msgs) {
   std::vector<std::uint64_t> out;
   std::set<std::uint64_t> seen;
@@ -46,8 +37,8 @@ std::uint64_t fill(FakeStore& store, int n, int offset = 0) {
 TEST(Delivery, RoutesInOrderWithUserPropertiesAndAcksAdvanceTheCursor) {
   MosquittoBroker broker;
   FakeStore store;
-  TestClient sec(sub(broker.port(), "security"));
-  TestClient all(sub(broker.port(), "all"));
+  TestClient sec(client_options(broker.port(), "security"));
+  TestClient all(client_options(broker.port(), "all"));
   store::Route r;
   r.classes = {"security"};
   DeliveryHarness h(store, mqtt_options(broker.port()),
@@ -78,7 +69,7 @@ TEST(Delivery, RoutesInOrderWithUserPropertiesAndAcksAdvanceTheCursor) {
 TEST(Delivery, WindowBoundsInflightUntilTheConsumerAcks) {
   MosquittoBroker broker;
   FakeStore store;
-  TestClient c(sub(broker.port(), "slow"));
+  TestClient c(client_options(broker.port(), "slow"));
   c.set_acking(false);
   auto opt = consumer("slow", {}, 10);
   opt.ack_timeout = 60s;
@@ -98,7 +89,7 @@ TEST(Delivery, WindowBoundsInflightUntilTheConsumerAcks) {
 TEST(Delivery, AckTimeoutResendsInOrderFromTheCursor) {
   MosquittoBroker broker;
   FakeStore store;
-  TestClient c(sub(broker.port(), "late"));
+  TestClient c(client_options(broker.port(), "late"));
   c.set_acking(false);
   auto opt = consumer("late", {}, 5);
   opt.ack_timeout = 300ms;
@@ -116,7 +107,7 @@ TEST(Delivery, AckTimeoutResendsInOrderFromTheCursor) {
 TEST(Delivery, ReplayIsFlaggedRateLimitedAndNeverMovesTheCursorBack) {
   MosquittoBroker broker;
   FakeStore store;
-  TestClient c(sub(broker.port(), "a"));
+  TestClient c(client_options(broker.port(), "a"));
   auto opt = consumer("a");
   opt.replay_rate = 100;  // 200 events: about 2 s of replay
   DeliveryHarness h(store, mqtt_options(broker.port()), {opt});
@@ -163,7 +154,7 @@ TEST(Delivery, ReplayIsFlaggedRateLimitedAndNeverMovesTheCursorBack) {
 TEST(Delivery, NackDeadLettersAndRedeliversOnRequest) {
   MosquittoBroker broker;
   FakeStore store;
-  TestClient c(sub(broker.port(), "a"));
+  TestClient c(client_options(broker.port(), "a"));
   c.set_acking(false);
   DeliveryHarness h(store, mqtt_options(broker.port()), {consumer("a")});
   h.notify(fill(store, 10));
@@ -193,7 +184,7 @@ TEST(Delivery, StatusEgmStatusHealthAndLiveCopy) {
   auto opts = mqtt_options(broker.port());
   opts.live_copy = true;
   auto h = std::make_unique<DeliveryHarness>(store, opts, std::vector{consumer("a")});
-  TestClient c(sub(broker.port(), "a"));
+  TestClient c(client_options(broker.port(), "a"));
   TestClient watcher({.port = broker.port(), .id = "watcher",
                       .subscriptions = {kTestRoot + "/status", kTestRoot + "/egm/+/status",
                                         kTestRoot + "/health", kTestRoot + "/live/#"}});
@@ -242,7 +233,7 @@ TEST(Delivery, SurvivesTwoBrokerRestartsMidStreamWithoutLoss) {
   auto opt = consumer("a", {}, 200);
   opt.ack_timeout = 1s;
   DeliveryHarness h(store, mqtt_options(broker.port()), {opt});
-  auto o = sub(broker.port(), "a");
+  auto o = client_options(broker.port(), "a");
   o.contiguous = true;  // gets every event: acks only gap-free prefixes
   o.ack_every = 20;
   TestClient c(o);  // libmosquitto's own loop reconnects it after each restart
@@ -289,6 +280,6 @@ TEST(Delivery, ProgressWatchdogRecyclesAStalledBroker) {
   EXPECT_TRUE(wait_until([&] { return h.stats().stall_recycles >= 1; }, 10s));
   EXPECT_FALSE(h.stats().connected);
   ::kill(broker.pid(), SIGCONT);
-  TestClient c(sub(port, "a"));
+  TestClient c(client_options(port, "a"));
   ASSERT_TRUE(wait_until([&] { return store.acked("a") == 50; }, 30s));
 }

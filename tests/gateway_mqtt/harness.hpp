@@ -92,6 +92,17 @@ class DeliveryHarness {
   std::thread thread_;
 };
 
+// A test consumer of stream `name` on the broker at `port`; acks what it gets unless `ack` is
+// false.
+inline TestClient::Options client_options(int port, const std::string& name, bool ack = true) {
+  TestClient::Options o;
+  o.port = port;
+  o.id = "sub-" + name + "-" + std::to_string(port);
+  o.subscriptions = {kTestRoot + "/c/" + name + "/#"};
+  if (ack) o.ack_topic = kTestRoot + "/ack/" + name;
+  return o;
+}
+
 inline gateway::MqttOptions mqtt_options(int port, const std::string& root = "floor/v1/test/gw1") {
   gateway::MqttOptions o;
   o.port = port;

@@ -124,12 +124,7 @@ TEST(Protocol, BrokerThatDropsMqtt5ConnectsGets311InAutoMode) {
   MosquittoBroker broker;
   V5DroppingProxy proxy(broker.port());
   FakeStore store;
-  TestClient::Options o;
-  o.port = broker.port();
-  o.id = "proto-sub";
-  o.subscriptions = {kTestRoot + "/c/a/#"};
-  o.ack_topic = kTestRoot + "/ack/a";
-  TestClient c(o);
+  TestClient c(client_options(broker.port(), "a"));
   auto opts = mqtt_options(proxy.port());
   DeliveryHarness h(store, opts, {consumer("a")});
   for (int i = 0; i < 50; ++i) store.add(make_event(i));

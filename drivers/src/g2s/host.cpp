@@ -98,8 +98,9 @@ HttpServer::Reply Host::Impl::on_http(const HttpServer::Peer& peer, std::string_
 void Host::Impl::dispatch(EgmLink& e, const Element& cls, const std::string& raw) {
   if (cls.children.empty()) {
     // An application error comes as an empty class element with errorCode (a refused
-    // setDateTime, a getCabinetStatus without rights).
+    // setDateTime or getSupportedEvents, a getCabinetStatus without rights).
     if (cls.name == "cabinet") on_cabinet(e, cls, Element{});
+    if (cls.name == "eventHandler") on_event_handler_error(e, cls);
     return;
   }
   const Element& cmd = cls.children.front();

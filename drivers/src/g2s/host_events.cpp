@@ -37,7 +37,7 @@ void Host::Impl::subscribe_all(EgmLink& e) {
   e.st.clock_set_error.clear();  // each link-up may try setDateTime once more
   // With subscribe_all_events the subscription is built from the supportedEvents answer
   // (on_supported_events); otherwise the v1 list goes out now and is checked right after.
-  send(e, "eventHandler", "G2S_request", cmd::get_supported_events());
+  e.supported_session = send(e, "eventHandler", "G2S_request", cmd::get_supported_events());
   if (!cfg.subscribe_all_events) {
     send(e, "eventHandler", "G2S_request", cmd::set_event_sub(false, v1_event_codes()));
   }

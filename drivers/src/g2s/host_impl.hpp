@@ -55,6 +55,7 @@ struct EgmLink {
   bool drift_alarmed = false;  // egm.clock_drift sent; cleared when back within half the bound
   std::map<std::string, std::string> supported;  // eventCode -> deviceClass (supportedEvents)
   std::int64_t sub_check_session = 0;  // sessionId of our getEventSub (its eventSubList answer)
+  std::int64_t supported_session = 0;  // sessionId of our getSupportedEvents until answered
   bool cabinet_status_wanted = false;  // the start-up getCabinetStatus is unanswered
   bool clock_set_sent = false;         // setDateTime in flight (one at a time)
 };
@@ -127,6 +128,7 @@ struct Host::Impl : std::enable_shared_from_this<Host::Impl> {
   // supportedEvents -> setEventSub + getEventSub; eventSubList -> the subscription check.
   void on_supported_events(EgmLink& e, const Element& list);
   void check_subscriptions(EgmLink& e, const Element& list);
+  void on_event_handler_error(EgmLink& e, const Element& cls);
   // cabinetStatus at start-up -> state events; cabinetDateTime -> the clock after setDateTime.
   void on_cabinet(EgmLink& e, const Element& cls, const Element& cmd);
   void maybe_set_clock(EgmLink& e);

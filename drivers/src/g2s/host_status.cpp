@@ -1,8 +1,9 @@
 // g2s::Host start-up state: the subscription built from supportedEvents and checked with
 // getEventSub, the cabinet's status when the link comes up, and setting the EGM's clock.
-#include <algorithm>
 #include <cstdlib>
+#include <functional>
 #include <set>
+#include <string_view>
 
 #include "floorgate/drivers/json_writer.hpp"
 #include "g2s/commands.hpp"
@@ -22,6 +23,7 @@ bool has_error(const Element& cls) {
 }  // namespace
 
 void Host::Impl::on_supported_events(EgmLink& e, const Element& list) {
+  e.supported_session = 0;
   std::set<std::string> classes;
   for (const auto& c : list.children) {
     if (c.name != "supportedEvent") continue;
@@ -43,31 +45,35 @@ void Host::Impl::on_supported_events(EgmLink& e, const Element& list) {
 // host without rights to a device has its wildcard silently skipped by the EGM.
 void Host::Impl::check_subscriptions(EgmLink& e, const Element& list) {
   e.sub_check_session = 0;
-  std::vector<std::pair<std::string, std::string>> subs;  // (deviceClass, eventCode)
+  // Lookups, not a scan per event: both lists come from the EGM and can be long.
+  std::set<std::pair<std::string, std::string>> subs;  // (deviceClass, eventCode)
   for (const auto& c : list.children) {
     if (c.attr_or("eventCode").empty()) continue;
-    subs.emplace_back(c.attr_or("deviceClass"), c.attr_or("eventCode"));
+    subs.emplace(c.attr_or("deviceClass"), c.attr_or("eventCode"));
   }
-  const auto& mapped = v1_event_codes();
+  const auto has = [&subs](const std::string& cls, const std::string& code) {
+    return subs.count({cls, code}) > 0;
+  };
+  static const std::set<std::string_view, std::less<>> mapped(v1_event_codes().begin(),
+                                                              v1_event_codes().end());
+  const std::string all = "G2S_all";
   std::vector<std::string> missing;
   for (const auto& [code, cls] : e.supported) {
-    if (std::find(mapped.begin(), mapped.end(), code) == mapped.end()) continue;
-    const bool covered = std::any_of(subs.begin(), subs.end(), [&](const auto& s) {
-      return (s.first == "G2S_all" || s.first == cls) && (s.second == "G2S_all" || s.second == code);
-    });
-    if (!covered) missing.push_back(code);
+    if (mapped.find(code) == mapped.end()) continue;
+    if (!has(cls, code) && !has(cls, all) && !has(all, code) && !has(all, all)) {
+      missing.push_back(code);
+    }
   }
-  const std::string before = e.st.subscriptions;
-  e.st.subscriptions = missing.empty() ? "ok" : "missing";
-  e.st.missing_events.clear();
-  for (const auto& m : missing) e.st.missing_events += (e.st.missing_events.empty() ? "" : ",") + m;
-  notify(e);
-  if (missing.empty() || before == "missing") return;
-  JsonWriter w;
   std::string listed;
   for (std::size_t i = 0; i < missing.size() && i < kListedCodesMax; ++i) {
     listed += (listed.empty() ? "" : ",") + missing[i];
   }
+  const std::string before = e.st.subscriptions;
+  e.st.subscriptions = missing.empty() ? "ok" : "missing";
+  e.st.missing_events = listed;
+  notify(e);
+  if (missing.empty() || before == "missing") return;
+  JsonWriter w;
   w.add("protocol", "g2s").add("egm_id", e.cfg.egm_id).add("missing", listed);
   w.add("missing_count", static_cast<std::int64_t>(missing.size()));
   w.add("hint", "the EGM skipped these subscriptions: give this host guest rights to the "
@@ -76,6 +82,19 @@ void Host::Impl::check_subscriptions(EgmLink& e, const Element& list) {
            std::move(w).finish());
   warn("EGM " + e.cfg.id + ": " + std::to_string(missing.size()) +
        " supported event(s) not subscribed (no rights?): " + listed);
+}
+
+// getSupportedEvents refused (an error class element): without the class list, subscribe with
+// one G2S_all wildcard as before (game play is then persisted too); nothing to check against.
+void Host::Impl::on_event_handler_error(EgmLink& e, const Element& cls) {
+  if (!cfg.subscribe_all_events || e.supported_session == 0 ||
+      std::atoll(cls.attr_or("sessionId", "0").c_str()) != e.supported_session) {
+    return;
+  }
+  e.supported_session = 0;
+  warn("EGM " + e.cfg.id + ": getSupportedEvents refused (" + cls.attr_or("errorCode") +
+       "); subscribing to G2S_all");
+  send(e, "eventHandler", "G2S_request", cmd::set_event_sub(true, {}));
 }
 
 void Host::Impl::on_cabinet(EgmLink& e, const Element& cls, const Element& cmd) {

@@ -39,10 +39,28 @@ bool is_json_content(const Request& req) {
   return lower == "application/json";
 }
 
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// The names a Host header may carry besides IP literals and localhost: this machine's host
+// name (also with .local) and web.allowed_hosts, lower case. Worked out once, not per request.
+std::vector<std::string> known_host_names(const std::vector<std::string>& allowed) {
+  std::vector<std::string> names;
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) == 0 && name[0] != '\0') {
+    names.push_back(lower(name));
+    names.push_back(lower(name) + ".local");
+  }
+  for (const auto& a : allowed) names.push_back(lower(a));
+  return names;
+}
+
 // The Host header must name this server: an IP literal, localhost, this machine's host name
 // or a configured name. A page on another site that re-points its DNS name at us (DNS
 // rebinding) would send its own name, and is refused.
-bool host_ok(const Request& req, const std::vector<std::string>& allowed) {
+bool host_ok(const Request& req, const std::vector<std::string>& names) {
   std::string_view h = req[http::field::host];
   if (h.empty()) return false;
   std::string host;
@@ -53,23 +71,12 @@ bool host_ok(const Request& req, const std::vector<std::string>& allowed) {
   } else {
     host = std::string(h.substr(0, h.find(':')));
   }
-  for (auto& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  host = lower(std::move(host));
   while (!host.empty() && host.back() == '.') host.pop_back();
   boost::system::error_code ec;
   boost::asio::ip::make_address(host, ec);
   if (!ec || host == "localhost") return true;
-  char name[256] = {};
-  if (::gethostname(name, sizeof name - 1) == 0) {
-    std::string me(name);
-    for (auto& c : me) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (host == me || host == me + ".local") return true;
-  }
-  for (const auto& a : allowed) {
-    std::string x = a;
-    for (auto& c : x) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (host == x) return true;
-  }
-  return false;
+  return std::find(names.begin(), names.end(), host) != names.end();
 }
 
 // An Origin header, when sent, must name this server (defence in depth beside SameSite).
@@ -107,7 +114,8 @@ Api::Api(const WebOptions& options, Backend& backend, Offload offload)
       users_(options.users),
       sessions_(options.session_idle),
       limiter_(options.login_attempts, options.login_window),
-      user_limiter_(options.login_attempts * 10, options.login_window) {}
+      user_limiter_(options.login_attempts * 10, options.login_window),
+      host_names_(known_host_names(options.allowed_hosts)) {}
 
 TimePoint Api::now() const {
   return options_.clock ? options_.clock() : std::chrono::steady_clock::now();
@@ -157,7 +165,7 @@ void Api::handle(Request req, const ClientInfo& client, std::function<void(Outco
   };
   std::string_view target = req.target();
   if (target.empty() || target.front() != '/') return fail(400, "bad request target");
-  if (!host_ok(req, options_.allowed_hosts)) {
+  if (!host_ok(req, host_names_)) {
     return fail(421, "unknown Host; add this name to web.allowed_hosts");
   }
   auto qpos = target.find('?');

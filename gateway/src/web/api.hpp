@@ -98,6 +98,7 @@ class Api {
   SessionStore sessions_;
   LoginLimiter limiter_;       // per (user, address) and per address
   LoginLimiter user_limiter_;  // per user, from anywhere (10x the limit)
+  std::vector<std::string> host_names_;  // Host names besides IP literals (see host_ok)
 };
 
 }  // namespace floorgate::gateway::web::detail

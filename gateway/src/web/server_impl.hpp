@@ -66,8 +66,7 @@ struct WebServer::Impl : std::enable_shared_from_this<WebServer::Impl> {
   boost::asio::steady_timer accept_retry_;
   std::chrono::milliseconds accept_backoff_{0};
   std::uint64_t accept_errors_ = 0;
-  std::uint64_t accept_errors_logged_ = 0;  // accept_errors_ when the last warning went out
-  std::chrono::steady_clock::time_point accept_logged_at_{};
+  std::chrono::steady_clock::time_point accept_logged_at_{};  // last accept() warning ({} = none)
   std::uint64_t next_id_ = 1;
   bool running_ = false;
   int port_ = 0;

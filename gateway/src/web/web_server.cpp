@@ -196,10 +196,10 @@ void WebServer::Impl::accept_failed(const boost::system::error_code& ec) {
       std::chrono::seconds(1), std::max<std::chrono::milliseconds>(
                                    std::chrono::milliseconds(50), accept_backoff_ * 2));
   const auto now = std::chrono::steady_clock::now();
-  if (opts_.log && (accept_errors_logged_ == 0 || now - accept_logged_at_ >= std::chrono::minutes(1))) {
+  const bool never = accept_logged_at_ == std::chrono::steady_clock::time_point{};
+  if (opts_.log && (never || now - accept_logged_at_ >= std::chrono::minutes(1))) {
     opts_.log("web: accept() failed (" + ec.message() + "); pausing up to 1 s between tries, " +
               std::to_string(accept_errors_) + " failure(s) so far");
-    accept_errors_logged_ = accept_errors_;
     accept_logged_at_ = now;
   }
   accept_retry_.expires_after(accept_backoff_);

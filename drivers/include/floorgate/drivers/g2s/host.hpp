@@ -54,8 +54,8 @@ struct HostConfig {
   std::vector<std::string> meter_classes = {"G2S_cabinet", "G2S_noteAcceptor"};
   std::chrono::milliseconds meter_period{900000};   // periodic meter push (>= 60000)
   // true: after getSupportedEvents, one wildcard subscription per device class the EGM lists
-  // (G2S_gamePlay without persistence; if supportedEvents never comes, nothing is subscribed
-  // and the check below raises the alarm). false: the v1 code list (game play not persisted).
+  // (G2S_gamePlay without persistence); if getSupportedEvents is refused, one G2S_all
+  // wildcard instead. false: the v1 code list (game play not persisted).
   // Either way getEventSub then checks that every supported event the gateway maps is
   // subscribed; a missing one (a guest host without rights to that device) is a
   // g2s.subscription_missing fault event and `subscriptions: "missing"` in the status.
@@ -103,7 +103,7 @@ struct EgmStatus {
   std::uint64_t rejected = 0;          // inbound messages answered with an error
   std::int64_t clock_skew_ms = 0;      // EGM dateTimeSent - gateway time, last message
   std::string subscriptions = "unknown";  // ok | missing | unknown (getEventSub not answered)
-  std::string missing_events;             // supported, mapped, not subscribed (comma list)
+  std::string missing_events;             // supported, mapped, not subscribed (first 50, commas)
   std::string no_rights;                  // "class/id" devices neither owned nor guested by us
   std::string clock_set_error;            // errorCode of a refused setDateTime ("" = none)
   std::uint64_t clock_sets = 0;           // setDateTime answered with the EGM's new time
