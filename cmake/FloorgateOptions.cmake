@@ -12,6 +12,11 @@ if(FLOORGATE_SANITIZE)
     -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   target_link_options(floorgate_options INTERFACE -fsanitize=address,undefined)
 endif()
+# A failed FG_CHECK (core/check.hpp) aborts in debug and sanitizer builds (every test build);
+# a release build counts and logs it instead.
+if(FLOORGATE_SANITIZE OR CMAKE_BUILD_TYPE STREQUAL "Debug")
+  target_compile_definitions(floorgate_options INTERFACE FLOORGATE_CHECK_ABORT=1)
+endif()
 
 add_library(floorgate_warnings INTERFACE)
 add_library(floorgate::warnings ALIAS floorgate_warnings)

@@ -15,7 +15,8 @@ void read_route(Reader& r, const YAML::Node& node, const std::string& path,
   if (!r.check_map(node, path, {"classes", "types", "egms"})) return;
   std::vector<Pos> where;
   std::vector<std::string> values;
-  const std::vector<std::string_view> classes(std::begin(kEventClasses), std::end(kEventClasses));
+  const std::vector<std::string_view> classes(core::kEventClassNames.begin(),
+                                              core::kEventClassNames.end());
   if (r.read_string_list(node, path, "classes", values, where)) {
     for (std::size_t i = 0; i < values.size(); ++i) {
       if (std::find(classes.begin(), classes.end(), values[i]) != classes.end()) {

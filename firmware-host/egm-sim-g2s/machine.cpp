@@ -1,4 +1,5 @@
 // Simulated G2S EGM: transport and the communications class.
+#include "floorgate/core/clock.hpp"
 #include "machine.hpp"
 
 #include <boost/asio/post.hpp>
@@ -15,8 +16,7 @@ Machine::Machine(boost::asio::io_context& io, MachineConfig cfg)
 Machine::~Machine() { stop(); }
 
 std::int64_t Machine::now() const {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch()).count() + skew_ms_;
+  return core::unix_now_ms() + skew_ms_;
 }
 
 int Machine::port() const { return server_ ? server_->port() : 0; }

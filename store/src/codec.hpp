@@ -24,7 +24,7 @@ std::string event_table_columns(EventClass cls);
 // Events live in one table per class, seq the rowid of each; `event` is the view over all five
 // (ORDER BY seq over it streams as a merge) plus a column `tbl`, the class number of the table
 // each row came from. Writes and class-routed reads use the tables.
-inline constexpr int kEventClassCount = 5;
+inline constexpr int kEventClassCount = static_cast<int>(core::kEventClassCount);
 std::string event_table(EventClass cls);
 
 // Appends the canonical, length-prefixed encoding of every field except hash to out.

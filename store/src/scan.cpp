@@ -20,7 +20,7 @@ void read_if_match(const Stmt& st, const Route& route, bool exact, Chunk& c, Rec
     scratch.egm = st.text(2);
     scratch.type = st.text(4);
     scratch.cls = static_cast<EventClass>(st.i64(5));
-    if (!route.matches(scratch)) return;
+    if (!selects(route, scratch)) return;
   }
   Record r;
   read_record(st, r);
@@ -142,7 +142,7 @@ std::uint64_t count_route(StmtCache& db, const Route& route, std::uint64_t after
     while (st.step() == SQLITE_ROW) {
       scratch.egm = st.text(0);
       scratch.type = st.text(1);
-      total += route.matches(scratch) ? 1 : 0;
+      total += selects(route, scratch) ? 1 : 0;
     }
     st.reset();
   }

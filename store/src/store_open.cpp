@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "floorgate/core/clock.hpp"
 #include "schema.hpp"
 #include "sqlite_store.hpp"
 
@@ -28,11 +29,7 @@ namespace fs = std::filesystem;
 
 SqliteStore::SqliteStore(Options options) : opt_(std::move(options)) {
   if (!opt_.now_ms) {
-    opt_.now_ms = [] {
-      return std::chrono::duration_cast<std::chrono::milliseconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-          .count();
-    };
+    opt_.now_ms = core::unix_now_ms;
   }
   if (opt_.max_batch == 0) opt_.max_batch = 1;
   if (opt_.retention_chunk_rows == 0) opt_.retention_chunk_rows = 1;

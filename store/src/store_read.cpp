@@ -30,7 +30,7 @@ std::vector<int> SqliteStore::tables_for(const Route& route) const {
   if (route.types.empty()) return tables;
   unsigned mask = 0;
   for (const auto& [type, bits] : type_classes_) {
-    if (route.matches_type(type)) mask |= bits;
+    if (route.selects_type(type)) mask |= bits;
   }
   std::erase_if(tables, [&](int k) { return !(mask & (1u << k)); });
   return tables;

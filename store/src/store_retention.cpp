@@ -68,14 +68,14 @@ struct SqliteStore::RetentionCtx {
   // True when no required consumer still waits for r.
   bool releasable(const Record& r) const {
     for (const auto& [name, c] : st.consumers_) {
-      if (c.spec.required && r.seq > c.acked && c.spec.route.matches(r)) return false;
+      if (c.spec.required && r.seq > c.acked && selects(c.spec.route, r)) return false;
     }
     return true;
   }
   void account(const Record& r) {
     bool unacked = !releasable(r);
     for (const auto& [name, c] : st.consumers_) {
-      if (r.seq > c.counted && c.spec.route.matches(r)) --delta[name].pending;
+      if (r.seq > c.counted && selects(c.spec.route, r)) --delta[name].pending;
     }
     ++removed;
     removed_unacked += unacked ? 1 : 0;

@@ -208,7 +208,7 @@ std::error_code SqliteStore::apply_append(Op& op, CursorDeltas& deltas, BatchSta
   last_hash = r.hash;
   last_seq = r.seq;
   for (const auto& [name, c] : consumers_) {
-    if (c.spec.route.matches(r)) ++deltas[name].pending;
+    if (selects(c.spec.route, r)) ++deltas[name].pending;
   }
   return {};
 }

@@ -205,14 +205,14 @@ TEST(ConfigRoundTrip, EveryFieldChangedSurvives) {
 
 TEST(ConfigValues, RouteSelection) {
   RouteConfig all;
-  EXPECT_TRUE(route_selects(all, "e1", "telemetry", "meters.snapshot"));
+  EXPECT_TRUE(all.selects("e1", core::EventClass::telemetry, "meters.snapshot"));
   RouteConfig r{{"financial", "security"}, {"door.*", "bill.stacked"}, {"e1", "e2"}};
-  EXPECT_TRUE(route_selects(r, "e1", "security", "door.opened"));
-  EXPECT_TRUE(route_selects(r, "e2", "financial", "bill.stacked"));
-  EXPECT_FALSE(route_selects(r, "e3", "security", "door.opened"));
-  EXPECT_FALSE(route_selects(r, "e1", "fault", "door.opened"));
-  EXPECT_FALSE(route_selects(r, "e1", "financial", "bill.jam"));
-  EXPECT_FALSE(route_selects(r, "e1", "security", "doorbell.rang"));
+  EXPECT_TRUE(r.selects("e1", core::EventClass::security, "door.opened"));
+  EXPECT_TRUE(r.selects("e2", core::EventClass::financial, "bill.stacked"));
+  EXPECT_FALSE(r.selects("e3", core::EventClass::security, "door.opened"));
+  EXPECT_FALSE(r.selects("e1", core::EventClass::fault, "door.opened"));
+  EXPECT_FALSE(r.selects("e1", core::EventClass::financial, "bill.jam"));
+  EXPECT_FALSE(r.selects("e1", core::EventClass::security, "doorbell.rang"));
 }
 
 TEST(ConfigValues, SasTcpEndpointsAndUartDevices) {

@@ -6,22 +6,13 @@
 #include <chrono>
 #include <deque>
 
+#include "floorgate/core/clock.hpp"
 #include "floorgate/drivers/sas/engine.hpp"
 
 namespace asio = boost::asio;
 
 namespace floorgate::drivers::sas {
 namespace {
-std::int64_t steady_now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-std::int64_t system_now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 }  // namespace
 
 struct Bus::Impl : std::enable_shared_from_this<Impl> {
@@ -39,7 +30,7 @@ struct Bus::Impl : std::enable_shared_from_this<Impl> {
 
   Impl(asio::any_io_executor e, BusConfig c, EventSink& s, std::unique_ptr<ByteStream> st,
        WallClock w)
-      : ex(e), cfg(std::move(c)), sink(s), wall(w ? std::move(w) : WallClock(system_now_ms)),
+      : ex(e), cfg(std::move(c)), sink(s), wall(w ? std::move(w) : WallClock(core::unix_now_ms)),
         stream(std::move(st)), timer(e), reopen_timer(e) {}
 
   void make_engine() {
@@ -55,7 +46,7 @@ struct Bus::Impl : std::enable_shared_from_this<Impl> {
     io.rearm = [weak] {
       if (auto self = weak.lock()) self->rearm();
     };
-    io.steady_ms = steady_now_ms;
+    io.steady_ms = core::steady_now_ms;
     io.wall_ms = wall;
     engine = std::make_unique<Engine>(cfg, std::move(io));
   }

@@ -68,8 +68,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   boost::asio::io_context io(1);
-  sim::SystemClock clock;
-  sim::Simulator simulator(opt.sim, clock);
+  sim::Simulator simulator(opt.sim, floorgate::core::system_clock());
   std::vector<std::unique_ptr<sim::Link>> links;
   for (const auto& bus : simulator.buses()) {
     const LinkKind* kind = find_link_kind(bus->config().kind);

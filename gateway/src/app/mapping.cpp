@@ -10,20 +10,12 @@ store::Options store_options(const config::Config& c) {
   return o;
 }
 
-store::Route route_of(const config::RouteConfig& r) {
-  store::Route out;
-  out.classes = r.classes;
-  out.types = r.types;
-  out.egms = r.egms;
-  return out;
-}
-
 std::vector<ConsumerOptions> consumer_options(const config::Config& c) {
   std::vector<ConsumerOptions> out;
   for (const auto& k : c.consumers) {
     ConsumerOptions o;
     o.name = k.name;
-    o.route = route_of(k.route);
+    o.route = k.route;
     o.required = k.required;
     o.window = static_cast<std::size_t>(k.window);
     o.ack_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(k.ack_timeout);

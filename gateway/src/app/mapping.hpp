@@ -16,7 +16,6 @@
 namespace floorgate::gateway::app {
 
 store::Options store_options(const config::Config& c);
-store::Route route_of(const config::RouteConfig& r);
 std::vector<ConsumerOptions> consumer_options(const config::Config& c);
 // The MQTT password is read from mqtt.password_file here (never logged).
 MqttOptions mqtt_options(const config::Config& c);

@@ -1,15 +1,13 @@
 #include "app/runtime.hpp"
 
+#include "floorgate/core/clock.hpp"
+
 #include <chrono>
 #include <cstdio>
 
 namespace floorgate::gateway::app {
 
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+std::int64_t wall_ms() { return core::unix_now_ms(); }
 
 namespace {
 

@@ -5,17 +5,16 @@
 
 namespace floorgate::gateway {
 
-store::Record to_record(const drivers::Event& e) {
+store::Record to_record(drivers::Event e) {
   store::Record r;
-  r.egm = e.egm;
-  r.type = e.type;
-  // The two enums list the same classes in the same order (checked in the unit test).
-  r.cls = static_cast<store::EventClass>(e.cls);
+  r.egm = std::move(e.egm);
+  r.type = std::move(e.type);
+  r.cls = e.cls;
   r.ts_gw_ms = e.ts_gw_ms;
   r.ts_egm_ms = e.ts_egm_ms;
-  r.source = e.source;
-  r.attrs_json = e.attrs_json.empty() ? "{}" : e.attrs_json;
-  r.raw_hex = e.raw_hex;
+  r.source = std::move(e.source);
+  r.attrs_json = e.attrs_json.empty() ? std::string("{}") : std::move(e.attrs_json);
+  r.raw_hex = std::move(e.raw_hex);
   return r;
 }
 
@@ -26,7 +25,7 @@ void StoreSink::submit(drivers::Event event, drivers::DurableHandler on_durable)
   ++submitted_;
   // The handler is shared so both the success and the failure path can move it to the loop.
   auto done = std::make_shared<drivers::DurableHandler>(std::move(on_durable));
-  store_.append(to_record(event), [this, done](std::error_code ec, const store::Record& stored) {
+  store_.append(to_record(std::move(event)), [this, done](std::error_code ec, const store::Record& stored) {
     // Writer thread: copy what the loop needs and hand over; never touch members here.
     auto rec = std::make_shared<store::Record>(stored);
     boost::asio::post(ex_, [this, done, ec, rec] {

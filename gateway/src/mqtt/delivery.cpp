@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 #include <random>
 
+#include "floorgate/core/clock.hpp"
 #include "floorgate/gateway/mqtt_codec.hpp"
 #include "mqtt/delivery_impl.hpp"
 
@@ -44,10 +45,7 @@ DeliveryImpl::~DeliveryImpl() {
 }
 
 std::int64_t DeliveryImpl::now_ms() const {
-  if (opt_.now_ms) return opt_.now_ms();
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return opt_.now_ms ? opt_.now_ms() : core::unix_now_ms();
 }
 
 void DeliveryImpl::start() {

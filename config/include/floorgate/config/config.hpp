@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "floorgate/core/route.hpp"
+
 namespace floorgate::config {
 
 // Log verbosity, lowest to highest severity. YAML: trace|debug|info|warn|error.
@@ -33,9 +35,6 @@ std::string_view to_string(Driver v);
 std::string_view to_string(LinkKind v);
 std::string_view to_string(WebRole v);
 
-// The event classes a route may name (the YAML spelling, same as drivers::EventClass).
-inline constexpr std::string_view kEventClasses[] = {"financial", "security", "fault",
-                                                     "operational", "telemetry"};
 
 // gateway: who this box is and where it publishes.
 struct GatewayConfig {
@@ -84,18 +83,9 @@ struct MqttConfig {
   bool operator==(const MqttConfig&) const = default;
 };
 
-// consumers[].route: which events a consumer gets. An empty list means "all" on that axis.
-// types entries are exact dotted names ("door.opened") or a prefix wildcard ("tilt.*").
-struct RouteConfig {
-  std::vector<std::string> classes;  // subset of kEventClasses; empty = every class
-  std::vector<std::string> types;    // empty = every type
-  std::vector<std::string> egms;     // configured EGM ids; empty = every EGM
-  bool operator==(const RouteConfig&) const = default;
-};
-
-// True when an event (egm id, class name, dotted type) is selected by the route.
-bool route_selects(const RouteConfig& route, std::string_view egm, std::string_view cls,
-                   std::string_view type);
+// consumers[].route: which events a consumer gets (core::Route, the one matcher; the loader
+// checks class names against core::kEventClassNames and EGM ids against egms[]).
+using RouteConfig = core::Route;
 
 // consumers[]: one tracked MQTT consumer with its own cursor.
 struct ConsumerConfig {

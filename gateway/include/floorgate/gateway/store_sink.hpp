@@ -14,7 +14,7 @@
 namespace floorgate::gateway {
 
 // Converts a driver event to a store record (seq, epoch, egm_seq, hash left for the store).
-store::Record to_record(const drivers::Event& e);
+store::Record to_record(drivers::Event e);
 
 class StoreSink final : public drivers::EventSink {
  public:

@@ -23,11 +23,16 @@
 #include <system_error>
 #include <vector>
 
+#include "floorgate/core/route.hpp"
+
 namespace floorgate::store {
 
-enum class EventClass : std::uint8_t { financial, security, fault, operational, telemetry };
-std::string_view to_string(EventClass c);
-std::optional<EventClass> parse_event_class(std::string_view name);
+// The class and the route matcher are the shared vocabulary of core/.
+using core::EventClass;
+using core::kEventClassCount;
+using core::parse_event_class;
+using core::Route;
+using core::to_string;
 
 // Expected failures, as std::error_code values (category "floorgate.store").
 enum class Errc {
@@ -65,15 +70,10 @@ struct Record {
   std::array<std::uint8_t, 32> hash{};
 };
 
-// Which events a consumer gets. Empty list = everything on that axis. A type entry ending in
-// ".*" matches by prefix ("tilt.*").
-struct Route {
-  std::vector<std::string> classes;
-  std::vector<std::string> types;
-  std::vector<std::string> egms;
-  bool matches(const Record& r) const;
-  bool matches_type(const std::string& type) const;  // the types filter alone (empty: any)
-};
+// True when the consumer's route selects this stored event.
+inline bool selects(const Route& route, const Record& r) {
+  return route.selects(r.egm, r.cls, r.type);
+}
 
 struct ConsumerSpec {
   std::string name;

@@ -1,0 +1,35 @@
+#pragma once
+// Invariant checks (STYLE.md "Errors"): an impossible state is a bug, not an input error.
+// FG_CHECK(cond, what) aborts with file:line in debug and sanitizer builds (FLOORGATE_CHECK_ABORT:
+// the ci and debug presets, so every test run), and in release builds counts the failure,
+// reports it once per call site through the installed reporter (the daemon logs it) and
+// carries on. Never use it on input from an
+// EGM, a broker, a file or a web client: those get error values.
+
+#include <cstdint>
+#include <source_location>
+#include <string_view>
+
+namespace floorgate::core {
+
+// Called for each failed check (release: the first failure per call site). Thread-safe.
+using CheckReporter = void (*)(std::string_view what, const std::source_location& where);
+
+// Installs the reporter (nullptr: stderr). Call once at start-up, before threads start.
+void set_check_reporter(CheckReporter reporter);
+// Failed checks since start, all call sites (the daemon exports it as a metric).
+std::uint64_t check_failures();
+
+// The out-of-line failure path of FG_CHECK; aborts when built with FLOORGATE_CHECK_ABORT.
+void check_failed(std::string_view what, bool* reported,
+                  const std::source_location& where = std::source_location::current());
+
+}  // namespace floorgate::core
+
+#define FG_CHECK(cond, what)                                             \
+  do {                                                                   \
+    if (!(cond)) [[unlikely]] {                                          \
+      static bool fg_check_reported_ = false;                            \
+      ::floorgate::core::check_failed((what), &fg_check_reported_);      \
+    }                                                                    \
+  } while (0)
