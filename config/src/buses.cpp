@@ -2,10 +2,12 @@
 #include <map>
 #include <set>
 
+#include "floorgate/core/limits.hpp"
 #include "checks.hpp"
 #include "sections.hpp"
 
 namespace floorgate::config::detail {
+namespace limits = core::limits;
 
 namespace {
 
@@ -159,7 +161,7 @@ void read_egm(Reader& r, const YAML::Node& e, const std::string& p, const BusCon
                   at_line(it->second) + "; addresses must be unique per bus");
   }
   std::int64_t poll = egm.poll_period.count();
-  if (r.read_int(e, p, "poll_period_ms", 40, 200, poll))
+  if (r.read_int(e, p, "poll_period_ms", limits::kSasPollPeriodMinMs, limits::kSasPollPeriodMaxMs, poll))
     egm.poll_period = std::chrono::milliseconds(poll);
   read_meter_codes(r, e, p, egm.meter_codes);
   r.read_bool(e, p, "real_time_events", egm.real_time_events);
@@ -173,9 +175,11 @@ void read_egm(Reader& r, const YAML::Node& e, const std::string& p, const BusCon
   }
   r.read_int(e, p, "rom_seed", 0, 0xFFFF, egm.rom_seed);
   read_timing(r, e, p, egm.timing);
-  r.read_int(e, p, "reply_timeout_ms", 10, 1000, egm.reply_timeout_ms);
-  r.read_int(e, p, "inter_byte_ms", 2, 100, egm.inter_byte_ms);
-  r.read_int(e, p, "poll_gap_ms", 0, 100, egm.poll_gap_ms);
+  r.read_int(e, p, "reply_timeout_ms", limits::kSasReplyTimeoutMinMs, limits::kSasReplyTimeoutMaxMs,
+             egm.reply_timeout_ms);
+  r.read_int(e, p, "inter_byte_ms", limits::kSasInterByteMinMs, limits::kSasInterByteMaxMs,
+             egm.inter_byte_ms);
+  r.read_int(e, p, "poll_gap_ms", 0, limits::kSasPollGapMaxMs, egm.poll_gap_ms);
 }
 
 // The g2s bus's TLS files: each readable, all three or none.

@@ -105,8 +105,17 @@ void emit_consumer(YAML::Emitter& out, const ConsumerConfig& c) {
 
 void emit_mqtt(YAML::Emitter& out, const MqttConfig& m) {
   out << YAML::Key << "mqtt" << YAML::Value << YAML::BeginMap;
-  key_str(out, "host", m.host);
-  key_val(out, "port", m.port);
+  if (m.hosts.size() > 1) {
+    out << YAML::Key << "hosts" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+    for (const auto& h : m.hosts) {
+      const bool v6 = h.host.find(':') != std::string::npos;
+      out << (v6 ? "[" + h.host + "]" : h.host) + ":" + std::to_string(h.port);
+    }
+    out << YAML::EndSeq;
+  } else {
+    key_str(out, "host", m.host);
+    key_val(out, "port", m.port);
+  }
   out << YAML::Key << "tls" << YAML::Value << YAML::BeginMap;
   key_str(out, "ca_file", m.tls.ca_file.string());
   key_str(out, "cert_file", m.tls.cert_file.string());

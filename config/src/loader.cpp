@@ -35,6 +35,7 @@ LoadResult load_node(const YAML::Node& root, detail::Reader& r) {
   if (cfg.gateway.topic_root.empty())
     cfg.gateway.topic_root = "floor/v1/" + cfg.gateway.site + "/" + cfg.gateway.id;
   if (cfg.mqtt.client_id.empty()) cfg.mqtt.client_id = "floorgate-" + cfg.gateway.id;
+  if (cfg.mqtt.hosts.empty()) cfg.mqtt.hosts.push_back({cfg.mqtt.host, cfg.mqtt.port});
 
   LoadResult result;
   result.errors = r.take_errors();  // in file order

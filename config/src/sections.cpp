@@ -78,10 +78,47 @@ void read_store(Reader& r, const YAML::Node& node, StoreConfig& out) {
     out.retention.max_age = std::chrono::hours(days * 24);
 }
 
+// mqtt.hosts: an ordered list of "host:port" (failover), or nothing (host/port, one broker).
+void read_broker_hosts(Reader& r, const YAML::Node& node, const std::string& path,
+                       MqttConfig& out) {
+  constexpr std::size_t kMaxHosts = 8;
+  std::vector<std::string> values;
+  std::vector<Pos> positions;
+  out.hosts.clear();
+  if (Reader::find(node, "hosts").IsDefined() && r.read_string_list(node, path, "hosts", values, positions)) {
+    const std::string hp = join(path, "hosts");
+    if (Reader::find(node, "host").IsDefined() || Reader::find(node, "port").IsDefined()) {
+      r.error(pos_of(Reader::find(node, "hosts")), hp,
+              "give either hosts (a list of host:port) or host and port, not both");
+    }
+    if (values.empty() || values.size() > kMaxHosts) {
+      r.error(pos_of(Reader::find(node, "hosts")), hp,
+              "list 1 to " + std::to_string(kMaxHosts) + " brokers as host:port");
+    }
+    for (std::size_t i = 0; i < values.size() && i < kMaxHosts; ++i) {
+      BrokerEndpoint ep;
+      if (!parse_endpoint(values[i], ep.host, ep.port)) {
+        r.error(positions[i], index(hp, i),
+                "'" + values[i] + "' is not host:port ([ipv6]:port), port 1-65535");
+      } else if (std::find(out.hosts.begin(), out.hosts.end(), ep) != out.hosts.end()) {
+        r.error(positions[i], index(hp, i), "'" + values[i] + "' is listed twice");
+      } else {
+        out.hosts.push_back(std::move(ep));
+      }
+    }
+  }
+  if (out.hosts.empty()) {
+    out.hosts.push_back({out.host, out.port});
+  } else {
+    out.host = out.hosts.front().host;
+    out.port = out.hosts.front().port;
+  }
+}
+
 void read_mqtt(Reader& r, const YAML::Node& node, MqttConfig& out) {
   const std::string path = "mqtt";
   if (!r.check_map(node, path,
-                   {"host", "port", "tls", "username", "password_file", "client_id",
+                   {"host", "port", "hosts", "tls", "username", "password_file", "client_id",
                     "keepalive_s", "stall_timeout_s", "live_copy", "health_period_s",
                     "protocol"}))
     return;
@@ -92,6 +129,7 @@ void read_mqtt(Reader& r, const YAML::Node& node, MqttConfig& out) {
                  "'" + host + "' is not a valid host name or IP address");
   }
   r.read_int(node, path, "port", 1, 65535, out.port);
+  read_broker_hosts(r, node, path, out);
   r.read_string(node, path, "username", out.username);
   read_file_key(r, node, path, "password_file", "password file", out.password_file);
   std::string cid = out.client_id;

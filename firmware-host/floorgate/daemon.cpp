@@ -82,7 +82,7 @@ int run_daemon(config::Config cfg, std::filesystem::path config_path) {
     });
   };
   wait_signal();
-  io.run();
+  app.run();
   return 0;
 }
 

@@ -11,6 +11,7 @@ namespace {
 struct Chunk {
   std::vector<Record> rows;  // matching rows only
   std::uint64_t covered = 0;
+  int rc = SQLITE_OK;        // the first step() failure (then rows and covered mean nothing)
 };
 
 // Reads the filter columns first and decodes the whole row only when the route matches.
@@ -45,13 +46,20 @@ Chunk fetch_chunk(StmtCache& cache, const Route& route, const std::vector<int>& 
   c.covered = upto;
   std::vector<std::size_t> count(streams.size(), 0);
   std::vector<bool> live(streams.size(), false);
+  // A failed step is an error, never "no more rows": that would claim the range covered and
+  // the caller would skip rows it never read.
+  auto step = [&c](Stmt* st) {
+    const int rc = st->step();
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE && c.rc == SQLITE_OK) c.rc = rc;
+    return rc == SQLITE_ROW;
+  };
   for (std::size_t i = 0; i < streams.size(); ++i) {
     streams[i]->bind(1, static_cast<std::int64_t>(after)).bind(2, static_cast<std::int64_t>(upto));
     streams[i]->bind(3, static_cast<std::int64_t>(n));
-    live[i] = streams[i]->step() == SQLITE_ROW;
+    live[i] = step(streams[i]);
   }
   Record scratch;
-  for (;;) {
+  while (c.rc == SQLITE_OK) {
     std::size_t best = streams.size();
     std::uint64_t best_seq = UINT64_MAX;
     for (std::size_t i = 0; i < streams.size(); ++i) {
@@ -69,7 +77,7 @@ Chunk fetch_chunk(StmtCache& cache, const Route& route, const std::vector<int>& 
       c.covered = best_seq;
       break;
     }
-    live[best] = streams[best]->step() == SQLITE_ROW;
+    live[best] = step(streams[best]);
     // A stream that stopped at its LIMIT bounds what the merge may claim to have covered.
     if (!live[best] && count[best] == n) c.covered = std::min(c.covered, best_seq);
   }
@@ -105,6 +113,12 @@ ScanResult scan_route(StmtCache& db, const Route& route, const std::vector<int>&
     std::size_t want = max - res.rows.size();
     std::size_t n = exact ? want : std::max<std::size_t>(want + want / 2, 256);
     Chunk c = fetch_chunk(db, route, tables, cur, upto, n, want);
+    if (c.rc != SQLITE_OK) {
+      res.rc = c.rc;
+      res.rows.clear();
+      res.covered = after;
+      return res;
+    }
     examined += n;
     std::uint64_t next = c.covered;
     for (auto& r : c.rows) {
@@ -121,8 +135,12 @@ ScanResult scan_route(StmtCache& db, const Route& route, const std::vector<int>&
 }
 
 std::uint64_t count_route(StmtCache& db, const Route& route, std::uint64_t after,
-                          std::uint64_t upto) {
+                          std::uint64_t upto, int* rc_out) {
+  if (rc_out) *rc_out = SQLITE_OK;
   if (after >= upto) return 0;
+  auto failed = [rc_out](int rc) {
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE && rc_out && *rc_out == SQLITE_OK) *rc_out = rc;
+  };
   const bool exact = route.types.empty() && route.egms.empty();
   std::uint64_t total = 0;
   Record scratch;
@@ -132,18 +150,22 @@ std::uint64_t count_route(StmtCache& db, const Route& route, std::uint64_t after
     if (exact) {
       Stmt& st = db.get("SELECT count(*)" + range);
       st.bind(1, static_cast<std::int64_t>(after)).bind(2, static_cast<std::int64_t>(upto));
-      if (st.step() == SQLITE_ROW) total += static_cast<std::uint64_t>(st.i64(0));
+      const int rc = st.step();
+      if (rc == SQLITE_ROW) total += static_cast<std::uint64_t>(st.i64(0));
+      failed(rc);
       st.reset();
       continue;
     }
     // Type/EGM filters: stream the two filter columns, nothing materialized.
     Stmt& st = db.get("SELECT egm,type" + range);
     st.bind(1, static_cast<std::int64_t>(after)).bind(2, static_cast<std::int64_t>(upto));
-    while (st.step() == SQLITE_ROW) {
+    int rc = SQLITE_OK;
+    while ((rc = st.step()) == SQLITE_ROW) {
       scratch.egm = st.text(0);
       scratch.type = st.text(1);
       total += selects(route, scratch) ? 1 : 0;
     }
+    failed(rc);
     st.reset();
   }
   return total;

@@ -14,6 +14,7 @@ namespace floorgate::store::detail {
 struct ScanResult {
   std::vector<Record> rows;  // matching rows, ascending seq
   std::uint64_t covered = 0;  // every matching row in (after, covered] is in rows
+  int rc = SQLITE_OK;         // a read failure: rows empty, covered == after
 };
 
 // Reads up to max matching rows with after < seq <= upto from the class tables `tables` (all
@@ -24,8 +25,9 @@ ScanResult scan_route(StmtCache& db, const Route& route, const std::vector<int>&
                       std::size_t budget);
 
 // Counts matching rows with after < seq <= upto (used to keep per-consumer pending counters).
+// *rc_out (when given) gets the first read failure; the count is then incomplete.
 std::uint64_t count_route(StmtCache& db, const Route& route, std::uint64_t after,
-                          std::uint64_t upto);
+                          std::uint64_t upto, int* rc_out = nullptr);
 
 // The class tables (EventClass numbers) a route's classes allow: all five when it names none.
 std::vector<int> route_tables(const Route& route);

@@ -28,22 +28,21 @@ class SqliteStore final : public Store {
 
   void append(Record r, AppendHandler on_durable) override;
   std::error_code append_sync(Record r, Record* stored) override;
+  void register_consumer_async(ConsumerSpec spec, RegisterHandler done) override;
   std::error_code register_consumer(const ConsumerSpec& spec) override;
   std::error_code remove_consumer(const std::string& name) override;
-  std::vector<Record> next_batch(const std::string& consumer, std::size_t max,
-                                 std::error_code& ec) override;
   std::vector<Record> read_after(const std::string& consumer, std::uint64_t after_seq,
                                  std::size_t max, std::error_code& ec,
                                  std::uint64_t* covered) override;
   std::error_code ack(const std::string& consumer, std::uint64_t upto) override;
   void ack_async(const std::string& consumer, std::uint64_t upto, AckHandler done) override;
-  std::error_code replay(const std::string& consumer, std::uint64_t from_seq) override;
   std::optional<std::uint64_t> seq_at_time(std::int64_t since_ms) override;
-  std::error_code rewind_to_ack(const std::string& consumer) override;
+  void dead_letter_async(const std::string& consumer, std::uint64_t seq,
+                         const std::string& reason, AckHandler done) override;
   std::error_code dead_letter(const std::string& consumer, std::uint64_t seq,
                               const std::string& reason) override;
   std::vector<DeadLetter> dead_letters(const std::string& consumer) override;
-  std::error_code clear_dead_letters(const std::string& consumer) override;
+  void take_dead_letters_async(const std::string& consumer, DeadLettersHandler done) override;
   std::vector<Record> get(const std::vector<std::uint64_t>& seqs) override;
   std::vector<Record> query(const QueryFilter& filter) override;
   Stats stats() override;
@@ -56,8 +55,7 @@ class SqliteStore final : public Store {
     ConsumerSpec spec;
     std::uint64_t acked = 0;     // durable cursor
     std::uint64_t ack_req = 0;   // highest ack accepted (durable or queued)
-    std::uint64_t pos = 0;       // delivery position (in memory)
-    std::uint64_t sent_upto = 0;
+    std::uint64_t sent_upto = 0; // highest seq served by read_after (in memory)
     std::uint64_t pending = 0;   // matching rows after `counted` (persisted with each commit)
     // pending counts the rows in (counted, last_seq]. counted == acked, except after an ack
     // that jumped further than kSyncCountSpan: the counter thread counts that range off in
@@ -97,7 +95,13 @@ class SqliteStore final : public Store {
   using CursorDeltas = std::map<std::string, CursorDelta>;
   // writer (store_writer.cpp)
   void writer_main();
+  // Runs task on the writer thread; done (may be empty) gets its result there, or closed.
+  void post_task(std::function<std::error_code()> task, AckHandler done);
+  // post_task and wait (blocking: never from an event loop).
   std::error_code run_task(std::function<std::error_code()> task);
+  std::error_code register_on_writer(const ConsumerSpec& spec, std::uint64_t* acked_out);
+  std::error_code dead_letter_on_writer(const std::string& consumer, std::uint64_t seq,
+                                        const std::string& reason);
   void commit_batch(std::vector<Op>& ops);
   // A batch's running state: per-EGM sequences and (type, class) pairs not stored before.
   struct BatchState {
@@ -150,6 +154,7 @@ class SqliteStore final : public Store {
   std::uint64_t epoch_ = 0;
   std::uint64_t last_seq_ = 0;
   std::uint64_t anchor_seq_ = 0;
+  std::uint64_t first_seq_ = 0;  // smallest kept seq, 0 when empty (exact; see min_kept_seq)
   std::uint64_t row_count_ = 0;
   std::uint64_t evicted_total_ = 0;
   std::uint64_t evicted_unacked_total_ = 0;
@@ -197,6 +202,13 @@ class SqliteStore final : public Store {
   std::uint64_t retention_commits_ = 0;  // under mu_
   std::string integrity_ = "ok";         // under mu_; see Stats::integrity
   void background_check();               // counter thread, once after open
+  // Stats::oldest_unacked_ts_ms per consumer, refreshed by the counter thread when stats()
+  // asked and the last refresh is older than kOldestRefreshMs (all under mu_).
+  void refresh_oldest_unacked();         // counter thread
+  std::map<std::string, std::optional<std::int64_t>> oldest_unacked_;
+  std::int64_t oldest_refreshed_ms_ = -1'000'000;  // steady ms of the last refresh
+  bool oldest_wanted_ = false;                     // under kc_mu_
+  std::uint64_t min_kept_seq();                    // writer thread (wdb_), 0 when empty
   std::filesystem::path check_marker() const { return opt_.path.string() + ".check-failed"; }
 };
 

@@ -113,10 +113,10 @@ std::string query_text(sqlite3* db, std::string_view sql, int* rc_out) {
   return rc == SQLITE_ROW ? st.text(0) : std::string();
 }
 
-int Db::open(const std::string& path, bool create) {
+int Db::open(const std::string& path, bool create, const std::string& vfs) {
   close();
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
-  int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &db_, flags, vfs.empty() ? nullptr : vfs.c_str());
   if (rc != SQLITE_OK) {
     close();
     return rc;

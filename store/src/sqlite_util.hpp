@@ -76,7 +76,7 @@ class Db {
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;
   // Opens (creating when allowed); returns the SQLite result code.
-  int open(const std::string& path, bool create);
+  int open(const std::string& path, bool create, const std::string& vfs = {});
   void close();
   sqlite3* get() const { return db_; }
 

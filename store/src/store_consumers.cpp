@@ -1,5 +1,5 @@
-// Consumers: registration, acks (validated here, made durable by the writer), delivery
-// position moves (replay, rewind) and dead letters.
+// Consumers: registration, acks (validated here, made durable by the writer) and dead
+// letters. Delivery positions belong to the caller (read_after), not to the store.
 #include <future>
 
 #include "scan.hpp"
@@ -12,46 +12,74 @@ bool same(const Route& a, const Route& b) {
 }
 }  // namespace
 
-std::error_code SqliteStore::register_consumer(const ConsumerSpec& spec) {
-  if (spec.name.empty()) return make_error_code(Errc::invalid_event);
+namespace {
+bool valid_spec(const ConsumerSpec& spec) {
+  if (spec.name.empty()) return false;
   for (const auto& c : spec.route.classes) {
-    if (!parse_event_class(c)) return make_error_code(Errc::invalid_event);
+    if (!parse_event_class(c)) return false;
   }
   for (const auto* list : {&spec.route.types, &spec.route.egms, &spec.route.classes}) {
     for (const auto& s : *list) {
-      if (s.empty() || s.find('\n') != std::string::npos) {
-        return make_error_code(Errc::invalid_event);
-      }
+      if (s.empty() || s.find('\n') != std::string::npos) return false;
     }
   }
-  return run_task([this, spec]() -> std::error_code {
-    std::uint64_t acked = 0;
-    auto it = consumers_.find(spec.name);
-    if (it != consumers_.end()) acked = it->second.acked;
-    // The same route as stored (a daemon restart): keep the counter instead of recounting a
-    // backlog that may be millions of rows long.
-    const bool same_route = it != consumers_.end() && same(it->second.spec.route, spec.route);
-    std::uint64_t pending = same_route ? it->second.pending
-                                       : count_route(wcache_, spec.route, acked, last_seq_);
-    std::uint64_t counted = same_route ? it->second.counted : acked;
-    Stmt st(wdb_.get(),
-            "INSERT INTO consumer(name,classes,types,egms,required,acked,pending,counted) "
-            "VALUES(?1,?2,?3,?4,?5,?6,?7,?8) ON CONFLICT(name) DO UPDATE SET "
-            "classes=excluded.classes,types=excluded.types,egms=excluded.egms,"
-            "required=excluded.required,pending=excluded.pending,counted=excluded.counted");
-    st.bind(1, spec.name).bind(2, join(spec.route.classes)).bind(3, join(spec.route.types));
-    st.bind(4, join(spec.route.egms)).bind(5, spec.required ? 1 : 0);
-    st.bind(6, static_cast<std::int64_t>(acked)).bind(7, static_cast<std::int64_t>(pending));
-    st.bind(8, static_cast<std::int64_t>(counted));
-    if (int rc = st.step(); rc != SQLITE_DONE) return sqlite_error(rc);
+  return true;
+}
+}  // namespace
+
+std::error_code SqliteStore::register_on_writer(const ConsumerSpec& spec,
+                                                std::uint64_t* acked_out) {
+  std::uint64_t acked = 0;
+  std::optional<Consumer> known;
+  {
     std::lock_guard lk(mu_);
-    auto& c = consumers_[spec.name];
-    if (c.spec.name.empty()) c.acked = c.ack_req = c.pos = c.sent_upto = acked;
-    c.spec = spec;
-    c.pending = pending;
-    c.counted = counted;
-    return {};
-  });
+    auto it = consumers_.find(spec.name);
+    if (it != consumers_.end()) known = it->second;
+  }
+  if (known) acked = known->acked;
+  // The same route as stored (a daemon restart): keep the counter instead of recounting a
+  // backlog that may be millions of rows long.
+  const bool same_route = known && same(known->spec.route, spec.route);
+  int count_rc = SQLITE_OK;
+  std::uint64_t pending = same_route ? known->pending
+                                     : count_route(wcache_, spec.route, acked, last_seq_, &count_rc);
+  if (count_rc != SQLITE_OK) return sqlite_error(count_rc);
+  std::uint64_t counted = same_route ? known->counted : acked;
+  Stmt st(wdb_.get(),
+          "INSERT INTO consumer(name,classes,types,egms,required,acked,pending,counted) "
+          "VALUES(?1,?2,?3,?4,?5,?6,?7,?8) ON CONFLICT(name) DO UPDATE SET "
+          "classes=excluded.classes,types=excluded.types,egms=excluded.egms,"
+          "required=excluded.required,pending=excluded.pending,counted=excluded.counted");
+  st.bind(1, spec.name).bind(2, join(spec.route.classes)).bind(3, join(spec.route.types));
+  st.bind(4, join(spec.route.egms)).bind(5, spec.required ? 1 : 0);
+  st.bind(6, static_cast<std::int64_t>(acked)).bind(7, static_cast<std::int64_t>(pending));
+  st.bind(8, static_cast<std::int64_t>(counted));
+  if (int rc = st.step(); rc != SQLITE_DONE) return sqlite_error(rc);
+  std::lock_guard lk(mu_);
+  auto& c = consumers_[spec.name];
+  if (c.spec.name.empty()) c.acked = c.ack_req = c.sent_upto = acked;
+  c.spec = spec;
+  c.pending = pending;
+  c.counted = counted;
+  if (acked_out) *acked_out = c.acked;
+  return {};
+}
+
+void SqliteStore::register_consumer_async(ConsumerSpec spec, RegisterHandler done) {
+  if (!valid_spec(spec)) {
+    if (done) done(make_error_code(Errc::invalid_event), 0);
+    return;
+  }
+  auto acked = std::make_shared<std::uint64_t>(0);
+  post_task([this, spec = std::move(spec), acked] { return register_on_writer(spec, acked.get()); },
+            [done = std::move(done), acked](std::error_code ec) {
+              if (done) done(ec, *acked);
+            });
+}
+
+std::error_code SqliteStore::register_consumer(const ConsumerSpec& spec) {
+  if (!valid_spec(spec)) return make_error_code(Errc::invalid_event);
+  return run_task([this, spec] { return register_on_writer(spec, nullptr); });
 }
 
 std::error_code SqliteStore::remove_consumer(const std::string& name) {
@@ -114,42 +142,39 @@ std::error_code SqliteStore::ack(const std::string& consumer, std::uint64_t upto
   return f.get();
 }
 
-std::error_code SqliteStore::replay(const std::string& consumer, std::uint64_t from_seq) {
-  std::lock_guard lk(mu_);
-  auto it = consumers_.find(consumer);
-  if (it == consumers_.end()) return make_error_code(Errc::unknown_consumer);
-  if (from_seq == 0) from_seq = 1;
-  if (from_seq <= anchor_seq_ || from_seq > last_seq_ + 1) {
-    return make_error_code(Errc::out_of_range);
+std::error_code SqliteStore::dead_letter_on_writer(const std::string& consumer,
+                                                   std::uint64_t seq, const std::string& reason) {
+  {
+    std::lock_guard lk(mu_);
+    if (!consumers_.count(consumer)) return make_error_code(Errc::unknown_consumer);
+    if (seq == 0 || seq > last_seq_) return make_error_code(Errc::out_of_range);
   }
-  it->second.pos = from_seq - 1;
+  Stmt& st = wcache_.get(
+      "INSERT OR REPLACE INTO dead_letter(consumer,seq,reason,ts) VALUES(?1,?2,?3,?4)");
+  st.reset();
+  st.bind(1, consumer).bind(2, static_cast<std::int64_t>(seq)).bind(3, reason);
+  st.bind(4, now_ms());
+  if (int rc = st.step(); rc != SQLITE_DONE) return sqlite_error(rc);
+  Stmt& n = wcache_.get("SELECT count(*) FROM dead_letter WHERE consumer=?1");
+  n.reset();
+  n.bind(1, consumer);
+  std::uint64_t count = n.step() == SQLITE_ROW ? static_cast<std::uint64_t>(n.i64(0)) : 0;
+  n.reset();
+  std::lock_guard lk(mu_);
+  consumers_[consumer].dead_letters = count;
   return {};
 }
 
-std::error_code SqliteStore::rewind_to_ack(const std::string& consumer) {
-  std::lock_guard lk(mu_);
-  auto it = consumers_.find(consumer);
-  if (it == consumers_.end()) return make_error_code(Errc::unknown_consumer);
-  it->second.pos = it->second.acked;
-  return {};
+void SqliteStore::dead_letter_async(const std::string& consumer, std::uint64_t seq,
+                                    const std::string& reason, AckHandler done) {
+  post_task([this, consumer, seq, reason] { return dead_letter_on_writer(consumer, seq, reason); },
+            std::move(done));
 }
 
 std::error_code SqliteStore::dead_letter(const std::string& consumer, std::uint64_t seq,
                                          const std::string& reason) {
-  return run_task([this, consumer, seq, reason]() -> std::error_code {
-    if (!consumers_.count(consumer)) return make_error_code(Errc::unknown_consumer);
-    if (seq == 0 || seq > last_seq_) return make_error_code(Errc::out_of_range);
-    Stmt st(wdb_.get(),
-            "INSERT OR REPLACE INTO dead_letter(consumer,seq,reason,ts) VALUES(?1,?2,?3,?4)");
-    st.bind(1, consumer).bind(2, static_cast<std::int64_t>(seq)).bind(3, reason);
-    st.bind(4, now_ms());
-    if (int rc = st.step(); rc != SQLITE_DONE) return sqlite_error(rc);
-    Stmt n(wdb_.get(), "SELECT count(*) FROM dead_letter WHERE consumer=?1");
-    n.bind(1, consumer);
-    std::uint64_t count = n.step() == SQLITE_ROW ? static_cast<std::uint64_t>(n.i64(0)) : 0;
-    std::lock_guard lk(mu_);
-    consumers_[consumer].dead_letters = count;
-    return {};
+  return run_task([this, consumer, seq, reason] {
+    return dead_letter_on_writer(consumer, seq, reason);
   });
 }
 
@@ -164,16 +189,28 @@ std::vector<DeadLetter> SqliteStore::dead_letters(const std::string& consumer) {
   return out;
 }
 
-std::error_code SqliteStore::clear_dead_letters(const std::string& consumer) {
-  return run_task([this, consumer]() -> std::error_code {
-    if (!consumers_.count(consumer)) return make_error_code(Errc::unknown_consumer);
-    Stmt st(wdb_.get(), "DELETE FROM dead_letter WHERE consumer=?1");
-    st.bind(1, consumer);
-    if (int rc = st.step(); rc != SQLITE_DONE) return sqlite_error(rc);
-    std::lock_guard lk(mu_);
-    consumers_[consumer].dead_letters = 0;
-    return {};
-  });
+void SqliteStore::take_dead_letters_async(const std::string& consumer,
+                                          DeadLettersHandler done) {
+  auto rows = std::make_shared<std::vector<Record>>();
+  post_task(
+      [this, consumer, rows]() -> std::error_code {
+        {
+          std::lock_guard lk(mu_);
+          if (!consumers_.count(consumer)) return make_error_code(Errc::unknown_consumer);
+        }
+        std::vector<std::uint64_t> seqs;
+        for (const auto& d : dead_letters(consumer)) seqs.push_back(d.seq);
+        *rows = get(seqs);  // the read connection: readers never wait for this thread
+        Stmt st(wdb_.get(), "DELETE FROM dead_letter WHERE consumer=?1");
+        st.bind(1, consumer);
+        if (int rc = st.step(); rc != SQLITE_DONE) return sqlite_error(rc);
+        std::lock_guard lk(mu_);
+        consumers_[consumer].dead_letters = 0;
+        return {};
+      },
+      [rows, done = std::move(done)](std::error_code ec) {
+        if (done) done(ec, ec ? std::vector<Record>{} : std::move(*rows));
+      });
 }
 
 std::error_code SqliteStore::run_retention() {

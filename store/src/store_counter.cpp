@@ -24,11 +24,18 @@ void SqliteStore::counter_main() {
   bool retry = false;  // a count was dropped or failed: try again in a while, not at once
   for (;;) {
     if (retry) {
-      kc_cv_.wait_for(lk, std::chrono::seconds(1), [&] { return kc_stop_; });
+      kc_cv_.wait_for(lk, std::chrono::seconds(1), [&] { return kc_stop_ || oldest_wanted_; });
     } else {
-      kc_cv_.wait(lk, [&] { return kc_wanted_ || kc_stop_; });
+      kc_cv_.wait(lk, [&] { return kc_wanted_ || kc_stop_ || oldest_wanted_; });
     }
     if (kc_stop_) return;
+    if (oldest_wanted_) {
+      oldest_wanted_ = false;
+      lk.unlock();
+      refresh_oldest_unacked();
+      lk.lock();
+      if (!kc_wanted_ && !retry) continue;
+    }
     kc_wanted_ = retry = false;
     lk.unlock();
     for (;;) {
@@ -54,7 +61,12 @@ void SqliteStore::counter_main() {
       }
       // The generation is read before this count's snapshot begins: a retention commit after
       // that point makes the writer drop the result.
-      op.count = count_route(kcache_, route, op.from, op.upto);
+      int rc = SQLITE_OK;
+      op.count = count_route(kcache_, route, op.from, op.upto, &rc);
+      if (rc != SQLITE_OK) {  // a read failure: try again in a while, never apply a short count
+        retry = true;
+        break;
+      }
       op.kind = OpKind::recount;
       auto applied = std::make_shared<std::promise<std::error_code>>();
       auto fut = applied->get_future();

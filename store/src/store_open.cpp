@@ -71,7 +71,7 @@ std::error_code SqliteStore::start(OpenReport& report) {
   if (auto ec = open_checked(report)) return ec;
   if (auto ec = apply_pragmas(wdb_.get(), true)) return ec;
   if (auto ec = load_state()) return ec;
-  if (int rc = rdb_.open(opt_.path.string(), false); rc != SQLITE_OK) return sqlite_error(rc);
+  if (int rc = rdb_.open(opt_.path.string(), false, opt_.vfs); rc != SQLITE_OK) return sqlite_error(rc);
   // Any commit resets a reader's cache (WAL), and delivery reads each page once anyway: 2 MB
   // holds the interior pages of the five class tables and the pages of a few batches.
   if (auto ec = apply_pragmas(rdb_.get(), false, 2048)) return ec;
@@ -97,12 +97,12 @@ std::error_code SqliteStore::start(OpenReport& report) {
         return SQLITE_OK;
       },
       this);
-  if (int rc = cdb_.open(opt_.path.string(), false); rc != SQLITE_OK) return sqlite_error(rc);
+  if (int rc = cdb_.open(opt_.path.string(), false, opt_.vfs); rc != SQLITE_OK) return sqlite_error(rc);
   // The checkpointer copies WAL frames without the page cache, and the counter streams over
   // ranges it reads once: small caches, so the process's memory does not depend on whether
   // they ran lately (the writer keeps 8 MB, the reader 2 MB).
   if (auto ec = apply_pragmas(cdb_.get(), true, 256)) return ec;
-  if (int rc = kdb_.open(opt_.path.string(), false); rc != SQLITE_OK) return sqlite_error(rc);
+  if (int rc = kdb_.open(opt_.path.string(), false, opt_.vfs); rc != SQLITE_OK) return sqlite_error(rc);
   if (auto ec = apply_pragmas(kdb_.get(), false, 1024)) return ec;
   kcache_.reset_db(kdb_.get());
   checkpointer_ = std::thread([this] { checkpointer_main(); });
@@ -116,7 +116,7 @@ std::error_code SqliteStore::open_checked(OpenReport& report) {
   if (!fs::exists(opt_.path, fec) || fs::file_size(opt_.path, fec) == 0) {
     return create_fresh(report);
   }
-  int rc = wdb_.open(opt_.path.string(), false);
+  int rc = wdb_.open(opt_.path.string(), false, opt_.vfs);
   if (rc != SQLITE_OK) return quarantine(report, "cannot open: " + std::string(sqlite3_errstr(rc)));
   std::uintmax_t bytes = fs::file_size(opt_.path, fec);
   std::uintmax_t wal = fs::file_size(opt_.path.string() + "-wal", fec);
@@ -231,7 +231,7 @@ std::error_code SqliteStore::quarantine(OpenReport& report, const std::string& w
 }
 
 std::error_code SqliteStore::create_fresh(OpenReport& report) {
-  int rc = wdb_.open(opt_.path.string(), true);
+  int rc = wdb_.open(opt_.path.string(), true, opt_.vfs);
   if (rc != SQLITE_OK) return sqlite_error(rc);
   // 8 KiB pages: half the page reads of a consumer's batch compared with 4 KiB.
   exec(wdb_.get(), "PRAGMA page_size=8192; PRAGMA auto_vacuum=INCREMENTAL");
@@ -275,6 +275,7 @@ std::error_code SqliteStore::load_state() {
   anchor_hash_ = to_hash(st.blob(5));
   evicted_total_ = static_cast<std::uint64_t>(st.i64(6));
   evicted_unacked_total_ = static_cast<std::uint64_t>(st.i64(7));
+  first_seq_ = min_kept_seq();
   Stmt eg(db, "SELECT egm,last_egm_seq FROM egm");
   while (eg.step() == SQLITE_ROW) egm_seq_[eg.text(0)] = static_cast<std::uint64_t>(eg.i64(1));
   // Routes by type skip the tables this does not name: it must be read whole, or not at all.
@@ -294,7 +295,7 @@ std::error_code SqliteStore::load_state() {
     c.spec.route.types = split(cs.text(2));
     c.spec.route.egms = split(cs.text(3));
     c.spec.required = cs.i64(4) != 0;
-    c.acked = c.ack_req = c.pos = c.sent_upto = static_cast<std::uint64_t>(cs.i64(5));
+    c.acked = c.ack_req = c.sent_upto = static_cast<std::uint64_t>(cs.i64(5));
     c.pending = static_cast<std::uint64_t>(cs.i64(6));
     c.counted = std::min(c.acked, static_cast<std::uint64_t>(cs.i64(7)));
     consumers_[c.spec.name] = std::move(c);

@@ -2,6 +2,7 @@
 // run on the read connection under read_mu_, each in one read transaction (one snapshot).
 #include <filesystem>
 
+#include "floorgate/core/clock.hpp"
 #include "scan.hpp"
 #include "sqlite_store.hpp"
 
@@ -10,6 +11,8 @@ namespace {
 
 // Rows examined per call at most when type/EGM filters make a route sparse.
 constexpr std::size_t kScanBudget = 20000;
+// stats() asks for a new oldest-unacked reading when the last one is older than this.
+constexpr std::int64_t kOldestRefreshMs = 1000;
 
 struct ReadTxn {
   explicit ReadTxn(sqlite3* db) : db_(db) { exec(db_, "BEGIN"); }
@@ -36,41 +39,6 @@ std::vector<int> SqliteStore::tables_for(const Route& route) const {
   return tables;
 }
 
-std::vector<Record> SqliteStore::next_batch(const std::string& consumer, std::size_t max,
-                                            std::error_code& ec) {
-  Route route;
-  std::vector<int> tables;
-  std::uint64_t pos = 0, upto = 0;
-  {
-    std::lock_guard lk(mu_);
-    auto it = consumers_.find(consumer);
-    if (it == consumers_.end()) {
-      ec = make_error_code(Errc::unknown_consumer);
-      return {};
-    }
-    route = it->second.spec.route;
-    pos = it->second.pos;
-    upto = last_seq_;
-    tables = tables_for(route);
-  }
-  ScanResult res;
-  {
-    std::lock_guard lk(read_mu_);
-    ReadTxn txn(rdb_.get());
-    res = scan_route(rcache_, route, tables, pos, upto, max, kScanBudget);
-  }
-  ec = {};
-  std::lock_guard lk(mu_);
-  auto it = consumers_.find(consumer);
-  if (it == consumers_.end()) return {};
-  // Only move forward: a replay() or rewind while we read wins.
-  if (it->second.pos == pos) it->second.pos = res.covered;
-  if (!res.rows.empty()) {
-    it->second.sent_upto = std::max(it->second.sent_upto, res.rows.back().seq);
-  }
-  return std::move(res.rows);
-}
-
 std::vector<Record> SqliteStore::read_after(const std::string& consumer, std::uint64_t after_seq,
                                             std::size_t max, std::error_code& ec,
                                             std::uint64_t* covered) {
@@ -93,6 +61,11 @@ std::vector<Record> SqliteStore::read_after(const std::string& consumer, std::ui
     std::lock_guard lk(read_mu_);
     ReadTxn txn(rdb_.get());
     res = scan_route(rcache_, route, tables, after_seq, upto, max, kScanBudget);
+  }
+  if (res.rc != SQLITE_OK) {
+    ec = sqlite_error(res.rc);  // never a silently shortened batch
+    if (covered) *covered = after_seq;
+    return {};
   }
   ec = {};
   if (covered) *covered = res.covered;
@@ -194,19 +167,14 @@ std::vector<Record> SqliteStore::query(const QueryFilter& f) {
 
 Stats SqliteStore::stats() {
   Stats s;
-  struct Head {
-    Route route;
-    std::vector<int> tables;
-    std::uint64_t acked = 0;
-  };
-  std::vector<Head> heads;
+  bool refresh = false;
   {
     std::lock_guard lk(mu_);
     s.epoch = epoch_;
     s.rows = row_count_;
     s.last_seq = last_seq_;
     s.anchor_seq = anchor_seq_;
-    s.first_seq = row_count_ > 0 ? anchor_seq_ + 1 : 0;
+    s.first_seq = first_seq_;
     s.retention_alarm = alarm_;
     s.retention_alarm_reason = alarm_reason_;
     s.evicted_total = evicted_total_;
@@ -224,24 +192,53 @@ Stats SqliteStore::stats() {
       cs.sent_upto = c.sent_upto;
       cs.unacked = c.pending;
       cs.dead_letters = c.dead_letters;
+      if (c.pending > 0) {
+        if (auto it = oldest_unacked_.find(name); it != oldest_unacked_.end()) {
+          cs.oldest_unacked_ts_ms = it->second;
+        }
+      }
       s.consumers.push_back(std::move(cs));
-      heads.push_back({c.spec.route, tables_for(c.spec.route), c.acked});
+    }
+    refresh = core::steady_now_ms() - oldest_refreshed_ms_ >= kOldestRefreshMs;
+  }
+  if (refresh) {
+    std::lock_guard lk(kc_mu_);
+    if (!oldest_wanted_) {
+      oldest_wanted_ = true;
+      kc_cv_.notify_one();
     }
   }
   s.bytes = file_size_or_zero(opt_.path) + file_size_or_zero(opt_.path.string() + "-wal");
-  std::lock_guard lk(read_mu_);
-  ReadTxn txn(rdb_.get());
-  if (s.rows > 0) {
-    s.first_seq = static_cast<std::uint64_t>(
-        query_i64(rdb_.get(), "SELECT ifnull((SELECT seq FROM event ORDER BY seq LIMIT 1),0)"));
-  }
-  for (std::size_t i = 0; i < heads.size(); ++i) {
-    if (s.consumers[i].unacked == 0) continue;
-    auto r = scan_route(rcache_, heads[i].route, heads[i].tables, heads[i].acked, s.last_seq, 1,
-                        kScanBudget);
-    if (!r.rows.empty()) s.consumers[i].oldest_unacked_ts_ms = r.rows.front().ts_gw_ms;
-  }
   return s;
+}
+
+void SqliteStore::refresh_oldest_unacked() {
+  struct Head {
+    std::string name;
+    Route route;
+    std::vector<int> tables;
+    std::uint64_t acked = 0;
+  };
+  std::vector<Head> heads;
+  std::uint64_t last = 0;
+  {
+    std::lock_guard lk(mu_);
+    last = last_seq_;
+    for (const auto& [name, c] : consumers_) {
+      if (c.pending > 0) heads.push_back({name, c.spec.route, tables_for(c.spec.route), c.acked});
+    }
+  }
+  std::map<std::string, std::optional<std::int64_t>> found;
+  {
+    ReadTxn txn(kdb_.get());
+    for (const auto& h : heads) {
+      auto r = scan_route(kcache_, h.route, h.tables, h.acked, last, 1, kScanBudget);
+      found[h.name] = r.rows.empty() ? std::nullopt : std::optional(r.rows.front().ts_gw_ms);
+    }
+  }
+  std::lock_guard lk(mu_);
+  oldest_unacked_ = std::move(found);
+  oldest_refreshed_ms_ = core::steady_now_ms();
 }
 
 }  // namespace floorgate::store::detail

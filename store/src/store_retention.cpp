@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 
+#include "floorgate/core/check.hpp"
 #include "scan.hpp"
 #include "sqlite_store.hpp"
 
@@ -122,8 +123,12 @@ std::error_code SqliteStore::retention_chunk(bool* more) {
     exec(wdb_.get(), "ROLLBACK");
     return ec;
   }
+  const std::uint64_t first = min_kept_seq();
   std::lock_guard lk(mu_);
   ++retention_commits_;
+  FG_CHECK(x.new_anchor >= anchor_seq_, "the chain anchor moved backwards");
+  FG_CHECK(first == 0 || first > x.new_anchor, "a kept row sits at or before the anchor");
+  first_seq_ = first;
   row_count_ -= std::min(row_count_, x.removed);
   anchor_seq_ = x.new_anchor;
   anchor_hash_ = x.new_anchor_hash;
@@ -243,6 +248,24 @@ std::error_code SqliteStore::retention_fold_anchor(RetentionCtx& x) {
   Stmt dg(wdb_.get(), "DELETE FROM gap WHERE seq<?1");
   dg.bind(1, static_cast<std::int64_t>(first));
   return sqlite_error(dg.step());
+}
+
+}  // namespace floorgate::store::detail
+
+namespace floorgate::store::detail {
+
+std::uint64_t SqliteStore::min_kept_seq() {
+  // The smallest rowid of each class table is one index lookup; the minimum of five.
+  std::uint64_t first = 0;
+  for (int k = 0; k < kEventClassCount; ++k) {
+    // Prepared here, not cached: it runs at open and once per retention commit only.
+    Stmt st(wdb_.get(), "SELECT min(seq) FROM " + event_table(static_cast<EventClass>(k)));
+    if (st.step() == SQLITE_ROW && !st.is_null(0)) {
+      auto s = static_cast<std::uint64_t>(st.i64(0));
+      first = first == 0 ? s : std::min(first, s);
+    }
+  }
+  return first;
 }
 
 }  // namespace floorgate::store::detail

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <future>
 
+#include "floorgate/core/check.hpp"
 #include "scan.hpp"
 #include "sqlite_store.hpp"
 
@@ -82,23 +83,30 @@ std::error_code SqliteStore::append_sync(Record r, Record* stored) {
   return fut.get();
 }
 
-std::error_code SqliteStore::run_task(std::function<std::error_code()> task) {
-  auto done = std::make_shared<std::promise<std::error_code>>();
-  auto fut = done->get_future();
+void SqliteStore::post_task(std::function<std::error_code()> task, AckHandler done) {
   Op op;
   op.kind = OpKind::task;
   op.task = [task = std::move(task), done] {
     auto ec = task();
-    done->set_value(ec);
+    if (done) done(ec);
     return ec;
   };
   {
     std::lock_guard lk(mu_);
-    if (stopping_) return make_error_code(Errc::closed);
-    op.enqueued = std::chrono::steady_clock::now();
-    queue_.push_back(std::move(op));  // under the same lock as the check: close() drains it
+    if (!stopping_) {
+      op.enqueued = std::chrono::steady_clock::now();
+      queue_.push_back(std::move(op));  // under the same lock as the check: close() drains it
+      cv_.notify_one();
+      return;
+    }
   }
-  cv_.notify_one();
+  if (done) done(make_error_code(Errc::closed));
+}
+
+std::error_code SqliteStore::run_task(std::function<std::error_code()> task) {
+  auto done = std::make_shared<std::promise<std::error_code>>();
+  auto fut = done->get_future();
+  post_task(std::move(task), [done](std::error_code ec) { done->set_value(ec); });
   return fut.get();
 }
 
@@ -169,6 +177,8 @@ void SqliteStore::checkpointer_main() {
 std::error_code SqliteStore::apply_append(Op& op, CursorDeltas& deltas, BatchState& b,
                                           Hash& last_hash, std::uint64_t& last_seq) {
   Record& r = op.rec;
+  // validate() refused anything else before it was queued.
+  FG_CHECK(core::index_of(r.cls) < core::kEventClassCount, "append of an unchecked class");
   r.seq = last_seq + 1;
   r.epoch = epoch_;
   auto it = b.egm_seen.find(r.egm);
@@ -222,8 +232,14 @@ std::error_code SqliteStore::apply_ack(Op& op, CursorDeltas& deltas) {
   if (op.upto <= acked) return {};
   d.acked = op.upto;
   if (counted == acked && op.upto - acked <= kSyncCountSpan) {
-    d.pending -= static_cast<std::int64_t>(count_route(wcache_, c->second.spec.route, acked, op.upto));
-    d.counted = op.upto;
+    int rc = SQLITE_OK;
+    auto n = count_route(wcache_, c->second.spec.route, acked, op.upto, &rc);
+    if (rc == SQLITE_OK) {
+      d.pending -= static_cast<std::int64_t>(n);
+      d.counted = op.upto;
+    } else {
+      wake_counter();  // counted stays behind acked: the counter thread counts the range later
+    }
   }
   return {};
 }
@@ -328,6 +344,8 @@ void SqliteStore::commit_batch(std::vector<Op>& ops) {
       }
       if (ec == Errc::disk_full) ++disk_full_total_;
     } else {
+      FG_CHECK(seq >= last_seq_, "the high-water seq went backwards");
+      if (row_count_ == 0 && appended > 0) first_seq_ = last_seq_ + 1;  // seqs are contiguous
       last_hash_ = hash;
       last_seq_ = seq;
       row_count_ += appended;

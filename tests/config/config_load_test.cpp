@@ -36,6 +36,8 @@ TEST(ConfigDefaults, EmbeddedDefaultsRunTheDemo) {
   EXPECT_EQ(c.gateway.topic_root, "floor/v1/" + c.gateway.site + "/" + c.gateway.id);
   EXPECT_EQ(c.mqtt.host, "127.0.0.1");
   EXPECT_EQ(c.mqtt.port, 1883);
+  ASSERT_EQ(c.mqtt.hosts.size(), 1u);  // filled from host/port: one broker, no failover
+  EXPECT_EQ(c.mqtt.hosts[0], (BrokerEndpoint{"127.0.0.1", 1883}));
   EXPECT_FALSE(c.mqtt.tls.enabled());
   EXPECT_EQ(c.mqtt.client_id, "floorgate-" + c.gateway.id);
   EXPECT_EQ(c.store.path, "/var/lib/floorgate/floorgate.db");
@@ -144,6 +146,8 @@ TEST(ConfigRoundTrip, EveryFieldChangedSurvives) {
   c.store.retention = {5ull << 20, std::chrono::hours(48)};
   c.mqtt.host = "fd00::10";
   c.mqtt.port = 8883;
+  // Failover brokers: emitted as hosts (IPv6 in brackets); host/port mirror the first.
+  c.mqtt.hosts = {{"fd00::10", 8883}, {"broker-b.casino.lan", 8884}};
   c.mqtt.tls.ca_file = ca;
   c.mqtt.tls.cert_file = ca;
   c.mqtt.tls.key_file = ca;

@@ -20,19 +20,7 @@ class FakeStore : public store::Store {
   ~FakeStore() override { close(); }
 
   static bool route_matches(const store::Route& rt, const store::Record& r) {
-    static const char* names[] = {"financial", "security", "fault", "operational", "telemetry"};
-    auto in = [](const std::vector<std::string>& v, const std::string& x, bool prefix) {
-      if (v.empty()) return true;
-      for (auto& e : v) {
-        if (e == x) return true;
-        if (prefix && e.size() > 2 && e.ends_with(".*") &&
-            x.starts_with(e.substr(0, e.size() - 1)))
-          return true;
-      }
-      return false;
-    };
-    return in(rt.classes, names[static_cast<int>(r.cls)], false) && in(rt.types, r.type, true) &&
-           in(rt.egms, r.egm, false);
+    return store::selects(rt, r);  // the one matcher (core/route.hpp)
   }
 
   // Appends synchronously and returns the stored record (seq assigned).
@@ -73,25 +61,19 @@ class FakeStore : public store::Store {
     std::lock_guard l(mu_);
     auto& c = consumers_[spec.name];
     c.spec = spec;
-    c.pos = c.acked;
     return {};
+  }
+  // Answers on the worker thread, like the real writer thread.
+  void register_consumer_async(store::ConsumerSpec spec, RegisterHandler done) override {
+    later([this, spec, done] {
+      auto ec = register_consumer(spec);
+      done(ec, acked(spec.name));
+    });
   }
   std::error_code remove_consumer(const std::string& name) override {
     std::lock_guard l(mu_);
     consumers_.erase(name);
     return {};
-  }
-  std::vector<store::Record> next_batch(const std::string& c, std::size_t max,
-                                        std::error_code& ec) override {
-    std::uint64_t pos;
-    {
-      std::lock_guard l(mu_);
-      pos = consumers_[c].pos;
-    }
-    auto out = read_after(c, pos, max, ec);
-    std::lock_guard l(mu_);
-    if (!out.empty() && consumers_[c].pos == pos) consumers_[c].pos = out.back().seq;
-    return out;
   }
   std::vector<store::Record> read_after(const std::string& c, std::uint64_t after,
                                         std::size_t max, std::error_code& ec,
@@ -125,21 +107,11 @@ class FakeStore : public store::Store {
     q_.push_back([this, c, upto, done] { done(ack(c, upto)); });
     cv_.notify_one();
   }
-  std::error_code replay(const std::string& c, std::uint64_t from) override {
-    std::lock_guard l(mu_);
-    consumers_[c].pos = from ? from - 1 : 0;
-    return {};
-  }
   std::optional<std::uint64_t> seq_at_time(std::int64_t since_ms) override {
     std::lock_guard l(mu_);
     for (auto& [s, r] : rows_)
       if (r.ts_gw_ms >= since_ms) return s;
     return std::nullopt;
-  }
-  std::error_code rewind_to_ack(const std::string& c) override {
-    std::lock_guard l(mu_);
-    consumers_[c].pos = consumers_[c].acked;
-    return {};
   }
   std::error_code dead_letter(const std::string& c, std::uint64_t seq,
                               const std::string& reason) override {
@@ -151,10 +123,20 @@ class FakeStore : public store::Store {
     std::lock_guard l(mu_);
     return consumers_[c].dead;
   }
-  std::error_code clear_dead_letters(const std::string& c) override {
-    std::lock_guard l(mu_);
-    consumers_[c].dead.clear();
-    return {};
+  void dead_letter_async(const std::string& c, std::uint64_t seq, const std::string& reason,
+                         AckHandler done) override {
+    later([this, c, seq, reason, done] { done(dead_letter(c, seq, reason)); });
+  }
+  void take_dead_letters_async(const std::string& c, DeadLettersHandler done) override {
+    later([this, c, done] {
+      std::vector<std::uint64_t> seqs;
+      {
+        std::lock_guard l(mu_);
+        for (auto& d : consumers_[c].dead) seqs.push_back(d.seq);
+        consumers_[c].dead.clear();
+      }
+      done({}, get(seqs));
+    });
   }
   std::vector<store::Record> get(const std::vector<std::uint64_t>& seqs) override {
     std::lock_guard l(mu_);
@@ -202,9 +184,14 @@ class FakeStore : public store::Store {
  private:
   struct Consumer {
     store::ConsumerSpec spec;
-    std::uint64_t acked = 0, sent = 0, pos = 0;
+    std::uint64_t acked = 0, sent = 0;
     std::vector<store::DeadLetter> dead;
   };
+  void later(std::function<void()> f) {
+    std::lock_guard l(qmu_);
+    q_.push_back(std::move(f));
+    cv_.notify_one();
+  }
   void run() {
     std::unique_lock l(qmu_);
     for (;;) {

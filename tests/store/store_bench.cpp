@@ -26,6 +26,7 @@
 
 #include "bench_json.hpp"
 #include "floorgate/store/store.hpp"
+#include "store_test_util.hpp"
 #include "test_process.hpp"
 
 using namespace floorgate::store;
@@ -211,13 +212,14 @@ struct ReadFigures {
 void deliver(Store& s, int rounds, std::uint64_t rows, ReadFigures& f, std::mt19937_64& rng) {
   const char* names[] = {"slot", "maint", "analytics"};
   std::uniform_int_distribution<std::uint64_t> pos(1, rows);
+  floorgate::store::testing::Readers rd(s);  // the delivery positions, held by the caller
   for (const char* c : names) {
     auto st = s.stats();
     for (auto& cs : st.consumers) {
       if (cs.name != c) continue;
-      s.replay(c, std::max<std::uint64_t>(cs.acked_upto + 1, pos(rng) / 2));
+      rd[c].seek(std::max<std::uint64_t>(cs.acked_upto + 1, pos(rng) / 2));
       std::error_code ec;
-      auto b = s.next_batch(c, 1, ec);
+      auto b = rd[c].next(1, ec);
       if (!b.empty()) s.ack(c, b.back().seq);
     }
   }
@@ -236,7 +238,7 @@ void deliver(Store& s, int rounds, std::uint64_t rows, ReadFigures& f, std::mt19
     for (const char* c : names) {
       std::error_code ec;
       auto t = Clock::now();
-      auto b = s.next_batch(c, 500, ec);
+      auto b = rd[c].next(500, ec);
       f.next.push_back(ms_since(t));
       if (b.empty()) continue;
       t = Clock::now();
@@ -248,11 +250,11 @@ void deliver(Store& s, int rounds, std::uint64_t rows, ReadFigures& f, std::mt19
   for (int i = 0; i < rounds / 2; ++i) {
     for (const char* c : names) {
       std::error_code ec;
-      s.replay(c, pos(rng));
+      rd[c].seek(pos(rng));
       auto t = Clock::now();
-      auto b = s.next_batch(c, 500, ec);
+      auto b = rd[c].next(500, ec);
       f.jump.push_back(ms_since(t));
-      s.rewind_to_ack(c);
+      rd[c].rewind_to_ack();
     }
   }
 }

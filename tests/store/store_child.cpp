@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "floorgate/store/store.hpp"
+#include "store_test_util.hpp"
 
 using namespace floorgate::store;
 
@@ -47,6 +48,7 @@ int run_append(const std::string& path) {
     return 2;
   }
   store->register_consumer({"c1", {{"financial", "security"}, {}, {}}, true});
+  floorgate::store::testing::Reader reader(*store, "c1");  // the delivery position
   std::mutex mu;
   std::condition_variable cv;
   int in_flight = 0;
@@ -77,7 +79,7 @@ int run_append(const std::string& path) {
     });
     if (n % 50 == 49) {
       std::error_code rec;
-      auto batch = store->next_batch("c1", 100, rec);
+      auto batch = reader.next(100, rec);
       if (!batch.empty()) {
         auto upto = batch.back().seq;
         store->ack_async("c1", upto, [upto](std::error_code e) {

@@ -8,6 +8,7 @@
 
 using namespace floorgate::store;
 using floorgate::store::testing::make_event;
+using floorgate::store::testing::Readers;
 using floorgate::testing::TempDir;
 
 namespace {
@@ -48,6 +49,7 @@ std::uint64_t brute_pending(Store& s, const Route& route, std::uint64_t after) {
 TEST(StoreConsumer, RoutesSelectClassesTypesAndEgms) {
   TempDir dir;
   auto s = open_at(dir / "s.db");
+  Readers rd(*s);
   ConsumerSpec money{"slot", {{"financial", "security"}, {}, {}}, true};
   ConsumerSpec tilt{"maint", {{}, {"bill.*"}, {"egm-1"}}, false};
   ConsumerSpec all{"analytics", {}, false};
@@ -56,7 +58,7 @@ TEST(StoreConsumer, RoutesSelectClassesTypesAndEgms) {
   ASSERT_FALSE(s->register_consumer(all));
   fill(*s);
   std::error_code ec;
-  auto a = s->next_batch("slot", 10, ec);
+  auto a = rd["slot"].next(10, ec);
   ASSERT_FALSE(ec);
   ASSERT_EQ(a.size(), 10u);
   for (std::size_t i = 0; i < a.size(); ++i) {
@@ -65,21 +67,21 @@ TEST(StoreConsumer, RoutesSelectClassesTypesAndEgms) {
       EXPECT_GT(a[i].seq, a[i - 1].seq);
     }
   }
-  auto b = s->next_batch("slot", 100, ec);
+  auto b = rd["slot"].next(100, ec);
   EXPECT_EQ(a.size() + b.size(), 24u);
   EXPECT_GT(b.front().seq, a.back().seq);
-  EXPECT_TRUE(s->next_batch("slot", 100, ec).empty());
+  EXPECT_TRUE(rd["slot"].next(100, ec).empty());
 
-  auto m = s->next_batch("maint", 100, ec);
+  auto m = rd["maint"].next(100, ec);
   ASSERT_FALSE(m.empty());
   for (auto& r : m) {
     EXPECT_EQ(r.egm, "egm-1");
     EXPECT_EQ(r.type.rfind("bill.", 0), 0u);
   }
   EXPECT_EQ(m.size(), brute_pending(*s, tilt.route, 0));
-  EXPECT_EQ(s->next_batch("analytics", 1000, ec).size(), 60u);
+  EXPECT_EQ(rd["analytics"].next(1000, ec).size(), 60u);
 
-  s->next_batch("nobody", 1, ec);
+  rd["nobody"].next(1, ec);
   EXPECT_EQ(ec, Errc::unknown_consumer);
   EXPECT_EQ(s->register_consumer({"bad", {{"nonsense"}, {}, {}}, true}), Errc::invalid_event);
   EXPECT_EQ(s->register_consumer({"", {}, true}), Errc::invalid_event);
@@ -89,10 +91,11 @@ TEST(StoreConsumer, AckRulesAndDurableCursor) {
   TempDir dir;
   {
     auto s = open_at(dir / "s.db");
+    Readers rd(*s);
     ASSERT_FALSE(s->register_consumer({"c", {{"financial"}, {}, {}}, true}));
     fill(*s);
     std::error_code ec;
-    auto batch = s->next_batch("c", 5, ec);
+    auto batch = rd["c"].next(5, ec);
     ASSERT_EQ(batch.size(), 5u);
     auto sent = batch.back().seq;
     EXPECT_EQ(s->ack("c", sent + 1), Errc::ack_beyond_sent);
@@ -108,14 +111,17 @@ TEST(StoreConsumer, AckRulesAndDurableCursor) {
     EXPECT_EQ(st.consumers[0].acked_upto, sent);
     EXPECT_EQ(st.consumers[0].unacked, 12u - 5u);
     EXPECT_EQ(st.consumers[0].unacked, brute_pending(*s, {{"financial"}, {}, {}}, sent));
-    EXPECT_TRUE(st.consumers[0].oldest_unacked_ts_ms.has_value());
+    // Refreshed off the caller's thread once asked for: wait for the reading to arrive.
+    EXPECT_TRUE(floorgate::testing::wait_until(
+        [&] { return s->stats().consumers[0].oldest_unacked_ts_ms.has_value(); }));
   }
   auto s = open_at(dir / "s.db");
+  Readers rd(*s);
   auto st = s->stats();
   ASSERT_EQ(st.consumers.size(), 1u);
   EXPECT_EQ(st.consumers[0].unacked, 7u);
   std::error_code ec;
-  auto next = s->next_batch("c", 1, ec);
+  auto next = rd["c"].next(1, ec);
   ASSERT_EQ(next.size(), 1u);
   EXPECT_GT(next[0].seq, st.consumers[0].acked_upto);  // delivery resumes after the cursor
 }
@@ -123,21 +129,24 @@ TEST(StoreConsumer, AckRulesAndDurableCursor) {
 TEST(StoreConsumer, ReplayRewindAndReadAfter) {
   TempDir dir;
   auto s = open_at(dir / "s.db");
+  Readers rd(*s);
   ASSERT_FALSE(s->register_consumer({"c", {}, true}));
   fill(*s, 20);
   std::error_code ec;
-  auto b = s->next_batch("c", 10, ec);
+  auto b = rd["c"].next(10, ec);
   ASSERT_EQ(b.size(), 10u);
   ASSERT_FALSE(s->ack("c", 10));
-  ASSERT_FALSE(s->replay("c", 3));
-  auto r = s->next_batch("c", 2, ec);
+  rd["c"].seek(3);  // the caller owns the position: a replay is a read from an earlier seq
+  auto r = rd["c"].next(2, ec);
   ASSERT_EQ(r.size(), 2u);
   EXPECT_EQ(r[0].seq, 3u);
-  EXPECT_EQ(s->stats().consumers[0].acked_upto, 10u);  // replay leaves the acked cursor
-  ASSERT_FALSE(s->rewind_to_ack("c"));
-  EXPECT_EQ(s->next_batch("c", 1, ec).at(0).seq, 11u);
-  EXPECT_EQ(s->replay("c", 22), Errc::out_of_range);
-  EXPECT_EQ(s->replay("x", 1), Errc::unknown_consumer);
+  EXPECT_EQ(s->stats().consumers[0].acked_upto, 10u);  // reading again leaves the acked cursor
+  rd["c"].rewind_to_ack();
+  EXPECT_EQ(rd["c"].next(1, ec).at(0).seq, 11u);
+  EXPECT_TRUE(s->read_after("c", 20, 5, ec).empty());  // past the newest: nothing, no error
+  EXPECT_FALSE(ec);
+  s->read_after("x", 1, 1, ec);
+  EXPECT_EQ(ec, Errc::unknown_consumer);
   auto ra = s->read_after("c", 15, 3, ec);
   ASSERT_EQ(ra.size(), 3u);
   EXPECT_EQ(ra[0].seq, 16u);
@@ -163,14 +172,56 @@ TEST(StoreConsumer, DeadLetters) {
   EXPECT_EQ(dl[0].reason, "schema rejected");
   EXPECT_EQ(s->stats().consumers[0].dead_letters, 2u);
   EXPECT_EQ(s->get({dl[0].seq, dl[1].seq}).size(), 2u);
-  ASSERT_FALSE(s->clear_dead_letters("c"));
+  // Redelivery takes them in one step on the writer thread: the events, in seq order.
+  std::promise<std::pair<std::error_code, std::vector<Record>>> taken;
+  s->take_dead_letters_async("c", [&](std::error_code ec, std::vector<Record> rows) {
+    taken.set_value({ec, std::move(rows)});
+  });
+  auto [ec, rows] = taken.get_future().get();
+  ASSERT_FALSE(ec);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].seq, 2u);
+  EXPECT_EQ(rows[1].seq, 4u);
   EXPECT_TRUE(s->dead_letters("c").empty());
   EXPECT_EQ(s->stats().consumers[0].dead_letters, 0u);
+  std::promise<std::error_code> unknown;
+  s->take_dead_letters_async("nobody", [&](std::error_code e, std::vector<Record>) {
+    unknown.set_value(e);
+  });
+  EXPECT_EQ(unknown.get_future().get(), Errc::unknown_consumer);
+  std::promise<std::error_code> async_dead;
+  s->dead_letter_async("c", 3, "late", [&](std::error_code e) { async_dead.set_value(e); });
+  EXPECT_FALSE(async_dead.get_future().get());
+  EXPECT_EQ(s->stats().consumers[0].dead_letters, 1u);
+}
+
+TEST(StoreConsumer, AsyncRegistrationAnswersWithTheDurableCursor) {
+  TempDir dir;
+  auto s = open_at(dir / "s.db");
+  ASSERT_FALSE(s->register_consumer({"c", {}, true}));
+  fill(*s, 5);
+  std::error_code ec;
+  ASSERT_EQ(s->read_after("c", 0, 3, ec).size(), 3u);
+  ASSERT_FALSE(s->ack("c", 3));
+  std::promise<std::pair<std::error_code, std::uint64_t>> p;
+  s->register_consumer_async({"c", {{"financial"}, {}, {}}, true}, [&](std::error_code e,
+                                                                       std::uint64_t acked) {
+    p.set_value({e, acked});
+  });
+  auto [rec, acked] = p.get_future().get();
+  EXPECT_FALSE(rec);
+  EXPECT_EQ(acked, 3u);
+  std::promise<std::error_code> bad;
+  s->register_consumer_async({"", {}, true}, [&](std::error_code e, std::uint64_t) {
+    bad.set_value(e);
+  });
+  EXPECT_EQ(bad.get_future().get(), Errc::invalid_event);
 }
 
 TEST(StoreConsumer, SparseRouteIsFoundBehindManyOtherRows) {
   TempDir dir;
   auto s = open_at(dir / "s.db");
+  Readers rd(*s);
   ASSERT_FALSE(s->register_consumer({"rare", {{}, {"handpay.pending"}, {}}, true}));
   for (int i = 0; i < 3000; ++i) {
     bool rare = i % 1000 == 999;
@@ -182,7 +233,7 @@ TEST(StoreConsumer, SparseRouteIsFoundBehindManyOtherRows) {
   std::error_code ec;
   std::vector<Record> got;
   for (int i = 0; i < 10 && got.size() < 3; ++i) {
-    auto b = s->next_batch("rare", 10, ec);
+    auto b = rd["rare"].next(10, ec);
     got.insert(got.end(), b.begin(), b.end());
   }
   ASSERT_EQ(got.size(), 3u);
@@ -196,10 +247,11 @@ TEST(StoreConsumer, SparseRouteIsFoundBehindManyOtherRows) {
 TEST(StoreConsumer, ReRegisterKeepsCursorAndRecountsPending) {
   TempDir dir;
   auto s = open_at(dir / "s.db");
+  Readers rd(*s);
   ASSERT_FALSE(s->register_consumer({"c", {}, true}));
   fill(*s, 10);
   std::error_code ec;
-  s->next_batch("c", 4, ec);
+  rd["c"].next(4, ec);
   ASSERT_FALSE(s->ack("c", 4));
   ASSERT_FALSE(s->register_consumer({"c", {{"telemetry"}, {}, {}}, false}));
   auto st = s->stats();
@@ -218,6 +270,7 @@ TEST(StoreConsumer, ReRegisterKeepsCursorAndRecountsPending) {
 TEST(StoreConsumer, BatchesMatchBruteForceForEveryRouteShape) {
   TempDir dir;
   auto s = open_at(dir / "s.db");
+  Readers rd(*s);
   std::vector<ConsumerSpec> specs = {
       {"dense", {{"operational", "telemetry"}, {}, {}}, true},
       {"sparse", {{"security"}, {}, {}}, true},
@@ -254,7 +307,7 @@ TEST(StoreConsumer, BatchesMatchBruteForceForEveryRouteShape) {
     std::vector<std::uint64_t> got;
     std::error_code ec;
     for (int k = 0; k < 5000; ++k) {
-      auto b = s->next_batch(spec.name, 7, ec);
+      auto b = rd[spec.name].next(7, ec);
       ASSERT_FALSE(ec);
       for (auto& r : b) got.push_back(r.seq);
       if (got.size() >= want.size() && b.empty()) break;
@@ -269,6 +322,7 @@ TEST(StoreConsumer, TypeRouteFollowsEveryClassItsTypesWereStoredWith) {
   TempDir dir;
   auto p = dir / "s.db";
   auto s = open_at(p);
+  Readers rd(*s);
   ASSERT_FALSE(s->register_consumer({"m", {{}, {"meters.*"}, {}}, true}));
   auto add = [&](EventClass cls, const char* type) {
     Record out;
@@ -283,13 +337,14 @@ TEST(StoreConsumer, TypeRouteFollowsEveryClassItsTypesWereStoredWith) {
   auto seqs = [&](std::size_t max) {
     std::error_code ec;
     std::vector<std::uint64_t> got;
-    for (auto& r : s->next_batch("m", max, ec)) got.push_back(r.seq);
+    for (auto& r : rd["m"].next(max, ec)) got.push_back(r.seq);
     EXPECT_FALSE(ec);
     return got;
   };
   EXPECT_EQ(seqs(10), want);
   s.reset();
   s = open_at(p);
+  rd = Readers(*s);
   ASSERT_TRUE(s);
   EXPECT_EQ(seqs(10), want);  // from the acked cursor (0) again, after the restart
   // A pair first stored after the restart, in the same batch as others.
@@ -299,6 +354,7 @@ TEST(StoreConsumer, TypeRouteFollowsEveryClassItsTypesWereStoredWith) {
   for (const auto& c : s->stats().consumers) EXPECT_EQ(c.unacked, 3u);
   s.reset();
   s = open_at(p);
+  rd = Readers(*s);
   ASSERT_TRUE(s);
   EXPECT_EQ(seqs(10), want);  // the pair stored after the first restart survives the second
 }
@@ -312,6 +368,7 @@ TEST(StoreConsumer, BigAckJumpIsCountedOffInChunks) {
   const int n = 60'000;
   {
     auto s = open_at(dir / "s.db");
+    Readers rd(*s);
     ASSERT_FALSE(s->register_consumer({"c", route, true}));
     for (int i = 0; i < n; ++i) {
       bool meter = i % 2 == 0;
@@ -321,15 +378,16 @@ TEST(StoreConsumer, BigAckJumpIsCountedOffInChunks) {
     }
     ASSERT_FALSE(s->append_sync(make_event("e", EventClass::telemetry, "meters.snapshot")));
     EXPECT_EQ(s->stats().consumers[0].unacked, n / 2 + 1u);
-    ASSERT_FALSE(s->replay("c", 50'000));
+    rd["c"].seek(50'000);
     std::error_code ec;
-    auto b = s->next_batch("c", 10, ec);
+    auto b = rd["c"].next(10, ec);
     ASSERT_EQ(b.size(), 10u);
     ASSERT_FALSE(s->ack("c", b.back().seq));
     ASSERT_FALSE(s->append_sync(make_event("e", EventClass::telemetry, "meters.snapshot")));
     // Closed while the count may still be running: what was persisted must stay consistent.
   }
   auto s = open_at(dir / "s.db");
+  Readers rd(*s);
   auto acked = s->stats().consumers[0].acked_upto;
   EXPECT_GT(acked, 50'000u);
   ASSERT_TRUE(floorgate::testing::wait_until(

@@ -169,6 +169,7 @@ TEST(StoreDiskFull, AppendsFailCleanlyAndRecoverWhenSpaceReturns) {
   auto s = Store::open(o, ec);
   ASSERT_TRUE(s) << ec.message();
   ASSERT_FALSE(s->register_consumer({"c", {}, true}));
+  floorgate::store::testing::Readers rd(*s);
   std::uint64_t ok = 0;
   std::error_code last;
   // Bursts of async appends (group commit) until the cap is hit.
@@ -204,7 +205,7 @@ TEST(StoreDiskFull, AppendsFailCleanlyAndRecoverWhenSpaceReturns) {
   // Earlier events stay readable and deliverable.
   std::vector<Record> got;
   for (;;) {
-    auto b = s->next_batch("c", 500, ec);
+    auto b = rd["c"].next(500, ec);
     ASSERT_FALSE(ec);
     if (b.empty()) break;
     got.insert(got.end(), b.begin(), b.end());

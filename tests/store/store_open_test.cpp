@@ -10,6 +10,7 @@
 
 using namespace floorgate::store;
 using floorgate::store::testing::make_event;
+using floorgate::store::testing::Readers;
 using floorgate::testing::TempDir;
 
 namespace {
@@ -170,10 +171,11 @@ TEST(StoreOpen, MigratesAVersion3FileIntoClassTables) {
   {
     std::error_code ec;
     auto s = open_at(p, ec);
+    Readers rd(*s);
     ASSERT_TRUE(s);
     ASSERT_FALSE(s->register_consumer({"slot", {{"financial", "security"}, {}, {}}, true}));
     ASSERT_FALSE(s->register_consumer({"all", {}, true}));
-    auto b = s->next_batch("slot", 4, ec);
+    auto b = rd["slot"].next(4, ec);
     ASSERT_EQ(b.size(), 4u);
     ASSERT_FALSE(s->ack("slot", b.back().seq));  // seq 7: rows 1, 2, 6, 7
   }
@@ -182,6 +184,7 @@ TEST(StoreOpen, MigratesAVersion3FileIntoClassTables) {
   std::error_code ec;
   OpenReport rep;
   auto s = open_at(p, ec, &rep);
+  Readers rd(*s);
   ASSERT_TRUE(s) << ec.message();
   EXPECT_EQ(rep.migrated_from_version, 3);
   EXPECT_EQ(s->stats().rows, 50u);
@@ -195,13 +198,13 @@ TEST(StoreOpen, MigratesAVersion3FileIntoClassTables) {
   }
   // door.opened under each of the five classes
   EXPECT_EQ(query_int(p, "SELECT count(*) FROM type_class"), 5);
-  auto slot = s->next_batch("slot", 100, ec);
+  auto slot = rd["slot"].next(100, ec);
   ASSERT_EQ(slot.size(), 16u);  // 20 financial+security rows, 4 acked before the migration
   EXPECT_EQ(slot.front().seq, 11u);
   for (const auto& r : slot) {
     EXPECT_TRUE(r.cls == EventClass::financial || r.cls == EventClass::security) << r.seq;
   }
-  auto all = s->next_batch("all", 100, ec);
+  auto all = rd["all"].next(100, ec);
   ASSERT_EQ(all.size(), 50u);
   for (std::size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i].seq, i + 1);
   for (const auto& c : s->stats().consumers) {

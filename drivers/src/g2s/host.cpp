@@ -229,7 +229,7 @@ void Host::Impl::emit_own(EgmLink& e, std::string type, EventClass cls, std::str
   ev.ts_gw_ms = now_ms();
   ev.source = std::move(source);
   ev.attrs_json = std::move(attrs_json);
-  sink.submit(std::move(ev), [](std::error_code, std::uint64_t) {});
+  sink.submit_own(std::move(ev));  // the gateway's own observation: the sink retries it
 }
 
 void Host::Impl::emit_link(EgmLink& e, bool up, std::string_view reason) {

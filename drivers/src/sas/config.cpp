@@ -1,8 +1,11 @@
 #include "floorgate/drivers/sas/config.hpp"
 
+#include "floorgate/core/limits.hpp"
+
 #include <set>
 
 namespace floorgate::drivers::sas {
+namespace limits = core::limits;
 
 std::optional<BusConfig::Link> parse_link(const std::string& s) {
   if (s == "uart") return BusConfig::Link::uart;
@@ -59,13 +62,16 @@ std::string validate(const BusConfig& cfg) {
       return "EGM " + e.id + ": address " + std::to_string(e.address) + " is used twice on " +
              cfg.port;
     }
-    if (e.poll_period.count() < 40 || e.poll_period.count() > 1000) {
-      return "EGM " + e.id + ": poll_period must be 40..1000 ms";
+    if (e.poll_period.count() < limits::kSasPollPeriodMinMs ||
+        e.poll_period.count() > limits::kSasPollPeriodMaxMs) {
+      return "EGM " + e.id + ": poll_period must be " + std::to_string(limits::kSasPollPeriodMinMs) +
+             ".." + std::to_string(limits::kSasPollPeriodMaxMs) + " ms";
     }
     if (e.meter_codes.size() > 40) return "EGM " + e.id + ": at most 40 meter codes";
-    if (e.timing.reply_timeout.count() < 0 || e.timing.reply_timeout.count() > 1000 ||
-        e.timing.inter_byte.count() < 0 || e.timing.inter_byte.count() > 100 ||
-        e.timing.poll_gap.count() < 0 || e.timing.poll_gap.count() > 100) {
+    if (e.timing.reply_timeout.count() < 0 ||
+        e.timing.reply_timeout.count() > limits::kSasReplyTimeoutMaxMs ||
+        e.timing.inter_byte.count() < 0 || e.timing.inter_byte.count() > limits::kSasInterByteMaxMs ||
+        e.timing.poll_gap.count() < 0 || e.timing.poll_gap.count() > limits::kSasPollGapMaxMs) {
       return "EGM " + e.id + ": timing out of range (reply 0..1000, inter-byte 0..100, gap 0..100 ms)";
     }
   }

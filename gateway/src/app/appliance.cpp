@@ -30,6 +30,7 @@ struct Appliance::Impl {
   std::string integrity_seen = "ok";
 
   std::error_code start(std::string& detail);
+  void register_consumers_at_startup();
   void start_delivery();
   void start_bus(const config::BusConfig& b);
   void stop_bus(const std::string& id);
@@ -76,6 +77,7 @@ std::error_code Appliance::Impl::start(std::string& detail) {
     w.add("quarantined", report.quarantined->string()).add("detail", report.detail);
     rt.emit("store.corrupt_quarantined", drivers::EventClass::security, std::move(w).finish());
   }
+  register_consumers_at_startup();
   start_delivery();
   for (const auto& b : rt.cfg.buses) start_bus(b);
   backend = std::make_unique<app::ApplianceBackend>(rt, [this](const config::Config& c) {
@@ -86,12 +88,17 @@ std::error_code Appliance::Impl::start(std::string& detail) {
   return {};
 }
 
-void Appliance::Impl::start_delivery() {
+void Appliance::Impl::register_consumers_at_startup() {
+  // Before the loop runs and any driver appends: retention must know every consumer from the
+  // first event on. Later changes register through Delivery (asynchronously, on the loop).
   for (const auto& c : app::consumer_options(rt.cfg)) {
     if (auto ec = rt.store->register_consumer({c.name, c.route, c.required})) {
       spdlog::error("cannot register consumer {}: {}", c.name, ec.message());
     }
   }
+}
+
+void Appliance::Impl::start_delivery() {
   auto mqtt = app::mqtt_options(rt.cfg);
   mqtt.loop_lag_ms = [this] { return rt.loop_lag ? rt.loop_lag->max_ms() : 0; };
   rt.delivery = std::make_unique<Delivery>(rt.io.get_executor(), *rt.store, std::move(mqtt),
@@ -254,9 +261,6 @@ void Appliance::Impl::apply(const config::Config& next) {
     });
     start_delivery();
   } else if (next.consumers != prev.consumers) {
-    for (const auto& c : app::consumer_options(next)) {
-      rt.store->register_consumer({c.name, c.route, c.required});
-    }
     rt.delivery->set_consumers(app::consumer_options(next));
   }
   for (const auto& b : prev.buses) {
@@ -343,6 +347,8 @@ std::vector<config::ConfigError> Appliance::reload() {
 }
 
 void Appliance::stop(std::function<void()> done) { impl_->stop(std::move(done)); }
+
+void Appliance::run() { impl_->rt.loop_meter.run(impl_->rt.io); }
 
 std::string Appliance::status_line() const {
   auto& rt = impl_->rt;

@@ -95,6 +95,8 @@ json::object ApplianceBackend::dashboard() {
   o["broker"] = {{"connected", ds.connected},
                  {"host", rt_.cfg.mqtt.host},
                  {"port", rt_.cfg.mqtt.port},
+                 {"address", ds.broker},
+                 {"failovers", ds.failovers},
                  {"protocol", ds.protocol == 5 ? "MQTT 5" : "MQTT 3.1.1"},
                  {"last_error", ds.last_error},
                  {"connects", ds.connects},

@@ -29,6 +29,7 @@ MqttOptions mqtt_options(const config::Config& c) {
   MqttOptions o;
   o.host = c.mqtt.host;
   o.port = c.mqtt.port;
+  for (const auto& h : c.mqtt.hosts) o.brokers.emplace_back(h.host, h.port);
   o.client_id = c.mqtt.client_id;
   o.username = c.mqtt.username;
   if (!c.mqtt.password_file.empty()) {

@@ -1,6 +1,7 @@
 // ApplianceBackend::metrics_text: Prometheus text exposition (format 0.0.4) of the gateway.
 #include <sstream>
 
+#include "floorgate/core/check.hpp"
 #include "app/backend.hpp"
 
 namespace floorgate::gateway::app {
@@ -60,12 +61,20 @@ std::string ApplianceBackend::metrics_text() {
 
   m.family("floorgate_loop_lag_seconds", "gauge", "Worst lateness of the event loop (the SAS poll clock) over the last 10 to 20 s.");
   m.sample("floorgate_loop_lag_seconds", rt_.loop_lag ? static_cast<double>(rt_.loop_lag->max_ms()) / 1000.0 : 0.0);
+  m.family("floorgate_loop_handler_cpu_max_seconds", "gauge", "CPU time of the longest single event-loop handler since start (SAS polls wait while one runs).");
+  m.sample("floorgate_loop_handler_cpu_max_seconds", static_cast<double>(rt_.loop_meter.max_handler_cpu_us()) / 1e6);
+  m.family("floorgate_invariant_failures_total", "counter", "Failed internal invariant checks (FG_CHECK) since start; anything above 0 is a bug to report.");
+  m.sample("floorgate_invariant_failures_total", static_cast<double>(core::check_failures()));
   m.family("floorgate_events_in_total", "counter", "Events made durable in the store since start.");
   m.sample("floorgate_events_in_total", static_cast<double>(rt_.sink->durable()));
   m.family("floorgate_events_failed_total", "counter", "Events the store could not make durable (the EGM keeps them).");
   m.sample("floorgate_events_failed_total", static_cast<double>(rt_.sink->failed()));
   m.family("floorgate_broker_connected", "gauge", "1 while the MQTT broker connection is up.");
   m.sample("floorgate_broker_connected", ds.connected ? 1 : 0);
+  m.family("floorgate_broker_failovers_total", "counter", "Connections made to a different broker of mqtt.hosts than the last one.");
+  m.sample("floorgate_broker_failovers_total", static_cast<double>(ds.failovers));
+  m.family("floorgate_broker_info", "gauge", "The broker in use (or being tried), as a label.");
+  m.sample("floorgate_broker_info", "address", ds.broker, 1);
   m.family("floorgate_broker_connects_total", "counter", "Successful MQTT connections.");
   m.sample("floorgate_broker_connects_total", static_cast<double>(ds.connects));
   m.family("floorgate_broker_stall_recycles_total", "counter", "Connections recycled by the PUBACK progress watchdog.");

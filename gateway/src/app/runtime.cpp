@@ -93,7 +93,7 @@ void Runtime::emit(std::string type, drivers::EventClass cls, std::string attrs_
   e.ts_gw_ms = wall_ms();
   e.source = "gateway:" + cfg.gateway.id;
   e.attrs_json = std::move(attrs_json);
-  sink->submit(std::move(e), [](std::error_code, std::uint64_t) {});
+  sink->submit_own(std::move(e));  // retried until durable: no EGM keeps a gateway event
 }
 
 boost::json::object to_json(const EgmView& e) {

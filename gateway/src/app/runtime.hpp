@@ -54,6 +54,7 @@ struct Runtime {
   std::unique_ptr<StoreSink> sink;
   std::unique_ptr<Delivery> delivery;
   std::unique_ptr<LoopLagProbe> loop_lag;  // how late the loop runs (SAS poll timing)
+  LoopMeter loop_meter;                    // the longest handler (CPU), when run() drives the loop
   std::map<std::string, std::unique_ptr<drivers::sas::Bus>> sas_buses;   // by bus id
   std::map<std::string, std::unique_ptr<drivers::g2s::Host>> g2s_hosts;  // by bus id
   std::function<void(const boost::json::object&)> live;  // the web page's live feed

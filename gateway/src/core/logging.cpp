@@ -1,5 +1,7 @@
 #include "floorgate/gateway/logging.hpp"
 
+#include "floorgate/core/check.hpp"
+
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -53,6 +55,11 @@ bool setup_logging(std::string_view level) {
   auto logger = std::make_shared<spdlog::logger>("floorgate", sink);
   spdlog::set_default_logger(logger);
   spdlog::flush_on(spdlog::level::info);
+  // A failed invariant (core/check.hpp) in a release build is logged once per site.
+  core::set_check_reporter([](std::string_view what, const std::source_location& where) {
+    spdlog::critical("invariant failed at {}:{} ({}): {} -- please report this bug",
+                     where.file_name(), where.line(), where.function_name(), what);
+  });
   return set_log_level(level);
 }
 

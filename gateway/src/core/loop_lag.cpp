@@ -1,6 +1,9 @@
 // Event-loop lag probe (see loop_lag.hpp).
 #include "floorgate/gateway/loop_lag.hpp"
 
+#include <spdlog/spdlog.h>
+#include <time.h>
+
 #include <algorithm>
 
 #include <boost/asio/steady_timer.hpp>
@@ -67,6 +70,36 @@ LoopLagProbe::~LoopLagProbe() { state_->timer.cancel(); }
 
 std::int64_t LoopLagProbe::max_ms() const {
   return state_->window.max_ms(State::ms(std::chrono::steady_clock::now()));
+}
+
+namespace {
+std::int64_t thread_cpu_us() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
+}
+// A handler above this much CPU is logged (each new maximum only): it delays every SAS poll.
+constexpr std::int64_t kStallLogUs = 20'000;
+}  // namespace
+
+void LoopMeter::run(boost::asio::io_context& io) {
+  std::int64_t before = thread_cpu_us();
+  std::int64_t max = max_us_.load(std::memory_order_relaxed);
+  std::uint64_t count = 0;
+  while (io.run_one()) {
+    const std::int64_t after = thread_cpu_us();
+    if (after - before > max) {
+      max = after - before;
+      max_us_.store(max, std::memory_order_relaxed);
+      if (max >= kStallLogUs) {
+        spdlog::warn("event loop: one handler used {} ms of CPU (a new maximum; SAS polls wait "
+                     "while it runs)", max / 1000);
+      }
+    }
+    if (++count % 64 == 0) handlers_.store(count, std::memory_order_relaxed);
+    before = after;
+  }
+  handlers_.store(count, std::memory_order_relaxed);
 }
 
 }  // namespace floorgate::gateway

@@ -1,5 +1,7 @@
 #include "floorgate/gateway/store_sink.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/post.hpp>
 #include <memory>
 
@@ -19,7 +21,7 @@ store::Record to_record(drivers::Event e) {
 }
 
 StoreSink::StoreSink(boost::asio::any_io_executor ex, store::Store& store)
-    : ex_(std::move(ex)), store_(store) {}
+    : ex_(ex), store_(store), retry_timer_(std::move(ex)) {}
 
 void StoreSink::submit(drivers::Event event, drivers::DurableHandler on_durable) {
   ++submitted_;
@@ -38,6 +40,42 @@ void StoreSink::submit(drivers::Event event, drivers::DurableHandler on_durable)
       if (*done) (*done)(ec, ec ? 0 : rec->seq);
     });
   });
+}
+
+void StoreSink::submit_own(drivers::Event event) {
+  auto copy = event;  // nothing else keeps a gateway event: hold it until it is durable
+  submit(std::move(event), [this, copy = std::move(copy)](std::error_code ec, std::uint64_t) mutable {
+    if (ec) keep_for_retry(std::move(copy), ec);
+  });
+}
+
+void StoreSink::keep_for_retry(drivers::Event e, std::error_code ec) {
+  if (unsaved_.empty()) {
+    spdlog::warn("store: could not save gateway event {} ({}); keeping it and retrying", e.type,
+                 ec.message());
+  }
+  if (unsaved_.size() >= kMaxUnsaved) {
+    if (own_dropped_++ % 100 == 0) {
+      spdlog::error("store: {} gateway events waiting for the store; dropping the oldest ({} so "
+                    "far)", unsaved_.size(), own_dropped_);
+    }
+    unsaved_.pop_front();
+  }
+  unsaved_.push_back(std::move(e));
+  if (retry_armed_) return;
+  retry_armed_ = true;
+  retry_timer_.expires_after(kRetryEvery);
+  retry_timer_.async_wait([this](boost::system::error_code wec) {
+    if (wec) return;  // cancelled: the sink is going away
+    retry_armed_ = false;
+    retry_unsaved();
+  });
+}
+
+void StoreSink::retry_unsaved() {
+  auto batch = std::move(unsaved_);
+  unsaved_.clear();
+  for (auto& e : batch) submit_own(std::move(e));
 }
 
 }  // namespace floorgate::gateway

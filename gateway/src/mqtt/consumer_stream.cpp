@@ -1,9 +1,13 @@
 // Per-consumer streams: windowed live delivery from the store, acks (committed through
 // Store::ack_async, results posted back to the loop), ack-timeout resend, replay, dead letters.
+// The stream owns its positions (pos, sent_upto, acked); the store keeps the durable cursor
+// and serves reads by seq range. Every store call that writes is *_async, answered on the
+// loop: the loop never waits for the store's writer thread.
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
 
+#include "floorgate/core/check.hpp"
 #include "floorgate/gateway/mqtt_codec.hpp"
 #include "mqtt/delivery_impl.hpp"
 
@@ -20,21 +24,49 @@ void DeliveryImpl::add_consumer(const ConsumerOptions& o) {
   auto c = std::make_shared<ConsumerState>();
   c->opt = o;
   if (c->opt.window == 0) c->opt.window = 1;
-  auto ec = store_.register_consumer({o.name, o.route, o.required});
-  if (ec) spdlog::error("delivery: registering consumer {} failed: {}", o.name, ec.message());
-  for (auto& sc : store_.stats().consumers) {
-    if (sc.name == o.name) c->acked = c->durable_acked = c->sent_upto = c->pos = sc.acked_upto;
+  consumers_.push_back(c);
+  register_consumer(c, true);
+}
+
+void DeliveryImpl::register_consumer(const std::shared_ptr<ConsumerState>& c, bool first) {
+  c->ready = false;  // nothing is sent or accepted until the store answers with the cursor
+  const auto generation = ++c->registration;
+  std::weak_ptr<DeliveryImpl> weak = weak_from_this();
+  std::weak_ptr<ConsumerState> wc = c;
+  auto ex = ex_;
+  const auto& o = c->opt;
+  // The answer comes on the store's writer thread: only post back to the loop from there.
+  store_.register_consumer_async(
+      {o.name, o.route, o.required},
+      [weak, wc, ex, first, generation](std::error_code ec, std::uint64_t acked) {
+        boost::asio::post(ex, [weak, wc, first, generation, ec, acked] {
+          auto self = weak.lock();
+          auto cs = wc.lock();
+          if (!self || !cs || self->stopped_ || cs->registration != generation) return;
+          self->on_registered(*cs, ec, acked, first);
+        });
+      });
+}
+
+void DeliveryImpl::on_registered(ConsumerState& c, std::error_code ec, std::uint64_t acked,
+                                 bool first) {
+  if (ec) {
+    spdlog::error("delivery: registering consumer {} failed: {}", c.opt.name, ec.message());
+    return;  // stays not ready: nothing is sent from an unknown cursor
   }
-  rewind(*c);
-  spdlog::info("delivery: consumer {} resumes after seq {}", o.name, c->acked);
-  consumers_.push_back(std::move(c));
+  if (first) {
+    c.acked = c.durable_acked = c.sent_upto = acked;
+    spdlog::info("delivery: consumer {} resumes after seq {}", c.opt.name, c.acked);
+  }
+  FG_CHECK(c.durable_acked <= c.acked && c.acked <= c.sent_upto, "consumer cursors out of order");
+  c.ready = true;
+  rewind(c);
+  pump(c);
 }
 
 void DeliveryImpl::rewind(ConsumerState& c) {
   c.inflight.clear();
-  c.pos = c.acked;
-  // The store keeps the live read position (next_batch); move it back to our acked cursor.
-  if (store_.replay(c.opt.name, c.acked + 1)) store_.rewind_to_ack(c.opt.name);
+  c.pos = c.acked;  // the stream owns its position: the next read starts after the cursor
 }
 
 bool DeliveryImpl::publish_event(ConsumerState& c, const store::Record& r, bool replay,
@@ -56,15 +88,21 @@ bool DeliveryImpl::publish_event(ConsumerState& c, const store::Record& r, bool 
 }
 
 void DeliveryImpl::pump(ConsumerState& c) {
+  if (!c.ready) return;
   auto now = std::chrono::steady_clock::now();
   while (client_->connected() && c.inflight.size() < c.opt.window) {
     std::size_t n = std::min(kReadBatch, c.opt.window - c.inflight.size());
     std::error_code ec;
-    // next_batch, not read_after: the store advances its position past rows the route
-    // skips even when a sparse filter returns few or none, so the stream never sticks.
-    auto batch = store_.next_batch(c.opt.name, n, ec);
+    std::uint64_t covered = c.pos;
+    auto batch = store_.read_after(c.opt.name, c.pos, n, ec, &covered);
     if (ec) {
       spdlog::error("delivery: reading for consumer {} failed: {}", c.opt.name, ec.message());
+      return;
+    }
+    if (batch.empty()) {
+      // A sparse route may scan its budget and find nothing: go on from where the scan got,
+      // on the next tick, so the stream never sticks and one call stays bounded.
+      c.pos = std::max(c.pos, covered);
       return;
     }
     for (auto& r : batch) {
@@ -72,16 +110,18 @@ void DeliveryImpl::pump(ConsumerState& c) {
         rewind(c);  // the link just went down; resend from the cursor after reconnecting
         return;
       }
+      FG_CHECK(r.seq > c.pos, "the store returned a row at or before the read position");
       c.inflight.push_back({r.seq, now});
       c.pos = r.seq;
       c.sent_upto = std::max(c.sent_upto, r.seq);
       ++c.counters.published;
     }
-    if (batch.empty()) return;  // (on_tick pumps again: a sparse scan may continue)
+    if (batch.size() < n) c.pos = std::max(c.pos, covered);
   }
 }
 
 void DeliveryImpl::pump_replay(ConsumerState& c) {
+  if (!c.ready) return;
   while (client_->connected() && c.tokens >= 1 && c.replay_outstanding < c.opt.window) {
     std::vector<store::Record> batch;
     bool dead = !c.dead_queue.empty();
@@ -126,6 +166,7 @@ void DeliveryImpl::pump_replay(ConsumerState& c) {
 
 void DeliveryImpl::handle_ack(const std::shared_ptr<ConsumerState>& c, const std::string& topic,
                               std::string_view payload) {
+  if (!c->ready) return;  // registering: nothing of this run was sent to it yet
   auto parsed = parse_ack(payload);
   if (!parsed.value) {
     reject(c.get(), &DeliveryStats::rejected_malformed, topic, parsed.error);
@@ -137,15 +178,7 @@ void DeliveryImpl::handle_ack(const std::shared_ptr<ConsumerState>& c, const std
              "nack " + std::to_string(nack->seq) + " is not an unacked event of " + c->opt.name);
       return;
     }
-    auto ec = store_.dead_letter(c->opt.name, nack->seq, nack->reason);
-    if (ec) {
-      spdlog::error("delivery: dead letter {} for {} failed: {}", nack->seq, c->opt.name,
-                    ec.message());
-      return;
-    }
-    ++c->counters.nacks;
-    spdlog::warn("delivery: consumer {} dead-lettered seq {}: {}", c->opt.name, nack->seq,
-                 nack->reason);
+    dead_letter(c, nack->seq, nack->reason);
     return;
   }
   auto upto = std::get<AckMsg>(*parsed.value).upto;
@@ -169,10 +202,7 @@ void DeliveryImpl::handle_ack(const std::shared_ptr<ConsumerState>& c, const std
   c->acked = upto;
   ++c->counters.acks;
   while (!c->inflight.empty() && c->inflight.front().seq <= upto) c->inflight.pop_front();
-  if (c->pos < upto) {  // acked beyond what was re-sent so far (a resend after a rewind)
-    c->pos = upto;
-    if (store_.replay(c->opt.name, upto + 1)) store_.rewind_to_ack(c->opt.name);
-  }
+  if (c->pos < upto) c->pos = upto;  // acked beyond what was re-sent so far (after a rewind)
   commit_ack(c);
   pump(*c);
 }
@@ -197,14 +227,56 @@ void DeliveryImpl::commit_ack(const std::shared_ptr<ConsumerState>& c) {
                       ec.message());
       } else {
         cs->durable_acked = std::max(cs->durable_acked, target);
+        FG_CHECK(cs->durable_acked <= cs->acked, "a durable ack beyond the accepted one");
       }
       if (!self->stopped_) self->commit_ack(cs);
     });
   });
 }
 
+void DeliveryImpl::dead_letter(const std::shared_ptr<ConsumerState>& c, std::uint64_t seq,
+                               const std::string& reason) {
+  std::weak_ptr<ConsumerState> wc = c;
+  auto ex = ex_;
+  store_.dead_letter_async(c->opt.name, seq, reason, [wc, ex, seq, reason](std::error_code ec) {
+    boost::asio::post(ex, [wc, seq, reason, ec] {
+      auto cs = wc.lock();
+      if (!cs) return;
+      if (ec) {
+        spdlog::error("delivery: dead letter {} for {} failed: {}", seq, cs->opt.name,
+                      ec.message());
+        return;
+      }
+      ++cs->counters.nacks;
+      spdlog::warn("delivery: consumer {} dead-lettered seq {}: {}", cs->opt.name, seq, reason);
+    });
+  });
+}
+
+void DeliveryImpl::redeliver_dead_letters(const std::shared_ptr<ConsumerState>& c) {
+  std::weak_ptr<DeliveryImpl> weak = weak_from_this();
+  std::weak_ptr<ConsumerState> wc = c;
+  auto ex = ex_;
+  store_.take_dead_letters_async(
+      c->opt.name, [weak, wc, ex](std::error_code ec, std::vector<store::Record> rows) {
+        boost::asio::post(ex, [weak, wc, ec, rows = std::move(rows)]() mutable {
+          auto self = weak.lock();
+          auto cs = wc.lock();
+          if (!self || !cs) return;
+          if (ec) {
+            spdlog::error("delivery: taking the dead letters of {} failed: {}", cs->opt.name,
+                          ec.message());
+            return;
+          }
+          spdlog::info("delivery: redelivering {} dead letters to {}", rows.size(), cs->opt.name);
+          for (auto& r : rows) cs->dead_queue.push_back(std::move(r));
+          self->pump_replay(*cs);
+        });
+      });
+}
+
 void DeliveryImpl::check_ack_timeout(ConsumerState& c, SteadyTime now) {
-  if (c.inflight.empty() || now - c.inflight.front().sent < c.opt.ack_timeout) return;
+  if (!c.ready || c.inflight.empty() || now - c.inflight.front().sent < c.opt.ack_timeout) return;
   ++c.counters.resends;
   // A consumer that is gone (or not deployed yet) times out every ack_timeout: warn on the
   // first timeout, then once every kTimeoutsPerReminder in a row, until it acks again.
@@ -226,6 +298,7 @@ void DeliveryImpl::check_ack_timeout(ConsumerState& c, SteadyTime now) {
 
 void DeliveryImpl::handle_replay(const std::shared_ptr<ConsumerState>& c,
                                  const std::string& topic, std::string_view payload) {
+  if (!c->ready) return;  // registering: the cursor is not known yet
   auto parsed = parse_replay(payload);
   if (!parsed.value) {
     reject(c.get(), &DeliveryStats::rejected_malformed, topic, parsed.error);
@@ -249,12 +322,7 @@ void DeliveryImpl::handle_replay(const std::shared_ptr<ConsumerState>& c,
   }
   c->request_tokens -= 1;
   if (std::holds_alternative<RedeliverDead>(*parsed.value)) {
-    std::vector<std::uint64_t> seqs;
-    for (auto& d : store_.dead_letters(c->opt.name)) seqs.push_back(d.seq);
-    for (auto& r : store_.get(seqs)) c->dead_queue.push_back(std::move(r));
-    if (auto ec = store_.clear_dead_letters(c->opt.name))
-      spdlog::error("delivery: clearing dead letters of {} failed: {}", c->opt.name, ec.message());
-    spdlog::info("delivery: redelivering {} dead letters to {}", seqs.size(), c->opt.name);
+    redeliver_dead_letters(c);
     return;
   }
   auto st = store_.stats();

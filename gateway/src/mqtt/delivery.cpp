@@ -255,11 +255,7 @@ void DeliveryImpl::set_consumers(std::vector<ConsumerOptions> consumers) {
                              c->opt.route.egms == o.route.egms) ||
                            c->opt.required != o.required;
       c->opt = o;
-      if (route_changed) {
-        auto ec = store_.register_consumer({o.name, o.route, o.required});
-        if (ec) spdlog::error("delivery: updating consumer {} failed: {}", o.name, ec.message());
-        rewind(*c);
-      }
+      if (route_changed) register_consumer(c, false);  // resumes (rewound) when it answers
       keep.push_back(c);
     } else if (!started_) {
       auto s = std::make_shared<ConsumerState>();
@@ -320,7 +316,8 @@ void DeliveryImpl::publish_health() {
   if (opt_.loop_lag_ms) o["loop_lag_ms_max"] = opt_.loop_lag_ms();
   auto& k = client_->counters();
   o["broker"] = {{"connected", true}, {"connects", k.connects}, {"disconnects", k.disconnects},
-                 {"stall_recycles", k.stall_recycles}, {"protocol", k.protocol == 5 ? "5" : "3.1.1"}};
+                 {"stall_recycles", k.stall_recycles}, {"protocol", k.protocol == 5 ? "5" : "3.1.1"},
+                 {"address", k.broker}, {"failovers", k.failovers}};
   o["store"] = {{"rows", st.rows}, {"bytes", st.bytes}, {"first_seq", st.first_seq},
                 {"last_seq", st.last_seq}, {"retention_alarm", st.retention_alarm},
                 {"retention_alarm_reason", st.retention_alarm_reason},
@@ -376,6 +373,8 @@ void DeliveryImpl::refresh_snapshot() {
     auto& k = client_->counters();
     s.connected = client_->connected();
     s.protocol = k.protocol;
+    s.broker = k.broker;
+    s.failovers = k.failovers;
     s.last_error = k.last_error;
     s.connects = k.connects;
     s.connect_failures = k.connect_failures;

@@ -21,6 +21,8 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 // One consumer's live stream, replay stream and counters.
 struct ConsumerState {
   ConsumerOptions opt;
+  bool ready = false;               // the store answered the registration with the cursor
+  std::uint64_t registration = 0;   // generation of the latest registration request
   std::uint64_t acked = 0;          // highest accepted ack (in memory)
   std::uint64_t durable_acked = 0;  // highest ack the store confirmed
   std::uint64_t sent_upto = 0;      // highest seq ever published on the live stream
@@ -76,6 +78,11 @@ class DeliveryImpl : public std::enable_shared_from_this<DeliveryImpl> {
   std::int64_t now_ms() const;
   // consumer_stream.cpp: per consumer streams, acks, replays
   void add_consumer(const ConsumerOptions& o);
+  void register_consumer(const std::shared_ptr<ConsumerState>& c, bool first);
+  void on_registered(ConsumerState& c, std::error_code ec, std::uint64_t acked, bool first);
+  void dead_letter(const std::shared_ptr<ConsumerState>& c, std::uint64_t seq,
+                   const std::string& reason);
+  void redeliver_dead_letters(const std::shared_ptr<ConsumerState>& c);
   void pump(ConsumerState& c);
   void pump_replay(ConsumerState& c);
   bool publish_event(ConsumerState& c, const store::Record& r, bool replay, bool dead);

@@ -8,6 +8,7 @@
 
 #include <boost/asio/post.hpp>
 #include <mutex>
+#include <tuple>
 
 namespace floorgate::gateway {
 namespace {
@@ -38,7 +39,27 @@ MqttClient::MqttClient(asio::any_io_executor ex, MqttOptions options, Handlers h
       retry_timer_(ex),
       protocol_(opt_.mqtt5 ? 5 : 4) {
   lib_init_once();
+  brokers_ = opt_.brokers;
+  if (brokers_.empty()) brokers_.emplace_back(opt_.host, opt_.port);
+  protocol_by_broker_.assign(brokers_.size(), {protocol_, false});
   counters_.protocol = protocol_;
+  counters_.broker = broker_name();
+}
+
+std::string MqttClient::broker_name() const {
+  const auto& [host, port] = broker();
+  const bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+void MqttClient::next_broker() {
+  if (brokers_.size() < 2) return;
+  protocol_by_broker_[current_] = {protocol_, fell_back_};
+  current_ = (current_ + 1) % brokers_.size();
+  std::tie(protocol_, fell_back_) = protocol_by_broker_[current_];
+  counters_.protocol = protocol_;
+  counters_.broker = broker_name();
+  spdlog::info("mqtt: trying the next broker, {}", counters_.broker);
 }
 
 MqttClient::~MqttClient() { teardown(); }
@@ -90,16 +111,16 @@ void MqttClient::do_connect() {
                             will_payload_.data(), 1, true);
   }
   if (rc == MOSQ_ERR_SUCCESS) {
-    rc = mosquitto_connect_async(m_, opt_.host.c_str(), opt_.port, opt_.keepalive_s);
+    rc = mosquitto_connect_async(m_, broker().first.c_str(), broker().second, opt_.keepalive_s);
   }
   if (rc != MOSQ_ERR_SUCCESS) {
     std::string why = rc == MOSQ_ERR_ERRNO ? std::string(std::strerror(errno))
                                            : std::string(mosquitto_strerror(rc));
     ++counters_.connect_failures;
-    counters_.last_error = "connect to " + opt_.host + ":" + std::to_string(opt_.port) +
-                           " failed: " + why;
+    counters_.last_error = "connect to " + broker_name() + " failed: " + why;
     spdlog::warn("mqtt: {}", counters_.last_error);
     teardown();
+    next_broker();
     schedule_reconnect();
     return;
   }
@@ -225,19 +246,24 @@ void MqttClient::lose(const std::string& why, bool retry) {
   connected_ = false;
   counters_.last_error = why;
   if (stopping_) {
-    spdlog::info("mqtt: disconnected from {}:{}", opt_.host, opt_.port);
+    spdlog::info("mqtt: disconnected from {}", broker_name());
   } else if (was_connected) {
     ++counters_.disconnects;
-    spdlog::warn("mqtt: connection to {}:{} lost: {}", opt_.host, opt_.port, why);
+    spdlog::warn("mqtt: connection to {} lost: {}", broker_name(), why);
   } else if (!stopping_) {
     ++counters_.connect_failures;
-    spdlog::warn("mqtt: connecting to {}:{} failed: {}", opt_.host, opt_.port, why);
+    spdlog::warn("mqtt: connecting to {} failed: {}", broker_name(), why);
   }
   // Deferred: we may be inside a libmosquitto callback, where destroying it is not allowed.
   asio::post(ex_, [self = shared_from_this(), was_connected, why, retry] {
     self->teardown();
     if (was_connected && self->h_.on_disconnected) self->h_.on_disconnected(why);
-    if (retry && self->running_) self->schedule_reconnect();
+    if (retry && self->running_) {
+      // A 3.1.1 fallback retries the same broker first; any other loss moves on.
+      if (!self->retry_same_broker_) self->next_broker();
+      self->retry_same_broker_ = false;
+      self->schedule_reconnect();
+    }
     if (!self->running_ && self->stop_done_) std::exchange(self->stop_done_, {})();
   });
 }
@@ -303,9 +329,10 @@ void MqttClient::closed_before_connack() {
     fell_back_ = true;
     if (!fallback_logged_) {
       fallback_logged_ = true;
-      spdlog::warn("mqtt: {}:{} closed the connection during an MQTT 5 CONNECT without a "
-                   "CONNACK; trying MQTT 3.1.1", opt_.host, opt_.port);
+      spdlog::warn("mqtt: {} closed the connection during an MQTT 5 CONNECT without a "
+                   "CONNACK; trying MQTT 3.1.1", broker_name());
     }
+    retry_same_broker_ = true;
   } else if (fell_back_) {
     protocol_ = 5;  // 3.1.1 met the same end: the broker is going away, not refusing 5
     fell_back_ = false;
@@ -321,6 +348,7 @@ void MqttClient::cb_connect(mosquitto*, void* obj, int rc, int, const mqtt5__pro
       self->protocol_ = 4;
       self->fell_back_ = false;  // an explicit refusal: stay on 3.1.1
       self->counters_.protocol = 4;
+      self->retry_same_broker_ = true;
     }
     std::string why = std::string("broker refused the connection: ") +
                       (self->protocol_ == 5 ? mosquitto_reason_string(rc)
@@ -330,10 +358,16 @@ void MqttClient::cb_connect(mosquitto*, void* obj, int rc, int, const mqtt5__pro
   }
   self->connected_ = true;
   self->backoff_.reset();
+  if (self->last_connected_ && *self->last_connected_ != self->current_) {
+    ++self->counters_.failovers;
+    spdlog::warn("mqtt: failed over to broker {} (failover {})", self->broker_name(),
+                 self->counters_.failovers);
+  }
+  self->last_connected_ = self->current_;
   self->last_progress_ = std::chrono::steady_clock::now();
   ++self->counters_.connects;
   self->counters_.last_error.clear();
-  spdlog::info("mqtt: connected to {}:{} (MQTT {})", self->opt_.host, self->opt_.port,
+  spdlog::info("mqtt: connected to {} (MQTT {})", self->broker_name(),
                self->protocol_ == 5 ? "5" : "3.1.1");
   for (auto& s : self->subs_) mosquitto_subscribe(self->m_, nullptr, s.c_str(), 1);
   if (self->h_.on_connected) self->h_.on_connected();

@@ -22,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <optional>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -51,6 +52,8 @@ class MqttClient : public std::enable_shared_from_this<MqttClient> {
                   pubacks = 0, puback_no_subscribers = 0;
     std::string last_error;
     int protocol = 5;
+    std::string broker;            // host:port of the broker in use (or being tried)
+    std::uint64_t failovers = 0;   // connections made to a different broker than the last one
   };
 
   MqttClient(boost::asio::any_io_executor ex, MqttOptions options, Handlers handlers);
@@ -77,6 +80,10 @@ class MqttClient : public std::enable_shared_from_this<MqttClient> {
 
  private:
   void do_connect();
+  // The broker being tried or used, and moving on to the next one after a loss.
+  const std::pair<std::string, int>& broker() const { return brokers_[current_]; }
+  std::string broker_name() const;
+  void next_broker();
   // The broker closed the socket after our CONNECT and before any CONNACK (auto protocol).
   void closed_before_connack();
   void arm_read();
@@ -104,6 +111,13 @@ class MqttClient : public std::enable_shared_from_this<MqttClient> {
   std::vector<std::string> subs_;
   bool running_ = false, connected_ = false, read_armed_ = false, write_armed_ = false;
   bool stopping_ = false, lost_pending_ = false;
+  bool retry_same_broker_ = false;  // the next reconnect is a protocol fallback on this broker
+  std::vector<std::pair<std::string, int>> brokers_;  // never empty
+  std::size_t current_ = 0;                           // index into brokers_
+  std::optional<std::size_t> last_connected_;         // broker of the last CONNACK
+  // What each broker speaks (auto): protocol_/fell_back_ belong to brokers_[current_] and
+  // are saved here when moving on.
+  std::vector<std::pair<int, bool>> protocol_by_broker_;
   int protocol_ = 5;
   bool fell_back_ = false;      // protocol_ 4 came from a fallback (auto), not the options
   bool fallback_logged_ = false;

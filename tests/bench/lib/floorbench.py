@@ -16,6 +16,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 
 BUILD = os.environ.get("FLOORGATE_BUILD_DIR", "")
 SOURCE = os.environ.get("FLOORGATE_SOURCE_DIR", os.path.dirname(os.path.dirname(
@@ -76,8 +78,13 @@ def percentile(values, q):
 
 
 # ---------------------------------------------------------------- processes and /proc
+HELPER_CPU = []  # (program, cpu %) of every Proc when it was stopped; see report_helpers()
+
+
 class Proc:
-    """A child process in its own session; stdout/stderr to a file."""
+    """A child process in its own session; stdout/stderr to a file. When it is stopped, the
+    CPU it used is logged and kept for report_helpers(): a helper spinning (a consumer in a
+    reconnect loop, say) would otherwise distort the figures silently."""
 
     def __init__(self, argv, logfile=None, stdin=None, env=None):
         out = open(logfile, "ab") if logfile else subprocess.DEVNULL
@@ -85,6 +92,18 @@ class Proc:
                                   subprocess.DEVNULL, stdin=stdin, start_new_session=True,
                                   env=env)
         self.argv = argv
+        self.t0 = time.monotonic()
+        self.cpu_reported = False
+
+    def note_cpu(self):
+        if self.cpu_reported or not self.running():
+            return
+        self.cpu_reported = True
+        dt = time.monotonic() - self.t0
+        pct = 100.0 * cpu_seconds(self.p.pid) / dt if dt > 0 else 0.0
+        name = os.path.basename(self.argv[0])
+        HELPER_CPU.append((name, pct))
+        log(f"helper {name} (pid {self.p.pid}): {pct:.1f}% CPU over {dt:.0f} s")
 
     @property
     def pid(self):
@@ -94,6 +113,7 @@ class Proc:
         return self.p.poll() is None
 
     def kill(self, sig=signal.SIGTERM, timeout=30):
+        self.note_cpu()
         if self.running():
             try:
                 os.kill(self.p.pid, sig)
@@ -104,6 +124,14 @@ class Proc:
         except subprocess.TimeoutExpired:
             os.kill(self.p.pid, signal.SIGKILL)
             self.p.wait()
+
+
+def report_helpers(group):
+    """Emits <group>.helper_cpu_pct_max: the busiest helper process (simulators, broker,
+    consumers, the daemon) over its life, so a spinning helper shows in the figures."""
+    if HELPER_CPU:
+        name, pct = max(HELPER_CPU, key=lambda x: x[1])
+        emit(f"{group}.helper_cpu_pct_max", pct, "%", program=name)
 
 
 def proc_status(pid, key):
@@ -449,3 +477,53 @@ class Workdir:
             shutil.rmtree(self.path, ignore_errors=True)
         else:
             log("kept", self.path)
+
+
+# The web page's demo users (tests): password "floorgate".
+DEMO_HASH = ("pbkdf2-sha256$100000$Zmxvb3JnYXRlLWRlbW8tcw==$"
+             "PRDEgClxwstsCKPwC+ETBp5CNBnNqVT3rVFrUUZo41I=")
+
+
+def enable_web(config_path, web_port, extra_bus=""):
+    """Turns the web page on in a floor_config() file, with users tech and view."""
+    with open(config_path) as f:
+        text = f.read()
+    text = text.replace("web: {enabled: false}\n", (
+        extra_bus + f"web:\n  port: {web_port}\n  users:\n"
+        f"    - {{name: tech, role: technician, password_hash: \"{DEMO_HASH}\"}}\n"
+        f"    - {{name: view, role: viewer, password_hash: \"{DEMO_HASH}\"}}\n"))
+    with open(config_path, "w") as f:
+        f.write(text)
+
+
+def http(port, method, path, body=None, headers=None, timeout=60):
+    """One request to 127.0.0.1:port; returns (status, headers, text); status 0 on no answer."""
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
+                                 data=body.encode() if body is not None else None,
+                                 headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, dict(r.headers), r.read().decode(errors="replace")
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read().decode(errors="replace")
+    except OSError:
+        return 0, {}, ""
+
+
+def login(port, user):
+    """Signs in a demo user; returns (cookie, csrf token)."""
+    st, h, body = http(port, "POST", "/api/login",
+                       json.dumps({"user": user, "password": "floorgate"}),
+                       {"Content-Type": "application/json"})
+    if st != 200:
+        raise RuntimeError(f"login {user}: {st}")
+    return h["Set-Cookie"].split(";")[0], json.loads(body)["csrf"]
+
+
+def metric(port, name):
+    """One unlabelled sample of the daemon's /metrics."""
+    st, _, text = http(port, "GET", "/metrics")
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise RuntimeError(f"no {name} in /metrics ({st})")

@@ -67,10 +67,21 @@ struct MqttTlsConfig {
   bool operator==(const MqttTlsConfig&) const = default;
 };
 
+// One broker address of mqtt.hosts.
+struct BrokerEndpoint {
+  std::string host;  // host name or IP literal
+  int port = 1883;   // 1-65535
+  bool operator==(const BrokerEndpoint&) const = default;
+};
+
 // mqtt: the broker connection and the publishing cadence.
 struct MqttConfig {
-  std::string host = "127.0.0.1";              // broker host name or IP literal
-  int port = 1883;                             // 1-65535
+  std::string host = "127.0.0.1";              // broker host name or IP literal (= hosts[0])
+  int port = 1883;                             // 1-65535 (= hosts[0])
+  // YAML hosts: ["host:port", ...] (1-8, in order of preference), or host/port for one broker.
+  // Always filled after load (one entry from host/port when hosts is not given). On losing a
+  // broker the gateway moves to the next one and stays there while it works (no moving back).
+  std::vector<BrokerEndpoint> hosts;
   MqttTlsConfig tls;
   std::string username;                        // empty = no authentication
   std::filesystem::path password_file;         // file holding the password (first line); empty = none

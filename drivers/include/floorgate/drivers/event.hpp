@@ -32,6 +32,12 @@ class EventSink {
   virtual ~EventSink() = default;
   // Thread: the driver's executor (the daemon's event loop).
   virtual void submit(Event event, DurableHandler on_durable) = 0;
+  // An event the gateway itself observed (a link change, a refused message, a configuration
+  // change): no EGM keeps it for a retry, so the sink keeps retrying until it is durable
+  // (bounded). The default submits once (fakes in tests). Thread: the driver's executor.
+  virtual void submit_own(Event event) {
+    submit(std::move(event), [](std::error_code, std::uint64_t) {});
+  }
 };
 
 }  // namespace floorgate::drivers

@@ -41,6 +41,10 @@ class Appliance {
   // `done` runs on the loop when everything is down.
   void stop(std::function<void()> done);
 
+  // Runs the event loop (like io.run(), measuring each handler's CPU time for /metrics) until
+  // it is stopped. Thread: the one loop thread.
+  void run();
+
   // One line for systemd's STATUS= (EGMs online, queue depth, broker state).
   std::string status_line() const;
 

@@ -20,8 +20,12 @@ namespace floorgate::gateway {
 
 // Broker connection and the gateway-wide topics. Copied at construction.
 struct MqttOptions {
-  std::string host = "127.0.0.1";   // broker host or IP literal
-  int port = 1883;                  // broker TCP port
+  std::string host = "127.0.0.1";   // broker host or IP literal (used when brokers is empty)
+  int port = 1883;                  // broker TCP port (used when brokers is empty)
+  // Brokers in order of preference (failover); empty = the one host/port. On losing a broker
+  // (or failing to reach it) the client moves to the next one, with the usual backoff, and
+  // stays on whichever works (no moving back while it is up).
+  std::vector<std::pair<std::string, int>> brokers;
   std::string client_id;            // MQTT client id; empty = "floorgate-<boot id>"
   std::string username, password;   // empty username = no authentication
   std::string ca_file;              // PEM CA bundle; non-empty = TLS
@@ -84,6 +88,8 @@ struct ConsumerDeliveryStats {
 struct DeliveryStats {
   bool connected = false;           // CONNACK accepted and not lost since
   int protocol = 5;                 // 5 or 4 (3.1.1) currently negotiated/tried
+  std::string broker;               // host:port of the broker in use (or being tried)
+  std::uint64_t failovers = 0;      // connections made to a different broker than the last
   std::string last_error;           // last connection problem, human readable
   std::uint64_t connects = 0;       // successful CONNACKs
   std::uint64_t connect_failures = 0;  // refused / failed attempts

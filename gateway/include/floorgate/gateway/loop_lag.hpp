@@ -5,11 +5,13 @@
 // over a sliding window of two periods, so a stall is visible for at least one full period
 // (/metrics `floorgate_loop_lag_seconds`, health topic `loop_lag_ms_max`).
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/io_context.hpp>
 
 namespace floorgate::gateway {
 
@@ -44,6 +46,26 @@ class LoopLagProbe {
  private:
   struct State;
   std::shared_ptr<State> state_;
+};
+
+// The longest single handler on the loop, measured as the loop thread's CPU time
+// (CLOCK_THREAD_CPUTIME_ID) around each handler, so scheduling noise and idle waits do not
+// count: the figure that proves no request stalls the SAS poll clock (/metrics
+// floorgate_loop_handler_cpu_max_seconds, benchmark daemon.loop_stall_max_ms). Costs one
+// clock read per handler.
+class LoopMeter {
+ public:
+  // Runs io like io.run(): until it is stopped or out of work, one handler at a time.
+  // Thread: the loop thread.
+  void run(boost::asio::io_context& io);
+  // Largest CPU time one handler used since start, microseconds. Any thread.
+  std::int64_t max_handler_cpu_us() const { return max_us_.load(std::memory_order_relaxed); }
+  // Handlers run since start. Any thread.
+  std::uint64_t handlers() const { return handlers_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::int64_t> max_us_{0};
+  std::atomic<std::uint64_t> handlers_{0};
 };
 
 }  // namespace floorgate::gateway

@@ -4,7 +4,9 @@
 // event loop. Listeners (MQTT delivery, the web page's live feed) hear of each durable event.
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <vector>
 
@@ -25,6 +27,12 @@ class StoreSink final : public drivers::EventSink {
 
   // EventSink: appends; on_durable is posted to the loop after the commit (or failure).
   void submit(drivers::Event event, drivers::DurableHandler on_durable) override;
+  // EventSink: a gateway event (no EGM holds it). A failed append keeps it in a bounded queue
+  // (kMaxUnsaved) and retries every kRetryEvery until it is durable; beyond the bound the
+  // oldest is dropped, counted and logged.
+  void submit_own(drivers::Event event) override;
+  static constexpr std::size_t kMaxUnsaved = 4096;
+  static constexpr std::chrono::seconds kRetryEvery{2};
 
   // Called on the loop for every durable event, in commit order. Loop thread only.
   void add_listener(Listener l) { listeners_.push_back(std::move(l)); }
@@ -33,6 +41,9 @@ class StoreSink final : public drivers::EventSink {
   std::uint64_t submitted() const { return submitted_; }
   std::uint64_t durable() const { return durable_; }
   std::uint64_t failed() const { return failed_; }
+  // Gateway events waiting for a retry, and those dropped because the queue was full.
+  std::size_t unsaved() const { return unsaved_.size(); }
+  std::uint64_t own_dropped() const { return own_dropped_; }
   // Submissions whose commit has not been reported yet (for a clean shutdown).
   std::uint64_t pending() const { return submitted_ - durable_ - failed_; }
 
@@ -43,6 +54,12 @@ class StoreSink final : public drivers::EventSink {
   std::uint64_t submitted_ = 0;
   std::uint64_t durable_ = 0;
   std::uint64_t failed_ = 0;
+  void keep_for_retry(drivers::Event e, std::error_code ec);
+  void retry_unsaved();
+  std::deque<drivers::Event> unsaved_;
+  std::uint64_t own_dropped_ = 0;
+  boost::asio::steady_timer retry_timer_;
+  bool retry_armed_ = false;
 };
 
 }  // namespace floorgate::gateway

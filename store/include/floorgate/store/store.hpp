@@ -6,11 +6,12 @@
 // seq the rowid of each) so a consumer routed by class reads only its classes' pages; `event`
 // is a view over the five in seq order, for tools and ad-hoc SQL.
 //
-// Threading: every method is thread-safe. append()/ack_async() hand work to the store's one
-// writer thread (group commit: many events, one transaction, one fsync); their callbacks run
-// on that writer thread and must be quick (post elsewhere); never call the blocking methods
-// (append_sync, ack, register_consumer, ...) from inside a callback: they wait for that thread.
-// Reads use their own connection.
+// Threading: every method is thread-safe. append() and the *_async calls hand work to the
+// store's one writer thread (group commit: many events, one transaction, one fsync); their
+// callbacks run on that writer thread and must be quick (post elsewhere); never call the
+// blocking methods (append_sync, ack, register_consumer, ...) from inside a callback or from
+// an event loop: they wait for that thread. Reads (read_after, get, query) use their own
+// connection and are bounded (a batch, a scan budget); stats() reads counters only.
 
 #include <array>
 #include <chrono>
@@ -98,6 +99,9 @@ struct Options {
   // Stats::integrity; a failure leaves <path>.check-failed, so the next open checks fully (and
   // quarantines).
   std::uint64_t full_check_max_bytes = 64ull << 20;
+  // SQLite VFS name for every connection (empty: the default). Tests and benchmarks pass
+  // fault_vfs::name() (fault_vfs.hpp) to fail the Nth I/O call or to slow every sync down.
+  std::string vfs;
 };
 
 // What open() found; the caller logs it and may emit an alarm event.
@@ -112,7 +116,7 @@ struct ConsumerStats {
   std::string name;
   bool required = true;
   std::uint64_t acked_upto = 0;      // durable cursor
-  std::uint64_t sent_upto = 0;       // highest seq handed out (in memory)
+  std::uint64_t sent_upto = 0;       // highest seq served by read_after (in memory)
   std::uint64_t unacked = 0;         // matching events after the cursor
   std::optional<std::int64_t> oldest_unacked_ts_ms;
   std::uint64_t dead_letters = 0;
@@ -175,44 +179,50 @@ class Store {
   // Convenience for tests and tools: append and wait.
   virtual std::error_code append_sync(Record r, Record* stored = nullptr) = 0;
 
-  // Registers or updates a consumer (route and required flag); its cursor is kept.
+  // Registers or updates a consumer (route and required flag); its cursor is kept. The async
+  // form answers on the writer thread with the consumer's durable cursor (acked_upto); the
+  // blocking form is for start-up, tools and tests, never the event loop.
+  using RegisterHandler = std::function<void(std::error_code, std::uint64_t acked_upto)>;
+  virtual void register_consumer_async(ConsumerSpec spec, RegisterHandler done) = 0;
   virtual std::error_code register_consumer(const ConsumerSpec& spec) = 0;
   virtual std::error_code remove_consumer(const std::string& name) = 0;
 
-  // Next events matching the consumer's route after its delivery position; advances the
-  // delivery position (in memory, starts at the acked cursor on open).
-  virtual std::vector<Record> next_batch(const std::string& consumer, std::size_t max,
-                                         std::error_code& ec) = 0;
-  // Stateless read: events matching the route with seq > after_seq (for replays and resends);
-  // also raises the consumer's sent_upto. A sparse route may examine its budget of rows and
-  // find none: *covered (when given) tells up to which seq every matching row was returned, so
-  // an empty result with *covered > after_seq means "go on from *covered", not "the end".
+  // Events matching the consumer's route with seq > after_seq, in seq order, at most max. The
+  // caller owns the delivery position (the gateway's consumer stream); the store only records
+  // the highest seq it served (sent_upto) to validate acks. A sparse route may examine its
+  // budget of rows and find none: *covered (when given) tells up to which seq every matching
+  // row was returned, so an empty result with *covered > after_seq means "go on from
+  // *covered", not "the end".
   virtual std::vector<Record> read_after(const std::string& consumer, std::uint64_t after_seq,
                                          std::size_t max, std::error_code& ec,
                                          std::uint64_t* covered = nullptr) = 0;
   // Cumulative ack; durable when it returns / when the handler fires (writer thread).
   // upto == the last accepted ack: ok, no-op. upto below it: ack_backwards; above the highest
-  // seq handed out by next_batch/read_after since open: ack_beyond_sent (sent_upto starts at
-  // the durable cursor after a restart). Rejections and no-ops call done inline.
+  // seq served by read_after since open: ack_beyond_sent (that starts at the durable cursor
+  // after a restart). Rejections and no-ops call done inline.
   virtual std::error_code ack(const std::string& consumer, std::uint64_t upto) = 0;
   virtual void ack_async(const std::string& consumer, std::uint64_t upto, AckHandler done) = 0;
-  // Rewinds the delivery position to from_seq - 1 (not below the acked cursor's meaning:
-  // the acked cursor itself is never changed).
-  virtual std::error_code replay(const std::string& consumer, std::uint64_t from_seq) = 0;
   // First seq with ts_gw_ms >= since_ms (for {"since": ...}); nullopt when none.
   virtual std::optional<std::uint64_t> seq_at_time(std::int64_t since_ms) = 0;
-  // Rewinds the delivery position to the acked cursor (ack timeout: resend in order).
-  virtual std::error_code rewind_to_ack(const std::string& consumer) = 0;
 
-  // Dead letters: the consumer could not process `seq`; it is listed and counted.
+  // Dead letters: the consumer could not process `seq`; it is listed and counted. The async
+  // forms answer on the writer thread.
+  virtual void dead_letter_async(const std::string& consumer, std::uint64_t seq,
+                                 const std::string& reason, AckHandler done) = 0;
   virtual std::error_code dead_letter(const std::string& consumer, std::uint64_t seq,
                                       const std::string& reason) = 0;
   virtual std::vector<DeadLetter> dead_letters(const std::string& consumer) = 0;
-  virtual std::error_code clear_dead_letters(const std::string& consumer) = 0;
-  // Loads specific events (dead-letter redelivery).
+  // Removes the consumer's dead letters and hands back their events (in seq order), in one
+  // step on the writer thread (redelivery).
+  using DeadLettersHandler = std::function<void(std::error_code, std::vector<Record>)>;
+  virtual void take_dead_letters_async(const std::string& consumer, DeadLettersHandler done) = 0;
+  // Loads specific events.
   virtual std::vector<Record> get(const std::vector<std::uint64_t>& seqs) = 0;
 
   virtual std::vector<Record> query(const QueryFilter& filter) = 0;
+  // Counters kept as the store works: no query, safe to call from the event loop. first_seq is
+  // exact; oldest_unacked_ts_ms is refreshed off the caller's thread at most about once a
+  // second while stats() is being asked for (so it may lag by that much).
   virtual Stats stats() = 0;
   // Runs one bounded retention pass now (it also runs on its own every retention_interval).
   // Order: oldest rows every required consumer acked (by age, or by size); under size pressure

@@ -1,0 +1,69 @@
+// StoreSink: driver events into the real store, durability reported on the loop, and the
+// gateway's own events kept and retried when the store cannot take them (fault VFS).
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+
+#include "floorgate/gateway/store_sink.hpp"
+#include "floorgate/store/fault_vfs.hpp"
+#include "test_process.hpp"
+
+namespace fg = floorgate::gateway;
+namespace vfs = floorgate::store::fault_vfs;
+using floorgate::testing::TempDir;
+
+namespace {
+
+floorgate::drivers::Event gateway_event(const std::string& type) {
+  floorgate::drivers::Event e;
+  e.egm = "gateway";
+  e.type = type;
+  e.cls = floorgate::drivers::EventClass::security;
+  e.ts_gw_ms = 1'700'000'000'000;
+  e.source = "gateway:test";
+  return e;
+}
+
+// Runs the loop until pred holds; the io_context is driven here, one handler at a time.
+bool run_until(boost::asio::io_context& io, const std::function<bool()>& pred) {
+  return floorgate::testing::wait_until([&] {
+    io.restart();
+    io.poll();
+    return pred();
+  });
+}
+
+TEST(StoreSink, GatewayEventsAreKeptAndRetriedUntilDurable) {
+  vfs::reset();
+  TempDir dir;
+  floorgate::store::Options o;
+  o.path = dir.path() / "s.db";
+  o.vfs = vfs::name();
+  std::error_code ec;
+  auto store = floorgate::store::Store::open(o, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  boost::asio::io_context io;
+  fg::StoreSink sink(io.get_executor(), *store);
+  std::vector<std::uint64_t> heard;
+  sink.add_listener([&](const floorgate::store::Record& r) { heard.push_back(r.seq); });
+
+  vfs::fail_from(vfs::Op::write, 1);  // the device refuses writes
+  sink.submit_own(gateway_event("gateway.config_changed"));
+  sink.submit_own(gateway_event("gateway.login_failed"));
+  ASSERT_TRUE(run_until(io, [&] { return sink.unsaved() == 2; }));
+  EXPECT_EQ(sink.failed(), 2u);
+  EXPECT_TRUE(heard.empty());
+
+  vfs::reset();  // the device works again: the retry timer saves both, in order
+  ASSERT_TRUE(run_until(io, [&] { return sink.durable() == 2; }));
+  EXPECT_EQ(sink.unsaved(), 0u);
+  EXPECT_EQ(sink.own_dropped(), 0u);
+  ASSERT_EQ(heard.size(), 2u);
+  auto rows = store->get(heard);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].type, "gateway.config_changed");
+  EXPECT_EQ(rows[1].type, "gateway.login_failed");
+  store->close();
+}
+
+}  // namespace
