@@ -151,18 +151,23 @@ int main(int argc, char** argv) {
   }
   while (!b.connected) mosquitto_loop(b.mosq, 100, 1);
 
-  // Events "arrive" at `rate`; a group commit takes what arrived (at most every 2 ms).
+  // Events "arrive" at `rate`; a group commit takes what arrived, at most once per commit
+  // window (2 ms, the store's default Options::commit_window).
+  constexpr auto kCommitWindow = std::chrono::microseconds(2000);
   std::uint64_t next_seq = 1;
   const auto t0 = Clock::now();
   const double c0 = cpu_seconds();
   std::uint64_t arrived = 0;
+  auto last_commit = t0 - kCommitWindow;
   for (;;) {
-    const double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
+    const auto now = Clock::now();
+    const double elapsed = std::chrono::duration<double>(now - t0).count();
     if (elapsed >= seconds) break;
     const auto due = static_cast<std::uint64_t>(elapsed * rate);
-    if (due > arrived) {
+    if (due > arrived && now - last_commit >= kCommitWindow) {
       commit(b, next_seq, static_cast<int>(due - arrived), attrs);
       arrived = due;
+      last_commit = now;
     }
     mosquitto_loop(b.mosq, 2, 1);  // socket I/O, PUBACKs and acks; at most 2 ms of waiting
   }
