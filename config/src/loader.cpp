@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include <yaml-cpp/eventhandler.h>
@@ -155,12 +156,52 @@ class YamlPrescan final : public YAML::EventHandler {
 
 }  // namespace
 
+namespace {
+
+// Line and column (1-based, columns in bytes) of the first byte that is not well-formed UTF-8
+// (overlongs, surrogates and code points above U+10FFFF included); nullopt when all is fine.
+std::optional<detail::Pos> first_invalid_utf8(std::string_view s) {
+  int line = 1, col = 1;
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    bool ok = n != 0 && i + n <= s.size();
+    std::uint32_t cp = n == 1 ? c : n == 2 ? (c & 0x1F) : n == 3 ? (c & 0x0F) : (c & 0x07);
+    for (std::size_t k = 1; ok && k < n; ++k) {
+      const auto d = static_cast<unsigned char>(s[i + k]);
+      ok = (d & 0xC0) == 0x80;
+      cp = (cp << 6) | (d & 0x3F);
+    }
+    if (ok && n > 1) {
+      static constexpr std::uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+      ok = cp >= kMin[n] && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
+    }
+    if (!ok) return detail::Pos{line, col};
+    if (c == '\n') {
+      ++line;
+      col = 1;
+    } else {
+      ++col;
+    }
+    i += n;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 LoadResult load_string(std::string_view yaml, std::string_view filename) {
   detail::Reader r{std::string(filename)};
   if (yaml.size() > kMaxConfigBytes) {
     r.error({}, "", "the configuration is " + std::to_string(yaml.size()) +
                         " bytes; at most " + std::to_string(kMaxConfigBytes) +
                         " bytes (4 MiB) are allowed");
+    return LoadResult{std::nullopt, r.take_errors()};
+  }
+  // YAML is UTF-8, and MQTT topics and JSON must be too: a stray byte would be published in a
+  // topic root or an id (found by config_fuzz), so refuse it where it is.
+  if (auto bad = first_invalid_utf8(yaml)) {
+    r.error(*bad, "", "the file is not valid UTF-8 here (save it as UTF-8)");
     return LoadResult{std::nullopt, r.take_errors()};
   }
   YAML::Node root;

@@ -13,10 +13,9 @@ std::atomic<CheckReporter> g_reporter{nullptr};
 std::atomic<std::uint64_t> g_failures{0};
 std::mutex g_report_mu;  // guards the per-site "reported" flags
 
-void report_to_stderr(std::string_view what, const std::source_location& where) {
-  std::fprintf(stderr, "floorgate: invariant failed at %s:%u (%s): %.*s\n", where.file_name(),
-               static_cast<unsigned>(where.line()), where.function_name(),
-               static_cast<int>(what.size()), what.data());
+void report_to_stderr(std::string_view what, const CheckSite& where) {
+  std::fprintf(stderr, "floorgate: invariant failed at %s:%d (%s): %.*s\n", where.file,
+               where.line, where.function, static_cast<int>(what.size()), what.data());
 }
 
 }  // namespace
@@ -25,7 +24,7 @@ void set_check_reporter(CheckReporter reporter) { g_reporter.store(reporter); }
 
 std::uint64_t check_failures() { return g_failures.load(std::memory_order_relaxed); }
 
-void check_failed(std::string_view what, bool* reported, const std::source_location& where) {
+void check_failed(std::string_view what, bool* reported, const CheckSite& where) {
   g_failures.fetch_add(1, std::memory_order_relaxed);
   bool first = false;
   {

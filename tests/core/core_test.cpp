@@ -69,7 +69,7 @@ TEST(SystemClock, ReadsTheRealClocks) {
 }
 
 int g_reported = 0;
-void count_report(std::string_view, const std::source_location&) { ++g_reported; }
+void count_report(std::string_view, const CheckSite&) { ++g_reported; }
 
 #ifndef FLOORGATE_CHECK_ABORT
 TEST(Check, ReleaseCountsAndReportsOncePerSite) {

@@ -56,9 +56,9 @@ bool setup_logging(std::string_view level) {
   spdlog::set_default_logger(logger);
   spdlog::flush_on(spdlog::level::info);
   // A failed invariant (core/check.hpp) in a release build is logged once per site.
-  core::set_check_reporter([](std::string_view what, const std::source_location& where) {
-    spdlog::critical("invariant failed at {}:{} ({}): {} -- please report this bug",
-                     where.file_name(), where.line(), where.function_name(), what);
+  core::set_check_reporter([](std::string_view what, const core::CheckSite& where) {
+    spdlog::critical("invariant failed at {}:{} ({}): {} -- please report this bug", where.file,
+                     where.line, where.function, what);
   });
   return set_log_level(level);
 }

@@ -7,13 +7,19 @@
 // EGM, a broker, a file or a web client: those get error values.
 
 #include <cstdint>
-#include <source_location>
 #include <string_view>
 
 namespace floorgate::core {
 
+// Where a check failed (std::source_location is not available to clang 14, the fuzz build).
+struct CheckSite {
+  const char* file;
+  int line;
+  const char* function;
+};
+
 // Called for each failed check (release: the first failure per call site). Thread-safe.
-using CheckReporter = void (*)(std::string_view what, const std::source_location& where);
+using CheckReporter = void (*)(std::string_view what, const CheckSite& where);
 
 // Installs the reporter (nullptr: stderr). Call once at start-up, before threads start.
 void set_check_reporter(CheckReporter reporter);
@@ -21,8 +27,7 @@ void set_check_reporter(CheckReporter reporter);
 std::uint64_t check_failures();
 
 // The out-of-line failure path of FG_CHECK; aborts when built with FLOORGATE_CHECK_ABORT.
-void check_failed(std::string_view what, bool* reported,
-                  const std::source_location& where = std::source_location::current());
+void check_failed(std::string_view what, bool* reported, const CheckSite& where);
 
 }  // namespace floorgate::core
 
@@ -30,6 +35,7 @@ void check_failed(std::string_view what, bool* reported,
   do {                                                                   \
     if (!(cond)) [[unlikely]] {                                          \
       static bool fg_check_reported_ = false;                            \
-      ::floorgate::core::check_failed((what), &fg_check_reported_);      \
+      ::floorgate::core::check_failed((what), &fg_check_reported_,      \
+                                      {__FILE__, __LINE__, __func__});   \
     }                                                                    \
   } while (0)
