@@ -44,6 +44,9 @@ function fmtAgo(ms) {
   if (s < 3600) return `${Math.floor(s / 60)}m ago`;
   return `${Math.floor(s / 3600)}h ago`;
 }
+// Events per second or minute, one decimal below 10 (the backlog figures, over 60 s).
+function fmtRate(v) { return v == null ? '—' : (Math.abs(v) < 10 ? v.toFixed(1) : String(Math.round(v))); }
+
 function fmtDuration(s) {
   if (s === null || s === undefined) return '—';
   s = Math.floor(Number(s));
@@ -215,10 +218,13 @@ function renderDashboard() {
     alarms.length ? h('ul', {}, alarms.map((a) => h('li', {}, badge('bad', 'ALARM'), ' ', typeof a === 'string' ? a : dash(a.message)))) : h('p', {}, badge('ok', 'None'), ' No alarms'));
   const consumers = d.consumers || [];
   const ctable = h('div.card', {}, h('h2', {}, 'Consumers'), h('div.table-wrap', {}, h('table', { id: 'consumers' },
-    h('thead', {}, h('tr', {}, ['Consumer', 'Required', 'Unacked', 'Oldest unacked', 'Acked up to', 'In flight'].map((t) => h('th', {}, t)))),
+    h('thead', {}, h('tr', {}, ['Consumer', 'Required', 'Unacked', 'Oldest unacked', 'Acked up to', 'In flight', 'In /s', 'Done /s', 'Backlog /min', 'Clears in'].map((t) => h('th', {}, t)))),
     h('tbody', {}, consumers.map((c) => h('tr', {}, h('td', {}, dash(c.name)), h('td', {}, c.required ? 'yes' : 'no'),
       h('td.num', {}, dash(c.unacked)), h('td.num', {}, c.oldest_unacked_age_s == null ? '—' : fmtDuration(c.oldest_unacked_age_s)),
-      h('td.num', {}, dash(c.acked_upto ?? c.acked_seq)), h('td.num', {}, dash(c.inflight))))))));
+      h('td.num', {}, dash(c.acked_upto ?? c.acked_seq)), h('td.num', {}, dash(c.inflight)),
+      h('td.num', {}, fmtRate(c.incoming_per_s)), h('td.num', {}, fmtRate(c.acked_per_s)),
+      h('td.num', {}, c.backlog_growth_per_min == null ? '—' : (c.backlog_growth_per_min > 0 ? '+' : '') + fmtRate(c.backlog_growth_per_min)),
+      h('td.num', {}, c.drain_eta_s == null ? (c.backlog_growth_per_min > 0 ? 'growing' : '—') : fmtDuration(Math.round(c.drain_eta_s)))))))));
   const liveCard = h('div.card', {}, h('h2', {}, 'Live events'),
     Fg.live.length ? null : h('p.muted', { id: 'no-live' }, 'Waiting for events…'), eventTable(Fg.live.slice(0, 15), ''));
   setView(h('h1', {}, 'Dashboard'), cards, alarmCard, ctable, liveCard);

@@ -62,6 +62,7 @@ class SqliteStore final : public Store {
     // chunks so one big ack never stalls appends; until it is done, unacked over-reports.
     std::uint64_t counted = 0;
     std::uint64_t dead_letters = 0;
+    std::uint64_t routed_total = 0;  // committed rows the route selected, since open
   };
   enum class OpKind { append, ack, recount, task };
   struct Op {
@@ -89,6 +90,7 @@ class SqliteStore final : public Store {
   // Per-batch cursor changes of one consumer.
   struct CursorDelta {
     std::int64_t pending = 0;
+    std::uint64_t routed = 0;  // appended rows the route selects (Consumer::routed_total)
     std::optional<std::uint64_t> acked;
     std::optional<std::uint64_t> counted;
   };

@@ -192,6 +192,7 @@ Stats SqliteStore::stats() {
       cs.sent_upto = c.sent_upto;
       cs.unacked = c.pending;
       cs.dead_letters = c.dead_letters;
+      cs.routed_total = c.routed_total;
       if (c.pending > 0) {
         if (auto it = oldest_unacked_.find(name); it != oldest_unacked_.end()) {
           cs.oldest_unacked_ts_ms = it->second;

@@ -218,7 +218,11 @@ std::error_code SqliteStore::apply_append(Op& op, CursorDeltas& deltas, BatchSta
   last_hash = r.hash;
   last_seq = r.seq;
   for (const auto& [name, c] : consumers_) {
-    if (selects(c.spec.route, r)) ++deltas[name].pending;
+    if (selects(c.spec.route, r)) {
+      auto& d = deltas[name];
+      ++d.pending;
+      ++d.routed;
+    }
   }
   return {};
 }
@@ -289,6 +293,7 @@ void SqliteStore::apply_cursor_deltas(const CursorDeltas& deltas) {
         std::max<std::int64_t>(static_cast<std::int64_t>(c.pending) + d.pending, 0));
     if (d.acked) c.acked = *d.acked;
     if (d.counted) c.counted = *d.counted;
+    c.routed_total += d.routed;
   }
 }
 

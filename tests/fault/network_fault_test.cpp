@@ -82,12 +82,15 @@ TEST(FaultNetwork, RequiredConsumerOfflineCatchesUpWithoutLoss) {
   const auto outage = fault_duration(20s, 300s);
   floor.stop_consumer("slot-mgmt");
   std::this_thread::sleep_for(outage);
-  // While it is away, health shows its backlog growing old.
-  auto during = health.wait_for([](const auto& h) {
+  // While it is away, health shows its backlog growing old, and growing: events come in,
+  // none leave, and there is no time-to-clear.
+  auto during = health.wait_for([](const boost::json::object& h) {
     auto c = health_consumer(h, "slot-mgmt");
-    return c && json_int(*c, {"unacked"}) > 0 && json_int(*c, {"oldest_unacked_age_ms"}) >= 5000;
+    return c && json_int(*c, {"unacked"}) > 0 && json_int(*c, {"oldest_unacked_age_ms"}) >= 5000 &&
+           c->at("incoming_per_s").to_number<double>() > 0 &&
+           c->at("backlog_growth_per_min").to_number<double>() > 0 && c->at("drain_eta_s").is_null();
   });
-  EXPECT_TRUE(during) << "health never reported slot-mgmt's backlog";
+  EXPECT_TRUE(during) << "health never reported slot-mgmt's backlog growing";
   floor.start_consumer("slot-mgmt");
 
   ASSERT_TRUE(during);

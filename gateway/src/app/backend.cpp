@@ -112,7 +112,12 @@ json::object ApplianceBackend::dashboard() {
     co["oldest_unacked_age_s"] =
         c.oldest_unacked_ts_ms ? json::value((now - *c.oldest_unacked_ts_ms) / 1000) : nullptr;
     for (const auto& d : ds.consumers) {
-      if (d.name == c.name) co["inflight"] = d.inflight;
+      if (d.name != c.name) continue;
+      co["inflight"] = d.inflight;
+      co["incoming_per_s"] = d.incoming_per_s;
+      co["acked_per_s"] = d.acked_per_s;
+      co["backlog_growth_per_min"] = d.backlog_growth_per_min;
+      co["drain_eta_s"] = d.drain_eta_s ? json::value(*d.drain_eta_s) : nullptr;
     }
     consumers.push_back(std::move(co));
   }

@@ -56,6 +56,16 @@ std::string ApplianceBackend::metrics_text() {
   for (const auto& c : ds.consumers) m.sample("floorgate_consumer_published_total", "consumer", c.name, static_cast<double>(c.published));
   m.family("floorgate_consumer_inflight_events", "gauge", "Events published and awaiting the consumer's ack.");
   for (const auto& c : ds.consumers) m.sample("floorgate_consumer_inflight_events", "consumer", c.name, static_cast<double>(c.inflight));
+  m.family("floorgate_consumer_incoming_per_second", "gauge", "Events routed to the consumer per second (last 60 s).");
+  for (const auto& c : ds.consumers) m.sample("floorgate_consumer_incoming_per_second", "consumer", c.name, c.incoming_per_s);
+  m.family("floorgate_consumer_acked_per_second", "gauge", "Events leaving the consumer's backlog per second (last 60 s).");
+  for (const auto& c : ds.consumers) m.sample("floorgate_consumer_acked_per_second", "consumer", c.name, c.acked_per_s);
+  m.family("floorgate_consumer_backlog_growth_per_minute", "gauge", "Incoming minus processed events per minute (last 60 s); negative while draining.");
+  for (const auto& c : ds.consumers) m.sample("floorgate_consumer_backlog_growth_per_minute", "consumer", c.name, c.backlog_growth_per_min);
+  m.family("floorgate_consumer_drain_eta_seconds", "gauge", "Time to clear the backlog at the current rates; absent when not draining.");
+  for (const auto& c : ds.consumers) {
+    if (c.drain_eta_s) m.sample("floorgate_consumer_drain_eta_seconds", "consumer", c.name, *c.drain_eta_s);
+  }
   m.family("floorgate_consumer_dead_letters", "gauge", "Events the consumer rejected (dead letters).");
   for (const auto& c : st.consumers) m.sample("floorgate_consumer_dead_letters", "consumer", c.name, static_cast<double>(c.dead_letters));
 

@@ -286,6 +286,8 @@ void DeliveryImpl::on_tick() {
   auto now = std::chrono::steady_clock::now();
   double dt = std::chrono::duration<double>(now - last_tick_).count();
   last_tick_ = now;
+  ++counters_.ticks;
+  sample_backlogs(now);
   if (client_ && client_->connected()) {
     for (auto& c : consumers_) {
       c->tokens = std::min(c->tokens + dt * c->opt.replay_rate,
@@ -359,12 +361,34 @@ void DeliveryImpl::publish_health() {
     c->last_health_acks = c->counters.acks;
     e["replay_active"] = c->replay_active || !c->dead_queue.empty();
     e["rejected"] = c->counters.rejected;
+    const auto b = c->backlog.figures();
+    e["incoming_per_s"] = b.incoming_per_s;
+    e["acked_per_s"] = b.acked_per_s;
+    e["backlog_growth_per_min"] = b.backlog_growth_per_min;
+    if (b.drain_eta_s) {
+      e["drain_eta_s"] = *b.drain_eta_s;
+    } else {
+      e["drain_eta_s"] = nullptr;
+    }
+    e["rate_window_s"] = b.window_s;
     arr.push_back(std::move(e));
   }
   o["consumers"] = std::move(arr);
   o["rejected_inbound"] = counters_.rejected_inbound;
   if (client_->publish(opt_.topic_root + "/health", json::serialize(o), 0, false) >= 0)
     ++counters_.health_published;
+}
+
+void DeliveryImpl::sample_backlogs(SteadyTime now) {
+  if (now - last_backlog_sample_ < std::chrono::seconds(1)) return;
+  last_backlog_sample_ = now;
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch());
+  const auto st = store_.stats();  // counters only: no query on the loop
+  for (auto& c : consumers_) {
+    for (const auto& sc : st.consumers) {
+      if (sc.name == c->opt.name) c->backlog.sample(ms.count(), sc.routed_total, sc.unacked);
+    }
+  }
 }
 
 void DeliveryImpl::refresh_snapshot() {
@@ -392,6 +416,11 @@ void DeliveryImpl::refresh_snapshot() {
     cs.sent_upto = c->sent_upto;
     cs.inflight = c->inflight.size();
     cs.replay_active = c->replay_active || !c->dead_queue.empty();
+    const auto b = c->backlog.figures();
+    cs.incoming_per_s = b.incoming_per_s;
+    cs.acked_per_s = b.acked_per_s;
+    cs.backlog_growth_per_min = b.backlog_growth_per_min;
+    cs.drain_eta_s = b.drain_eta_s;
     s.consumers.push_back(std::move(cs));
   }
   std::lock_guard lock(snap_mu_);

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "floorgate/gateway/backlog.hpp"
 #include "floorgate/gateway/delivery.hpp"
 #include "mqtt/mqtt_client.hpp"
 
@@ -45,6 +46,7 @@ struct ConsumerState {
   ConsumerDeliveryStats counters;
   std::uint64_t last_health_published = 0, last_health_acks = 0;
   std::uint64_t silent_timeouts = 0;  // ack timeouts in a row without an ack (log throttling)
+  BacklogRate backlog;                // incoming / processing / growth / drain ETA (health)
 };
 
 class DeliveryImpl : public std::enable_shared_from_this<DeliveryImpl> {
@@ -112,6 +114,8 @@ class DeliveryImpl : public std::enable_shared_from_this<DeliveryImpl> {
   bool started_ = false, stopped_ = false, pump_scheduled_ = false;
   std::uint64_t live_pos_ = 0, appended_hint_ = 0;
   SteadyTime last_tick_{};
+  SteadyTime last_backlog_sample_{};
+  void sample_backlogs(SteadyTime now);  // once a second: store counters into BacklogRate
   DeliveryStats counters_;  // gateway-wide counters (consumers vector unused here)
   // Rejected-input log lines: at most kRejectLogBurst per kRejectLogPeriod, then one line
   // saying how many were left out (a stranger's flood must not fill the disk with logs).

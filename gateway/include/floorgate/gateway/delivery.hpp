@@ -82,6 +82,11 @@ struct ConsumerDeliveryStats {
   bool replay_active = false;
   std::uint64_t nacks = 0;           // dead letters recorded
   std::uint64_t rejected = 0;        // bad ack/replay messages for this consumer
+  // Backlog arithmetic over the last BacklogRate::kWindowMs (see backlog.hpp).
+  double incoming_per_s = 0;         // events routed to it
+  double acked_per_s = 0;            // events leaving its backlog
+  double backlog_growth_per_min = 0; // negative while draining
+  std::optional<double> drain_eta_s; // time to clear while draining; none otherwise
 };
 
 // Snapshot of the delivery side (web page, /metrics, health topic, tests).
@@ -106,6 +111,7 @@ struct DeliveryStats {
   std::uint64_t ack_commit_errors = 0;
   std::uint64_t health_published = 0;
   std::uint64_t live_published = 0;
+  std::uint64_t ticks = 0;  // delivery ticks run; each pumps every consumer (tests wait on it)
   std::vector<ConsumerDeliveryStats> consumers;
 };
 

@@ -120,6 +120,7 @@ struct ConsumerStats {
   std::uint64_t unacked = 0;         // matching events after the cursor
   std::optional<std::int64_t> oldest_unacked_ts_ms;
   std::uint64_t dead_letters = 0;
+  std::uint64_t routed_total = 0;    // events committed since open that the route selects
 };
 
 struct Stats {
