@@ -70,7 +70,6 @@ class HealthWatch {
     std::optional<boost::json::object> hit;
     wait_until(
         [&] {
-          std::this_thread::sleep_for(std::chrono::milliseconds(200));
           for (auto& m : messages()) {
             if (pred(m)) {
               hit = m;
@@ -79,7 +78,7 @@ class HealthWatch {
           }
           return false;
         },
-        timeout);
+        timeout, std::chrono::milliseconds(200));  // re-reading the health file is not free
     return hit;
   }
 
@@ -232,7 +231,6 @@ inline LedgerComparison settle_and_compare(Floor& floor, const std::string& cons
       [&] {
         auto ledger = floor.sim().ledger();
         if (!ledger) return false;
-        std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // let deliveries land
         std::vector<LedgerEntry> l(
             ledger->begin() + static_cast<std::ptrdiff_t>(std::min(ledger_from, ledger->size())),
             ledger->end());
@@ -250,7 +248,8 @@ inline LedgerComparison settle_and_compare(Floor& floor, const std::string& cons
         cmp.extras = count_extras(la, g, floor.address_to_egm());
         return true;
       },
-      timeout);
+      timeout,
+      std::chrono::milliseconds(1500));  // reading the ledger and the consumer's file is heavy
   return cmp;
 }
 

@@ -1,6 +1,9 @@
 // Store benchmark: prints the figures of group `store` as JSON lines (tests/bench/run store).
 //   store.append_rate      durable appends/s with group commit
 //   store.append_ratio     append_rate / a bare SQLite batched-insert loop (batch 100)
+//   store.append_rate_sync5ms  durable appends/s from 8 producer threads when every fsync
+//                          takes 5 ms more (fault_vfs sync delay: slow eMMC/SD flash); target
+//                          >= 20,000 (issue 19)
 //   store.commit_p99_ms    append -> durable latency at a steady 2,000 events/s
 //   store.next_batch_p99_ms next_batch(500) with 5M rows and 3 consumers
 //   store.ack_p99_ms       ack() with 5M rows and 3 consumers
@@ -12,6 +15,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -25,6 +29,7 @@
 #include <vector>
 
 #include "bench_json.hpp"
+#include "floorgate/store/fault_vfs.hpp"
 #include "floorgate/store/store.hpp"
 #include "store_test_util.hpp"
 #include "test_process.hpp"
@@ -121,6 +126,41 @@ double append_bulk(Store& s, std::uint64_t first, std::uint64_t n) {
   double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   if (failed) std::fprintf(stderr, "bench: %llu appends failed\n", (unsigned long long)failed);
   return static_cast<double>(n) / secs;
+}
+
+// `producers` threads append `per_producer` events each, each thread with its own bounded
+// in-flight window, as the SAS buses and the G2S host do on a floor; returns events/s.
+double append_producers(Store& s, int producers, std::uint64_t per_producer) {
+  std::atomic<std::uint64_t> failed{0};
+  auto t0 = Clock::now();
+  std::vector<std::thread> threads;
+  for (int p = 0; p < producers; ++p) {
+    threads.emplace_back([&, p] {
+      std::mutex mu;
+      std::condition_variable cv;
+      std::uint64_t done = 0;
+      constexpr std::uint64_t kWindow = 1000;
+      for (std::uint64_t i = 0; i < per_producer; ++i) {
+        {
+          std::unique_lock lk(mu);
+          cv.wait(lk, [&] { return i - done < kWindow; });
+        }
+        s.append(make(static_cast<std::uint64_t>(p) * per_producer + i),
+                 [&](std::error_code ec, const Record&) {
+                   if (ec) ++failed;
+                   std::lock_guard lk(mu);
+                   ++done;
+                   cv.notify_one();
+                 });
+      }
+      std::unique_lock lk(mu);
+      cv.wait(lk, [&] { return done == per_producer; });
+    });
+  }
+  for (auto& t : threads) t.join();
+  double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (failed) std::fprintf(stderr, "bench: %llu appends failed\n", (unsigned long long)failed.load());
+  return static_cast<double>(per_producer) * producers / secs;
 }
 
 // The same rows into the same schema with the same pragmas, 100 per transaction.
@@ -284,6 +324,27 @@ int main() {
   print_figure("store.append_rate", rate, "events/s");
   print_figure("store.append_ratio", rate / bare, "ratio");
   std::fprintf(stderr, "bench: bare loop %.0f events/s\n", bare);
+
+  // 1b. Slow flash: every sync 5 ms longer (the fault VFS), 8 producers, the default window.
+  {
+    namespace vfs = floorgate::store::fault_vfs;
+    vfs::reset();
+    vfs::set_sync_delay(std::chrono::milliseconds(5));
+    Options o;
+    o.path = dir / "slow.db";
+    o.max_bytes = 64ull << 30;
+    o.vfs = vfs::name();
+    std::error_code ec;
+    auto s = Store::open(o, ec);
+    if (!s) return 1;
+    const double slow = append_producers(*s, 8, 25'000);
+    const auto syncs = vfs::calls(vfs::Op::sync);
+    s->close();
+    vfs::reset();
+    print_figure("store.append_rate_sync5ms", slow, "events/s");
+    std::fprintf(stderr, "bench: sync +5 ms: %.0f events/s, %llu syncs for 200000 events\n", slow,
+                 static_cast<unsigned long long>(syncs));
+  }
 
   // 2. One store with 3 consumers: 100k rows, steady commits, reads; then 5M rows, reads.
   Options o;

@@ -72,13 +72,14 @@ inline bool port_open(int port) {
   return ok;
 }
 
-// Polls `pred` every 10 ms until it holds or `timeout` passes.
+// Polls `pred` every `poll_every` (10 ms) until it holds or `timeout` passes.
 inline bool wait_until(const std::function<bool()>& pred,
-                       std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+                       std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                       std::chrono::milliseconds poll_every = std::chrono::milliseconds(10)) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::this_thread::sleep_for(poll_every);  // the polling interval of the condition
   }
   return pred();
 }

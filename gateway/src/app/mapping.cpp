@@ -1,5 +1,11 @@
 #include "app/mapping.hpp"
 
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+
+#include "floorgate/store/fault_vfs.hpp"
+
 namespace floorgate::gateway::app {
 
 store::Options store_options(const config::Config& c) {
@@ -7,6 +13,17 @@ store::Options store_options(const config::Config& c) {
   o.path = c.store.path;
   o.max_bytes = c.store.retention.max_size_bytes;
   o.max_age = std::chrono::duration_cast<std::chrono::seconds>(c.store.retention.max_age);
+  // Benchmarks only (tests/bench/groups/efficiency): emulate slow flash by adding this many
+  // microseconds to every fsync (the store's fault VFS). Never set on an appliance.
+  if (const char* us = std::getenv("FLOORGATE_BENCH_SYNC_DELAY_US")) {
+    const long delay = std::strtol(us, nullptr, 10);
+    if (delay > 0) {
+      store::fault_vfs::set_sync_delay(std::chrono::microseconds(delay));
+      o.vfs = store::fault_vfs::name();
+      spdlog::warn("FLOORGATE_BENCH_SYNC_DELAY_US={}: every fsync is {} us slower (benchmark)",
+                   delay, delay);
+    }
+  }
   return o;
 }
 
