@@ -58,3 +58,20 @@ function(floorgate_module name)
     PUBLIC floorgate::options ${M_PUBLIC_LIBS}
     PRIVATE floorgate::warnings ${M_PRIVATE_LIBS})
 endfunction()
+
+# floorgate_fuzz_target(<name> SOURCES ... LIBS ... [INSTRUMENT <library target>]): a libFuzzer
+# program (FLOORGATE_FUZZ=ON with clang, the `fuzz` preset), sanitized; INSTRUMENT also gives
+# the library under test coverage feedback and the sanitizers. Without clang: nothing.
+function(floorgate_fuzz_target name)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    return()
+  endif()
+  cmake_parse_arguments(F "" "INSTRUMENT" "SOURCES;LIBS" ${ARGN})
+  add_executable(${name} ${F_SOURCES})
+  target_link_libraries(${name} PRIVATE floorgate::warnings ${F_LIBS})
+  target_compile_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined)
+  target_link_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined)
+  if(F_INSTRUMENT)
+    target_compile_options(${F_INSTRUMENT} PRIVATE -fsanitize=fuzzer-no-link,address,undefined)
+  endif()
+endfunction()
