@@ -10,6 +10,7 @@
 #include <yaml-cpp/parser.h>
 
 #include "floorgate/config/config.hpp"
+#include "floorgate/core/utf8.hpp"
 #include "reader.hpp"
 #include "sections.hpp"
 
@@ -158,26 +159,14 @@ class YamlPrescan final : public YAML::EventHandler {
 
 namespace {
 
-// Line and column (1-based, columns in bytes) of the first byte that is not well-formed UTF-8
-// (overlongs, surrogates and code points above U+10FFFF included); nullopt when all is fine.
+// Line and column (1-based, columns in bytes) of the first byte that is not well-formed UTF-8;
+// nullopt when all is fine.
 std::optional<detail::Pos> first_invalid_utf8(std::string_view s) {
   int line = 1, col = 1;
   for (std::size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    bool ok = n != 0 && i + n <= s.size();
-    std::uint32_t cp = n == 1 ? c : n == 2 ? (c & 0x1F) : n == 3 ? (c & 0x0F) : (c & 0x07);
-    for (std::size_t k = 1; ok && k < n; ++k) {
-      const auto d = static_cast<unsigned char>(s[i + k]);
-      ok = (d & 0xC0) == 0x80;
-      cp = (cp << 6) | (d & 0x3F);
-    }
-    if (ok && n > 1) {
-      static constexpr std::uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-      ok = cp >= kMin[n] && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
-    }
-    if (!ok) return detail::Pos{line, col};
-    if (c == '\n') {
+    const std::size_t n = core::utf8_sequence_length(s, i);
+    if (n == 0) return detail::Pos{line, col};
+    if (s[i] == '\n') {
       ++line;
       col = 1;
     } else {

@@ -2,32 +2,9 @@
 
 #include <cstdio>
 
+#include "floorgate/core/utf8.hpp"
+
 namespace floorgate::drivers {
-namespace {
-
-// Length of the well-formed UTF-8 sequence starting at s[i] (Unicode table 3-7), 0 if none.
-std::size_t utf8_length(std::string_view s, std::size_t i) {
-  const auto c = static_cast<unsigned char>(s[i]);
-  std::size_t n = 0;
-  unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-  if (c >= 0xC2 && c <= 0xDF) n = 2;
-  else if (c == 0xE0) n = 3, lo = 0xA0;                 // no overlong 3-byte forms
-  else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) n = 3;
-  else if (c == 0xED) n = 3, hi = 0x9F;                 // no surrogates U+D800..DFFF
-  else if (c == 0xF0) n = 4, lo = 0x90;                 // no overlong 4-byte forms
-  else if (c >= 0xF1 && c <= 0xF3) n = 4;
-  else if (c == 0xF4) n = 4, hi = 0x8F;                 // nothing above U+10FFFF
-  else return 0;
-  if (i + n > s.size()) return 0;
-  const auto c1 = static_cast<unsigned char>(s[i + 1]);
-  if (c1 < lo || c1 > hi) return 0;
-  for (std::size_t k = 2; k < n; ++k) {
-    if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 0;
-  }
-  return n;
-}
-
-}  // namespace
 
 bool JsonWriter::append_quoted(std::string& out, std::string_view s) {
   bool clean = true;
@@ -35,7 +12,7 @@ bool JsonWriter::append_quoted(std::string& out, std::string_view s) {
   for (std::size_t i = 0; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
     if (c >= 0x80) {
-      if (std::size_t n = utf8_length(s, i)) {
+      if (std::size_t n = core::utf8_sequence_length(s, i)) {
         out.append(s.substr(i, n));
         i += n - 1;
       } else {

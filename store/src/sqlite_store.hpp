@@ -46,6 +46,7 @@ class SqliteStore final : public Store {
   std::vector<Record> get(const std::vector<std::uint64_t>& seqs) override;
   std::vector<Record> query(const QueryFilter& filter) override;
   Stats stats() override;
+  Stats counters() override;
   std::error_code run_retention() override;
   ChainCheck verify_chain(std::uint64_t from_seq, std::uint64_t to_seq) override;
   void close() override;
@@ -207,6 +208,7 @@ class SqliteStore final : public Store {
   // Stats::oldest_unacked_ts_ms per consumer, refreshed by the counter thread when stats()
   // asked and the last refresh is older than kOldestRefreshMs (all under mu_).
   void refresh_oldest_unacked();         // counter thread
+  Stats snapshot(bool full);             // counters(), plus (full) oldest-unacked and bytes
   std::map<std::string, std::optional<std::int64_t>> oldest_unacked_;
   std::int64_t oldest_refreshed_ms_ = -1'000'000;  // steady ms of the last refresh
   bool oldest_wanted_ = false;                     // under kc_mu_

@@ -165,7 +165,11 @@ std::vector<Record> SqliteStore::query(const QueryFilter& f) {
   return out;
 }
 
-Stats SqliteStore::stats() {
+Stats SqliteStore::stats() { return snapshot(true); }
+
+Stats SqliteStore::counters() { return snapshot(false); }
+
+Stats SqliteStore::snapshot(bool full) {
   Stats s;
   bool refresh = false;
   {
@@ -193,15 +197,16 @@ Stats SqliteStore::stats() {
       cs.unacked = c.pending;
       cs.dead_letters = c.dead_letters;
       cs.routed_total = c.routed_total;
-      if (c.pending > 0) {
+      if (full && c.pending > 0) {
         if (auto it = oldest_unacked_.find(name); it != oldest_unacked_.end()) {
           cs.oldest_unacked_ts_ms = it->second;
         }
       }
       s.consumers.push_back(std::move(cs));
     }
-    refresh = core::steady_now_ms() - oldest_refreshed_ms_ >= kOldestRefreshMs;
+    refresh = full && core::steady_now_ms() - oldest_refreshed_ms_ >= kOldestRefreshMs;
   }
+  if (!full) return s;
   if (refresh) {
     std::lock_guard lk(kc_mu_);
     if (!oldest_wanted_) {

@@ -4,6 +4,7 @@
 #include "floorgate/core/clock.hpp"
 #include "floorgate/core/event_class.hpp"
 #include "floorgate/core/route.hpp"
+#include "floorgate/core/utf8.hpp"
 
 namespace floorgate::core {
 namespace {
@@ -47,6 +48,19 @@ TEST(Route, PrefixWildcardNeedsSomethingAfterTheDot) {
   EXPECT_TRUE(type_pattern_matches("*", "anything"));
   EXPECT_TRUE(type_pattern_matches("door.opened", "door.opened"));
   EXPECT_FALSE(type_pattern_matches("door.opened", "door.opened.x"));
+}
+
+TEST(Utf8, SequenceLengthAcceptsWellFormedOnly) {
+  using namespace std::string_view_literals;
+  EXPECT_EQ(utf8_sequence_length("a"sv, 0), 1u);
+  EXPECT_EQ(utf8_sequence_length("\xC3\xA9"sv, 0), 2u);          // e acute
+  EXPECT_EQ(utf8_sequence_length("\xE2\x82\xAC"sv, 0), 3u);      // euro sign
+  EXPECT_EQ(utf8_sequence_length("\xF0\x9F\x8E\xB0"sv, 0), 4u);  // slot machine
+  EXPECT_EQ(utf8_sequence_length("\xC0\xAF"sv, 0), 0u);          // overlong '/'
+  EXPECT_EQ(utf8_sequence_length("\xED\xA0\x80"sv, 0), 0u);      // a surrogate
+  EXPECT_EQ(utf8_sequence_length("\xF4\x90\x80\x80"sv, 0), 0u);  // above U+10FFFF
+  EXPECT_EQ(utf8_sequence_length("\xE2\x82"sv, 0), 0u);          // cut short
+  EXPECT_EQ(utf8_sequence_length("\xFF"sv, 0), 0u);               // never in UTF-8
 }
 
 TEST(ManualClock, MovesBothClocksAndStepsWallAlone) {

@@ -19,10 +19,6 @@ class FakeStore : public store::Store {
   FakeStore() : worker_([this] { run(); }) {}
   ~FakeStore() override { close(); }
 
-  static bool route_matches(const store::Route& rt, const store::Record& r) {
-    return store::selects(rt, r);  // the one matcher (core/route.hpp)
-  }
-
   // Appends synchronously and returns the stored record (seq assigned).
   store::Record add(store::Record r) {
     std::lock_guard l(mu_);
@@ -88,7 +84,7 @@ class FakeStore : public store::Store {
     }
     std::uint64_t last = rows_.empty() ? after : std::max(after, rows_.rbegin()->first);
     for (auto r = rows_.upper_bound(after); r != rows_.end() && out.size() < max; ++r) {
-      if (route_matches(it->second.spec.route, r->second)) out.push_back(r->second);
+      if (store::selects(it->second.spec.route, r->second)) out.push_back(r->second);
     }
     if (covered) *covered = out.size() == max ? out.back().seq : last;
     if (!out.empty()) it->second.sent = std::max(it->second.sent, out.back().seq);
@@ -161,7 +157,7 @@ class FakeStore : public store::Store {
       cs.acked_upto = c.acked;
       cs.sent_upto = c.sent;
       for (auto r = rows_.upper_bound(c.acked); r != rows_.end(); ++r) {
-        if (!route_matches(c.spec.route, r->second)) continue;
+        if (!store::selects(c.spec.route, r->second)) continue;
         if (!cs.unacked++) cs.oldest_unacked_ts_ms = r->second.ts_gw_ms;
       }
       cs.dead_letters = c.dead.size();
@@ -169,6 +165,7 @@ class FakeStore : public store::Store {
     }
     return st;
   }
+  store::Stats counters() override { return stats(); }
   std::error_code run_retention() override { return {}; }
   store::ChainCheck verify_chain(std::uint64_t, std::uint64_t) override { return {}; }
   void close() override {

@@ -99,12 +99,6 @@ void DeliveryImpl::pump(ConsumerState& c) {
       spdlog::error("delivery: reading for consumer {} failed: {}", c.opt.name, ec.message());
       return;
     }
-    if (batch.empty()) {
-      // A sparse route may scan its budget and find nothing: go on from where the scan got,
-      // on the next tick, so the stream never sticks and one call stays bounded.
-      c.pos = std::max(c.pos, covered);
-      return;
-    }
     for (auto& r : batch) {
       if (!publish_event(c, r, false, false)) {
         rewind(c);  // the link just went down; resend from the cursor after reconnecting
@@ -116,7 +110,11 @@ void DeliveryImpl::pump(ConsumerState& c) {
       c.sent_upto = std::max(c.sent_upto, r.seq);
       ++c.counters.published;
     }
-    if (batch.size() < n) c.pos = std::max(c.pos, covered);
+    // Every matching row up to `covered` was returned; a sparse route may have scanned its
+    // budget and found fewer (or none). A short batch is the end for now: go on from there at
+    // the next notify or tick, so one call stays bounded and no empty read follows.
+    c.pos = std::max(c.pos, covered);
+    if (batch.size() < n) return;
   }
 }
 

@@ -383,7 +383,7 @@ void DeliveryImpl::sample_backlogs(SteadyTime now) {
   if (now - last_backlog_sample_ < std::chrono::seconds(1)) return;
   last_backlog_sample_ = now;
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch());
-  const auto st = store_.stats();  // counters only: no query on the loop
+  const auto st = store_.counters();  // no query, no refresh scan, no stat() calls
   for (auto& c : consumers_) {
     for (const auto& sc : st.consumers) {
       if (sc.name == c->opt.name) c->backlog.sample(ms.count(), sc.routed_total, sc.unacked);

@@ -225,6 +225,9 @@ class Store {
   // exact; oldest_unacked_ts_ms is refreshed off the caller's thread at most about once a
   // second while stats() is being asked for (so it may lag by that much).
   virtual Stats stats() = 0;
+  // The same counters without the oldest-unacked stamps and the file size: for a caller that
+  // samples every second (backlog rates) and must not keep the refresh scan running.
+  virtual Stats counters() = 0;
   // Runs one bounded retention pass now (it also runs on its own every retention_interval).
   // Order: oldest rows every required consumer acked (by age, or by size); under size pressure
   // then acked rows further on, then unacked telemetry, operational, fault; never unacked
