@@ -80,6 +80,14 @@ void on_connect(mosquitto* mosq, void* ud, int rc) {
   mosquitto_subscribe(mosq, nullptr, topic.c_str(), 1);
 }
 
+// The broker granted the subscription: from here on nothing published is missed. Said on
+// stderr so harnesses can wait for it instead of sleeping.
+void on_subscribe(mosquitto*, void* ud, int, int, const int*) {
+  auto& s = *static_cast<State*>(ud);
+  std::fprintf(stderr, "fg-test-consumer: subscribed to %s/c/%s/#\n", s.root.c_str(),
+               s.consumer.c_str());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -124,6 +132,7 @@ int main(int argc, char** argv) {
   if (!username.empty()) mosquitto_username_pw_set(s.mosq, username.c_str(), password.c_str());
   mosquitto_connect_callback_set(s.mosq, on_connect);
   mosquitto_message_callback_set(s.mosq, on_message);
+  mosquitto_subscribe_callback_set(s.mosq, on_subscribe);
   mosquitto_reconnect_delay_set(s.mosq, 1, 2, false);
   if (mosquitto_connect(s.mosq, host.c_str(), port, 10) != MOSQ_ERR_SUCCESS) {
     // The loop below keeps retrying: the broker may come up later.
