@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "floorgate/config/config.hpp"
+#include "floorgate/core/limits.hpp"
 
 namespace floorgate::config {
 
@@ -35,9 +36,7 @@ std::string ConfigError::to_string() const {
 }
 
 std::vector<std::uint16_t> default_meter_codes() {
-  // Coin in/out, jackpot, hand-paid and total cancelled credits, games played/won, bills,
-  // current credits, total drop (SAS Table C-7).
-  return {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x0B, 0x0C, 0x24};
+  return {core::limits::kSasDefaultMeterCodes.begin(), core::limits::kSasDefaultMeterCodes.end()};
 }
 
 std::optional<std::string> read_secret_file(const std::filesystem::path& path) {

@@ -30,8 +30,11 @@ constexpr LpInfo kLpTable[] = {
     {0x19, R::r, F::fixed, 24},   {0x1A, R::r, F::fixed, 8},    {0x1B, R::r, F::fixed, 24},
     {0x1C, R::r, F::fixed, 36},   {0x1E, R::r, F::fixed, 28},   {0x1F, R::r, F::fixed, 24},
     {0x20, R::r, F::fixed, 8},    {0x21, R::s, F::fixed, 6},    {0x2F, R::m, F::variable, 2},
-    {0x48, R::r, F::fixed, 10},   {0x54, R::r, F::variable, 2}, {0x7E, R::r, F::fixed, 11},
-    {0x7F, R::s, F::ack, 0},      {0x94, R::s, F::fixed, 5},
+    {0x46, R::r, F::fixed, 8},    {0x48, R::r, F::fixed, 10},   {0x4D, R::s, F::fixed, 35},
+    {0x54, R::r, F::variable, 2}, {0x6F, R::m, F::variable, 2}, {0x70, R::r, F::variable, 2},
+    {0x71, R::s, F::variable, 2}, {0x72, R::s, F::variable, 2}, {0x7E, R::r, F::fixed, 11},
+    {0x7F, R::s, F::ack, 0},      {0x84, R::r, F::fixed, 11},   {0x85, R::r, F::fixed, 11},
+    {0x90, R::r, F::fixed, 14},   {0x94, R::s, F::fixed, 5},    {0xAF, R::m, F::variable, 2},
 };
 
 }  // namespace
@@ -109,13 +112,30 @@ std::vector<std::uint8_t> build_lp2f(std::uint8_t address, std::span<const std::
 
 std::size_t meter_size_2f(std::uint8_t code) {
   if (code >= 0x0D && code <= 0x10) return 5;
+  if (code >= 0xA0 && code <= 0xBC && code % 2 == 0) return 5;  // AFT cents (sas-money.md §7)
   switch (code) {
     case 0x80: case 0x82: case 0x84: case 0x86: case 0x88:
-    case 0x8C: case 0x8E: case 0x90: case 0x92:
+    case 0x8C: case 0x8E: case 0x90: case 0x92: case 0x8A:
       return 5;
     default:
       return 4;
   }
+}
+
+std::vector<std::uint8_t> build_lp6f(std::uint8_t address, std::span<const std::uint8_t> codes) {
+  std::size_t n = std::min<std::size_t>(codes.size(), 12);
+  std::vector<std::uint8_t> f;
+  f.reserve(2 * n + 7);
+  for (std::uint8_t b : {address, std::uint8_t{0x6F}, static_cast<std::uint8_t>(2 + 2 * n),
+                         std::uint8_t{0x00}, std::uint8_t{0x00}}) {
+    f.push_back(b);
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    f.push_back(codes[i]);  // 2-byte codes, little-endian
+    f.push_back(0x00);
+  }
+  append_crc(f);
+  return f;
 }
 
 std::size_t rte_data_len(std::uint8_t code) {

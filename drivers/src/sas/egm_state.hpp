@@ -2,12 +2,14 @@
 // Per-EGM and per-exchange state of the SAS engine (private to engine*.cpp).
 
 #include <cstdint>
+#include <array>
 #include <deque>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "floorgate/drivers/reconcile.hpp"
 #include "floorgate/drivers/sas/engine.hpp"
 
 namespace floorgate::drivers::sas {
@@ -17,6 +19,34 @@ struct Work {
   std::vector<std::uint8_t> frame;
   int attempts = 0;  // exchanges that failed so far (each = 1 send + up to 2 resends)
 };
+
+// An exception whose facts come from a follow-up long poll (sas-money.md): the event is
+// emitted when that poll is answered (or abandoned), while the bus serves only this EGM.
+struct Followup {
+  std::uint8_t code = 0;           // the exception code
+  std::uint8_t lp = 0;             // the long poll that reads its record
+  bool rte = false;
+  bool retry = false;
+  std::vector<std::uint8_t> raw;   // the exception's frame
+};
+
+// One meter value of a snapshot and where it came from.
+struct MeterValue {
+  std::uint64_t value = 0;
+  std::size_t size = 4;            // BCD bytes (rollover at 10^(2*size))
+  const char* poll = "2f";         // "6f" | "2f" | "single"
+};
+
+// Meter long polls, in stepdown order (sas.md §11.3): extended (6F), selected (2F), then the
+// single-meter polls (10-17, 1A, 46).
+enum class MeterStep : std::uint8_t { lp6f, lp2f, single, none };
+
+// Long polls that read a money exception's record (engine_money.cpp).
+bool is_followup_lp(std::uint8_t cmd);
+// That poll rebuilt from its command (a restarted gateway re-sends it from the resume file).
+std::vector<std::uint8_t> followup_frame_for_lp(std::uint8_t address, std::uint8_t lp);
+// Meter long polls of every stepdown step.
+bool is_meter_lp(std::uint8_t cmd);
 
 struct Engine::EgmState {
   EgmConfig cfg;
@@ -41,10 +71,22 @@ struct Engine::EgmState {
   bool rte = false;
   // Meter snapshot in progress.
   std::map<std::uint8_t, std::uint64_t> last_meters;
-  std::map<std::uint8_t, std::uint64_t> snap;
+  std::map<std::uint8_t, MeterValue> snap;
   int snap_outstanding = 0;
   std::string snap_trigger;
   bool reset_pending = false;
+  MeterStep meter_step = MeterStep::lp6f;  // first step this machine has not failed
+  bool unreadable_reported = false;        // meters.unreadable emitted for this excursion
+  // Reconciliation: a snapshot is settled when the general polls right before its first
+  // meter poll and right after its last one reported nothing (no event moved a meter unseen).
+  Reconciler recon;
+  bool last_gp_quiet = false;              // the last general poll answered "no activity"
+  bool snap_started = false;               // a meter poll of the current snapshot went out
+  bool snap_quiet = false;                 // no event since just before it started
+  bool recon_wait_gp = false;              // finished and quiet: settle on a quiet next GP
+  std::array<std::optional<MeterReading>, kReconCategories> recon_readings{};
+  // Exceptions waiting for their follow-up long poll (oldest first).
+  std::deque<Followup> followups;
   // Handpay: 1B reads still allowed for the current 0x51, and whether one was reported.
   int handpay_reads = 0;
   bool handpay_reported = false;

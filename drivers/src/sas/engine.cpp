@@ -7,6 +7,7 @@
 
 #include <cstdio>
 
+#include "floorgate/core/limits.hpp"
 #include "floorgate/drivers/sas/engine.hpp"
 #include "sas/egm_state.hpp"
 
@@ -59,8 +60,9 @@ Engine::Engine(BusConfig cfg, Io io) : cfg_(std::move(cfg)), io_(std::move(io)) 
     e->st.address = ec.address;
     e->meter_codes = ec.meter_codes;
     e->rte = ec.real_time_events;  // the EGM may still be in RTE mode from a previous run
-    if (e->meter_codes.empty()) e->meter_codes = {0x00, 0x01, 0x02, 0x03, 0x04,
-                                                  0x05, 0x06, 0x0B, 0x0C, 0x24};
+    if (e->meter_codes.empty()) e->meter_codes.assign(core::limits::kSasDefaultMeterCodes.begin(),
+                                                  core::limits::kSasDefaultMeterCodes.end());
+    e->recon = Reconciler(ec.reconcile_tolerance_cents);
     egms_.push_back(std::move(e));
   }
   load_rom_file();
@@ -100,9 +102,14 @@ void Engine::resume_from_file(std::int64_t now) {
     if (e->cfg.address != address) continue;
     for (auto& x : egms_) x->need_sync = false;
     e->next_due = now - 1;  // served first
-    if (n == 2 && command == 0x1B) {
-      e->work.push_front({build_lp(e->cfg.address, 0x1B), 0});
-      e->lp_last = false;   // with LP 1B
+    if (n == 2 && (command == 0x1B || is_followup_lp(static_cast<std::uint8_t>(command)))) {
+      // LP 1B or a money follow-up: its answer (a record the EGM keeps until it is ACKed)
+      // may never have been stored; the same poll again makes the EGM send it again.
+      const auto cmd = static_cast<std::uint8_t>(command);
+      e->work.push_front({cmd == 0x1B ? build_lp(e->cfg.address, 0x1B)
+                                      : followup_frame_for_lp(e->cfg.address, cmd),
+                          0});
+      e->lp_last = false;   // with that long poll
     } else {
       e->lp_last = true;    // with a general poll
     }
@@ -281,11 +288,11 @@ void Engine::pump() {
   }
   // The EGM whose poll is most overdue, starting after the last one served (fairness).
   std::optional<std::size_t> best;
-  if (handpay_hold_) {
-    if (egms_[*handpay_hold_]->next_due > now) return;
-    best = handpay_hold_;
+  if (followup_hold_) {
+    if (egms_[*followup_hold_]->next_due > now) return;
+    best = followup_hold_;
   }
-  for (std::size_t k = 0; !handpay_hold_ && k < egms_.size(); ++k) {
+  for (std::size_t k = 0; !followup_hold_ && k < egms_.size(); ++k) {
     std::size_t i = (rr_ + 1 + k) % egms_.size();
     if (egms_[i]->next_due > now) continue;
     if (!best || egms_[i]->next_due < egms_[*best]->next_due) best = i;
@@ -333,7 +340,13 @@ void Engine::pump() {
     e.st.rom_check_running = true;
   }
   if (gp) remember_polled(e.cfg.address, 0);
-  else if (frame.size() > 1 && frame[1] == 0x1B) remember_polled(e.cfg.address, 0x1B);
+  else if (frame.size() > 1 && (frame[1] == 0x1B || is_followup_lp(frame[1])))
+    remember_polled(e.cfg.address, frame[1]);
+  if (!gp && frame.size() > 1 && is_meter_lp(frame[1]) && e.snap_outstanding > 0 && !e.snap_started) {
+    // The snapshot's first meter poll: settled only if the general poll before it was quiet.
+    e.snap_started = true;
+    e.snap_quiet = e.last_gp_quiet;
+  }
   send_pending(false);
 }
 
@@ -429,6 +442,7 @@ void Engine::handle_frame(const ParseResult& r) {
       end_exchange(0);
       return;
     case FrameKind::rte_event: {
+      const bool was_gp = pending_->gp;
       // An event instead of the LP's answer: ACK it with a different poll, then reissue the LP.
       if (pending_->work) e.work.push_front(std::move(*pending_->work));
       end_exchange(0);
@@ -445,12 +459,15 @@ void Engine::handle_frame(const ParseResult& r) {
       if (code != 0) {
         handle_exception_code(idx, code, std::span(frame).subspan(3, frame.size() - 5), frame,
                               true, retry);
+      } else if (was_gp) {
+        general_poll_answered(idx, true);
       }
       return;
     }
     case FrameKind::exception:
       end_exchange(0);
       if (frame[0] != 0) handle_exception_code(idx, frame[0], {}, frame, false, retry);
+      else general_poll_answered(idx, true);
       return;
     case FrameKind::ack: {
       std::vector<std::uint8_t> sent = pending_->frame;
@@ -500,7 +517,11 @@ void Engine::note_failure(std::size_t idx) {
     e.st.real_time_events_confirmed = false;
     e.work.clear();
     e.snap_outstanding = 0;
-    if (handpay_hold_ == idx) handpay_hold_.reset();
+    e.recon_wait_gp = false;
+    // Money exceptions whose record was not read yet: reported without it (the EGM may raise
+    // them again; a duplicate is better than a loss).
+    while (!e.followups.empty()) followup_failed(idx, e.followups.front().lp, "link_down");
+    if (followup_hold_ == idx) followup_hold_.reset();
     JsonWriter w;
     w.add("address", static_cast<unsigned>(e.cfg.address));
     w.add("consecutive_failures", e.fails);

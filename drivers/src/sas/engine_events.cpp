@@ -29,12 +29,6 @@ std::string code_str(std::uint8_t code) {
 
 std::uint64_t bcd_or_zero(std::span<const std::uint8_t> b) { return decode_bcd(b).value_or(0); }
 
-std::uint64_t pow100(std::size_t n) {
-  std::uint64_t m = 1;
-  for (std::size_t i = 0; i < n; ++i) m *= 100;
-  return m;
-}
-
 }  // namespace
 
 Event Engine::make_event(std::size_t idx, std::string type, EventClass cls, std::string source,
@@ -79,6 +73,12 @@ void Engine::handle_exception_code(std::size_t idx, std::uint8_t code,
                                    std::span<const std::uint8_t> data,
                                    std::span<const std::uint8_t> raw, bool rte, bool retry) {
   auto& e = *egms_[idx];
+  general_poll_answered(idx, false);  // something happened: no settled meter read around it
+  if (start_followup(idx, code, data, raw, rte, retry)) return;  // the event comes with its record
+  if (code == 0x7C) {
+    money_event(idx, code, raw, retry ? "retry" : nullptr);  // RTE: the award rides the event
+    return;
+  }
   if (code == 0x51) {
     // The amount comes from LP 1B; handpay.pending is emitted from its answer.
     e.handpay_reads = 20;
@@ -86,7 +86,7 @@ void Engine::handle_exception_code(std::size_t idx, std::uint8_t code,
     e.work.push_front({build_lp(e.cfg.address, 0x1B), 0});
     e.lp_last = false;            // LP 1B next, not a general poll,
     e.next_due = io_.steady_ms();  // at once,
-    handpay_hold_ = idx;           // and no other address in between
+    followup_hold_ = idx;           // and no other address in between
     return;
   }
   ExceptionInfo info = describe_exception(code);
@@ -97,6 +97,7 @@ void Engine::handle_exception_code(std::size_t idx, std::uint8_t code,
   if (auto dollars = bill_code_dollars(code)) {
     w.add("value_cents", static_cast<std::uint64_t>(*dollars) * 100);
     w.add("currency", "USD");
+    recon_add(idx, ReconCategory::bills_in, static_cast<std::uint64_t>(*dollars) * 100);
   }
   if (code == 0x4F) {
     if (rte && data.size() >= 6) {
@@ -104,6 +105,8 @@ void Engine::handle_exception_code(std::size_t idx, std::uint8_t code,
       auto denom = decode_bcd(data.subspan(1, 1));
       auto dollars = denom ? rte_bill_dollars(static_cast<std::uint8_t>(*denom)) : std::nullopt;
       if (dollars) w.add("value_cents", static_cast<std::uint64_t>(*dollars) * 100);
+      recon_add(idx, ReconCategory::bills_in,
+                dollars ? std::optional<std::uint64_t>(*dollars * 100ULL) : std::nullopt);
       w.add("currency", bill_currency(country ? static_cast<std::uint8_t>(
                                                    (*country / 10) * 16 + *country % 10)
                                               : 0));
@@ -117,6 +120,7 @@ void Engine::handle_exception_code(std::size_t idx, std::uint8_t code,
     w.add("coin_in_credits", bcd_or_zero(data.subspan(2, 4)));
   }
   if (rte && code == 0x7F && data.size() >= 4) w.add("win_credits", bcd_or_zero(data.subspan(0, 4)));
+  if (code == 0x7F) recon_add(idx, ReconCategory::games, 1);
   if (code == 0x70) w.add("possible_gap", true);
   if (retry) w.add("retry", true);
   if (rte) w.add("rte", true);
@@ -162,29 +166,9 @@ void Engine::queue_rte_mode(std::size_t idx, bool first) {
   else e.work.push_back(std::move(w));
 }
 
-void Engine::queue_meters(std::size_t idx, const char* trigger, bool reset) {
-  auto& e = *egms_[idx];
-  if (reset) e.reset_pending = true;
-  e.next_meter = io_.steady_ms() + std::chrono::milliseconds(e.cfg.meter_period).count();
-  if (e.snap_outstanding > 0) {
-    // One snapshot at a time: the queued one carries this trigger (and the reset flag) too.
-    if (e.snap_trigger.find(trigger) == std::string::npos) e.snap_trigger += std::string(",") + trigger;
-    return;
-  }
-  e.snap.clear();
-  e.snap_trigger = trigger;
-  for (std::size_t i = 0; i < e.meter_codes.size(); i += 10) {
-    std::size_t n = std::min<std::size_t>(10, e.meter_codes.size() - i);
-    e.work.push_back({build_lp2f(e.cfg.address, std::span(e.meter_codes).subspan(i, n)), 0});
-    ++e.snap_outstanding;
-  }
-}
-
 void Engine::work_abandoned(std::size_t idx, const std::vector<std::uint8_t>& frame) {
-  auto& e = *egms_[idx];
-  if (frame.size() >= 2 && frame[1] == 0x2F && e.snap_outstanding > 0) {
-    if (--e.snap_outstanding == 0) finish_snapshot(idx);
-  }
+  if (frame.size() >= 2 && is_meter_lp(frame[1])) meter_poll_failed(idx, frame);
+  if (frame.size() >= 2 && is_followup_lp(frame[1])) followup_failed(idx, frame[1], "no_answer");
   if (frame.size() >= 2 && frame[1] == 0x1B) handle_handpay(idx, {});
   if (frame.size() >= 2 && frame[1] == 0x21) rom_failed(idx, "no answer to LP 21");
 }
@@ -212,8 +196,11 @@ void Engine::handle_lp_data(std::size_t idx, std::span<const std::uint8_t> f) {
       }
       return;
     }
-    case 0x2F:
+    case 0x2F: case 0x6F: case 0xAF:
       meters_received(idx, f);
+      return;
+    case 0x4D: case 0x70: case 0x71: case 0x72: case 0x84: case 0x85: case 0x90: case 0x48:
+      followup_received(idx, f);
       return;
     case 0x1B:
       handle_handpay(idx, f);
@@ -225,13 +212,14 @@ void Engine::handle_lp_data(std::size_t idx, std::span<const std::uint8_t> f) {
       rom_received(idx, f);
       return;
     default:
+      if (is_meter_lp(f[1])) meters_received(idx, f);  // single-meter polls (stepdown)
       return;
   }
 }
 
 void Engine::handle_handpay(std::size_t idx, std::span<const std::uint8_t> f) {
   auto& e = *egms_[idx];
-  if (handpay_hold_ == idx) handpay_hold_.reset();  // answered (or abandoned): the bus is free
+  release_followup_hold(idx);  // answered (or abandoned): the bus is free
   bool startup = e.handpay_startup_check;
   e.handpay_startup_check = false;
   bool empty = true;
@@ -239,6 +227,7 @@ void Engine::handle_handpay(std::size_t idx, std::span<const std::uint8_t> f) {
   if (f.size() < 24 || empty) {
     // 0x51 was seen but no record could be read: still report the handpay, amount unknown.
     if (e.handpay_reads > 0 && !e.handpay_reported && !startup) {
+      recon_add(idx, ReconCategory::handpaid, std::nullopt);
       JsonWriter w;
       w.add("code", "0x51");
       w.add("amount_known", false);
@@ -258,8 +247,12 @@ void Engine::handle_handpay(std::size_t idx, std::span<const std::uint8_t> f) {
   w.add("kind", progressive ? "progressive" : level == 0x80 ? "cancelled_credits" : "non_progressive");
   w.add("amount_raw", amount);
   w.add("amount_unit", progressive ? "cents" : "credits");
-  if (progressive) w.add("amount_cents", amount);
-  else if (e.st.denomination_cents) w.add("amount_cents", amount * *e.st.denomination_cents);
+  w.add("group", static_cast<unsigned>(f[2]));
+  std::optional<std::uint64_t> cents;
+  if (progressive) cents = amount;
+  else if (e.st.denomination_cents) cents = amount * *e.st.denomination_cents;
+  if (cents) w.add("amount_cents", *cents);
+  recon_add(idx, ReconCategory::handpaid, cents);
   w.add("partial_pay_credits", bcd_or_zero(f.subspan(9, 2)));
   w.add("reset_id", static_cast<unsigned>(f[11]));
   if (startup) w.add("startup_check", true);
@@ -348,58 +341,6 @@ void Engine::clock_received(std::size_t idx, std::span<const std::uint8_t> f) {
   } else {
     e.clock_set_sent = false;
   }
-}
-
-void Engine::meters_received(std::size_t idx, std::span<const std::uint8_t> f) {
-  auto& e = *egms_[idx];
-  std::size_t end = std::min<std::size_t>(3 + f[2], f.size() - 2);
-  for (std::size_t i = 5; i < end;) {
-    std::uint8_t code = f[i];
-    std::size_t size = meter_size_2f(code);
-    if (i + 1 + size > end) break;
-    if (auto v = decode_bcd(f.subspan(i + 1, size))) e.snap[code] = *v;
-    i += 1 + size;
-  }
-  if (e.snap_outstanding > 0 && --e.snap_outstanding == 0) finish_snapshot(idx);
-}
-
-void Engine::finish_snapshot(std::size_t idx) {
-  auto& e = *egms_[idx];
-  if (e.snap.empty()) return;
-  bool any_reset = e.reset_pending;
-  JsonWriter meters;
-  for (const auto& [code, value] : e.snap) {
-    JsonWriter m;
-    m.add("code", code_str(code));
-    m.add("value", value);
-    m.add("unit", meter_unit(code));
-    auto prev = e.last_meters.find(code);
-    if (prev != e.last_meters.end() && !e.reset_pending) {
-      std::uint64_t mod = pow100(meter_size_2f(code));
-      if (value >= prev->second) {
-        m.add("delta", value - prev->second);
-      } else if (prev->second - value > mod / 2) {
-        m.add("delta", value + mod - prev->second);  // BCD rollover
-        m.add("rollover", true);
-      } else {
-        m.add("reset_detected", true);  // backwards jump: not a rollover
-        any_reset = true;
-      }
-    }
-    meters.add_raw(meter_name(code), std::move(m).finish());
-    e.last_meters[code] = value;
-    e.st.meters[meter_name(code)] = value;
-  }
-  JsonWriter w;
-  w.add("trigger", e.snap_trigger);
-  w.add("reset", any_reset);
-  if (e.st.denomination_cents) w.add("denomination_cents", *e.st.denomination_cents);
-  w.add_raw("meters", std::move(meters).finish());
-  e.reset_pending = false;
-  e.snap.clear();
-  emit(idx, make_event(idx, "meters.snapshot", EventClass::financial, "sas:lp2f",
-                       std::move(w).finish(), {}),
-       false);
 }
 
 }  // namespace floorgate::drivers::sas

@@ -23,6 +23,7 @@ ExceptionInfo describe_exception(std::uint8_t code) {
     case 0x1C: return {"bill.stacker_installed", C::security, nullptr, nullptr};
     case 0x1D: return {"door.opened", C::security, "door", "belly"};
     case 0x1E: return {"door.closed", C::security, "door", "belly"};
+    case 0x1F: return {"egm.waiting_for_input", C::telemetry, nullptr, nullptr};
     case 0x20: return {"tilt.general", C::fault, nullptr, nullptr};
     case 0x21: return {"tilt.coin_in", C::fault, nullptr, nullptr};
     case 0x22: return {"tilt.coin_out", C::fault, nullptr, nullptr};
@@ -37,6 +38,7 @@ ExceptionInfo describe_exception(std::uint8_t code) {
     case 0x2C: return {"bill.counterfeit", C::security, nullptr, nullptr};
     case 0x2D: return {"tilt.reverse_coin", C::fault, nullptr, nullptr};
     case 0x2E: return {"bill.stacker_near_full", C::operational, nullptr, nullptr};
+    case 0x2F: return {"bill.acceptor_version_changed", C::security, nullptr, nullptr};
     // 31..35, 3A: battery-backed memory trouble (a fault; only 32, 33 and 3A lose meters).
     case 0x31: case 0x32: case 0x33: case 0x34: case 0x35: case 0x3A:
       return {"egm.memory_error", C::fault, nullptr, nullptr};
@@ -48,6 +50,7 @@ ExceptionInfo describe_exception(std::uint8_t code) {
     case 0x3C: return {"egm.options_changed", C::security, nullptr, nullptr};
     case 0x3D: return {"ticket.printed", C::financial, nullptr, nullptr};
     case 0x3E: return {"handpay.validated", C::financial, nullptr, nullptr};
+    case 0x3F: return {"validation.id_not_configured", C::fault, nullptr, nullptr};
     case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45:
       return {"tilt.reel", C::fault, nullptr, nullptr};
     case 0x46: return {"tilt.reel_disconnected", C::fault, nullptr, nullptr};
@@ -56,21 +59,52 @@ ExceptionInfo describe_exception(std::uint8_t code) {
       return {"bill.stacked", C::financial, nullptr, nullptr};
     case 0x51: return {"handpay.pending", C::financial, nullptr, nullptr};
     case 0x52: return {"handpay.reset", C::financial, nullptr, nullptr};
+    case 0x53: return {"progressive.no_info", C::fault, nullptr, nullptr};
     case 0x54: return {"progressive.win", C::financial, nullptr, nullptr};
     case 0x55: return {"handpay.cancelled", C::financial, nullptr, nullptr};
+    case 0x56: return {"progressive.sas_hit", C::financial, nullptr, nullptr};
+    case 0x57: return {"validation.system_request", C::financial, nullptr, nullptr};
+    case 0x59: return {"progressive.non_sas_hit", C::financial, nullptr, nullptr};
+    case 0x5A: return {"handpay.keyed_off_to_machine", C::financial, nullptr, nullptr};
+    case 0x5F: return {"egm.tip_awarded", C::financial, nullptr, nullptr};
     case 0x60: return {"printer.comm_error", C::fault, nullptr, nullptr};
     case 0x61: return {"printer.paper_empty", C::fault, nullptr, nullptr};
     case 0x66: return {"egm.cashout_pressed", C::operational, nullptr, nullptr};
+    case 0x67: return {"ticket.inserted", C::financial, nullptr, nullptr};
+    case 0x68: return {"ticket.redeemed", C::financial, nullptr, nullptr};
+    case 0x69: return {"aft.transfer_complete", C::financial, nullptr, nullptr};
+    case 0x6A: return {"aft.host_cashout_request", C::financial, nullptr, nullptr};
+    case 0x6B: return {"aft.cashout_win_request", C::financial, nullptr, nullptr};
+    case 0x6C: return {"aft.registration_request", C::security, nullptr, nullptr};
+    case 0x6D: return {"aft.registration_acknowledged", C::security, nullptr, nullptr};
+    case 0x6E: return {"aft.registration_cancelled", C::security, nullptr, nullptr};
+    case 0x6F: return {"game.locked", C::financial, nullptr, nullptr};
     case 0x70: return {"egm.exception_overflow", C::fault, nullptr, nullptr};
+    case 0x71: return {"egm.change_lamp_on", C::operational, nullptr, nullptr};
+    case 0x72: return {"egm.change_lamp_off", C::operational, nullptr, nullptr};
+    case 0x74: return {"printer.paper_low", C::operational, nullptr, nullptr};
+    case 0x75: return {"printer.power_off", C::fault, nullptr, nullptr};
+    case 0x76: return {"printer.power_on", C::operational, nullptr, nullptr};
+    case 0x77: return {"printer.replace_ribbon", C::fault, nullptr, nullptr};
+    case 0x78: return {"printer.carriage_jam", C::fault, nullptr, nullptr};
+    case 0x79: return {"tilt.coin_in_lockout", C::fault, nullptr, nullptr};
     case 0x7A: return {"meters.reset", C::financial, nullptr, nullptr};
     case 0x7B: return {"bill.period_totals_reset", C::operational, nullptr, nullptr};
+    case 0x7C: return {"bonus.awarded", C::financial, nullptr, nullptr};
     case 0x7E: return {"game.started", C::telemetry, nullptr, nullptr};
     case 0x7F: return {"game.ended", C::telemetry, nullptr, nullptr};
+    case 0x80: return {"hopper.full", C::operational, nullptr, nullptr};
+    case 0x81: return {"hopper.low", C::operational, nullptr, nullptr};
     case 0x82: return {"egm.attendant_menu_entered", C::operational, nullptr, nullptr};
     case 0x83: return {"egm.attendant_menu_exited", C::operational, nullptr, nullptr};
     case 0x84: return {"egm.operator_menu_entered", C::security, nullptr, nullptr};
     case 0x85: return {"egm.operator_menu_exited", C::security, nullptr, nullptr};
     case 0x86: return {"egm.out_of_service", C::operational, nullptr, nullptr};
+    case 0x87: return {"game.draw_requested", C::telemetry, nullptr, nullptr};
+    case 0x88: return {"game.reel_stopped", C::telemetry, nullptr, nullptr};
+    case 0x89: return {"game.credits_wagered", C::telemetry, nullptr, nullptr};
+    case 0x8A: return {"game.recall_displayed", C::telemetry, nullptr, nullptr};
+    case 0x8B: return {"game.card_held", C::telemetry, nullptr, nullptr};
     case 0x8C: return {"game.selected", C::telemetry, nullptr, nullptr};
     case 0x8E: return {"egm.components_changed", C::security, nullptr, nullptr};
     case 0x8F: return {"egm.authentication_complete", C::security, nullptr, nullptr};
@@ -78,6 +112,11 @@ ExceptionInfo describe_exception(std::uint8_t code) {
     case 0x99: return {"door.opened", C::security, "door", "main"};
     case 0x9A: return {"door.opened", C::security, "door", "cashbox"};
     case 0x9B: return {"door.opened", C::security, "door", "drop"};
+    case 0x9E: return {"egm.play_period_started", C::telemetry, nullptr, nullptr};
+    case 0x9F: return {"egm.play_period_ended", C::telemetry, nullptr, nullptr};
+    case 0xA0: return {"meters.change_pending", C::financial, nullptr, nullptr};
+    case 0xA1: return {"meters.change_cancelled", C::financial, nullptr, nullptr};
+    case 0xA2: return {"egm.games_changed", C::security, nullptr, nullptr};
     default: return {"egm.exception", C::operational, nullptr, nullptr};
   }
 }
@@ -142,6 +181,30 @@ std::string meter_name(std::uint8_t code) {
     case 0x0C: return "current_credits";
     case 0x0D: return "ticket_in_cashable_cents";
     case 0x0E: return "ticket_out_cashable_cents";
+    case 0x0F: return "ticket_in_restricted_cents";
+    case 0x10: return "ticket_out_restricted_cents";
+    case 0x11: return "tickets_in_cashable";
+    case 0x12: return "tickets_out_cashable";
+    case 0x1D: return "machine_paid_progressive_credits";
+    case 0x1E: return "machine_paid_bonus_credits";
+    case 0x40: return "bills_1";
+    case 0x41: return "bills_2";
+    case 0x42: return "bills_5";
+    case 0x43: return "bills_10";
+    case 0x44: return "bills_20";
+    case 0x45: return "bills_25";
+    case 0x46: return "bills_50";
+    case 0x47: return "bills_100";
+    case 0x48: return "bills_200";
+    case 0x49: return "bills_250";
+    case 0x4A: return "bills_500";
+    case 0x4B: return "bills_1000";
+    case 0xA0: return "aft_in_cashable_cents";
+    case 0xA2: return "aft_in_restricted_cents";
+    case 0xA4: return "aft_in_nonrestricted_cents";
+    case 0xB8: return "aft_out_cashable_cents";
+    case 0xBA: return "aft_out_restricted_cents";
+    case 0xBC: return "aft_out_nonrestricted_cents";
     case 0x22: return "total_won_credits";
     case 0x23: return "total_handpaid_credits";
     case 0x24: return "total_drop";
@@ -164,6 +227,7 @@ const char* meter_unit(std::uint8_t code) {
       code == 0x26 || code == 0x3E || (code >= 0x40 && code <= 0x57))
     return "count";
   if (code == 0x7F) return "hundredths_pct";
+  if (code >= 0xA0 && code <= 0xBD) return code % 2 == 0 ? "cents" : "count";
   return "credits";
 }
 

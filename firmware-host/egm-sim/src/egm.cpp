@@ -79,12 +79,16 @@ std::optional<RaiseResult> Egm::bill(std::uint32_t dollars) {
     bill_dollars_ += dollars;
     last_bill_denom_ = b.denom_code;
     last_bill_count_ = meters_.get(b.meter);
+    RaiseResult r;
     if (rte_) {
       Bytes data{kCountryUsa, b.denom_code};
       append_bcd(data, last_bill_count_, 4);
-      return raise(0x4F, std::move(data));
+      r = raise(0x4F, std::move(data));
+    } else {
+      r = raise(b.gp_code);
     }
-    return raise(b.gp_code);
+    ledger_money(r, dollars * 100ULL, "");
+    return r;
   }
   return std::nullopt;
 }
@@ -96,7 +100,9 @@ RaiseResult Egm::handpay(std::uint64_t cents) {
   if (handpays_.size() >= 20) handpays_.pop_front();
   handpays_.push_back(HandpayRecord{0x40, credits, next_handpay_id_++});
   ++handpays_awaiting_reset_;
-  return raise(0x51);
+  RaiseResult r = raise(0x51);
+  ledger_money(r, credits * denom_cents(), "");
+  return r;
 }
 
 RaiseResult Egm::game(std::uint64_t bet, std::uint64_t win) {
@@ -132,6 +138,7 @@ RaiseResult Egm::door(bool open) {
 RaiseResult Egm::power_cycle(bool ram_clear) {
   rte_ = false;
   pending_ = Pending::kNone;
+  pending_commit_ = nullptr;
   ++power_resets_;
   meters_.set(meter::kGamesSincePower, 0);
   if (ram_clear) {
@@ -160,6 +167,7 @@ Bytes Egm::event_frame(const QueuedEvent* ev) {
 }
 
 Bytes Egm::general_poll() {
+  pending_commit_ = nullptr;
   if (!rom_answer_.empty() && clock_.steady_ms() >= rom_ready_at_) {
     // A signature computed in the background goes out ahead of any exception (Monaco).
     pending_ = Pending::kRom;
@@ -180,6 +188,10 @@ void Egm::implied_ack() {
     rom_answer_.clear();
   } else if (pending_ == Pending::kHandpay) {
     if (!handpays_.empty() && handpays_.front().id == pending_id_) handpays_.pop_front();
+  } else if (pending_ == Pending::kCommit && pending_commit_) {
+    auto commit = std::move(pending_commit_);
+    pending_commit_ = nullptr;
+    commit();
   }
   pending_ = Pending::kNone;
   pending_id_ = 0;
@@ -188,6 +200,7 @@ void Egm::implied_ack() {
 void Egm::final_nack() {
   pending_ = Pending::kNone;
   pending_id_ = 0;
+  pending_commit_ = nullptr;
 }
 
 void Egm::broadcast(std::span<const std::uint8_t> frame) { (void)frame; }

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <set>
 #include <map>
 #include <optional>
 #include <span>
@@ -35,12 +37,28 @@ struct MachineConfig {
   // convention; real machines sign their program memory) and answers rom_ms after the poll.
   std::string program = "floorgate-egm-sim program 1";
   std::int64_t rom_ms = 500;
+  // Long polls this machine does not answer (e.g. 6F and AF on an older machine), so a host
+  // must step down to LP 2F or the single-meter polls.
+  std::set<std::uint8_t> lacks;
 };
+
 
 // Result of a floor action that raises exceptions.
 struct RaiseResult {
   std::uint64_t seq = 0;          // ledger seq of the (first) raised exception, 0 if merged
   std::uint64_t merged_into = 0;  // pending priority flag that absorbed it
+};
+
+// Meter categories a `skim` can move without the matching event (reconciliation tests).
+enum class SkimCategory { bills, tickets_in, tickets_out, aft_in, aft_out, handpaid, games };
+// "bills" | "tickets_in" | ... ; nullopt for an unknown name.
+std::optional<SkimCategory> parse_skim_category(std::string_view name);
+
+// Why a money action was refused (a record of the same kind is still unread by the host, as a
+// real machine allows one transfer at a time), or what it raised.
+struct MoneyResult {
+  std::optional<RaiseResult> raised;
+  std::string error;  // set when refused
 };
 
 // One handpay awaiting report through LP 1B.
@@ -74,6 +92,22 @@ class Egm {
   // Power came back: queues 18, 17 (and 7A with RAM clear, zeroing meters).
   RaiseResult power_cycle(bool ram_clear);
 
+  // Money (sas-money.md; every action records its amount and identifier in the ledger):
+  // Cash-out: a ticket for the current credits (3D; enhanced validation record for LP 4D).
+  MoneyResult cashout();
+  // A ticket inserted and redeemed by the validation system (67, 68; LP 70 / LP 71 status).
+  MoneyResult ticket_in(std::uint64_t cents);
+  // An AFT in-house transfer to the machine (`to_egm`) or to the host (69; LP 72).
+  MoneyResult aft(bool to_egm, std::uint64_t cents);
+  // A progressive level hit: a SAS progressive (56; LP 85) or machine-paid (54; LP 84).
+  MoneyResult progressive(std::uint8_t level, std::uint64_t cents, bool sas);
+  // A legacy bonus award (7C; LP 90, or its RTE payload).
+  MoneyResult bonus(std::uint64_t cents);
+  // Moves a meter without raising the event that should go with it.
+  void skim(SkimCategory category, std::uint64_t amount);
+  // Stop (or start again) answering long poll `cmd`.
+  void set_lacks(std::uint8_t cmd, bool lacks);
+
   // Answer to a general poll to this address (sets what the next implied ACK commits).
   Bytes general_poll();
   // Answer to a long poll (`frame` = addr..CRC, already CRC-checked); nullopt = no answer.
@@ -106,7 +140,7 @@ class Egm {
   std::string meters_json() const;
 
  private:
-  enum class Pending { kNone, kException, kHandpay, kRom };
+  enum class Pending { kNone, kException, kHandpay, kRom, kCommit };
   Bytes event_frame(const QueuedEvent* ev);
   Bytes long_poll_answer(std::uint8_t cmd, std::span<const std::uint8_t> frame);
   Bytes meter_frame(std::uint8_t cmd, std::initializer_list<std::uint8_t> codes);
@@ -121,6 +155,16 @@ class Egm {
   Bytes lp_7e();
   Bytes lp_7f(std::span<const std::uint8_t> frame);
   Bytes lp_94();
+  Bytes lp_4d(std::span<const std::uint8_t> frame);
+  Bytes lp_70();
+  Bytes lp_71(std::span<const std::uint8_t> frame);
+  Bytes lp_72(std::span<const std::uint8_t> frame);
+  Bytes lp_84_85(std::uint8_t cmd);
+  Bytes lp_90();
+  // The answer just sent commits `fn` when the host implied-ACKs it.
+  void commit_on_ack(std::function<void()> fn);
+  // Records amount and identifier of a raised money exception in the ledger.
+  void ledger_money(const RaiseResult& r, std::uint64_t cents, const std::string& ident);
   Bytes lp_21(std::span<const std::uint8_t> frame);
   Bytes ack() const { return Bytes{cfg_.address}; }
   Bytes nack() const { return Bytes{static_cast<std::uint8_t>(cfg_.address | 0x80U)}; }
@@ -144,6 +188,39 @@ class Egm {
   std::uint8_t last_bill_denom_ = 0;
   std::uint64_t last_bill_count_ = 0;
   std::uint64_t bill_dollars_ = 0;
+  // Money records the host reads with the follow-up long polls.
+  struct Validation {
+    std::uint8_t type = 0;       // 00 cashable ticket
+    std::string number;          // 16 digits
+    std::uint64_t cents = 0;
+    std::uint16_t ticket_no = 0;
+    std::int64_t unix_ms = 0;
+    std::uint8_t index = 1;      // buffer index 1..31
+  };
+  std::deque<Validation> validations_;    // unread, oldest first (LP 4D 00 reads the front)
+  std::uint64_t next_validation_ = 1;
+  struct TicketIn {
+    std::string number;  // 18 digits
+    std::uint64_t cents = 0;
+  };
+  std::optional<TicketIn> ticket_in_;     // redemption cycle open until LP 71 status is ACKed
+  struct Aft {
+    std::string txid;
+    std::uint8_t type = 0;       // 00 in-house to EGM, 80 in-house to host
+    std::uint64_t cents = 0;
+    std::int64_t unix_ms = 0;
+  };
+  std::optional<Aft> aft_;                // completed, not yet interrogated (LP 72 FF ACKed)
+  std::uint64_t next_aft_ = 1;
+  struct Hit {
+    std::uint8_t group = 1, level = 1;
+    std::uint64_t cents = 0;
+  };
+  std::deque<Hit> sas_hits_;              // LP 85, oldest first
+  std::optional<Hit> machine_win_;        // LP 84 (latest), unread until ACKed
+  std::optional<Hit> last_machine_win_;   // LP 84 keeps answering the last win
+  std::optional<std::uint64_t> bonus_credits_;  // LP 90 record, unread until ACKed
+  std::function<void()> pending_commit_;
   Bytes rom_answer_;              // addr 21 signature CRC, sent on a GP from rom_ready_at_
   std::int64_t rom_ready_at_ = 0;  // steady ms
 };

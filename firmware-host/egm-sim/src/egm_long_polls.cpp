@@ -7,16 +7,6 @@
 namespace floorgate::sim {
 namespace {
 
-// A response header with room reserved (initializer-list vectors plus insert() trip GCC 12's
-// -Warray-bounds at -O3).
-Bytes start(std::uint8_t addr, std::uint8_t cmd) {
-  Bytes f;
-  f.reserve(64);
-  f.push_back(addr);
-  f.push_back(cmd);
-  return f;
-}
-
 void append_zeros(Bytes& out, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) out.push_back(0x00);
 }
@@ -33,6 +23,7 @@ std::optional<Bytes> Egm::long_poll(std::span<const std::uint8_t> frame) {
   std::uint8_t cmd = frame[1];
   pending_ = Pending::kNone;
   pending_id_ = 0;
+  pending_commit_ = nullptr;
   if (rte_) {
     // With an event pending, Monaco answers any addressed long poll with the event instead.
     if (const QueuedEvent* ev = queue_.front()) {
@@ -41,6 +32,7 @@ std::optional<Bytes> Egm::long_poll(std::span<const std::uint8_t> frame) {
       return event_frame(ev);
     }
   }
+  if (cfg_.lacks.count(cmd) != 0) return std::nullopt;  // not supported: silence
   Bytes ans = long_poll_answer(cmd, frame);
   if (ans.empty()) return std::nullopt;
   return ans;
@@ -67,7 +59,7 @@ Bytes Egm::long_poll_answer(std::uint8_t cmd, std::span<const std::uint8_t> fram
     case 0x16: return meter_frame(cmd, {kGamesWon});
     case 0x17: return meter_frame(cmd, {kGamesLost});
     case 0x18: {
-      Bytes f = start(cfg_.address, cmd);
+      Bytes f = response_start(cfg_.address, cmd);
       append_bcd(f, meters_.get(kGamesSincePower), 2);
       append_bcd(f, meters_.get(kGamesSinceDoor), 2);
       append_crc(f);
@@ -80,7 +72,7 @@ Bytes Egm::long_poll_answer(std::uint8_t cmd, std::span<const std::uint8_t> fram
     case 0x1E: return lp_1e();
     case 0x1F: return lp_1f();
     case 0x20: {
-      Bytes f = start(cfg_.address, cmd);
+      Bytes f = response_start(cfg_.address, cmd);
       append_bcd(f, bill_dollars_, 4);
       append_crc(f);
       return f;
@@ -93,6 +85,13 @@ Bytes Egm::long_poll_answer(std::uint8_t cmd, std::span<const std::uint8_t> fram
     case 0x7F: return lp_7f(frame);
     case 0x94: return lp_94();
     case 0x21: return lp_21(frame);
+    case 0x4D: return lp_4d(frame);
+    case 0x70: return lp_70();
+    case 0x71: return lp_71(frame);
+    case 0x72: return lp_72(frame);
+    case 0x84: case 0x85: return lp_84_85(cmd);
+    case 0x90: return lp_90();
+    case 0x46: return meter_frame(cmd, {kBillCredits});
     default: return {};
   }
 }
@@ -105,7 +104,7 @@ Bytes Egm::lp_21(std::span<const std::uint8_t> frame) {
   data.push_back(frame[3]);
   for (char c : cfg_.program) data.push_back(static_cast<std::uint8_t>(c));
   const std::uint16_t sig = crc16_kermit(data);
-  rom_answer_ = start(cfg_.address, 0x21);
+  rom_answer_ = response_start(cfg_.address, 0x21);
   rom_answer_.push_back(static_cast<std::uint8_t>(sig & 0xFFU));
   rom_answer_.push_back(static_cast<std::uint8_t>(sig >> 8));
   append_crc(rom_answer_);
@@ -114,14 +113,14 @@ Bytes Egm::lp_21(std::span<const std::uint8_t> frame) {
 }
 
 Bytes Egm::meter_frame(std::uint8_t cmd, std::initializer_list<std::uint8_t> codes) {
-  Bytes f = start(cfg_.address, cmd);
+  Bytes f = response_start(cfg_.address, cmd);
   for (std::uint8_t c : codes) append_bcd(f, meters_.get(c), 4);
   append_crc(f);
   return f;
 }
 
 Bytes Egm::lp_1b() {
-  Bytes f = start(cfg_.address, 0x1B);
+  Bytes f = response_start(cfg_.address, 0x1B);
   if (handpays_.empty()) {
     append_zeros(f, 20);
   } else {
@@ -141,7 +140,7 @@ Bytes Egm::lp_1b() {
 
 Bytes Egm::lp_1c() {
   using namespace meter;
-  Bytes f = start(cfg_.address, 0x1C);
+  Bytes f = response_start(cfg_.address, 0x1C);
   for (std::uint8_t c : {kCoinIn, kCoinOut, kTotalDrop, kJackpot, kGamesPlayed, kGamesWon}) {
     append_bcd(f, meters_.get(c), 4);
   }
@@ -152,7 +151,7 @@ Bytes Egm::lp_1c() {
 }
 
 Bytes Egm::lp_1e() {
-  Bytes f = start(cfg_.address, 0x1E);
+  Bytes f = response_start(cfg_.address, 0x1E);
   for (std::uint8_t c : {0x40, 0x42, 0x43, 0x44, 0x46, 0x47}) {  // $1 $5 $10 $20 $50 $100
     append_bcd(f, meters_.get(c), 4);
   }
@@ -161,7 +160,7 @@ Bytes Egm::lp_1e() {
 }
 
 Bytes Egm::lp_1f() {
-  Bytes f = start(cfg_.address, 0x1F);
+  Bytes f = response_start(cfg_.address, 0x1F);
   append_ascii(f, cfg_.game_id, 2);
   append_ascii(f, "000", 3);
   f.push_back(cfg_.denomination);
@@ -191,7 +190,7 @@ Bytes Egm::lp_2f(std::span<const std::uint8_t> frame) {
       append_bcd(body, meters_.get(code), Meters::size_of(code));
     }
   }
-  Bytes f = start(cfg_.address, 0x2F);
+  Bytes f = response_start(cfg_.address, 0x2F);
   f.push_back(static_cast<std::uint8_t>(body.size()));
   for (std::uint8_t b : body) f.push_back(b);
   append_crc(f);
@@ -218,7 +217,7 @@ Bytes Egm::lp_6f(std::span<const std::uint8_t> frame) {
     append_bcd(body, meters_.get(static_cast<std::uint8_t>(code)), size);
   }
   if (body.size() > 0xFF) return nack();
-  Bytes f = start(cfg_.address, frame[1]);
+  Bytes f = response_start(cfg_.address, frame[1]);
   f.push_back(static_cast<std::uint8_t>(body.size()));
   for (std::uint8_t b : body) f.push_back(b);
   append_crc(f);
@@ -226,7 +225,7 @@ Bytes Egm::lp_6f(std::span<const std::uint8_t> frame) {
 }
 
 Bytes Egm::lp_48() {
-  Bytes f = start(cfg_.address, 0x48);
+  Bytes f = response_start(cfg_.address, 0x48);
   f.push_back(last_bill_count_ == 0 ? std::uint8_t{0} : std::uint8_t{0x37});
   f.push_back(last_bill_denom_);
   append_bcd(f, last_bill_count_, 4);
@@ -235,7 +234,7 @@ Bytes Egm::lp_48() {
 }
 
 Bytes Egm::lp_54() {
-  Bytes f = start(cfg_.address, 0x54);
+  Bytes f = response_start(cfg_.address, 0x54);
   std::string serial = cfg_.serial.substr(0, 40);
   f.push_back(static_cast<std::uint8_t>(3 + serial.size()));
   append_ascii(f, cfg_.version, 3);
@@ -246,16 +245,8 @@ Bytes Egm::lp_54() {
 
 // LP 7E/7F carry the machine's local date and time.
 Bytes Egm::lp_7e() {
-  std::time_t t = static_cast<std::time_t>((clock_.unix_ms() + clock_offset_ms_) / 1000);
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  Bytes f = start(cfg_.address, 0x7E);
-  append_bcd(f, static_cast<std::uint64_t>(tm.tm_mon + 1), 1);
-  append_bcd(f, static_cast<std::uint64_t>(tm.tm_mday), 1);
-  append_bcd(f, static_cast<std::uint64_t>(tm.tm_year + 1900), 2);
-  append_bcd(f, static_cast<std::uint64_t>(tm.tm_hour), 1);
-  append_bcd(f, static_cast<std::uint64_t>(tm.tm_min), 1);
-  append_bcd(f, static_cast<std::uint64_t>(tm.tm_sec), 1);
+  Bytes f = response_start(cfg_.address, 0x7E);
+  append_sas_datetime(f, clock_.unix_ms() + clock_offset_ms_);
   append_crc(f);
   return f;
 }
@@ -288,7 +279,7 @@ Bytes Egm::lp_94() {
     code = 0x00;
     raise(0x52);
   }
-  Bytes f = start(cfg_.address, 0x94);
+  Bytes f = response_start(cfg_.address, 0x94);
   f.push_back(code);
   append_crc(f);
   return f;

@@ -7,7 +7,8 @@ std::optional<LpShape> lp_shape(std::uint8_t cmd) {
   auto type_s = [](std::size_t n) { return LpShape{n, true, false}; };
   if ((cmd >= 0x0F && cmd <= 0x20) || (cmd >= 0x2A && cmd <= 0x2D) ||
       (cmd >= 0x31 && cmd <= 0x46 && cmd != 0x3D) || cmd == 0x48 || cmd == 0x51 ||
-      (cmd >= 0x54 && cmd <= 0x57) || cmd == 0x7E) {
+      (cmd >= 0x54 && cmd <= 0x57) || cmd == 0x7E || cmd == 0x70 || cmd == 0x84 ||
+      cmd == 0x85 || cmd == 0x90) {
     return type_r;
   }
   switch (cmd) {
@@ -19,7 +20,9 @@ std::optional<LpShape> lp_shape(std::uint8_t cmd) {
     case 0x21: case 0x53: case 0xA0: case 0xB5: return type_s(6);
     case 0x7F: return type_s(11);
     case 0xA8: return type_s(5);
-    case 0x2F: case 0x6F: case 0xAF: return LpShape{0, true, true};
+    case 0x4D: return type_s(5);
+    case 0x74: return type_s(8);
+    case 0x2F: case 0x6F: case 0xAF: case 0x71: case 0x72: return LpShape{0, true, true};
     default: return std::nullopt;
   }
 }

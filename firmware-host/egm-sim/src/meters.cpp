@@ -12,13 +12,18 @@ Meters::Meters() {
     values_[c] = 0;
   }
   for (std::uint8_t c = meter::kBills1; c <= 0x4B; ++c) values_[c] = 0;
+  // Tickets (cents and counts), machine-paid progressive and bonus, AFT in and out.
+  for (std::uint8_t c : {0x0D, 0x0E, 0x0F, 0x10, 0x11, 0x12, 0x13, 0x14, 0x1D, 0x1E}) values_[c] = 0;
+  for (std::uint8_t c = 0xA0; c <= 0xA5; ++c) values_[c] = 0;
+  for (std::uint8_t c = 0xB8; c <= 0xBD; ++c) values_[c] = 0;
 }
 
 std::size_t Meters::size_of(std::uint8_t code) {
   if (code >= 0x0D && code <= 0x10) return 5;
+  if (code >= 0xA0 && code <= 0xBC && code % 2 == 0) return 5;  // AFT cents (sas-money.md §7)
   switch (code) {
     case 0x80: case 0x82: case 0x84: case 0x86: case 0x88:
-    case 0x8C: case 0x8E: case 0x90: case 0x92:
+    case 0x8C: case 0x8E: case 0x90: case 0x92: case 0x8A:
       return 5;
     default:
       return 4;

@@ -27,7 +27,15 @@ inline constexpr std::uint8_t kGamesSincePower = 0x25;
 inline constexpr std::uint8_t kGamesSinceDoor = 0x26;
 inline constexpr std::uint8_t kBillsInStacker = 0x3E;
 inline constexpr std::uint8_t kStackerValue = 0x3F;
-inline constexpr std::uint8_t kBills1 = 0x40;  // 0x40..0x4B: bill counts per denomination
+inline constexpr std::uint8_t kBills1 = 0x40;
+inline constexpr std::uint8_t kTicketInCents = 0x0D;    // SAS cashable ticket in (cents)
+inline constexpr std::uint8_t kTicketOutCents = 0x0E;   // SAS cashable ticket out (cents)
+inline constexpr std::uint8_t kTicketInCount = 0x11;
+inline constexpr std::uint8_t kTicketOutCount = 0x12;
+inline constexpr std::uint8_t kMachinePaidProgressive = 0x1D;  // credits
+inline constexpr std::uint8_t kMachinePaidBonus = 0x1E;        // external bonus, credits
+inline constexpr std::uint8_t kAftInCashableCents = 0xA0;   // in-house to EGM (A1 = count)
+inline constexpr std::uint8_t kAftOutCashableCents = 0xB8;  // in-house to host (B9 = count)  // 0x40..0x4B: bill counts per denomination
 }  // namespace meter
 
 // Meter values by code.

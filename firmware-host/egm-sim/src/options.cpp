@@ -25,6 +25,9 @@ Links (each --pty/--tcp starts a new bus; the --egm options after it put machine
                       and a timeline of control commands; errors are reported as file:line:col
 Behaviour:
   --rate N            random floor traffic: N events/s per machine (games, bills, doors)
+  --money             random traffic also moves money: cash-out tickets, tickets in, AFT in
+                      and out, handpays, progressives, bonuses (all in the ledger with
+                      their amounts and identifiers)
   --seed N            seed of all randomness (traffic, fault injection); default 1
   --sync-required     machines ignore polls until they saw a poll to another address or a
                       broadcast (again after each link loss)
@@ -48,12 +51,24 @@ error). ADDR is a decimal SAS address, or BUS:ADDR (0-based bus index) with seve
   rte ADDR on|off             switch real-time event mode (as another host's LP 0E would)
   clock ADDR SECONDS          the machine's clock that far off real time (LP 7F sets it)
   program ADDR TEXT           new machine software: LP 21 ROM signatures change
+  cashout ADDR                print a ticket for the credits on the machine: 3D + LP 4D
+  ticket-in ADDR AMOUNT       a ticket redeemed (authorised elsewhere): 67, 68 + LP 70/71
+  aft ADDR in|out AMOUNT      an AFT in-house transfer to the machine or to the host: 69 + LP 72
+  progressive ADDR LEVEL AMOUNT [sas|machine]   a progressive hit: 56 + LP 85 (sas, default)
+                              or machine-paid 54 + LP 84
+  bonus ADDR AMOUNT           a legacy bonus award: 7C + LP 90 (RTE: the event carries it)
+  skim ADDR CATEGORY AMOUNT   move a meter without its event (bills, tickets_in, tickets_out,
+                              aft_in, aft_out, handpaid: dollars; games: a count)
+  lacks ADDR LP [off]         stop (or with off, resume) answering long poll LP (hex), e.g.
+                              "lacks 1 6F" then "lacks 1 AF" for a machine without 6F/AF
+  money on|off                random traffic with or without money actions (see --money)
   meters ADDR                 the machine's meters as JSON (keys = LP 2F meter codes, hex)
   status                      buses, addresses and counters
   ledger                      one JSON line per raised exception:
                               {"address":1,"code":"11","seq":7,"raised_at":<unix ms>,
                                "acked":true,"acked_at":<unix ms or null>}
-                              (plus "dropped":true if lost in an overflow), then {"end":true}
+                              (plus "dropped":true if lost in an overflow, and
+                              "amount_cents", "ident" for money), then {"end":true}
 )";
 }
 
@@ -87,6 +102,8 @@ bool parse_options(const std::vector<std::string>& args, Options& out, std::stri
       sync_required = true;
     } else if (a == "--rte") {
       proto.rte = true;
+    } else if (a == "--money") {
+      out.sim.money = true;
     } else if (a == "--no-chirp") {
       chirp = false;
     } else if (a == "--shared-address") {

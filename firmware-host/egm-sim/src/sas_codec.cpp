@@ -1,5 +1,7 @@
 #include "sas_codec.hpp"
 
+#include <ctime>
+
 namespace floorgate::sim {
 
 std::uint16_t crc16_kermit(std::span<const std::uint8_t> data) {
@@ -94,6 +96,30 @@ Bytes escape_response(std::span<const std::uint8_t> data) {
   out.reserve(data.size() + 4);
   for (std::uint8_t b : data) escape_append(out, b, false);
   return out;
+}
+
+}  // namespace floorgate::sim
+
+namespace floorgate::sim {
+
+Bytes response_start(std::uint8_t addr, std::uint8_t cmd) {
+  Bytes f;
+  f.reserve(80);
+  f.push_back(addr);
+  f.push_back(cmd);
+  return f;
+}
+
+void append_sas_datetime(Bytes& out, std::int64_t unix_ms) {
+  std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  append_bcd(out, static_cast<std::uint64_t>(tm.tm_mon + 1), 1);
+  append_bcd(out, static_cast<std::uint64_t>(tm.tm_mday), 1);
+  append_bcd(out, static_cast<std::uint64_t>(tm.tm_year + 1900), 2);
+  append_bcd(out, static_cast<std::uint64_t>(tm.tm_hour), 1);
+  append_bcd(out, static_cast<std::uint64_t>(tm.tm_min), 1);
+  append_bcd(out, static_cast<std::uint64_t>(tm.tm_sec), 1);
 }
 
 }  // namespace floorgate::sim

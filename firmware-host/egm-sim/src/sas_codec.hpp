@@ -25,6 +25,13 @@ bool crc_ok(std::span<const std::uint8_t> frame);
 // Appends `value` as big-endian packed BCD of `size` bytes, rolling over mod 10^(2*size).
 void append_bcd(Bytes& out, std::uint64_t value, std::size_t size);
 
+// `addr cmd`, with room reserved for a long-poll answer (initializer-list vectors plus
+// insert() trip GCC 12's -Warray-bounds at -O3).
+Bytes response_start(std::uint8_t addr, std::uint8_t cmd);
+
+// Appends a SAS date and time (MMDDYYYY HHMMSS, 7 BCD bytes) of `unix_ms` in local time.
+void append_sas_datetime(Bytes& out, std::int64_t unix_ms);
+
 // Decodes big-endian packed BCD; nullopt if any nibble is above 9.
 std::optional<std::uint64_t> parse_bcd(std::span<const std::uint8_t> bcd);
 

@@ -119,6 +119,11 @@ MachineConfig machine(const YAML::Node& n, const MachineConfig& proto) {
         if (!code) fail(mv.first, "unknown meter '" + name + "' (a name or a 2F hex code)");
         m.meters[*code] = number(mv.second, "meter value", 9'999'999'999ULL);
       }
+    } else if (key == "lacks") {
+      if (!v.IsSequence()) fail(v, "lacks must be a list of long polls, e.g. [0x6F, 0xAF]");
+      for (const auto& lp : v) {
+        m.lacks.insert(static_cast<std::uint8_t>(number(lp, "long poll", 0xFF)));
+      }
     } else {
       fail(kv.first, "unknown machine key '" + key + "'");
     }
@@ -188,6 +193,11 @@ void load(const YAML::Node& root, Options& opt) {
     } else if (key == "seed") {
       std::uint64_t s = number(v, "seed", ~0ULL >> 12);
       if (!opt.seed_set) opt.sim.seed = s;
+    } else if (key == "money") {
+      if (!v.IsScalar() || (v.Scalar() != "true" && v.Scalar() != "false")) {
+        fail(v, "money must be true or false");
+      }
+      opt.sim.money = opt.sim.money || v.Scalar() == "true";
     } else if (key != "sync_required") {
       fail(kv.first, "unknown key '" + key + "'");
     }

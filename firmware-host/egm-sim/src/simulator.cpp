@@ -37,7 +37,7 @@ std::string raised_json(const RaiseResult& r) {
 
 Simulator::Simulator(const SimConfig& cfg, const Clock& clock)
     : clock_(clock), rng_(cfg.seed), timeline_(cfg.timeline), start_ms_(clock.steady_ms()),
-      rate_(cfg.rate) {
+      rate_(cfg.rate), money_(cfg.money) {
   for (std::size_t i = 0; i < cfg.buses.size(); ++i) {
     buses_.push_back(
         std::make_unique<Bus>(static_cast<int>(i), cfg.buses[i], ledger_, clock_, rng_));
@@ -97,10 +97,20 @@ std::string Simulator::execute(std::string_view line) {
     rate_ = r;
     return "{\"ok\":true}\n";
   }
+  if (verb == "money") {
+    if (args.size() != 2 || (args[1] != "on" && args[1] != "off")) {
+      return error_json("money: say on or off");
+    }
+    money_ = args[1] == "on";
+    return "{\"ok\":true}\n";
+  }
   if (verb == "help") {
     return "{\"ok\":true,\"commands\":[\"rate EVENTS_PER_S\",\"inject ADDR CODE\",\"bill ADDR DOLLARS\","
            "\"handpay ADDR AMOUNT\",\"game ADDR BET WIN\",\"door ADDR open|close\",\"rte ADDR on|off\",\"clock ADDR SECONDS\",\"program ADDR TEXT\","
            "\"power-cycle ADDR [ram-clear] [off=MS]\",\"fault ADDR KIND VALUE\","
+           "\"cashout ADDR\",\"ticket-in ADDR AMOUNT\",\"aft ADDR in|out AMOUNT\","
+           "\"progressive ADDR LEVEL AMOUNT [sas|machine]\",\"bonus ADDR AMOUNT\","
+           "\"skim ADDR CATEGORY AMOUNT\",\"lacks ADDR LP [off]\",\"money on|off\","
            "\"meters ADDR\",\"ledger\",\"status\"]}\n";
   }
   if (args.size() < 2) return error_json(str_cat(verb, ": missing ADDR"));
@@ -114,6 +124,10 @@ std::string Simulator::cmd_machine(const std::string& verb, Target t,
                                    const std::vector<std::string>& a) {
   Egm& egm = *t.egm;
   if (verb == "meters") return str_cat(egm.meters_json(), "\n");
+  if (verb == "cashout" || verb == "ticket-in" || verb == "aft" || verb == "progressive" ||
+      verb == "bonus" || verb == "skim" || verb == "lacks") {
+    return cmd_money(verb, egm, a);
+  }
   if (verb == "inject") {
     auto code = a.size() > 2 ? parse_hex_byte(a[2]) : std::nullopt;
     if (!code || *code == 0) return error_json("inject: CODE must be hex 01..FF");
@@ -183,6 +197,60 @@ std::string Simulator::cmd_machine(const std::string& verb, Target t,
   return error_json(str_cat("unknown command ", verb));
 }
 
+std::string Simulator::cmd_money(const std::string& verb, Egm& egm,
+                                 const std::vector<std::string>& a) {
+  auto amount = [&a](std::size_t i) {
+    return a.size() > i ? parse_money_cents(a[i]) : std::optional<std::uint64_t>();
+  };
+  auto answer = [](const MoneyResult& r) {
+    return r.raised ? raised_json(*r.raised) : error_json(r.error);
+  };
+  if (verb == "cashout") return answer(egm.cashout());
+  if (verb == "ticket-in") {
+    auto c = amount(2);
+    if (!c || *c == 0) return error_json("ticket-in: AMOUNT must be dollars, e.g. 20.00");
+    return answer(egm.ticket_in(*c));
+  }
+  if (verb == "aft") {
+    auto c = amount(3);
+    if (a.size() < 4 || (a[2] != "in" && a[2] != "out") || !c || *c == 0) {
+      return error_json("aft: say in or out and an AMOUNT in dollars, e.g. aft 1 in 50");
+    }
+    return answer(egm.aft(a[2] == "in", *c));
+  }
+  if (verb == "progressive") {
+    auto level = a.size() > 2 ? parse_uint(a[2]) : std::nullopt;
+    auto c = amount(3);
+    bool sas = a.size() < 5 || a[4] == "sas";
+    if (!level || *level > 32 || !c || *c == 0 || (a.size() > 4 && a[4] != "sas" && a[4] != "machine")) {
+      return error_json("progressive: LEVEL 1..32, AMOUNT in dollars, then sas or machine");
+    }
+    return answer(egm.progressive(static_cast<std::uint8_t>(*level), *c, sas));
+  }
+  if (verb == "bonus") {
+    auto c = amount(2);
+    if (!c || *c == 0) return error_json("bonus: AMOUNT must be dollars, e.g. 5.00");
+    return answer(egm.bonus(*c));
+  }
+  if (verb == "skim") {
+    auto cat = a.size() > 2 ? parse_skim_category(a[2]) : std::nullopt;
+    if (!cat) {
+      return error_json("skim: CATEGORY is bills, tickets_in, tickets_out, aft_in, aft_out, "
+                        "handpaid or games");
+    }
+    std::optional<std::uint64_t> v =
+        *cat == SkimCategory::games ? (a.size() > 3 ? parse_uint(a[3]) : std::nullopt) : amount(3);
+    if (!v || *v == 0) return error_json("skim: AMOUNT must be dollars (games: a count)");
+    egm.skim(*cat, *v);
+    return "{\"ok\":true}\n";
+  }
+  // lacks ADDR LP [off]
+  auto lp = a.size() > 2 ? parse_hex_byte(a[2]) : std::nullopt;
+  if (!lp || (a.size() > 3 && a[3] != "off")) return error_json("lacks: LP must be hex, e.g. 6F");
+  egm.set_lacks(*lp, a.size() <= 3);
+  return "{\"ok\":true}\n";
+}
+
 std::string Simulator::cmd_fault(Target t, const std::vector<std::string>& a) {
   Faults* f = t.bus->faults(t.egm->address());
   if (a.size() < 3) return error_json("fault: missing KIND");
@@ -247,9 +315,30 @@ void Simulator::random_event(Egm& egm) {
   } else if (p < 90) {  // (also when play is locked out)
     static constexpr std::uint32_t kBills[] = {1, 5, 10, 20, 50, 100};
     egm.bill(kBills[static_cast<std::size_t>(pick(rng_)) % 6]);
+  } else if (money_ && p < 96) {
+    random_money(egm);
   } else {
     egm.door(true);
     egm.door(false);
+  }
+}
+
+void Simulator::random_money(Egm& egm) {
+  // Amounts in whole cents times the denomination rules: a refused action (one of its kind
+  // still unread by the host) is simply skipped, as a player would try again later.
+  std::uniform_int_distribution<int> pick(0, 99);
+  const std::uint64_t cents = 100ULL * static_cast<std::uint64_t>(1 + pick(rng_) % 50);
+  switch (pick(rng_) % 8) {
+    case 0: egm.cashout(); break;
+    case 1: egm.ticket_in(cents); break;
+    case 2: egm.aft(true, cents); break;
+    case 3: egm.aft(false, std::min<std::uint64_t>(cents, egm.meters().get(meter::kCurrentCredits) *
+                                                               egm.denom_cents() / 100 * 100));
+      break;
+    case 4: egm.handpay(cents * 30); break;
+    case 5: egm.progressive(static_cast<std::uint8_t>(1 + pick(rng_) % 4), cents * 10, true); break;
+    case 6: egm.progressive(static_cast<std::uint8_t>(1 + pick(rng_) % 4), cents, false); break;
+    default: egm.bonus(cents); break;
   }
 }
 

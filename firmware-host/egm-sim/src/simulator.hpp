@@ -29,6 +29,7 @@ struct SimConfig {
   std::vector<TimelineEntry> timeline;   // scenario timeline, any order
   std::string control_path;              // Unix socket path ("" = none)
   bool shared_addresses = false;         // allow two machines at one address (a wiring fault)
+  bool money = false;                    // random traffic includes money actions
 };
 
 // The simulated floor.
@@ -53,7 +54,9 @@ class Simulator {
   std::string cmd_machine(const std::string& verb, Target t, const std::vector<std::string>& a);
   std::string cmd_fault(Target t, const std::vector<std::string>& a);
   std::string cmd_status();
+  std::string cmd_money(const std::string& verb, Egm& egm, const std::vector<std::string>& a);
   void random_event(Egm& egm);
+  void random_money(Egm& egm);
 
   const Clock& clock_;
   std::mt19937_64 rng_;
@@ -63,6 +66,7 @@ class Simulator {
   std::size_t next_timeline_ = 0;
   std::int64_t start_ms_;
   double rate_;
+  bool money_;
   std::vector<std::int64_t> next_random_ms_;
 };
 

@@ -40,6 +40,8 @@ std::vector<std::uint8_t> build_lp(std::uint8_t address, std::uint8_t cmd,
                                    std::span<const std::uint8_t> data = {});
 // Builds an LP 2F request for game 0 and up to 10 meter codes.
 std::vector<std::uint8_t> build_lp2f(std::uint8_t address, std::span<const std::uint8_t> codes);
+// LP 6F (extended meters, game 0) for up to 12 one-byte codes (sent as 2-byte LE codes).
+std::vector<std::uint8_t> build_lp6f(std::uint8_t address, std::span<const std::uint8_t> codes);
 // Byte count of a 2F meter value with this code (5 for the cents meters, else 4).
 std::size_t meter_size_2f(std::uint8_t code);
 // Number of data bytes following the event code in an RTE record (`addr FF code data CRC`).

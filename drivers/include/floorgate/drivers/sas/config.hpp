@@ -51,6 +51,9 @@ struct EgmConfig {
   std::chrono::seconds rom_check_period{0};
   std::uint16_t rom_seed = 0;
   std::chrono::seconds rom_timeout{600};
+  // Reconciliation (docs/reconciliation.md): a meter delta and the sum of the money events in
+  // the same window may differ by this much (cents) before reconciliation.mismatch is raised.
+  std::uint64_t reconcile_tolerance_cents = 0;
   Timing timing;                                       // zero fields: the bus's values
 };
 
@@ -102,6 +105,13 @@ struct EgmStatus {
   std::map<std::string, std::uint64_t> meters;         // last snapshot: meter name -> raw value
   std::optional<std::uint16_t> rom_signature;          // last LP 21 result (rom_seed)
   bool rom_check_running = false;                      // LP 21 ACKed, signature not yet in
+  // Meters: the long poll the last snapshot was read with ("6f", "2f", "single"; empty before
+  // the first), and whether no meter poll this machine answers is left (meters.unreadable).
+  std::string meter_poll;
+  bool meters_unreadable = false;
+  std::uint64_t reconciliations = 0;           // windows compared (meters.reconciled)
+  std::uint64_t reconciliation_mismatches = 0;  // reconciliation.mismatch events
+  std::string last_mismatch;                    // e.g. "bills_in: meters 2000, events 0 (cents)"
 };
 
 // Checks a bus configuration; returns an empty string or a plain-sentence error.

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "floorgate/drivers/event.hpp"
+#include "floorgate/drivers/reconcile.hpp"
 #include "floorgate/drivers/sas/codec.hpp"
 #include "floorgate/drivers/sas/config.hpp"
 #include "floorgate/drivers/json_writer.hpp"
@@ -85,6 +86,21 @@ class Engine {
                              std::span<const std::uint8_t> raw, bool rte, bool retry);
   void handle_lp_data(std::size_t egm, std::span<const std::uint8_t> frame);
   void handle_handpay(std::size_t egm, std::span<const std::uint8_t> frame);
+  // Money (engine_money.cpp): follow-up reads of money exceptions and their events.
+  bool start_followup(std::size_t egm, std::uint8_t code, std::span<const std::uint8_t> data,
+                      std::span<const std::uint8_t> raw, bool rte, bool retry);
+  void followup_received(std::size_t egm, std::span<const std::uint8_t> frame);
+  // The follow-up poll `lp` got no usable answer (`why`): the event goes out without its facts.
+  void followup_failed(std::size_t egm, std::uint8_t lp, const char* why);
+  void release_followup_hold(std::size_t egm);
+  // Attributes of one money record; false if the frame holds none (all zero / no info).
+  void money_event(std::size_t egm, std::uint8_t code, std::span<const std::uint8_t> frame,
+                   const char* source_note);
+  // Meter stepdown and reconciliation.
+  void meter_poll_failed(std::size_t egm, const std::vector<std::uint8_t>& frame);
+  void general_poll_answered(std::size_t egm, bool quiet);
+  void settle_reconciliation(std::size_t egm);
+  void recon_add(std::size_t egm, ReconCategory c, std::optional<std::uint64_t> amount);
   void note_answer(std::size_t egm);
   void note_failure(std::size_t egm);
   void emit(std::size_t egm, Event ev, bool blocks_bus);
@@ -131,7 +147,9 @@ class Engine {
   // After a 0x51 the bus serves only that EGM until its LP 1B is answered: a poll to another
   // address would implied-ACK the 0x51 with nothing stored, and the handpay would surface
   // later from the start-up check, after events that followed it.
-  std::optional<std::size_t> handpay_hold_;
+  // The same holds for every money exception read through a follow-up long poll
+  // (engine_money.cpp): the bus serves that EGM until the follow-up is answered.
+  std::optional<std::size_t> followup_hold_;
   std::map<std::pair<std::uint8_t, std::uint16_t>, std::uint16_t> rom_known_;  // (addr, seed)
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };
