@@ -238,7 +238,8 @@ TEST(SasEngine, MeterDeltasRolloverAndReset) {
     if (e.type == "meters.snapshot") snap = e.attrs_json;
   }
   EXPECT_NE(snap.find("\"trigger\":\"door_closed\""), std::string::npos) << snap;
-  EXPECT_NE(snap.find("\"coin_in\":{\"code\":\"0x00\",\"value\":1500,\"unit\":\"credits\",\"delta\":500}"),
+  EXPECT_NE(snap.find("\"coin_in\":{\"code\":\"0x00\",\"value\":1500,\"unit\":\"credits\",\"poll\":\"6f\","
+                      "\"delta\":500}"),
             std::string::npos) << snap;
   EXPECT_NE(snap.find("\"delta\":15,\"rollover\":true"), std::string::npos) << snap;
   EXPECT_NE(snap.find("\"reset\":false"), std::string::npos);

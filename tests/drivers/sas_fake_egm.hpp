@@ -2,6 +2,7 @@
 // An in-test SAS EGM model (Monaco-like implied ACK) and a harness that drives the sans-I/O
 // Engine with a manual clock. Test-only.
 
+#include <algorithm>
 #include <ctime>
 #include <deque>
 #include <initializer_list>
@@ -37,6 +38,7 @@ struct FakeEgm {
   int rom_requests = 0;
   std::vector<std::uint8_t> acked;            // exception codes dequeued by an implied ACK
   std::vector<Bytes> handpays_acked;
+  std::vector<std::uint8_t> lacks;            // long polls this machine does not answer
 
   // Implied-ACK state.
   Bytes last_poll, last_resp;
@@ -138,6 +140,7 @@ struct FakeEgm {
         return crc(b);
       }
       case 0x2F: {
+        if (std::find(lacks.begin(), lacks.end(), cmd) != lacks.end()) return {};
         Bytes b{addr, 0x2F, 0x00, 0x00, 0x00};
         for (std::size_t i = 5; i + 2 < f.size(); ++i) {
           auto it = meters.find(f[i]);
@@ -147,6 +150,30 @@ struct FakeEgm {
           b.insert(b.end(), v.begin(), v.end());
         }
         b[2] = static_cast<std::uint8_t>(b.size() - 3);
+        return crc(b);
+      }
+      case 0x6F: {  // extended meters: {code(2 LE) size value(size BCD)}
+        if (std::find(lacks.begin(), lacks.end(), cmd) != lacks.end()) return {};
+        Bytes b{addr, 0x6F, 0x00, 0x00, 0x00};
+        for (std::size_t i = 5; i + 3 < f.size(); i += 2) {
+          auto it = meters.find(f[i]);
+          if (it == meters.end()) continue;
+          const std::size_t size = meter_size_2f(f[i]);
+          b.push_back(f[i]);
+          b.push_back(f[i + 1]);
+          b.push_back(static_cast<std::uint8_t>(size));
+          auto v = encode_bcd(it->second, size);
+          b.insert(b.end(), v.begin(), v.end());
+        }
+        b[2] = static_cast<std::uint8_t>(b.size() - 3);
+        return crc(b);
+      }
+      case 0x11: case 0x12: case 0x1A: {  // single meters: coin in, coin out, credits
+        if (std::find(lacks.begin(), lacks.end(), cmd) != lacks.end()) return {};
+        const std::uint8_t code = cmd == 0x11 ? 0x00 : cmd == 0x12 ? 0x01 : 0x0C;
+        Bytes b{addr, cmd};
+        auto v = encode_bcd(meters.count(code) ? meters.at(code) : 0, 4);
+        b.insert(b.end(), v.begin(), v.end());
         return crc(b);
       }
       case 0x0E:
@@ -325,6 +352,9 @@ inline BusConfig one_egm_bus(std::uint8_t addr = 1) {
   EgmConfig e;
   e.id = "egm-" + std::to_string(addr);
   e.address = addr;
+  // One meter request per snapshot keeps these timelines short (the full accounting set takes
+  // three; the money tests use it).
+  e.meter_codes = {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x0B, 0x0C, 0x24};
   c.egms.push_back(e);
   return c;
 }
@@ -333,7 +363,7 @@ inline BusConfig one_egm_bus(std::uint8_t addr = 1) {
 inline BusConfig bus_with(std::initializer_list<std::uint8_t> addrs) {
   BusConfig c = one_egm_bus(*addrs.begin());
   for (auto it = addrs.begin() + 1; it != addrs.end(); ++it) {
-    EgmConfig e;
+    EgmConfig e = c.egms.front();
     e.id = "egm-" + std::to_string(*it);
     e.address = *it;
     c.egms.push_back(e);

@@ -82,7 +82,7 @@ ExceptionInfo describe_exception(std::uint8_t code) {
     case 0x70: return {"egm.exception_overflow", C::fault, nullptr, nullptr};
     case 0x71: return {"egm.change_lamp_on", C::operational, nullptr, nullptr};
     case 0x72: return {"egm.change_lamp_off", C::operational, nullptr, nullptr};
-    case 0x74: return {"printer.paper_low", C::operational, nullptr, nullptr};
+    case 0x74: return {"printer.paper_low", C::fault, nullptr, nullptr};
     case 0x75: return {"printer.power_off", C::fault, nullptr, nullptr};
     case 0x76: return {"printer.power_on", C::operational, nullptr, nullptr};
     case 0x77: return {"printer.replace_ribbon", C::fault, nullptr, nullptr};
