@@ -14,7 +14,7 @@ namespace {
 const std::vector<std::string_view> kSasEgmKeys = {
     "id", "address", "poll_period_ms", "meter_period_s", "meter_codes", "real_time_events",
     "rom_check_period_s", "rom_seed", "timing", "reply_timeout_ms", "inter_byte_ms",
-    "poll_gap_ms", "location", "bank"};
+    "poll_gap_ms", "location", "bank", "set_clock", "clock_period_s", "reconcile_tolerance_cents"};
 const std::vector<std::string_view> kG2sTlsKeys = {"tls_cert_file", "tls_key_file",
                                                     "tls_ca_file"};
 const std::vector<std::string_view> kG2sEgmKeys = {"id", "g2s_egm_id", "url", "meter_period_s",
@@ -174,6 +174,11 @@ void read_egm(Reader& r, const YAML::Node& e, const std::string& p, const BusCon
     else egm.rom_check_period = std::chrono::seconds(rom_s);
   }
   r.read_int(e, p, "rom_seed", 0, 0xFFFF, egm.rom_seed);
+  r.read_bool(e, p, "set_clock", egm.set_clock);
+  std::int64_t clock_s = egm.clock_period.count();
+  if (r.read_int(e, p, "clock_period_s", 60, 86400, clock_s))
+    egm.clock_period = std::chrono::seconds(clock_s);
+  r.read_int(e, p, "reconcile_tolerance_cents", 0, 100'000'000, egm.reconcile_tolerance_cents);
   read_timing(r, e, p, egm.timing);
   r.read_int(e, p, "reply_timeout_ms", limits::kSasReplyTimeoutMinMs, limits::kSasReplyTimeoutMaxMs,
              egm.reply_timeout_ms);

@@ -44,6 +44,9 @@ void emit_egm(YAML::Emitter& out, const BusConfig& bus, const EgmConfig& e) {
     key_val(out, "real_time_events", e.real_time_events);
     key_val(out, "rom_check_period_s", e.rom_check_period.count());
     key_val(out, "rom_seed", e.rom_seed);
+    key_val(out, "set_clock", e.set_clock);
+    key_val(out, "clock_period_s", e.clock_period.count());
+    key_val(out, "reconcile_tolerance_cents", e.reconcile_tolerance_cents);
     if (!e.timing.empty()) key_val(out, "timing", e.timing);
     if (e.reply_timeout_ms > 0) key_val(out, "reply_timeout_ms", e.reply_timeout_ms);
     if (e.inter_byte_ms > 0) key_val(out, "inter_byte_ms", e.inter_byte_ms);

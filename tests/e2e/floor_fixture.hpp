@@ -37,6 +37,7 @@ struct FloorOptions {
   bool web = false;           // serve the web page (on a free port)
   std::string extra_sim_args;
   std::string extra_buses;    // more `buses:` list items (YAML, 2-space indented), e.g. g2s
+  std::string egm_keys;       // extra keys in every SAS EGM's flow map, e.g. ", meter_period_s: 10"
 };
 
 class Floor {
@@ -142,13 +143,13 @@ class Floor {
       << "buses:\n"
       << "  - id: bus0\n    driver: sas-serial\n    link: pty\n    port: " << (dir_ / "bus0").string()
       << "\n    egms:\n"
-      << "      - {id: e1, address: 1, poll_period_ms: 40}\n"
-      << "      - {id: e2, address: 2, poll_period_ms: 40}\n"
-      << "      - {id: e3, address: 3, poll_period_ms: 40}\n"
+      << "      - {id: e1, address: 1, poll_period_ms: 40" << opt_.egm_keys << "}\n"
+      << "      - {id: e2, address: 2, poll_period_ms: 40" << opt_.egm_keys << "}\n"
+      << "      - {id: e3, address: 3, poll_period_ms: 40" << opt_.egm_keys << "}\n"
       << extra_bus_egms
       << "  - id: bus1\n    driver: sas-tcp\n    endpoint: 127.0.0.1:" << tcp_port_ << "\n    egms:\n"
-      << "      - {id: e5, address: 5, poll_period_ms: 40}\n"
-      << "      - {id: e6, address: 6, poll_period_ms: 40}\n"
+      << "      - {id: e5, address: 5, poll_period_ms: 40" << opt_.egm_keys << "}\n"
+      << "      - {id: e6, address: 6, poll_period_ms: 40" << opt_.egm_keys << "}\n"
       << opt_.extra_buses
       << "web:\n  enabled: " << (opt_.web ? "true" : "false") << "\n  port: " << web_port_ << "\n";
     if (opt_.web) {

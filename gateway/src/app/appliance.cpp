@@ -101,6 +101,7 @@ void Appliance::Impl::register_consumers_at_startup() {
 void Appliance::Impl::start_delivery() {
   auto mqtt = app::mqtt_options(rt.cfg);
   mqtt.loop_lag_ms = [this] { return rt.loop_lag ? rt.loop_lag->max_ms() : 0; };
+  mqtt.egm_alarms = [this] { return rt.egm_alarms(); };
   rt.delivery = std::make_unique<Delivery>(rt.io.get_executor(), *rt.store, std::move(mqtt),
                                            app::consumer_options(rt.cfg));
   rt.delivery->start();

@@ -135,6 +135,7 @@ json::object ApplianceBackend::dashboard() {
   json::array alarms;
   if (st.retention_alarm) alarms.push_back(json::value(st.retention_alarm_reason));
   if (!ds.connected) alarms.push_back(json::value("MQTT broker not connected: " + ds.last_error));
+  for (auto& a : rt_.egm_alarms()) alarms.push_back(json::value(a));
   int up = 0, total = 0;
   for (const auto& e : rt_.egms()) {
     ++total;

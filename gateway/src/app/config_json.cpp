@@ -27,6 +27,9 @@ json::object egm_json(const config::BusConfig& b, const config::EgmConfig& e) {
   o["real_time_events"] = e.real_time_events;
   o["rom_check_period_s"] = e.rom_check_period.count();
   o["rom_seed"] = e.rom_seed;
+  o["set_clock"] = e.set_clock;
+  o["clock_period_s"] = e.clock_period.count();
+  o["reconcile_tolerance_cents"] = e.reconcile_tolerance_cents;
   if (!e.timing.empty()) o["timing"] = e.timing;  // overrides only when set, as in the YAML
   if (e.reply_timeout_ms > 0) o["reply_timeout_ms"] = e.reply_timeout_ms;
   if (e.inter_byte_ms > 0) o["inter_byte_ms"] = e.inter_byte_ms;

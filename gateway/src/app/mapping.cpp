@@ -88,13 +88,17 @@ drivers::sas::BusConfig sas_bus(const config::BusConfig& b, const std::string& s
     ec.address = static_cast<std::uint8_t>(e.address);
     ec.poll_period = e.poll_period;
     ec.meter_period = e.meter_period;
-    // LP 2F carries one-byte meter codes; wider codes need LP 6F, which the driver lacks.
+    // The driver reads one-byte meter codes (LP 6F, 2F and the single-meter polls); wider
+    // codes are accepted by the loader for LP 6F but not read yet.
     for (auto code : e.meter_codes) {
       if (code <= 0xFF) ec.meter_codes.push_back(static_cast<std::uint8_t>(code));
     }
     ec.real_time_events = e.real_time_events;
     ec.rom_check_period = e.rom_check_period;
     ec.rom_seed = static_cast<std::uint16_t>(e.rom_seed);
+    ec.set_clock = e.set_clock;
+    ec.clock_period = e.clock_period;
+    ec.reconcile_tolerance_cents = static_cast<std::uint64_t>(e.reconcile_tolerance_cents);
     // The loader accepted only preset names the driver defines (a gateway test keeps the two
     // lists equal); an EGM's own preset replaces the bus's, then its overrides apply.
     ec.timing = drivers::sas::timing_preset(e.timing.empty() ? b.timing : e.timing)

@@ -104,10 +104,19 @@ std::string ApplianceBackend::metrics_text() {
   auto egms = rt_.egms();
   m.family("floorgate_egm_link_up", "gauge", "1 while the EGM answers its polls.");
   for (const auto& e : egms) m.sample("floorgate_egm_link_up", "egm", e.id, e.link_up ? 1 : 0);
+  m.family("floorgate_egm_meters_unreadable", "gauge",
+           "1 while no meter long poll (6F, 2F, single) is answered: money cannot be reconciled.");
+  for (const auto& e : egms) {
+    if (e.protocol == "sas") {
+      m.sample("floorgate_egm_meters_unreadable", "egm", e.id, e.meters_unreadable ? 1 : 0);
+    }
+  }
   const std::pair<const char*, const char*> counters[] = {
       {"polls", "floorgate_egm_polls_total"},         {"crc_errors", "floorgate_egm_crc_errors_total"},
       {"timeouts", "floorgate_egm_timeouts_total"},   {"retries", "floorgate_egm_retries_total"},
-      {"events", "floorgate_egm_events_total"},       {"link_transitions", "floorgate_egm_link_transitions_total"}};
+      {"events", "floorgate_egm_events_total"},       {"link_transitions", "floorgate_egm_link_transitions_total"},
+      {"reconciliations", "floorgate_egm_reconciliations_total"},
+      {"reconciliation_mismatches", "floorgate_egm_reconciliation_mismatches_total"}};
   for (const auto& [key, name] : counters) {
     m.family(name, "counter", "Per-EGM driver counter.");
     for (const auto& e : egms) {

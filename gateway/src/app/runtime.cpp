@@ -22,13 +22,18 @@ void fill_sas(EgmView& v, const drivers::sas::EgmStatus& s) {
   v.clock_drift_ms = s.clock_drift_ms;
   v.rom_signature = s.rom_signature;
   v.rom_check_running = s.rom_check_running;
+  v.meter_poll = s.meter_poll;
+  v.meters_unreadable = s.meters_unreadable;
+  v.last_mismatch = s.last_mismatch;
   v.counters = {{"polls", s.polls},       {"answers", s.answers},
                 {"crc_errors", s.crc_errors}, {"timeouts", s.timeouts},
                 {"retries", s.retries},   {"nack_resends", s.nack_resends},
                 {"link_transitions", s.link_transitions},
                 {"events", s.events},     {"chirps", s.chirps},
                 {"busy", s.busy},         {"rte_resyncs", s.rte_resyncs},
-                {"line_errors", s.line_errors}};
+                {"line_errors", s.line_errors},
+                {"reconciliations", s.reconciliations},
+                {"reconciliation_mismatches", s.reconciliation_mismatches}};
 }
 
 void fill_g2s(EgmView& v, const drivers::g2s::EgmStatus& s) {
@@ -71,6 +76,22 @@ std::vector<EgmView> Runtime::egms() const {
         if (s.id == e.id) fill_g2s(v, s);
       }
       out.push_back(std::move(v));
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> Runtime::egm_alarms() const {
+  std::vector<std::string> out;
+  for (const auto& e : egms()) {
+    if (e.meters_unreadable) {
+      out.push_back("EGM " + e.id + ": meters unreadable (no answer to LP 6F, 2F or the "
+                    "single-meter polls); its money cannot be reconciled");
+    }
+    auto it = e.counters.find("reconciliation_mismatches");
+    if (it != e.counters.end() && it->second > 0) {
+      out.push_back("EGM " + e.id + ": " + std::to_string(it->second) +
+                    " reconciliation mismatch(es) since start; last " + e.last_mismatch);
     }
   }
   return out;
@@ -125,6 +146,9 @@ boost::json::object to_json(const EgmView& e) {
     if (e.rom_signature) std::snprintf(sig, sizeof sig, "0x%04x", static_cast<unsigned>(*e.rom_signature));
     o["rom_signature"] = e.rom_signature ? boost::json::value(sig) : nullptr;
     o["rom_check_running"] = e.rom_check_running;
+    o["meter_poll"] = e.meter_poll;
+    o["meters_unreadable"] = e.meters_unreadable;
+    o["last_mismatch"] = e.last_mismatch;
   }
   boost::json::object counters;
   for (const auto& [k, v] : e.counters) counters[k] = v;

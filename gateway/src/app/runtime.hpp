@@ -40,6 +40,9 @@ struct EgmView {
   std::string g2s_no_rights;                          // G2S: devices neither owned nor guested
   std::map<std::string, std::uint64_t> counters;
   std::map<std::string, std::uint64_t> meters;
+  std::string meter_poll;            // SAS: 6f | 2f | single | none (last snapshot's poll)
+  bool meters_unreadable = false;    // SAS: no meter poll answered (meters.unreadable)
+  std::string last_mismatch;         // SAS: the last reconciliation.mismatch, in words
 };
 
 struct Runtime {
@@ -63,6 +66,8 @@ struct Runtime {
 
   // Every configured EGM with its driver's live status.
   std::vector<EgmView> egms() const;
+  // One sentence per EGM alarm: unreadable meters, reconciliation mismatches since start.
+  std::vector<std::string> egm_alarms() const;
   // Events made durable per second over the last minute.
   double events_per_s() const;
   // Emits a gateway-level event (alarms, audit) into the store like any driver event.

@@ -316,6 +316,11 @@ void DeliveryImpl::publish_health() {
   o["boot_id"] = boot_id_;
   o["epoch"] = st.epoch;
   if (opt_.loop_lag_ms) o["loop_lag_ms_max"] = opt_.loop_lag_ms();
+  if (opt_.egm_alarms) {
+    json::array alarms;
+    for (auto& a : opt_.egm_alarms()) alarms.emplace_back(a);
+    o["egm_alarms"] = std::move(alarms);
+  }
   auto& k = client_->counters();
   o["broker"] = {{"connected", true}, {"connects", k.connects}, {"disconnects", k.disconnects},
                  {"stall_recycles", k.stall_recycles}, {"protocol", k.protocol == 5 ? "5" : "3.1.1"},

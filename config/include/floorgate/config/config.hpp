@@ -124,6 +124,9 @@ struct EgmConfig {
   bool real_time_events = false;               // SAS real-time event reporting (LP 0E)
   std::chrono::seconds rom_check_period{86400};  // YAML rom_check_period_s: 0 or 3600-2592000
   int rom_seed = 0;                            // LP 21 seed, 0-0xFFFF
+  bool set_clock = true;                       // set the EGM clock (LP 7F) when it is > 2 s off
+  std::chrono::seconds clock_period{3600};     // YAML clock_period_s, 60-86400: LP 7E reads
+  std::int64_t reconcile_tolerance_cents = 0;  // 0-100000000: meters vs events, per window
   // SAS wire timing: a preset (kSasTimingPresets; "" = the bus's) and overrides of it.
   std::string timing;
   int reply_timeout_ms = 0;                    // 10-1000; 0 = the preset's

@@ -46,6 +46,9 @@ struct MqttOptions {
   bool protocol_fixed = false;
   std::function<std::int64_t()> now_ms;     // wall clock, UTC ms (default: system clock)
   std::function<std::int64_t()> loop_lag_ms;  // health "loop_lag_ms_max" (empty: not sent)
+  // health "egm_alarms": one sentence per EGM alarm (reconciliation mismatch, unreadable
+  // meters); empty function: not sent.
+  std::function<std::vector<std::string>()> egm_alarms;
 };
 
 // One tracked consumer (config consumers[]). Its cursor lives in the store.
