@@ -107,6 +107,7 @@ class Machine {
   std::deque<std::int64_t> queue_;
   std::map<std::string, std::int64_t> meters_;
   std::int64_t handpay_mc_ = 0;
+  std::int64_t vouchers_ = 0, bonuses_ = 0;  // running numbers for voucher ids and bonus ids
   bool eod_pending_ = false;
   std::string eod_dt_;
   // faults

@@ -83,6 +83,25 @@ std::string Machine::run(const std::vector<std::string>& a) {
                                                      "\" handpayState=\"G2S_pending\" cashableAmt=\"" +
                                                      std::to_string(handpay_mc_) +
                                                      "\" promoAmt=\"0\" nonCashAmt=\"0\"/>"));
+  } else if (c == "voucher-out" || c == "voucher-in") {
+    // A voucher printed (VCE103) or redeemed (VCE108) with its voucherLog; the validation id
+    // is masked as an EGM does for a non-owner host (g2s-money.md §1).
+    const std::int64_t mc = std::atoll(arg(1, "2000").c_str()) * 1000;
+    const bool out = c == "voucher-out";
+    bump(out ? "G2S_voucherOutCashableAmt" : "G2S_voucherInCashableAmt", mc);
+    const std::string id = "xxxxxxxxxxxxxx" + std::to_string(1000 + (++vouchers_ % 9000));
+    raise(out ? "G2S_VCE103" : "G2S_VCE108",
+          money_xml("G2S_voucher", "<g2s:voucherLog validationId=\"" + id + "\" voucherAmt=\"" +
+                                       std::to_string(mc) + "\" creditType=\"G2S_cashable\"" +
+                                       (out ? "" : " transferAmt=\"" + std::to_string(mc) + "\"") +
+                                       " egmException=\"0\"/>"));
+  } else if (c == "bonus") {
+    const std::int64_t mc = std::atoll(arg(1, "500").c_str()) * 1000;
+    bump("G2S_bonusPaidAmt", mc);
+    raise("G2S_BNE104", money_xml("G2S_bonus", "<g2s:bonusLog bonusId=\"" +
+                                                   std::to_string(++bonuses_) + "\" bonusAwardAmt=\"" +
+                                                   std::to_string(mc) + "\" bonusPaidAmt=\"" +
+                                                   std::to_string(mc) + "\" payMethod=\"G2S_payCredit\"/>"));
   } else if (c == "handpay-reset") {
     bump("G2S_handPaidGameWonAmt", handpay_mc_);
     raise("G2S_JPE104", money_xml("G2S_handpay", "<g2s:handpayLog handpayType=\"G2S_gameWin\" "

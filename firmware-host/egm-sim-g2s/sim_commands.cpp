@@ -8,6 +8,9 @@ std::string device_class_of(const std::string& code) {
   if (code.rfind("G2S_NA", 0) == 0) return "G2S_noteAcceptor";
   if (code.rfind("G2S_JP", 0) == 0) return "G2S_handpay";
   if (code.rfind("G2S_PT", 0) == 0) return "G2S_printer";
+  if (code.rfind("G2S_VC", 0) == 0) return "G2S_voucher";
+  if (code.rfind("G2S_BN", 0) == 0) return "G2S_bonus";
+  if (code.rfind("G2S_PG", 0) == 0) return "G2S_progressive";
   if (code.rfind("G2S_GP", 0) == 0) return "G2S_gamePlay";
   if (code.rfind("G2S_CM", 0) == 0) return "G2S_communications";
   return "G2S_cabinet";
@@ -19,7 +22,7 @@ const std::vector<std::string>& supported_codes() {
       "G2S_CBE307", "G2S_CBE308", "G2S_CBE309", "G2S_CBE310", "G2S_CBE311", "G2S_CBE313",
       "G2S_CBE324", "G2S_CBE325", "G2S_NAE105", "G2S_NAE106", "G2S_NAE112", "G2S_NAE113",
       "G2S_NAE114", "G2S_NAE116", "G2S_JPE101", "G2S_JPE104", "G2S_PTE205", "G2S_PTE207",
-      "G2S_GPE103"};
+      "G2S_GPE103", "G2S_VCE103", "G2S_VCE108", "G2S_BNE104", "G2S_PGE104"};
   return v;
 }
 

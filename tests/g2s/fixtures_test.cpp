@@ -209,6 +209,14 @@ TEST(G2sFixtures, DriverReadsAndMapsEveryEgmMessage) {
   EXPECT_NE(hp.attrs_json.find("\"amount_millicents\":125000000"), std::string::npos);
   EXPECT_NE(hp.attrs_json.find("\"kind\":\"jackpot\""), std::string::npos);
 
+  // Vouchers carry their transaction (issue 20): same type and attribute names as SAS tickets.
+  auto v = d::map_event(parse("egm/eventReport_voucher.xml").classes[0].children[0], "");
+  EXPECT_EQ(v.type, "ticket.redeemed");
+  EXPECT_EQ(v.cls, drivers::EventClass::financial);
+  EXPECT_NE(v.attrs_json.find("\"amount_cents\":2500,"), std::string::npos) << v.attrs_json;
+  EXPECT_NE(v.attrs_json.find("\"validation_number\":\"xxxxxxxxxxxxxx4321\""), std::string::npos);
+  EXPECT_NE(v.attrs_json.find("\"transaction_id\":41"), std::string::npos);
+
   auto eod = parse("egm/meterInfo_eod.xml");
   EXPECT_EQ(eod.classes[0].attr_or("sessionType"), "G2S_request");
   auto snaps = d::map_meter_info(eod.classes[0].children[0]);

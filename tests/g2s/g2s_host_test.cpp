@@ -66,6 +66,23 @@ TEST_F(G2sHost, DoorBillStackerHandpayAreNormalizedAndAcked) {
   EXPECT_NE(sim_->control("status").find("\"acked\":7"), std::string::npos);
 }
 
+// Issue 20: vouchers, bonuses and handpays arrive with their transactions, as the same event
+// types and attribute names as SAS (ticket.printed / ticket.redeemed / bonus.awarded, cents).
+TEST_F(G2sHost, VouchersBonusesAndHandpaysCarryTheirAmounts) {
+  sim_->control("voucher-out 2500\nvoucher-in 1250\nbonus 500\nhandpay 120000\nhandpay-reset");
+  ASSERT_TRUE(wait_count("handpay.reset", 1));
+  auto out = sink().of_type("ticket.printed").at(0);
+  EXPECT_EQ(out.cls, drivers::EventClass::financial);
+  EXPECT_NE(out.attrs_json.find("\"amount_cents\":2500,"), std::string::npos) << out.attrs_json;
+  EXPECT_NE(out.attrs_json.find("\"validation_number\":\"xxxxxxxxxxxxxx"), std::string::npos);
+  auto in = sink().of_type("ticket.redeemed").at(0);
+  EXPECT_NE(in.attrs_json.find("\"amount_cents\":1250,"), std::string::npos) << in.attrs_json;
+  auto bonus = sink().of_type("bonus.awarded").at(0);
+  EXPECT_NE(bonus.attrs_json.find("\"amount_cents\":500,"), std::string::npos) << bonus.attrs_json;
+  auto reset = sink().of_type("handpay.reset").at(0);
+  EXPECT_NE(reset.attrs_json.find("\"amount_cents\":120000,"), std::string::npos) << reset.attrs_json;
+}
+
 TEST_F(G2sHost, PowerCycleGivesPowerEventsAndRelink) {
   sim_->control("power-cycle");
   ASSERT_TRUE(wait_count("power.applied", 1));

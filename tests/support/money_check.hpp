@@ -64,7 +64,7 @@ inline std::string money_event_type(int code) {
     case 0x68: return "ticket.redeemed";
     case 0x69: return "aft.transfer_complete";
     case 0x54: return "progressive.win";
-    case 0x56: return "progressive.sas_hit";
+    case 0x56: return "progressive.hit";
     case 0x7C: return "bonus.awarded";
     case 0x51: return "handpay.pending";
     default: return "bill.stacked";

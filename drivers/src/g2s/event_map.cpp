@@ -41,7 +41,7 @@ constexpr std::array kCodes = {
     Row{"G2S_CBE324", {"power.lost", C::fault, {}}},
     Row{"G2S_CBE325", {"power.applied", C::operational, {}}},
     Row{"G2S_NAE114", {"bill.stacked", C::financial, {}}},
-    Row{"G2S_NAE115", {"voucher.redeemed", C::financial, {}}},
+    Row{"G2S_NAE115", {"ticket.stacked", C::financial, {}}},
     Row{"G2S_NAE116", {"bill.escrowed", C::operational, {}}},
     Row{"G2S_NAE101", {"bill.acceptor_failure", C::fault, {}}},
     Row{"G2S_NAE103", {"bill.stacker_removed", C::security, {}}},
@@ -52,6 +52,12 @@ constexpr std::array kCodes = {
     Row{"G2S_NAE110", {"bill.rejected", C::operational, {}}},
     Row{"G2S_NAE901", {"bill.acceptor_offline", C::fault, {}}},
     Row{"G2S_NAE902", {"bill.acceptor_online", C::fault, {}}},
+    Row{"G2S_VCE103", {"ticket.printed", C::financial, {}}},
+    Row{"G2S_VCE108", {"ticket.redeemed", C::financial, {}}},
+    Row{"G2S_VCE109", {"ticket.rejected", C::financial, {}}},
+    Row{"G2S_BNE104", {"bonus.awarded", C::financial, {}}},
+    Row{"G2S_PGE102", {"progressive.hit", C::financial, {}}},
+    Row{"G2S_PGE104", {"progressive.win", C::financial, {}}},
     Row{"G2S_JPE101", {"handpay.pending", C::financial, {}}},
     Row{"G2S_JPE102", {"handpay.acknowledged", C::financial, {}}},
     Row{"G2S_JPE104", {"handpay.reset", C::financial, {}}},
@@ -156,7 +162,7 @@ Event map_event(const Element& report, std::string_view raw_inner) {
   }
   if (!info.door.empty()) w.add("door", info.door);
   if (info.powered_off) w.add("while_powered_off", true);
-  if (ev.type == "bill.stacked" || ev.type == "voucher.redeemed") {
+  if (ev.type == "bill.stacked") {  // (NAE115 carries the last bill's log, not the voucher's)
     if (const auto* n = find_with_attr(report, "denomId")) {
       add_money(w, "value_cents", "value_millicents", to_i64(n->attr_or("denomId")));
       w.add("currency", n->attr_or("currencyId", "USD"));
@@ -164,10 +170,55 @@ Event map_event(const Element& report, std::string_view raw_inner) {
   }
   if (ev.type.starts_with("handpay.")) {
     if (const auto* h = find_with_attr(report, "handpayType")) {
-      std::int64_t mc = to_i64(h->attr_or("cashableAmt")) + to_i64(h->attr_or("promoAmt")) +
-                        to_i64(h->attr_or("nonCashAmt"));
+      // The handpayLog's amounts (g2s-money.md §2): what the key-off paid once keyed off
+      // (JPE104), else what was requested; `cashableAmt` etc. as older logs name them.
+      auto sum = [h](std::string_view prefix) {
+        return to_i64(h->attr_or(std::string(prefix) + "CashableAmt")) +
+               to_i64(h->attr_or(std::string(prefix) + "PromoAmt")) +
+               to_i64(h->attr_or(std::string(prefix) + "NonCashAmt"));
+      };
+      std::int64_t mc = code == "G2S_JPE104" ? sum("keyOff") : 0;
+      if (mc == 0) mc = sum("request");
+      if (mc == 0) {
+        mc = to_i64(h->attr_or("cashableAmt")) + to_i64(h->attr_or("promoAmt")) +
+             to_i64(h->attr_or("nonCashAmt"));
+      }
       add_money(w, "amount_cents", "amount_millicents", mc);
       w.add("kind", handpay_kind(h->attr_or("handpayType")));
+      if (auto k = h->attr_or("keyOffType"); !k.empty()) w.add("key_off_type", k);
+    }
+  }
+  if (ev.type.starts_with("ticket.")) {
+    // voucherLog (g2s-money.md §1): issued amount, or what a redemption transferred. The
+    // validationId is masked by the EGM for anyone but the owner.
+    if (const auto* v = find_with_attr(report, "voucherAmt")) {
+      std::int64_t mc = to_i64(v->attr_or("voucherAmt"));
+      if (ev.type == "ticket.redeemed" && !v->attr_or("transferAmt").empty()) {
+        mc = to_i64(v->attr_or("transferAmt"));
+      }
+      add_money(w, "amount_cents", "amount_millicents", mc);
+      w.add("validation_number", v->attr_or("validationId"));
+      if (auto ct = v->attr_or("creditType"); !ct.empty()) w.add("credit_type", ct);
+      if (auto ex = v->attr_or("egmException"); !ex.empty()) w.add("egm_exception", to_i64(ex));
+    }
+  }
+  if (ev.type == "bonus.awarded") {
+    if (const auto* b = find_with_attr(report, "bonusId")) {
+      std::int64_t mc = to_i64(b->attr_or("bonusPaidAmt"));
+      if (mc == 0) mc = to_i64(b->attr_or("bonusAwardAmt"));
+      add_money(w, "amount_cents", "amount_millicents", mc);
+      w.add("bonus_id", b->attr_or("bonusId"));
+      if (auto pm = b->attr_or("payMethod"); !pm.empty()) w.add("pay_method", pm);
+    }
+  }
+  if (ev.type.starts_with("progressive.")) {
+    // progressiveLog: attribute names from one source only (g2s-money.md §4, UNCERTAIN).
+    if (const auto* p = find_with_attr(report, "levelId")) {
+      std::int64_t mc = to_i64(p->attr_or("winLevelAmt"));
+      if (mc == 0) mc = to_i64(p->attr_or("paidAmt"));
+      add_money(w, "amount_cents", "amount_millicents", mc);
+      w.add("level", to_i64(p->attr_or("levelId")));
+      if (auto pid = p->attr_or("progId"); !pid.empty()) w.add("group", to_i64(pid));
     }
   }
   if (const auto* ml = report.child("meterList")) {

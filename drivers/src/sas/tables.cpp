@@ -62,7 +62,7 @@ ExceptionInfo describe_exception(std::uint8_t code) {
     case 0x53: return {"progressive.no_info", C::fault, nullptr, nullptr};
     case 0x54: return {"progressive.win", C::financial, nullptr, nullptr};
     case 0x55: return {"handpay.cancelled", C::financial, nullptr, nullptr};
-    case 0x56: return {"progressive.sas_hit", C::financial, nullptr, nullptr};
+    case 0x56: return {"progressive.hit", C::financial, nullptr, nullptr};
     case 0x57: return {"validation.system_request", C::financial, nullptr, nullptr};
     case 0x59: return {"progressive.non_sas_hit", C::financial, nullptr, nullptr};
     case 0x5A: return {"handpay.keyed_off_to_machine", C::financial, nullptr, nullptr};
