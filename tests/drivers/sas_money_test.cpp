@@ -87,6 +87,31 @@ TEST(SasMoney, EveryMoneyEventCarriesItsAmountAndIdentifier) {
   EXPECT_EQ(rig.sink.count("egm.exception"), 0u);
 }
 
+// A machine without enhanced validation (no answer to LP 4D) still reports its tickets with
+// amount and (8-digit) validation number through LP 3D.
+TEST(SasMoney, TicketsOfAMachineWithoutLp4dAreReadWithLp3d) {
+  TempDir dir;
+  std::string pty = (dir / "bus0").string();
+  Sim sim(dir, {"--pty", pty, "--egm", "1"});
+  ASSERT_TRUE(sim.ready()) << sim.log();
+  ASSERT_FALSE(sim.control("lacks 1 4D").empty());
+  Rig rig;
+  rig.add(BusConfig::Link::pty, pty, {1});
+  rig.start();
+  ASSERT_TRUE(rig.run_until([&] { return rig.all_up(); }, std::chrono::seconds(15)));
+  ASSERT_TRUE(command_until_ok(rig, sim, "bill 1 50"));
+  ASSERT_TRUE(command_until_ok(rig, sim, "cashout 1"));
+  ASSERT_TRUE(rig.run_until([&] { return rig.sink.count("ticket.printed") >= 1; },
+                            std::chrono::seconds(20)));
+  rig.stop();
+  auto t = events_of(rig.sink, "ticket.printed").at(0);
+  EXPECT_NE(t->attrs_json.find("\"amount_cents\":5000"), std::string::npos) << t->attrs_json;
+  EXPECT_NE(t->attrs_json.find("\"validation\":\"standard\""), std::string::npos) << t->attrs_json;
+  auto records = floorgate::testing::money_records(sim.control("ledger"));
+  ASSERT_FALSE(records.empty());
+  EXPECT_NE(t->attrs_json.find(records.back().ident.substr(8)), std::string::npos);
+}
+
 // A machine without 6F/AF is read with 2F; one without 2F either with the single-meter polls;
 // one that answers none of them raises meters.unreadable. Each snapshot says where it read.
 TEST(SasMoney, MetersStepDownAndUnreadableMetersAreReported) {

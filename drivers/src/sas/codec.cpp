@@ -30,6 +30,7 @@ constexpr LpInfo kLpTable[] = {
     {0x19, R::r, F::fixed, 24},   {0x1A, R::r, F::fixed, 8},    {0x1B, R::r, F::fixed, 24},
     {0x1C, R::r, F::fixed, 36},   {0x1E, R::r, F::fixed, 28},   {0x1F, R::r, F::fixed, 24},
     {0x20, R::r, F::fixed, 8},    {0x21, R::s, F::fixed, 6},    {0x2F, R::m, F::variable, 2},
+    {0x3D, R::r, F::fixed, 13},
     {0x46, R::r, F::fixed, 8},    {0x48, R::r, F::fixed, 10},   {0x4D, R::s, F::fixed, 35},
     {0x54, R::r, F::variable, 2}, {0x6F, R::m, F::variable, 2}, {0x70, R::r, F::variable, 2},
     {0x71, R::s, F::variable, 2}, {0x72, R::s, F::variable, 2}, {0x7E, R::r, F::fixed, 11},

@@ -199,7 +199,8 @@ void Engine::handle_lp_data(std::size_t idx, std::span<const std::uint8_t> f) {
     case 0x2F: case 0x6F: case 0xAF:
       meters_received(idx, f);
       return;
-    case 0x4D: case 0x70: case 0x71: case 0x72: case 0x84: case 0x85: case 0x90: case 0x48:
+    case 0x3D: case 0x4D: case 0x70: case 0x71: case 0x72: case 0x84: case 0x85: case 0x90:
+    case 0x48:
       followup_received(idx, f);
       return;
     case 0x1B:

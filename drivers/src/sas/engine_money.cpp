@@ -165,7 +165,7 @@ std::vector<std::uint8_t> followup_frame(std::uint8_t addr, std::uint8_t code, b
 // re-sending the poll from its resume file).
 std::uint8_t code_for_lp(std::uint8_t lp) {
   switch (lp) {
-    case 0x4D: return 0x3D;
+    case 0x3D: case 0x4D: return 0x3D;
     case 0x70: return 0x67;
     case 0x71: return 0x68;
     case 0x72: return 0x69;
@@ -214,7 +214,7 @@ const char* step_name(MeterStep s) {
 
 bool is_followup_lp(std::uint8_t cmd) {
   switch (cmd) {
-    case 0x4D: case 0x70: case 0x71: case 0x72: case 0x84: case 0x85: case 0x90: case 0x48:
+    case 0x3D: case 0x4D: case 0x70: case 0x71: case 0x72: case 0x84: case 0x85: case 0x90: case 0x48:
       return true;
     default:
       return false;
@@ -222,6 +222,7 @@ bool is_followup_lp(std::uint8_t cmd) {
 }
 
 std::vector<std::uint8_t> followup_frame_for_lp(std::uint8_t addr, std::uint8_t lp) {
+  if (lp == 0x3D) return build_lp(addr, 0x3D);
   return followup_frame(addr, code_for_lp(lp), false);
 }
 
@@ -276,6 +277,14 @@ void Engine::followup_failed(std::size_t idx, std::uint8_t lp, const char* why) 
   auto& e = *egms_[idx];
   for (auto it = e.followups.begin(); it != e.followups.end(); ++it) {
     if (it->lp != lp) continue;
+    if (lp == 0x4D && e.st.link_up) {
+      // No enhanced validation on this machine: standard validation keeps only the latest
+      // ticket or handpay, read with LP 3D (sas-money.md §1).
+      it->lp = 0x3D;
+      e.work.push_front({build_lp(e.cfg.address, 0x3D), 0});
+      e.lp_last = false;
+      return;
+    }
     Followup fu = std::move(*it);
     e.followups.erase(it);
     ExceptionInfo info = describe_exception(fu.code);
@@ -314,7 +323,7 @@ void Engine::money_event(std::size_t idx, std::uint8_t code, std::span<const std
     case 0x4D: {  // enhanced validation record (35 bytes)
       if (all_zero(f.subspan(2, 31))) {
         w.add("amount_known", false).add("no_record", true);
-        recon_add(idx, ReconCategory::tickets_out, std::nullopt);
+        if (code == 0x3D) recon_add(idx, ReconCategory::tickets_out, std::nullopt);
         break;
       }
       const std::uint8_t vt = f[2];
@@ -336,6 +345,19 @@ void Engine::money_event(std::size_t idx, std::uint8_t code, std::span<const std
       w.add("pool_id", static_cast<unsigned>(f[31] | (f[32] << 8)));
       ts_egm = egm_time(f.subspan(4, 7));
       if (type == "ticket.printed") recon_add(idx, ReconCategory::tickets_out, cents);
+      break;
+    }
+    case 0x3D: {  // standard validation: validation number (8 digits), amount (cents)
+      const std::uint64_t cents = bcd(f.subspan(6, 5));
+      if (all_zero(f.subspan(2, 9))) {
+        w.add("amount_known", false).add("no_record", true);
+        if (code == 0x3D) recon_add(idx, ReconCategory::tickets_out, std::nullopt);
+        break;
+      }
+      w.add("validation_number", bcd_digits(f.subspan(2, 4)));
+      w.add("amount_cents", cents);
+      w.add("validation", "standard");
+      if (code == 0x3D) recon_add(idx, ReconCategory::tickets_out, cents);
       break;
     }
     case 0x70: {  // ticket in escrow

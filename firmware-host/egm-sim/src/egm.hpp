@@ -155,6 +155,7 @@ class Egm {
   Bytes lp_7e();
   Bytes lp_7f(std::span<const std::uint8_t> frame);
   Bytes lp_94();
+  Bytes lp_3d();
   Bytes lp_4d(std::span<const std::uint8_t> frame);
   Bytes lp_70();
   Bytes lp_71(std::span<const std::uint8_t> frame);

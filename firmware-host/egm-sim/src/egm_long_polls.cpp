@@ -85,6 +85,7 @@ Bytes Egm::long_poll_answer(std::uint8_t cmd, std::span<const std::uint8_t> fram
     case 0x7F: return lp_7f(frame);
     case 0x94: return lp_94();
     case 0x21: return lp_21(frame);
+    case 0x3D: return lp_3d();
     case 0x4D: return lp_4d(frame);
     case 0x70: return lp_70();
     case 0x71: return lp_71(frame);

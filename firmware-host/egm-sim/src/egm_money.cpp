@@ -225,6 +225,27 @@ Bytes Egm::lp_4d(std::span<const std::uint8_t> frame) {
   return f;
 }
 
+// LP 3D (standard validation): the oldest unread ticket's last 8 digits and amount. A real
+// machine keeps only the latest; the simulator hands out its buffer one by one so that a host
+// without LP 4D still sees every ticket.
+Bytes Egm::lp_3d() {
+  Bytes f = response_start(cfg_.address, 0x3D);
+  if (validations_.empty()) {
+    for (int i = 0; i < 9; ++i) f.push_back(0x00);
+    append_crc(f);
+    return f;
+  }
+  const Validation& v = validations_.front();
+  append_digits(f, v.number.substr(v.number.size() - 8));
+  append_bcd(f, v.cents, 5);
+  append_crc(f);
+  const std::string number = v.number;
+  commit_on_ack([this, number] {
+    if (!validations_.empty() && validations_.front().number == number) validations_.pop_front();
+  });
+  return f;
+}
+
 // LP 70: the ticket in escrow (status 00 with its data), or FF: none.
 Bytes Egm::lp_70() {
   Bytes f = response_start(cfg_.address, 0x70);

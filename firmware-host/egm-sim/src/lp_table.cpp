@@ -6,7 +6,7 @@ std::optional<LpShape> lp_shape(std::uint8_t cmd) {
   auto type_r = LpShape{2, false, false};
   auto type_s = [](std::size_t n) { return LpShape{n, true, false}; };
   if ((cmd >= 0x0F && cmd <= 0x20) || (cmd >= 0x2A && cmd <= 0x2D) ||
-      (cmd >= 0x31 && cmd <= 0x46 && cmd != 0x3D) || cmd == 0x48 || cmd == 0x51 ||
+      (cmd >= 0x31 && cmd <= 0x46) || cmd == 0x48 || cmd == 0x51 ||
       (cmd >= 0x54 && cmd <= 0x57) || cmd == 0x7E || cmd == 0x70 || cmd == 0x84 ||
       cmd == 0x85 || cmd == 0x90) {
     return type_r;
