@@ -202,6 +202,19 @@ TEST(E2E, RomSignatureMismatchOnRequestReachesSlotMgmt) {
   EXPECT_GT(cmp.acked, 0u);
   EXPECT_EQ(cmp.missing, 0u) << cmp.detail;
   EXPECT_EQ(cmp.conflicting_duplicates, 0u);
+  // Issue 21: probes for monitoring stacks, without a login; the build in /metrics.
+  auto live = http_request(port, "GET", "/healthz", "", {});
+  EXPECT_EQ(live.status, 200) << live.body;
+  EXPECT_NE(live.body.find("\"status\":\"ok\""), std::string::npos) << live.body;
+  ASSERT_TRUE(wait_until([&] { return http_request(port, "GET", "/readyz", "", {}).status == 200; }, 30s));
+  auto metrics = http_request(port, "GET", "/metrics", "", {{"Cookie", tech.cookie}});
+  EXPECT_NE(metrics.body.find("floorgate_build_info{version=\""), std::string::npos);
+  EXPECT_NE(metrics.body.find("floorgate_consumer_acks_total{consumer=\"slot-mgmt\"}"), std::string::npos);
+  floor.broker().stop();
+  ASSERT_TRUE(wait_until([&] { return http_request(port, "GET", "/readyz", "", {}).status == 503; }, 30s));
+  auto not_ready = http_request(port, "GET", "/readyz", "", {});
+  EXPECT_NE(not_ready.body.find("\"broker_connected\":false"), std::string::npos) << not_ready.body;
+  EXPECT_EQ(http_request(port, "GET", "/healthz", "", {}).status, 200);  // alive all the same
 }
 
 TEST(E2E, SighupAddsAnEgmWithoutLosingEventsOfTheOthers) {

@@ -39,6 +39,8 @@ class ApplianceBackend final : public web::Backend {
                                  const std::string& by) override;
   boost::json::array audit() override;
   std::string metrics_text() override;
+  Probe liveness() override;
+  Probe readiness() override;
   void subscribe_live(std::function<void(const boost::json::object&)> on_live) override;
 
  private:

@@ -92,6 +92,18 @@ std::string ApplianceBackend::metrics_text() {
   m.family("floorgate_inbound_rejected_total", "counter", "Malformed or invalid ack/replay messages rejected.");
   m.sample("floorgate_inbound_rejected_total", static_cast<double>(ds.rejected_inbound));
 
+  m.family("floorgate_store_evicted_total", "counter", "Rows removed by retention (age, size) since the store was opened.");
+  m.sample("floorgate_store_evicted_total", static_cast<double>(st.evicted_total));
+  m.family("floorgate_store_disk_full_total", "counter", "Store transactions that failed with a full disk since open.");
+  m.sample("floorgate_store_disk_full_total", static_cast<double>(st.disk_full_total));
+  m.family("floorgate_consumer_acks_total", "counter", "Acks accepted from the consumer.");
+  for (const auto& c : ds.consumers) m.sample("floorgate_consumer_acks_total", "consumer", c.name, static_cast<double>(c.acks));
+  m.family("floorgate_consumer_replayed_total", "counter", "Events published again on a replay request.");
+  for (const auto& c : ds.consumers) m.sample("floorgate_consumer_replayed_total", "consumer", c.name, static_cast<double>(c.replayed));
+  m.family("floorgate_consumer_resends_total", "counter", "Ack timeouts that rewound the consumer's stream.");
+  for (const auto& c : ds.consumers) m.sample("floorgate_consumer_resends_total", "consumer", c.name, static_cast<double>(c.resends));
+  m.family("floorgate_build_info", "gauge", "The running build, as a label.");
+  m.sample("floorgate_build_info", "version", FLOORGATE_VERSION, 1);
   m.family("floorgate_store_bytes", "gauge", "Store file size including the WAL.");
   m.sample("floorgate_store_bytes", static_cast<double>(st.bytes));
   m.family("floorgate_store_rows", "gauge", "Events kept in the store.");
@@ -125,6 +137,36 @@ std::string ApplianceBackend::metrics_text() {
     }
   }
   return m.str();
+}
+
+}  // namespace floorgate::gateway::app
+
+namespace floorgate::gateway::app {
+
+// The watchdog (WatchdogSec=10s) kills a daemon whose loop stops; a probe says so earlier.
+web::Backend::Probe ApplianceBackend::liveness() {
+  Probe p;
+  const std::int64_t lag = rt_.loop_lag ? rt_.loop_lag->max_ms() : 0;
+  p.ok = lag < 5000;
+  p.detail["loop_lag_ms_max"] = lag;
+  return p;
+}
+
+web::Backend::Probe ApplianceBackend::readiness() {
+  Probe p;
+  const bool store = rt_.store != nullptr;
+  const bool broker = rt_.delivery && rt_.delivery->stats().connected;
+  std::size_t started = 0;
+  for (const auto& b : rt_.cfg.buses) {
+    started += rt_.sas_buses.count(b.id) + rt_.g2s_hosts.count(b.id);
+  }
+  const bool buses = started == rt_.cfg.buses.size();
+  p.ok = store && broker && buses;
+  p.detail["store_open"] = store;
+  p.detail["broker_connected"] = broker;
+  p.detail["buses_started"] = started;
+  p.detail["buses_configured"] = rt_.cfg.buses.size();
+  return p;
 }
 
 }  // namespace floorgate::gateway::app

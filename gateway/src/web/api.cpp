@@ -177,6 +177,21 @@ void Api::handle(Request req, const ClientInfo& client, std::function<void(Outco
     return fail(404, "not found");
   }
   if (path->rfind("/api/", 0) == 0) return handle_api(req, client, *path, query, done);
+  if (*path == "/healthz" || *path == "/readyz") {
+    if (req.method() != http::verb::get && req.method() != http::verb::head) {
+      return fail(405, "method not allowed");
+    }
+    Backend::Probe p = *path == "/healthz" ? backend_.liveness() : backend_.readiness();
+    boost::json::object o = std::move(p.detail);
+    o["status"] = p.ok ? "ok" : "fail";
+    Response res{p.ok ? http::status::ok : http::status::service_unavailable, req.version()};
+    res.set(http::field::content_type, "application/json");
+    res.set(http::field::cache_control, "no-store");
+    res.body() = boost::json::serialize(o) + "\n";
+    res.keep_alive(req.keep_alive());
+    res.prepare_payload();
+    return done(Outcome{std::move(res), false, {}});
+  }
   if (*path == "/metrics") {
     if (req.method() != http::verb::get) return fail(405, "method not allowed");
     if (options_.metrics_require_login &&

@@ -107,6 +107,14 @@ class Backend {
   virtual boost::json::array audit() = 0;
   // Prometheus text exposition format (version 0.0.4), complete with HELP/TYPE lines.
   virtual std::string metrics_text() = 0;
+  // Probes for monitoring stacks (no login): liveness = the event loop makes progress;
+  // readiness = store open, broker connected, every bus started. `detail` says what failed.
+  struct Probe {
+    bool ok = true;
+    boost::json::object detail;
+  };
+  virtual Probe liveness() { return {}; }
+  virtual Probe readiness() { return {}; }
   // Registers the one callback the server uses for live updates: the backend calls it (on
   // the server's executor) with {"kind": "event"|"egm"|"dashboard"|..., ...} objects.
   virtual void subscribe_live(std::function<void(const boost::json::object&)> on_live) = 0;
