@@ -9,6 +9,7 @@ std::string usage_text() {
        floorgate --hash-password          (reads the password from standard input)
        floorgate --mqtt-acl FILE --out DIR
        floorgate user add NAME --role viewer|technician --config FILE  (password from stdin)
+       floorgate store stats|verify|export [--db PATH] ...   (read-only; `floorgate store`)
        floorgate --help | --version
 
 Slot-floor edge gateway: polls EGMs (SAS serial/TCP, G2S), stores every event durably in
@@ -22,6 +23,11 @@ SQLite and delivers it over MQTT to acknowledging consumers.
   --hash-password        print a password hash for web.users[].password_hash
   user add NAME          add (or re-key) a web page account in the --config FILE; the
                          password is read from standard input and only its hash is stored
+  store stats            rows per class, bytes, oldest row, last seq, per-consumer cursor and
+                         lag of a store file (default /var/lib/floorgate/floorgate.db)
+  store verify           recompute the hash chain (--from SEQ --to SEQ); exit 1 and the
+                         first bad seq when it does not hold
+  store export           --since/--until TIME --egm ID --type TYPE|PREFIX.* --format jsonl|csv
   --mqtt-acl FILE        write the Mosquitto accounts and ACL for configuration FILE into
                          --out DIR: one user for the gateway, one per consumer, a read-only
                          "monitor" (see docs/mqtt.md, Security)

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli.hpp"
+#include "store_cli.hpp"
 #include "daemon.hpp"
 #include "mqtt_acl.hpp"
 #include "floorgate/config/config.hpp"
@@ -108,6 +109,9 @@ std::optional<std::string> read_password() {
 int main(int argc, char** argv) {
   using floorgate::host::CommandLine;
   std::string error;
+  if (argc > 1 && std::string_view(argv[1]) == "store") {
+    return floorgate::host::run_store_command({argv, argv + argc});
+  }
   auto cl = floorgate::host::parse_command_line({argv, argv + argc}, error);
   if (!cl) {
     std::cerr << "floorgate: " << error << "\n\n" << floorgate::host::usage_text();

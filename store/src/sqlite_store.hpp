@@ -18,6 +18,10 @@
 
 namespace floorgate::store::detail {
 
+// The hash-chain walk of verify_chain on any connection (the store's reader, or a read-only
+// connection of `floorgate store verify`).
+ChainCheck verify_chain_db(sqlite3* db, std::uint64_t from_seq, std::uint64_t to_seq);
+
 class SqliteStore final : public Store {
  public:
   explicit SqliteStore(Options options);

@@ -5,9 +5,12 @@
 namespace floorgate::store::detail {
 
 ChainCheck SqliteStore::verify_chain(std::uint64_t from_seq, std::uint64_t to_seq) {
-  ChainCheck out;
   std::lock_guard lk(read_mu_);
-  sqlite3* db = rdb_.get();
+  return verify_chain_db(rdb_.get(), from_seq, to_seq);
+}
+
+ChainCheck verify_chain_db(sqlite3* db, std::uint64_t from_seq, std::uint64_t to_seq) {
+  ChainCheck out;
   exec(db, "BEGIN");
   struct Commit {
     sqlite3* db;
@@ -80,3 +83,24 @@ ChainCheck SqliteStore::verify_chain(std::uint64_t from_seq, std::uint64_t to_se
 }
 
 }  // namespace floorgate::store::detail
+
+namespace floorgate::store {
+
+ChainCheck verify_file(const std::filesystem::path& path, std::uint64_t from_seq,
+                       std::uint64_t to_seq) {
+  // Read-only (a live store: the daemon keeps writing; this reads one snapshot).
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    ChainCheck c;
+    c.ok = false;
+    c.detail = "cannot open " + path.string() + ": " + (db ? sqlite3_errmsg(db) : "out of memory");
+    sqlite3_close_v2(db);
+    return c;
+  }
+  sqlite3_busy_timeout(db, 5000);
+  ChainCheck c = detail::verify_chain_db(db, from_seq, to_seq);
+  sqlite3_close_v2(db);
+  return c;
+}
+
+}  // namespace floorgate::store

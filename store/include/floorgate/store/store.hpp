@@ -161,6 +161,11 @@ struct ChainCheck {
   std::string detail;
 };
 
+// Recomputes the hash chain of a store file from a read-only connection (a live store or a
+// copy), from_seq..to_seq (0..max = all kept rows): the operator's `floorgate store verify`.
+ChainCheck verify_file(const std::filesystem::path& path, std::uint64_t from_seq = 0,
+                       std::uint64_t to_seq = UINT64_MAX);
+
 class Store {
  public:
   using AppendHandler = std::function<void(std::error_code, const Record& stored)>;
