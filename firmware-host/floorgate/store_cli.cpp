@@ -11,10 +11,12 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <fstream>
 #include <optional>
 
 #include "floorgate/core/event_class.hpp"
 #include "floorgate/core/route.hpp"
+#include "floorgate/gateway/chain_signing.hpp"
 #include "floorgate/store/store.hpp"
 
 namespace floorgate::host {
@@ -26,6 +28,8 @@ namespace json = boost::json;
 constexpr const char* kUsage =
     "usage: floorgate store stats  [--db PATH]\n"
     "       floorgate store verify [--db PATH] [--from SEQ] [--to SEQ]\n"
+    "                              [--anchor HEADS.jsonl [--pubkey device.key.pub]]\n"
+    "       floorgate store pubkey [--db PATH]\n"
     "       floorgate store export [--db PATH] [--since TIME] [--until TIME] [--egm ID]\n"
     "                              [--type TYPE|PREFIX.*] [--format jsonl|csv]\n"
     "PATH defaults to /var/lib/floorgate/floorgate.db; TIME is ISO-8601 UTC\n"
@@ -37,6 +41,7 @@ struct Args {
   std::uint64_t from = 0, to = UINT64_MAX;
   std::optional<std::int64_t> since, until;
   std::string egm, type, format = "jsonl";
+  fs::path anchor, pubkey;
 };
 
 std::optional<std::uint64_t> to_u64(const std::string& s) {
@@ -71,7 +76,7 @@ std::optional<Args> parse(const std::vector<std::string>& a, std::string& err) {
     return std::nullopt;
   }
   out.cmd = a[2];
-  if (out.cmd != "stats" && out.cmd != "verify" && out.cmd != "export") {
+  if (out.cmd != "stats" && out.cmd != "verify" && out.cmd != "export" && out.cmd != "pubkey") {
     err = "unknown store command '" + out.cmd + "'\n" + kUsage;
     return std::nullopt;
   }
@@ -86,6 +91,8 @@ std::optional<Args> parse(const std::vector<std::string>& a, std::string& err) {
     if (k == "--db") out.db = v;
     else if (k == "--from" && out.cmd == "verify") ok = (out.from = to_u64(v).value_or(0), to_u64(v).has_value());
     else if (k == "--to" && out.cmd == "verify") ok = (out.to = to_u64(v).value_or(0), to_u64(v).has_value());
+    else if (k == "--anchor" && out.cmd == "verify") out.anchor = v;
+    else if (k == "--pubkey" && out.cmd == "verify") out.pubkey = v;
     else if (k == "--since" && out.cmd == "export") ok = (out.since = to_time_ms(v)).has_value();
     else if (k == "--until" && out.cmd == "export") ok = (out.until = to_time_ms(v)).has_value();
     else if (k == "--egm" && out.cmd == "export") out.egm = v;
@@ -216,14 +223,97 @@ int stats(const Args& a) {
   return 0;
 }
 
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// The signed heads of `a.anchor` against the store: each signature with the device's public
+// key, then each head's hash against the row (or evicted-row hash) at its seq. Returns the
+// exit status; 0 sets `matched`.
+int check_anchors(const Args& a, std::size_t& matched) {
+  const fs::path pub_path = a.pubkey.empty() ? a.db.parent_path() / "device.key.pub" : a.pubkey;
+  const std::string pub = read_file(pub_path);
+  if (pub.empty()) {
+    std::cerr << "floorgate store verify: no public key in " << pub_path.string() << "\n";
+    return 2;
+  }
+  std::ifstream in(a.anchor);
+  if (!in) {
+    std::cerr << "floorgate store verify: cannot read " << a.anchor.string() << "\n";
+    return 2;
+  }
+  ReadOnly ro(a.db);
+  if (!ro.error.empty()) {
+    std::cerr << "floorgate store verify: " << ro.error << "\n";
+    return 2;
+  }
+  std::uint64_t epoch = 0;
+  if (auto* st = ro.prepare("SELECT epoch FROM state WHERE id=1")) {
+    if (sqlite3_step(st) == SQLITE_ROW) epoch = static_cast<std::uint64_t>(sqlite3_column_int64(st, 0));
+    sqlite3_finalize(st);
+  }
+  auto* find = ro.prepare("SELECT hex(hash) FROM event WHERE seq=?1 UNION ALL "
+                          "SELECT hex(hash) FROM gap WHERE seq=?1");
+  int line_no = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    boost::system::error_code ec;
+    json::value v = json::parse(line, ec);
+    const json::object* o = !ec && v.is_object() ? &v.as_object() : nullptr;
+    if (!o || !o->contains("seq") || !o->contains("epoch") || !o->contains("hash") ||
+        !o->contains("ts_ms") || !o->contains("sig")) {
+      std::cout << "signed head on line " << line_no << ": not a floorgate.chain/1 head\n";
+      sqlite3_finalize(find);
+      return 1;
+    }
+    const auto seq = o->at("seq").to_number<std::uint64_t>();
+    const auto head_epoch = o->at("epoch").to_number<std::uint64_t>();
+    const std::string hash = o->at("hash").as_string().c_str();
+    const std::string msg = gateway::chain_message(head_epoch, seq, hash,
+                                                   o->at("ts_ms").to_number<std::int64_t>());
+    if (!gateway::verify_chain_signature(pub, msg, o->at("sig").as_string().c_str())) {
+      std::cout << "signed head seq " << seq << " (line " << line_no
+                << "): bad signature, not signed by this device\n";
+      sqlite3_finalize(find);
+      return 1;
+    }
+    if (head_epoch != epoch) continue;  // a head of an earlier store of this gateway
+    sqlite3_reset(find);
+    sqlite3_bind_int64(find, 1, static_cast<std::int64_t>(seq));
+    if (sqlite3_step(find) != SQLITE_ROW) {
+      std::cout << "chain broken at seq " << seq << ": the signed head's row is not in the store\n";
+      sqlite3_finalize(find);
+      return 1;
+    }
+    std::string stored = text(find, 0);
+    for (char& ch : stored) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (stored != hash) {
+      std::cout << "chain broken at seq " << seq << ": the row's hash is not the signed head's\n";
+      sqlite3_finalize(find);
+      return 1;
+    }
+    ++matched;
+  }
+  sqlite3_finalize(find);
+  return 0;
+}
+
 int verify(const Args& a) {
   if (!fs::exists(a.db)) {
     std::cerr << "floorgate store verify: " << a.db.string() << ": no such file\n";
     return 2;
   }
+  std::size_t matched = 0;
+  if (!a.anchor.empty()) {
+    if (int rc = check_anchors(a, matched); rc != 0) return rc;
+  }
   store::ChainCheck c = store::verify_file(a.db, a.from, a.to);
   if (c.ok) {
-    std::cout << "chain holds: " << c.detail << "\n";
+    std::cout << "chain holds: " << c.detail;
+    if (!a.anchor.empty()) std::cout << "; matches " << matched << " signed heads";
+    std::cout << "\n";
     return 0;
   }
   std::cout << "chain broken";
@@ -314,6 +404,16 @@ int run_store_command(const std::vector<std::string>& args) {
     return 2;
   }
   if (a->cmd == "stats") return stats(*a);
+  if (a->cmd == "pubkey") {
+    const std::string pem = read_file(a->db.parent_path() / "device.key.pub");
+    if (pem.empty()) {
+      std::cerr << "floorgate store pubkey: no " << (a->db.parent_path() / "device.key.pub").string()
+                << " (the daemon creates it on its first start)\n";
+      return 2;
+    }
+    std::cout << pem;
+    return 0;
+  }
   if (a->cmd == "verify") return verify(*a);
   return export_rows(*a);
 }

@@ -2,6 +2,8 @@
 // three acknowledging consumers as real processes. The simulator's ledger is the truth.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
 #include <algorithm>
 #include <set>
 #include <thread>
@@ -300,6 +302,68 @@ TEST(E2E, MoneyArrivesWithAmountsAndReconciliationFindsSkimsOnly) {
   auto health = floor.latest_health();
   ASSERT_TRUE(health.contains("egm_alarms")) << boost::json::serialize(health);
   EXPECT_EQ(health.at("egm_alarms").as_array().size(), 2u) << boost::json::serialize(health);
+}
+
+}  // namespace floorgate::testing
+
+namespace floorgate::testing {
+
+// Issue 21: the gateway signs its chain head (Ed25519 device key) and publishes it retained on
+// <root>/chain; `floorgate store verify --anchor` checks the store against the collected heads
+// and refuses a head that is not signed by the device or a row that is not the signed one.
+TEST(E2E, SignedChainHeadsAnchorTheStore) {
+  Floor floor(FloorOptions{.rate = 2});
+  floor.start_all();
+  ASSERT_TRUE(wait_until([&] { return floor.received("analytics").size() >= 20; }, 60s));
+  floor.kill_daemon(SIGTERM);  // signs the head at shutdown
+  const auto heads = floor.dir() / "heads.jsonl";
+  ChildProcess sub({"mosquitto_sub", "-h", "127.0.0.1", "-p", std::to_string(floor.broker_port()),
+                    "-u", "monitor", "-P", floor.password_of("monitor"), "-t",
+                    floor.root() + "/chain", "-C", "1", "-W", "10"},
+                   heads.string(), "");
+  ASSERT_EQ(sub.wait(), 0);
+  const std::string head = [&] {
+    std::ifstream in(heads);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }();
+  ASSERT_NE(head.find("\"schema\":\"floorgate.chain/1\""), std::string::npos) << head;
+  const std::string db = (floor.dir() / "floorgate.db").string();
+  auto run = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = {build_path("firmware-host/floorgate/floorgate"), "store", "verify",
+                                     "--db", db};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const auto out = floor.dir() / "verify.out";
+    ChildProcess p(args, out.string(), out.string());
+    const int st = p.wait();
+    std::ifstream in(out);
+    return std::make_pair(WIFEXITED(st) ? WEXITSTATUS(st) : -1,
+                          std::string(std::istreambuf_iterator<char>(in), {}));
+  };
+  auto ok = run({"--anchor", heads.string()});
+  EXPECT_EQ(ok.first, 0) << ok.second;
+  EXPECT_NE(ok.second.find("matches 1 signed heads"), std::string::npos) << ok.second;
+  // A head whose signature is not the device's.
+  std::string forged = head;
+  const auto sig = forged.find("\"sig\":\"") + 7;
+  forged[sig] = forged[sig] == 'A' ? 'B' : 'A';
+  std::ofstream(floor.dir() / "forged.jsonl") << forged;
+  auto bad = run({"--anchor", (floor.dir() / "forged.jsonl").string()});
+  EXPECT_EQ(bad.first, 1) << bad.second;
+  EXPECT_NE(bad.second.find("bad signature"), std::string::npos) << bad.second;
+  // The signed row rewritten (an attacker who recomputed the chain after an edit).
+  const auto seq_at = head.find("\"seq\":") + 6;
+  const std::string seq = head.substr(seq_at, head.find_first_of(",}", seq_at) - seq_at);
+  ChildProcess edit({"sqlite3", db,
+                     "UPDATE event_financial SET hash=zeroblob(32) WHERE seq=" + seq + ";"
+                     "UPDATE event_security SET hash=zeroblob(32) WHERE seq=" + seq + ";"
+                     "UPDATE event_fault SET hash=zeroblob(32) WHERE seq=" + seq + ";"
+                     "UPDATE event_operational SET hash=zeroblob(32) WHERE seq=" + seq + ";"
+                     "UPDATE event_telemetry SET hash=zeroblob(32) WHERE seq=" + seq + ";"},
+                    "", "");
+  ASSERT_EQ(edit.wait(), 0);
+  auto edited = run({"--anchor", heads.string()});
+  EXPECT_EQ(edited.first, 1) << edited.second;
+  EXPECT_NE(edited.second.find("chain broken at seq " + seq), std::string::npos) << edited.second;
 }
 
 }  // namespace floorgate::testing

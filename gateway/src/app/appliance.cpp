@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/json/serialize.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <random>
@@ -39,6 +40,8 @@ struct Appliance::Impl {
   void on_durable(const store::Record& r);
   void publish_status(const std::string& egm_id);
   void schedule_maintenance();
+  // Signs the newest durable row and publishes it retained on <root>/chain (docs/audit.md).
+  void sign_chain_head();
   void run_maintenance();
   void stop(std::function<void()> done);
   void wait_commits(int tries_left, std::function<void()> then);
@@ -69,6 +72,18 @@ std::error_code Appliance::Impl::start(std::string& detail) {
     return ec;
   }
   spdlog::info("store {} open{}", rt.cfg.store.path.string(), report.created ? " (new)" : "");
+  {
+    // The device key signs chain heads; created on first start beside the store (0600).
+    std::string key_error;
+    const auto key_path = rt.cfg.store.path.parent_path() / "device.key";
+    rt.device_key = DeviceKey::load_or_create(key_path, key_error);
+    if (rt.device_key) {
+      spdlog::info("device key {} (id {}); public key in {}.pub", key_path.string(),
+                   rt.device_key->key_id(), key_path.string());
+    } else {
+      spdlog::error("no device key, chain heads are not signed: {}", key_error);
+    }
+  }
   rt.sink = std::make_unique<StoreSink>(rt.io.get_executor(), *rt.store);
   rt.sink->add_listener([this](const store::Record& r) { on_durable(r); });
   if (report.quarantined) {
@@ -172,6 +187,16 @@ void Appliance::Impl::start_web() {
 }
 
 void Appliance::Impl::on_durable(const store::Record& r) {
+  if (r.seq > rt.chain_head.seq) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    rt.chain_head.epoch = r.epoch;
+    rt.chain_head.seq = r.seq;
+    rt.chain_head.hash_hex.clear();
+    for (auto b : r.hash) {
+      rt.chain_head.hash_hex += kHex[b >> 4];
+      rt.chain_head.hash_hex += kHex[b & 15];
+    }
+  }
   if (rt.delivery) rt.delivery->notify_appended(r.seq);
   if (rt.live) rt.live(app::event_json(r));
 }
@@ -211,8 +236,26 @@ void Appliance::Impl::schedule_maintenance() {
 
 // Once a second: throughput samples, retention alarm → alarm event (once per episode), the
 // result of the store's background integrity check → an event when it failed.
+void Appliance::Impl::sign_chain_head() {
+  if (!rt.device_key || rt.chain_head.seq == 0 || rt.chain_head.seq == rt.signed_seq) return;
+  const std::int64_t now = app::wall_ms();
+  const auto& h = rt.chain_head;
+  const std::string sig = rt.device_key->sign(gateway::chain_message(h.epoch, h.seq, h.hash_hex, now));
+  if (sig.empty()) return;
+  boost::json::object o{{"schema", "floorgate.chain/1"}, {"gateway", rt.cfg.gateway.id},
+                        {"epoch", h.epoch},         {"seq", h.seq},
+                        {"hash", h.hash_hex},       {"ts_ms", now},
+                        {"key_id", rt.device_key->key_id()}, {"sig", sig}};
+  rt.signed_seq = h.seq;
+  rt.signed_at_ms = now;
+  if (rt.delivery) rt.delivery->publish_chain_head(boost::json::serialize(o));
+}
+
 void Appliance::Impl::run_maintenance() {
   auto now = app::wall_ms();
+  // A signed head a minute at most after the last (and at shutdown): an edited, deleted or
+  // reordered row between two published heads cannot go unnoticed (docs/audit.md).
+  if (now - rt.signed_at_ms >= 60'000) sign_chain_head();
   rt.rate_samples.emplace_back(now, rt.sink->durable());
   while (rt.rate_samples.size() > 61) rt.rate_samples.pop_front();
   auto st = rt.store->stats();
@@ -313,6 +356,7 @@ void Appliance::Impl::stop(std::function<void()> done) {
   // Let queued commits finish (at most ~3 s) so drivers' last events are durable, then say
   // offline on the broker and close the store.
   wait_commits(300, [this, done = std::move(done)]() mutable {
+    sign_chain_head();  // the head at shutdown, retained for whoever audits next
     auto finish = [this, done = std::move(done)]() mutable {
       rt.sas_buses.clear();
       rt.g2s_hosts.clear();

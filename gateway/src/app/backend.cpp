@@ -143,6 +143,11 @@ json::object ApplianceBackend::dashboard() {
   }
   o["alarms"] = std::move(alarms);
   o["egms"] = {{"total", total}, {"online", up}};
+  if (rt_.device_key) {
+    // Signed chain heads (docs/audit.md): the auditor's copy of the key must match this one.
+    o["device_key"] = {{"id", rt_.device_key->key_id()}, {"public_pem", rt_.device_key->public_pem()},
+                       {"signed_seq", rt_.signed_seq}};
+  }
   return o;
 }
 

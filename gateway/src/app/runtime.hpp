@@ -18,6 +18,7 @@
 #include "floorgate/config/config.hpp"
 #include "floorgate/drivers/g2s/host.hpp"
 #include "floorgate/drivers/sas/bus.hpp"
+#include "floorgate/gateway/chain_signing.hpp"
 #include "floorgate/gateway/delivery.hpp"
 #include "floorgate/gateway/loop_lag.hpp"
 #include "floorgate/gateway/store_sink.hpp"
@@ -63,6 +64,15 @@ struct Runtime {
   std::function<void(const boost::json::object&)> live;  // the web page's live feed
   std::deque<std::pair<std::int64_t, std::uint64_t>> rate_samples;  // (ms, durable total)
   std::string alarm;                                      // current alarm text, empty = none
+  // Signed chain heads (docs/audit.md): the device key, the newest durable row, the last head
+  // signed and published on <root>/chain.
+  std::optional<DeviceKey> device_key;
+  struct ChainHead {
+    std::uint64_t epoch = 0, seq = 0;
+    std::string hash_hex;
+  } chain_head;
+  std::uint64_t signed_seq = 0;
+  std::int64_t signed_at_ms = 0;
 
   // Every configured EGM with its driver's live status.
   std::vector<EgmView> egms() const;

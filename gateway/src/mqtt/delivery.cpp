@@ -99,6 +99,7 @@ void DeliveryImpl::on_connected() {
   for (auto& [egm, payload] : egm_status_) {
     client_->publish(opt_.topic_root + "/egm/" + topic_segment(egm) + "/status", payload, 1, true);
   }
+  if (!chain_head_.empty()) client_->publish(opt_.topic_root + "/chain", chain_head_, 1, true);
   // Whatever the previous connection carried is gone with it: resend from the acked cursor.
   for (auto& c : consumers_) {
     rewind(*c);
@@ -243,6 +244,13 @@ void DeliveryImpl::publish_egm_status(const EgmStatusInfo& info) {
   if (client_ && client_->connected()) {
     client_->publish(opt_.topic_root + "/egm/" + topic_segment(info.egm) + "/status", payload, 1,
                      true);
+  }
+}
+
+void DeliveryImpl::publish_chain_head(std::string payload) {
+  chain_head_ = std::move(payload);
+  if (client_ && client_->connected()) {
+    client_->publish(opt_.topic_root + "/chain", chain_head_, 1, true);
   }
 }
 
@@ -447,6 +455,7 @@ void Delivery::start() { impl_->start(); }
 void Delivery::stop(std::function<void()> done) { impl_->stop(std::move(done)); }
 void Delivery::notify_appended(std::uint64_t seq) { impl_->notify_appended(seq); }
 void Delivery::publish_egm_status(const EgmStatusInfo& info) { impl_->publish_egm_status(info); }
+void Delivery::publish_chain_head(std::string payload) { impl_->publish_chain_head(std::move(payload)); }
 void Delivery::set_consumers(std::vector<ConsumerOptions> c) { impl_->set_consumers(std::move(c)); }
 DeliveryStats Delivery::stats() const { return impl_->stats(); }
 std::string Delivery::boot_id() const { return impl_->boot_id(); }

@@ -58,6 +58,7 @@ class DeliveryImpl : public std::enable_shared_from_this<DeliveryImpl> {
   void stop(std::function<void()> done);
   void notify_appended(std::uint64_t seq);
   void publish_egm_status(const EgmStatusInfo& info);
+  void publish_chain_head(std::string payload);
   void set_consumers(std::vector<ConsumerOptions> consumers);
   DeliveryStats stats() const;
   const std::string& boot_id() const { return boot_id_; }
@@ -105,6 +106,7 @@ class DeliveryImpl : public std::enable_shared_from_this<DeliveryImpl> {
   std::vector<std::shared_ptr<ConsumerState>> consumers_;
   std::unordered_map<int, std::weak_ptr<ConsumerState>> replay_mids_;
   std::map<std::string, std::string> egm_status_;  // egm -> retained payload
+  std::string chain_head_;                         // retained <root>/chain payload
   struct LinkState {
     bool up = false;
     std::uint64_t downs = 0;  // up -> down transitions since this engine started

@@ -140,6 +140,8 @@ class Delivery {
   void notify_appended(std::uint64_t seq);
   // Publishes (retained) the EGM's status now or on the next connect.
   void publish_egm_status(const EgmStatusInfo& info);
+  // Retained <root>/chain: the newest signed chain head (docs/audit.md); re-sent on reconnect.
+  void publish_chain_head(std::string payload);
   // Configuration reload: adds, updates (route/window/...) and drops consumers. Cursors stay.
   void set_consumers(std::vector<ConsumerOptions> consumers);
   // Thread-safe snapshot.
