@@ -248,9 +248,12 @@ int check_anchors(const Args& a, std::size_t& matched) {
     std::cerr << "floorgate store verify: " << ro.error << "\n";
     return 2;
   }
-  std::uint64_t epoch = 0;
-  if (auto* st = ro.prepare("SELECT epoch FROM state WHERE id=1")) {
-    if (sqlite3_step(st) == SQLITE_ROW) epoch = static_cast<std::uint64_t>(sqlite3_column_int64(st, 0));
+  std::uint64_t epoch = 0, anchor_seq = 0;
+  if (auto* st = ro.prepare("SELECT epoch,anchor_seq FROM state WHERE id=1")) {
+    if (sqlite3_step(st) == SQLITE_ROW) {
+      epoch = static_cast<std::uint64_t>(sqlite3_column_int64(st, 0));
+      anchor_seq = static_cast<std::uint64_t>(sqlite3_column_int64(st, 1));
+    }
     sqlite3_finalize(st);
   }
   auto* find = ro.prepare("SELECT hex(hash) FROM event WHERE seq=?1 UNION ALL "
@@ -279,7 +282,9 @@ int check_anchors(const Args& a, std::size_t& matched) {
       sqlite3_finalize(find);
       return 1;
     }
-    if (head_epoch != epoch) continue;  // a head of an earlier store of this gateway
+    // A head of an earlier store of this gateway, or of rows retention has deleted from the
+    // start of the chain: its signature was checked, there is nothing left to match.
+    if (head_epoch != epoch || seq <= anchor_seq) continue;
     sqlite3_reset(find);
     sqlite3_bind_int64(find, 1, static_cast<std::int64_t>(seq));
     if (sqlite3_step(find) != SQLITE_ROW) {
