@@ -19,6 +19,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <gtest/gtest.h>
 
+#include "money_check.hpp"
 #include "test_process.hpp"
 
 namespace floorgate::drivers::sas::testing {
@@ -43,17 +44,9 @@ struct LedgerEntry {
   bool dropped = false;
 };
 
-// Crude field extraction from the simulator's flat JSON lines (no JSON library in drivers).
+// Field extraction from the simulator's flat JSON lines (no JSON library in drivers).
 inline std::string json_field(const std::string& line, const std::string& key) {
-  auto p = line.find("\"" + key + "\":");
-  if (p == std::string::npos) return {};
-  p += key.size() + 3;
-  if (p < line.size() && line[p] == '"') {
-    auto e = line.find('"', p + 1);
-    return line.substr(p + 1, e - p - 1);
-  }
-  auto e = line.find_first_of(",}", p);
-  return line.substr(p, e - p);
+  return floorgate::testing::flat_json_field(line, key);
 }
 
 // The simulator child process with its control socket.

@@ -6,6 +6,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,9 @@ struct MeterValue {
 // Meter long polls, in stepdown order (sas.md §11.3): extended (6F), selected (2F), then the
 // single-meter polls (10-17, 1A, 46).
 enum class MeterStep : std::uint8_t { lp6f, lp2f, single, none };
+
+// MMDDYYYY HHMMSS (7 BCD bytes, the EGM's local time) as Unix ms; nullopt when invalid.
+std::optional<std::int64_t> sas_time_ms(std::span<const std::uint8_t> d);
 
 // Long polls that read a money exception's record (engine_money.cpp).
 bool is_followup_lp(std::uint8_t cmd);

@@ -270,7 +270,27 @@ void Engine::handle_handpay(std::size_t idx, std::span<const std::uint8_t> f) {
 
 namespace {
 
-// LP 7E/7F date and time: MMDDYYYY HHMMSS in BCD, the EGM's local time.
+std::vector<std::uint8_t> sas_time_bytes(std::int64_t wall_ms) {
+  std::time_t t = static_cast<std::time_t>(wall_ms / 1000);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  std::vector<std::uint8_t> d;
+  auto bcd = [&](unsigned v, std::size_t n) {
+    auto b = encode_bcd(v, n);
+    d.insert(d.end(), b.begin(), b.end());
+  };
+  bcd(static_cast<unsigned>(tm.tm_mon + 1), 1);
+  bcd(static_cast<unsigned>(tm.tm_mday), 1);
+  bcd(static_cast<unsigned>(tm.tm_year + 1900), 2);
+  bcd(static_cast<unsigned>(tm.tm_hour), 1);
+  bcd(static_cast<unsigned>(tm.tm_min), 1);
+  bcd(static_cast<unsigned>(tm.tm_sec), 1);
+  return d;
+}
+
+}  // namespace
+
+// LP 7E/7F, 4D and 72 date and time: MMDDYYYY HHMMSS in BCD, the EGM's local time.
 std::optional<std::int64_t> sas_time_ms(std::span<const std::uint8_t> d) {
   auto mon = decode_bcd(d.subspan(0, 1)), day = decode_bcd(d.subspan(1, 1));
   auto year = decode_bcd(d.subspan(2, 2)), hour = decode_bcd(d.subspan(4, 1));
@@ -291,26 +311,6 @@ std::optional<std::int64_t> sas_time_ms(std::span<const std::uint8_t> d) {
   if (t == static_cast<std::time_t>(-1)) return std::nullopt;
   return static_cast<std::int64_t>(t) * 1000;
 }
-
-std::vector<std::uint8_t> sas_time_bytes(std::int64_t wall_ms) {
-  std::time_t t = static_cast<std::time_t>(wall_ms / 1000);
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  std::vector<std::uint8_t> d;
-  auto bcd = [&](unsigned v, std::size_t n) {
-    auto b = encode_bcd(v, n);
-    d.insert(d.end(), b.begin(), b.end());
-  };
-  bcd(static_cast<unsigned>(tm.tm_mon + 1), 1);
-  bcd(static_cast<unsigned>(tm.tm_mday), 1);
-  bcd(static_cast<unsigned>(tm.tm_year + 1900), 2);
-  bcd(static_cast<unsigned>(tm.tm_hour), 1);
-  bcd(static_cast<unsigned>(tm.tm_min), 1);
-  bcd(static_cast<unsigned>(tm.tm_sec), 1);
-  return d;
-}
-
-}  // namespace
 
 void Engine::clock_received(std::size_t idx, std::span<const std::uint8_t> f) {
   auto& e = *egms_[idx];

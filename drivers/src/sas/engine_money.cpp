@@ -44,27 +44,10 @@ bool all_zero(std::span<const std::uint8_t> b) {
   return true;
 }
 
-// MMDDYYYY HHMMSS (BCD) in the EGM's local time, as Unix ms; nullopt when zero or invalid.
+// A record's date and time; nullopt when zero (pending transfers) or invalid.
 std::optional<std::int64_t> egm_time(std::span<const std::uint8_t> d) {
   if (d.size() < 7 || all_zero(d)) return std::nullopt;
-  auto mon = decode_bcd(d.subspan(0, 1)), day = decode_bcd(d.subspan(1, 1));
-  auto year = decode_bcd(d.subspan(2, 2)), hour = decode_bcd(d.subspan(4, 1));
-  auto min = decode_bcd(d.subspan(5, 1)), sec = decode_bcd(d.subspan(6, 1));
-  if (!mon || !day || !year || !hour || !min || !sec || *mon < 1 || *mon > 12 || *day < 1 ||
-      *day > 31 || *hour > 23 || *min > 59 || *sec > 60) {
-    return std::nullopt;
-  }
-  std::tm tm{};
-  tm.tm_year = static_cast<int>(*year) - 1900;
-  tm.tm_mon = static_cast<int>(*mon) - 1;
-  tm.tm_mday = static_cast<int>(*day);
-  tm.tm_hour = static_cast<int>(*hour);
-  tm.tm_min = static_cast<int>(*min);
-  tm.tm_sec = static_cast<int>(*sec);
-  tm.tm_isdst = -1;
-  std::time_t t = std::mktime(&tm);
-  if (t == static_cast<std::time_t>(-1)) return std::nullopt;
-  return static_cast<std::int64_t>(t) * 1000;
+  return sas_time_ms(d);
 }
 
 const char* validation_kind(std::uint8_t t) {
