@@ -14,6 +14,12 @@ function(floorgate_test name)
   target_compile_definitions(${name} PRIVATE
     FLOORGATE_BINARY_DIR="${PROJECT_BINARY_DIR}"
     FLOORGATE_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  if(CMAKE_CROSSCOMPILING_EMULATOR)
+    # Cross-built tests (arm64 under qemu-aarch64): programs of this build that a test starts
+    # run through the emulator too (tests/support/test_process.hpp).
+    target_compile_definitions(${name} PRIVATE
+      FLOORGATE_TEST_EMULATOR="${CMAKE_CROSSCOMPILING_EMULATOR}")
+  endif()
   gtest_discover_tests(${name}
     PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT} ENVIRONMENT "${T_ENV}"
     DISCOVERY_TIMEOUT 60)

@@ -99,6 +99,12 @@ class ChildProcess {
 
   void start(std::vector<std::string> argv, const std::string& stdout_path = {},
              const std::string& stderr_path = {}) {
+#if defined(FLOORGATE_TEST_EMULATOR) && defined(FLOORGATE_BINARY_DIR)
+    // A cross-built test starting a program of the same build: run it in the emulator.
+    if (!argv.empty() && argv[0].rfind(FLOORGATE_BINARY_DIR, 0) == 0) {
+      argv.insert(argv.begin(), FLOORGATE_TEST_EMULATOR);
+    }
+#endif
     pid_ = ::fork();
     if (pid_ < 0) throw std::runtime_error("fork failed");
     if (pid_ == 0) {
