@@ -67,6 +67,15 @@ class Floor {
     broker_ = std::make_unique<MosquittoBroker>(read(mqtt_dir() / "mosquitto-auth.conf"),
                                                 broker_port_);
     for (const auto& c : {"slot-mgmt", "maintenance", "analytics"}) start_consumer(c);
+    // Subscribed before the gateway publishes: a consumer that came in late would see a later
+    // seq first and its cumulative ack would cover what it never got (on a loaded machine).
+    for (const auto& c : {"slot-mgmt", "maintenance", "analytics"}) {
+      if (!wait_until([&] { return read(dir_ / (std::string(c) + ".err")).find("subscribed") !=
+                                   std::string::npos; },
+                      std::chrono::seconds(30))) {
+        throw std::runtime_error(std::string("consumer ") + c + " did not subscribe");
+      }
+    }
     start_daemon();
     // Traffic starts once the daemon runs: begun with the simulator, a machine's 25-deep
     // queue could overflow during a slow start-up (broker accounts, sanitizer start) before
