@@ -105,6 +105,10 @@ class PtyStream final : public EscapedStream<asio::posix::stream_descriptor> {
         ::cfmakeraw(&t);
         ::tcsetattr(fd, TCSANOW, &t);
       }
+      // Bytes already waiting were answers to polls of an earlier open (a bus restarted by a
+      // configuration change, a killed gateway): read as the answer to this driver's first
+      // poll they would be put on the wrong EGM. The resume poll asks the EGM again.
+      ::tcflush(fd, TCIFLUSH);
       alive_ = std::make_shared<int>(0);
       sock_.assign(fd);
     }

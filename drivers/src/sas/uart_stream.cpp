@@ -111,6 +111,8 @@ class UartStream final : public ByteStream {
         (void)::ioctl(fd_, TIOCSSERIAL, &ss);
       }
     }
+    // Stale input belongs to polls of an earlier open (see PtyStream::async_open).
+    sp_flush(port_, SP_BUF_INPUT);
     alive_ = std::make_shared<int>(0);
     desc_.assign(fd_);
     return {};
