@@ -176,11 +176,22 @@ std::uint8_t single_meter_lp(std::uint8_t code) {
   }
 }
 
+// The meter a single-meter long poll answers (the inverse of single_meter_lp); 0xFF if none.
+// A switch, not a search: it runs for every long poll the engine sends.
 std::uint8_t meter_for_single_lp(std::uint8_t lp) {
-  for (unsigned c = 0; c < 0x100; ++c) {
-    if (single_meter_lp(static_cast<std::uint8_t>(c)) == lp) return static_cast<std::uint8_t>(c);
+  switch (lp) {
+    case 0x11: return 0x00;
+    case 0x12: return 0x01;
+    case 0x14: return 0x02;
+    case 0x10: return 0x04;
+    case 0x15: return 0x05;
+    case 0x16: return 0x06;
+    case 0x17: return 0x07;
+    case 0x46: return 0x0B;
+    case 0x1A: return 0x0C;
+    case 0x13: return 0x24;
+    default: return 0xFF;
   }
-  return 0xFF;
 }
 
 const char* step_name(MeterStep s) {
