@@ -187,15 +187,10 @@ void Appliance::Impl::start_web() {
 }
 
 void Appliance::Impl::on_durable(const store::Record& r) {
-  if (r.seq > rt.chain_head.seq) {
-    static constexpr char kHex[] = "0123456789abcdef";
+  if (r.seq > rt.chain_head.seq) {  // the raw hash: hex only when a head is signed
     rt.chain_head.epoch = r.epoch;
     rt.chain_head.seq = r.seq;
-    rt.chain_head.hash_hex.clear();
-    for (auto b : r.hash) {
-      rt.chain_head.hash_hex += kHex[b >> 4];
-      rt.chain_head.hash_hex += kHex[b & 15];
-    }
+    rt.chain_head.hash = r.hash;
   }
   if (rt.delivery) rt.delivery->notify_appended(r.seq);
   if (rt.live) rt.live(app::event_json(r));
@@ -240,11 +235,17 @@ void Appliance::Impl::sign_chain_head() {
   if (!rt.device_key || rt.chain_head.seq == 0 || rt.chain_head.seq == rt.signed_seq) return;
   const std::int64_t now = app::wall_ms();
   const auto& h = rt.chain_head;
-  const std::string sig = rt.device_key->sign(gateway::chain_message(h.epoch, h.seq, h.hash_hex, now));
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hash_hex;
+  for (auto b : h.hash) {
+    hash_hex += kHex[b >> 4];
+    hash_hex += kHex[b & 15];
+  }
+  const std::string sig = rt.device_key->sign(gateway::chain_message(h.epoch, h.seq, hash_hex, now));
   if (sig.empty()) return;
   boost::json::object o{{"schema", "floorgate.chain/1"}, {"gateway", rt.cfg.gateway.id},
                         {"epoch", h.epoch},         {"seq", h.seq},
-                        {"hash", h.hash_hex},       {"ts_ms", now},
+                        {"hash", hash_hex},       {"ts_ms", now},
                         {"key_id", rt.device_key->key_id()}, {"sig", sig}};
   rt.signed_seq = h.seq;
   rt.signed_at_ms = now;

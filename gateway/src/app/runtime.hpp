@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/object.hpp>
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <filesystem>
@@ -69,7 +70,7 @@ struct Runtime {
   std::optional<DeviceKey> device_key;
   struct ChainHead {
     std::uint64_t epoch = 0, seq = 0;
-    std::string hash_hex;
+    std::array<std::uint8_t, 32> hash{};
   } chain_head;
   std::uint64_t signed_seq = 0;
   std::int64_t signed_at_ms = 0;
