@@ -9,6 +9,8 @@ std::string usage_text() {
        floorgate --hash-password          (reads the password from standard input)
        floorgate --mqtt-acl FILE --out DIR
        floorgate user add NAME --role viewer|technician --config FILE  (password from stdin)
+       floorgate user passwd NAME --config FILE                         (password from stdin)
+       floorgate consumer reset NAME --to SEQ [--db PATH]               (audited)
        floorgate store stats|verify|export [--db PATH] ...   (read-only; `floorgate store`)
        floorgate --help | --version
 
@@ -23,6 +25,11 @@ SQLite and delivers it over MQTT to acknowledging consumers.
   --hash-password        print a password hash for web.users[].password_hash
   user add NAME          add (or re-key) a web page account in the --config FILE; the
                          password is read from standard input and only its hash is stored
+  user passwd NAME       set a new password for an existing account (role kept)
+  consumer reset NAME    move a consumer's acked cursor to --to SEQ (back: redelivers from
+                         SEQ+1; forward: skips). Through the running daemon's control socket
+                         (<store dir>/control.sock) or, when no daemon holds the store, on the
+                         file itself; either way stored as a `gateway.consumer_reset` event
   store stats            rows per class, bytes, oldest row, last seq, per-consumer cursor and
                          lag of a store file (default /var/lib/floorgate/floorgate.db)
   store verify           recompute the hash chain (--from SEQ --to SEQ); exit 1 and the
@@ -48,11 +55,13 @@ std::optional<CommandLine> parse_command_line(const std::vector<std::string>& ar
   };
   std::size_t first = 1;
   if (args.size() > 1 && args[1] == "user") {
-    if (args.size() < 4 || args[2] != "add" || args[3].empty() || args[3][0] == '-') {
-      error = "usage: floorgate user add NAME --role viewer|technician --config FILE";
+    if (args.size() < 4 || (args[2] != "add" && args[2] != "passwd") || args[3].empty() ||
+        args[3][0] == '-') {
+      error = "usage: floorgate user add NAME --role viewer|technician --config FILE\n"
+              "       floorgate user passwd NAME --config FILE";
       return std::nullopt;
     }
-    cl.mode = CommandLine::Mode::user_add;
+    cl.mode = args[2] == "add" ? CommandLine::Mode::user_add : CommandLine::Mode::user_passwd;
     cl.user_name = args[3];
     first = 4;
   }
@@ -96,6 +105,10 @@ std::optional<CommandLine> parse_command_line(const std::vector<std::string>& ar
       error = "unknown option '" + a + "'";
       return std::nullopt;
     }
+  }
+  if (cl.mode == CommandLine::Mode::user_passwd && !cl.config_path) {
+    error = "user passwd needs --config FILE";
+    return std::nullopt;
   }
   if (cl.mode == CommandLine::Mode::user_add) {
     if (cl.user_role != "viewer" && cl.user_role != "technician") {

@@ -9,14 +9,14 @@ namespace floorgate::host {
 
 struct CommandLine {
   enum class Mode {
-    run, check_config, print_default_config, hash_password, mqtt_acl, user_add, help, version
+    run, check_config, print_default_config, hash_password, mqtt_acl, user_add, user_passwd, help, version
   };
   Mode mode = Mode::run;
   std::optional<std::string> config_path;  // --config FILE / --check-config FILE
   std::optional<std::string> store_path;   // --store PATH overrides store.path
   std::optional<std::string> log_level;    // --log-level overrides logging.level
   std::optional<std::string> out_dir;      // --out DIR of --mqtt-acl
-  std::string user_name, user_role;        // user add NAME --role ROLE
+  std::string user_name, user_role;        // user add NAME --role ROLE / user passwd NAME
 };
 
 // Parses argv; on a usage error returns nullopt and fills `error`.

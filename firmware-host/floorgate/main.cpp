@@ -2,6 +2,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
@@ -36,32 +37,44 @@ int hash_password() {
   return 0;
 }
 
-// `floorgate user add NAME --role ROLE --config FILE`: the file is checked, the account added
-// (or its role and password replaced), and the result written atomically; the previous file
-// is kept as FILE.prev. The file is re-emitted from the parsed configuration, so comments are
-// not kept.
-int user_add(const std::string& path, const std::string& name, const std::string& role) {
+// `floorgate user add NAME --role ROLE --config FILE` adds an account (or replaces its role
+// and password); `floorgate user passwd NAME --config FILE` gives an existing account a new
+// password and keeps its role. The file is checked first and the result written atomically;
+// the previous file is kept as FILE.prev. The file is re-emitted from the parsed
+// configuration, so comments are not kept.
+int user_write(const std::string& path, const std::string& name,
+               std::optional<std::string> role) {
   auto loaded = floorgate::config::load_file(path);
   if (!loaded.config) {
     for (const auto& e : loaded.errors) std::cerr << e.to_string() << '\n';
     return 1;
   }
   auto cfg = std::move(*loaded.config);
+  auto existing = std::find_if(cfg.web.users.begin(), cfg.web.users.end(),
+                               [&](const auto& u) { return u.name == name; });
+  if (!role && existing == cfg.web.users.end()) {
+    std::cerr << "floorgate: no user '" << name << "' in " << path
+              << " (add one with: floorgate user add " << name << " --role ROLE --config "
+              << path << ")\n";
+    return 1;
+  }
   auto pw = read_password();
   if (!pw) return 1;
   floorgate::config::WebUserConfig user;
   user.name = name;
-  user.role = role == "technician" ? floorgate::config::WebRole::technician
-                                   : floorgate::config::WebRole::viewer;
-  user.password_hash = floorgate::gateway::web::hash_password(*pw);
-  bool replaced = false;
-  for (auto& u : cfg.web.users) {
-    if (u.name == name) {
-      u = user;
-      replaced = true;
-    }
+  if (role) {
+    user.role = *role == "technician" ? floorgate::config::WebRole::technician
+                                      : floorgate::config::WebRole::viewer;
+  } else {
+    user.role = existing->role;
   }
-  if (!replaced) cfg.web.users.push_back(user);
+  user.password_hash = floorgate::gateway::web::hash_password(*pw);
+  const bool replaced = existing != cfg.web.users.end();
+  if (replaced) {
+    *existing = user;
+  } else {
+    cfg.web.users.push_back(user);
+  }
   std::string text = floorgate::config::to_yaml(cfg);
   auto check = floorgate::config::load_string(text, path);
   if (!check.config) {
@@ -75,8 +88,10 @@ int user_add(const std::string& path, const std::string& name, const std::string
     std::cerr << "floorgate: " << err << '\n';
     return 1;
   }
-  std::cout << (replaced ? "updated" : "added") << " user " << name << " (" << role << ") in "
-            << path << "; previous file: " << path << ".prev\n"
+  const char* what = !role ? "new password for" : replaced ? "updated" : "added";
+  std::cout << what << " user " << name << " ("
+            << (user.role == floorgate::config::WebRole::technician ? "technician" : "viewer")
+            << ") in " << path << "; previous file: " << path << ".prev\n"
             << "reload the daemon (systemctl reload floorgate) to apply\n";
   return 0;
 }
@@ -112,6 +127,9 @@ int main(int argc, char** argv) {
   if (argc > 1 && std::string_view(argv[1]) == "store") {
     return floorgate::host::run_store_command({argv, argv + argc});
   }
+  if (argc > 1 && std::string_view(argv[1]) == "consumer") {
+    return floorgate::host::run_consumer_command({argv, argv + argc});
+  }
   auto cl = floorgate::host::parse_command_line({argv, argv + argc}, error);
   if (!cl) {
     std::cerr << "floorgate: " << error << "\n\n" << floorgate::host::usage_text();
@@ -126,7 +144,9 @@ int main(int argc, char** argv) {
     case CommandLine::Mode::check_config: return check_config(*cl->config_path);
     case CommandLine::Mode::hash_password: return hash_password();
     case CommandLine::Mode::user_add:
-      return user_add(*cl->config_path, cl->user_name, cl->user_role);
+      return user_write(*cl->config_path, cl->user_name, cl->user_role);
+    case CommandLine::Mode::user_passwd:
+      return user_write(*cl->config_path, cl->user_name, std::nullopt);
     case CommandLine::Mode::mqtt_acl: return floorgate::host::write_mqtt_acl(*cl->config_path, *cl->out_dir);
     case CommandLine::Mode::run: break;
   }

@@ -10,3 +10,12 @@ namespace floorgate::host {
 int run_store_command(const std::vector<std::string>& args);
 
 }  // namespace floorgate::host
+
+namespace floorgate::host {
+
+// `floorgate consumer reset NAME --to SEQ [--db PATH]` (consumer_cli.cpp): through the running
+// daemon's control socket, or on the store file when no daemon holds it. 0 done, 1 refused
+// (unknown consumer, seq out of range, daemon busy), 2 usage or I/O errors.
+int run_consumer_command(const std::vector<std::string>& args);
+
+}  // namespace floorgate::host

@@ -225,9 +225,15 @@ function renderDashboard() {
       h('td.num', {}, fmtRate(c.incoming_per_s)), h('td.num', {}, fmtRate(c.acked_per_s)),
       h('td.num', {}, c.backlog_growth_per_min == null ? '—' : (c.backlog_growth_per_min > 0 ? '+' : '') + fmtRate(c.backlog_growth_per_min)),
       h('td.num', {}, c.drain_eta_s == null ? (c.backlog_growth_per_min > 0 ? 'growing' : '—') : fmtDuration(Math.round(c.drain_eta_s)))))))));
+  // The device key (docs/audit.md): what an auditor compares with the copy they hold.
+  const key = d.device_key;
+  const keyCard = h('div.card', { id: 'device-key' }, h('h2', {}, 'Audit: device key'),
+    key ? [h('div.muted', {}, `key id ${dash(key.id)} · chain signed up to seq ${dash(key.signed_seq)}`),
+      h('pre.pem', {}, dash(key.public_pem))]
+      : h('p', {}, badge('bad', 'No key'), ' Chain heads are not signed (see the log).'));
   const liveCard = h('div.card', {}, h('h2', {}, 'Live events'),
     Fg.live.length ? null : h('p.muted', { id: 'no-live' }, 'Waiting for events…'), eventTable(Fg.live.slice(0, 15), ''));
-  setView(h('h1', {}, 'Dashboard'), cards, alarmCard, ctable, liveCard);
+  setView(h('h1', {}, 'Dashboard'), cards, alarmCard, ctable, liveCard, keyCard);
 }
 
 views.egms = async () => {

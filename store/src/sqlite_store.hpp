@@ -35,6 +35,10 @@ class SqliteStore final : public Store {
   void register_consumer_async(ConsumerSpec spec, RegisterHandler done) override;
   std::error_code register_consumer(const ConsumerSpec& spec) override;
   std::error_code remove_consumer(const std::string& name) override;
+  void reset_consumer_async(const std::string& name, std::uint64_t to_seq,
+                            ResetHandler done) override;
+  std::error_code reset_consumer(const std::string& name, std::uint64_t to_seq,
+                                 std::uint64_t* previous) override;
   std::vector<Record> read_after(const std::string& consumer, std::uint64_t after_seq,
                                  std::size_t max, std::error_code& ec,
                                  std::uint64_t* covered) override;
@@ -107,6 +111,8 @@ class SqliteStore final : public Store {
   // post_task and wait (blocking: never from an event loop).
   std::error_code run_task(std::function<std::error_code()> task);
   std::error_code register_on_writer(const ConsumerSpec& spec, std::uint64_t* acked_out);
+  std::error_code reset_on_writer(const std::string& name, std::uint64_t to_seq,
+                                  std::uint64_t* previous);
   std::error_code dead_letter_on_writer(const std::string& consumer, std::uint64_t seq,
                                         const std::string& reason);
   void commit_batch(std::vector<Op>& ops);

@@ -103,6 +103,53 @@ std::error_code SqliteStore::remove_consumer(const std::string& name) {
   });
 }
 
+std::error_code SqliteStore::reset_on_writer(const std::string& name, std::uint64_t to_seq,
+                                             std::uint64_t* previous) {
+  Consumer known;
+  std::uint64_t first = 0, last = 0;
+  {
+    std::lock_guard lk(mu_);
+    auto it = consumers_.find(name);
+    if (it == consumers_.end()) return make_error_code(Errc::unknown_consumer);
+    known = it->second;
+    first = first_seq_;
+    last = last_seq_;
+  }
+  // Rows before the oldest kept one are gone: a cursor there would promise a redelivery that
+  // cannot happen. An empty store accepts only its high-water seq.
+  const std::uint64_t lowest = first == 0 ? last : first - 1;
+  if (to_seq > last || to_seq < lowest) return make_error_code(Errc::out_of_range);
+  int rc = SQLITE_OK;
+  const std::uint64_t pending = count_route(wcache_, known.spec.route, to_seq, last, &rc);
+  if (rc != SQLITE_OK) return sqlite_error(rc);
+  Stmt st(wdb_.get(), "UPDATE consumer SET acked=?1, pending=?2, counted=?1 WHERE name=?3");
+  st.bind(1, static_cast<std::int64_t>(to_seq)).bind(2, static_cast<std::int64_t>(pending));
+  st.bind(3, name);
+  if (rc = st.step(); rc != SQLITE_DONE) return sqlite_error(rc);
+  std::lock_guard lk(mu_);
+  auto& c = consumers_[name];
+  if (previous) *previous = c.acked;
+  // A queued recount of the old range sees `counted` moved and is dropped (apply_recount).
+  c.acked = c.ack_req = c.counted = to_seq;
+  c.sent_upto = std::max(c.sent_upto, to_seq);
+  c.pending = pending;
+  return {};
+}
+
+void SqliteStore::reset_consumer_async(const std::string& name, std::uint64_t to_seq,
+                                       ResetHandler done) {
+  auto previous = std::make_shared<std::uint64_t>(0);
+  post_task([this, name, to_seq, previous] { return reset_on_writer(name, to_seq, previous.get()); },
+            [done = std::move(done), previous](std::error_code ec) {
+              if (done) done(ec, *previous);
+            });
+}
+
+std::error_code SqliteStore::reset_consumer(const std::string& name, std::uint64_t to_seq,
+                                            std::uint64_t* previous) {
+  return run_task([this, name, to_seq, previous] { return reset_on_writer(name, to_seq, previous); });
+}
+
 void SqliteStore::ack_async(const std::string& consumer, std::uint64_t upto, AckHandler done) {
   std::error_code ec;
   {

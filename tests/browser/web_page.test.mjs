@@ -8,7 +8,7 @@
 // them, docs/.
 import { chromium } from 'playwright-core';
 import { spawn, execSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, copyFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, copyFileSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -101,6 +101,16 @@ try {
     await page.waitForSelector('#broker-card:has-text("Connected")');
     await shot('web-dashboard.png', true);
   });
+
+  if (env.FLOORGATE_DEVICE_PUB) {
+    await step('dashboard shows the device public key an auditor checks', async () => {
+      const pem = readFileSync(env.FLOORGATE_DEVICE_PUB, 'utf8').trim();
+      await page.waitForSelector('#device-key pre.pem');
+      const shown = (await page.textContent('#device-key pre.pem')).trim();
+      assert.equal(shown, pem);
+      assert.match(await page.textContent('#device-key'), /key id [0-9a-f]{16}/);
+    });
+  }
 
   await step(`EGM list has ${expectEgms} rows, all online`, async () => {
     await page.click('nav a[data-view="egms"]');

@@ -100,7 +100,7 @@ TEST(E2E, NoConsumerCanAckOrReplayForAnother) {
 // Issue 17: nothing installed carries a known password. The embedded defaults have no web
 // accounts; `floorgate user add` writes one, storing only a PBKDF2 hash, and keeps the
 // previous file.
-TEST(E2E, DefaultsHaveNoAccountsAndUserAddWritesAHash) {
+TEST(E2E, DefaultsHaveNoAccountsAndUserAddAndPasswdWriteAHash) {
   TempDir dir;
   const auto cfg = (dir / "floorgate.yaml").string();
   const std::string bin = build_path("firmware-host/floorgate/floorgate");
@@ -120,6 +120,24 @@ TEST(E2E, DefaultsHaveNoAccountsAndUserAddWritesAHash) {
   ChildProcess check({bin, "--check-config", cfg}, (dir / "check.log").string(),
                      (dir / "check.log").string());
   EXPECT_EQ(check.wait(), 0) << Floor::read(dir / "check.log");
+  // `user passwd` re-keys an existing account and keeps its role; an unknown name is refused.
+  ChildProcess passwd({"sh", "-c", "printf 'An0ther-pass\\n' | " + bin +
+                                       " user passwd alice --config " + cfg},
+                      (dir / "passwd.log").string(), (dir / "passwd.log").string());
+  ASSERT_EQ(passwd.wait(), 0) << Floor::read(dir / "passwd.log");
+  auto rekeyed = Floor::read(cfg);
+  EXPECT_NE(rekeyed, written);
+  EXPECT_NE(rekeyed.find("role: technician"), std::string::npos) << rekeyed;
+  EXPECT_NE(rekeyed.find("pbkdf2-sha256$"), std::string::npos);
+  EXPECT_EQ(rekeyed.find("An0ther-pass"), std::string::npos);
+  EXPECT_EQ(Floor::read(cfg + ".prev"), written);
+  ChildProcess nobody({"sh", "-c", "printf 'x\\n' | " + bin + " user passwd carol --config " + cfg},
+                      (dir / "nobody.log").string(), (dir / "nobody.log").string());
+  const int nobody_status = nobody.wait();
+  EXPECT_TRUE(WIFEXITED(nobody_status) && WEXITSTATUS(nobody_status) == 1);
+  EXPECT_NE(Floor::read(dir / "nobody.log").find("no user 'carol'"), std::string::npos)
+      << Floor::read(dir / "nobody.log");
+  EXPECT_EQ(Floor::read(cfg), rekeyed);
   ChildProcess bad({"sh", "-c", "printf 'x\\n' | " + bin + " user add bob --role admin --config " + cfg},
                    (dir / "bad.log").string(), (dir / "bad.log").string());
   EXPECT_NE(bad.wait(), 0);
@@ -364,6 +382,95 @@ TEST(E2E, SignedChainHeadsAnchorTheStore) {
   auto edited = run({"--anchor", heads.string()});
   EXPECT_EQ(edited.first, 1) << edited.second;
   EXPECT_NE(edited.second.find("chain broken at seq " + seq), std::string::npos) << edited.second;
+}
+
+// Issue 21: `floorgate consumer reset` moves a consumer's cursor, audited. With the daemon
+// running it goes through the control socket and the stream resends from the new cursor at
+// once; with no daemon the tool moves the cursor in the file; both store a
+// gateway.consumer_reset event in the chain, which still verifies.
+TEST(E2E, ConsumerResetMovesTheCursorAuditedLiveAndOffline) {
+  Floor floor;
+  floor.start_all();
+  for (int i = 0; i < 4; ++i) {
+    floor.sim().command("door 1 open");
+    floor.sim().command("door 1 close");
+  }
+  // Every door event of slot-mgmt received (and acked by the consumer as it goes).
+  auto doors = [&] {
+    std::vector<Received> out;
+    for (auto& r : floor.received("slot-mgmt")) {
+      if (r.type.rfind("door.", 0) == 0) out.push_back(r);
+    }
+    return out;
+  };
+  ASSERT_TRUE(wait_until([&] { return doors().size() >= 8; }, 60s)) << floor.daemon_log();
+  const std::uint64_t to = doors()[1].seq;       // the 2nd door event: resend from the 3rd
+  const std::uint64_t again = doors()[2].seq;
+  const std::string db = (floor.dir() / "floorgate.db").string();
+  const std::string bin = build_path("firmware-host/floorgate/floorgate");
+  int runs = 0;
+  auto run = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), bin);
+    const auto out = floor.dir() / ("cli-" + std::to_string(++runs) + ".out");
+    ChildProcess p(args, out.string(), out.string());
+    const int st = p.wait();
+    return std::make_pair(WIFEXITED(st) ? WEXITSTATUS(st) : -1, Floor::read(out));
+  };
+  auto live = run({"consumer", "reset", "slot-mgmt", "--to", std::to_string(to), "--db", db});
+  ASSERT_EQ(live.first, 0) << live.second << floor.daemon_log();
+  EXPECT_NE(live.second.find("by the running daemon; audit event seq"), std::string::npos)
+      << live.second;
+  auto copies = [&](std::uint64_t seq) {
+    std::size_t n = 0;
+    for (auto& r : floor.received("slot-mgmt")) n += r.seq == seq ? 1 : 0;
+    return n;
+  };
+  EXPECT_TRUE(wait_until([&] { return copies(again) >= 2; }, 30s))
+      << "slot-mgmt was not sent seq " << again << " again after the reset";
+  // The audit event reaches slot-mgmt (security) with who moved what.
+  std::string audit;
+  ASSERT_TRUE(wait_until([&] {
+    for (auto& r : floor.received("slot-mgmt")) {
+      if (r.type == "gateway.consumer_reset") audit = r.payload;
+    }
+    return !audit.empty();
+  }, 30s));
+  EXPECT_NE(audit.find("\"consumer\":\"slot-mgmt\""), std::string::npos) << audit;
+  EXPECT_NE(audit.find("\"to_seq\":" + std::to_string(to) + ","), std::string::npos) << audit;
+  EXPECT_NE(audit.find("\"direction\":\"back\""), std::string::npos) << audit;
+  EXPECT_NE(audit.find("\"via\":\"control socket\""), std::string::npos) << audit;
+  EXPECT_EQ(audit.find("\"by\":\"unknown\""), std::string::npos) << audit;
+  // Refusals: an unknown consumer, a seq past the newest row.
+  auto unknown = run({"consumer", "reset", "nobody", "--to", "1", "--db", db});
+  EXPECT_EQ(unknown.first, 1) << unknown.second;
+  EXPECT_NE(unknown.second.find("no consumer named 'nobody'"), std::string::npos) << unknown.second;
+  auto beyond = run({"consumer", "reset", "analytics", "--to", "99999999", "--db", db});
+  EXPECT_EQ(beyond.first, 1) << beyond.second;
+  EXPECT_NE(beyond.second.find("outside the kept rows"), std::string::npos) << beyond.second;
+
+  // No daemon: the tool moves the cursor in the file; the restarted daemon resends from it.
+  floor.kill_daemon(SIGTERM);
+  auto offline = run({"consumer", "reset", "analytics", "--to", "0", "--db", db});
+  ASSERT_EQ(offline.first, 0) << offline.second;
+  EXPECT_NE(offline.second.find("(no daemon running)"), std::string::npos) << offline.second;
+  auto stats = run({"store", "stats", "--db", db});
+  EXPECT_NE(stats.second.find("{\"name\":\"analytics\",\"acked\":0,"), std::string::npos)
+      << stats.second;
+  auto audits = run({"store", "export", "--db", db, "--type", "gateway.consumer_reset"});
+  EXPECT_NE(audits.second.find("exported 2 events"), std::string::npos) << audits.second;
+  EXPECT_NE(audits.second.find("\"via\":\"store file\""), std::string::npos) << audits.second;
+  EXPECT_EQ(run({"store", "verify", "--db", db}).first, 0);
+  const auto first_copies = copies(1) + [&] {
+    std::size_t n = 0;
+    for (auto& r : floor.received("analytics")) n += r.seq == 1 ? 1 : 0;
+    return n;
+  }();
+  floor.start_daemon();
+  EXPECT_TRUE(wait_until([&] {
+    std::size_t n = 0;
+    for (auto& r : floor.received("analytics")) n += r.seq == 1 ? 1 : 0;
+    return copies(1) + n > first_copies;
+  }, 30s)) << "analytics was not sent seq 1 again after the offline reset";
 }
 
 }  // namespace floorgate::testing

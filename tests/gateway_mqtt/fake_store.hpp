@@ -71,6 +71,23 @@ class FakeStore : public store::Store {
     consumers_.erase(name);
     return {};
   }
+  std::error_code reset_consumer(const std::string& name, std::uint64_t to_seq,
+                                 std::uint64_t* previous) override {
+    std::lock_guard l(mu_);
+    auto it = consumers_.find(name);
+    if (it == consumers_.end()) return std::make_error_code(std::errc::invalid_argument);
+    if (previous) *previous = it->second.acked;
+    it->second.acked = to_seq;
+    return {};
+  }
+  void reset_consumer_async(const std::string& name, std::uint64_t to_seq,
+                            ResetHandler done) override {
+    later([this, name, to_seq, done] {
+      std::uint64_t previous = 0;
+      auto ec = reset_consumer(name, to_seq, &previous);
+      done(ec, previous);
+    });
+  }
   std::vector<store::Record> read_after(const std::string& c, std::uint64_t after,
                                         std::size_t max, std::error_code& ec,
                                         std::uint64_t* covered = nullptr) override {

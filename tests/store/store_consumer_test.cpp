@@ -263,6 +263,44 @@ TEST(StoreConsumer, ReRegisterKeepsCursorAndRecountsPending) {
   EXPECT_EQ(s->remove_consumer("c"), Errc::unknown_consumer);
 }
 
+// An operator reset moves the durable cursor both ways, recounts the backlog, survives a
+// reopen, accepts the consumer's acks from the new cursor on, and refuses seqs outside the
+// kept rows and unknown consumers.
+TEST(StoreConsumer, ResetMovesTheCursorBothWaysAndRecounts) {
+  TempDir dir;
+  const Route security{{"security"}, {}, {}};
+  {
+    auto s = open_at(dir / "s.db");
+    Readers rd(*s);
+    ASSERT_FALSE(s->register_consumer({"c", security, true}));
+    fill(*s, 30);
+    std::error_code ec;
+    auto rows = rd["c"].next(100, ec);
+    ASSERT_EQ(rows.size(), 6u);  // security: seq 2, 7, ..., 27
+    ASSERT_FALSE(s->ack("c", 27));
+    EXPECT_EQ(s->stats().consumers[0].unacked, 0u);
+    std::uint64_t previous = 0;
+    ASSERT_FALSE(s->reset_consumer("c", 7, &previous));
+    EXPECT_EQ(previous, 27u);
+    auto st = s->stats();
+    EXPECT_EQ(st.consumers[0].acked_upto, 7u);
+    EXPECT_EQ(st.consumers[0].unacked, brute_pending(*s, security, 7));
+    EXPECT_GT(st.consumers[0].unacked, 0u);
+    // The consumer acks the redelivered rows from the new cursor on.
+    ASSERT_FALSE(s->ack("c", 12));
+    ASSERT_FALSE(s->reset_consumer("c", 25, &previous));  // forward: skips
+    EXPECT_EQ(previous, 12u);
+    EXPECT_EQ(s->stats().consumers[0].unacked, brute_pending(*s, security, 25));
+    EXPECT_EQ(s->reset_consumer("c", 31), Errc::out_of_range);
+    EXPECT_EQ(s->reset_consumer("x", 3), Errc::unknown_consumer);
+    s->close();
+  }
+  auto s = open_at(dir / "s.db");
+  ASSERT_FALSE(s->register_consumer({"c", security, true}));
+  EXPECT_EQ(s->stats().consumers[0].acked_upto, 25u);
+  EXPECT_EQ(s->stats().consumers[0].unacked, brute_pending(*s, security, 25));
+}
+
 // Whatever the route (classes, types, EGMs, none), walking a stream in small batches yields
 // exactly the matching rows in order: also where the density changes sharply, and for a rare
 // EGM whose rows sit in two class tables hundreds of rows apart (each table's stream stops at

@@ -11,6 +11,7 @@
 #include "app/mapping.hpp"
 #include "app/runtime.hpp"
 #include "floorgate/drivers/json_writer.hpp"
+#include "floorgate/gateway/control.hpp"
 #include "floorgate/gateway/logging.hpp"
 #include "floorgate/gateway/web/web_server.hpp"
 
@@ -24,6 +25,7 @@ struct Appliance::Impl {
   Runtime rt;
   std::unique_ptr<app::ApplianceBackend> backend;
   std::unique_ptr<web::WebServer> web;
+  std::unique_ptr<ControlServer> control;
   boost::asio::steady_timer maintenance;
   boost::asio::steady_timer drain;
   bool stopping = false;
@@ -36,6 +38,10 @@ struct Appliance::Impl {
   void start_bus(const config::BusConfig& b);
   void stop_bus(const std::string& id);
   void start_web();
+  void start_control();
+  // control socket: {"op":"consumer_reset","consumer":NAME,"to":SEQ}
+  void consumer_reset(const boost::json::object& req, const std::string& peer,
+                      ControlServer::Reply reply);
   void apply(const config::Config& next);
   void on_durable(const store::Record& r);
   void publish_status(const std::string& egm_id);
@@ -94,6 +100,7 @@ std::error_code Appliance::Impl::start(std::string& detail) {
   }
   register_consumers_at_startup();
   start_delivery();
+  start_control();
   for (const auto& b : rt.cfg.buses) start_bus(b);
   backend = std::make_unique<app::ApplianceBackend>(rt, [this](const config::Config& c) {
     apply(c);
@@ -121,6 +128,79 @@ void Appliance::Impl::start_delivery() {
                                            app::consumer_options(rt.cfg));
   rt.delivery->start();
   for (const auto& e : rt.egms()) publish_status(e.id);
+}
+
+void Appliance::Impl::start_control() {
+  const auto path = control_socket_path(rt.cfg.store.path);
+  control = std::make_unique<ControlServer>(
+      rt.io.get_executor(), path,
+      [this](const boost::json::object& req, const std::string& peer, ControlServer::Reply reply) {
+        const auto* op = req.if_contains("op");
+        if (op && op->is_string() && op->as_string() == "consumer_reset") {
+          consumer_reset(req, peer, std::move(reply));
+        } else {
+          reply({{"ok", false}, {"error", "unknown op (known: consumer_reset)"}});
+        }
+      });
+  if (auto ec = control->start()) {
+    // The daemon works without it; only `floorgate consumer reset` on a live store does not.
+    spdlog::error("control socket {}: {}", path.string(), ec.message());
+    control.reset();
+    return;
+  }
+  spdlog::info("control socket {}", path.string());
+}
+
+void Appliance::Impl::consumer_reset(const boost::json::object& req, const std::string& peer,
+                                     ControlServer::Reply reply) {
+  const auto* name = req.if_contains("consumer");
+  const auto* to = req.if_contains("to");
+  if (!name || !name->is_string() || !to || !(to->is_uint64() || to->is_int64()) ||
+      (to->is_int64() && to->as_int64() < 0)) {
+    reply({{"ok", false}, {"error", "consumer_reset needs \"consumer\" (string) and \"to\" (seq)"}});
+    return;
+  }
+  if (stopping || !rt.delivery) {
+    reply({{"ok", false}, {"error", "the daemon is stopping"}});
+    return;
+  }
+  const std::string consumer(name->as_string());
+  const std::uint64_t to_seq = to->is_uint64() ? to->as_uint64() : static_cast<std::uint64_t>(to->as_int64());
+  rt.delivery->reset_consumer(consumer, to_seq, [this, consumer, to_seq, peer, reply](
+                                                    std::error_code ec, std::uint64_t previous) {
+    if (ec) {
+      std::string why = ec.message();
+      if (ec == store::Errc::out_of_range) {
+        const auto st = rt.store->counters();
+        why = "seq " + std::to_string(to_seq) + " is outside the kept rows (oldest " +
+              std::to_string(st.first_seq) + ", newest " + std::to_string(st.last_seq) + ")";
+      } else if (ec == store::Errc::unknown_consumer) {
+        why = "no consumer named '" + consumer + "' is configured";
+      }
+      reply({{"ok", false}, {"error", why}});
+      return;
+    }
+    // The audit event goes into the chain like any other; the reply waits until it is durable.
+    drivers::Event e;
+    e.egm = "gateway";
+    e.type = kConsumerResetType;
+    e.cls = drivers::EventClass::security;
+    e.ts_gw_ms = app::wall_ms();
+    e.source = "gateway:" + rt.cfg.gateway.id;
+    e.attrs_json = consumer_reset_attrs(consumer, previous, to_seq, peer, "control socket");
+    spdlog::warn("consumer {} reset from seq {} to {} by {}", consumer, previous, to_seq, peer);
+    rt.sink->submit(std::move(e), [reply, consumer, previous, to_seq](std::error_code aec,
+                                                                       std::uint64_t seq) {
+      boost::json::object o{{"ok", !aec}, {"consumer", consumer}, {"from_seq", previous},
+                            {"to_seq", to_seq}};
+      if (aec) {
+        o["error"] = "the cursor moved, but the audit event was not stored: " + aec.message();
+      } else {
+        o["audit_seq"] = seq;
+      }
+      reply(std::move(o));
+    });
+  });
 }
 
 void Appliance::Impl::start_bus(const config::BusConfig& b) {
@@ -354,6 +434,7 @@ void Appliance::Impl::stop(std::function<void()> done) {
   for (auto& [id, bus] : rt.sas_buses) bus->stop();
   for (auto& [id, host] : rt.g2s_hosts) host->stop();
   if (web) web->stop();
+  if (control) control->stop();
   // Let queued commits finish (at most ~3 s) so drivers' last events are durable, then say
   // offline on the broker and close the store.
   wait_commits(300, [this, done = std::move(done)]() mutable {

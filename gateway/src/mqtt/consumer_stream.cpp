@@ -206,7 +206,7 @@ void DeliveryImpl::handle_ack(const std::shared_ptr<ConsumerState>& c, const std
 }
 
 void DeliveryImpl::commit_ack(const std::shared_ptr<ConsumerState>& c) {
-  if (c->ack_committing || c->acked <= c->durable_acked) return;
+  if (c->ack_committing || c->resetting || c->acked <= c->durable_acked) return;
   c->ack_committing = true;
   std::uint64_t target = c->acked;
   std::weak_ptr<DeliveryImpl> weak = weak_from_this();
@@ -228,6 +228,47 @@ void DeliveryImpl::commit_ack(const std::shared_ptr<ConsumerState>& c) {
         FG_CHECK(cs->durable_acked <= cs->acked, "a durable ack beyond the accepted one");
       }
       if (!self->stopped_) self->commit_ack(cs);
+    });
+  });
+}
+
+void DeliveryImpl::reset_consumer(const std::string& name, std::uint64_t to_seq,
+                                  Delivery::ResetDone done) {
+  auto c = find(name);
+  if (!c || c->resetting) {
+    done(c ? std::make_error_code(std::errc::operation_in_progress)
+           : make_error_code(store::Errc::unknown_consumer),
+         0);
+    return;
+  }
+  // No ack commit may start until the store has moved the cursor: one queued behind the reset
+  // would carry the old position forward again.
+  c->resetting = true;
+  std::weak_ptr<DeliveryImpl> weak = weak_from_this();
+  std::weak_ptr<ConsumerState> wc = c;
+  auto ex = ex_;
+  store_.reset_consumer_async(name, to_seq, [weak, wc, ex, to_seq, done](std::error_code ec,
+                                                                          std::uint64_t previous) {
+    boost::asio::post(ex, [weak, wc, to_seq, done, ec, previous] {
+      auto self = weak.lock();
+      auto cs = wc.lock();
+      if (cs) cs->resetting = false;
+      if (!self || !cs) {
+        done(make_error_code(store::Errc::closed), previous);
+        return;
+      }
+      if (ec) {
+        self->commit_ack(cs);  // acks that arrived meanwhile
+      } else {
+        spdlog::warn("delivery: consumer {} reset from seq {} to {} by the operator",
+                     cs->opt.name, previous, to_seq);
+        cs->acked = cs->durable_acked = to_seq;
+        cs->sent_upto = std::max(cs->sent_upto, to_seq);
+        cs->silent_timeouts = 0;
+        self->rewind(*cs);
+        if (!self->stopped_) self->pump(*cs);
+      }
+      done(ec, previous);
     });
   });
 }

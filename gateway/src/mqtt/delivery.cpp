@@ -457,6 +457,9 @@ void Delivery::notify_appended(std::uint64_t seq) { impl_->notify_appended(seq);
 void Delivery::publish_egm_status(const EgmStatusInfo& info) { impl_->publish_egm_status(info); }
 void Delivery::publish_chain_head(std::string payload) { impl_->publish_chain_head(std::move(payload)); }
 void Delivery::set_consumers(std::vector<ConsumerOptions> c) { impl_->set_consumers(std::move(c)); }
+void Delivery::reset_consumer(const std::string& name, std::uint64_t to_seq, ResetDone done) {
+  impl_->reset_consumer(name, to_seq, std::move(done));
+}
 DeliveryStats Delivery::stats() const { return impl_->stats(); }
 std::string Delivery::boot_id() const { return impl_->boot_id(); }
 

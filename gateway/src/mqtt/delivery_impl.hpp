@@ -34,6 +34,7 @@ struct ConsumerState {
   };
   std::deque<Inflight> inflight;    // published live events not yet acked, in seq order
   bool ack_committing = false;      // one ack_async in flight at a time (coalesced)
+  bool resetting = false;           // an operator reset is on its way to the store: no acks
   // Replay: events (pos, end] re-read from the store and flagged "replay": true.
   bool replay_active = false;
   std::uint64_t replay_pos = 0, replay_end = 0;
@@ -60,6 +61,7 @@ class DeliveryImpl : public std::enable_shared_from_this<DeliveryImpl> {
   void publish_egm_status(const EgmStatusInfo& info);
   void publish_chain_head(std::string payload);
   void set_consumers(std::vector<ConsumerOptions> consumers);
+  void reset_consumer(const std::string& name, std::uint64_t to_seq, Delivery::ResetDone done);
   DeliveryStats stats() const;
   const std::string& boot_id() const { return boot_id_; }
 

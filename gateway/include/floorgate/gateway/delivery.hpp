@@ -144,6 +144,11 @@ class Delivery {
   void publish_chain_head(std::string payload);
   // Configuration reload: adds, updates (route/window/...) and drops consumers. Cursors stay.
   void set_consumers(std::vector<ConsumerOptions> consumers);
+  // Operator reset of a consumer's acked cursor (store::Store::reset_consumer, audited by the
+  // caller): its stream resends from to_seq + 1. `done` runs on the executor with the cursor
+  // it replaced; unknown_consumer when no such consumer is configured.
+  using ResetDone = std::function<void(std::error_code, std::uint64_t previous)>;
+  void reset_consumer(const std::string& name, std::uint64_t to_seq, ResetDone done);
   // Thread-safe snapshot.
   DeliveryStats stats() const;
   // The boot id carried by <root>/status (random per process start).

@@ -192,6 +192,17 @@ class Store {
   virtual void register_consumer_async(ConsumerSpec spec, RegisterHandler done) = 0;
   virtual std::error_code register_consumer(const ConsumerSpec& spec) = 0;
   virtual std::error_code remove_consumer(const std::string& name) = 0;
+  // Operator reset (`floorgate consumer reset`): moves the consumer's durable cursor to
+  // `to_seq` in either direction and recounts its backlog. Back: the rows after to_seq are
+  // due again; forward: the rows up to to_seq count as acked without having been delivered.
+  // out_of_range when to_seq is past the newest row or before the oldest kept one (rows
+  // retention removed cannot be delivered again). `previous` is the cursor it replaced. The
+  // caller (gateway stream or tool) owns its delivery position and must rewind it.
+  using ResetHandler = std::function<void(std::error_code, std::uint64_t previous)>;
+  virtual void reset_consumer_async(const std::string& name, std::uint64_t to_seq,
+                                    ResetHandler done) = 0;
+  virtual std::error_code reset_consumer(const std::string& name, std::uint64_t to_seq,
+                                         std::uint64_t* previous = nullptr) = 0;
 
   // Events matching the consumer's route with seq > after_seq, in seq order, at most max. The
   // caller owns the delivery position (the gateway's consumer stream); the store only records
