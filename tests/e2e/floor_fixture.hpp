@@ -30,7 +30,50 @@ struct Received {
   std::uint64_t egm_seq = 0;
   bool replay = false;
   std::string payload;               // the message as received (duplicate comparison)
+  std::int64_t rx_ms = 0;            // when the consumer got it (its wall clock)
+  std::int64_t ts_gw_ms = 0;         // when the gateway stored it
 };
+
+// The event lines of an fg-test-consumer output file; with `topic_prefix`, only messages on
+// topics that start with it (one gateway's stream when the consumer follows several).
+inline std::vector<Received> parse_received(const std::string& text,
+                                            std::string_view topic_prefix = {}) {
+  std::vector<Received> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(line, ec);
+    if (ec || !v.is_object()) continue;
+    if (!topic_prefix.empty()) {
+      const auto* t = v.as_object().if_contains("topic");
+      if (!t || !t->is_string() || !t->as_string().starts_with(topic_prefix)) continue;
+    }
+    auto& m = v.as_object().at("msg").as_object();
+    Received r;
+    r.seq = m.at("seq").to_number<std::uint64_t>();
+    r.egm = m.at("egm").as_string().c_str();
+    r.type = m.at("type").as_string().c_str();
+    r.cls = m.at("class").as_string().c_str();
+    r.egm_seq = m.at("egm_seq").to_number<std::uint64_t>();
+    r.replay = m.contains("replay") && m.at("replay").is_bool() && m.at("replay").as_bool();
+    if (m.contains("attrs") && m.at("attrs").is_object() &&
+        m.at("attrs").as_object().contains("code") &&
+        m.at("attrs").as_object().at("code").is_string()) {
+      r.code = m.at("attrs").as_object().at("code").as_string().c_str();
+    }
+    if (const auto* rx = v.as_object().if_contains("rx_ms"); rx && rx->is_number()) {
+      r.rx_ms = rx->to_number<std::int64_t>();
+    }
+    if (const auto* ts = m.if_contains("ts_gw_ms"); ts && ts->is_number()) {
+      r.ts_gw_ms = ts->to_number<std::int64_t>();
+    }
+    auto copy = m;
+    copy.erase("replay");
+    r.payload = boost::json::serialize(copy);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
 
 struct FloorOptions {
   double rate = 0;            // simulator random traffic, events/s per machine
@@ -212,31 +255,7 @@ class Floor {
 
   // Every event line a consumer wrote so far.
   std::vector<Received> received(const std::string& consumer) const {
-    std::vector<Received> out;
-    std::istringstream in(read(dir_ / (consumer + ".jsonl")));
-    for (std::string line; std::getline(in, line);) {
-      boost::system::error_code ec;
-      auto v = boost::json::parse(line, ec);
-      if (ec || !v.is_object()) continue;
-      auto& m = v.as_object().at("msg").as_object();
-      Received r;
-      r.seq = m.at("seq").to_number<std::uint64_t>();
-      r.egm = m.at("egm").as_string().c_str();
-      r.type = m.at("type").as_string().c_str();
-      r.cls = m.at("class").as_string().c_str();
-      r.egm_seq = m.at("egm_seq").to_number<std::uint64_t>();
-      r.replay = m.contains("replay") && m.at("replay").is_bool() && m.at("replay").as_bool();
-      if (m.contains("attrs") && m.at("attrs").is_object() &&
-          m.at("attrs").as_object().contains("code") &&
-          m.at("attrs").as_object().at("code").is_string()) {
-        r.code = m.at("attrs").as_object().at("code").as_string().c_str();
-      }
-      auto copy = m;
-      copy.erase("replay");
-      r.payload = boost::json::serialize(copy);
-      out.push_back(std::move(r));
-    }
-    return out;
+    return parse_received(read(dir_ / (consumer + ".jsonl")));
   }
 
   void stop_all() {

@@ -5,6 +5,11 @@
 //   fg-test-consumer --port P --root ROOT --consumer NAME [--out FILE] [--no-ack]
 //                    [--username U --password-file F]
 //                    [--ack-batch N] [--client-id ID] [--host H]
+//                    [--root ROOT2 ...] [--broker H:P ...]
+//
+// More than one --root: one stream per gateway, acked per gateway. --broker (repeatable, in
+// order) instead of --host/--port: on a lost connection the next broker is tried (a broker
+// cluster whose node went away).
 //
 // Output line: {"rx_ms":N,"topic":"...","msg":<the event payload as received>}
 // The consumer's session is persistent (clean session off) so it keeps its queue across its
@@ -21,16 +26,23 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 namespace {
 
+struct Stream {
+  std::string root;
+  std::uint64_t highest = 0;
+  int since_ack = 0;
+};
+
 struct State {
-  std::string root, consumer;
+  std::vector<Stream> streams;
+  std::string consumer;
   FILE* out = stdout;
   bool ack = true;
   int ack_batch = 1;
-  std::uint64_t highest = 0;
-  int since_ack = 0;
   mosquitto* mosq = nullptr;
 };
 
@@ -43,12 +55,23 @@ std::int64_t now_ms() {
       .count();
 }
 
-void send_ack(State& s) {
-  std::string topic = s.root + "/ack/" + s.consumer;
-  std::string body = "{\"upto\":" + std::to_string(s.highest) + "}";
+void send_ack(State& s, Stream& st) {
+  std::string topic = st.root + "/ack/" + s.consumer;
+  std::string body = "{\"upto\":" + std::to_string(st.highest) + "}";
   mosquitto_publish(s.mosq, nullptr, topic.c_str(), static_cast<int>(body.size()), body.data(),
                     1, false);
-  s.since_ack = 0;
+  st.since_ack = 0;
+}
+
+// The stream a topic belongs to: <root>/c/<consumer>/...
+Stream* stream_of(State& s, std::string_view topic) {
+  for (auto& st : s.streams) {
+    if (topic.size() > st.root.size() + 3 && topic.compare(0, st.root.size(), st.root) == 0 &&
+        topic.compare(st.root.size(), 3, "/c/") == 0) {
+      return &st;
+    }
+  }
+  return nullptr;
 }
 
 void on_message(mosquitto*, void* ud, const mosquitto_message* m) {
@@ -69,22 +92,26 @@ void on_message(mosquitto*, void* ud, const mosquitto_message* m) {
                      boost::json::serialize(v) + "}\n";
   std::fwrite(line.data(), 1, line.size(), s.out);
   std::fflush(s.out);
-  if (seq > s.highest) s.highest = seq;
-  if (s.ack && ++s.since_ack >= s.ack_batch) send_ack(s);
+  Stream* st = stream_of(s, m->topic);
+  if (!st) return;
+  if (seq > st->highest) st->highest = seq;
+  if (s.ack && ++st->since_ack >= s.ack_batch) send_ack(s, *st);
 }
 
 void on_connect(mosquitto* mosq, void* ud, int rc) {
   auto& s = *static_cast<State*>(ud);
   if (rc != 0) return;
-  std::string topic = s.root + "/c/" + s.consumer + "/#";
-  mosquitto_subscribe(mosq, nullptr, topic.c_str(), 1);
+  for (auto& st : s.streams) {
+    std::string topic = st.root + "/c/" + s.consumer + "/#";
+    mosquitto_subscribe(mosq, nullptr, topic.c_str(), 1);
+  }
 }
 
 // The broker granted the subscription: from here on nothing published is missed. Said on
 // stderr so harnesses can wait for it instead of sleeping.
 void on_subscribe(mosquitto*, void* ud, int, int, const int*) {
   auto& s = *static_cast<State*>(ud);
-  std::fprintf(stderr, "fg-test-consumer: subscribed to %s/c/%s/#\n", s.root.c_str(),
+  std::fprintf(stderr, "fg-test-consumer: subscribed to %s/c/%s/#\n", s.streams.front().root.c_str(),
                s.consumer.c_str());
 }
 
@@ -94,12 +121,19 @@ int main(int argc, char** argv) {
   State s;
   std::string host = "127.0.0.1", client_id, out_path, username, password;
   int port = 1883;
+  std::vector<std::pair<std::string, int>> brokers;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
     if (a == "--port") port = std::stoi(next());
     else if (a == "--host") host = next();
-    else if (a == "--root") s.root = next();
+    else if (a == "--root") s.streams.push_back({next()});
+    else if (a == "--broker") {
+      std::string b = next();
+      auto colon = b.rfind(':');
+      if (colon == std::string::npos) return 2;
+      brokers.emplace_back(b.substr(0, colon), std::stoi(b.substr(colon + 1)));
+    }
     else if (a == "--consumer") s.consumer = next();
     else if (a == "--out") out_path = next();
     else if (a == "--no-ack") s.ack = false;
@@ -115,10 +149,12 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (s.root.empty() || s.consumer.empty()) {
+  if (s.streams.empty() || s.consumer.empty()) {
     std::fprintf(stderr, "usage: fg-test-consumer --port P --root ROOT --consumer NAME [--out FILE]\n");
     return 2;
   }
+  if (brokers.empty()) brokers.emplace_back(host, port);
+  std::size_t broker = 0;
   if (!out_path.empty()) {
     s.out = std::fopen(out_path.c_str(), "a");
     if (!s.out) return 1;
@@ -134,7 +170,7 @@ int main(int argc, char** argv) {
   mosquitto_message_callback_set(s.mosq, on_message);
   mosquitto_subscribe_callback_set(s.mosq, on_subscribe);
   mosquitto_reconnect_delay_set(s.mosq, 1, 2, false);
-  if (mosquitto_connect(s.mosq, host.c_str(), port, 10) != MOSQ_ERR_SUCCESS) {
+  if (mosquitto_connect(s.mosq, brokers[0].first.c_str(), brokers[0].second, 10) != MOSQ_ERR_SUCCESS) {
     // The loop below keeps retrying: the broker may come up later.
     std::fprintf(stderr, "fg-test-consumer: broker not reachable yet, retrying\n");
   }
@@ -148,15 +184,28 @@ int main(int argc, char** argv) {
     if (rc != MOSQ_ERR_SUCCESS) {
       std::this_thread::sleep_for(backoff);  // the retry interval, not a wait for a state
       backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
-      if (!g_stop) mosquitto_reconnect(s.mosq);
+      if (g_stop) continue;
+      if (brokers.size() > 1) {
+        broker = (broker + 1) % brokers.size();
+        mosquitto_connect(s.mosq, brokers[broker].first.c_str(), brokers[broker].second, 10);
+      } else {
+        mosquitto_reconnect(s.mosq);
+      }
       continue;
     }
     backoff = std::chrono::milliseconds(50);
     idle_ms += 50;
     // Flush a partial ack batch when traffic pauses.
-    if (s.ack && s.since_ack > 0 && idle_ms >= 200) send_ack(s), idle_ms = 0;
+    if (s.ack && idle_ms >= 200) {
+      for (auto& st : s.streams) {
+        if (st.since_ack > 0) send_ack(s, st);
+      }
+      idle_ms = 0;
+    }
   }
-  if (s.ack && s.highest > 0) send_ack(s);
+  for (auto& st : s.streams) {
+    if (s.ack && st.highest > 0) send_ack(s, st);
+  }
   mosquitto_loop(s.mosq, 100, 1);
   mosquitto_disconnect(s.mosq);
   mosquitto_destroy(s.mosq);
