@@ -61,11 +61,8 @@ struct Gateway {
   std::map<int, std::string> egm_of_address;
 };
 
-bool class_in(const std::string& cls, std::initializer_list<const char*> classes) {
-  for (const char* c : classes) {
-    if (cls == c) return true;
-  }
-  return false;
+bool class_in(const std::string& cls, const std::vector<std::string>& classes) {
+  return std::find(classes.begin(), classes.end(), cls) != classes.end();
 }
 
 }  // namespace
@@ -139,7 +136,8 @@ int main() {
                                        "--client-id", "fleet-" + name};
       for (std::size_t k = 0; k < nodes; ++k) args.insert(args.end(), {"--broker", broker(first_node.at(name) + k)});
       for (const auto& gw : gws) args.insert(args.end(), {"--root", gw.root});
-      consumers[name] = std::make_unique<ChildProcess>(args, "", (dir / (name + ".err")).string());
+      consumers[name] = std::make_unique<ChildProcess>(args, (dir / (name + ".err")).string(),
+                                                      (dir / (name + ".err")).string());
     }
     for (const auto& name : consumer_names) {
       auto subscribed = [&] {
@@ -199,11 +197,12 @@ int main() {
     const bool delivered = wait_until(all_delivered, 240s, 500ms);
     // Routed consumers: exactly the classes their routes select, per gateway.
     std::map<std::string, std::size_t> route_missing;
+    const std::vector<std::pair<std::string, std::vector<std::string>>> routes = {
+        {"slot-mgmt", {"financial", "security"}}, {"maintenance", {"fault", "security"}}};
     auto routes_complete = [&] {
       const std::string all_text = read_file(analytics_file);
       bool ok = true;
-      for (const auto& [name, classes] : std::vector<std::pair<std::string, std::initializer_list<const char*>>>{
-               {"slot-mgmt", {"financial", "security"}}, {"maintenance", {"fault", "security"}}}) {
+      for (const auto& [name, classes] : routes) {
         const std::string text = read_file(dir / (name + ".jsonl"));
         std::size_t missing = 0;
         for (auto& gw : gws) {
