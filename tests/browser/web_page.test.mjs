@@ -99,6 +99,10 @@ try {
   await step(`dashboard shows ${expectEgms} EGMs online`, async () => {
     await page.waitForFunction((n) => (document.getElementById('egms-online') || {}).textContent === `${n} / ${n}`, expectEgms);
     await page.waitForSelector('#broker-card:has-text("Connected")');
+    // Backlog arithmetic per consumer (docs/mqtt.md, Health): the columns and one row each.
+    const heads = await page.$$eval('#consumers th', (ths) => ths.map((t) => t.textContent));
+    for (const col of ['In /s', 'Done /s', 'Backlog /min', 'Clears in']) assert.ok(heads.includes(col), `no ${col} column`);
+    await page.waitForFunction(() => document.querySelectorAll('#consumers tbody tr').length >= 1);
     await shot('web-dashboard.png', true);
   });
 
