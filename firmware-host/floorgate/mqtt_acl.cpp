@@ -20,16 +20,19 @@ std::vector<AclUser> acl_users(const config::Config& cfg, std::string& error) {
   std::vector<AclUser> users;
   AclUser gw{cfg.mqtt.username.empty() ? "floorgate-" + cfg.gateway.id : cfg.mqtt.username,
              "gateway",
-             {r + "/ack/#", r + "/replay/#"},
+             {r + "/ack/#", r + "/replay/#", r + "/consumer/+/status"},
              {r + "/c/#", r + "/status", r + "/egm/#", r + "/health", r + "/live/#", r + "/chain"}};
   users.push_back(std::move(gw));
   for (const auto& c : cfg.consumers) {
     users.push_back({c.name, "consumer",
                      {r + "/c/" + c.name + "/#", r + "/status", r + "/egm/#", r + "/health",
                       r + "/chain"},
-                     {r + "/ack/" + c.name, r + "/replay/" + c.name}});
+                     {r + "/ack/" + c.name, r + "/replay/" + c.name,
+                      r + "/consumer/" + c.name + "/status"}});
   }
-  users.push_back({"monitor", "monitor", {r + "/status", r + "/egm/#", r + "/health", r + "/chain"}, {}});
+  users.push_back({"monitor", "monitor",
+                   {r + "/status", r + "/egm/#", r + "/health", r + "/chain", r + "/consumer/+/status"},
+                   {}});
   std::set<std::string> names;
   for (const auto& u : users) {
     if (!names.insert(u.name).second) {

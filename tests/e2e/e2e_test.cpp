@@ -473,4 +473,72 @@ TEST(E2E, ConsumerResetMovesTheCursorAuditedLiveAndOffline) {
   }, 30s)) << "analytics was not sent seq 1 again after the offline reset";
 }
 
+// Issue 22 (presence): a consumer announces itself (retained online on
+// <root>/consumer/<name>/status, Last Will offline). Once it is gone the gateway sends it
+// nothing and warns about nothing; the moment it is back its backlog goes out from the cursor
+// (the log says so; no ack timeout is involved).
+TEST(E2E, AnOfflineConsumerIsSentNothingAndGetsItsBacklogWhenBack) {
+  Floor floor;
+  floor.start_all();
+  floor.stop_consumer("maintenance");
+  floor.start_consumer("maintenance", {"--presence"});
+  auto maintenance = [&](boost::json::object& h) -> const boost::json::object* {
+    h = floor.latest_health();
+    if (!h.contains("consumers")) return nullptr;
+    for (const auto& c : h.at("consumers").as_array()) {
+      if (c.as_object().at("name").as_string() == "maintenance") return &c.as_object();
+    }
+    return nullptr;
+  };
+  auto present_is = [&](bool want) {
+    boost::json::object h;
+    const auto* m = maintenance(h);
+    return m && m->at("present").is_bool() && m->at("present").as_bool() == want;
+  };
+  ASSERT_TRUE(wait_until([&] { return present_is(true); }, 30s)) << floor.daemon_log();
+  floor.sim().command("door 2 open");
+  floor.sim().command("door 2 close");
+  auto doors = [&](const std::string& consumer) {
+    std::set<std::uint64_t> seqs;
+    for (const auto& r : floor.received(consumer)) {
+      if (r.type.rfind("door.", 0) == 0) seqs.insert(r.seq);
+    }
+    return seqs;
+  };
+  ASSERT_TRUE(wait_until([&] { return doors("maintenance").size() >= 2; }, 30s));
+
+  // Gone without a word: the broker publishes its Last Will.
+  floor.stop_consumer("maintenance", SIGKILL);
+  ASSERT_TRUE(wait_until([&] { return present_is(false); }, 30s))
+      << boost::json::serialize(floor.latest_health());
+  const auto offline_at = floor.daemon_log().size();
+  boost::json::object h;
+  const std::uint64_t sent_before = maintenance(h)->at("sent_upto").to_number<std::uint64_t>();
+  const std::int64_t offline_ms = h.at("ts_ms").to_number<std::int64_t>();
+  for (int i = 0; i < 3; ++i) {
+    floor.sim().command("door 3 open");
+    floor.sim().command("door 3 close");
+  }
+  ASSERT_TRUE(wait_until([&] { return doors("slot-mgmt").size() >= 8; }, 30s));
+  // The gateway's own clock past two of maintenance's ack timeouts (3 s) since it went offline,
+  // with the new doors counted as unacked for it: nothing was published to it, no timeout fired.
+  const std::uint64_t newest = *doors("slot-mgmt").rbegin();
+  ASSERT_TRUE(wait_until([&] {
+    const auto* m = maintenance(h);
+    return m && h.at("ts_ms").to_number<std::int64_t>() > offline_ms + 7000 &&
+           m->at("unacked").to_number<std::uint64_t>() >= 6;
+  }, 60s));
+  EXPECT_EQ(maintenance(h)->at("sent_upto").to_number<std::uint64_t>(), sent_before);
+  EXPECT_EQ(floor.daemon_log().find("consumer maintenance did not ack", offline_at), std::string::npos)
+      << floor.daemon_log().substr(offline_at);
+
+  // Back: the backlog goes out at once, from the cursor.
+  floor.start_consumer("maintenance", {"--presence"});
+  EXPECT_TRUE(wait_until([&] { return doors("maintenance").count(newest) == 1; }, 30s));
+  const std::string after = floor.daemon_log().substr(offline_at);
+  EXPECT_NE(after.find("consumer maintenance is online; sending from seq"), std::string::npos) << after;
+  EXPECT_EQ(after.find("consumer maintenance did not ack"), std::string::npos) << after;
+  EXPECT_TRUE(present_is(true));
+}
+
 }  // namespace floorgate::testing

@@ -140,6 +140,8 @@ class Floor {
   // The next <root>/health message as the monitor account reads it (empty when none came).
   boost::json::object latest_health() const {
     const auto out = dir_ / "health-one.json";
+    std::error_code ec_rm;
+    std::filesystem::remove(out, ec_rm);  // the output file is appended to: one message per call
     ChildProcess sub({"mosquitto_sub", "-h", "127.0.0.1", "-p", std::to_string(broker_port_),
                       "-u", "monitor", "-P", password_of("monitor"), "-t", root() + "/health",
                       "-C", "1", "-W", "5"},
@@ -218,21 +220,21 @@ class Floor {
     std::ofstream(config_path()) << yaml;
   }
 
-  void start_consumer(const std::string& name) {
-    consumers_[name] = std::make_unique<ChildProcess>(
-        std::vector<std::string>{build_path("tests/tools/fg-test-consumer"), "--port",
-                                 std::to_string(broker_->port()), "--root", root(), "--consumer",
-                                 name, "--out", (dir_ / (name + ".jsonl")).string(),
-                                 "--username", name, "--password-file",
-                                 (mqtt_dir() / (name + ".password")).string()},
-        "", (dir_ / (name + ".err")).string());
+  void start_consumer(const std::string& name, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args{build_path("tests/tools/fg-test-consumer"), "--port",
+                                  std::to_string(broker_->port()), "--root", root(), "--consumer",
+                                  name, "--out", (dir_ / (name + ".jsonl")).string(),
+                                  "--username", name, "--password-file",
+                                  (mqtt_dir() / (name + ".password")).string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    consumers_[name] = std::make_unique<ChildProcess>(args, "", (dir_ / (name + ".err")).string());
   }
 
   // Takes a consumer offline (SIGTERM, its output file is kept; start_consumer brings it back).
-  void stop_consumer(const std::string& name) {
+  void stop_consumer(const std::string& name, int sig = SIGTERM) {
     auto it = consumers_.find(name);
     if (it == consumers_.end()) return;
-    it->second->kill(SIGTERM);
+    it->second->kill(sig);
     it->second->wait();
     consumers_.erase(it);
   }

@@ -106,8 +106,23 @@ TEST(Topics, ClassifiesOnlyOwnedInboundTopics) {
   auto p = fg::classify_topic("r/x", "r/x/replay/maint");
   ASSERT_TRUE(p);
   EXPECT_EQ(p->kind, fg::InboundTopic::Kind::replay);
-  for (auto t : {"r/x/ack/", "r/x/ack/a/b", "r/x/other/a", "r/y/ack/a", "r/xack/a", "r/x"})
+  auto s = fg::classify_topic("r/x", "r/x/consumer/maint/status");
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->kind, fg::InboundTopic::Kind::presence);
+  EXPECT_EQ(s->consumer, "maint");
+  for (auto t : {"r/x/ack/", "r/x/ack/a/b", "r/x/other/a", "r/y/ack/a", "r/xack/a", "r/x",
+                 "r/x/consumer//status", "r/x/consumer/a/b/status", "r/x/consumer/a/state",
+                 "r/x/consumer/status"})
     EXPECT_FALSE(fg::classify_topic("r/x", t)) << t;
+}
+
+TEST(ParsePresence, OnlineOfflineAndNothingElse) {
+  EXPECT_EQ(fg::parse_presence(R"({"schema":"floorgate.consumer_status/1","state":"online"})"), true);
+  EXPECT_EQ(fg::parse_presence(R"({"state":"offline","since":"x"})"), false);
+  EXPECT_EQ(fg::parse_presence("online"), true);
+  EXPECT_EQ(fg::parse_presence("offline"), false);
+  for (auto bad : {"", "{}", R"({"state":1})", R"({"state":"away"})", "[\"online\"]", "onl"})
+    EXPECT_FALSE(fg::parse_presence(bad).has_value()) << bad;
 }
 
 TEST(ParseAck, AcceptsUptoAndNack) {

@@ -5,7 +5,11 @@
 //   fg-test-consumer --port P --root ROOT --consumer NAME [--out FILE] [--no-ack]
 //                    [--username U --password-file F]
 //                    [--ack-batch N] [--client-id ID] [--host H]
-//                    [--root ROOT2 ...] [--broker H:P ...]
+//                    [--root ROOT2 ...] [--broker H:P ...] [--presence]
+//
+// --presence: announces itself as the contract says (docs/mqtt.md, Consumer presence): a
+// Last Will "offline" and, once subscribed, a retained "online" on <root>/consumer/NAME/status;
+// "offline" again on a clean stop.
 //
 // More than one --root: one stream per gateway, acked per gateway. --broker (repeatable, in
 // order) instead of --host/--port: on a lost connection the next broker is tried (a broker
@@ -43,8 +47,20 @@ struct State {
   FILE* out = stdout;
   bool ack = true;
   int ack_batch = 1;
+  bool presence = false;
+  int subacks = 0;
   mosquitto* mosq = nullptr;
 };
+
+constexpr const char* kOnline = "{\"schema\":\"floorgate.consumer_status/1\",\"state\":\"online\"}";
+constexpr const char* kOffline = "{\"schema\":\"floorgate.consumer_status/1\",\"state\":\"offline\"}";
+
+void announce(State& s, const char* what) {
+  for (auto& st : s.streams) {
+    const std::string topic = st.root + "/consumer/" + s.consumer + "/status";
+    mosquitto_publish(s.mosq, nullptr, topic.c_str(), static_cast<int>(std::strlen(what)), what, 1, true);
+  }
+}
 
 volatile sig_atomic_t g_stop = 0;
 void on_signal(int) { g_stop = 1; }
@@ -101,6 +117,7 @@ void on_message(mosquitto*, void* ud, const mosquitto_message* m) {
 void on_connect(mosquitto* mosq, void* ud, int rc) {
   auto& s = *static_cast<State*>(ud);
   if (rc != 0) return;
+  s.subacks = 0;
   for (auto& st : s.streams) {
     std::string topic = st.root + "/c/" + s.consumer + "/#";
     mosquitto_subscribe(mosq, nullptr, topic.c_str(), 1);
@@ -113,6 +130,8 @@ void on_subscribe(mosquitto*, void* ud, int, int, const int*) {
   auto& s = *static_cast<State*>(ud);
   std::fprintf(stderr, "fg-test-consumer: subscribed to %s/c/%s/#\n", s.streams.front().root.c_str(),
                s.consumer.c_str());
+  // Online only once every stream is subscribed: nothing the gateway sends then is missed.
+  if (s.presence && ++s.subacks == static_cast<int>(s.streams.size())) announce(s, kOnline);
 }
 
 }  // namespace
@@ -137,6 +156,7 @@ int main(int argc, char** argv) {
     else if (a == "--consumer") s.consumer = next();
     else if (a == "--out") out_path = next();
     else if (a == "--no-ack") s.ack = false;
+    else if (a == "--presence") s.presence = true;
     else if (a == "--ack-batch") s.ack_batch = std::max(1, std::stoi(next()));
     else if (a == "--client-id") client_id = next();
     else if (a == "--username") username = next();
@@ -166,6 +186,11 @@ int main(int argc, char** argv) {
   s.mosq = mosquitto_new(client_id.c_str(), false, &s);
   mosquitto_int_option(s.mosq, MOSQ_OPT_TCP_NODELAY, 1);
   if (!username.empty()) mosquitto_username_pw_set(s.mosq, username.c_str(), password.c_str());
+  if (s.presence) {
+    // One will per connection: the first stream's status (the harnesses use one root with it).
+    const std::string will = s.streams.front().root + "/consumer/" + s.consumer + "/status";
+    mosquitto_will_set(s.mosq, will.c_str(), static_cast<int>(std::strlen(kOffline)), kOffline, 1, true);
+  }
   mosquitto_connect_callback_set(s.mosq, on_connect);
   mosquitto_message_callback_set(s.mosq, on_message);
   mosquitto_subscribe_callback_set(s.mosq, on_subscribe);
@@ -206,6 +231,7 @@ int main(int argc, char** argv) {
   for (auto& st : s.streams) {
     if (s.ack && st.highest > 0) send_ack(s, st);
   }
+  if (s.presence) announce(s, kOffline);
   mosquitto_loop(s.mosq, 100, 1);
   mosquitto_disconnect(s.mosq);
   mosquitto_destroy(s.mosq);

@@ -316,6 +316,19 @@ Parsed<ReplayMsg> parse_replay(std::string_view payload) {
   return out;
 }
 
+std::optional<bool> parse_presence(std::string_view payload) {
+  if (payload == "online") return true;
+  if (payload == "offline") return false;
+  boost::system::error_code ec;
+  auto v = boost::json::parse(payload, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  const auto* s = v.as_object().if_contains("state");
+  if (!s || !s->is_string()) return std::nullopt;
+  if (s->as_string() == "online") return true;
+  if (s->as_string() == "offline") return false;
+  return std::nullopt;
+}
+
 std::optional<InboundTopic> classify_topic(std::string_view root, std::string_view topic) {
   if (topic.size() <= root.size() + 1 || topic.substr(0, root.size()) != root ||
       topic[root.size()] != '/')
@@ -328,6 +341,9 @@ std::optional<InboundTopic> classify_topic(std::string_view root, std::string_vi
   } else if (rest.starts_with("replay/")) {
     t.kind = InboundTopic::Kind::replay;
     rest.remove_prefix(7);
+  } else if (rest.size() > 16 && rest.starts_with("consumer/") && rest.ends_with("/status")) {
+    t.kind = InboundTopic::Kind::presence;
+    rest = rest.substr(9, rest.size() - 9 - 7);
   } else {
     return std::nullopt;
   }

@@ -88,7 +88,7 @@ bool DeliveryImpl::publish_event(ConsumerState& c, const store::Record& r, bool 
 }
 
 void DeliveryImpl::pump(ConsumerState& c) {
-  if (!c.ready) return;
+  if (!c.ready || c.present == false) return;
   auto now = std::chrono::steady_clock::now();
   while (client_->connected() && c.inflight.size() < c.opt.window) {
     std::size_t n = std::min(kReadBatch, c.opt.window - c.inflight.size());
@@ -119,7 +119,7 @@ void DeliveryImpl::pump(ConsumerState& c) {
 }
 
 void DeliveryImpl::pump_replay(ConsumerState& c) {
-  if (!c.ready) return;
+  if (!c.ready || c.present == false) return;
   while (client_->connected() && c.tokens >= 1 && c.replay_outstanding < c.opt.window) {
     std::vector<store::Record> batch;
     bool dead = !c.dead_queue.empty();
@@ -315,7 +315,10 @@ void DeliveryImpl::redeliver_dead_letters(const std::shared_ptr<ConsumerState>& 
 }
 
 void DeliveryImpl::check_ack_timeout(ConsumerState& c, SteadyTime now) {
-  if (!c.ready || c.inflight.empty() || now - c.inflight.front().sent < c.opt.ack_timeout) return;
+  if (!c.ready || c.present == false || c.inflight.empty() ||
+      now - c.inflight.front().sent < c.opt.ack_timeout) {
+    return;
+  }
   ++c.counters.resends;
   // A consumer that is gone (or not deployed yet) times out every ack_timeout: warn on the
   // first timeout, then once every kTimeoutsPerReminder in a row, until it acks again.
@@ -333,6 +336,39 @@ void DeliveryImpl::check_ack_timeout(ConsumerState& c, SteadyTime now) {
   }
   rewind(c);
   pump(c);
+}
+
+void DeliveryImpl::handle_presence(const std::shared_ptr<ConsumerState>& c,
+                                   std::string_view payload) {
+  std::optional<bool> next;
+  if (!payload.empty()) {
+    auto state = parse_presence(payload);
+    if (!state) {
+      reject(c.get(), &DeliveryStats::rejected_malformed,
+             opt_.topic_root + "/consumer/" + c->opt.name + "/status",
+             "presence is not {\"state\":\"online\"|\"offline\"}");
+      return;
+    }
+    next = *state;
+  }
+  if (next == c->present) return;
+  const bool was_offline = c->present == false;
+  c->present = next;
+  if (next == false) {
+    // What was in flight stays unacked in the store; nothing more goes out until it is back.
+    spdlog::info("delivery: consumer {} is offline; its stream waits at seq {}", c->opt.name,
+                 c->acked);
+    rewind(*c);
+    return;
+  }
+  if (was_offline || next == true) {
+    spdlog::info("delivery: consumer {} is {}; sending from seq {}", c->opt.name,
+                 next ? "online" : "no longer announcing presence", c->acked + 1);
+    c->silent_timeouts = 0;
+    rewind(*c);
+    pump(*c);
+    pump_replay(*c);
+  }
 }
 
 void DeliveryImpl::handle_replay(const std::shared_ptr<ConsumerState>& c,

@@ -69,7 +69,8 @@ void DeliveryImpl::start() {
   h.on_puback = [weak](int mid, int reason) { if (auto s = weak.lock()) s->on_puback(mid, reason); };
   client_ = std::make_shared<MqttClient>(ex_, opt_, std::move(h));
   client_->set_will(opt_.topic_root + "/status", encode_status(false, epoch_, boot_id_, now_ms()));
-  client_->set_subscriptions({opt_.topic_root + "/ack/#", opt_.topic_root + "/replay/#"});
+  client_->set_subscriptions({opt_.topic_root + "/ack/#", opt_.topic_root + "/replay/#",
+                              opt_.topic_root + "/consumer/+/status"});
   client_->start();
   last_tick_ = std::chrono::steady_clock::now();
   on_tick();
@@ -156,6 +157,12 @@ void DeliveryImpl::on_message(const std::string& topic, std::string_view payload
     return;
   }
   auto c = find(t->consumer);
+  if (!c && t->kind == InboundTopic::Kind::presence) {
+    // A retained status of a consumer this gateway does not serve (another gateway's, or one
+    // removed from the configuration): not ours to judge.
+    spdlog::debug("delivery: presence of unknown consumer {} ignored", t->consumer);
+    return;
+  }
   if (!c) {
     reject(nullptr, &DeliveryStats::rejected_unknown_consumer, topic,
            "unknown consumer '" + t->consumer + "'");
@@ -169,6 +176,8 @@ void DeliveryImpl::on_message(const std::string& topic, std::string_view payload
   }
   if (t->kind == InboundTopic::Kind::ack) {
     handle_ack(c, topic, payload);
+  } else if (t->kind == InboundTopic::Kind::presence) {
+    handle_presence(c, payload);
   } else {
     handle_replay(c, topic, payload);
   }
@@ -373,6 +382,7 @@ void DeliveryImpl::publish_health() {
     c->last_health_published = c->counters.published;
     c->last_health_acks = c->counters.acks;
     e["replay_active"] = c->replay_active || !c->dead_queue.empty();
+    e["present"] = c->present ? json::value(*c->present) : json::value(nullptr);
     e["rejected"] = c->counters.rejected;
     const auto b = c->backlog.figures();
     e["incoming_per_s"] = b.incoming_per_s;
@@ -429,6 +439,7 @@ void DeliveryImpl::refresh_snapshot() {
     cs.sent_upto = c->sent_upto;
     cs.inflight = c->inflight.size();
     cs.replay_active = c->replay_active || !c->dead_queue.empty();
+    cs.present = c->present;
     const auto b = c->backlog.figures();
     cs.incoming_per_s = b.incoming_per_s;
     cs.acked_per_s = b.acked_per_s;

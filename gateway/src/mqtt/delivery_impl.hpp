@@ -35,6 +35,10 @@ struct ConsumerState {
   std::deque<Inflight> inflight;    // published live events not yet acked, in seq order
   bool ack_committing = false;      // one ack_async in flight at a time (coalesced)
   bool resetting = false;           // an operator reset is on its way to the store: no acks
+  // Presence (docs/mqtt.md): the consumer's retained <root>/consumer/<name>/status. Unknown
+  // (no message, or an empty retained one): today's behaviour. False: nothing is sent to it
+  // and nothing times out; true again: its stream starts from the cursor at once.
+  std::optional<bool> present;
   // Replay: events (pos, end] re-read from the store and flagged "replay": true.
   bool replay_active = false;
   std::uint64_t replay_pos = 0, replay_end = 0;
@@ -95,6 +99,7 @@ class DeliveryImpl : public std::enable_shared_from_this<DeliveryImpl> {
                   std::string_view payload);
   void handle_replay(const std::shared_ptr<ConsumerState>& c, const std::string& topic,
                      std::string_view payload);
+  void handle_presence(const std::shared_ptr<ConsumerState>& c, std::string_view payload);
   void commit_ack(const std::shared_ptr<ConsumerState>& c);
   void check_ack_timeout(ConsumerState& c, SteadyTime now);
   void rewind(ConsumerState& c);

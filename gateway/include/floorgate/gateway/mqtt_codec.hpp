@@ -66,10 +66,15 @@ Parsed<AckTopicMsg> parse_ack(std::string_view payload);
 Parsed<ReplayMsg> parse_replay(std::string_view payload);
 
 // Which inbound topic a message came on. nullopt = not a topic the gateway owns.
+// <root>/ack/<consumer>, <root>/replay/<consumer>, <root>/consumer/<consumer>/status.
 struct InboundTopic {
-  enum class Kind { ack, replay } kind = Kind::ack;
+  enum class Kind { ack, replay, presence } kind = Kind::ack;
   std::string consumer;
 };
 std::optional<InboundTopic> classify_topic(std::string_view root, std::string_view topic);
+
+// A consumer's presence message: {"state":"online"} / {"state":"offline"} (other keys are
+// ignored; the plain words are accepted too). nullopt when it is neither.
+std::optional<bool> parse_presence(std::string_view payload);
 
 }  // namespace floorgate::gateway
