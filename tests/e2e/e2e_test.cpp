@@ -156,17 +156,30 @@ TEST(E2E, EveryLedgerEventReachesEachConsumerItsRouteSelects) {
   EXPECT_EQ(cmp.conflicting_duplicates, 0u);
 
   // Routes: slot-mgmt gets exactly the financial+security events, maintenance fault+security.
-  std::this_thread::sleep_for(2s);
-  auto all = floor.received("analytics");
-  auto expect_route = [&](const std::string& consumer, std::initializer_list<const char*> classes) {
-    std::set<std::uint64_t> want, got;
+  // The routed consumers may still be receiving what analytics already has: wait until both
+  // caught up (or the wait runs out and the comparison below says what differs).
+  using Seqs = std::set<std::uint64_t>;
+  auto route_sets = [&](const std::vector<Received>& all, const std::string& consumer,
+                        std::initializer_list<const char*> classes) {
+    Seqs want, got;
     for (const auto& r : all) {
       if (class_in(r.cls, classes)) want.insert(r.seq);
     }
+    for (const auto& r : floor.received(consumer)) got.insert(r.seq);
+    return std::make_pair(want, got);
+  };
+  wait_until([&] {
+    const auto all = floor.received("analytics");
+    auto s = route_sets(all, "slot-mgmt", {"financial", "security"});
+    auto m = route_sets(all, "maintenance", {"fault", "security"});
+    return s.first == s.second && m.first == m.second;
+  }, 30s);
+  auto all = floor.received("analytics");
+  auto expect_route = [&](const std::string& consumer, std::initializer_list<const char*> classes) {
     for (const auto& r : floor.received(consumer)) {
       EXPECT_TRUE(class_in(r.cls, classes)) << consumer << " got " << r.type << " " << r.cls;
-      got.insert(r.seq);
     }
+    const auto [want, got] = route_sets(all, consumer, classes);
     EXPECT_FALSE(want.empty());
     EXPECT_EQ(want, got) << consumer;
   };
