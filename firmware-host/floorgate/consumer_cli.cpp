@@ -3,7 +3,6 @@
 // tool only asks over the control socket. With no daemon holding the store (a stopped box, a
 // copied file), the tool opens the store itself. Either way the store gets a
 // `gateway.consumer_reset` event (security) naming who moved what from where to where.
-#include <pwd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -30,14 +29,6 @@ constexpr const char* kConsumerUsage =
     "skips events up to SEQ without delivering them. Audited as a gateway.consumer_reset event.\n"
     "PATH defaults to /var/lib/floorgate/floorgate.db; with the daemon running the request goes\n"
     "through its control socket beside the store (run as root or the floorgate user).\n";
-
-std::string who_am_i() {
-  passwd pw{};
-  passwd* found = nullptr;
-  char buf[1024];
-  if (::getpwuid_r(::getuid(), &pw, buf, sizeof buf, &found) == 0 && found) return found->pw_name;
-  return "uid " + std::to_string(::getuid());
-}
 
 // One request line to the daemon, one reply line back. nullopt when no daemon listens.
 std::optional<json::object> ask_daemon(const fs::path& sock_path, const json::object& request,
@@ -102,15 +93,9 @@ int reset_on_file(const fs::path& db, const std::string& consumer, std::uint64_t
   }
   std::uint64_t previous = 0;
   if (auto rc = s->reset_consumer(consumer, to_seq, &previous)) {
-    const auto st = s->counters();
     std::cerr << "floorgate: consumer reset refused: "
-              << (rc == store::Errc::unknown_consumer
-                      ? "no consumer named '" + consumer + "' in " + db.string()
-                  : rc == store::Errc::out_of_range
-                      ? "seq " + std::to_string(to_seq) + " is outside the kept rows (oldest " +
-                            std::to_string(st.first_seq) + ", newest " + std::to_string(st.last_seq) + ")"
-                      : rc.message())
-              << '\n';
+              << gateway::consumer_reset_refusal(rc, consumer, to_seq, s->counters()) << " in "
+              << db.string() << '\n';
     s->close();
     return rc == store::Errc::unknown_consumer || rc == store::Errc::out_of_range ? 1 : 2;
   }
@@ -121,7 +106,7 @@ int reset_on_file(const fs::path& db, const std::string& consumer, std::uint64_t
   r.ts_gw_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                    std::chrono::system_clock::now().time_since_epoch()).count();
   r.source = "operator:floorgate";
-  r.attrs_json = gateway::consumer_reset_attrs(consumer, previous, to_seq, who_am_i(), "store file");
+  r.attrs_json = gateway::consumer_reset_attrs(consumer, previous, to_seq, gateway::user_name(::getuid()), "store file");
   store::Record stored;
   auto aec = s->append_sync(r, &stored);
   s->close();

@@ -169,28 +169,14 @@ void Appliance::Impl::consumer_reset(const boost::json::object& req, const std::
   rt.delivery->reset_consumer(consumer, to_seq, [this, consumer, to_seq, peer, reply](
                                                     std::error_code ec, std::uint64_t previous) {
     if (ec) {
-      std::string why = ec.message();
-      if (ec == store::Errc::out_of_range) {
-        const auto st = rt.store->counters();
-        why = "seq " + std::to_string(to_seq) + " is outside the kept rows (oldest " +
-              std::to_string(st.first_seq) + ", newest " + std::to_string(st.last_seq) + ")";
-      } else if (ec == store::Errc::unknown_consumer) {
-        why = "no consumer named '" + consumer + "' is configured";
-      }
-      reply({{"ok", false}, {"error", why}});
+      reply({{"ok", false}, {"error", consumer_reset_refusal(ec, consumer, to_seq, rt.store->counters())}});
       return;
     }
     // The audit event goes into the chain like any other; the reply waits until it is durable.
-    drivers::Event e;
-    e.egm = "gateway";
-    e.type = kConsumerResetType;
-    e.cls = drivers::EventClass::security;
-    e.ts_gw_ms = app::wall_ms();
-    e.source = "gateway:" + rt.cfg.gateway.id;
-    e.attrs_json = consumer_reset_attrs(consumer, previous, to_seq, peer, "control socket");
     spdlog::warn("consumer {} reset from seq {} to {} by {}", consumer, previous, to_seq, peer);
-    rt.sink->submit(std::move(e), [reply, consumer, previous, to_seq](std::error_code aec,
-                                                                       std::uint64_t seq) {
+    rt.emit(kConsumerResetType, drivers::EventClass::security,
+            consumer_reset_attrs(consumer, previous, to_seq, peer, "control socket"),
+            [reply, consumer, previous, to_seq](std::error_code aec, std::uint64_t seq) {
       boost::json::object o{{"ok", !aec}, {"consumer", consumer}, {"from_seq", previous},
                             {"to_seq", to_seq}};
       if (aec) {

@@ -30,13 +30,27 @@ std::string peer_name(local::socket& s) {
   ucred cred{};
   socklen_t len = sizeof cred;
   if (::getsockopt(s.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return "unknown";
+  return user_name(cred.uid);
+}
+}  // namespace
+
+std::string user_name(unsigned uid) {
   passwd pw{};
   passwd* found = nullptr;
   char buf[1024];
-  if (::getpwuid_r(cred.uid, &pw, buf, sizeof buf, &found) == 0 && found) return found->pw_name;
-  return "uid " + std::to_string(cred.uid);
+  if (::getpwuid_r(uid, &pw, buf, sizeof buf, &found) == 0 && found) return found->pw_name;
+  return "uid " + std::to_string(uid);
 }
-}  // namespace
+
+std::string consumer_reset_refusal(std::error_code ec, const std::string& consumer,
+                                   std::uint64_t to_seq, const store::Stats& st) {
+  if (ec == store::Errc::unknown_consumer) return "no consumer named '" + consumer + "'";
+  if (ec == store::Errc::out_of_range) {
+    return "seq " + std::to_string(to_seq) + " is outside the kept rows (oldest " +
+           std::to_string(st.first_seq) + ", newest " + std::to_string(st.last_seq) + ")";
+  }
+  return ec.message();
+}
 
 std::filesystem::path control_socket_path(const std::filesystem::path& store_path) {
   return store_path.parent_path() / "control.sock";

@@ -105,8 +105,12 @@ double Runtime::events_per_s() const {
   return static_cast<double>(b.second - a.second) * 1000.0 / static_cast<double>(b.first - a.first);
 }
 
-void Runtime::emit(std::string type, drivers::EventClass cls, std::string attrs_json) {
-  if (!sink) return;
+void Runtime::emit(std::string type, drivers::EventClass cls, std::string attrs_json,
+                   drivers::DurableHandler on_durable) {
+  if (!sink) {
+    if (on_durable) on_durable(std::make_error_code(std::errc::not_connected), 0);
+    return;
+  }
   drivers::Event e;
   e.egm = "gateway";
   e.type = std::move(type);
@@ -114,7 +118,11 @@ void Runtime::emit(std::string type, drivers::EventClass cls, std::string attrs_
   e.ts_gw_ms = wall_ms();
   e.source = "gateway:" + cfg.gateway.id;
   e.attrs_json = std::move(attrs_json);
-  sink->submit_own(std::move(e));  // retried until durable: no EGM keeps a gateway event
+  if (on_durable) {
+    sink->submit(std::move(e), std::move(on_durable));
+  } else {
+    sink->submit_own(std::move(e));  // retried until durable: no EGM keeps a gateway event
+  }
 }
 
 boost::json::object to_json(const EgmView& e) {

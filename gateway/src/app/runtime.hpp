@@ -81,8 +81,11 @@ struct Runtime {
   std::vector<std::string> egm_alarms() const;
   // Events made durable per second over the last minute.
   double events_per_s() const;
-  // Emits a gateway-level event (alarms, audit) into the store like any driver event.
-  void emit(std::string type, drivers::EventClass cls, std::string attrs_json);
+  // Emits a gateway-level event (alarms, audit) into the store like any driver event. Without
+  // `on_durable` it is retried until durable; with it, it is tried once and `on_durable` says
+  // how that went (a caller that must answer someone once the event is stored).
+  void emit(std::string type, drivers::EventClass cls, std::string attrs_json,
+            drivers::DurableHandler on_durable = {});
 };
 
 boost::json::object to_json(const EgmView& e);

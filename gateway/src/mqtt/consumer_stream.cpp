@@ -361,14 +361,13 @@ void DeliveryImpl::handle_presence(const std::shared_ptr<ConsumerState>& c,
     rewind(*c);
     return;
   }
-  if (was_offline || next == true) {
-    spdlog::info("delivery: consumer {} is {}; sending from seq {}", c->opt.name,
-                 next ? "online" : "no longer announcing presence", c->acked + 1);
-    c->silent_timeouts = 0;
-    rewind(*c);
-    pump(*c);
-    pump_replay(*c);
-  }
+  if (!next && !was_offline) return;  // online -> cleared: it keeps being sent to
+  spdlog::info("delivery: consumer {} is {}; sending from seq {}", c->opt.name,
+               next ? "online" : "no longer announcing presence", c->acked + 1);
+  c->silent_timeouts = 0;
+  rewind(*c);
+  pump(*c);
+  pump_replay(*c);
 }
 
 void DeliveryImpl::handle_replay(const std::shared_ptr<ConsumerState>& c,

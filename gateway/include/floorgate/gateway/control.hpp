@@ -13,6 +13,8 @@
 #include <string>
 #include <system_error>
 
+#include "floorgate/store/store.hpp"
+
 namespace floorgate::gateway {
 
 // <directory of the store file>/control.sock
@@ -24,6 +26,12 @@ inline constexpr const char* kConsumerResetType = "gateway.consumer_reset";
 std::string consumer_reset_attrs(const std::string& consumer, std::uint64_t previous,
                                  std::uint64_t to_seq, const std::string& by,
                                  const std::string& via);
+// Why a reset was refused, in words (the same from the daemon and the tool): unknown consumer,
+// a seq outside the kept rows (with the range from `st`), or the error's own message.
+std::string consumer_reset_refusal(std::error_code ec, const std::string& consumer,
+                                   std::uint64_t to_seq, const store::Stats& st);
+// The login name of a uid ("uid N" when it has none): who asked, for the audit event.
+std::string user_name(unsigned uid);
 
 // Serves the control socket on the event loop. Requests are bounded (4 KiB, 5 s to arrive,
 // 4 connections at a time); `handle` gets the request object and the peer's user name
