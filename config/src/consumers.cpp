@@ -68,7 +68,7 @@ void read_consumers(Reader& r, const YAML::Node& node, const std::vector<BusConf
     const YAML::Node c = node[i];
     const std::string p = index("consumers", i);
     if (!r.check_map(c, p, {"name", "route", "required", "window", "ack_timeout_s",
-                            "replay_rate"}))
+                            "replay_rate", "delivery"}))
       continue;
     ConsumerConfig consumer;
     if (r.require(c, p, "name", "consumer name, e.g. slot-mgmt") &&
@@ -87,6 +87,12 @@ void read_consumers(Reader& r, const YAML::Node& node, const std::vector<BusConf
     if (r.read_int(c, p, "ack_timeout_s", 1, 3600, ack))
       consumer.ack_timeout = std::chrono::seconds(ack);
     r.read_int(c, p, "replay_rate", 1, 1000000, consumer.replay_rate);
+    int mode = static_cast<int>(consumer.delivery);
+    if (r.read_choice(c, p, "delivery",
+                      std::vector<std::string_view>(std::begin(kDeliveryModes),
+                                                    std::end(kDeliveryModes)),
+                      mode))
+      consumer.delivery = static_cast<ConsumerConfig::Delivery>(mode);
     out.push_back(std::move(consumer));
   }
 }

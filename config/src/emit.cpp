@@ -103,6 +103,7 @@ void emit_consumer(YAML::Emitter& out, const ConsumerConfig& c) {
   key_val(out, "window", c.window);
   key_val(out, "ack_timeout_s", c.ack_timeout.count());
   key_val(out, "replay_rate", c.replay_rate);
+  key_str(out, "delivery", std::string(kDeliveryModes[static_cast<int>(c.delivery)]));
   out << YAML::EndMap;
 }
 

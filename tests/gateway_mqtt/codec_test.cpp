@@ -56,7 +56,7 @@ TEST(Iso8601, RejectsMalformed) {
 
 TEST(EncodeEvent, CarriesEveryFieldAsValidJson) {
   auto r = sample();
-  auto v = json::parse(fg::encode_event(r, false));
+  auto v = json::parse(fg::encode_event(r));
   auto& o = v.as_object();
   EXPECT_EQ(o.at("schema").as_string(), "floorgate.event/1");
   EXPECT_EQ(o.at("seq").to_number<std::uint64_t>(), 42u);
@@ -68,6 +68,8 @@ TEST(EncodeEvent, CarriesEveryFieldAsValidJson) {
   EXPECT_EQ(o.at("ts_gw").as_string(), "2025-11-22T19:37:30.123Z");
   EXPECT_EQ(o.at("ts_gw_ms").to_number<std::int64_t>(), 1763840250123);
   EXPECT_TRUE(o.at("ts_egm").is_null());
+  EXPECT_FALSE(o.contains("after"));
+  EXPECT_FALSE(o.contains("live_from"));
   EXPECT_EQ(o.at("attrs").at("note").as_string(), "a \"quoted\" word");
   EXPECT_EQ(o.at("raw").as_string(), "0111");
   std::string hash(o.at("hash").as_string());
@@ -82,9 +84,11 @@ TEST(EncodeEvent, ReplayEgmTimeAndEscaping) {
   auto r = sample();
   r.ts_egm_ms = 1763840249000;
   r.egm = "odd\"egm\n";
-  auto o = json::parse(fg::encode_event(r, true, true)).as_object();
+  auto o = json::parse(fg::encode_event(r, {.replay = true, .dead_letter = true, .after = 7, .live_from = 5})).as_object();
   EXPECT_TRUE(o.at("replay").as_bool());
   EXPECT_TRUE(o.at("dead_letter").as_bool());
+  EXPECT_EQ(o.at("after").as_int64(), 7);
+  EXPECT_EQ(o.at("live_from").as_int64(), 5);
   EXPECT_EQ(o.at("ts_egm").as_string(), "2025-11-22T19:37:29.000Z");
   EXPECT_EQ(o.at("egm").as_string(), "odd\"egm\n");
 }
@@ -133,12 +137,20 @@ TEST(ParseAck, AcceptsUptoAndNack) {
   ASSERT_TRUE(n.value);
   EXPECT_EQ(std::get<fg::NackMsg>(*n.value).seq, 5u);
   EXPECT_EQ(std::get<fg::NackMsg>(*n.value).reason, "bad attrs");
+  auto l = fg::parse_ack(R"({"upto": 17, "live_from": 900, "live_upto": 950})");
+  ASSERT_TRUE(l.value);
+  const auto& lane = std::get<fg::AckMsg>(*l.value);
+  EXPECT_EQ(lane.upto, 17u);
+  ASSERT_TRUE(lane.live);
+  EXPECT_EQ(lane.live->from, 900u);
+  EXPECT_EQ(lane.live->upto, 950u);
 }
 
 TEST(ParseAck, RejectsBadShapes) {
   for (auto s : {"", "{", "[]", "17", R"({"upto":"17"})", R"({"upto":-1})", R"({"upto":1.5})",
                  R"({"upto":1,"x":2})", R"({"nack":0})", R"({"nack":3,"reason":7})",
-                 R"({"ack":3})", "null", "{\"upto\":99999999999999999999999}"}) {
+                 R"({"ack":3})", "null", R"({"upto":1,"live_from":5})",
+                 R"({"upto":1,"live_from":9,"live_upto":5})", R"({"upto":1,"live_upto":5,"x":1})", "{\"upto\":99999999999999999999999}"}) {
     auto p = fg::parse_ack(s);
     EXPECT_FALSE(p.value) << s;
     EXPECT_FALSE(p.error.empty()) << s;

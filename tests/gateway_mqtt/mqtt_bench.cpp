@@ -52,7 +52,7 @@ std::string sample_payload() {
   auto r = make_event(1);
   r.seq = 123456;
   r.epoch = 1;
-  return fg::encode_event(r, false);
+  return fg::encode_event(r);
 }
 
 // A bare libmosquitto QoS 1 publisher keeping 20 messages in flight, to a QoS 1 subscriber.

@@ -92,7 +92,8 @@ json::object config_to_json(const config::Config& c) {
         {"required", k.required},
         {"window", k.window},
         {"ack_timeout_s", k.ack_timeout.count()},
-        {"replay_rate", k.replay_rate}});
+        {"replay_rate", k.replay_rate},
+        {"delivery", std::string(config::kDeliveryModes[static_cast<int>(k.delivery)])}});
   }
   o["consumers"] = std::move(consumers);
   json::array buses;

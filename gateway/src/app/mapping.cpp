@@ -37,6 +37,7 @@ std::vector<ConsumerOptions> consumer_options(const config::Config& c) {
     o.window = static_cast<std::size_t>(k.window);
     o.ack_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(k.ack_timeout);
     o.replay_rate = k.replay_rate;
+    o.live_first = k.delivery == config::ConsumerConfig::Delivery::live_first;
     out.push_back(std::move(o));
   }
   return out;

@@ -187,7 +187,7 @@ std::string live_topic(std::string_view root, const store::Record& r) {
   return t;
 }
 
-std::string encode_event(const store::Record& r, bool replay, bool dead_letter) {
+std::string encode_event(const store::Record& r, const StreamMarks& marks) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string o;
   o.reserve(320 + r.attrs_json.size() + r.raw_hex.size());
@@ -229,8 +229,16 @@ std::string encode_event(const store::Record& r, bool replay, bool dead_letter) 
     o.push_back(kHex[b & 15]);
   }
   o += "\",\"replay\":";
-  o += replay ? "true" : "false";
-  if (dead_letter) o += ",\"dead_letter\":true";
+  o += marks.replay ? "true" : "false";
+  if (marks.dead_letter) o += ",\"dead_letter\":true";
+  if (marks.after) {
+    o += ",\"after\":";
+    append_uint(o, *marks.after);
+  }
+  if (marks.live_from) {
+    o += ",\"live_from\":";
+    append_uint(o, *marks.live_from);
+  }
   o += "}";
   return o;
 }
@@ -251,13 +259,24 @@ Parsed<AckTopicMsg> parse_ack(std::string_view payload) {
   Parsed<AckTopicMsg> out;
   auto obj = parse_object(payload, out.error);
   if (!obj) return out;
-  if (obj->size() == 1 && obj->contains("upto")) {
+  const bool lane = obj->contains("live_from") && obj->contains("live_upto");
+  if (obj->contains("upto") && (obj->size() == 1 || (obj->size() == 3 && lane))) {
     auto n = as_seq(obj->at("upto"));
     if (!n) {
       out.error = "\"upto\" must be a non-negative integer";
       return out;
     }
-    out.value = AckMsg{*n};
+    AckMsg ack{*n, {}};
+    if (lane) {
+      auto from = as_seq(obj->at("live_from"));
+      auto upto = as_seq(obj->at("live_upto"));
+      if (!from || !upto || *upto < *from) {
+        out.error = "\"live_from\" and \"live_upto\" must be integers with live_from <= live_upto";
+        return out;
+      }
+      ack.live = AckMsg::Live{*from, *upto};
+    }
+    out.value = ack;
     return out;
   }
   if (obj->contains("nack") && (obj->size() == 1 || (obj->size() == 2 && obj->contains("reason")))) {
@@ -277,7 +296,9 @@ Parsed<AckTopicMsg> parse_ack(std::string_view payload) {
     out.value = std::move(nack);
     return out;
   }
-  out.error = "expected {\"upto\":N} or {\"nack\":N,\"reason\":\"...\"}";
+  out.error =
+      "expected {\"upto\":N}, {\"upto\":N,\"live_from\":L,\"live_upto\":M} or "
+      "{\"nack\":N,\"reason\":\"...\"}";
   return out;
 }
 

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
+#include <limits>
 
 #include "floorgate/core/check.hpp"
 #include "floorgate/gateway/mqtt_codec.hpp"
@@ -65,12 +66,16 @@ void DeliveryImpl::on_registered(ConsumerState& c, std::error_code ec, std::uint
 }
 
 void DeliveryImpl::rewind(ConsumerState& c) {
-  c.inflight.clear();
-  c.pos = c.acked;  // the stream owns its position: the next read starts after the cursor
+  c.main.inflight.clear();
+  // The stream owns its position: the next read starts after the cursor (the last event the
+  // consumer acked, so it is also the next event's "after").
+  c.main.pos = c.main.after = c.acked;
+  c.live.reset();  // a live lane starts again at the next pump when still far behind
 }
 
-bool DeliveryImpl::publish_event(ConsumerState& c, const store::Record& r, bool replay,
-                                 bool dead) {
+bool DeliveryImpl::publish_event(ConsumerState& c, const store::Record& r,
+                                 const StreamMarks& marks) {
+  const bool replay = marks.replay;
   UserProps props{{"schema", std::string(kEventSchema)},
                   {"seq", std::to_string(r.seq)},
                   {"epoch", std::to_string(r.epoch)},
@@ -78,7 +83,7 @@ bool DeliveryImpl::publish_event(ConsumerState& c, const store::Record& r, bool 
                   {"egm_seq", std::to_string(r.egm_seq)}};
   if (replay) props.emplace_back("replay", "true");
   int mid = client_->publish(event_topic(opt_.topic_root, c.opt.name, r),
-                             encode_event(r, replay, dead), 1, false, &props);
+                             encode_event(r, marks), 1, false, &props);
   if (mid < 0) return false;
   if (replay) {
     replay_mids_[mid] = find(c.opt.name);
@@ -89,33 +94,71 @@ bool DeliveryImpl::publish_event(ConsumerState& c, const store::Record& r, bool 
 
 void DeliveryImpl::pump(ConsumerState& c) {
   if (!c.ready || c.present == false) return;
+  // live_first: more than a window behind the newest event, the events from here on go out at
+  // once on a live lane while the backlog (up to `from`) drains beside them.
+  if (c.opt.live_first && !c.live && appended_hint_ > c.acked + c.opt.window) {
+    auto& l = c.live.emplace();
+    l.from = l.pos = l.after = l.acked = l.sent_upto = appended_hint_;
+    spdlog::info("delivery: consumer {} is {} events behind; events after seq {} go out live "
+                 "while its backlog drains beside them",
+                 c.opt.name, appended_hint_ - c.acked, l.from);
+  }
+  if (c.live && !pump_lane(c, *c.live, std::numeric_limits<std::uint64_t>::max(), c.live->from))
+    return;
+  if (!pump_lane(c, c.main, c.live ? c.live->from : std::numeric_limits<std::uint64_t>::max(),
+                 std::nullopt))
+    return;
+  // The backlog lane has published and had acked everything up to `from`: one lane again.
+  if (c.live && c.main.pos >= c.live->from && c.main.inflight.empty()) merge_live_lane(c);
+}
+
+bool DeliveryImpl::pump_lane(ConsumerState& c, ConsumerState::Lane& lane, std::uint64_t limit,
+                             std::optional<std::uint64_t> live_from) {
   auto now = std::chrono::steady_clock::now();
-  while (client_->connected() && c.inflight.size() < c.opt.window) {
-    std::size_t n = std::min(kReadBatch, c.opt.window - c.inflight.size());
+  while (client_->connected() && lane.inflight.size() < c.opt.window && lane.pos < limit) {
+    std::size_t n = std::min(kReadBatch, c.opt.window - lane.inflight.size());
     std::error_code ec;
-    std::uint64_t covered = c.pos;
-    auto batch = store_.read_after(c.opt.name, c.pos, n, ec, &covered);
+    std::uint64_t covered = lane.pos;
+    auto batch = store_.read_after(c.opt.name, lane.pos, n, ec, &covered);
     if (ec) {
       spdlog::error("delivery: reading for consumer {} failed: {}", c.opt.name, ec.message());
-      return;
+      return false;
     }
     for (auto& r : batch) {
-      if (!publish_event(c, r, false, false)) {
-        rewind(c);  // the link just went down; resend from the cursor after reconnecting
-        return;
+      if (r.seq > limit) {
+        lane.pos = limit;  // the rest belongs to the live lane
+        return true;
       }
-      FG_CHECK(r.seq > c.pos, "the store returned a row at or before the read position");
-      c.inflight.push_back({r.seq, now});
-      c.pos = r.seq;
+      if (!publish_event(c, r, {.after = lane.after, .live_from = live_from})) {
+        rewind(c);  // the link just went down; resend from the cursor after reconnecting
+        return false;
+      }
+      FG_CHECK(r.seq > lane.pos, "the store returned a row at or before the read position");
+      lane.inflight.push_back({r.seq, now});
+      lane.pos = lane.after = r.seq;
       c.sent_upto = std::max(c.sent_upto, r.seq);
+      if (c.live && live_from) c.live->sent_upto = std::max(c.live->sent_upto, r.seq);
       ++c.counters.published;
     }
     // Every matching row up to `covered` was returned; a sparse route may have scanned its
     // budget and found fewer (or none). A short batch is the end for now: go on from there at
     // the next notify or tick, so one call stays bounded and no empty read follows.
-    c.pos = std::max(c.pos, covered);
-    if (batch.size() < n) return;
+    lane.pos = std::max(lane.pos, std::min(covered, limit));
+    if (batch.size() < n) return true;
   }
+  return true;
+}
+
+void DeliveryImpl::merge_live_lane(ConsumerState& c) {
+  auto& l = *c.live;
+  spdlog::info("delivery: consumer {} caught up with its backlog; one ordered stream from seq {}",
+               c.opt.name, l.acked);
+  c.acked = std::max(c.acked, l.acked);
+  c.main.pos = std::max(c.main.pos, l.pos);
+  c.main.after = std::max(c.main.after, l.after);
+  c.main.inflight = std::move(l.inflight);
+  c.live.reset();
+  commit_ack(find(c.opt.name));
 }
 
 void DeliveryImpl::pump_replay(ConsumerState& c) {
@@ -150,7 +193,9 @@ void DeliveryImpl::pump_replay(ConsumerState& c) {
         spdlog::info("delivery: replay for {} done at seq {}", c.opt.name, c.replay_end);
         return;
       }
-      if (!publish_event(c, r, true, dead)) return;
+      StreamMarks marks{.replay = true, .dead_letter = dead};
+      if (!dead) marks.after = c.replay_pos;
+      if (!publish_event(c, r, marks)) return;
       ++c.counters.replayed;
       c.tokens -= 1;
       if (!dead) c.replay_pos = r.seq;
@@ -179,7 +224,25 @@ void DeliveryImpl::handle_ack(const std::shared_ptr<ConsumerState>& c, const std
     dead_letter(c, nack->seq, nack->reason);
     return;
   }
-  auto upto = std::get<AckMsg>(*parsed.value).upto;
+  const auto& ack = std::get<AckMsg>(*parsed.value);
+  auto upto = ack.upto;
+  bool live_progress = false;
+  if (ack.live && c->live && ack.live->from == c->live->from) {
+    auto& l = *c->live;
+    if (ack.live->upto > l.sent_upto) {
+      reject(c.get(), &DeliveryStats::rejected_ack_beyond, topic,
+             "live_upto " + std::to_string(ack.live->upto) + " beyond the highest live seq " +
+                 std::to_string(l.sent_upto));
+      return;
+    }
+    if (ack.live->upto > l.acked) {
+      l.acked = ack.live->upto;
+      while (!l.inflight.empty() && l.inflight.front().seq <= l.acked) l.inflight.pop_front();
+      live_progress = true;
+    }
+  }
+  // A live part for a lane that is gone (rewound or merged) says nothing: those events come
+  // again on the current lanes, or the merge already counted them.
   if (upto > c->sent_upto) {
     reject(c.get(), &DeliveryStats::rejected_ack_beyond, topic,
            "ack " + std::to_string(upto) + " beyond the highest sent seq " +
@@ -191,7 +254,7 @@ void DeliveryImpl::handle_ack(const std::shared_ptr<ConsumerState>& c, const std
            "ack " + std::to_string(upto) + " behind the acked cursor " + std::to_string(c->acked));
     return;
   }
-  if (upto == c->acked) return;  // a repeated ack (e.g. after a resend): nothing to do
+  if (upto == c->acked && !live_progress) return;  // a repeated ack: nothing to do
   if (c->silent_timeouts > 1) {
     spdlog::info("delivery: consumer {} acks again (after {} ack timeouts in a row)", c->opt.name,
                  c->silent_timeouts);
@@ -199,8 +262,16 @@ void DeliveryImpl::handle_ack(const std::shared_ptr<ConsumerState>& c, const std
   c->silent_timeouts = 0;
   c->acked = upto;
   ++c->counters.acks;
-  while (!c->inflight.empty() && c->inflight.front().seq <= upto) c->inflight.pop_front();
-  if (c->pos < upto) c->pos = upto;  // acked beyond what was re-sent so far (after a rewind)
+  auto& main = c->main;
+  while (!main.inflight.empty() && main.inflight.front().seq <= upto) main.inflight.pop_front();
+  // Acked beyond what was re-sent so far (after a rewind): go on from there.
+  const std::uint64_t limit = c->live ? c->live->from : upto;
+  if (main.pos < std::min(upto, limit)) main.pos = main.after = std::min(upto, limit);
+  if (c->live && upto > c->live->from) {  // the consumer's cumulative ack covers live events
+    auto& l = *c->live;
+    l.acked = std::max(l.acked, std::min(upto, l.sent_upto));
+    while (!l.inflight.empty() && l.inflight.front().seq <= l.acked) l.inflight.pop_front();
+  }
   commit_ack(c);
   pump(*c);
 }
@@ -315,24 +386,28 @@ void DeliveryImpl::redeliver_dead_letters(const std::shared_ptr<ConsumerState>& 
 }
 
 void DeliveryImpl::check_ack_timeout(ConsumerState& c, SteadyTime now) {
-  if (!c.ready || c.present == false || c.inflight.empty() ||
-      now - c.inflight.front().sent < c.opt.ack_timeout) {
-    return;
-  }
+  if (!c.ready || c.present == false) return;
+  // The oldest unacked event of either lane.
+  const ConsumerState::Inflight* oldest = c.main.inflight.empty() ? nullptr : &c.main.inflight.front();
+  if (c.live && !c.live->inflight.empty() &&
+      (!oldest || c.live->inflight.front().sent < oldest->sent))
+    oldest = &c.live->inflight.front();
+  if (!oldest || now - oldest->sent < c.opt.ack_timeout) return;
+  const std::uint64_t late_seq = oldest->seq;
   ++c.counters.resends;
   // A consumer that is gone (or not deployed yet) times out every ack_timeout: warn on the
   // first timeout, then once every kTimeoutsPerReminder in a row, until it acks again.
   constexpr std::uint64_t kTimeoutsPerReminder = 20;
   if (c.silent_timeouts++ % kTimeoutsPerReminder == 0) {
     spdlog::warn("delivery: consumer {} did not ack seq {} within {} ms; resending from {}{}",
-                 c.opt.name, c.inflight.front().seq, c.opt.ack_timeout.count(), c.acked + 1,
+                 c.opt.name, late_seq, c.opt.ack_timeout.count(), c.acked + 1,
                  c.silent_timeouts > 1
                      ? fmt::format(" ({} timeouts in a row; next reminder after {} more)",
                                    c.silent_timeouts, kTimeoutsPerReminder)
                      : std::string(" (repeats are logged at debug level until it acks)"));
   } else {
     spdlog::debug("delivery: consumer {} did not ack seq {}; resending from {}", c.opt.name,
-                  c.inflight.front().seq, c.acked + 1);
+                  late_seq, c.acked + 1);
   }
   rewind(c);
   pump(c);

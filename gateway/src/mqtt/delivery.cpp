@@ -54,6 +54,7 @@ void DeliveryImpl::start() {
   auto st = store_.stats();
   epoch_ = st.epoch;
   live_pos_ = st.last_seq;
+  appended_hint_ = std::max(appended_hint_, st.last_seq);
   auto pending = std::move(consumers_);
   consumers_.clear();
   for (auto& c : pending) add_consumer(c->opt);
@@ -219,7 +220,7 @@ void DeliveryImpl::pump_live_copy() {
       seqs.push_back(s);
     live_pos_ = seqs.back();
     for (auto& r : store_.get(seqs)) {
-      if (client_->publish(live_topic(opt_.topic_root, r), encode_event(r, false), 0, false) >= 0)
+      if (client_->publish(live_topic(opt_.topic_root, r), encode_event(r), 0, false) >= 0)
         ++counters_.live_published;
     }
   }
@@ -367,7 +368,7 @@ void DeliveryImpl::publish_health() {
     e["required"] = c->opt.required;
     e["acked_upto"] = c->acked;
     e["sent_upto"] = c->sent_upto;
-    e["inflight"] = c->inflight.size();
+    e["inflight"] = c->inflight();
     e["unacked"] = 0;
     e["oldest_unacked_age_ms"] = nullptr;
     e["dead_letters"] = 0;
@@ -437,7 +438,7 @@ void DeliveryImpl::refresh_snapshot() {
     cs.acked_upto = c->acked;
     cs.durable_acked = c->durable_acked;
     cs.sent_upto = c->sent_upto;
-    cs.inflight = c->inflight.size();
+    cs.inflight = c->inflight();
     cs.replay_active = c->replay_active || !c->dead_queue.empty();
     cs.present = c->present;
     const auto b = c->backlog.figures();

@@ -13,6 +13,7 @@
 
 #include "floorgate/gateway/backlog.hpp"
 #include "floorgate/gateway/delivery.hpp"
+#include "floorgate/gateway/mqtt_codec.hpp"
 #include "mqtt/mqtt_client.hpp"
 
 namespace floorgate::gateway {
@@ -26,13 +27,27 @@ struct ConsumerState {
   std::uint64_t registration = 0;   // generation of the latest registration request
   std::uint64_t acked = 0;          // highest accepted ack (in memory)
   std::uint64_t durable_acked = 0;  // highest ack the store confirmed
-  std::uint64_t sent_upto = 0;      // highest seq ever published on the live stream
-  std::uint64_t pos = 0;            // live read position (last seq handed to the broker)
+  std::uint64_t sent_upto = 0;      // highest seq ever published (either lane)
   struct Inflight {
     std::uint64_t seq;
     SteadyTime sent;
   };
-  std::deque<Inflight> inflight;    // published live events not yet acked, in seq order
+  // A lane publishes in seq order with its own window: the ordered stream, or (live_first)
+  // the backlog beside a live lane.
+  struct Lane {
+    std::uint64_t pos = 0;          // read position (last seq handed to the broker or scanned)
+    std::uint64_t after = 0;        // last seq published on the lane: the next event's "after"
+    std::deque<Inflight> inflight;  // published, not yet acked, in seq order
+  };
+  Lane main;                        // ordered; with a live lane: the backlog up to live->from
+  // live_first only: new events (seq > from) while the backlog drains. Its acks arrive as
+  // {"upto":..,"live_from":from,"live_upto":..}; the durable cursor moves with the backlog,
+  // and the lanes merge once the backlog is acked up to `from`.
+  struct LiveLane : Lane {
+    std::uint64_t from = 0, acked = 0, sent_upto = 0;
+  };
+  std::optional<LiveLane> live;
+  std::size_t inflight() const { return main.inflight.size() + (live ? live->inflight.size() : 0); }
   bool ack_committing = false;      // one ack_async in flight at a time (coalesced)
   bool resetting = false;           // an operator reset is on its way to the store: no acks
   // Presence (docs/mqtt.md): the consumer's retained <root>/consumer/<name>/status. Unknown
@@ -93,8 +108,13 @@ class DeliveryImpl : public std::enable_shared_from_this<DeliveryImpl> {
                    const std::string& reason);
   void redeliver_dead_letters(const std::shared_ptr<ConsumerState>& c);
   void pump(ConsumerState& c);
+  // Publishes the lane's next events (up to `limit`, its window permitting); false when the
+  // stream was rewound or a read failed.
+  bool pump_lane(ConsumerState& c, ConsumerState::Lane& lane, std::uint64_t limit,
+                 std::optional<std::uint64_t> live_from);
+  void merge_live_lane(ConsumerState& c);
   void pump_replay(ConsumerState& c);
-  bool publish_event(ConsumerState& c, const store::Record& r, bool replay, bool dead);
+  bool publish_event(ConsumerState& c, const store::Record& r, const StreamMarks& marks);
   void handle_ack(const std::shared_ptr<ConsumerState>& c, const std::string& topic,
                   std::string_view payload);
   void handle_replay(const std::shared_ptr<ConsumerState>& c, const std::string& topic,

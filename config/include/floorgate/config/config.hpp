@@ -106,8 +106,14 @@ struct ConsumerConfig {
   int window = 256;                            // in-flight (unacked) events, 1-65535
   std::chrono::seconds ack_timeout{30};        // YAML ack_timeout_s, 1-3600: then re-send
   int replay_rate = 1000;                      // replayed events per second, 1-1000000
+  // ordered: one stream in seq order. live_first: when it is more than a window behind, new
+  // events go out at once on a live lane while the backlog drains beside them (docs/mqtt.md).
+  enum class Delivery { ordered, live_first };
+  Delivery delivery = Delivery::ordered;
   bool operator==(const ConsumerConfig&) const = default;
 };
+
+inline constexpr std::string_view kDeliveryModes[] = {"ordered", "live_first"};
 
 // SAS timing preset names; the SAS driver defines what each means (drivers/src/sas/README.md).
 inline constexpr std::string_view kSasTimingPresets[] = {"default", "slow", "usb-serial",

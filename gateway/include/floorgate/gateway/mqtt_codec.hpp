@@ -28,15 +28,34 @@ std::string event_topic(std::string_view root, std::string_view consumer, const 
 // <root>/live/<egm>/<class>/<type>
 std::string live_topic(std::string_view root, const store::Record& r);
 
+// Where an event sits in one consumer's stream (docs/mqtt.md, "Stream marks").
+struct StreamMarks {
+  bool replay = false;       // "replay": true
+  bool dead_letter = false;  // "dead_letter": true (a redelivered dead letter)
+  // "after": the stream has no event between this seq and the event's seq (exclusive): the
+  // previous event of the same lane, or the position the lane was read from. A consumer that
+  // has not processed up to `after` missed something (a gap): it asks for a replay.
+  std::optional<std::uint64_t> after;
+  // "live_from": the event travels on a live_first consumer's live lane, which started after
+  // this seq (absent on the ordered lane and on the backlog lane).
+  std::optional<std::uint64_t> live_from;
+};
+
 // The JSON event (one MQTT message). attrs_json is embedded as-is (already a JSON object).
-std::string encode_event(const store::Record& r, bool replay, bool dead_letter = false);
+std::string encode_event(const store::Record& r, const StreamMarks& marks = {});
 // Retained <root>/status payload: {"state":"online"|"offline","epoch":..,"boot_id":..,..}.
 std::string encode_status(bool online, std::uint64_t epoch, std::string_view boot_id,
                           std::int64_t ts_ms);
 
 // What arrived on <root>/ack/<consumer>.
 struct AckMsg {
-  std::uint64_t upto = 0;  // cumulative ack
+  std::uint64_t upto = 0;  // cumulative ack (the ordered lane, or a live_first backlog lane)
+  // live_first: every event of the live lane that started after `from` is processed up to
+  // and including `upto` ({"upto":N,"live_from":L,"live_upto":M}).
+  struct Live {
+    std::uint64_t from = 0, upto = 0;
+  };
+  std::optional<Live> live;
 };
 struct NackMsg {
   std::uint64_t seq = 0;   // event the consumer cannot process -> dead letter
