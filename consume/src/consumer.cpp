@@ -1,0 +1,431 @@
+// The kit's runtime (consumer.hpp): MQTT sessions, batches, positions, acks, replays, presence.
+#include "floorgate/consume/consumer.hpp"
+
+#include <fcntl.h>
+#include <mosquitto.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <spdlog/spdlog.h>
+#include <sstream>
+#include <thread>
+
+#include "floorgate/consume/stream.hpp"
+
+namespace floorgate::consume {
+namespace {
+namespace json = boost::json;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kOnline = "{\"schema\":\"floorgate.consumer_status/1\",\"state\":\"online\"}";
+constexpr const char* kOffline =
+    "{\"schema\":\"floorgate.consumer_status/1\",\"state\":\"offline\"}";
+constexpr auto kReplayEvery = std::chrono::seconds(3);  // gateway allows one per 2 s
+
+struct Message {
+  std::string root, payload;
+};
+
+// One MQTT session: a fixed gateway root, or a wildcard root for many.
+struct Session {
+  std::string root;  // as subscribed (may hold wildcards)
+  bool fixed = true;
+  mosquitto* mosq = nullptr;
+  bool connected = false;
+  Clock::duration backoff = std::chrono::milliseconds(100);
+  Clock::time_point retry_at{};
+};
+
+struct Runtime {
+  const ConsumeOptions& opt;
+  Sink& sink;
+  std::vector<std::unique_ptr<Session>> sessions;
+  std::vector<Message> pending;
+  Clock::time_point first_pending{};
+  std::map<std::string, StreamState> streams;      // by gateway root
+  std::map<std::string, Clock::time_point> replay_asked;
+  std::string sub_suffix;                          // "/c/<consumer>/#"
+  std::uint64_t applied = 0, duplicates = 0, gaps = 0, nacked = 0;
+};
+
+// The gateway root an event topic belongs to: everything before /c/<consumer>/.
+std::optional<std::string> root_of(const std::string& topic, const std::string& consumer) {
+  const std::string mid = "/c/" + consumer + "/";
+  auto pos = topic.find(mid);
+  if (pos == std::string::npos || pos == 0) return std::nullopt;
+  return topic.substr(0, pos);
+}
+
+Session* session_for(Runtime& rt, const std::string& root) {
+  for (auto& s : rt.sessions)
+    if (!s->fixed || s->root == root) return s.get();
+  return nullptr;
+}
+
+void publish(Runtime& rt, const std::string& root, const std::string& topic,
+             const std::string& body, bool retain = false) {
+  if (auto* s = session_for(rt, root))
+    mosquitto_publish(s->mosq, nullptr, topic.c_str(), static_cast<int>(body.size()),
+                      body.data(), 1, retain);
+}
+
+// --- state file (sinks without positions of their own) ---------------------------------------
+
+bool load_state_file(const std::string& path, Runtime& rt, std::string& mark, std::string& error) {
+  std::ifstream in(path);
+  if (!in) return true;  // first run
+  std::stringstream ss;
+  ss << in.rdbuf();
+  json::error_code ec;
+  auto v = json::parse(ss.str(), ec);
+  if (ec || !v.is_object() || !v.get_object().contains("streams") ||
+      !v.at("streams").is_object()) {
+    error = "state file " + path + " is not a floorgate-consume state";
+    return false;
+  }
+  if (auto* m = v.get_object().if_contains("mark"); m && m->is_string()) mark = m->get_string();
+  for (const auto& [root, st] : v.at("streams").get_object()) {
+    auto s = StreamState::from_json(st);
+    if (!s) {
+      error = "state file " + path + ": bad position for " + std::string(root);
+      return false;
+    }
+    rt.streams[std::string(root)] = *s;
+  }
+  return true;
+}
+
+bool save_state_file(const std::string& path, const Runtime& rt, const std::string& mark,
+                     std::string& error) {
+  json::object streams;
+  for (const auto& [root, s] : rt.streams) streams[root] = s.to_json();
+  const std::string text =
+      json::serialize(json::object{{"consumer", rt.opt.consumer}, {"mark", mark},
+                                   {"streams", std::move(streams)}}) + "\n";
+  const std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (fd < 0) {
+    error = "cannot write " + tmp + ": " + std::strerror(errno);
+    return false;
+  }
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+            ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    error = "cannot write " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  auto slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return true;
+}
+
+// --- batches ------------------------------------------------------------------------------
+
+struct BatchOutcome {
+  int exit_code = -1;  // >= 0: stop with it
+  bool retry = false;  // keep the batch, try again after a pause
+};
+
+BatchOutcome process(Runtime& rt) {
+  auto tentative = rt.streams;
+  std::vector<Delivered> batch;
+  std::vector<std::pair<std::string, EventMeta>> applied;
+  std::map<std::string, bool> touched;  // root -> saw a gap
+  std::uint64_t dups = 0, gaps = 0;
+  for (const auto& m : rt.pending) {
+    auto parsed = parse_event(m.payload);
+    if (!parsed.meta) {
+      if (parsed.unsupported_schema) {
+        spdlog::critical("floorgate-consume: {} on {}; stopping without acking it", parsed.error,
+                         m.root);
+        return {kExitSchema, false};
+      }
+      spdlog::warn("floorgate-consume: ignoring a message from {}: {}", m.root, parsed.error);
+      continue;
+    }
+    const auto& e = *parsed.meta;
+    auto& st = tentative[m.root];
+    touched.emplace(m.root, false);
+    switch (st.classify(e)) {
+      case Verdict::apply:
+        batch.push_back({m.root, e.epoch, e.seq, m.payload});
+        applied.emplace_back(m.root, e);
+        st.record(e);
+        break;
+      case Verdict::duplicate:
+        ++dups;
+        st.record(e);
+        break;
+      case Verdict::gap:
+        ++gaps;
+        touched[m.root] = true;
+        spdlog::warn("floorgate-consume: {} seq {} follows seq {} which we do not have "
+                     "(have up to {}): asking for a replay",
+                     m.root, e.seq, *e.after, st.upto());
+        break;
+      case Verdict::stale:
+        break;
+    }
+  }
+  auto positions = [&](const std::map<std::string, StreamState>& from) {
+    Positions p;
+    for (const auto& [root, gap] : touched) p[root] = json::serialize(from.at(root).to_json());
+    return p;
+  };
+  auto result = rt.sink.commit(batch, positions(tentative));
+  if (!result.ok && result.fatal) {
+    spdlog::critical("floorgate-consume: the {} sink contradicts the stored positions: {}",
+                     rt.sink.name(), result.error);
+    return {kExitSinkFatal, false};
+  }
+  if (!result.ok && !result.permanent) {
+    spdlog::error("floorgate-consume: {} sink failed, retrying: {}", rt.sink.name(), result.error);
+    return {-1, true};
+  }
+  if (!result.ok) {
+    // Refused for good: each event of the batch is nacked (dead letter on the gateway) and
+    // counted as known, so the stream goes on past it.
+    spdlog::error("floorgate-consume: {} sink refused {} events, nacking them: {}",
+                  rt.sink.name(), batch.size(), result.error);
+    tentative = rt.streams;
+    for (const auto& m : rt.pending) {
+      auto parsed = parse_event(m.payload);
+      if (!parsed.meta) continue;
+      auto& st = tentative[m.root];
+      auto v = st.classify(*parsed.meta);
+      if (v == Verdict::apply) {
+        st.nacked(*parsed.meta);
+        json::object nack{{"nack", parsed.meta->seq}, {"reason", result.error.substr(0, 500)}};
+        publish(rt, m.root, m.root + "/ack/" + rt.opt.consumer, json::serialize(nack));
+        ++rt.nacked;
+      } else if (v == Verdict::duplicate) {
+        st.record(*parsed.meta);
+      }
+    }
+    auto again = rt.sink.commit({}, positions(tentative));
+    if (!again.ok) {
+      spdlog::error("floorgate-consume: storing positions failed, retrying: {}", again.error);
+      return {-1, true};
+    }
+    batch.clear();
+  }
+  rt.streams = std::move(tentative);
+  if (!rt.opt.state_path.empty()) {
+    std::string error;
+    if (!save_state_file(rt.opt.state_path, rt, rt.sink.effect_mark(), error)) {
+      spdlog::critical("floorgate-consume: {}", error);
+      return {kExitState, false};
+    }
+  }
+  rt.applied += batch.size();
+  rt.duplicates += dups;
+  rt.gaps += gaps;
+  const auto now = Clock::now();
+  for (const auto& [root, gap] : touched) {
+    auto& st = rt.streams.at(root);
+    if (auto ack = st.take_ack())
+      publish(rt, root, root + "/ack/" + rt.opt.consumer, ack->json());
+    if (gap) {
+      auto& last = rt.replay_asked[root];
+      if (now - last >= kReplayEvery) {
+        last = now;
+        publish(rt, root, root + "/replay/" + rt.opt.consumer,
+                "{\"from_seq\":" + std::to_string(st.replay_from()) + "}");
+      }
+    }
+  }
+  rt.pending.clear();
+  return {};
+}
+
+// --- sessions -----------------------------------------------------------------------------
+
+struct SessionContext {
+  Runtime* rt;
+  Session* s;
+};
+
+void start_session(Runtime& rt, Session& s, SessionContext* ctx) {
+  std::string id = rt.opt.client_id.empty() ? "floorgate-consume-" + rt.opt.consumer
+                                            : rt.opt.client_id;
+  if (rt.sessions.size() > 1) id += "-" + s.root;
+  for (auto& ch : id)
+    if (ch == '/' || ch == '+' || ch == '#') ch = '_';
+  s.mosq = mosquitto_new(id.c_str(), false, ctx);  // persistent session: the broker queues
+  mosquitto_int_option(s.mosq, MOSQ_OPT_TCP_NODELAY, 1);
+  if (!rt.opt.username.empty())
+    mosquitto_username_pw_set(s.mosq, rt.opt.username.c_str(), rt.opt.password.c_str());
+  if (!rt.opt.cafile.empty()) mosquitto_tls_set(s.mosq, rt.opt.cafile.c_str(), nullptr, nullptr, nullptr, nullptr);
+  if (rt.opt.presence && s.fixed) {
+    const std::string will = s.root + "/consumer/" + rt.opt.consumer + "/status";
+    mosquitto_will_set(s.mosq, will.c_str(), static_cast<int>(std::strlen(kOffline)), kOffline,
+                       1, true);
+  }
+  mosquitto_connect_callback_set(s.mosq, [](mosquitto* m, void* ud, int rc) {
+    auto* c = static_cast<SessionContext*>(ud);
+    if (rc != 0) {
+      spdlog::warn("floorgate-consume: broker refused the session for {}: {}", c->s->root,
+                   mosquitto_connack_string(rc));
+      return;
+    }
+    c->s->connected = true;
+    c->s->backoff = std::chrono::milliseconds(100);
+    const std::string topic = c->s->root + c->rt->sub_suffix;
+    mosquitto_subscribe(m, nullptr, topic.c_str(), 1);
+  });
+  mosquitto_disconnect_callback_set(s.mosq, [](mosquitto*, void* ud, int) {
+    static_cast<SessionContext*>(ud)->s->connected = false;
+  });
+  mosquitto_subscribe_callback_set(s.mosq, [](mosquitto* m, void* ud, int, int, const int*) {
+    auto* c = static_cast<SessionContext*>(ud);
+    // Said on stderr so that harnesses can wait for it; online only now, so nothing the
+    // gateway starts sending is missed.
+    std::fprintf(stderr, "floorgate-consume: subscribed to %s%s\n", c->s->root.c_str(),
+                 c->rt->sub_suffix.c_str());
+    if (c->rt->opt.presence && c->s->fixed) {
+      const std::string topic = c->s->root + "/consumer/" + c->rt->opt.consumer + "/status";
+      mosquitto_publish(m, nullptr, topic.c_str(), static_cast<int>(std::strlen(kOnline)),
+                        kOnline, 1, true);
+    }
+  });
+  mosquitto_message_callback_set(s.mosq, [](mosquitto*, void* ud, const mosquitto_message* msg) {
+    auto* c = static_cast<SessionContext*>(ud);
+    auto root = c->s->fixed ? std::optional<std::string>(c->s->root)
+                            : root_of(msg->topic, c->rt->opt.consumer);
+    if (!root) return;
+    if (c->rt->pending.empty()) c->rt->first_pending = Clock::now();
+    c->rt->pending.push_back(
+        {*root, std::string(static_cast<const char*>(msg->payload),
+                            static_cast<std::size_t>(msg->payloadlen))});
+  });
+  if (mosquitto_connect(s.mosq, rt.opt.host.c_str(), rt.opt.port, 30) != MOSQ_ERR_SUCCESS) {
+    spdlog::warn("floorgate-consume: broker {}:{} not reachable yet; retrying", rt.opt.host,
+                 rt.opt.port);
+    s.retry_at = Clock::now() + s.backoff;
+  }
+}
+
+// One pass of a session's network loop; reconnects with a bounded backoff.
+void service(Session& s, int timeout_ms) {
+  const auto now = Clock::now();
+  if (s.retry_at != Clock::time_point{} && now < s.retry_at) {
+    std::this_thread::sleep_for(std::min<Clock::duration>(s.retry_at - now,
+                                                          std::chrono::milliseconds(timeout_ms)));
+    return;
+  }
+  if (s.retry_at != Clock::time_point{}) {
+    s.retry_at = {};
+    if (mosquitto_reconnect(s.mosq) != MOSQ_ERR_SUCCESS) {
+      s.backoff = std::min<Clock::duration>(s.backoff * 2, std::chrono::seconds(5));
+      s.retry_at = Clock::now() + s.backoff;
+      return;
+    }
+  }
+  int rc = mosquitto_loop(s.mosq, timeout_ms, 1);
+  if (rc != MOSQ_ERR_SUCCESS) {
+    s.connected = false;
+    s.retry_at = Clock::now() + s.backoff;
+    s.backoff = std::min<Clock::duration>(s.backoff * 2, std::chrono::seconds(5));
+  }
+}
+
+}  // namespace
+
+int run(const ConsumeOptions& opt, Sink& sink, const std::atomic<bool>& stop) {
+  Runtime rt{opt, sink, {}, {}, {}, {}, {}, "/c/" + opt.consumer + "/#"};
+  // Where we are: from the sink (postgres) or the state file, before anything is received.
+  for (auto backoff = std::chrono::milliseconds(200);;) {
+    auto loaded = sink.load_positions();
+    if (loaded.ok) {
+      if (loaded.positions) {
+        for (const auto& [root, text] : *loaded.positions) {
+          json::error_code ec;
+          auto v = json::parse(text, ec);
+          auto s = ec ? std::nullopt : StreamState::from_json(v);
+          if (!s) {
+            spdlog::critical("floorgate-consume: the stored position of {} is unreadable", root);
+            return kExitState;
+          }
+          rt.streams[root] = *s;
+        }
+      }
+      break;
+    }
+    if (stop) return kExitOk;
+    spdlog::error("floorgate-consume: loading positions from the {} sink: {} (retrying)",
+                  sink.name(), loaded.error);
+    std::this_thread::sleep_for(backoff);  // the retry interval, not a wait for a state
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+  }
+  if (!opt.state_path.empty()) {
+    std::string mark, error;
+    if (!load_state_file(opt.state_path, rt, mark, error)) {
+      spdlog::critical("floorgate-consume: {}", error);
+      return kExitState;
+    }
+    sink.restore_mark(mark);
+  }
+  for (const auto& [root, s] : rt.streams)
+    spdlog::info("floorgate-consume: {} epoch {}: processed up to seq {}", root, s.epoch(), s.upto());
+
+  mosquitto_lib_init();
+  for (const auto& g : opt.gateways) rt.sessions.push_back(std::make_unique<Session>(Session{g, true}));
+  if (!opt.gateway_pattern.empty())
+    rt.sessions.push_back(std::make_unique<Session>(Session{opt.gateway_pattern, false}));
+  std::vector<std::unique_ptr<SessionContext>> contexts;
+  for (auto& s : rt.sessions) {
+    contexts.push_back(std::make_unique<SessionContext>(SessionContext{&rt, s.get()}));
+    start_session(rt, *s, contexts.back().get());
+  }
+  const int slice = rt.sessions.size() > 1 ? 5 : 20;
+  int code = kExitOk;
+  auto retry_at = Clock::time_point{};
+  auto retry_backoff = std::chrono::milliseconds(100);
+  while (!stop) {
+    for (auto& s : rt.sessions) service(*s, slice);
+    const auto now = Clock::now();
+    if (rt.pending.empty() || now < retry_at) continue;
+    if (rt.pending.size() < opt.batch_max && now - rt.first_pending < opt.batch_wait) continue;
+    auto outcome = process(rt);
+    if (outcome.exit_code >= 0) {
+      code = outcome.exit_code;
+      break;
+    }
+    if (outcome.retry) {
+      retry_at = now + retry_backoff;
+      retry_backoff = std::min(retry_backoff * 2, std::chrono::milliseconds(5000));
+    } else {
+      retry_at = {};
+      retry_backoff = std::chrono::milliseconds(100);
+    }
+  }
+  if (code == kExitOk && !rt.pending.empty()) process(rt);  // a clean stop keeps what it got
+  for (auto& s : rt.sessions) {
+    if (opt.presence && s->fixed && s->connected) {
+      const std::string topic = s->root + "/consumer/" + opt.consumer + "/status";
+      mosquitto_publish(s->mosq, nullptr, topic.c_str(), static_cast<int>(std::strlen(kOffline)),
+                        kOffline, 1, true);
+    }
+    mosquitto_loop(s->mosq, 100, 1);
+    mosquitto_disconnect(s->mosq);
+    mosquitto_loop(s->mosq, 50, 1);
+    mosquitto_destroy(s->mosq);
+  }
+  mosquitto_lib_cleanup();
+  spdlog::info("floorgate-consume: stopped; applied {}, duplicates {}, gaps {}, nacked {}",
+               rt.applied, rt.duplicates, rt.gaps, rt.nacked);
+  return code;
+}
+
+}  // namespace floorgate::consume
