@@ -7,6 +7,7 @@
 
 #include <boost/json.hpp>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <atomic>
 #include <memory>
@@ -81,6 +82,10 @@ struct FloorOptions {
   std::string extra_sim_args;
   std::string extra_buses;    // more `buses:` list items (YAML, 2-space indented), e.g. g2s
   std::string egm_keys;       // extra keys in every SAS EGM's flow map, e.g. ", meter_period_s: 10"
+  // Consumers the test runs itself (e.g. floorgate-consume): not started as fg-test-consumer;
+  // before_daemon runs once the broker is up, before the daemon starts.
+  std::set<std::string> own_consumers;
+  std::function<void(class Floor&)> before_daemon;
 };
 
 class Floor {
@@ -109,16 +114,19 @@ class Floor {
     make_broker_accounts();
     broker_ = std::make_unique<MosquittoBroker>(read(mqtt_dir() / "mosquitto-auth.conf"),
                                                 broker_port_);
-    for (const auto& c : {"slot-mgmt", "maintenance", "analytics"}) start_consumer(c);
+    for (const auto& c : {"slot-mgmt", "maintenance", "analytics"})
+      if (!opt_.own_consumers.count(c)) start_consumer(c);
     // Subscribed before the gateway publishes: a consumer that came in late would see a later
     // seq first and its cumulative ack would cover what it never got (on a loaded machine).
     for (const auto& c : {"slot-mgmt", "maintenance", "analytics"}) {
+      if (opt_.own_consumers.count(c)) continue;
       if (!wait_until([&] { return read(dir_ / (std::string(c) + ".err")).find("subscribed") !=
                                    std::string::npos; },
                       std::chrono::seconds(30))) {
         throw std::runtime_error(std::string("consumer ") + c + " did not subscribe");
       }
     }
+    if (opt_.before_daemon) opt_.before_daemon(*this);
     start_daemon();
     // Traffic starts once the daemon runs: begun with the simulator, a machine's 25-deep
     // queue could overflow during a slow start-up (broker accounts, sanitizer start) before
