@@ -109,6 +109,7 @@ void PrintTo(const UnitCase& u, std::ostream* os) { *os << u.file; }
 const UnitCase kUnits[] = {
     {"floorgate.service", "floorgate.service", FLOORGATE_DAEMON_BIN},
     {"floorgate-egm-sim@.service", "floorgate-egm-sim@bench1.service", FLOORGATE_SIM_BIN},
+    {"floorgate-consume@.service", "floorgate-consume@slot-mgmt.service", FLOORGATE_CONSUME_BIN},
 };
 
 class SystemdUnit : public ::testing::TestWithParam<UnitCase> {

@@ -6,6 +6,7 @@ simulator's ledger over its control socket and prints figures as one JSON line e
 {"bench":"<group>.<figure>","value":N,"unit":"u"}.  Python 3 standard library only.
 Env: FLOORGATE_BUILD_DIR (release build tree), FLOORGATE_SOURCE_DIR (repo), TMPDIR.
 """
+import glob
 import json
 import os
 import random
@@ -528,3 +529,49 @@ def metric(port, name):
         if line.startswith(name + " "):
             return float(line.split()[1])
     raise RuntimeError(f"no {name} in /metrics ({st})")
+
+
+# ---------------------------------------------------------------- PostgreSQL
+class Postgres:
+    """Debian's PostgreSQL in a temp dir on a free loopback port; as root it runs as nobody
+    (PostgreSQL refuses root). Trust auth for user floorgate."""
+
+    def __init__(self, workdir):
+        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"))
+        if not bins:
+            raise SystemExit("bench: PostgreSQL is not installed (apt-get install postgresql)")
+        self.bindir = os.path.dirname(bins[-1])
+        self.port = free_port()
+        self.data = os.path.join(workdir, "pgdata")
+        os.makedirs(self.data)
+        self.as_user = []
+        if os.geteuid() == 0:
+            os.chmod(workdir, 0o711)
+            os.chown(self.data, 65534, 65534)
+            self.as_user = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"]
+        logf = os.path.join(workdir, "postgres.log")
+        rc = Proc(self.as_user + [f"{self.bindir}/initdb", "-D", self.data, "-U", "floorgate",
+                                  "--auth=trust", "-E", "UTF8"], logf).p.wait()
+        if rc != 0:
+            raise RuntimeError("initdb failed; see " + logf)
+        self.proc = Proc(self.as_user + [f"{self.bindir}/postgres", "-D", self.data, "-p",
+                                         str(self.port), "-k", self.data, "-c",
+                                         "listen_addresses=127.0.0.1"], logf)
+        if not wait_until(lambda: subprocess.call(
+                [f"{self.bindir}/pg_isready", "-h", "127.0.0.1", "-p", str(self.port), "-q"]) == 0,
+                60):
+            raise RuntimeError("postgres did not start; see " + logf)
+
+    @property
+    def conninfo(self):
+        return f"host=127.0.0.1 port={self.port} user=floorgate dbname=postgres"
+
+    def query(self, sql):
+        """One value (first column of the first row) as text; '' when no row or no table."""
+        r = subprocess.run([f"{self.bindir}/psql", "-h", "127.0.0.1", "-p", str(self.port), "-U",
+                            "floorgate", "-d", "postgres", "-At", "-c", sql],
+                           capture_output=True, text=True)
+        return r.stdout.strip().split("\n")[0] if r.returncode == 0 else ""
+
+    def stop(self):
+        self.proc.kill(signal.SIGINT, timeout=60)
