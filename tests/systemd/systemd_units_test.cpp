@@ -160,10 +160,12 @@ TEST_P(SystemdUnit, SecurityExposureAtMostTwo) {
   EXPECT_LE(e, 2.0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Units, SystemdUnit, ::testing::ValuesIn(kUnits),
-                         [](const ::testing::TestParamInfo<UnitCase>& p) {
-                           return std::string(p.index == 0 ? "Daemon" : "Simulator");
-                         });
+std::string unit_test_name(const ::testing::TestParamInfo<UnitCase>& p) {
+  static const char* const kNames[] = {"Daemon", "Simulator", "ConsumerKit"};
+  return kNames[p.index];
+}
+
+INSTANTIATE_TEST_SUITE_P(Units, SystemdUnit, ::testing::ValuesIn(kUnits), unit_test_name);
 
 TEST(SystemdDaemonUnit, HasTheRequiredSettings) {
   const auto s = settings(read_text(fs::path(FLOORGATE_UNIT_DIR) / "floorgate.service"));
