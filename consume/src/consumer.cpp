@@ -39,6 +39,7 @@ struct Session {
   bool connected = false;
   Clock::duration backoff = std::chrono::milliseconds(100);
   Clock::time_point retry_at{};
+  int stream_mid = 0;  // the event subscription's message id (its SUBACK says "subscribed")
 };
 
 struct Runtime {
@@ -49,6 +50,7 @@ struct Runtime {
   Clock::time_point first_pending{};
   std::map<std::string, StreamState> streams;      // by gateway root
   std::map<std::string, Clock::time_point> replay_asked;
+  std::map<std::string, GatewayStatus> status;     // by gateway root
   std::string sub_suffix;                          // "/c/<consumer>/#"
   std::uint64_t applied = 0, duplicates = 0, gaps = 0, nacked = 0;
 };
@@ -251,6 +253,26 @@ BatchOutcome process(Runtime& rt) {
 
 // --- sessions -----------------------------------------------------------------------------
 
+void on_gateway_status(Runtime& rt, const std::string& root, std::string_view payload) {
+  if (payload.empty()) return;  // a cleared retained message
+  switch (rt.status[root].on_status(payload)) {
+    case GatewayStatus::Change::online:
+      spdlog::info("floorgate-consume: gateway {} is online (boot {})", root, rt.status[root].boot_id());
+      break;
+    case GatewayStatus::Change::offline:
+      spdlog::warn("floorgate-consume: gateway {} is offline; its events wait in its store", root);
+      break;
+    case GatewayStatus::Change::stale_will:
+      spdlog::info("floorgate-consume: ignoring a late Last Will of {} (an earlier boot)", root);
+      break;
+    case GatewayStatus::Change::unreadable:
+      spdlog::warn("floorgate-consume: unreadable status from {}", root);
+      break;
+    case GatewayStatus::Change::none:
+      break;
+  }
+}
+
 struct SessionContext {
   Runtime* rt;
   Session* s;
@@ -282,13 +304,16 @@ void start_session(Runtime& rt, Session& s, SessionContext* ctx) {
     c->s->connected = true;
     c->s->backoff = std::chrono::milliseconds(100);
     const std::string topic = c->s->root + c->rt->sub_suffix;
-    mosquitto_subscribe(m, nullptr, topic.c_str(), 1);
+    mosquitto_subscribe(m, &c->s->stream_mid, topic.c_str(), 1);
+    const std::string status = c->s->root + "/status";  // the gateway's online/offline
+    mosquitto_subscribe(m, nullptr, status.c_str(), 1);
   });
   mosquitto_disconnect_callback_set(s.mosq, [](mosquitto*, void* ud, int) {
     static_cast<SessionContext*>(ud)->s->connected = false;
   });
-  mosquitto_subscribe_callback_set(s.mosq, [](mosquitto* m, void* ud, int, int, const int*) {
+  mosquitto_subscribe_callback_set(s.mosq, [](mosquitto* m, void* ud, int mid, int, const int*) {
     auto* c = static_cast<SessionContext*>(ud);
+    if (mid != c->s->stream_mid) return;  // the status subscription
     // Said on stderr so that harnesses can wait for it; online only now, so nothing the
     // gateway starts sending is missed.
     std::fprintf(stderr, "floorgate-consume: subscribed to %s%s\n", c->s->root.c_str(),
@@ -301,6 +326,14 @@ void start_session(Runtime& rt, Session& s, SessionContext* ctx) {
   });
   mosquitto_message_callback_set(s.mosq, [](mosquitto*, void* ud, const mosquitto_message* msg) {
     auto* c = static_cast<SessionContext*>(ud);
+    const std::string_view topic = msg->topic;
+    const std::string_view body(static_cast<const char*>(msg->payload),
+                                static_cast<std::size_t>(msg->payloadlen));
+    if (topic.size() > 7 && topic.substr(topic.size() - 7) == "/status" &&
+        topic.find("/c/") == std::string_view::npos) {
+      on_gateway_status(*c->rt, std::string(topic.substr(0, topic.size() - 7)), body);
+      return;
+    }
     auto root = c->s->fixed ? std::optional<std::string>(c->s->root)
                             : root_of(msg->topic, c->rt->opt.consumer);
     if (!root) return;
@@ -343,7 +376,7 @@ void service(Session& s, int timeout_ms) {
 }  // namespace
 
 int run(const ConsumeOptions& opt, Sink& sink, const std::atomic<bool>& stop) {
-  Runtime rt{opt, sink, {}, {}, {}, {}, {}, "/c/" + opt.consumer + "/#"};
+  Runtime rt{opt, sink, {}, {}, {}, {}, {}, {}, "/c/" + opt.consumer + "/#"};
   // Where we are: from the sink (postgres) or the state file, before anything is received.
   for (auto backoff = std::chrono::milliseconds(200);;) {
     auto loaded = sink.load_positions();

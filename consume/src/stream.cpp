@@ -86,6 +86,28 @@ std::string Ack::json() const {
   return json::serialize(o);
 }
 
+GatewayStatus::Change GatewayStatus::on_status(std::string_view payload) {
+  json::error_code ec;
+  auto v = json::parse(payload, ec);
+  if (ec || !v.is_object()) return Change::unreadable;
+  const auto& o = v.get_object();
+  const auto* state = o.if_contains("state");
+  const auto* boot = o.if_contains("boot_id");
+  if (!state || !state->is_string()) return Change::unreadable;
+  const std::string boot_id = boot && boot->is_string() ? std::string(boot->get_string()) : "";
+  if (state->get_string() == "online") {
+    const bool changed = !online_ || boot_id != boot_id_;
+    online_ = true;
+    boot_id_ = boot_id;
+    return changed ? Change::online : Change::none;
+  }
+  if (state->get_string() != "offline") return Change::unreadable;
+  if (!boot_id_.empty() && boot_id != boot_id_) return Change::stale_will;
+  const bool changed = online_;
+  online_ = false;
+  return changed ? Change::offline : Change::none;
+}
+
 bool StreamState::known_at(std::uint64_t position) const {
   return std::any_of(known_.begin(), known_.end(),
                      [&](const auto& k) { return k.first <= position && position <= k.second; });

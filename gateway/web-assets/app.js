@@ -129,7 +129,7 @@ function connectLive() {
   };
   const parse = (e) => { try { return JSON.parse(e.data); } catch (x) { return null; } };
   src.addEventListener('dashboard', (e) => { Fg.dashboard = parse(e); if (Fg.view === 'dashboard') renderDashboard(); });
-  src.addEventListener('egms', (e) => { const d = parse(e); if (d) { Fg.egms = d.egms || []; if (Fg.view === 'egms') renderEgmTable(); } });
+  src.addEventListener('egms', (e) => { const d = parse(e); if (d) { Fg.egms = d.egms || []; if (Fg.view === 'egms') renderEgmTable(); if (Fg.view === 'floor') renderFloor(); } });
   src.addEventListener('event', (e) => { const d = parse(e); if (d) onLiveEvent(d.event || d); });
   src.addEventListener('config', (e) => { const d = parse(e); if (d && d.message) toast(d.message); });
 }
@@ -140,6 +140,7 @@ async function checkSession() {
 }
 
 function onLiveEvent(ev) {
+  if (Fg.view === 'floor') scheduleFloorRefresh();
   Fg.live.unshift(ev);
   Fg.live.length = Math.min(Fg.live.length, 50);
   const tbody = document.querySelector('[data-live-events]');
@@ -171,9 +172,9 @@ const views = {};
 
 function route() {
   if (!Fg.session) return;
-  const hash = location.hash.replace(/^#\/?/, '') || 'dashboard';
+  const hash = location.hash.replace(/^#\/?/, '') || 'floor';
   const [view, ...rest] = hash.split('/');
-  Fg.view = views[view] ? view : 'dashboard';
+  Fg.view = views[view] ? view : 'floor';
   Fg.routeArg = rest.length ? decodeURIComponent(rest.join('/')) : null;
   for (const a of document.querySelectorAll('nav a')) {
     const on = a.dataset.view === Fg.view;
@@ -189,10 +190,59 @@ function setView(...children) {
 }
 
 views.dashboard = async () => {
-  const r = await api('GET', '/api/dashboard');
+  const [r, hist] = await Promise.all([api('GET', '/api/dashboard'), api('GET', '/api/history')]);
   Fg.dashboard = r.data;
+  Fg.history = hist.ok ? hist.data : null;
+  Fg.historyAt = Date.now();
   renderDashboard();
 };
+
+// A small line chart drawn by the page (SVG, no library): one polyline per series over the
+// last hour's points, the newest value of each series written beside its name, so colour is
+// never the only way to tell the lines apart.
+const SVGNS = 'http://www.w3.org/2000/svg';
+function svg(tag, attrs) {
+  const el = document.createElementNS(SVGNS, tag);
+  for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, v);
+  return el;
+}
+function lineChart(id, title, series, fmt) {
+  const W = 320, H = 90, pad = 4;
+  const all = series.flatMap((s) => s.values.filter((v) => v !== null && v !== undefined));
+  const max = Math.max(1, ...all);
+  const n = Math.max(2, ...series.map((s) => s.values.length));
+  const x = (i) => pad + (i * (W - 2 * pad)) / (n - 1);
+  const y = (v) => H - pad - (v / max) * (H - 2 * pad);
+  const plot = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': title });
+  plot.append(svg('line', { x1: pad, y1: H - pad, x2: W - pad, y2: H - pad, class: 'axis' }));
+  const colours = ['#2563eb', '#d97706', '#059669', '#7c3aed', '#dc2626'];
+  series.forEach((s, k) => {
+    const pts = s.values.map((v, i) => (v === null || v === undefined ? null : `${x(i).toFixed(1)},${y(v).toFixed(1)}`)).filter(Boolean);
+    // One sample so far (the first minute): a level line across the chart, not an invisible dot.
+    if (pts.length === 1) pts.splice(0, 1, `${pad},${pts[0].split(',')[1]}`, `${W - pad},${pts[0].split(',')[1]}`);
+    plot.append(svg('polyline', { points: pts.join(' '), fill: 'none', stroke: colours[k % colours.length], 'stroke-width': 2, 'data-series': s.name }));
+  });
+  const legend = h('ul.legend', {}, series.map((s, k) => {
+    const last = [...s.values].reverse().find((v) => v !== null && v !== undefined);
+    const swatch = h('span.swatch', {});
+    swatch.style.background = colours[k % colours.length];  // CSSOM: allowed by the page's CSP
+    return h('li', {}, swatch, `${s.name}: ${last === undefined ? '—' : fmt(last)}`);
+  }));
+  return h('div.chart-box', { id }, h('h3', {}, title, h('span.muted', {}, ` (max ${fmt(max)})`)), plot, legend);
+}
+
+function historyCard() {
+  const hist = Fg.history;
+  const points = (hist && hist.points) || [];
+  if (!points.length) return h('div.card', { id: 'history' }, h('h2', {}, 'Last hour'), h('p.muted', {}, 'No samples yet.'));
+  const names = [...new Set(points.flatMap((p) => Object.keys(p.consumers || {})))];
+  const per = (key) => names.map((n) => ({ name: n, values: points.map((p) => (p.consumers && p.consumers[n] ? p.consumers[n][key] : null)) }));
+  return h('div.card', { id: 'history' }, h('h2', {}, `Last hour (one point per minute, ${points.length} so far)`),
+    h('div.charts', {},
+      lineChart('chart-rate', 'Events / s', [{ name: 'events/s', values: points.map((p) => p.events_per_s) }], (v) => fmtRate(v)),
+      lineChart('chart-unacked', 'Unacked per consumer', per('unacked'), (v) => String(Math.round(v))),
+      lineChart('chart-age', 'Oldest unacked per consumer', per('oldest_unacked_age_s'), (v) => fmtDuration(Math.round(v)))));
+}
 
 function renderDashboard() {
   const d = Fg.dashboard || {};
@@ -233,7 +283,77 @@ function renderDashboard() {
       : h('p', {}, badge('bad', 'No key'), ' Chain heads are not signed (see the log).'));
   const liveCard = h('div.card', {}, h('h2', {}, 'Live events'),
     Fg.live.length ? null : h('p.muted', { id: 'no-live' }, 'Waiting for events…'), eventTable(Fg.live.slice(0, 15), ''));
-  setView(h('h1', {}, 'Dashboard'), cards, alarmCard, ctable, liveCard, keyCard);
+  // The plots follow the dashboard's own refreshes, fetched again at most once a minute.
+  const havePoints = Fg.history && Fg.history.points && Fg.history.points.length > 0;
+  if (Fg.historyAt && Date.now() - Fg.historyAt > (havePoints ? 60000 : 5000)) {
+    Fg.historyAt = Date.now();
+    api('GET', '/api/history').then((r) => {
+      if (!r.ok) return;
+      Fg.history = r.data;
+      const old = document.getElementById('history');
+      if (old) old.replaceWith(historyCard());
+    });
+  }
+  setView(h('h1', {}, 'Dashboard'), cards, alarmCard, ctable, historyCard(), liveCard, keyCard);
+}
+
+// The floor view (the landing page): machines grouped by bank, one tile each with what a floor
+// crew acts on. Every state is written in words (and an icon); colour only repeats it.
+views.floor = async () => {
+  const r = await api('GET', '/api/egms');
+  Fg.egms = (r.data && r.data.egms) || [];
+  renderFloor();
+};
+
+let floorRefresh = null;
+function scheduleFloorRefresh() {
+  if (floorRefresh) return;
+  floorRefresh = setTimeout(async () => {
+    floorRefresh = null;
+    if (Fg.view !== 'floor') return;
+    const r = await api('GET', '/api/egms');
+    if (r.ok && Fg.view === 'floor') { Fg.egms = (r.data && r.data.egms) || []; renderFloor(); }
+  }, 300);
+}
+
+// [state key, words, severity] for one EGM, most urgent first.
+function egmStates(e) {
+  const c = e.conditions || {};
+  const out = [];
+  const online = e.link_up ?? (e.link === 'online');
+  if (!online) out.push(['offline', '✖ No link', 'bad']);
+  for (const d of c.doors_open || []) out.push(['door-open', `▲ Door open (${d.replace(/_/g, ' ')})`, 'bad']);
+  if (c.handpay_pending) out.push(['handpay', '$ Handpay waiting', 'warn']);
+  if (c.tilt) out.push(['tilt', `⚠ Tilt: ${c.tilt.replace(/^tilt\./, '').replace(/_/g, ' ')}`, 'bad']);
+  if (c.stacker_full) out.push(['stacker-full', '▣ Stacker full', 'warn']);
+  if (!out.length) out.push(['ok', '✔ OK', 'ok']);
+  return out;
+}
+
+function renderFloor() {
+  const banks = new Map();
+  for (const e of Fg.egms) {
+    const bank = e.bank || e.location || 'No bank set';
+    if (!banks.has(bank)) banks.set(bank, []);
+    banks.get(bank).push(e);
+  }
+  const count = (key) => Fg.egms.filter((e) => egmStates(e).some(([k]) => k === key)).length;
+  const summary = [['offline', 'no link'], ['door-open', 'door open'], ['handpay', 'handpay waiting'], ['tilt', 'tilt'], ['stacker-full', 'stacker full']]
+    .map(([k, words]) => [count(k), words]).filter(([n]) => n > 0).map(([n, words]) => `${n} ${words}`);
+  const sections = [...banks.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([bank, egms]) =>
+    h('section.bank', { 'data-bank': bank }, h('h2', {}, `${bank} (${egms.length})`),
+      h('div.tiles', {}, egms.map((e) => {
+        const states = egmStates(e);
+        const worst = states.some(([, , s]) => s === 'bad') ? 'bad' : (states.some(([, , s]) => s === 'warn') ? 'warn' : 'ok');
+        const c = e.conditions || {};
+        return h(`a.tile.${worst}`, { href: `#/egms/${encodeURIComponent(e.id)}`, 'data-egm': e.id, 'data-state': states.map(([k]) => k).join(' ') },
+          h('div.tile-id', {}, e.id),
+          h('ul.tile-state', {}, states.map(([, words]) => h('li', {}, words))),
+          h('div.muted', {}, c.last_event_type ? `${c.last_event_type} · ${fmtAgo(c.last_event_ms)}` : 'no event yet'));
+      }))));
+  setView(h('h1', {}, 'Floor'),
+    h('p', { id: 'floor-summary' }, summary.length ? summary.join(' · ') : `All ${Fg.egms.length} machines OK`),
+    ...(Fg.egms.length ? sections : [h('p.muted', {}, 'No EGMs configured.')]));
 }
 
 views.egms = async () => {

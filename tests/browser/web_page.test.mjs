@@ -52,6 +52,7 @@ async function step(name, fn) {
   const t0 = Date.now();
   try { await fn(); steps.push(`ok   ${name} (${Date.now() - t0} ms)`); console.log(`ok   ${name}`); } catch (e) {
     console.log(`FAIL ${name}: ${e.message}`);
+    if (pageErrors.length) console.log(`page errors: ${pageErrors.join('; ')}`);
     throw e;
   }
 }
@@ -96,7 +97,14 @@ try {
     await page.waitForSelector('#live:has-text("Live")');
   });
 
+  await step(`the floor view is the landing page: ${expectEgms} tiles by bank`, async () => {
+    await page.waitForSelector('#floor-summary');
+    await page.waitForFunction((n) => document.querySelectorAll('a.tile[data-egm]').length === n, expectEgms);
+    assert.ok((await page.$$('section.bank')).length >= 1);
+  });
+
   await step(`dashboard shows ${expectEgms} EGMs online`, async () => {
+    await page.click('nav a[data-view="dashboard"]');
     await page.waitForFunction((n) => (document.getElementById('egms-online') || {}).textContent === `${n} / ${n}`, expectEgms);
     await page.waitForSelector('#broker-card:has-text("Connected")');
     // Backlog arithmetic per consumer (docs/mqtt.md, Health): the columns and one row each.
@@ -113,6 +121,20 @@ try {
       const shown = (await page.textContent('#device-key pre.pem')).trim();
       assert.equal(shown, pem);
       assert.match(await page.textContent('#device-key'), /key id [0-9a-f]{16}/);
+    });
+
+    await step('dashboard plots the last hour from /api/history', async () => {
+      const hist = await page.evaluate(async () => (await fetch('/api/history')).json());
+      assert.equal(hist.step_s, 60);
+      assert.ok(hist.points.length >= 1, 'no history point');
+      const last = hist.points[hist.points.length - 1];
+      assert.equal(typeof last.events_per_s, 'number');
+      const names = Object.keys(last.consumers).sort();
+      assert.ok(names.length >= 1, 'no consumer in the history');
+      await page.waitForSelector('#chart-rate svg.chart polyline', { state: 'attached' });
+      assert.match(await page.textContent('#chart-rate'), /events\/s: /);
+      const series = await page.$$eval('#chart-unacked polyline', (p) => p.map((x) => x.getAttribute('data-series')));
+      assert.deepEqual(series.sort(), names);
     });
   }
 
@@ -131,6 +153,25 @@ try {
     await page.waitForSelector(`[data-live-events] tr[data-type="door.opened"]:has-text("${doorEgm}")`);
     assert.equal(await page.evaluate(() => window.__noReload), true, 'page was reloaded');
     await shot('web-live-door.png', false);
+  });
+
+  await step('floor view: the open door is found within one screen, in words', async () => {
+    for (const size of [{ width: 1024, height: 768 }, { width: 390, height: 844 }]) {
+      await page.setViewportSize(size);
+      await page.click('nav a[data-view="floor"]');
+      const tile = `a.tile[data-egm="${doorEgm}"]`;
+      await page.waitForSelector(`${tile}[data-state~="door-open"]`);
+      assert.match(await page.textContent(tile), /Door open/);
+      assert.match(await page.textContent('#floor-summary'), /[0-9]+ door open/);
+      const box = await page.locator(tile).boundingBox();
+      assert.ok(box && box.y + box.height <= size.height, `tile below the first screen at ${size.width}x${size.height}`);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      assert.ok(overflow <= 0, `horizontal scrolling of ${overflow}px at ${size.width}x${size.height}`);
+      if (size.width === 1024) await shot('web-floor.png', true);
+    }
+    await page.setViewportSize({ width: 1366, height: 900 });
+    await page.click(`a.tile[data-egm="${doorEgm}"]`);
+    await page.waitForSelector('h1:has-text("EGM")');
   });
 
   await step('EGM detail shows identity and recent events', async () => {

@@ -88,7 +88,7 @@ TEST(ConsumeKit, LiveFirstSendsNewEventsBesideTheBacklogAndEverythingArrivesOnce
   opt.ack_timeout = 60s;
   DeliveryHarness h(store, mqtt_options(broker.port()), {opt});
   // The sink's first batch waits on a FIFO until the test opens the gate: the gateway has then
-  // published one window of backlog and nothing more of it.
+  // published the backlog lane's quarter window (16) and nothing more of it.
   const auto gate = dir / "gate", opened = dir / "opened", out = dir / "out.jsonl";
   ASSERT_EQ(::mkfifo(gate.c_str(), 0600), 0);
   // Held open for reading and writing: the command's open never waits for a writer, and our
@@ -100,14 +100,14 @@ TEST(ConsumeKit, LiveFirstSendsNewEventsBesideTheBacklogAndEverythingArrivesOnce
            "cat >> " + out.string() + " && { [ -e " + opened.string() + " ] || read x < " +
                gate.string() + "; }"});
   kit.start();
-  ASSERT_TRUE(wait_until([&] { return h.stats().consumers.at(0).inflight == 64; }, 20s));
+  ASSERT_TRUE(wait_until([&] { return h.stats().consumers.at(0).inflight == 16; }, 20s));
   // New events while the backlog waits: they go out at once on the live lane.
   std::uint64_t last = 0;
   for (int i = 0; i < 5; ++i) {
     last = store.add(make_event(30000 + i)).seq;
     h.notify(last);
   }
-  ASSERT_TRUE(wait_until([&] { return h.stats().consumers.at(0).inflight == 69; }, 20s));
+  ASSERT_TRUE(wait_until([&] { return h.stats().consumers.at(0).inflight == 21; }, 20s));
   std::ofstream(opened.string()) << "1";
   ASSERT_EQ(::write(gate_fd, "go\n", 3), 3);
   ASSERT_TRUE(wait_until([&] { return store.acked("analytics") == last; }, 120s)) << kit.log();
@@ -115,9 +115,9 @@ TEST(ConsumeKit, LiveFirstSendsNewEventsBesideTheBacklogAndEverythingArrivesOnce
   ASSERT_EQ(seqs.size(), last) << "each event once";
   std::set<std::uint64_t> distinct(seqs.begin(), seqs.end());
   EXPECT_EQ(distinct.size(), last);
-  // The live events were applied right after the first window, long before the backlog's end.
+  // The live events were applied right after the first backlog window, long before its end.
   auto pos = [&](std::uint64_t s) { return std::find(seqs.begin(), seqs.end(), s) - seqs.begin(); };
-  EXPECT_LT(pos(backlog + 1), 100);
+  EXPECT_LT(pos(backlog + 1), 40);
   EXPECT_LT(pos(last), pos(backlog));
   kit.kill(SIGTERM);
   ::close(gate_fd);
@@ -181,4 +181,42 @@ TEST(ConsumeKit, AGapAsksForAReplayAndARefusedBatchIsNacked) {
       << spy.messages().at(0).payload;
   EXPECT_NE(kit.log().find("asking for a replay"), std::string::npos);
   kit.kill(SIGTERM);
+}
+
+TEST(ConsumeKit, AWildcardRootFollowsEveryGatewayWithItsOwnPositions) {
+  MosquittoBroker broker;
+  FakeStore store1, store2;
+  TempDir dir;
+  auto m2 = mqtt_options(broker.port(), "floor/v1/test/gw2");
+  m2.client_id += "-gw2";
+  DeliveryHarness h1(store1, mqtt_options(broker.port()), {consumer("analytics", {}, 50)});
+  DeliveryHarness h2(store2, m2, {consumer("analytics", {}, 50)});
+  const auto out = dir / "out.jsonl";
+  std::vector<std::string> args{build_path("firmware-host/floorgate-consume/floorgate-consume"),
+                                "--consumer", "analytics", "--gateways", "floor/v1/test/+",
+                                "--port", std::to_string(broker.port()), "--client-id", "kit-wild",
+                                "--sink", "jsonl", "--out", out.string(), "--batch-ms", "5"};
+  ChildProcess kit(args, "", (dir / "kit.err").string());
+  ASSERT_TRUE(wait_until([&] { return slurp(dir / "kit.err").find("subscribed to") != std::string::npos; }, 20s));
+  const auto last1 = fill(store1, 300), last2 = fill(store2, 120);
+  h1.notify(last1);
+  h2.notify(last2);
+  ASSERT_TRUE(wait_until([&] {
+    return store1.acked("analytics") == last1 && store2.acked("analytics") == last2;
+  }, 60s)) << slurp(dir / "kit.err");
+  std::map<std::string, std::set<std::uint64_t>> by_gateway;
+  std::size_t lines = 0;
+  std::istringstream in(slurp(out));
+  for (std::string line; std::getline(in, line); ++lines) {
+    auto v = json::parse(line);
+    by_gateway[std::string(v.at("gateway").as_string())].insert(v.at("event").at("seq").to_number<std::uint64_t>());
+  }
+  EXPECT_EQ(lines, last1 + last2);
+  EXPECT_EQ(by_gateway["floor/v1/test/gw1"].size(), last1);
+  EXPECT_EQ(by_gateway["floor/v1/test/gw2"].size(), last2);
+  // One position per gateway in the state file.
+  auto state = json::parse(slurp(dir / "out.jsonl.state"));
+  EXPECT_EQ(state.at("streams").as_object().size(), 2u);
+  kit.kill(SIGTERM);
+  EXPECT_EQ(kit.wait(), 0);
 }

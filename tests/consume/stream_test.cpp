@@ -171,3 +171,18 @@ TEST(ConsumeStream, SurvivesARoundTripThroughJson) {
   for (auto bad : {"[]", R"({"epoch":1})", R"({"epoch":1,"known":[[5,2]]})", R"({"epoch":-1,"known":[]})"})
     EXPECT_FALSE(fc::StreamState::from_json(boost::json::parse(bad))) << bad;
 }
+
+TEST(ConsumeGatewayStatus, ALateWillOfAnEarlierBootIsIgnored) {
+  fc::GatewayStatus g;
+  using C = fc::GatewayStatus::Change;
+  EXPECT_EQ(g.on_status(R"({"state":"online","boot_id":"b1"})"), C::online);
+  EXPECT_EQ(g.on_status(R"({"state":"offline","boot_id":"b1"})"), C::offline);
+  EXPECT_FALSE(g.online());
+  EXPECT_EQ(g.on_status(R"({"state":"online","boot_id":"b2"})"), C::online);
+  // The broker delivers b1's will after b2 came up: stale, the gateway stays online.
+  EXPECT_EQ(g.on_status(R"({"state":"offline","boot_id":"b1"})"), C::stale_will);
+  EXPECT_TRUE(g.online());
+  EXPECT_EQ(g.on_status(R"({"state":"online","boot_id":"b2"})"), C::none);
+  EXPECT_EQ(g.on_status("garbage"), C::unreadable);
+  EXPECT_EQ(g.on_status(R"({"state":"away"})"), C::unreadable);
+}

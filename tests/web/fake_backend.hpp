@@ -7,6 +7,7 @@
 #include "mini_yaml.hpp"
 
 #include <floorgate/gateway/web/backend.hpp>
+#include <floorgate/gateway/web/floor_state.hpp>
 
 #include <boost/json.hpp>
 
@@ -106,6 +107,7 @@ class FakeBackend : public floorgate::gateway::web::Backend {
     events_.push_front(ev);
     if (events_.size() > 10000) events_.pop_back();
     last_event_[egm] = ev;
+    floor_.apply(egm, type, json::serialize(ev.at("attrs")), ev.at("ts_gw").to_number<std::int64_t>());
     if (live_) live_(json::object{{"kind", "event"}, {"event", ev}});
     return ev;
   }
@@ -160,6 +162,9 @@ class FakeBackend : public floorgate::gateway::web::Backend {
         auto it = last_event_.find(id);
         row["last_event_ms"] = it == last_event_.end() ? json::value(nullptr) : it->second.at("ts_gw");
         row["last_event_type"] = it == last_event_.end() ? json::value(nullptr) : it->second.at("type");
+        row["bank"] = field(e, "bank").is_string() ? field(e, "bank") : json::value("");
+        row["location"] = field(e, "location").is_string() ? field(e, "location") : json::value("");
+        row["conditions"] = floor_.of(id).to_json();
         rows.push_back(std::move(row));
       }
     }
@@ -336,6 +341,7 @@ class FakeBackend : public floorgate::gateway::web::Backend {
   json::array audit_;
   std::deque<json::object> events_;
   std::map<std::string, json::object> last_event_;
+  floorgate::gateway::web::FloorState floor_;
   std::uint64_t seq_ = 0;
   std::function<void(const json::object&)> live_;
 };

@@ -79,6 +79,15 @@ std::error_code Appliance::Impl::start(std::string& detail) {
   }
   spdlog::info("store {} open{}", rt.cfg.store.path.string(), report.created ? " (new)" : "");
   {
+    // The floor view's conditions (doors, handpays, tilts, stackers) from the newest stored
+    // events, oldest first, so a door left open before a restart still shows.
+    store::QueryFilter recent;
+    recent.limit = 5000;
+    auto rows = rt.store->query(recent);
+    for (auto it = rows.rbegin(); it != rows.rend(); ++it)
+      rt.floor.apply(it->egm, it->type, it->attrs_json, it->ts_gw_ms);
+  }
+  {
     // The device key signs chain heads; created on first start beside the store (0600).
     std::string key_error;
     const auto key_path = rt.cfg.store.path.parent_path() / "device.key";
@@ -259,6 +268,7 @@ void Appliance::Impl::on_durable(const store::Record& r) {
     rt.chain_head.hash = r.hash;
   }
   if (rt.delivery) rt.delivery->notify_appended(r.seq);
+  rt.floor.apply(r.egm, r.type, r.attrs_json, r.ts_gw_ms);
   if (rt.live) rt.live(app::event_json(r));
 }
 
@@ -326,6 +336,14 @@ void Appliance::Impl::run_maintenance() {
   rt.rate_samples.emplace_back(now, rt.sink->durable());
   while (rt.rate_samples.size() > 61) rt.rate_samples.pop_front();
   auto st = rt.store->stats();
+  std::vector<History::Consumer> lag;
+  for (const auto& c : st.consumers) {
+    lag.push_back({c.name, c.unacked,
+                   c.oldest_unacked_ts_ms
+                       ? std::optional<std::int64_t>((now - *c.oldest_unacked_ts_ms) / 1000)
+                       : std::nullopt});
+  }
+  rt.history.sample(now, rt.sink->durable(), lag);
   if (st.retention_alarm && !alarm_reported) {
     alarm_reported = true;
     rt.alarm = st.retention_alarm_reason;

@@ -38,6 +38,7 @@ class ApplianceBackend final : public web::Backend {
   web::ConfigResult set_password(const std::string& account, const std::string& password_hash,
                                  const std::string& by) override;
   boost::json::array audit() override;
+  boost::json::object history() override { return rt_.history.to_json(); }
   std::string metrics_text() override;
   Probe liveness() override;
   Probe readiness() override;

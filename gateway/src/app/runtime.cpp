@@ -75,6 +75,7 @@ std::vector<EgmView> Runtime::egms() const {
       for (const auto& s : g2s) {
         if (s.id == e.id) fill_g2s(v, s);
       }
+      v.conditions = floor.of(e.id);
       out.push_back(std::move(v));
     }
   }
@@ -161,6 +162,7 @@ boost::json::object to_json(const EgmView& e) {
   boost::json::object counters;
   for (const auto& [k, v] : e.counters) counters[k] = v;
   o["counters"] = std::move(counters);
+  o["conditions"] = e.conditions.to_json();
   return o;
 }
 

@@ -21,6 +21,8 @@
 #include "floorgate/drivers/sas/bus.hpp"
 #include "floorgate/gateway/chain_signing.hpp"
 #include "floorgate/gateway/delivery.hpp"
+#include "floorgate/gateway/history.hpp"
+#include "floorgate/gateway/web/floor_state.hpp"
 #include "floorgate/gateway/loop_lag.hpp"
 #include "floorgate/gateway/store_sink.hpp"
 #include "floorgate/store/store.hpp"
@@ -45,6 +47,7 @@ struct EgmView {
   std::string meter_poll;            // SAS: 6f | 2f | single | none (last snapshot's poll)
   bool meters_unreadable = false;    // SAS: no meter poll answered (meters.unreadable)
   std::string last_mismatch;         // SAS: the last reconciliation.mismatch, in words
+  web::EgmConditions conditions;     // the floor view's state, from the events
 };
 
 struct Runtime {
@@ -64,6 +67,8 @@ struct Runtime {
   std::map<std::string, std::unique_ptr<drivers::g2s::Host>> g2s_hosts;  // by bus id
   std::function<void(const boost::json::object&)> live;  // the web page's live feed
   std::deque<std::pair<std::int64_t, std::uint64_t>> rate_samples;  // (ms, durable total)
+  History history;
+  web::FloorState floor;  // per-EGM doors/handpay/tilt/stacker for the floor view  // the dashboard's last hour, one point per minute (GET /api/history)
   std::string alarm;                                      // current alarm text, empty = none
   // Signed chain heads (docs/audit.md): the device key, the newest durable row, the last head
   // signed and published on <root>/chain.

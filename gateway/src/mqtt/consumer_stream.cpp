@@ -103,20 +103,21 @@ void DeliveryImpl::pump(ConsumerState& c) {
                  "while its backlog drains beside them",
                  c.opt.name, appended_hint_ - c.acked, l.from);
   }
-  if (c.live && !pump_lane(c, *c.live, std::numeric_limits<std::uint64_t>::max(), c.live->from))
-    return;
-  if (!pump_lane(c, c.main, c.live ? c.live->from : std::numeric_limits<std::uint64_t>::max(),
-                 std::nullopt))
-    return;
+  constexpr auto kNoLimit = std::numeric_limits<std::uint64_t>::max();
+  if (c.live && !pump_lane(c, *c.live, kNoLimit, c.live->from, c.opt.window)) return;
+  // Beside a live lane the backlog keeps a quarter of the window in flight: a live event then
+  // never waits behind more than that in the broker's and the consumer's queues.
+  const std::size_t backlog_window = c.live ? std::max<std::size_t>(1, c.opt.window / 4) : c.opt.window;
+  if (!pump_lane(c, c.main, c.live ? c.live->from : kNoLimit, std::nullopt, backlog_window)) return;
   // The backlog lane has published and had acked everything up to `from`: one lane again.
   if (c.live && c.main.pos >= c.live->from && c.main.inflight.empty()) merge_live_lane(c);
 }
 
 bool DeliveryImpl::pump_lane(ConsumerState& c, ConsumerState::Lane& lane, std::uint64_t limit,
-                             std::optional<std::uint64_t> live_from) {
+                             std::optional<std::uint64_t> live_from, std::size_t window) {
   auto now = std::chrono::steady_clock::now();
-  while (client_->connected() && lane.inflight.size() < c.opt.window && lane.pos < limit) {
-    std::size_t n = std::min(kReadBatch, c.opt.window - lane.inflight.size());
+  while (client_->connected() && lane.inflight.size() < window && lane.pos < limit) {
+    std::size_t n = std::min(kReadBatch, window - lane.inflight.size());
     std::error_code ec;
     std::uint64_t covered = lane.pos;
     auto batch = store_.read_after(c.opt.name, lane.pos, n, ec, &covered);

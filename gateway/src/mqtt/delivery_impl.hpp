@@ -108,10 +108,10 @@ class DeliveryImpl : public std::enable_shared_from_this<DeliveryImpl> {
                    const std::string& reason);
   void redeliver_dead_letters(const std::shared_ptr<ConsumerState>& c);
   void pump(ConsumerState& c);
-  // Publishes the lane's next events (up to `limit`, its window permitting); false when the
-  // stream was rewound or a read failed.
+  // Publishes the lane's next events (up to `limit`, at most `window` in flight); false when
+  // the stream was rewound or a read failed.
   bool pump_lane(ConsumerState& c, ConsumerState::Lane& lane, std::uint64_t limit,
-                 std::optional<std::uint64_t> live_from);
+                 std::optional<std::uint64_t> live_from, std::size_t window);
   void merge_live_lane(ConsumerState& c);
   void pump_replay(ConsumerState& c);
   bool publish_event(ConsumerState& c, const store::Record& r, const StreamMarks& marks);

@@ -184,6 +184,7 @@ Response Api::route_authed(Request& req, const Session& session, const std::stri
     return res;
   }
   if (path == "/api/dashboard") return get ? json(200, backend_.dashboard(), req) : not_allowed();
+  if (path == "/api/history") return get ? json(200, backend_.history(), req) : not_allowed();
   if (path == "/api/egms") {
     return get ? json(200, json::object{{"egms", backend_.egms()}}, req) : not_allowed();
   }

@@ -54,6 +54,21 @@ struct Ack {
   std::string json() const;  // {"upto":N} or {"upto":N,"live_from":L,"live_upto":M}
 };
 
+// A gateway's retained <root>/status as the kit follows it. A Last Will can reach us after the
+// gateway is already back (the broker noticed the old session late): an "offline" whose
+// boot_id is not the last "online" one is stale and ignored (docs/consumers.md, rule 8).
+class GatewayStatus {
+ public:
+  enum class Change { none, online, offline, stale_will, unreadable };
+  Change on_status(std::string_view payload);
+  bool online() const { return online_; }
+  const std::string& boot_id() const { return boot_id_; }
+
+ private:
+  bool online_ = false;
+  std::string boot_id_;  // of the last "online"
+};
+
 class StreamState {
  public:
   StreamState() = default;

@@ -103,6 +103,9 @@ class Backend {
     (void)user;
     return "ROM signature checks are not available here";
   }
+  // The last hour, one point per minute (events/s, consumers' unacked and oldest age):
+  // {"step_s":60,"points":[...]} as History::to_json (floorgate/gateway/history.hpp).
+  virtual boost::json::object history() { return {{"step_s", 60}, {"points", boost::json::array{}}}; }
   // Configuration audit records, newest first.
   virtual boost::json::array audit() = 0;
   // Prometheus text exposition format (version 0.0.4), complete with HELP/TYPE lines.

@@ -1,0 +1,14 @@
+import { chromium } from 'playwright-core';
+import { spawn } from 'node:child_process';
+const demo = spawn(process.argv[2], ['--port', '0'], { stdio: ['pipe', 'pipe', 'inherit'] });
+const port = await new Promise((res) => { let out=''; demo.stdout.on('data', (d) => { out += d; const m = out.match(/listening (\d+)/); if (m) res(m[1]); }); });
+const b = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox'] });
+const p = await b.newPage();
+p.on('pageerror', (e) => console.log('PAGEERROR', e.message));
+p.on('console', (m) => console.log('CONSOLE', m.text()));
+await p.goto(`http://127.0.0.1:${port}/`);
+await p.fill('#login-user', 'tech'); await p.fill('#login-password', 'floorgate'); await p.click('#login-submit');
+await p.waitForSelector('#floor-summary');
+await new Promise((r) => setTimeout(r, 2000));
+console.log(await p.evaluate(() => [document.querySelectorAll('a.tile').length, document.getElementById('view').innerHTML.slice(0, 600)]));
+await b.close(); demo.kill();
