@@ -153,11 +153,78 @@ function onLiveEvent(ev) {
   if (empty) empty.remove();
 }
 
+// Money: cents -> "$26.46" (the event's currency when it names one; USD otherwise).
+function fmtMoney(cents, currency) {
+  if (cents === null || cents === undefined || Number.isNaN(Number(cents))) return '—';
+  const c = Number(cents);
+  const sign = c < 0 ? '-' : '';
+  const code = currency || 'USD';
+  const sym = { USD: '$', EUR: '€', GBP: '£' }[code] || '';
+  const units = (Math.abs(c) / 100).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  return sym ? `${sign}${sym}${units}` : `${sign}${units} ${code}`;
+}
+function denomOf(egmId) {
+  const e = (Fg.egms || []).find((x) => x.id === egmId);
+  return e && e.denomination_cents ? Number(e.denomination_cents) : null;
+}
+// A meter value in words: credits and cents as money (credits x the EGM's denomination),
+// counts as numbers. Returns [value text, delta text or ''].
+function fmtMeter(value, unit, delta, denom, currency) {
+  const asCents = unit === 'cents' ? 1 : (unit === 'credits' && denom ? denom : null);
+  if (asCents !== null) {
+    const d = delta === undefined || delta === null ? '' : `${delta >= 0 ? '+' : ''}${fmtMoney(delta * asCents, currency)}`;
+    return [fmtMoney(value * asCents, currency), d];
+  }
+  const n = (x) => Number(x).toLocaleString('en-US');
+  const suffix = unit === 'credits' ? ' credits' : '';
+  const d = delta === undefined || delta === null ? '' : `${delta >= 0 ? '+' : ''}${n(delta)}${suffix}`;
+  return [`${n(value)}${suffix}`, d];
+}
+const meterName = (k) => k.replace(/_/g, ' ');
+// An event's details in words (money as currency, meters by name), the raw JSON one click away.
+function eventDetails(ev) {
+  const a = ev.attrs;
+  if (!a || typeof a !== 'object') return dash(a);
+  const denom = denomOf(ev.egm) || (a.denomination_cents ? Number(a.denomination_cents) : null);
+  const parts = [];
+  for (const [k, v] of Object.entries(a)) {
+    if (k === 'meters' && v && typeof v === 'object') {
+      for (const [name, m] of Object.entries(v)) {
+        if (!m || typeof m !== 'object') continue;
+        const [val, d] = fmtMeter(m.value, m.unit, m.delta, denom, a.currency);
+        parts.push(`${meterName(name)} ${val}${d ? ` (${d})` : ''}`);
+      }
+    } else if (/(^|_)cents$/.test(k) && typeof v === 'number') {
+      parts.push(`${meterName(k.replace(/_?cents$/, '') || 'amount')} ${fmtMoney(v, a.currency)}`);
+    } else if (typeof v !== 'object') {
+      parts.push(`${k}=${v}`);
+    }
+  }
+  return h('span', {}, h('span.readable', {}, parts.join(' · ')), ' ',
+    h('details.raw', {}, h('summary', {}, 'raw'), h('code', {}, JSON.stringify(a))));
+}
+
 function eventRow(ev, fresh) {
-  const attrs = ev.attrs && typeof ev.attrs === 'object' ? Object.entries(ev.attrs).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`).join(' ') : dash(ev.attrs);
   return h('tr' + (fresh ? '.fresh' : ''), { 'data-seq': ev.seq, 'data-type': ev.type },
     h('td.num', {}, dash(ev.seq)), h('td', {}, fmtTime(tsOf(ev))), h('td', {}, dash(ev.egm)),
-    h('td', {}, dash(ev.class)), h('td', {}, dash(ev.type)), h('td.hide-narrow', {}, attrs));
+    h('td', {}, dash(ev.class)), h('td', {}, dash(ev.type)), h('td.hide-narrow', {}, eventDetails(ev)));
+}
+
+// The EGM page's meters: name, value (money where the unit is credits or cents), raw value.
+function meterTable(e) {
+  const meters = e.meters || {};
+  const units = e.meter_units || {};
+  const denom = e.denomination_cents ? Number(e.denomination_cents) : (e.identity && e.identity.denomination_cents) || null;
+  const names = Object.keys(meters);
+  if (!names.length) return h('p.muted', {}, 'No meter snapshot yet.');
+  return h('div.table-wrap', {}, h('table', { id: 'meters' },
+    h('thead', {}, h('tr', {}, ['Meter', 'Value', 'Raw'].map((t) => h('th', {}, t)))),
+    h('tbody', {}, names.map((n) => {
+      const unit = units[n] || (/_cents$/.test(n) ? 'cents' : 'count');
+      const [val] = fmtMeter(meters[n], unit, null, denom);
+      return h('tr', { 'data-meter': n }, h('td', {}, meterName(n)), h('td.num', {}, val),
+        h('td.num.muted', {}, `${Number(meters[n]).toLocaleString('en-US')} ${unit}`));
+    }))));
 }
 
 function eventTable(rows, liveEgm) {
@@ -394,7 +461,7 @@ async function renderEgmDetail(id) {
     h('div.grid', {}, h('div.card', {}, h('h2', {}, 'Status'), kvList(summary)),
       h('div.card', {}, h('h2', {}, 'Identity'), kvList(e.identity)),
       h('div.card', {}, h('h2', {}, 'Counters'), kvList(e.counters)),
-      h('div.card', {}, h('h2', {}, 'Meters'), kvList(e.meters))),
+      h('div.card', {}, h('h2', {}, 'Meters'), meterTable(e))),
     h('div.card', {}, h('h2', {}, 'Recent events'), eventTable(e.recent_events || [], id)));
 }
 

@@ -178,6 +178,14 @@ try {
     await page.goto(`${base}/#/egms/${encodeURIComponent(doorEgm)}`);
     await page.waitForSelector('h1:has-text("EGM")');
     await page.waitForSelector('tr[data-type="door.opened"]');
+    // Details in words; the raw attributes one click away.
+    assert.match(await page.textContent('tr[data-type="door.opened"]'), /door=main/);
+    await page.click('tr[data-type="door.opened"] details.raw summary');
+    assert.match(await page.textContent('tr[data-type="door.opened"] details.raw code'), /"door":"main"/);
+    if (!env.FLOORGATE_DEVICE_PUB) {
+      // The demo backend's coin-in meter (cents): read as currency, raw value beside it.
+      assert.match(await page.textContent('#meters tr[data-meter="coin_in_cents"]'), /\$1,234\.56.*123,456 cents/);
+    }
   });
 
   await step(`add EGM ${newEgmId} through the form and see it online`, async () => {

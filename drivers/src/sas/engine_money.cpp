@@ -626,6 +626,7 @@ void Engine::finish_snapshot(std::size_t idx) {
     meters.add_raw(meter_name(code), std::move(m).finish());
     e.last_meters[code] = mv.value;
     e.st.meters[meter_name(code)] = mv.value;
+    e.st.meter_units[meter_name(code)] = meter_unit(code);
   }
   if (any_reset) e.recon.reset();
   JsonWriter w;

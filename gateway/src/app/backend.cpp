@@ -164,6 +164,9 @@ std::optional<json::object> ApplianceBackend::egm(std::string_view id) {
     json::object meters;
     for (const auto& [k, v] : e.meters) meters[k] = v;
     o["meters"] = std::move(meters);
+    json::object units;
+    for (const auto& [k, v] : e.meter_units) units[k] = v;
+    o["meter_units"] = std::move(units);  // the page shows credits and cents as money
     store::QueryFilter f;
     f.egm = std::string(id);
     f.limit = 50;

@@ -19,6 +19,7 @@ void fill_sas(EgmView& v, const drivers::sas::EgmStatus& s) {
   v.last_poll_ms = s.last_poll_ms;
   v.last_event_ms = s.last_event_ms;
   v.meters = s.meters;
+  v.meter_units = s.meter_units;
   v.clock_drift_ms = s.clock_drift_ms;
   v.rom_signature = s.rom_signature;
   v.rom_check_running = s.rom_check_running;

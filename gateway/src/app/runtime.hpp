@@ -44,6 +44,7 @@ struct EgmView {
   std::string g2s_no_rights;                          // G2S: devices neither owned nor guested
   std::map<std::string, std::uint64_t> counters;
   std::map<std::string, std::uint64_t> meters;
+  std::map<std::string, std::string> meter_units;  // SAS: credits | cents | count | ...
   std::string meter_poll;            // SAS: 6f | 2f | single | none (last snapshot's poll)
   bool meters_unreadable = false;    // SAS: no meter poll answered (meters.unreadable)
   std::string last_mismatch;         // SAS: the last reconciliation.mismatch, in words

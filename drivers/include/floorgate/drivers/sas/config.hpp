@@ -103,6 +103,7 @@ struct EgmStatus {
   std::optional<std::int64_t> last_event_ms;           // wall clock, UTC ms
   std::optional<std::int64_t> clock_drift_ms;          // EGM clock (LP 7E) - gateway, last read
   std::map<std::string, std::uint64_t> meters;         // last snapshot: meter name -> raw value
+  std::map<std::string, std::string> meter_units;      // meter name -> credits|cents|count|...
   std::optional<std::uint16_t> rom_signature;          // last LP 21 result (rom_seed)
   bool rom_check_running = false;                      // LP 21 ACKed, signature not yet in
   // Meters: the long poll the last snapshot was read with ("6f", "2f", "single"; empty before
