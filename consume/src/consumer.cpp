@@ -142,7 +142,7 @@ struct BatchOutcome {
 BatchOutcome process(Runtime& rt) {
   auto tentative = rt.streams;
   std::vector<Delivered> batch;
-  std::vector<std::pair<std::string, EventMeta>> applied;
+  std::vector<std::pair<const Message*, EventMeta>> parsed_events;  // for a nack pass
   std::map<std::string, bool> touched;  // root -> saw a gap
   std::uint64_t dups = 0, gaps = 0;
   for (const auto& m : rt.pending) {
@@ -157,12 +157,12 @@ BatchOutcome process(Runtime& rt) {
       continue;
     }
     const auto& e = *parsed.meta;
+    parsed_events.emplace_back(&m, e);
     auto& st = tentative[m.root];
     touched.emplace(m.root, false);
     switch (st.classify(e)) {
       case Verdict::apply:
         batch.push_back({m.root, e.epoch, e.seq, m.payload});
-        applied.emplace_back(m.root, e);
         st.record(e);
         break;
       case Verdict::duplicate:
@@ -201,18 +201,16 @@ BatchOutcome process(Runtime& rt) {
     spdlog::error("floorgate-consume: {} sink refused {} events, nacking them: {}",
                   rt.sink.name(), batch.size(), result.error);
     tentative = rt.streams;
-    for (const auto& m : rt.pending) {
-      auto parsed = parse_event(m.payload);
-      if (!parsed.meta) continue;
-      auto& st = tentative[m.root];
-      auto v = st.classify(*parsed.meta);
+    for (const auto& [m, e] : parsed_events) {
+      auto& st = tentative[m->root];
+      auto v = st.classify(e);
       if (v == Verdict::apply) {
-        st.nacked(*parsed.meta);
-        json::object nack{{"nack", parsed.meta->seq}, {"reason", result.error.substr(0, 500)}};
-        publish(rt, m.root, m.root + "/ack/" + rt.opt.consumer, json::serialize(nack));
+        st.nacked(e);
+        json::object nack{{"nack", e.seq}, {"reason", result.error.substr(0, 500)}};
+        publish(rt, m->root, m->root + "/ack/" + rt.opt.consumer, json::serialize(nack));
         ++rt.nacked;
       } else if (v == Verdict::duplicate) {
-        st.record(*parsed.meta);
+        st.record(e);
       }
     }
     auto again = rt.sink.commit({}, positions(tentative));
@@ -376,7 +374,8 @@ void service(Session& s, int timeout_ms) {
 }  // namespace
 
 int run(const ConsumeOptions& opt, Sink& sink, const std::atomic<bool>& stop) {
-  Runtime rt{opt, sink, {}, {}, {}, {}, {}, {}, "/c/" + opt.consumer + "/#"};
+  Runtime rt{opt, sink};
+  rt.sub_suffix = "/c/" + opt.consumer + "/#";
   // Where we are: from the sink (postgres) or the state file, before anything is received.
   for (auto backoff = std::chrono::milliseconds(200);;) {
     auto loaded = sink.load_positions();

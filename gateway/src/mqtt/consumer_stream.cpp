@@ -98,7 +98,7 @@ void DeliveryImpl::pump(ConsumerState& c) {
   // once on a live lane while the backlog (up to `from`) drains beside them.
   if (c.opt.live_first && !c.live && appended_hint_ > c.acked + c.opt.window) {
     auto& l = c.live.emplace();
-    l.from = l.pos = l.after = l.acked = l.sent_upto = appended_hint_;
+    l.from = l.pos = l.after = l.acked = appended_hint_;
     spdlog::info("delivery: consumer {} is {} events behind; events after seq {} go out live "
                  "while its backlog drains beside them",
                  c.opt.name, appended_hint_ - c.acked, l.from);
@@ -138,7 +138,6 @@ bool DeliveryImpl::pump_lane(ConsumerState& c, ConsumerState::Lane& lane, std::u
       lane.inflight.push_back({r.seq, now});
       lane.pos = lane.after = r.seq;
       c.sent_upto = std::max(c.sent_upto, r.seq);
-      if (c.live && live_from) c.live->sent_upto = std::max(c.live->sent_upto, r.seq);
       ++c.counters.published;
     }
     // Every matching row up to `covered` was returned; a sparse route may have scanned its
@@ -230,10 +229,10 @@ void DeliveryImpl::handle_ack(const std::shared_ptr<ConsumerState>& c, const std
   bool live_progress = false;
   if (ack.live && c->live && ack.live->from == c->live->from) {
     auto& l = *c->live;
-    if (ack.live->upto > l.sent_upto) {
+    if (ack.live->upto > l.after) {
       reject(c.get(), &DeliveryStats::rejected_ack_beyond, topic,
              "live_upto " + std::to_string(ack.live->upto) + " beyond the highest live seq " +
-                 std::to_string(l.sent_upto));
+                 std::to_string(l.after));
       return;
     }
     if (ack.live->upto > l.acked) {
@@ -270,7 +269,7 @@ void DeliveryImpl::handle_ack(const std::shared_ptr<ConsumerState>& c, const std
   if (main.pos < std::min(upto, limit)) main.pos = main.after = std::min(upto, limit);
   if (c->live && upto > c->live->from) {  // the consumer's cumulative ack covers live events
     auto& l = *c->live;
-    l.acked = std::max(l.acked, std::min(upto, l.sent_upto));
+    l.acked = std::max(l.acked, std::min(upto, l.after));
     while (!l.inflight.empty() && l.inflight.front().seq <= l.acked) l.inflight.pop_front();
   }
   commit_ack(c);

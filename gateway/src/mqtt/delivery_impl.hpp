@@ -42,9 +42,10 @@ struct ConsumerState {
   Lane main;                        // ordered; with a live lane: the backlog up to live->from
   // live_first only: new events (seq > from) while the backlog drains. Its acks arrive as
   // {"upto":..,"live_from":from,"live_upto":..}; the durable cursor moves with the backlog,
-  // and the lanes merge once the backlog is acked up to `from`.
+  // and the lanes merge once the backlog is acked up to `from`. The lane publishes in seq
+  // order, so its `after` is also the highest live seq sent.
   struct LiveLane : Lane {
-    std::uint64_t from = 0, acked = 0, sent_upto = 0;
+    std::uint64_t from = 0, acked = 0;
   };
   std::optional<LiveLane> live;
   std::size_t inflight() const { return main.inflight.size() + (live ? live->inflight.size() : 0); }
