@@ -68,8 +68,8 @@ struct Runtime {
   std::map<std::string, std::unique_ptr<drivers::g2s::Host>> g2s_hosts;  // by bus id
   std::function<void(const boost::json::object&)> live;  // the web page's live feed
   std::deque<std::pair<std::int64_t, std::uint64_t>> rate_samples;  // (ms, durable total)
-  History history;
-  web::FloorState floor;  // per-EGM doors/handpay/tilt/stacker for the floor view  // the dashboard's last hour, one point per minute (GET /api/history)
+  History history;        // the dashboard's last hour, one point per minute (GET /api/history)
+  web::FloorState floor;  // per-EGM doors/handpay/tilt/stacker for the floor view
   std::string alarm;                                      // current alarm text, empty = none
   // Signed chain heads (docs/audit.md): the device key, the newest durable row, the last head
   // signed and published on <root>/chain.
