@@ -4,6 +4,7 @@
 
 #include "floorgate/core/limits.hpp"
 #include "checks.hpp"
+#include "floorgate/config/schema.hpp"
 #include "sections.hpp"
 
 namespace floorgate::config::detail {
@@ -11,14 +12,11 @@ namespace limits = core::limits;
 
 namespace {
 
-const std::vector<std::string_view> kSasEgmKeys = {
-    "id", "address", "poll_period_ms", "meter_period_s", "meter_codes", "real_time_events",
-    "rom_check_period_s", "rom_seed", "timing", "reply_timeout_ms", "inter_byte_ms",
-    "poll_gap_ms", "location", "bank", "set_clock", "clock_period_s", "reconcile_tolerance_cents"};
 const std::vector<std::string_view> kG2sTlsKeys = {"tls_cert_file", "tls_key_file",
                                                     "tls_ca_file"};
-const std::vector<std::string_view> kG2sEgmKeys = {"id", "g2s_egm_id", "url", "meter_period_s",
-                                                    "location", "bank"};
+
+// The schema's bit for a driver (KeySpec::drivers).
+unsigned driver_bit(Driver d) { return 1u << static_cast<unsigned>(d); }
 
 std::string at_line(Pos p) { return "line " + std::to_string(p.line); }
 
@@ -27,16 +25,6 @@ void read_timing(Reader& r, const YAML::Node& map, std::string_view path, std::s
   const std::vector<std::string_view> names(std::begin(kSasTimingPresets), std::end(kSasTimingPresets));
   int idx = -1;
   if (r.read_choice(map, path, "timing", names, idx) && idx >= 0) out = std::string(names[idx]);
-}
-
-// Keys of `all` that are not in `mine` (the other protocol's keys).
-std::vector<std::string_view> minus(const std::vector<std::string_view>& all,
-                                    const std::vector<std::string_view>& mine) {
-  std::vector<std::string_view> out;
-  for (auto k : all) {
-    if (std::find(mine.begin(), mine.end(), k) == mine.end()) out.push_back(k);
-  }
-  return out;
 }
 
 void read_label(Reader& r, const YAML::Node& map, std::string_view path, std::string_view key,
@@ -119,10 +107,9 @@ std::string url_scheme_problem(const BusConfig& bus, const std::string& url) {
 void read_egm(Reader& r, const YAML::Node& e, const std::string& p, const BusConfig& bus,
               Seen& seen, std::map<int, Pos>& addresses, EgmConfig& egm) {
   const bool g2s = bus.driver == Driver::g2s;
-  const auto& mine = g2s ? kG2sEgmKeys : kSasEgmKeys;
-  std::vector<std::string_view> all = kSasEgmKeys;
-  all.insert(all.end(), kG2sEgmKeys.begin(), kG2sEgmKeys.end());
-  if (!r.check_map(e, p, mine, minus(all, mine),
+  constexpr std::string_view kEgm = "buses[].egms[]";
+  if (!r.check_map(e, p, section_keys(kEgm, driver_bit(bus.driver)),
+                   other_driver_keys(kEgm, driver_bit(bus.driver)),
                    g2s ? "applies to sas-serial and sas-tcp buses only, not to a g2s bus"
                        : "applies to g2s buses only, not to a SAS bus"))
     return;
@@ -279,11 +266,6 @@ void read_buses(Reader& r, const YAML::Node& node, int web_port, std::vector<Bus
     r.error(pos_of(node), "buses", "expected a list of buses, got " + describe(node));
     return;
   }
-  const std::vector<std::string_view> common = {"id", "driver", "egms"};
-  const std::vector<std::string_view> per_driver[] = {
-      {"port", "link", "timing", "wakeup_delay_us", "low_latency"},
-      {"endpoint", "timing"},
-      {"listen_port", "bind", "host_id", "tls_cert_file", "tls_key_file", "tls_ca_file"}};
   Seen seen;
   for (std::size_t i = 0; i < node.size(); ++i) {
     const YAML::Node b = node[i];
@@ -297,13 +279,10 @@ void read_buses(Reader& r, const YAML::Node& node, int web_port, std::vector<Bus
     const bool driver_ok = r.require(b, p, "driver", "sas-serial | sas-tcp | g2s") &&
                            r.read_choice(b, p, "driver", {"sas-serial", "sas-tcp", "g2s"}, driver);
     bus.driver = static_cast<Driver>(driver);
-    std::vector<std::string_view> known = common;
-    std::vector<std::string_view> other;
-    for (int d = 0; d < 3; ++d) {
-      auto& dest = (!driver_ok || d == driver) ? known : other;
-      dest.insert(dest.end(), per_driver[d].begin(), per_driver[d].end());
-    }
-    r.check_map(b, p, known, other, "does not apply to a " +
+    // Until the driver is known every bus key is accepted (the driver's own error is enough).
+    const unsigned bit = driver_ok ? driver_bit(bus.driver) : kAllDrivers;
+    r.check_map(b, p, section_keys("buses[]", bit), other_driver_keys("buses[]", bit),
+                "does not apply to a " +
                                         std::string(to_string(bus.driver)) + " bus");
     if (r.require(b, p, "id", "bus id, e.g. bus0") && r.read_id(b, p, "id", bus.id))
       first_use(r, seen.bus_ids, bus.id, pos_of(Reader::find(b, "id")), join(p, "id"), "bus id");

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "checks.hpp"
+#include "floorgate/config/schema.hpp"
 #include "sections.hpp"
 
 namespace floorgate::config::detail {
@@ -12,7 +13,7 @@ namespace {
 void read_route(Reader& r, const YAML::Node& node, const std::string& path,
                 const std::set<std::string>& egm_ids, RouteConfig& route) {
   if (!node.IsDefined() || node.IsNull()) return;
-  if (!r.check_map(node, path, {"classes", "types", "egms"})) return;
+  if (!r.check_map(node, path, section_keys("consumers[].route"))) return;
   std::vector<Pos> where;
   std::vector<std::string> values;
   const std::vector<std::string_view> classes(core::kEventClassNames.begin(),
@@ -67,8 +68,7 @@ void read_consumers(Reader& r, const YAML::Node& node, const std::vector<BusConf
   for (std::size_t i = 0; i < node.size(); ++i) {
     const YAML::Node c = node[i];
     const std::string p = index("consumers", i);
-    if (!r.check_map(c, p, {"name", "route", "required", "window", "ack_timeout_s",
-                            "replay_rate", "delivery"}))
+    if (!r.check_map(c, p, section_keys("consumers[]")))
       continue;
     ConsumerConfig consumer;
     if (r.require(c, p, "name", "consumer name, e.g. slot-mgmt") &&

@@ -67,8 +67,10 @@ void emit_bus(YAML::Emitter& out, const BusConfig& b) {
       key_str(out, "port", b.port);
       key_val(out, "link", std::string(to_string(b.link)));
       key_val(out, "timing", b.timing);
-      if (b.wakeup_delay_us > 0) key_val(out, "wakeup_delay_us", b.wakeup_delay_us);
-      if (b.low_latency) key_val(out, "low_latency", true);
+      if (b.link == LinkKind::uart) {  // the loader refuses them set on a pty
+        key_val(out, "wakeup_delay_us", b.wakeup_delay_us);
+        key_val(out, "low_latency", b.low_latency);
+      }
       break;
     case Driver::sas_tcp: {
       const bool v6 = b.tcp_host.find(':') != std::string::npos;
@@ -146,11 +148,9 @@ void emit_web(YAML::Emitter& out, const WebConfig& w) {
   key_str(out, "key_file", w.tls_key_file.string());
   out << YAML::EndMap;
   key_val(out, "session_idle_timeout_s", w.session_idle_timeout.count());
-  if (!w.allowed_hosts.empty()) {
-    out << YAML::Key << "allowed_hosts" << YAML::Value << YAML::Flow << YAML::BeginSeq;
-    for (const auto& h : w.allowed_hosts) out << h;
-    out << YAML::EndSeq;
-  }
+  out << YAML::Key << "allowed_hosts" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+  for (const auto& h : w.allowed_hosts) out << h;
+  out << YAML::EndSeq;
   out << YAML::Key << "users" << YAML::Value << YAML::BeginSeq;
   for (const auto& u : w.users) {
     out << YAML::BeginMap;

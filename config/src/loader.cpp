@@ -21,8 +21,7 @@ namespace {
 LoadResult load_node(const YAML::Node& root, detail::Reader& r) {
   using detail::Reader;
   Config cfg;
-  if (r.check_map(root, "",
-                  {"gateway", "logging", "store", "mqtt", "consumers", "buses", "web"})) {
+  if (r.check_map(root, "", section_keys(""))) {
     detail::read_gateway(r, root, cfg);
     const YAML::Node store = Reader::find(root, "store");
     if (store.IsDefined() && !store.IsNull()) detail::read_store(r, store, cfg.store);

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "checks.hpp"
+#include "floorgate/config/schema.hpp"
 
 namespace floorgate::config::detail {
 
@@ -35,7 +36,7 @@ void read_gateway(Reader& r, const YAML::Node& root, Config& out) {
   const std::string path = "gateway";
   if (!r.require(root, "", path, "gateway: id, site")) return;
   const YAML::Node g = Reader::find(root, path);
-  if (r.check_map(g, path, {"id", "site", "topic_root"})) {
+  if (r.check_map(g, path, section_keys(path))) {
     const bool have_id = r.require(g, path, "id", "gateway id, e.g. gw-01");
     const bool have_site = r.require(g, path, "site", "site id, e.g. main-floor");
     if (have_id) r.read_id(g, path, "id", out.gateway.id);
@@ -49,7 +50,7 @@ void read_gateway(Reader& r, const YAML::Node& root, Config& out) {
     }
   }
   const YAML::Node l = Reader::find(root, "logging");
-  if (l.IsDefined() && !l.IsNull() && r.check_map(l, "logging", {"level"})) {
+  if (l.IsDefined() && !l.IsNull() && r.check_map(l, "logging", section_keys("logging"))) {
     int level = static_cast<int>(out.log_level);
     if (r.read_choice(l, "logging", "level", {"trace", "debug", "info", "warn", "error"}, level))
       out.log_level = static_cast<LogLevel>(level);
@@ -58,7 +59,7 @@ void read_gateway(Reader& r, const YAML::Node& root, Config& out) {
 
 void read_store(Reader& r, const YAML::Node& node, StoreConfig& out) {
   const std::string path = "store";
-  if (!r.check_map(node, path, {"path", "retention"})) return;
+  if (!r.check_map(node, path, section_keys(path))) return;
   std::string p = out.path.string();
   if (r.read_string(node, path, "path", p)) {
     if (p.empty()) r.error(pos_of(Reader::find(node, "path")), join(path, "path"),
@@ -68,7 +69,7 @@ void read_store(Reader& r, const YAML::Node& node, StoreConfig& out) {
   }
   const YAML::Node ret = Reader::find(node, "retention");
   const std::string rp = join(path, "retention");
-  if (!ret.IsDefined() || ret.IsNull() || !r.check_map(ret, rp, {"max_size_mb", "max_age_days"}))
+  if (!ret.IsDefined() || ret.IsNull() || !r.check_map(ret, rp, section_keys(rp)))
     return;
   std::int64_t mb = static_cast<std::int64_t>(out.retention.max_size_bytes >> 20);
   if (r.read_int(ret, rp, "max_size_mb", 1, 1048576, mb))
@@ -117,10 +118,7 @@ void read_broker_hosts(Reader& r, const YAML::Node& node, const std::string& pat
 
 void read_mqtt(Reader& r, const YAML::Node& node, MqttConfig& out) {
   const std::string path = "mqtt";
-  if (!r.check_map(node, path,
-                   {"host", "port", "hosts", "tls", "username", "password_file", "client_id",
-                    "keepalive_s", "stall_timeout_s", "live_copy", "health_period_s",
-                    "protocol"}))
+  if (!r.check_map(node, path, section_keys(path)))
     return;
   std::string host = out.host;
   if (r.read_string(node, path, "host", host)) {
@@ -153,7 +151,7 @@ void read_mqtt(Reader& r, const YAML::Node& node, MqttConfig& out) {
   const YAML::Node tls = Reader::find(node, "tls");
   const std::string tp = join(path, "tls");
   if (!tls.IsDefined() || tls.IsNull() ||
-      !r.check_map(tls, tp, {"ca_file", "cert_file", "key_file"}))
+      !r.check_map(tls, tp, section_keys(tp)))
     return;
   read_file_key(r, tls, tp, "ca_file", "CA file", out.tls.ca_file);
   read_file_key(r, tls, tp, "cert_file", "certificate file", out.tls.cert_file);
@@ -166,9 +164,7 @@ void read_mqtt(Reader& r, const YAML::Node& node, MqttConfig& out) {
 
 void read_web(Reader& r, const YAML::Node& node, WebConfig& out) {
   const std::string path = "web";
-  if (!r.check_map(node, path,
-                   {"enabled", "bind", "port", "tls", "session_idle_timeout_s", "allowed_hosts",
-                    "users"}))
+  if (!r.check_map(node, path, section_keys(path)))
     return;
   r.read_bool(node, path, "enabled", out.enabled);
   std::string bind = out.bind;
@@ -184,7 +180,7 @@ void read_web(Reader& r, const YAML::Node& node, WebConfig& out) {
 
   const YAML::Node tls = Reader::find(node, "tls");
   const std::string tp = join(path, "tls");
-  if (tls.IsDefined() && !tls.IsNull() && r.check_map(tls, tp, {"cert_file", "key_file"})) {
+  if (tls.IsDefined() && !tls.IsNull() && r.check_map(tls, tp, section_keys(tp))) {
     read_file_key(r, tls, tp, "cert_file", "certificate file", out.tls_cert_file);
     read_file_key(r, tls, tp, "key_file", "key file", out.tls_key_file);
     if (out.tls_cert_file.empty() != out.tls_key_file.empty())
@@ -203,7 +199,7 @@ void read_web(Reader& r, const YAML::Node& node, WebConfig& out) {
   for (std::size_t i = 0; i < users.size(); ++i) {
     const YAML::Node u = users[i];
     const std::string p = index(up, i);
-    if (!r.check_map(u, p, {"name", "role", "password_hash"})) continue;
+    if (!r.check_map(u, p, section_keys("web.users[]"))) continue;
     WebUserConfig user;
     const bool have_name = r.require(u, p, "name", "login name");
     const bool have_role = r.require(u, p, "role", "viewer | technician");

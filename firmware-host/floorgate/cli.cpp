@@ -6,6 +6,7 @@ std::string usage_text() {
   return R"(usage: floorgate [--config FILE] [--store PATH] [--log-level LEVEL]
        floorgate --check-config FILE
        floorgate --print-default-config
+       floorgate --print-config-schema
        floorgate --hash-password          (reads the password from standard input)
        floorgate --mqtt-acl FILE --out DIR
        floorgate user add NAME --role viewer|technician --config FILE  (password from stdin)
@@ -22,6 +23,7 @@ SQLite and delivers it over MQTT to acknowledging consumers.
   --log-level LEVEL      trace | debug | info | warn | error (overrides logging.level)
   --check-config FILE    validate FILE, print every error as file:line:col, exit 1 if any
   --print-default-config print the embedded default configuration (annotated YAML)
+  --print-config-schema  print the JSON Schema of the configuration file (for editors)
   --hash-password        print a password hash for web.users[].password_hash
   user add NAME          add (or re-key) a web page account in the --config FILE; the
                          password is read from standard input and only its hash is stored
@@ -73,6 +75,8 @@ std::optional<CommandLine> parse_command_line(const std::vector<std::string>& ar
       cl.mode = CommandLine::Mode::version;
     } else if (a == "--print-default-config") {
       cl.mode = CommandLine::Mode::print_default_config;
+    } else if (a == "--print-config-schema") {
+      cl.mode = CommandLine::Mode::print_config_schema;
     } else if (a == "--hash-password") {
       cl.mode = CommandLine::Mode::hash_password;
     } else if (a == "--config" || a == "--check-config") {

@@ -9,7 +9,7 @@ namespace floorgate::host {
 
 struct CommandLine {
   enum class Mode {
-    run, check_config, print_default_config, hash_password, mqtt_acl, user_add, user_passwd, help, version
+    run, check_config, print_default_config, print_config_schema, hash_password, mqtt_acl, user_add, user_passwd, help, version
   };
   Mode mode = Mode::run;
   std::optional<std::string> config_path;  // --config FILE / --check-config FILE

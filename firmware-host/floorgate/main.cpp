@@ -14,6 +14,7 @@
 #include "daemon.hpp"
 #include "mqtt_acl.hpp"
 #include "floorgate/config/config.hpp"
+#include "floorgate/config/schema.hpp"
 #include "floorgate/gateway/appliance.hpp"
 #include "floorgate/gateway/logging.hpp"
 #include "floorgate/gateway/web/password.hpp"
@@ -140,6 +141,9 @@ int main(int argc, char** argv) {
     case CommandLine::Mode::version: std::cout << "floorgate " FLOORGATE_VERSION "\n"; return 0;
     case CommandLine::Mode::print_default_config:
       std::cout << floorgate::config::default_config_yaml();
+      return 0;
+    case CommandLine::Mode::print_config_schema:
+      std::cout << floorgate::config::config_schema_json();
       return 0;
     case CommandLine::Mode::check_config: return check_config(*cl->config_path);
     case CommandLine::Mode::hash_password: return hash_password();

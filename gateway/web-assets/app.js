@@ -449,7 +449,9 @@ function renderEgmTable() {
 function kvList(obj) {
   const entries = Object.entries(obj || {}).filter(([, v]) => v === null || typeof v !== 'object');
   if (!entries.length) return h('p.muted', {}, 'None reported yet');
-  return h('dl.kv', {}, entries.map(([k, v]) => [h('dt', {}, k), h('dd', {}, dash(v))]));
+  // Wall-clock times (ms since the epoch) read as a time and an age, not a 13-digit number.
+  const show = (k, v) => (/_ms$/.test(k) && typeof v === 'number' && v > 1e12 ? `${fmtTime(v)} (${fmtAgo(v)})` : dash(v));
+  return h('dl.kv', {}, entries.flatMap(([k, v]) => [h('dt', {}, k.replace(/_/g, ' ')), h('dd', {}, show(k, v))]));
 }
 
 async function renderEgmDetail(id) {
@@ -458,10 +460,10 @@ async function renderEgmDetail(id) {
   const e = r.data;
   const summary = Object.fromEntries(Object.entries(e).filter(([k, v]) => !['identity', 'meters', 'recent_events', 'counters'].includes(k) && (v === null || typeof v !== 'object')));
   setView(h('p', {}, h('a', { href: '#/egms' }, '← All EGMs')), h('h1', {}, `EGM ${id} `, linkBadge(e)),
-    h('div.grid', {}, h('div.card', {}, h('h2', {}, 'Status'), kvList(summary)),
+    h('div.grid', {}, h('div.card.wide', {}, h('h2', {}, 'Status'), kvList(summary)),
       h('div.card', {}, h('h2', {}, 'Identity'), kvList(e.identity)),
-      h('div.card', {}, h('h2', {}, 'Counters'), kvList(e.counters)),
-      h('div.card', {}, h('h2', {}, 'Meters'), meterTable(e))),
+      h('div.card', {}, h('h2', {}, 'Counters'), kvList(e.counters))),
+    h('div.card', {}, h('h2', {}, 'Meters'), meterTable(e)),
     h('div.card', {}, h('h2', {}, 'Recent events'), eventTable(e.recent_events || [], id)));
 }
 

@@ -84,6 +84,10 @@ int main(int argc, char** argv) {
   opts.users = {{"tech", "technician", web::hash_password("tech-pass", 1000)},
                 {"view", "viewer", web::hash_password("view-pass", 1000)}};
   demo.server = std::make_unique<web::WebServer>(demo.io.get_executor(), opts, demo.backend);
+  demo.backend.users = opts.users;
+  demo.backend.users_changed = [&demo](const std::vector<web::User>& users) {
+    demo.server->set_users(users);
+  };
   if (auto ec = demo.server->start()) {
     std::fprintf(stderr, "floorgate-web-demo: cannot listen: %s\n", ec.message().c_str());
     return 1;

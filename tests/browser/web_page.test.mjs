@@ -180,6 +180,15 @@ try {
     await page.waitForSelector('tr[data-type="door.opened"]');
     // Details in words; the raw attributes one click away.
     assert.match(await page.textContent('tr[data-type="door.opened"]'), /door=main/);
+    assert.doesNotMatch(await page.textContent('#view'), /\[object /, 'an element printed as text');
+    // The technician's handheld and the bank's touch screen: no sideways scrolling.
+    for (const size of [{ width: 390, height: 844 }, { width: 1024, height: 768 }]) {
+      await page.setViewportSize(size);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      assert.ok(overflow <= 0, `the EGM page scrolls sideways by ${overflow}px at ${size.width}x${size.height}`);
+    }
+    await shot('web-egm.png', true);
+    await page.setViewportSize({ width: 1366, height: 900 });
     await page.click('tr[data-type="door.opened"] details.raw summary');
     assert.match(await page.textContent('tr[data-type="door.opened"] details.raw code'), /"door":"main"/);
     if (!env.FLOORGATE_DEVICE_PUB) {
@@ -188,33 +197,66 @@ try {
     }
   });
 
-  await step(`add EGM ${newEgmId} through the form and see it online`, async () => {
+  // The forms come from the configuration's JSON Schema: selects for choices, number fields
+  // with their range, list editors; Apply shows the YAML diff before anything changes.
+  const egmCount = () => page.$$eval('details[data-item^="buses[0].egms["]', (els) => els.length);
+  async function addEgm() {
     await page.click('nav a[data-view="config"]');
-    await page.waitForSelector('#config-form fieldset');
-    const add = page.locator('button[data-add$=".egms"]').first();
-    const table = (await add.getAttribute('data-add'));
-    await add.click();
-    const row = page.locator(`table[data-table="${table}"] tbody tr`).last();
-    await row.locator('input[data-path$=".id"]').fill(newEgmId);
-    await row.locator('input[data-path$=".address"]').fill(newEgmAddress);
+    await page.waitForSelector('#config-form [data-section="buses"]');
+    const bus = page.locator('details[data-item="buses[0]"]');
+    if (!(await bus.getAttribute('open') !== null)) await bus.locator('> summary').click();
+    const n = await egmCount();
+    await page.click('button[data-add="buses[0].egms"]');
+    const p = `buses[0].egms[${n}]`;
+    await page.waitForSelector(`details[data-item="${p}"][open]`);
+    return p;
+  }
+
+  await step(`add EGM ${newEgmId} with poll period and bank from the form, review the diff, apply`, async () => {
+    const p = await addEgm();
+    // A select for each choice, a number field with its range, checkboxes for event classes.
+    assert.equal(await page.$eval('select[data-path="buses[0].driver"]', (e) => e.value), 'sas-serial');
+    assert.deepEqual(await page.$$eval('select[data-path="buses[0].driver"] option', (o) => o.map((x) => x.value).filter(Boolean)),
+      ['sas-serial', 'sas-tcp', 'g2s']);
+    await page.waitForSelector('select[data-path="buses[0].link"]');
+    const poll = page.locator(`input[data-path="${p}.poll_period_ms"]`);
+    assert.equal(await poll.getAttribute('type'), 'number');
+    assert.equal(await poll.getAttribute('min'), '40');
+    assert.equal(await poll.getAttribute('max'), '200');
+    assert.match(await poll.getAttribute('placeholder'), /default 200/);
+    assert.match(await page.textContent(`[data-field="${p}.poll_period_ms"] .help`), /range 40–200/);
+    await page.waitForSelector('input[data-choice="consumers[0].route.classes=financial"]', { state: 'attached' });
+    await page.fill(`input[data-path="${p}.id"]`, newEgmId);
+    await page.fill(`input[data-path="${p}.address"]`, newEgmAddress);
+    await poll.fill('100');
+    await page.fill(`input[data-path="${p}.bank"]`, 'bank-new');
     await page.click('#config-apply');
-    await page.waitForSelector('#config-status.ok');
+    await page.waitForSelector('#config-review:not([hidden]) #config-diff-lines');
+    const added = await page.$$eval('#config-diff-lines .add', (l) => l.map((x) => x.textContent.trim()));
+    for (const want of [`id: ${newEgmId}`, `address: ${newEgmAddress}`, 'poll_period_ms: 100', 'bank: bank-new']) {
+      assert.ok(added.some((l) => l.includes(want)), `the diff does not add "${want}": ${added.join(' | ')}`);
+    }
+    assert.equal(await page.$$eval('#config-diff-lines .del', (l) => l.length), 0, 'an addition removes nothing');
+    await shot('web-config.png', true);
+    await page.click('#config-confirm');
+    await page.waitForSelector('#config-status.ok:has-text("Applied")');
+    // The change is in the file the daemon now runs from.
+    const yaml = await page.evaluate(async () => (await (await fetch('/api/config')).json()).yaml);
+    const at = yaml.indexOf(newEgmId);
+    assert.ok(at > 0, 'the new EGM is not in the YAML');
+    assert.match(yaml.slice(at, at + 400), /poll_period_ms: 100[\s\S]*bank: "?bank-new/);
     await page.click('nav a[data-view="egms"]');
     await page.waitForSelector(`tr[data-egm="${newEgmId}"]:has-text("online")`, { timeout: 60000 });
   });
 
   await step('invalid address shows the error beside the field', async () => {
-    await page.click('nav a[data-view="config"]');
-    await page.waitForSelector('#config-form fieldset');
-    const add = page.locator('button[data-add$=".egms"]').first();
-    const table = await add.getAttribute('data-add');
-    await add.click();
-    const row = page.locator(`table[data-table="${table}"] tbody tr`).last();
-    await row.locator('input[data-path$=".id"]').fill('bad-egm-1');
-    await row.locator('input[data-path$=".address"]').fill(badAddress);
+    const p = await addEgm();
+    await page.fill(`input[data-path="${p}.id"]`, 'bad-egm-1');
+    await page.fill(`input[data-path="${p}.address"]`, badAddress);
     await page.click('#config-apply');
     await page.waitForSelector('#config-status.bad');
-    const err = row.locator('input[data-path$=".address"][aria-invalid="true"] + .field-error');
+    assert.ok(await page.locator('#config-review').isHidden(), 'no review of an invalid file');
+    const err = page.locator(`input[data-path="${p}.address"][aria-invalid="true"] + .field-error`);
     await err.waitFor();
     assert.ok((await err.textContent()).length > 0);
     await shot('web-config-error.png', true);
@@ -222,7 +264,7 @@ try {
 
   await step('roll back removes the added EGM', async () => {
     await page.click('#config-rollback');
-    await page.waitForSelector('#config-status.ok');
+    await page.waitForSelector('#config-status.ok:has-text("Rolled back")');
     await page.click('nav a[data-view="egms"]');
     await page.waitForFunction((n) => document.querySelectorAll('tr[data-egm]').length === n, expectEgms);
     assert.equal(await page.locator(`tr[data-egm="${newEgmId}"]`).count(), 0);
@@ -259,30 +301,52 @@ try {
     await page.setViewportSize({ width: 1366, height: 900 });
   });
 
-  await step('set password form: the server hashes it and the account logs in with it', async () => {
-    // The technician sets its own password (to the same value, so the scenario can be re-run).
-    // The real daemon writes the new hash and ends that account's sessions, so the page falls
-    // back to the login view; logging in again proves the stored hash is a working one.
-    await page.click('nav a[data-view="config"]');
-    await page.waitForSelector('#password-form');
-    await page.fill('#pw-user', user);
-    await page.fill('#pw-new', password);
-    await page.click('#pw-set');
-    await page.waitForFunction(() =>
-      /Password/.test((document.getElementById('config-status') || {}).textContent || '') ||
-      !document.getElementById('login-view').hidden);
-    assert.equal(await page.inputValue('#pw-new').catch(() => ''), '', 'the password box is cleared');
-    // Ended (real daemon): the page's reload meets the 401 and shows the login view.
-    const ended = await page.evaluate(async () => (await fetch('/api/session')).status) === 401;
-    if (ended) {
-      await page.waitForSelector('#login-view:not([hidden])');
-      await page.fill('#login-user', user);
-      await page.fill('#login-password', password);
-      await page.click('#login-submit');
-      await page.waitForSelector('#nav:not([hidden])');
-    }
-    const session = await page.evaluate(async () => (await fetch('/api/session')).status);
-    assert.equal(session, 200);
+  async function signIn(name, pass) {
+    await page.waitForSelector('#login-view:not([hidden])');
+    await page.fill('#login-user', name);
+    await page.fill('#login-password', pass);
+    await page.click('#login-submit');
+    await page.waitForSelector('#nav:not([hidden])');
+  }
+  const usersOk = async (text) => {
+    await page.waitForFunction((t) => {
+      const s = document.getElementById('users-status');
+      return s && s.className === 'ok' && s.textContent.includes(t);
+    }, text);
+  };
+
+  await step('users: add an account, make it a technician, set its password, log in as it, remove it', async () => {
+    const name = 'floor2', first = 'floor2-first-pass', second = 'floor2-second-pass';
+    await page.click('nav a[data-view="users"]');
+    await page.waitForSelector(`#users tr[data-user="${user}"]`);
+    await page.fill('#user-add-name', name);
+    await page.selectOption('#user-add-role', 'viewer');
+    await page.fill('#user-add-password', first);
+    await page.click('#user-add-submit');
+    await usersOk(name);
+    assert.equal(await page.inputValue('#user-add-password'), '', 'the password box is cleared');
+    await page.waitForSelector(`#users tr[data-user="${name}"]`);
+    await page.selectOption(`select[data-role-for="${name}"]`, 'technician');
+    await usersOk(name);
+    assert.equal(await page.$eval(`select[data-role-for="${name}"]`, (e) => e.value), 'technician');
+    await page.fill(`input[data-password-for="${name}"]`, second);
+    await page.click(`button[data-set-password="${name}"]`);
+    await usersOk(name);
+    await page.click('#logout');
+    await signIn(name, second);
+    assert.match(await page.textContent('#who'), new RegExp(`${name} \\(technician\\)`));
+    await page.click('#logout');
+    await signIn(user, password);
+    await page.click('nav a[data-view="users"]');
+    await page.waitForSelector(`#users tr[data-user="${name}"]`);
+    page.once('dialog', (d) => d.accept());
+    await page.click(`button[data-remove-user="${name}"]`);
+    await usersOk(name);
+    await page.waitForFunction((n) => !document.querySelector(`#users tr[data-user="${n}"]`), name);
+    // Each change is audited.
+    await page.click('nav a[data-view="audit"]');
+    await page.waitForSelector('#audit tbody tr');
+    assert.match(await page.textContent('#audit'), new RegExp(name));
   });
 
   await step('log out', async () => {

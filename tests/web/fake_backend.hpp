@@ -6,12 +6,15 @@
 
 #include "mini_yaml.hpp"
 
+#include <floorgate/config/schema.hpp>
 #include <floorgate/gateway/web/backend.hpp>
 #include <floorgate/gateway/web/floor_state.hpp>
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <functional>
 #include <chrono>
 #include <deque>
 #include <map>
@@ -24,6 +27,8 @@ namespace json = boost::json;
 using floorgate::gateway::web::CheckedConfig;
 using floorgate::gateway::web::ConfigError;
 using floorgate::gateway::web::ConfigResult;
+using floorgate::gateway::web::User;
+using floorgate::gateway::web::UserChange;
 using floorgate::gateway::web::EventQuery;
 
 inline std::int64_t now_ms() {
@@ -78,17 +83,17 @@ class FakeBackend : public floorgate::gateway::web::Backend {
     for (int i = 1; i <= 4; ++i) bus2.push_back(egm_cfg("bank2-0" + std::to_string(i), i));
     doc_ = json::object{
         {"gateway", {{"id", "gw-demo"}, {"site", "demo-casino"}}},
-        {"mqtt", {{"host", "127.0.0.1"}, {"port", 1883}, {"topic_root", "floor/v1/demo/gw-demo"}}},
+        {"mqtt", {{"host", "127.0.0.1"}, {"port", 1883}}},
         {"buses", json::array{
-            json::object{{"name", "bus1"}, {"kind", "sas-serial"}, {"device", "/dev/ttyS1"},
+            json::object{{"id", "bus1"}, {"driver", "sas-serial"}, {"port", "/dev/ttyS1"},
                          {"egms", bus1}},
-            json::object{{"name", "bus2"}, {"kind", "sas-tcp"}, {"device", "10.0.0.20:4001"},
+            json::object{{"id", "bus2"}, {"driver", "sas-tcp"}, {"endpoint", "10.0.0.20:4001"},
                          {"egms", bus2}}}},
         {"consumers", json::array{
             json::object{{"name", "sms"}, {"required", true}, {"window", 64},
-                         {"classes", json::array{"financial", "security"}}},
+                         {"route", {{"classes", json::array{"financial", "security"}}}}},
             json::object{{"name", "maintenance"}, {"required", false}, {"window", 32},
-                         {"classes", json::array{"fault", "security"}}}}},
+                         {"route", {{"classes", json::array{"fault", "security"}}}}}}},
         {"web", {{"users", json::array{json::object{
                      {"name", "tech"}, {"role", "technician"},
                      {"password_hash", "pbkdf2-sha256$210000$c2FsdHNhbHRzYWx0c2FsdA==$"
@@ -155,7 +160,8 @@ class FakeBackend : public floorgate::gateway::web::Backend {
       for (const auto& e : list.as_array()) {
         json::value idv = field(e, "id");
         std::string id = idv.is_string() ? std::string(idv.as_string()) : "";
-        json::object row{{"id", id}, {"bus", field(b, "name")}, {"port", field(b, "device")},
+        json::object row{{"id", id}, {"bus", field(b, "id")},
+                         {"port", field(b, "port").is_null() ? field(b, "endpoint") : field(b, "port")},
                          {"address", field(e, "address")}, {"protocol", "sas"},
                          {"link", "online"}, {"last_poll_ms", now_ms()},
                          {"counters", {{"polls", 1000}, {"crc_errors", 0}, {"events", 5}}}};
@@ -216,6 +222,11 @@ class FakeBackend : public floorgate::gateway::web::Backend {
     return out;
   }
   json::object config_document() override { return doc_; }
+  // The real key table's schema, so the demo page renders the real forms.
+  const json::value& config_schema() override {
+    static const json::value schema = json::parse(floorgate::config::config_schema_json());
+    return schema;
+  }
 
   // Called on the web server's worker thread (like the real one): no shared state but the
   // atomic counter.
@@ -255,14 +266,25 @@ class FakeBackend : public floorgate::gateway::web::Backend {
     return ConfigResult{true, {}, "Rolled back to the previous configuration"};
   }
 
-  ConfigResult set_password(const std::string& account, const std::string& password_hash,
-                            const std::string& by) override {
-    passwords_set[account] = password_hash;
+  ConfigResult change_user(const UserChange& change, const std::string& by) override {
+    using Action = UserChange::Action;
+    if (change.action == Action::set_password) passwords_set[change.account] = change.password_hash;
+    auto it = std::find_if(users.begin(), users.end(), [&](const User& u) { return u.name == change.account; });
+    if (change.action == Action::add) users.push_back({change.account, change.role, change.password_hash});
+    else if (it != users.end() && change.action == Action::set_password) it->password_hash = change.password_hash;
+    else if (it != users.end() && change.action == Action::set_role) it->role = change.role;
+    else if (it != users.end() && change.action == Action::remove) users.erase(it);
+    user_changes.push_back(change);
+    if (users_changed) users_changed(users);
     audit_.insert(audit_.begin(), json::object{{"ts_ms", now_ms()}, {"user", by},
                                                 {"action", "config.changed"},
-                                                {"summary", "password of " + account + " set"}});
-    return ConfigResult{true, {}, "Password of " + account + " set"};
+                                                {"summary", "web account " + change.account + " changed"}});
+    return ConfigResult{true, {}, "Account " + change.account + " changed"};
   }
+  // The accounts change_user edits, and who to tell (the demo server: WebServer::set_users).
+  std::vector<User> users;
+  std::function<void(const std::vector<User>&)> users_changed;
+  std::vector<UserChange> user_changes;  // io thread
   std::map<std::string, std::string> passwords_set;  // account -> hash (io thread)
 
   json::array audit() override { return audit_; }

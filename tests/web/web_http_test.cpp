@@ -193,6 +193,72 @@ TEST(WebHttp, TechnicianSetsAPasswordTheServerHashes) {
   EXPECT_EQ(stored.find("new-viewer-pass"), std::string::npos);
 }
 
+// Issue 24: accounts are listed, added, re-roled and removed through the server; each change
+// reaches the backend as one UserChange (the real one writes, reloads and audits it), the
+// password as a hash only; viewers may list but not change; bad input is refused before it.
+TEST(WebHttp, TechnicianManagesAccounts) {
+  using Action = web::UserChange::Action;
+  WebHarness h;
+  auto tech = h.login("tech", "tech-pass");
+  auto view = h.login("view", "view-pass");
+  auto list = h.get(view, "/api/users");
+  ASSERT_EQ(list.status, 200) << list.body;
+  const auto users = boost::json::parse(list.body).at("users").as_array();
+  ASSERT_EQ(users.size(), 2u);
+  EXPECT_EQ(users[0].at("name"), "tech");
+  EXPECT_EQ(users[0].at("role"), "technician");
+  EXPECT_FALSE(users[0].as_object().contains("password_hash"));
+  EXPECT_EQ(boost::json::parse(list.body).at("can_edit"), false);
+
+  const std::string add = R"({"name":"floor-2","role":"viewer","password":"floor-2-pass"})";
+  EXPECT_EQ(h.post(view, "/api/users", add).status, 403);
+  EXPECT_EQ(h.post(tech, "/api/users", R"({"name":"bad name","role":"viewer","password":"long-enough"})").status, 422);
+  EXPECT_EQ(h.post(tech, "/api/users", R"({"name":"x","role":"boss","password":"long-enough"})").status, 422);
+  EXPECT_EQ(h.post(tech, "/api/users", R"({"name":"view","role":"viewer","password":"long-enough"})").status, 409);
+  EXPECT_EQ(h.post(tech, "/api/users", R"({"name":"x","role":"viewer","password":"short"})").status, 422);
+  EXPECT_EQ(h.post(tech, "/api/users", R"({"name":"x"})").status, 400);
+  EXPECT_EQ(h.post(tech, "/api/users/role", R"({"user":"nobody","role":"viewer"})").status, 404);
+  EXPECT_EQ(h.post(tech, "/api/users/remove", R"({"user":"nobody"})").status, 404);
+  EXPECT_EQ(h.post(tech, "/api/users/rename", R"({"user":"view"})").status, 404);
+  EXPECT_EQ(h.on_io([&] { return h.backend.user_changes.size(); }), 0u);
+
+  auto r = h.post(tech, "/api/users", add);
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = h.post(tech, "/api/users/role", R"({"user":"view","role":"technician"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = h.post(tech, "/api/users/remove", R"({"user":"view"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto changes = h.on_io([&] { return h.backend.user_changes; });
+  ASSERT_EQ(changes.size(), 3u);
+  EXPECT_EQ(changes[0].action, Action::add);
+  EXPECT_EQ(changes[0].account, "floor-2");
+  EXPECT_EQ(changes[0].role, "viewer");
+  EXPECT_TRUE(web::verify_password("floor-2-pass", changes[0].password_hash));
+  EXPECT_EQ(changes[1].action, Action::set_role);
+  EXPECT_EQ(changes[1].role, "technician");
+  EXPECT_EQ(changes[2].action, Action::remove);
+  EXPECT_EQ(changes[2].account, "view");
+}
+
+// Issue 24: the page's forms come from the configuration's JSON Schema.
+TEST(WebHttp, ServesTheConfigurationSchema) {
+  WebHarness h;
+  auto view = h.login("view", "view-pass");
+  auto r = h.get(view, "/api/config/schema");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto schema = boost::json::parse(r.body);
+  const auto& egm = schema.at("properties").at("buses").at("items").at("properties").at("egms")
+                        .at("items").at("properties");
+  EXPECT_EQ(egm.at("poll_period_ms").at("minimum"), 40);
+  EXPECT_EQ(egm.at("poll_period_ms").at("maximum"), 200);
+  EXPECT_EQ(egm.at("poll_period_ms").at("default"), 200);
+  EXPECT_TRUE(egm.as_object().contains("bank"));
+  const auto& driver = schema.at("properties").at("buses").at("items").at("properties").at("driver");
+  EXPECT_EQ(driver.at("enum").as_array().size(), 3u);
+  Login none{"", ""};
+  EXPECT_EQ(h.get(none, "/api/config/schema").status, 401);
+}
+
 TEST(WebHttp, CsrfRequiredOnEveryStateChange) {
   WebHarness h;
   auto l = h.login("tech", "tech-pass");
@@ -465,6 +531,16 @@ TEST(WebHttp, EventsQueryCsvAndFilters) {
   EXPECT_EQ(csv.body.rfind("seq,time_utc,egm", 0), 0u);
   EXPECT_NE(csv.body.find("door.opened"), std::string::npos);
   EXPECT_NE(csv.body.find("\"{\"\"door\"\":\"\"main\"\"}\""), std::string::npos);
+  // Readable columns beside the raw ones (issue 24): amount, currency, details in words.
+  EXPECT_EQ(csv.body.rfind("seq,time_utc,egm,egm_seq,class,type,source,attrs,amount,currency,details\r\n", 0), 0u);
+  EXPECT_NE(csv.body.find(",,,door=main\r\n"), std::string::npos) << csv.body;
+  h.on_io([&] {
+    return h.backend.add_event("bank2-03", "handpay.pending", "financial",
+                               boost::json::object{{"amount_cents", 123456}, {"kind", "jackpot"}});
+  });
+  csv = h.get(l, "/api/events.csv?egm=bank2-03&type=handpay.");
+  EXPECT_NE(csv.body.find(",1234.56,USD,\"amount $1,234.56 · kind=jackpot\"\r\n"), std::string::npos)
+      << csv.body;
 }
 
 TEST(WebHttp, ServerSentEventsDeliverLiveEvents) {

@@ -4,6 +4,7 @@
 #include "web/api.hpp"
 #include "web/auth.hpp"
 #include "web/http_util.hpp"
+#include "web/readable.hpp"
 
 #include <floorgate/gateway/web/password.hpp>
 
@@ -133,3 +134,23 @@ TEST(WebSessions, OneAccountCannotEvictOtherSessions) {
   EXPECT_EQ(store.size(), 5u);  // 4 viewer sessions (the newest) and the technician's
 }
 
+
+// Issue 24: the CSV's readable columns: money as currency, meters by name with deltas, credits
+// through the event's denomination, counts as counts (the raw attributes keep their column).
+TEST(WebReadable, MoneyAndMetersInWords) {
+  using namespace floorgate::gateway::web::detail;
+  EXPECT_EQ(money_text(123456, ""), "$1,234.56");
+  EXPECT_EQ(money_text(-5, "EUR"), "-€0.05");
+  EXPECT_EQ(money_text(1200, "CHF"), "12.00 CHF");
+  EXPECT_EQ(decimal_text(-123456), "-1234.56");
+  auto attrs = boost::json::parse(R"({"denomination_cents":5,"door":"main",
+      "meters":{"coin_in":{"code":"0x00","value":2646,"unit":"credits","delta":29},
+                "games_played":{"value":1200,"unit":"count","delta":3},
+                "total_drop_cents":{"value":100,"unit":"cents"}},
+      "amount_cents":250})").as_object();
+  EXPECT_EQ(amount_cents(attrs), 250);
+  EXPECT_EQ(readable_details(attrs),
+            "denomination $0.05 · door=main · coin in $132.30 (+$1.45) · games played 1,200 (+3) · "
+            "total drop cents $1.00 · amount $2.50");
+  EXPECT_FALSE(amount_cents(boost::json::parse(R"({"door":"main"})").as_object()));
+}

@@ -30,13 +30,13 @@ class ApplianceBackend final : public web::Backend {
   boost::json::array events(const web::EventQuery& query) override;
   std::string config_yaml() override;
   boost::json::object config_document() override;
+  const boost::json::value& config_schema() override;
   std::shared_ptr<const web::CheckedConfig> check_config(std::string yaml) const override;
   web::ConfigResult apply_config(std::shared_ptr<const web::CheckedConfig> checked,
                                  const std::string& user) override;
   web::ConfigResult rollback_config(const std::string& user) override;
   std::string request_rom_check(std::string_view id, const std::string& user) override;
-  web::ConfigResult set_password(const std::string& account, const std::string& password_hash,
-                                 const std::string& by) override;
+  web::ConfigResult change_user(const web::UserChange& change, const std::string& by) override;
   boost::json::array audit() override;
   boost::json::object history() override { return rt_.history.to_json(); }
   std::string metrics_text() override;
@@ -45,9 +45,11 @@ class ApplianceBackend final : public web::Backend {
   void subscribe_live(std::function<void(const boost::json::object&)> on_live) override;
 
  private:
-  // Writes `yaml` (already parsed into `cfg`) over the configuration file and applies it.
+  // Writes `yaml` (already parsed into `cfg`) over the configuration file and applies it;
+  // `what` says what changed in the audit event (default: the sections that differ).
   web::ConfigResult install(const std::string& yaml, const config::Config& cfg,
-                            const std::string& user, const std::string& action);
+                            const std::string& user, const std::string& action,
+                            std::string what = {});
   Runtime& rt_;
   Apply apply_;
 };

@@ -4,11 +4,13 @@
 #include <unistd.h>
 
 #include <boost/json.hpp>
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
 #include "app/backend.hpp"
 #include "app/config_json.hpp"
+#include "floorgate/config/schema.hpp"
 #include "floorgate/drivers/json_writer.hpp"
 
 namespace floorgate::gateway::app {
@@ -86,7 +88,8 @@ namespace floorgate::gateway::app {
 // Validates `yaml`, keeps the current file as <path>.prev, writes the new one atomically,
 // applies it and records who changed what in the hash-chained store.
 web::ConfigResult ApplianceBackend::install(const std::string& yaml, const config::Config& cfg,
-                                            const std::string& user, const std::string& action) {
+                                            const std::string& user, const std::string& action,
+                                            std::string what) {
   std::string current;
   {
     std::ifstream in(rt_.config_path, std::ios::binary);
@@ -100,7 +103,7 @@ web::ConfigResult ApplianceBackend::install(const std::string& yaml, const confi
   if (auto err = write_file_atomically(rt_.config_path, yaml); !err.empty()) {
     return failure("Not applied: " + err);
   }
-  auto what = describe_change(rt_.cfg, cfg);
+  if (what.empty()) what = describe_change(rt_.cfg, cfg);
   apply_(cfg);
   drivers::JsonWriter w;
   w.add("user", user).add("action", action).add("what", what).add("file",
@@ -117,6 +120,11 @@ web::ConfigResult ApplianceBackend::install(const std::string& yaml, const confi
   return r;
 }
 
+const json::value& ApplianceBackend::config_schema() {
+  static const json::value schema = json::parse(config::config_schema_json());
+  return schema;
+}
+
 web::ConfigResult ApplianceBackend::apply_config(std::shared_ptr<const web::CheckedConfig> checked,
                                                  const std::string& user) {
   if (rt_.config_path.empty()) return failure(kNoConfigFile);
@@ -125,23 +133,57 @@ web::ConfigResult ApplianceBackend::apply_config(std::shared_ptr<const web::Chec
   return install(c->yaml, *c->config, user, "apply");
 }
 
-web::ConfigResult ApplianceBackend::set_password(const std::string& account,
-                                                 const std::string& password_hash,
-                                                 const std::string& by) {
+web::ConfigResult ApplianceBackend::change_user(const web::UserChange& change,
+                                                const std::string& by) {
+  using Action = web::UserChange::Action;
   if (rt_.config_path.empty()) return failure(kNoConfigFile);
   config::Config next = rt_.cfg;
-  bool found = false;
-  for (auto& u : next.web.users) {
-    if (u.name == account) {
-      u.password_hash = password_hash;
-      found = true;
-    }
+  auto& users = next.web.users;
+  const std::string& name = change.account;
+  auto it = std::find_if(users.begin(), users.end(),
+                         [&](const config::WebUserConfig& u) { return u.name == name; });
+  if (change.action == Action::add && it != users.end())
+    return failure("There is already a web account named '" + name + "'.");
+  if (change.action != Action::add && it == users.end())
+    return failure("There is no web account named '" + name + "'.");
+  config::WebRole role = config::WebRole::viewer;
+  if (change.action == Action::add || change.action == Action::set_role) {
+    if (change.role == "technician") role = config::WebRole::technician;
+    else if (change.role != "viewer") return failure("A role is viewer or technician.");
   }
-  if (!found) return failure("There is no web account named '" + account + "'.");
+  std::string what, done;
+  switch (change.action) {
+    case Action::add:
+      users.push_back({name, role, change.password_hash});
+      what = "web account " + name + " added as " + change.role;
+      done = "Account " + name + " added (" + change.role + ")";
+      break;
+    case Action::set_password:
+      it->password_hash = change.password_hash;
+      what = "password of web account " + name + " set";
+      done = "Password of " + name + " set; its sessions have ended";
+      break;
+    case Action::set_role:
+      it->role = role;
+      what = "web account " + name + " is now " + change.role;
+      done = name + " is now " + change.role + "; its sessions have ended";
+      break;
+    case Action::remove:
+      users.erase(it);
+      what = "web account " + name + " removed";
+      done = "Account " + name + " removed";
+      break;
+  }
+  // Whoever is left must be able to change the configuration again.
+  const bool technician_left =
+      std::any_of(users.begin(), users.end(),
+                  [](const config::WebUserConfig& u) { return u.role == config::WebRole::technician; });
+  if (!technician_left)
+    return failure("Not changed: at least one technician account must remain.");
   // The file is re-emitted from the configuration (its comments are not kept; the previous
   // file stays as .prev like any apply).
-  web::ConfigResult r = install(config::to_yaml(next), next, by, "set_password");
-  if (r.ok) r.message = "Password of " + account + " set; its sessions have ended";
+  web::ConfigResult r = install(config::to_yaml(next), next, by, "user", what);
+  if (r.ok) r.message = done;
   return r;
 }
 

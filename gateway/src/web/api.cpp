@@ -11,6 +11,7 @@
 #include <boost/asio/ip/address.hpp>
 
 #include <algorithm>
+#include <cctype>
 
 namespace floorgate::gateway::web::detail {
 namespace http = boost::beast::http;
@@ -265,10 +266,11 @@ void Api::handle_api(Request& req, const ClientInfo& client, const std::string& 
     return fail(403, "missing or wrong CSRF token");
   }
   Session session = *s;  // copy: handlers may end the session
-  if (path == "/api/users/password") {
+  if ((path == "/api/users" && req.method() != http::verb::get) ||
+      path.rfind("/api/users/", 0) == 0) {
     if (req.method() != http::verb::post) return fail(405, "method not allowed");
     if (session.role != "technician") return fail(403, "the technician role is required");
-    return handle_set_password(req, session, std::move(done));
+    return handle_users(req, session, path, std::move(done));
   }
   if (path == "/api/config/validate" || path == "/api/config/apply") {
     if (req.method() != http::verb::post) return fail(405, "method not allowed");
@@ -373,39 +375,73 @@ bool Api::run_off_loop(std::function<bool()> job, std::function<void(bool)> done
   return true;
 }
 
-void Api::handle_set_password(Request& req, const Session& session,
-                              std::function<void(Outcome)> done) {
-  boost::system::error_code ec;
-  json::value body = json::parse(req.body(), ec);
-  const json::string* user = nullptr;
-  const json::string* pw = nullptr;
-  if (!ec && body.is_object()) {
-    auto& o = body.as_object();
-    user = o.if_contains("user") ? o["user"].if_string() : nullptr;
-    pw = o.if_contains("password") ? o["password"].if_string() : nullptr;
-  }
+void Api::handle_users(Request& req, const Session& session, const std::string& path,
+                       std::function<void(Outcome)> done) {
+  using Action = UserChange::Action;
   auto fail = [&](unsigned status, std::string_view msg) {
     done(Outcome{error(status, msg, req.version(), req.keep_alive()), false, {}});
   };
-  if (!user || !pw) return fail(400, "expected {\"user\": ..., \"password\": ...}");
-  if (pw->size() < 8 || pw->size() > 1024) return fail(422, "a password has 8 to 1024 characters");
-  bool known = false;
-  for (const auto& u : users_) known = known || u.name == std::string_view(*user);
-  if (!known) return fail(404, "no such web account");
-  // PBKDF2 on the worker; the loop only stores the hash.
-  auto hash = std::make_shared<std::string>();
+  UserChange change;
+  if (path == "/api/users") change.action = Action::add;
+  else if (path == "/api/users/password") change.action = Action::set_password;
+  else if (path == "/api/users/role") change.action = Action::set_role;
+  else if (path == "/api/users/remove") change.action = Action::remove;
+  else return fail(404, "not found");
+  boost::system::error_code ec;
+  json::value body = json::parse(req.body(), ec);
+  auto field = [&](std::string_view key) -> const json::string* {
+    if (ec || !body.is_object()) return nullptr;
+    const json::value* v = body.as_object().if_contains(key);
+    return v ? v->if_string() : nullptr;
+  };
+  const bool add = change.action == Action::add;
+  const json::string* user = field(add ? "name" : "user");
+  const json::string* pw = field("password");
+  const json::string* role = field("role");
+  const bool wants_pw = add || change.action == Action::set_password;
+  const bool wants_role = add || change.action == Action::set_role;
+  if (!user || (wants_pw && !pw) || (wants_role && !role)) {
+    return fail(400, add ? "expected {\"name\", \"role\", \"password\"}"
+                 : change.action == Action::set_password ? "expected {\"user\", \"password\"}"
+                 : change.action == Action::set_role     ? "expected {\"user\", \"role\"}"
+                                                         : "expected {\"user\"}");
+  }
+  change.account = std::string(*user);
+  if (wants_role) {
+    change.role = std::string(*role);
+    if (change.role != "viewer" && change.role != "technician")
+      return fail(422, "a role is viewer or technician");
+  }
+  const bool known = std::any_of(users_.begin(), users_.end(),
+                                 [&](const User& u) { return u.name == change.account; });
+  if (add) {
+    const bool name_ok = !change.account.empty() && change.account.size() <= 64 &&
+                         std::all_of(change.account.begin(), change.account.end(), [](char c) {
+                           return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+                         });
+    if (!name_ok) return fail(422, "an account name has 1-64 characters from A-Z a-z 0-9 - _");
+    if (known) return fail(409, "there is already an account with that name");
+  } else if (!known) {
+    return fail(404, "no such web account");
+  }
+  if (wants_pw && (pw->size() < 8 || pw->size() > 1024))
+    return fail(422, "a password has 8 to 1024 characters");
   auto reply = std::make_shared<std::function<void(Outcome)>>(std::move(done));
   const auto version = req.version();
   const bool keep = req.keep_alive();
+  auto store = [this, reply, version, keep, by = session.user](const UserChange& c) {
+    ConfigResult r = backend_.change_user(c, by);
+    (*reply)(Outcome{config_result(r, version, keep), false, {}});
+  };
+  if (!wants_pw) return store(change);
+  // PBKDF2 on the worker; the loop only stores the hash.
+  auto pending = std::make_shared<UserChange>(std::move(change));
   bool queued = run_off_loop(
-      [hash, password = std::string(*pw)] {
-        *hash = hash_password(password);
+      [pending, password = std::string(*pw)] {
+        pending->password_hash = hash_password(password);
         return true;
       },
-      [this, hash, reply, account = std::string(*user), by = session.user, version, keep](bool) {
-        ConfigResult r = backend_.set_password(account, *hash, by);
-        (*reply)(Outcome{config_result(r, version, keep), false, {}});
-      });
+      [pending, store](bool) { store(*pending); });
   if (!queued) (*reply)(Outcome{busy(version, keep), false, {}});
 }
 

@@ -71,8 +71,10 @@ class Api {
   void handle_config(Request& req, const Session& session, bool apply,
                      std::function<void(Outcome)> done);
   Response busy(unsigned version, bool keep_alive) const;
-  // POST /api/users/password (technician): hashed on the worker, stored by the backend.
-  void handle_set_password(Request& req, const Session& session, std::function<void(Outcome)> done);
+  // POST /api/users (add), /api/users/password, /api/users/role, /api/users/remove
+  // (technician): passwords hashed on the worker, the change stored by the backend.
+  void handle_users(Request& req, const Session& session, const std::string& path,
+                    std::function<void(Outcome)> done);
   // Offloads `job` unless kMaxWorkerJobs are queued or running (then false, nothing called).
   bool run_off_loop(std::function<bool()> job, std::function<void(bool)> done);
   Response route_authed(Request& req, const Session& session, const std::string& path,

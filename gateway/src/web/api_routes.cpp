@@ -1,6 +1,7 @@
 // The authenticated JSON API routes (see api.hpp and docs/web-api.md).
 #include "web/api.hpp"
 #include "web/http_util.hpp"
+#include "web/readable.hpp"
 
 #include <boost/json.hpp>
 
@@ -131,7 +132,9 @@ Response Api::events_response(const Request& req, const std::string& query, bool
   json::array rows = backend_.events(eq);
   if (!csv) return json(200, json::object{{"events", std::move(rows)}}, req);
 
-  std::string out = "seq,time_utc,egm,egm_seq,class,type,source,attrs\r\n";
+  // The raw columns first (unchanged), then the readable ones: the event's amount as a plain
+  // decimal, its currency, and its attributes in words as the page shows them.
+  std::string out = "seq,time_utc,egm,egm_seq,class,type,source,attrs,amount,currency,details\r\n";
   for (const auto& row : rows) {
     if (!row.is_object()) continue;
     const auto& o = row.as_object();
@@ -144,6 +147,20 @@ Response Api::events_response(const Request& req, const std::string& query, bool
     for (auto* key : {"egm", "egm_seq", "class", "type", "source", "attrs"}) {
       out += "," + csv_field(text_of(o.if_contains(key)));
     }
+    json::object attrs;
+    if (const auto* a = o.if_contains("attrs"); a && a->is_object()) {
+      attrs = a->as_object();
+    } else if (a && a->is_string()) {
+      boost::system::error_code ec;
+      json::value parsed = json::parse(a->as_string(), ec);
+      if (!ec && parsed.is_object()) attrs = std::move(parsed.as_object());
+    }
+    const auto cents = amount_cents(attrs);
+    std::string currency;
+    if (const auto* c = attrs.if_contains("currency"); c && c->is_string()) currency = c->as_string();
+    out += "," + csv_field(cents ? decimal_text(*cents) : "");
+    out += "," + csv_field(cents ? (currency.empty() ? "USD" : currency) : "");
+    out += "," + csv_field(readable_details(attrs));
     out += "\r\n";
   }
   Response res{http::status::ok, req.version()};
@@ -229,6 +246,15 @@ Response Api::route_authed(Request& req, const Session& session, const std::stri
     return json(200, json::object{{"yaml", std::move(yaml)}, {"document", std::move(doc)},
                                   {"can_edit", tech}},
                 req);
+  }
+  if (path == "/api/users") {
+    if (!get) return not_allowed();
+    json::array list;
+    for (const auto& u : users_) list.push_back(json::object{{"name", u.name}, {"role", u.role}});
+    return json(200, json::object{{"users", std::move(list)}, {"can_edit", tech}}, req);
+  }
+  if (path == "/api/config/schema") {
+    return get ? json(200, backend_.config_schema(), req) : not_allowed();
   }
   if (path == "/api/config/rollback") {
     if (!post) return not_allowed();

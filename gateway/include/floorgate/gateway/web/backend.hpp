@@ -26,6 +26,15 @@ struct User {
   std::string password_hash;
 };
 
+// One change to the web accounts (Backend::change_user).
+struct UserChange {
+  enum class Action { add, set_password, set_role, remove };
+  Action action = Action::set_password;
+  std::string account;
+  std::string role;           // add, set_role: "viewer" | "technician"
+  std::string password_hash;  // add, set_password
+};
+
 // Filter for the event browser; empty strings / nullopt mean "any". Times are UTC ms since
 // the epoch (ts_gw). Results are newest first (descending seq), at most `limit` rows, and
 // only rows with seq < before_seq when set (paging).
@@ -81,6 +90,9 @@ class Backend {
   virtual std::string config_yaml() = 0;
   // The current configuration as a JSON tree (same keys as the YAML) for the forms.
   virtual boost::json::object config_document() = 0;
+  // The JSON Schema of the configuration file (every key with its type, range, default and
+  // help); the page renders its forms from it. Constant while the program runs.
+  virtual const boost::json::value& config_schema() = 0;
   // Parses and validates a candidate YAML document with the daemon's own validator. The one
   // call NOT on the executor: the web server runs it on its worker thread, because its cost
   // depends on what a client sent. It must touch no state that the executor changes.
@@ -91,10 +103,11 @@ class Backend {
                                     const std::string& user) = 0;
   // Restores the previous configuration file (same atomic write + reload + audit).
   virtual ConfigResult rollback_config(const std::string& user) = 0;
-  // Replaces the password hash of web account `account` (hashed by the server, never sent in
-  // clear past the request) in the configuration file: atomic write + reload + audit by `by`.
-  virtual ConfigResult set_password(const std::string& account, const std::string& password_hash,
-                                    const std::string& by) = 0;
+  // Adds, re-keys, re-roles or removes web account `change.account` in the configuration file
+  // (password hashes are made by the server; a clear password never gets past the request):
+  // atomic write + reload + a `config.changed` audit event by `by`. At least one technician
+  // always remains.
+  virtual ConfigResult change_user(const UserChange& change, const std::string& by) = 0;
   // Starts a ROM signature check (SAS LP 21) of EGM `id` for `user`; the result arrives later
   // as an event (egm.rom_signature, egm.rom_signature_mismatch or egm.rom_signature_failed).
   // Returns an empty string, or why not.
