@@ -53,7 +53,7 @@ struct Demo {
       if (ec) return;
       int batch = events_per_s / 100;
       for (int i = 0; i < batch; ++i, ++n) {
-        backend.add_event("bank1-0" + std::to_string(1 + n % 4), "game.started", "operational",
+        backend.add_event(backend.floor_egm(n), "game.started", "operational",
                           boost::json::object{{"game", static_cast<std::int64_t>(n)}});
       }
       generate();
@@ -79,6 +79,7 @@ int main(int argc, char** argv) {
     std::string a = argv[i];
     if (a == "--port") opts.port = std::atoi(argv[i + 1]);
     else if (a == "--events-per-s") demo.events_per_s = std::atoi(argv[i + 1]);
+    else if (a == "--egms") demo.backend.set_floor((std::atoi(argv[i + 1]) + 7) / 8, 8);
     else if (a == "--session-idle") opts.session_idle = std::chrono::seconds(std::atoi(argv[i + 1]));
   }
   opts.users = {{"tech", "technician", web::hash_password("tech-pass", 1000)},

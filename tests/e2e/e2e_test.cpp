@@ -258,18 +258,33 @@ TEST(E2E, SighupAddsAnEgmWithoutLosingEventsOfTheOthers) {
   auto without_e3 = floor.config_yaml();
   auto pos = without_e3.find("      - {id: e3");
   without_e3.erase(pos, without_e3.find('\n', pos) - pos + 1);
+  auto changes = [&] {
+    const std::string log = floor.daemon_log();
+    std::size_t n = 0;
+    for (auto at = log.find("bus bus0: changed"); at != std::string::npos;
+         at = log.find("bus bus0: changed", at + 1)) {
+      ++n;
+    }
+    return n;
+  };
   floor.write_config(without_e3);
   floor.daemon().kill(SIGHUP);
-  std::this_thread::sleep_for(3s);
+  ASSERT_TRUE(wait_until([&] { return changes() >= 1; }, 30s, 100ms)) << floor.daemon_log();
+  ASSERT_TRUE(wait_flowing(floor));  // the others keep reporting without e3
+  auto e3_link_ups = [&] {
+    std::size_t n = 0;
+    for (const auto& r : floor.received("analytics")) n += r.egm == "e3" && r.type == "link.up";
+    return n;
+  };
+  const std::size_t ups_before = e3_link_ups();
   floor.write_config(floor.config_yaml());
   floor.daemon().kill(SIGHUP);
-  ASSERT_TRUE(wait_until([&] {
-    return floor.daemon_log().find("bus bus0: changed") != std::string::npos;
-  }));
-  std::this_thread::sleep_for(3s);
+  ASSERT_TRUE(wait_until([&] { return changes() >= 2; }, 30s, 100ms)) << floor.daemon_log();
+  // e3 is polled again once the daemon reports its link up (again).
+  ASSERT_TRUE(wait_until([&] { return e3_link_ups() > ups_before; }, 60s, 200ms))
+      << floor.daemon_log();
   ASSERT_TRUE(floor.sim().ok("door 3 open"));
   floor.stop_traffic();
-  std::this_thread::sleep_for(2s);
   auto cmp = wait_for_ledger(floor, "analytics");
   EXPECT_EQ(cmp.missing, 0u) << cmp.detail;
   EXPECT_EQ(cmp.conflicting_duplicates, 0u);

@@ -334,4 +334,39 @@ class Floor {
   std::thread traffic_;
 };
 
+// Waits until `consumer` has received `more` events beyond what it has now: the floor is
+// flowing end to end (the state a scenario starts its fault from, or waits for after one).
+inline bool wait_flowing(const Floor& floor, const std::string& consumer = "analytics",
+                         std::size_t more = 5,
+                         std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
+  const std::size_t base = floor.received(consumer).size();
+  return wait_until([&] { return floor.received(consumer).size() >= base + more; }, timeout,
+                    std::chrono::milliseconds(200));
+}
+
+// Waits until the gateway has acknowledged (implied ACK after its commit) `n` more of the
+// machines' exceptions: it is up, polling and committing.
+inline bool wait_acked(Floor& floor, std::size_t n,
+                       std::chrono::milliseconds timeout = std::chrono::seconds(120)) {
+  auto acked = [&] {
+    auto l = floor.sim().ledger();
+    std::size_t k = 0;
+    if (l) for (const auto& e : *l) k += e.acked ? 1 : 0;
+    return k;
+  };
+  const std::size_t base = acked();
+  return wait_until([&] { return acked() >= base + n; }, timeout, std::chrono::milliseconds(100));
+}
+
+// Waits until the machines have raised `n` more exceptions (the simulator's ledger grew).
+inline bool wait_raised(Floor& floor, std::size_t n,
+                        std::chrono::milliseconds timeout = std::chrono::seconds(120)) {
+  auto size = [&] {
+    auto l = floor.sim().ledger();
+    return l ? l->size() : std::size_t{0};
+  };
+  const std::size_t base = size();
+  return wait_until([&] { return size() >= base + n; }, timeout, std::chrono::milliseconds(100));
+}
+
 }  // namespace floorgate::testing

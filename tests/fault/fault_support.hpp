@@ -32,6 +32,14 @@ inline std::chrono::seconds fault_duration(std::chrono::seconds short_d,
   return fault_long() ? long_d : short_d;
 }
 
+// Holds a fault until the machines have raised `n` more exceptions (8x as many with
+// FLOORGATE_FAULT_LONG=1): the events that must survive it. The fault's length is a count of
+// what happened during it, not a stretch of wall time.
+inline bool hold_fault_for_events(Floor& floor, std::size_t n,
+                                  std::chrono::milliseconds timeout = std::chrono::seconds(300)) {
+  return wait_raised(floor, fault_long() ? n * 8 : n, timeout);
+}
+
 // Records every message on <root>/health into a file (one JSON object per line) with the
 // mosquitto_sub client; restart() after a broker restart if the client gave up.
 class HealthWatch {

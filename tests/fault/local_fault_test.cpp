@@ -31,14 +31,19 @@ TEST(FaultLocal, DiskFullDuringTrafficThenFreedLosesNothing) {
   Floor floor({.rate = 2});
   floor.start_all();
   HealthWatch health(floor, floor.broker().port());
-  std::this_thread::sleep_for(3s);
+  ASSERT_TRUE(wait_acked(floor, 25));  // what the verdict counts on besides the episode
+  ASSERT_TRUE(wait_flowing(floor));
   const pid_t pid = floor.daemon().pid();
   // Only the soft limit: raising it back needs no privilege.
   rlimit before{};
   ASSERT_EQ(::prlimit(pid, RLIMIT_FSIZE, nullptr, &before), 0);
   rlimit tiny{4096, before.rlim_max};
   ASSERT_EQ(::prlimit(pid, RLIMIT_FSIZE, &tiny, nullptr), 0);
-  std::this_thread::sleep_for(fault_duration(10s, 60s));
+  // Full until the daemon has failed commits on it and the machines raised events meanwhile.
+  EXPECT_TRUE(health.wait_for([](const auto& h) {
+    return json_int(h, {"store", "append_failures_total"}) >= 3;
+  }, 120s)) << "health never reported failing commits";
+  ASSERT_TRUE(hold_fault_for_events(floor, 100));
   auto full = health.messages();
   EXPECT_TRUE(floor.daemon().running()) << "the daemon must survive a full disk";
   // Health reported the failing commits while the disk was full.
@@ -46,7 +51,6 @@ TEST(FaultLocal, DiskFullDuringTrafficThenFreedLosesNothing) {
   EXPECT_GT(json_int(full.back(), {"store", "append_failures_total"}), 0)
       << boost::json::serialize(full.back());
   ASSERT_EQ(::prlimit(pid, RLIMIT_FSIZE, &before, nullptr), 0);
-  std::this_thread::sleep_for(3s);
   auto cmp = settle_and_compare(floor, "analytics", 120s);
   // Observed: the last exception an EGM reported before the disk filled up is delivered a second
   // time under a new seq after it is freed (a SAS re-report; see docs/performance.md). Nothing is
@@ -67,14 +71,11 @@ TEST(FaultLocal, SerialLinkCutAndRestoredLosesNothing) {
   Floor floor({.rate = 2});
   floor.start_all();
   HealthWatch health(floor, floor.broker().port());
-  std::this_thread::sleep_for(2s);
+  ASSERT_TRUE(wait_flowing(floor));
   for (int a : {1, 2, 3}) ASSERT_TRUE(floor.sim().ok("fault " + std::to_string(a) + " silent 1"));
-  const auto cut_at = std::chrono::steady_clock::now();
   // The driver declares the link down after 30 consecutive failed polls.
-  EXPECT_TRUE(wait_until([&] {
-    std::this_thread::sleep_for(300ms);
-    return received_type(floor, "analytics", "e1", "link.down");
-  }, 60s)) << floor.daemon_log();
+  EXPECT_TRUE(wait_until([&] { return received_type(floor, "analytics", "e1", "link.down"); },
+                         60s, 300ms)) << floor.daemon_log();
   // Health lists the three machines as down while the cable is out.
   auto down = health.wait_for([](const auto& h) {
     auto it = h.find("links");
@@ -83,15 +84,13 @@ TEST(FaultLocal, SerialLinkCutAndRestoredLosesNothing) {
     return l.contains("down") && l.at("down").is_array() && l.at("down").as_array().size() >= 3;
   });
   EXPECT_TRUE(down) << "health never listed the cut machines as down";
-  std::this_thread::sleep_until(cut_at + fault_duration(8s, 60s));
+  ASSERT_TRUE(hold_fault_for_events(floor, 60));  // queued in the silent machines meanwhile
   // Queued while the cable is out; raised last so a queue overflow (oldest dropped) spares them.
   ASSERT_TRUE(floor.sim().ok("door 1 open"));
   ASSERT_TRUE(floor.sim().ok("bill 2 20"));
   for (int a : {1, 2, 3}) ASSERT_TRUE(floor.sim().ok("fault " + std::to_string(a) + " silent 0"));
-  EXPECT_TRUE(wait_until([&] {
-    std::this_thread::sleep_for(300ms);
-    return received_type(floor, "analytics", "e1", "link.up");
-  }, 30s));
+  EXPECT_TRUE(wait_until([&] { return received_type(floor, "analytics", "e1", "link.up"); },
+                         30s, 300ms));
   auto cmp = settle_and_compare(floor, "analytics");
   expect_no_loss(floor, cmp, 20);
   // ... and as up again afterwards, with the episode counted.
@@ -101,27 +100,25 @@ TEST(FaultLocal, SerialLinkCutAndRestoredLosesNothing) {
   });
   EXPECT_TRUE(back) << "health never showed every link up again after the cut";
   // The queued door event arrives once e1's queue has drained (traffic keeps running).
-  EXPECT_TRUE(wait_until([&] {
-    std::this_thread::sleep_for(300ms);
-    return received_type(floor, "analytics", "e1", "door.opened");
-  }, 30s));
+  EXPECT_TRUE(wait_until([&] { return received_type(floor, "analytics", "e1", "door.opened"); },
+                         30s, 300ms));
 }
 
 // Power cycle of a machine that holds queued exceptions (it was silent when they happened).
 TEST(FaultLocal, PowerCycleWithQueuedEventsLosesNothing) {
   Floor floor({.rate = 1});
   floor.start_all();
-  std::this_thread::sleep_for(2s);
+  ASSERT_TRUE(wait_flowing(floor));
   ASSERT_TRUE(floor.sim().ok("fault 5 silent 1"));
   ASSERT_TRUE(floor.sim().ok("door 5 open"));
   ASSERT_TRUE(floor.sim().ok("bill 5 50"));
   ASSERT_TRUE(floor.sim().ok("power-cycle 5 off=2000"));
-  std::this_thread::sleep_for(1s);
+  // The machine is answering again (still powered off, or back): the power-up is its to report.
   ASSERT_TRUE(floor.sim().ok("fault 5 silent 0"));
-  std::this_thread::sleep_for(4s);
+  EXPECT_TRUE(wait_until([&] { return received_type(floor, "analytics", "e5", "power.applied"); },
+                         60s, 300ms)) << floor.daemon_log();
   auto cmp = settle_and_compare(floor, "analytics");
   expect_no_loss(floor, cmp, 10);
-  EXPECT_TRUE(received_type(floor, "analytics", "e5", "power.applied")) << floor.daemon_log();
 }
 
 // Wall clock jumps of the daemon (libfaketime, monotonic clock untouched): back 1 hour, then
@@ -156,11 +153,12 @@ TEST(FaultLocal, WallClockJumpsBackAndForwardLoseNothing) {
   } else {
     ::setenv("ASAN_OPTIONS", asan_before.c_str(), 1);
   }
-  std::this_thread::sleep_for(3s);
+  // Events stamped under each clock: the true one, an hour back, a day ahead.
+  ASSERT_TRUE(wait_flowing(floor, "analytics", 10));
   set_offset("-3600");
-  std::this_thread::sleep_for(5s);
+  ASSERT_TRUE(wait_flowing(floor, "analytics", 20));
   set_offset("+86400");
-  std::this_thread::sleep_for(5s);
+  ASSERT_TRUE(wait_flowing(floor, "analytics", 20));
   auto cmp = settle_and_compare(floor, "analytics");
   expect_no_loss(floor, cmp, 20, 5 * 2);  // one restart (to load libfaketime): SAS re-reports
 
@@ -184,7 +182,7 @@ TEST(FaultLocal, CorruptStoreAtStartupIsMovedAsideAndReported) {
   Floor floor({.rate = 2});
   floor.start_all();
   HealthWatch health(floor, floor.broker().port());
-  std::this_thread::sleep_for(3s);
+  std::this_thread::sleep_for(3s);  // timed pacing kept: see the issue 18 note (extras)
   // Pull every cable first so the boundary is clean: all that was acked is delivered.
   for (int a : {1, 2, 3, 5, 6}) ASSERT_TRUE(floor.sim().ok("fault " + std::to_string(a) + " silent 1"));
   auto first = settle_and_compare(floor, "analytics");
@@ -212,18 +210,17 @@ TEST(FaultLocal, CorruptStoreAtStartupIsMovedAsideAndReported) {
   }
   EXPECT_TRUE(moved_aside) << "the corrupt file must be kept, renamed";
   for (int a : {1, 2, 3, 5, 6}) ASSERT_TRUE(floor.sim().ok("fault " + std::to_string(a) + " silent 0"));
-  std::this_thread::sleep_for(4s);
+  std::this_thread::sleep_for(4s);  // timed pacing kept: see the issue 18 note (extras)
   auto cmp = settle_and_compare(floor, "analytics", 90s, ledger0, received0);
   // Exceptions committed to the old file whose implied ACK the stopped daemon never sent are
   // re-reported by the EGMs into the new store: extras, at most a few per EGM.
   expect_no_loss(floor, cmp, 5, 5 * 4);
   EXPECT_TRUE(wait_until([&] {
-    std::this_thread::sleep_for(300ms);
     for (const auto& r : floor.received("slot-mgmt")) {
       if (r.type == "store.corrupt_quarantined") return true;
     }
     return false;
-  }, 30s)) << "slot-mgmt must get the security alarm event";
+  }, 30s, 300ms)) << "slot-mgmt must get the security alarm event";
   auto epoch_after = health.wait_for([&](const auto& h) {
     return json_int(h, {"epoch"}) != json_int(*epoch_before, {"epoch"});
   });
@@ -239,12 +236,13 @@ TEST(FaultLocal, SighupReloadsUnderLoadLoseNothing) {
   auto without_e3 = full;
   auto pos = without_e3.find("      - {id: e3");
   without_e3.erase(pos, without_e3.find('\n', pos) - pos + 1);
+  // Each reload lands while events flow: the next one waits for traffic after the last.
   for (int i = 0; i < 6; ++i) {
-    std::this_thread::sleep_for(1500ms);
+    ASSERT_TRUE(wait_flowing(floor, "analytics", 5));
     floor.write_config(i % 2 == 0 ? without_e3 : full);
     floor.daemon().kill(SIGHUP);
   }
-  std::this_thread::sleep_for(4s);
+  ASSERT_TRUE(wait_flowing(floor, "analytics", 5));
   auto cmp = settle_and_compare(floor, "analytics");
   // Each bus0 reload restarts that bus: an exception committed just before may be re-reported.
   expect_no_loss(floor, cmp, 30, 6 * 3);

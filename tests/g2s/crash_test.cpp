@@ -98,8 +98,10 @@ TEST_F(G2sCrash, GatewayDownBacklogArrivesInOrderWithoutLossOrDuplicates) {
   gw_->kill(SIGKILL);
   gw_->wait();
   sim_->control("event G2S_CBE309 40\nbill 100");
-  std::this_thread::sleep_for(std::chrono::seconds(2));  // the EGM retries against a dead host
-  EXPECT_NE(sim_->control("status").find("\"queued\":42"), std::string::npos) << sim_->control("status");
+  // The EGM keeps all 42 queued while it retries against a dead host.
+  EXPECT_TRUE(testing::wait_until([&] {
+    return sim_->control("status").find("\"queued\":42") != std::string::npos;
+  }, std::chrono::seconds(10), std::chrono::milliseconds(50))) << sim_->control("status");
   start_gateway();
   ASSERT_TRUE(sim_->wait_status("\"queued\":0,\"inflight\":0", 0, std::chrono::seconds(60)));
   auto ids = journal().ids("tilt.general");

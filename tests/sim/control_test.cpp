@@ -110,14 +110,16 @@ TEST(SimControl, RateStartsAndStopsRandomTraffic) {
   }
   EXPECT_EQ(r.ctl.ledger().size(), 0U);
   EXPECT_EQ(r.ctl.cmd("rate 40"), "{\"ok\":true}");
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (r.ctl.ledger().size() < 5 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ASSERT_GE(r.ctl.ledger().size(), 5U);
+  EXPECT_NE(r.ctl.cmd("status").find("\"rate\":40}"), std::string::npos) << r.ctl.cmd("status");
+  ASSERT_TRUE(floorgate::testing::wait_until([&] { return r.ctl.ledger().size() >= 5; },
+                                             std::chrono::seconds(10),
+                                             std::chrono::milliseconds(50)));
   EXPECT_EQ(r.ctl.cmd("rate 0"), "{\"ok\":true}");
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // a tick in flight may land
-  auto stopped = r.ctl.ledger().size();
-  std::this_thread::sleep_for(std::chrono::seconds(1));
-  EXPECT_EQ(r.ctl.ledger().size(), stopped);
+  // Stopped: the random source is off (commands and ticks share the simulator's one thread,
+  // so none is half way), and from here only our own exceptions enter the ledger.
+  EXPECT_NE(r.ctl.cmd("status").find("\"rate\":0}"), std::string::npos) << r.ctl.cmd("status");
+  const auto stopped = r.ctl.ledger().size();
+  ASSERT_EQ(r.ctl.cmd("door 1 open").rfind("{\"ok\":true", 0), 0U);
+  ASSERT_EQ(r.ctl.cmd("door 1 close").rfind("{\"ok\":true", 0), 0U);
+  EXPECT_EQ(r.ctl.ledger().size(), stopped + 2);
 }

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <functional>
 #include <chrono>
+#include <cstdio>
 #include <deque>
 #include <map>
 #include <set>
@@ -102,6 +103,34 @@ class FakeBackend : public floorgate::gateway::web::Backend {
   }
 
   // --- test controls (io thread) ---
+  // Replaces the buses with `buses` of `per_bus` EGMs each (bank<b>-<nn>, address nn, bank
+  // "bank <b>"): the web benchmark's floor of 64 machines.
+  void set_floor(int buses, int per_bus) {
+    json::array list;
+    for (int b = 1; b <= buses; ++b) {
+      json::array egms;
+      for (int i = 1; i <= per_bus; ++i) {
+        char id[32];
+        std::snprintf(id, sizeof id, "bank%d-%02d", b, i);
+        json::object e = egm_cfg(id, i);
+        e["bank"] = "bank " + std::to_string(b);
+        egms.push_back(std::move(e));
+      }
+      list.push_back(json::object{{"id", "bus" + std::to_string(b)}, {"driver", "sas-tcp"},
+                                  {"endpoint", "10.0.0." + std::to_string(19 + b) + ":4001"},
+                                  {"egms", std::move(egms)}});
+    }
+    doc_["buses"] = std::move(list);
+    floor_egms_ = buses * per_bus;
+  }
+  // The EGM ids set_floor made, in order (empty before it was called).
+  std::string floor_egm(std::uint64_t n) const {
+    if (floor_egms_ == 0) return "bank1-0" + std::to_string(1 + n % 4);
+    const auto& buses = doc_.at("buses").as_array();
+    const auto per_bus = buses[0].at("egms").as_array().size();
+    const auto i = n % static_cast<std::uint64_t>(floor_egms_);
+    return std::string(buses[i / per_bus].at("egms").as_array()[i % per_bus].at("id").as_string());
+  }
   // Records an event and pushes it live, as the store would after a commit.
   json::object add_event(const std::string& egm, const std::string& type, const std::string& cls,
                          json::object attrs) {
@@ -365,6 +394,7 @@ class FakeBackend : public floorgate::gateway::web::Backend {
   std::map<std::string, json::object> last_event_;
   floorgate::gateway::web::FloorState floor_;
   std::uint64_t seq_ = 0;
+  int floor_egms_ = 0;
   std::function<void(const json::object&)> live_;
 };
 

@@ -36,7 +36,9 @@ int main() {
     std::string bin = env_or("FLOORGATE_BUILD_DIR", FLOORGATE_BINARY_DIR) +
                       "/tests/browser/floorgate-web-demo";
     std::string out = (dir / "demo.out").string();
-    demo.start({bin, "--port", "0", "--events-per-s", "2000"}, out, (dir / "demo.err").string());
+    // A floor of 64 machines (8 banks of 8), as the floor view shows them.
+    demo.start({bin, "--port", "0", "--events-per-s", "2000", "--egms", "64"}, out,
+               (dir / "demo.err").string());
     wait_until([&] {
       std::ifstream in(out);
       std::string word;
@@ -74,10 +76,20 @@ int main() {
       if (n == 0) break;
     }
   });
-  std::this_thread::sleep_for(std::chrono::seconds(1));  // let the event flow settle
+  wait_until([&] { return sse_bytes > 0; });  // the live stream carries the event flow
 
+  // The floor view's data: every machine, as its tiles need them.
+  if (url.empty()) {
+    auto egms = http_request(port, "GET", "/api/egms", {}, {{"Cookie", cookie}});
+    const auto rows = boost::json::parse(egms.body).at("egms").as_array().size();
+    if (rows != 64) {
+      std::cerr << "web bench: expected 64 EGMs on the floor, got " << rows << "\n";
+      return 1;
+    }
+  }
   const std::vector<std::string> targets = {"/api/dashboard", "/api/egms", "/api/events?limit=200",
-                                            "/api/egms/bank1-01", "/", "/app.js", "/api/config"};
+                                            "/api/egms/bank1-01", "/", "/app.js", "/api/config",
+                                            "/api/config/schema"};
   std::vector<double> ms;
   for (int i = 0; i < 1400; ++i) {
     const auto& t = targets[static_cast<std::size_t>(i) % targets.size()];

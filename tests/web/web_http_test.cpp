@@ -1,6 +1,7 @@
 // HTTP-level tests of the technician web server against the fake backend over real sockets:
 // API, auth, CSRF, roles, limits and hostile input. Each checks the status and that nothing
 // changed behind it.
+#include "test_process.hpp"
 #include "web_fixture.hpp"
 
 #include <gtest/gtest.h>
@@ -476,11 +477,8 @@ TEST(WebHttp, ConnectionLimitClosesExtraConnections) {
   auto extra = http_request(h.port, "GET", "/");
   EXPECT_EQ(extra.status, 0);  // closed at accept
   for (int fd : fds) ::close(fd);
-  bool served = false;
-  for (int i = 0; i < 200 && !served; ++i) {
-    served = http_request(h.port, "GET", "/").status == 200;
-    if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  const bool served = wait_until([&] { return http_request(h.port, "GET", "/").status == 200; },
+                                 std::chrono::seconds(4), std::chrono::milliseconds(20));
   EXPECT_TRUE(served);
 }
 

@@ -300,7 +300,10 @@ std::string Simulator::cmd_status() {
     }
     out += "]}";
   }
-  out += str_cat("],\"ledger\":", std::to_string(ledger_.entries().size()), "}\n");
+  char rate[32];
+  std::snprintf(rate, sizeof rate, "%g", rate_);
+  out += str_cat("],\"ledger\":", std::to_string(ledger_.entries().size()), ",\"rate\":", rate,
+                 "}\n");
   return out;
 }
 
