@@ -62,6 +62,21 @@ function edited(path, v, el) {
   if (el) clearFieldError(el);
 }
 
+// After a bus changes driver: the keys that do not apply to the new one (a serial port on a
+// G2S bus, SAS addresses on G2S EGMs) go, so the file stays one the daemon accepts.
+function dropOtherDriverKeys(busPath) {
+  const bus = getAt(Cfg.doc, busPath);
+  const busSchema = Cfg.schema.properties.buses.items;
+  if (!bus || typeof bus.driver !== 'string') return;
+  const strip = (obj, schema) => {
+    for (const [k, prop] of Object.entries(schema.properties || {})) {
+      if (prop['x-drivers'] && !prop['x-drivers'].includes(bus.driver)) delete obj[k];
+    }
+  };
+  strip(bus, busSchema);
+  for (const e of Array.isArray(bus.egms) ? bus.egms : []) if (e && typeof e === 'object') strip(e, busSchema.properties.egms.items);
+}
+
 // One input for a leaf key, by its schema.
 function leafInput(key, prop, path, value, required) {
   const common = { id: `f-${path}`, 'data-path': path, disabled: !Cfg.canEdit, 'aria-describedby': `h-${path}` };
@@ -77,7 +92,7 @@ function leafInput(key, prop, path, value, required) {
       const raw = sel.value;
       const v = raw === '' ? undefined : prop.type === 'boolean' ? raw === 'true' : raw;
       edited(path, v, sel);
-      if (key === 'driver') renderForm();
+      if (key === 'driver') { dropOtherDriverKeys(path.slice(0, -'.driver'.length)); renderForm(); }
     });
     return sel;
   }

@@ -270,6 +270,26 @@ try {
     assert.equal(await page.locator(`tr[data-egm="${newEgmId}"]`).count(), 0);
   });
 
+  await step('changing a bus driver shows that driver\'s keys and drops the old ones', async () => {
+    await page.click('nav a[data-view="config"]');
+    await page.waitForSelector('#config-form [data-section="buses"]');
+    const bus = page.locator('details[data-item="buses[0]"]');
+    if (await bus.getAttribute('open') === null) await bus.locator('> summary').click();
+    await page.waitForSelector('select[data-path="buses[0].link"]');
+    await page.selectOption('select[data-path="buses[0].driver"]', 'g2s');
+    await page.waitForSelector('input[data-path="buses[0].listen_port"]');
+    assert.equal(await page.locator('select[data-path="buses[0].link"]').count(), 0);
+    await page.click('.tabs button[data-tab="yaml"]');
+    const yaml = await page.inputValue('#config-yaml');
+    // The first bus: from "buses:" to the next item of that list or the next top-level key.
+    const lines = yaml.slice(yaml.indexOf('buses:')).split('\n');
+    const end = lines.findIndex((l, i) => i > 1 && (/^  - /.test(l) || /^\S/.test(l)));
+    const busText = lines.slice(0, end < 0 ? lines.length : end).join('\n');
+    assert.match(busText, /driver: g2s/);
+    assert.doesNotMatch(busText.slice(0, busText.indexOf('egms:')), /\n\s+(port|link):/, 'the serial keys stay');
+    assert.doesNotMatch(busText, /\n\s+address:/, 'SAS addresses stay on G2S EGMs');
+  });
+
   await step('audit lists the changes', async () => {
     await page.click('nav a[data-view="audit"]');
     await page.waitForSelector('#audit tbody tr');
