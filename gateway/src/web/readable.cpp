@@ -46,13 +46,18 @@ std::string scalar_text(const json::value& v) {
   return json::serialize(v);
 }
 
-}  // namespace
-
-std::string money_text(std::int64_t cents, std::string_view currency) {
+// |cents| as "<units>.<cc>", the units grouped by thousands or not.
+std::string units_text(std::int64_t cents, bool group) {
   const std::uint64_t mag = cents < 0 ? 0 - static_cast<std::uint64_t>(cents) : static_cast<std::uint64_t>(cents);
   char frac[4];
   std::snprintf(frac, sizeof frac, "%02u", static_cast<unsigned>(mag % 100));
-  const std::string units = grouped(mag / 100) + "." + frac;
+  return (group ? grouped(mag / 100) : std::to_string(mag / 100)) + "." + frac;
+}
+
+}  // namespace
+
+std::string money_text(std::int64_t cents, std::string_view currency) {
+  const std::string units = units_text(cents, true);
   const std::string sign = cents < 0 ? "-" : "";
   const std::string code = currency.empty() ? "USD" : std::string(currency);
   const char* sym = code == "USD" ? "$" : code == "EUR" ? "€" : code == "GBP" ? "£" : nullptr;
@@ -60,10 +65,7 @@ std::string money_text(std::int64_t cents, std::string_view currency) {
 }
 
 std::string decimal_text(std::int64_t cents) {
-  const std::uint64_t mag = cents < 0 ? 0 - static_cast<std::uint64_t>(cents) : static_cast<std::uint64_t>(cents);
-  char frac[4];
-  std::snprintf(frac, sizeof frac, "%02u", static_cast<unsigned>(mag % 100));
-  return (cents < 0 ? "-" : "") + std::to_string(mag / 100) + "." + frac;
+  return (cents < 0 ? "-" : "") + units_text(cents, false);
 }
 
 std::optional<std::int64_t> amount_cents(const json::object& attrs) {
