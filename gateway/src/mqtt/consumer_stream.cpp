@@ -115,7 +115,7 @@ void DeliveryImpl::pump(ConsumerState& c) {
 
 bool DeliveryImpl::pump_lane(ConsumerState& c, ConsumerState::Lane& lane, std::uint64_t limit,
                              std::optional<std::uint64_t> live_from, std::size_t window) {
-  auto now = std::chrono::steady_clock::now();
+  auto now = steady_now();
   while (client_->connected() && lane.inflight.size() < window && lane.pos < limit) {
     std::size_t n = std::min(kReadBatch, window - lane.inflight.size());
     std::error_code ec;
@@ -457,7 +457,7 @@ void DeliveryImpl::handle_replay(const std::shared_ptr<ConsumerState>& c,
   // every 2 s per consumer. The one being served is replaced, never stacked.
   constexpr double kReplayRequestBurst = 3;
   constexpr auto kReplayRequestEvery = std::chrono::milliseconds(2000);
-  auto now = std::chrono::steady_clock::now();
+  auto now = steady_now();
   if (c->request_refill == SteadyTime{}) c->request_refill = now;
   c->request_tokens = std::min(
       kReplayRequestBurst,

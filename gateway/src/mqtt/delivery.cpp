@@ -9,6 +9,7 @@
 #include "floorgate/core/clock.hpp"
 #include "floorgate/gateway/mqtt_codec.hpp"
 #include "mqtt/delivery_impl.hpp"
+#include "mqtt/mqtt_client.hpp"
 
 namespace floorgate::gateway {
 namespace {
@@ -29,9 +30,16 @@ std::string random_boot_id() {
 }  // namespace
 
 DeliveryImpl::DeliveryImpl(asio::any_io_executor ex, store::Store& store, MqttOptions mqtt,
-                           std::vector<ConsumerOptions> consumers)
+                           std::vector<ConsumerOptions> consumers, DeliveryDrive drive)
     : ex_(ex), store_(store), opt_(std::move(mqtt)), boot_id_(random_boot_id()),
+      clock_(drive.clock ? *drive.clock : core::system_clock()),
+      make_transport_(std::move(drive.transport)), timers_(drive.timers),
       tick_timer_(ex), health_timer_(ex) {
+  if (!make_transport_) {
+    make_transport_ = [ex](const MqttOptions& o, MqttTransport::Handlers h) {
+      return std::make_shared<MqttClient>(ex, o, std::move(h));
+    };
+  }
   if (opt_.client_id.empty()) opt_.client_id = "floorgate-" + boot_id_.substr(0, 12);
   for (auto& c : consumers) {
     auto s = std::make_shared<ConsumerState>();
@@ -45,7 +53,7 @@ DeliveryImpl::~DeliveryImpl() {
 }
 
 std::int64_t DeliveryImpl::now_ms() const {
-  return opt_.now_ms ? opt_.now_ms() : core::unix_now_ms();
+  return opt_.now_ms ? opt_.now_ms() : clock_.unix_ms();
 }
 
 void DeliveryImpl::start() {
@@ -59,7 +67,7 @@ void DeliveryImpl::start() {
   consumers_.clear();
   for (auto& c : pending) add_consumer(c->opt);
   std::weak_ptr<DeliveryImpl> weak = shared_from_this();
-  MqttClient::Handlers h;
+  MqttTransport::Handlers h;
   h.on_connected = [weak] { if (auto s = weak.lock()) s->on_connected(); };
   h.on_disconnected = [weak](const std::string& why) {
     if (auto s = weak.lock()) s->on_disconnected(why);
@@ -68,16 +76,37 @@ void DeliveryImpl::start() {
     if (auto s = weak.lock()) s->on_message(topic, payload);
   };
   h.on_puback = [weak](int mid, int reason) { if (auto s = weak.lock()) s->on_puback(mid, reason); };
-  client_ = std::make_shared<MqttClient>(ex_, opt_, std::move(h));
+  client_ = make_transport_(opt_, std::move(h));
   client_->set_will(opt_.topic_root + "/status", encode_status(false, epoch_, boot_id_, now_ms()));
   client_->set_subscriptions({opt_.topic_root + "/ack/#", opt_.topic_root + "/replay/#",
                               opt_.topic_root + "/consumer/+/status"});
   client_->start();
-  last_tick_ = std::chrono::steady_clock::now();
-  on_tick();
+  last_tick_ = steady_now();
+  next_health_ = last_tick_ + opt_.health_period;
+  if (timers_) {
+    on_tick();
+    arm_health();
+  } else {
+    tick();
+  }
+}
+
+void DeliveryImpl::poll() {
+  if (!started_ || stopped_) return;
+  tick();
+  if (steady_now() >= next_health_) {
+    next_health_ = steady_now() + opt_.health_period;
+    publish_health();
+  }
+}
+
+void DeliveryImpl::arm_health() {
   health_timer_.expires_after(opt_.health_period);
-  health_timer_.async_wait([weak](boost::system::error_code ec) {
-    if (auto s = weak.lock(); s && !ec) s->publish_health();
+  health_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    if (auto s = weak.lock(); s && !ec && !s->stopped_) {
+      s->arm_health();
+      s->publish_health();
+    }
   });
 }
 
@@ -130,7 +159,7 @@ void DeliveryImpl::reject(ConsumerState* c, std::uint64_t DeliveryStats::*counte
   if (c) ++c->counters.rejected;
   constexpr std::uint64_t kRejectLogBurst = 20;
   constexpr auto kRejectLogPeriod = std::chrono::seconds(10);
-  auto now = std::chrono::steady_clock::now();
+  auto now = steady_now();
   if (now - reject_log_window_ >= kRejectLogPeriod) {
     if (reject_log_suppressed_ > 0) {
       spdlog::warn("delivery: {} more rejected messages were not logged", reject_log_suppressed_);
@@ -297,11 +326,19 @@ void DeliveryImpl::set_consumers(std::vector<ConsumerOptions> consumers) {
 }
 
 void DeliveryImpl::on_tick() {
+  arm_tick();
+  tick();
+}
+
+void DeliveryImpl::arm_tick() {
   tick_timer_.expires_after(kDeliveryTick);
   tick_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
     if (auto s = weak.lock(); s && !ec && !s->stopped_) s->on_tick();
   });
-  auto now = std::chrono::steady_clock::now();
+}
+
+void DeliveryImpl::tick() {
+  auto now = steady_now();
   double dt = std::chrono::duration<double>(now - last_tick_).count();
   last_tick_ = now;
   ++counters_.ticks;
@@ -319,10 +356,6 @@ void DeliveryImpl::on_tick() {
 }
 
 void DeliveryImpl::publish_health() {
-  health_timer_.expires_after(opt_.health_period);
-  health_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
-    if (auto s = weak.lock(); s && !ec && !s->stopped_) s->publish_health();
-  });
   if (!client_ || !client_->connected()) return;
   auto st = store_.stats();
   auto now = now_ms();
@@ -460,8 +493,10 @@ DeliveryStats DeliveryImpl::stats() const {
 // ---- the public facade ----
 
 Delivery::Delivery(asio::any_io_executor ex, store::Store& store, MqttOptions mqtt,
-                   std::vector<ConsumerOptions> consumers)
-    : impl_(std::make_shared<DeliveryImpl>(ex, store, std::move(mqtt), std::move(consumers))) {}
+                   std::vector<ConsumerOptions> consumers, DeliveryDrive drive)
+    : impl_(std::make_shared<DeliveryImpl>(ex, store, std::move(mqtt), std::move(consumers),
+                                           std::move(drive))) {}
+void Delivery::poll() { impl_->poll(); }
 Delivery::~Delivery() = default;
 void Delivery::start() { impl_->start(); }
 void Delivery::stop(std::function<void()> done) { impl_->stop(std::move(done)); }

@@ -11,10 +11,11 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "floorgate/core/clock.hpp"
 #include "floorgate/gateway/backlog.hpp"
 #include "floorgate/gateway/delivery.hpp"
 #include "floorgate/gateway/mqtt_codec.hpp"
-#include "mqtt/mqtt_client.hpp"
+#include "floorgate/gateway/mqtt_transport.hpp"
 
 namespace floorgate::gateway {
 
@@ -73,7 +74,7 @@ struct ConsumerState {
 class DeliveryImpl : public std::enable_shared_from_this<DeliveryImpl> {
  public:
   DeliveryImpl(boost::asio::any_io_executor ex, store::Store& store, MqttOptions mqtt,
-               std::vector<ConsumerOptions> consumers);
+               std::vector<ConsumerOptions> consumers, DeliveryDrive drive);
   ~DeliveryImpl();
   void start();
   void stop(std::function<void()> done);
@@ -84,6 +85,9 @@ class DeliveryImpl : public std::enable_shared_from_this<DeliveryImpl> {
   void reset_consumer(const std::string& name, std::uint64_t to_seq, Delivery::ResetDone done);
   DeliveryStats stats() const;
   const std::string& boot_id() const { return boot_id_; }
+  // Without timers (DeliveryDrive::timers false): runs the delivery tick, and the health
+  // publish when its period has passed on the clock.
+  void poll();
 
  private:
   friend class DeliveryTestPeer;
@@ -101,6 +105,13 @@ class DeliveryImpl : public std::enable_shared_from_this<DeliveryImpl> {
   void pump_live_copy();
   std::shared_ptr<ConsumerState> find(const std::string& name);
   std::int64_t now_ms() const;
+  // The clock's monotonic reading as a time point (deadlines, rates, timeouts).
+  SteadyTime steady_now() const {
+    return SteadyTime(std::chrono::milliseconds(clock_.steady_ms()));
+  }
+  void tick();          // one delivery tick: refill, ack timeouts, pumps
+  void arm_tick();      // timers only
+  void arm_health();    // timers only
   // consumer_stream.cpp: per consumer streams, acks, replays
   void add_consumer(const ConsumerOptions& o);
   void register_consumer(const std::shared_ptr<ConsumerState>& c, bool first);
@@ -130,7 +141,10 @@ class DeliveryImpl : public std::enable_shared_from_this<DeliveryImpl> {
   MqttOptions opt_;
   std::string boot_id_;
   std::uint64_t epoch_ = 0;
-  std::shared_ptr<MqttClient> client_;
+  const core::Clock& clock_;
+  MqttTransportFactory make_transport_;
+  bool timers_ = true;
+  std::shared_ptr<MqttTransport> client_;
   std::vector<std::shared_ptr<ConsumerState>> consumers_;
   std::unordered_map<int, std::weak_ptr<ConsumerState>> replay_mids_;
   std::map<std::string, std::string> egm_status_;  // egm -> retained payload
@@ -144,6 +158,7 @@ class DeliveryImpl : public std::enable_shared_from_this<DeliveryImpl> {
   bool started_ = false, stopped_ = false, pump_scheduled_ = false;
   std::uint64_t live_pos_ = 0, appended_hint_ = 0;
   SteadyTime last_tick_{};
+  SteadyTime next_health_{};  // poll() only
   SteadyTime last_backlog_sample_{};
   void sample_backlogs(SteadyTime now);  // once a second: store counters into BacklogRate
   DeliveryStats counters_;  // gateway-wide counters (consumers vector unused here)

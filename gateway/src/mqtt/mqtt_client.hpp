@@ -29,6 +29,7 @@
 
 #include "floorgate/gateway/backoff.hpp"
 #include "floorgate/gateway/delivery.hpp"
+#include "floorgate/gateway/mqtt_transport.hpp"
 
 struct mosquitto;
 struct mqtt5__property;
@@ -36,47 +37,34 @@ struct mosquitto_message;
 
 namespace floorgate::gateway {
 
-using UserProps = std::vector<std::pair<std::string, std::string>>;
-
-class MqttClient : public std::enable_shared_from_this<MqttClient> {
+class MqttClient final : public MqttTransport,
+                         public std::enable_shared_from_this<MqttClient> {
  public:
-  struct Handlers {
-    std::function<void()> on_connected;                        // CONNACK accepted
-    std::function<void(const std::string& why)> on_disconnected;  // link lost (was connected)
-    std::function<void(const std::string& topic, std::string_view payload)> on_message;
-    std::function<void(int mid, int reason)> on_puback;        // QoS 1 PUBACK
-  };
-  // Counters and state for DeliveryStats (loop thread).
-  struct Counters {
-    std::uint64_t connects = 0, connect_failures = 0, disconnects = 0, stall_recycles = 0,
-                  pubacks = 0, puback_no_subscribers = 0;
-    std::string last_error;
-    int protocol = 5;
-    std::string broker;            // host:port of the broker in use (or being tried)
-    std::uint64_t failovers = 0;   // connections made to a different broker than the last one
-  };
+  using Handlers = MqttTransport::Handlers;
+  using Counters = MqttTransport::Counters;
 
   MqttClient(boost::asio::any_io_executor ex, MqttOptions options, Handlers handlers);
-  ~MqttClient();
+  ~MqttClient() override;
 
   // The Last Will (QoS 1, retained) set on every connection attempt.
-  void set_will(std::string topic, std::string payload);
+  void set_will(std::string topic, std::string payload) override;
   // Subscriptions (QoS 1) made after every CONNACK.
-  void set_subscriptions(std::vector<std::string> filters);
+  void set_subscriptions(std::vector<std::string> filters) override;
   // Begins connecting (and reconnecting with backoff until stop()).
-  void start();
+  void start() override;
   // Publishes `final_topic`/`final_payload` (retained, QoS 1) if connected, then disconnects
   // cleanly; `done` runs on the loop once closed. No reconnect afterwards.
-  void stop(std::string final_topic, std::string final_payload, std::function<void()> done);
+  void stop(std::string final_topic, std::string final_payload,
+            std::function<void()> done) override;
   // QoS 0/1 publish; returns the mid, or -1 when not connected or the library refused.
   int publish(const std::string& topic, std::string_view payload, int qos, bool retain,
-              const UserProps* props = nullptr);
-  bool connected() const { return connected_; }
+              const UserProps* props = nullptr) override;
+  bool connected() const override { return connected_; }
   // QoS 1 publishes without PUBACK yet on the current connection.
-  std::size_t outstanding() const { return qos1_mids_.size(); }
+  std::size_t outstanding() const override { return qos1_mids_.size(); }
   // Drops the connection now and reconnects after a backoff delay.
-  void recycle(const std::string& why);
-  const Counters& counters() const { return counters_; }
+  void recycle(const std::string& why) override;
+  const Counters& counters() const override { return counters_; }
 
  private:
   void do_connect();

@@ -14,6 +14,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include "floorgate/gateway/mqtt_transport.hpp"
 #include "floorgate/store/store.hpp"
 
 namespace floorgate::gateway {
@@ -129,8 +130,10 @@ class DeliveryImpl;
 // which is safe from any thread.
 class Delivery {
  public:
+  // `drive` replaces the broker link, the clock and the timers (unit tests: a fake
+  // MqttTransport, a core::ManualClock and poll()); the default is the product's.
   Delivery(boost::asio::any_io_executor ex, store::Store& store, MqttOptions mqtt,
-           std::vector<ConsumerOptions> consumers);
+           std::vector<ConsumerOptions> consumers, DeliveryDrive drive = {});
   ~Delivery();
   Delivery(const Delivery&) = delete;
   Delivery& operator=(const Delivery&) = delete;
@@ -153,6 +156,10 @@ class Delivery {
   // it replaced; unknown_consumer when no such consumer is configured.
   using ResetDone = std::function<void(std::error_code, std::uint64_t previous)>;
   void reset_consumer(const std::string& name, std::uint64_t to_seq, ResetDone done);
+  // With DeliveryDrive::timers false: one delivery tick now (refill replay tokens, ack
+  // timeouts, pump every stream), and the health message once its period has passed on the
+  // drive's clock. Completions from the store still arrive on the executor.
+  void poll();
   // Thread-safe snapshot.
   DeliveryStats stats() const;
   // The boot id carried by <root>/status (random per process start).

@@ -1,0 +1,379 @@
+// The delivery rules without a broker, sockets or real time: Delivery over a fake
+// MqttTransport and a core::ManualClock, driven by poll() (DeliveryDrive). The broker suites
+// (delivery_test.cpp and the e2e/fault suites) prove the same engine against Mosquitto; here
+// every timing rule is checked to the millisecond, because the clock only moves when the test
+// moves it.
+#include <gtest/gtest.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/json.hpp>
+#include <map>
+
+#include "fake_store.hpp"
+#include "floorgate/core/clock.hpp"
+#include "floorgate/gateway/delivery.hpp"
+#include "floorgate/gateway/mqtt_transport.hpp"
+#include "harness.hpp"
+
+namespace fg = floorgate::gateway;
+namespace core = floorgate::core;
+namespace json = boost::json;
+namespace asio = boost::asio;
+using namespace floorgate::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A broker link the test opens, drops and feeds by hand. Publishes are recorded; QoS 1
+// publishes are PUBACKed when the test says so.
+class FakeTransport final : public fg::MqttTransport {
+ public:
+  struct Sent {
+    std::string topic, payload;
+    int qos = 0;
+    bool retain = false;
+    std::map<std::string, std::string> props;
+    int mid = 0;
+  };
+  FakeTransport(asio::any_io_executor ex, Handlers h) : ex_(ex), h_(std::move(h)) {}
+
+  void set_will(std::string topic, std::string payload) override {
+    will_ = {std::move(topic), std::move(payload)};
+  }
+  void set_subscriptions(std::vector<std::string> filters) override { subs_ = std::move(filters); }
+  void start() override { started_ = true; }
+  void stop(std::string topic, std::string payload, std::function<void()> done) override {
+    if (connected_ && !topic.empty()) sent_.push_back({topic, payload, 1, true, {}, next_mid_++});
+    connected_ = false;
+    stopped_ = true;
+    if (done) asio::post(ex_, std::move(done));
+  }
+  int publish(const std::string& topic, std::string_view payload, int qos, bool retain,
+              const fg::UserProps* props) override {
+    if (!connected_) return -1;
+    Sent s{topic, std::string(payload), qos, retain, {}, next_mid_++};
+    if (props)
+      for (auto& [k, v] : *props) s.props[k] = v;
+    if (qos == 1) unacked_.push_back(s.mid);
+    sent_.push_back(std::move(s));
+    return sent_.back().mid;
+  }
+  bool connected() const override { return connected_; }
+  std::size_t outstanding() const override { return unacked_.size(); }
+  void recycle(const std::string& why) override { drop(why); }
+  const Counters& counters() const override { return k_; }
+
+  // ---- the test's hands ----
+  void connect() {
+    connected_ = true;
+    ++k_.connects;
+    h_.on_connected();
+  }
+  void drop(const std::string& why = "test dropped the link") {
+    if (!connected_) return;
+    connected_ = false;
+    ++k_.disconnects;
+    unacked_.clear();
+    h_.on_disconnected(why);
+  }
+  void inbound(const std::string& topic, std::string_view payload) {
+    h_.on_message(topic, payload);
+  }
+  void puback_all() {
+    auto mids = std::move(unacked_);
+    unacked_.clear();
+    for (int mid : mids) h_.on_puback(mid, 0);
+  }
+  bool started() const { return started_; }
+  const std::vector<std::string>& subscriptions() const { return subs_; }
+  const std::pair<std::string, std::string>& will() const { return will_; }
+  const std::vector<Sent>& sent() const { return sent_; }
+  // Seqs of the events published on consumer `name`'s stream, in order; `replay` selects the
+  // replayed ones (true) or the stream's own (false).
+  std::vector<std::uint64_t> seqs(const std::string& name, bool replay = false) const {
+    std::vector<std::uint64_t> out;
+    const std::string prefix = kTestRoot + "/c/" + name + "/";
+    for (auto& s : sent_) {
+      if (s.topic.rfind(prefix, 0) != 0) continue;
+      bool is_replay = s.props.count("replay") > 0;
+      if (is_replay == replay) out.push_back(std::stoull(s.props.at("seq")));
+    }
+    return out;
+  }
+  std::size_t count(const std::string& topic) const {
+    std::size_t n = 0;
+    for (auto& s : sent_) n += s.topic == topic;
+    return n;
+  }
+  const Sent* last(const std::string& topic) const {
+    for (auto it = sent_.rbegin(); it != sent_.rend(); ++it)
+      if (it->topic == topic) return &*it;
+    return nullptr;
+  }
+
+ private:
+  asio::any_io_executor ex_;
+  Handlers h_;
+  bool started_ = false, connected_ = false, stopped_ = false;
+  std::pair<std::string, std::string> will_;
+  std::vector<std::string> subs_;
+  std::vector<Sent> sent_;
+  std::vector<int> unacked_;
+  int next_mid_ = 1;
+  Counters k_;
+};
+
+// Delivery on an io_context this thread runs, with the fake link and a manual clock.
+class Core {
+ public:
+  Core(FakeStore& store, std::vector<fg::ConsumerOptions> consumers,
+       fg::MqttOptions opt = mqtt_options(1))
+      : store_(store), work_(ioc_.get_executor()) {
+    fg::DeliveryDrive drive;
+    drive.clock = &clock;
+    drive.timers = false;
+    drive.transport = [this](const fg::MqttOptions&, fg::MqttTransport::Handlers h) {
+      auto t = std::make_shared<FakeTransport>(ioc_.get_executor(), std::move(h));
+      link = t.get();
+      return t;
+    };
+    delivery = std::make_unique<fg::Delivery>(ioc_.get_executor(), store_, std::move(opt),
+                                              std::move(consumers), std::move(drive));
+    delivery->start();
+  }
+  ~Core() {
+    bool done = false;
+    delivery->stop([&] { done = true; });
+    settle_until([&] { return done; });
+    delivery.reset();
+    ioc_.poll();
+  }
+  // Runs what is ready on the loop, then poll()s the delivery once.
+  void poll() {
+    ioc_.poll();
+    delivery->poll();
+    ioc_.poll();
+  }
+  void advance(std::chrono::milliseconds d) {
+    clock.advance(d.count());
+    poll();
+  }
+  // Runs the loop until `pred` holds: the store answers (registration, acks) on its own thread
+  // and posts the answer back. The clock does not move.
+  template <class Pred>
+  bool settle_until(Pred pred) {
+    for (int i = 0; i < 2000 && !pred(); ++i) {
+      ioc_.run_one_for(5ms);
+      ioc_.poll();
+    }
+    return pred();
+  }
+  void ack(const std::string& name, std::uint64_t upto) {
+    link->inbound(kTestRoot + "/ack/" + name, "{\"upto\":" + std::to_string(upto) + "}");
+  }
+
+
+ private:
+  // Declared first, destroyed last: the delivery's timers belong to the io_context.
+  FakeStore& store_;
+  asio::io_context ioc_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+
+ public:
+  core::ManualClock clock;
+  FakeTransport* link = nullptr;
+  std::unique_ptr<fg::Delivery> delivery;
+};
+
+std::vector<std::uint64_t> range(std::uint64_t from, std::uint64_t to) {
+  std::vector<std::uint64_t> v;
+  for (auto s = from; s <= to; ++s) v.push_back(s);
+  return v;
+}
+
+std::uint64_t fill(FakeStore& store, int n) {
+  std::uint64_t last = 0;
+  for (int i = 0; i < n; ++i) last = store.add(make_event(i)).seq;
+  return last;
+}
+
+// The consumer is registered when the first poll after the store's answer publishes.
+void wait_registered(Core& c, const std::string& name, std::size_t expect) {
+  ASSERT_TRUE(c.settle_until([&] {
+    c.delivery->poll();
+    return c.link->seqs(name).size() >= expect;
+  })) << "published " << c.link->seqs(name).size() << " of " << expect << "; sent "
+         << c.link->sent().size() << ", first topic "
+         << (c.link->sent().empty() ? "" : c.link->sent().front().topic);
+}
+
+}  // namespace
+
+TEST(DeliveryCore, NothingGoesOutUntilTheBrokerAcceptsThenEventsInSeqOrder) {
+  FakeStore store;
+  fill(store, 10);
+  Core c(store, {consumer("a")});
+  ASSERT_NE(c.link, nullptr);
+  EXPECT_TRUE(c.link->started());
+  EXPECT_EQ(c.link->will().first, kTestRoot + "/status");
+  EXPECT_NE(c.link->will().second.find("\"state\":\"offline\""), std::string::npos)
+      << c.link->will().second;
+  EXPECT_EQ(c.link->subscriptions(),
+            (std::vector<std::string>{kTestRoot + "/ack/#", kTestRoot + "/replay/#",
+                                      kTestRoot + "/consumer/+/status"}));
+  c.settle_until([&] { c.poll(); return c.delivery->stats().consumers.size() == 1; });
+  c.advance(1s);
+  EXPECT_TRUE(c.link->sent().empty()) << "published while not connected";
+
+  c.link->connect();
+  const auto* status = c.link->last(kTestRoot + "/status");
+  ASSERT_NE(status, nullptr);
+  EXPECT_TRUE(status->retain);
+  EXPECT_NE(status->payload.find("\"state\":\"online\""), std::string::npos) << status->payload;
+  wait_registered(c, "a", 10);
+  EXPECT_EQ(c.link->seqs("a"), range(1, 10));
+  for (auto& s : c.link->sent()) {
+    if (s.topic.rfind(kTestRoot + "/c/a/", 0) != 0) continue;
+    EXPECT_EQ(s.qos, 1);
+    EXPECT_FALSE(s.retain);
+    EXPECT_EQ(s.props.at("schema"), "floorgate.event/1");
+  }
+}
+
+TEST(DeliveryCore, AckTimeoutResendsExactlyWhenTheClockPassesIt) {
+  FakeStore store;
+  fill(store, 20);
+  auto opt = consumer("late", {}, 5);
+  opt.ack_timeout = 30s;
+  Core c(store, {opt});
+  c.link->connect();
+  wait_registered(c, "late", 5);
+  EXPECT_EQ(c.link->seqs("late"), range(1, 5));
+
+  // One millisecond short of the timeout: many polls, nothing resent.
+  c.advance(30s - 1ms);
+  for (int i = 0; i < 10; ++i) c.poll();
+  EXPECT_EQ(c.delivery->stats().consumers.at(0).resends, 0u);
+  EXPECT_EQ(c.link->seqs("late").size(), 5u);
+
+  // At the timeout: the window is resent from the cursor, in order, once.
+  c.advance(1ms);
+  EXPECT_EQ(c.delivery->stats().consumers.at(0).resends, 1u);
+  auto seqs = c.link->seqs("late");
+  ASSERT_EQ(seqs.size(), 10u);
+  EXPECT_EQ(std::vector<std::uint64_t>(seqs.begin() + 5, seqs.end()), range(1, 5));
+  c.poll();
+  EXPECT_EQ(c.link->seqs("late").size(), 10u);
+}
+
+TEST(DeliveryCore, AnAckCommitsTheCursorAndOpensTheWindow) {
+  FakeStore store;
+  fill(store, 12);
+  Core c(store, {consumer("a", {}, 5)});
+  c.link->connect();
+  wait_registered(c, "a", 5);
+  c.ack("a", 3);
+  ASSERT_TRUE(c.settle_until([&] { c.poll(); return store.acked("a") == 3; }));
+  ASSERT_TRUE(c.settle_until([&] { c.poll(); return c.link->seqs("a").size() == 8; }));
+  EXPECT_EQ(c.link->seqs("a"), range(1, 8));
+  // An ack below the cursor is refused and counted; the cursor stays.
+  c.ack("a", 2);
+  c.poll();
+  EXPECT_EQ(c.delivery->stats().consumers.at(0).acked_upto, 3u);
+  EXPECT_EQ(store.acked("a"), 3u);
+}
+
+TEST(DeliveryCore, AReconnectResendsFromTheAckedCursor) {
+  FakeStore store;
+  fill(store, 10);
+  Core c(store, {consumer("a")});
+  c.link->connect();
+  wait_registered(c, "a", 10);
+  c.ack("a", 6);
+  ASSERT_TRUE(c.settle_until([&] { c.poll(); return store.acked("a") == 6; }));
+  c.link->drop();
+  c.advance(5s);
+  EXPECT_EQ(c.link->seqs("a").size(), 10u) << "published while the link was down";
+  c.link->connect();
+  ASSERT_TRUE(c.settle_until([&] { c.poll(); return c.link->seqs("a").size() == 14; }));
+  auto seqs = c.link->seqs("a");
+  EXPECT_EQ(std::vector<std::uint64_t>(seqs.begin() + 10, seqs.end()), range(7, 10));
+}
+
+TEST(DeliveryCore, HealthIsPublishedOncePerPeriodOfTheClock) {
+  FakeStore store;
+  fill(store, 3);
+  auto mo = mqtt_options(1);
+  mo.health_period = 10s;
+  Core c(store, {consumer("a")}, mo);
+  c.link->connect();
+  wait_registered(c, "a", 3);
+  const std::string health = kTestRoot + "/health";
+  c.advance(10s - 1ms);
+  for (int i = 0; i < 5; ++i) c.poll();
+  EXPECT_EQ(c.link->count(health), 0u);
+  c.advance(1ms);
+  ASSERT_EQ(c.link->count(health), 1u);
+  auto h = json::parse(c.link->last(health)->payload).as_object();
+  EXPECT_EQ(h.at("schema").as_string(), "floorgate.health/1");
+  EXPECT_EQ(h.at("ts_ms").as_int64(), c.clock.unix_ms());
+  EXPECT_EQ(h.at("consumers").as_array().at(0).at("sent_upto").as_int64(), 3);
+  c.advance(9s);
+  EXPECT_EQ(c.link->count(health), 1u);
+  c.advance(1s);
+  EXPECT_EQ(c.link->count(health), 2u);
+}
+
+TEST(DeliveryCore, ReplayRequestsAreABurstOfThreeThenOneEveryTwoSeconds) {
+  FakeStore store;
+  fill(store, 5);
+  Core c(store, {consumer("a")});
+  c.link->connect();
+  wait_registered(c, "a", 5);
+  const std::string topic = kTestRoot + "/replay/a";
+  for (int i = 0; i < 3; ++i) c.link->inbound(topic, R"({"from_seq": 1})");
+  c.poll();  // stats() is the snapshot a tick refreshes
+  EXPECT_EQ(c.delivery->stats().rejected_replay_rate, 0u);
+  c.link->inbound(topic, R"({"from_seq": 1})");
+  c.poll();
+  EXPECT_EQ(c.delivery->stats().rejected_replay_rate, 1u);
+  c.clock.advance(2000 - 1);
+  c.link->inbound(topic, R"({"from_seq": 1})");
+  c.poll();
+  EXPECT_EQ(c.delivery->stats().rejected_replay_rate, 2u) << "accepted before 2 s";
+  c.clock.advance(2000);
+  c.link->inbound(topic, R"({"from_seq": 1})");
+  c.poll();
+  EXPECT_EQ(c.delivery->stats().rejected_replay_rate, 2u);
+  c.link->inbound(topic, R"({"from_seq": 1})");
+  c.poll();
+  EXPECT_EQ(c.delivery->stats().rejected_replay_rate, 3u);
+}
+
+TEST(DeliveryCore, ReplayFollowsItsRateOnTheClock) {
+  FakeStore store;
+  fill(store, 200);
+  auto opt = consumer("a", {}, 500);
+  opt.replay_rate = 100;  // events per second; a bucket of 10
+  Core c(store, {opt});
+  c.link->connect();
+  wait_registered(c, "a", 200);
+  c.ack("a", 200);
+  ASSERT_TRUE(c.settle_until([&] { c.poll(); return store.acked("a") == 200; }));
+  c.link->inbound(kTestRoot + "/replay/a", R"({"from_seq": 1})");
+  // The clock stands still: polls cannot replay more than the bucket holds.
+  for (int i = 0; i < 20; ++i) c.poll();
+  const auto at_rest = c.link->seqs("a", true).size();
+  EXPECT_LE(at_rest, 10u);
+  // One second in 100 ms steps: 100 more, in seq order from seq 1.
+  for (int i = 0; i < 10; ++i) {
+    c.link->puback_all();
+    c.advance(100ms);
+  }
+  auto replayed = c.link->seqs("a", true);
+  EXPECT_EQ(replayed.size(), at_rest + 100);
+  EXPECT_EQ(replayed, range(1, replayed.size()));
+  EXPECT_EQ(store.acked("a"), 200u) << "a replay moved the cursor";
+}
