@@ -1,4 +1,5 @@
 // The store error category.
+#include <algorithm>
 #include <string>
 
 #include "floorgate/store/store.hpp"
@@ -37,5 +38,16 @@ const std::error_category& store_category() {
 }
 
 std::error_code make_error_code(Errc e) { return {static_cast<int>(e), store_category()}; }
+
+std::chrono::microseconds commit_gather_window(std::chrono::microseconds budget,
+                                               std::chrono::microseconds commit_avg) {
+  return std::max(std::chrono::microseconds(0), budget - commit_avg);
+}
+
+std::chrono::microseconds commit_average(std::chrono::microseconds avg,
+                                         std::chrono::microseconds sample) {
+  if (avg.count() == 0) return sample;  // the first commit seeds it
+  return avg + (sample - avg) / 8;
+}
 
 }  // namespace floorgate::store

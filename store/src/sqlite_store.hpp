@@ -173,6 +173,7 @@ class SqliteStore final : public Store {
   std::uint64_t evicted_unacked_total_ = 0;
   std::uint64_t appended_total_ = 0;
   std::uint64_t commits_total_ = 0;
+  std::chrono::microseconds commit_avg_{0};  // commit_average() of COMMIT durations (mu_)
   std::uint64_t append_failures_total_ = 0;
   std::uint64_t disk_full_total_ = 0;
   bool alarm_ = false;

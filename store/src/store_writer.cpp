@@ -143,7 +143,8 @@ void SqliteStore::writer_main() {
     // The window gathers appends into one fsync; an ack (or recount) at the head commits at
     // once (acks are one per consumer batch, and a consumer's next window waits on them).
     if (queue_.front().kind == OpKind::append) {
-      auto deadline = queue_.front().enqueued + opt_.commit_window;
+      auto deadline =
+          queue_.front().enqueued + commit_gather_window(opt_.commit_window, commit_avg_);
       cv_.wait_until(lk, deadline,
                      [&] { return stopping_ || queue_.size() >= opt_.max_batch; });
     }
@@ -333,10 +334,17 @@ void SqliteStore::commit_batch(std::vector<Op>& ops) {
     st.bind(3, static_cast<std::int64_t>(appended));
     ec = sqlite_error(st.step());
   }
-  if (!ec) ec = sqlite_error(exec(wdb_.get(), "COMMIT"));
+  std::chrono::microseconds commit_took{0};
+  if (!ec) {
+    const auto t0 = std::chrono::steady_clock::now();  // the commit is the fsync (WAL)
+    ec = sqlite_error(exec(wdb_.get(), "COMMIT"));
+    commit_took = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - t0);
+  }
   if (ec) exec(wdb_.get(), "ROLLBACK");
   {
     std::lock_guard lk(mu_);
+    if (!ec) commit_avg_ = commit_average(commit_avg_, commit_took);
     if (ec) {
       for (auto& op : ops) {
         if (op.kind == OpKind::append) {
