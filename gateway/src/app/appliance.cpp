@@ -8,6 +8,7 @@
 #include <random>
 
 #include "app/backend.hpp"
+#include "app/bus_driver.hpp"
 #include "app/mapping.hpp"
 #include "app/runtime.hpp"
 #include "floorgate/drivers/json_writer.hpp"
@@ -199,52 +200,19 @@ void Appliance::Impl::consumer_reset(const boost::json::object& req, const std::
 }
 
 void Appliance::Impl::start_bus(const config::BusConfig& b) {
-  if (b.driver == config::Driver::g2s) {
-    auto host_cfg = app::g2s_host(b);
-    // G2S dedupe across restarts: the (eventId, eventDateTime) keys already committed, newest
-    // last, and the keys of complete end-of-day meter pushes, so an EGM's re-sent eventReport
-    // or EOD meterInfo is recognised after a gateway restart.
-    host_cfg.recent_keys = [this](const std::string& egm) {
-      store::QueryFilter f;
-      f.egm = egm;
-      f.limit = 1000;
-      auto rows = rt.store->query(f);
-      drivers::g2s::SeenKeys keys;
-      for (auto it = rows.rbegin(); it != rows.rend(); ++it) keys.add(it->attrs_json);
-      return keys.keys();
-    };
-    host_cfg.log = [id = b.id](const std::string& line) { spdlog::warn("bus {}: {}", id, line); };
-    auto host = std::make_unique<drivers::g2s::Host>(rt.io.get_executor(), std::move(host_cfg),
-                                                     *rt.sink, [] { return app::wall_ms(); });
-    host->on_status_change([this](const drivers::g2s::EgmStatus& s) { publish_status(s.id); });
-    if (auto ec = host->start()) {
-      spdlog::error("bus {}: G2S host cannot start on {}:{}: {}", b.id, b.bind, b.listen_port,
-                    ec.message());
-      return;
-    }
-    spdlog::info("bus {}: G2S host listening on {}:{}{} for {} EGM(s)", b.id, b.bind,
-                 host->port(), host->tls() ? " (HTTPS, mutual TLS)" : "", b.egms.size());
-    rt.g2s_hosts[b.id] = std::move(host);
+  auto bus = make_bus_driver(b, rt, [this](const std::string& egm) { publish_status(egm); });
+  if (auto ec = bus->start()) {
+    spdlog::error("bus {}: cannot start: {} ({})", b.id, ec.message(), bus->describe());
     return;
   }
-  auto bus_cfg = app::sas_bus(b, rt.cfg.store.path.parent_path().string());
-  auto port = bus_cfg.port;
-  auto bus = std::make_unique<drivers::sas::Bus>(rt.io.get_executor(), std::move(bus_cfg), *rt.sink,
-                                                 [] { return app::wall_ms(); });
-  bus->on_status_change([this](const drivers::sas::EgmStatus& s) { publish_status(s.id); });
-  bus->start();
-  spdlog::info("bus {}: SAS on {} with {} EGM(s)", b.id, port, b.egms.size());
-  rt.sas_buses[b.id] = std::move(bus);
+  spdlog::info("bus {}: {}", b.id, bus->describe());
+  rt.buses[b.id] = std::move(bus);
 }
 
 void Appliance::Impl::stop_bus(const std::string& id) {
-  if (auto it = rt.sas_buses.find(id); it != rt.sas_buses.end()) {
+  if (auto it = rt.buses.find(id); it != rt.buses.end()) {
     it->second->stop();
-    rt.sas_buses.erase(it);
-  }
-  if (auto it = rt.g2s_hosts.find(id); it != rt.g2s_hosts.end()) {
-    it->second->stop();
-    rt.g2s_hosts.erase(it);
+    rt.buses.erase(it);
   }
 }
 
@@ -401,8 +369,7 @@ void Appliance::Impl::apply(const config::Config& next) {
     }
   }
   for (const auto& b : next.buses) {
-    bool running = rt.sas_buses.count(b.id) || rt.g2s_hosts.count(b.id);
-    if (!running) start_bus(b);
+    if (!rt.buses.count(b.id)) start_bus(b);
   }
   if (web && next.web != prev.web) {
     if (next.web.bind != prev.web.bind || next.web.port != prev.web.port ||
@@ -435,8 +402,7 @@ void Appliance::Impl::stop(std::function<void()> done) {
   stopping = true;
   maintenance.cancel();
   rt.loop_lag.reset();
-  for (auto& [id, bus] : rt.sas_buses) bus->stop();
-  for (auto& [id, host] : rt.g2s_hosts) host->stop();
+  for (auto& [id, bus] : rt.buses) bus->stop();
   if (web) web->stop();
   if (control) control->stop();
   // Let queued commits finish (at most ~3 s) so drivers' last events are durable, then say
@@ -444,8 +410,7 @@ void Appliance::Impl::stop(std::function<void()> done) {
   wait_commits(300, [this, done = std::move(done)]() mutable {
     sign_chain_head();  // the head at shutdown, retained for whoever audits next
     auto finish = [this, done = std::move(done)]() mutable {
-      rt.sas_buses.clear();
-      rt.g2s_hosts.clear();
+      rt.buses.clear();
       rt.store->close();
       // Callbacks the close() just ran were posted to the loop; run them before reporting.
       boost::asio::post(rt.io, std::move(done));

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "app/bus_driver.hpp"
 #include "app/config_json.hpp"
 #include "floorgate/drivers/json_writer.hpp"
 
@@ -220,10 +221,8 @@ std::string ApplianceBackend::request_rom_check(std::string_view id, const std::
   for (const auto& bus : rt_.cfg.buses) {
     for (const auto& e : bus.egms) {
       if (e.id != id) continue;
-      auto it = rt_.sas_buses.find(bus.id);
-      if (it == rt_.sas_buses.end()) {
-        return "ROM signature checks are a SAS long poll (LP 21); " + e.id + " speaks G2S";
-      }
+      auto it = rt_.buses.find(bus.id);
+      if (it == rt_.buses.end()) return "bus " + bus.id + " of " + e.id + " is not running";
       std::string why = it->second->request_rom_check(e.id);
       if (why.empty()) spdlog::info("ROM signature check of {} requested by {}", e.id, user);
       return why;

@@ -162,7 +162,7 @@ web::Backend::Probe ApplianceBackend::readiness() {
   const bool broker = rt_.delivery && rt_.delivery->stats().connected;
   std::size_t started = 0;
   for (const auto& b : rt_.cfg.buses) {
-    started += rt_.sas_buses.count(b.id) + rt_.g2s_hosts.count(b.id);
+    started += rt_.buses.count(b.id);
   }
   const bool buses = started == rt_.cfg.buses.size();
   p.ok = store && broker && buses;

@@ -1,5 +1,7 @@
 #include "app/runtime.hpp"
 
+#include "app/bus_driver.hpp"
+
 #include "floorgate/core/clock.hpp"
 
 #include <chrono>
@@ -9,56 +11,12 @@ namespace floorgate::gateway::app {
 
 std::int64_t wall_ms() { return core::unix_now_ms(); }
 
-namespace {
-
-void fill_sas(EgmView& v, const drivers::sas::EgmStatus& s) {
-  v.link_up = s.link_up;
-  v.sas_version = s.sas_version;
-  v.serial = s.serial;
-  v.denomination_cents = s.denomination_cents;
-  v.last_poll_ms = s.last_poll_ms;
-  v.last_event_ms = s.last_event_ms;
-  v.meters = s.meters;
-  v.meter_units = s.meter_units;
-  v.clock_drift_ms = s.clock_drift_ms;
-  v.rom_signature = s.rom_signature;
-  v.rom_check_running = s.rom_check_running;
-  v.meter_poll = s.meter_poll;
-  v.meters_unreadable = s.meters_unreadable;
-  v.last_mismatch = s.last_mismatch;
-  v.counters = {{"polls", s.polls},       {"answers", s.answers},
-                {"crc_errors", s.crc_errors}, {"timeouts", s.timeouts},
-                {"retries", s.retries},   {"nack_resends", s.nack_resends},
-                {"link_transitions", s.link_transitions},
-                {"events", s.events},     {"chirps", s.chirps},
-                {"busy", s.busy},         {"rte_resyncs", s.rte_resyncs},
-                {"line_errors", s.line_errors},
-                {"reconciliations", s.reconciliations},
-                {"reconciliation_mismatches", s.reconciliation_mismatches}};
-}
-
-void fill_g2s(EgmView& v, const drivers::g2s::EgmStatus& s) {
-  v.link_up = s.link_up;
-  v.g2s_state = std::string(drivers::g2s::to_string(s.state));
-  if (s.last_seen_ms) v.last_poll_ms = s.last_seen_ms;
-  v.clock_drift_ms = s.clock_skew_ms;
-  v.g2s_subscriptions = s.subscriptions;
-  v.g2s_missing_events = s.missing_events;
-  v.g2s_no_rights = s.no_rights;
-  v.counters = {{"events", s.events_received},    {"events_committed", s.events_committed},
-                {"duplicates", s.duplicates},     {"acks_sent", s.acks_sent},
-                {"post_failures", s.post_failures}, {"rejected", s.rejected}};
-}
-
-}  // namespace
+Runtime::~Runtime() = default;
 
 std::vector<EgmView> Runtime::egms() const {
   std::vector<EgmView> out;
   for (const auto& bus : cfg.buses) {
-    std::vector<drivers::sas::EgmStatus> sas;
-    std::vector<drivers::g2s::EgmStatus> g2s;
-    if (auto it = sas_buses.find(bus.id); it != sas_buses.end()) sas = it->second->status();
-    if (auto it = g2s_hosts.find(bus.id); it != g2s_hosts.end()) g2s = it->second->status();
+    const std::size_t first = out.size();
     for (const auto& e : bus.egms) {
       EgmView v;
       v.id = e.id;
@@ -70,15 +28,11 @@ std::vector<EgmView> Runtime::egms() const {
       v.address = e.address;
       v.location = e.location;
       v.bank = e.bank;
-      for (const auto& s : sas) {
-        if (s.id == e.id) fill_sas(v, s);
-      }
-      for (const auto& s : g2s) {
-        if (s.id == e.id) fill_g2s(v, s);
-      }
       v.conditions = floor.of(e.id);
       out.push_back(std::move(v));
     }
+    if (auto it = buses.find(bus.id); it != buses.end())
+      it->second->fill(std::span<EgmView>(out).subspan(first));
   }
   return out;
 }

@@ -17,8 +17,7 @@
 #include <vector>
 
 #include "floorgate/config/config.hpp"
-#include "floorgate/drivers/g2s/host.hpp"
-#include "floorgate/drivers/sas/bus.hpp"
+#include "floorgate/drivers/event.hpp"
 #include "floorgate/gateway/chain_signing.hpp"
 #include "floorgate/gateway/delivery.hpp"
 #include "floorgate/gateway/history.hpp"
@@ -28,6 +27,8 @@
 #include "floorgate/store/store.hpp"
 
 namespace floorgate::gateway::app {
+
+class BusDriver;  // app/bus_driver.hpp
 
 // One EGM as the page, the status topic and /metrics see it, whatever its protocol.
 struct EgmView {
@@ -53,6 +54,7 @@ struct EgmView {
 
 struct Runtime {
   explicit Runtime(boost::asio::io_context& io_) : io(io_) {}
+  ~Runtime();
 
   boost::asio::io_context& io;
   config::Config cfg;
@@ -64,8 +66,7 @@ struct Runtime {
   std::unique_ptr<Delivery> delivery;
   std::unique_ptr<LoopLagProbe> loop_lag;  // how late the loop runs (SAS poll timing)
   LoopMeter loop_meter;                    // the longest handler (CPU), when run() drives the loop
-  std::map<std::string, std::unique_ptr<drivers::sas::Bus>> sas_buses;   // by bus id
-  std::map<std::string, std::unique_ptr<drivers::g2s::Host>> g2s_hosts;  // by bus id
+  std::map<std::string, std::unique_ptr<BusDriver>> buses;  // running buses by id, any protocol
   std::function<void(const boost::json::object&)> live;  // the web page's live feed
   std::deque<std::pair<std::int64_t, std::uint64_t>> rate_samples;  // (ms, durable total)
   History history;        // the dashboard's last hour, one point per minute (GET /api/history)

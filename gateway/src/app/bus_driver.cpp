@@ -1,0 +1,145 @@
+// The two bus drivers behind app::BusDriver: a SAS bus and a G2S host.
+#include "app/bus_driver.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "app/mapping.hpp"
+#include "floorgate/drivers/g2s/host.hpp"
+#include "floorgate/drivers/sas/bus.hpp"
+
+namespace floorgate::gateway::app {
+namespace {
+
+void fill_sas(EgmView& v, const drivers::sas::EgmStatus& s) {
+  v.link_up = s.link_up;
+  v.sas_version = s.sas_version;
+  v.serial = s.serial;
+  v.denomination_cents = s.denomination_cents;
+  v.last_poll_ms = s.last_poll_ms;
+  v.last_event_ms = s.last_event_ms;
+  v.meters = s.meters;
+  v.meter_units = s.meter_units;
+  v.clock_drift_ms = s.clock_drift_ms;
+  v.rom_signature = s.rom_signature;
+  v.rom_check_running = s.rom_check_running;
+  v.meter_poll = s.meter_poll;
+  v.meters_unreadable = s.meters_unreadable;
+  v.last_mismatch = s.last_mismatch;
+  v.counters = {{"polls", s.polls},       {"answers", s.answers},
+                {"crc_errors", s.crc_errors}, {"timeouts", s.timeouts},
+                {"retries", s.retries},   {"nack_resends", s.nack_resends},
+                {"link_transitions", s.link_transitions},
+                {"events", s.events},     {"chirps", s.chirps},
+                {"busy", s.busy},         {"rte_resyncs", s.rte_resyncs},
+                {"line_errors", s.line_errors},
+                {"reconciliations", s.reconciliations},
+                {"reconciliation_mismatches", s.reconciliation_mismatches}};
+}
+
+void fill_g2s(EgmView& v, const drivers::g2s::EgmStatus& s) {
+  v.link_up = s.link_up;
+  v.g2s_state = std::string(drivers::g2s::to_string(s.state));
+  if (s.last_seen_ms) v.last_poll_ms = s.last_seen_ms;
+  v.clock_drift_ms = s.clock_skew_ms;
+  v.g2s_subscriptions = s.subscriptions;
+  v.g2s_missing_events = s.missing_events;
+  v.g2s_no_rights = s.no_rights;
+  v.counters = {{"events", s.events_received},    {"events_committed", s.events_committed},
+                {"duplicates", s.duplicates},     {"acks_sent", s.acks_sent},
+                {"post_failures", s.post_failures}, {"rejected", s.rejected}};
+}
+
+class SasDriver final : public BusDriver {
+ public:
+  SasDriver(const config::BusConfig& b, Runtime& rt, std::function<void(const std::string&)> on_status)
+      : id_(b.id), egms_(b.egms.size()) {
+    auto cfg = sas_bus(b, rt.cfg.store.path.parent_path().string());
+    port_ = cfg.port;
+    bus_ = std::make_unique<drivers::sas::Bus>(rt.io.get_executor(), std::move(cfg), *rt.sink,
+                                               [] { return wall_ms(); });
+    bus_->on_status_change(
+        [on_status = std::move(on_status)](const drivers::sas::EgmStatus& s) { on_status(s.id); });
+  }
+  std::error_code start() override {
+    bus_->start();  // opens (and keeps reopening) the port by itself
+    return {};
+  }
+  void stop() override { bus_->stop(); }
+  void fill(std::span<EgmView> views) const override {
+    const auto status = bus_->status();
+    for (auto& v : views) {
+      for (const auto& s : status) {
+        if (s.id == v.id) fill_sas(v, s);
+      }
+    }
+  }
+  std::string request_rom_check(const std::string& egm) override {
+    return bus_->request_rom_check(egm);
+  }
+  std::string describe() const override {
+    return "SAS on " + port_ + " with " + std::to_string(egms_) + " EGM(s)";
+  }
+
+ private:
+  std::string id_, port_;
+  std::size_t egms_;
+  std::unique_ptr<drivers::sas::Bus> bus_;
+};
+
+class G2sDriver final : public BusDriver {
+ public:
+  G2sDriver(const config::BusConfig& b, Runtime& rt, std::function<void(const std::string&)> on_status)
+      : bind_(b.bind), egms_(b.egms.size()) {
+    auto cfg = g2s_host(b);
+    // G2S dedupe across restarts: the (eventId, eventDateTime) keys already committed, newest
+    // last, and the keys of complete end-of-day meter pushes, so an EGM's re-sent eventReport
+    // or EOD meterInfo is recognised after a gateway restart.
+    cfg.recent_keys = [&rt](const std::string& egm) {
+      store::QueryFilter f;
+      f.egm = egm;
+      f.limit = 1000;
+      auto rows = rt.store->query(f);
+      drivers::g2s::SeenKeys keys;
+      for (auto it = rows.rbegin(); it != rows.rend(); ++it) keys.add(it->attrs_json);
+      return keys.keys();
+    };
+    cfg.log = [id = b.id](const std::string& line) { spdlog::warn("bus {}: {}", id, line); };
+    host_ = std::make_unique<drivers::g2s::Host>(rt.io.get_executor(), std::move(cfg), *rt.sink,
+                                                 [] { return wall_ms(); });
+    host_->on_status_change(
+        [on_status = std::move(on_status)](const drivers::g2s::EgmStatus& s) { on_status(s.id); });
+  }
+  std::error_code start() override { return host_->start(); }
+  void stop() override { host_->stop(); }
+  void fill(std::span<EgmView> views) const override {
+    const auto status = host_->status();
+    for (auto& v : views) {
+      for (const auto& s : status) {
+        if (s.id == v.id) fill_g2s(v, s);
+      }
+    }
+  }
+  std::string request_rom_check(const std::string& egm) override {
+    return "ROM signature checks are a SAS long poll (LP 21); " + egm + " speaks G2S";
+  }
+  std::string describe() const override {
+    return "G2S host listening on " + bind_ + ":" + std::to_string(host_->port()) +
+           (host_->tls() ? " (HTTPS, mutual TLS)" : "") + " for " + std::to_string(egms_) +
+           " EGM(s)";
+  }
+
+ private:
+  std::string bind_;
+  std::size_t egms_;
+  std::unique_ptr<drivers::g2s::Host> host_;
+};
+
+}  // namespace
+
+std::unique_ptr<BusDriver> make_bus_driver(const config::BusConfig& b, Runtime& rt,
+                                           std::function<void(const std::string&)> on_status) {
+  if (b.driver == config::Driver::g2s) return std::make_unique<G2sDriver>(b, rt, std::move(on_status));
+  return std::make_unique<SasDriver>(b, rt, std::move(on_status));
+}
+
+}  // namespace floorgate::gateway::app

@@ -1,0 +1,39 @@
+#pragma once
+// One interface for every bus the appliance runs -- a SAS bus (serial or TCP) or a G2S host --
+// so the composition root (appliance.cpp) starts, stops, reads and reloads them alike and
+// holds them in one map. A reload restarts only the buses whose configuration changed (stop,
+// then a new driver from the new configuration); the others keep polling untouched.
+// Loop thread only.
+
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <system_error>
+
+#include "app/runtime.hpp"
+#include "floorgate/config/config.hpp"
+
+namespace floorgate::gateway::app {
+
+class BusDriver {
+ public:
+  virtual ~BusDriver() = default;
+  // Opens the port or listens; an error leaves the bus not running (logged by the caller).
+  virtual std::error_code start() = 0;
+  // Stops polling / listening; events already handed over stay on their way to the store.
+  virtual void stop() = 0;
+  // Writes the driver's live status into the views of its EGMs (matched by EGM id).
+  virtual void fill(std::span<EgmView> views) const = 0;
+  // Starts a ROM signature check (SAS LP 21); "" when started, else why not.
+  virtual std::string request_rom_check(const std::string& egm) = 0;
+  // One line for the start-up log: where the bus is and what runs on it.
+  virtual std::string describe() const = 0;
+};
+
+// The driver for bus `b`: events go to rt.sink; `on_status(egm)` runs when an EGM's link or
+// identity changes (the retained status topic and the page).
+std::unique_ptr<BusDriver> make_bus_driver(const config::BusConfig& b, Runtime& rt,
+                                           std::function<void(const std::string&)> on_status);
+
+}  // namespace floorgate::gateway::app
