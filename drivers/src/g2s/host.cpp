@@ -30,8 +30,8 @@ std::string Host::Impl::reply_ack(const G2sMessage& m, std::string_view error) {
   return wrap_response(build_ack(env, error));
 }
 
-HttpServer::Reply Host::Impl::on_http(const HttpServer::Peer& peer, std::string_view method,
-                                      std::string_view target, std::string_view body) {
+InboundReply Host::Impl::on_http(const InboundPeer& peer, std::string_view method,
+                                 std::string_view target, std::string_view body) {
   ++counters.http_requests;
   if (target != "/G2S") {
     ++counters.http_rejected;
@@ -260,11 +260,17 @@ void Host::Impl::go_offline(EgmLink& e, std::string_view reason, bool drop_hands
     e.client->clear();
   }
   e.keepalive_timer->cancel();
+  e.keepalive_due_ms = 0;
   if (was_up) emit_link(e, false, reason);
   notify(e);
 }
 
 void Host::Impl::arm_keepalive(EgmLink& e) {
+  if (!drive.timers) {
+    e.keepalive_due_ms = clock.steady_ms() +
+        std::chrono::duration_cast<std::chrono::milliseconds>(cfg.keepalive).count();
+    return;
+  }
   e.keepalive_timer->expires_after(cfg.keepalive);
   e.keepalive_timer->async_wait([weak = weak_from_this(), ep = &e](boost::system::error_code ec) {
     auto self = weak.lock();
@@ -290,8 +296,9 @@ void Host::Impl::notify(EgmLink& e) {
 }
 
 Host::Host(boost::asio::any_io_executor ex, HostConfig config, EventSink& sink,
-           std::function<std::int64_t()> now_ms)
-    : impl_(std::make_shared<Impl>(ex, std::move(config), sink, std::move(now_ms))) {}
+           std::function<std::int64_t()> now_ms, HostDrive drive)
+    : impl_(std::make_shared<Impl>(ex, std::move(config), sink, std::move(now_ms),
+                                   std::move(drive))) {}
 
 Host::~Host() { stop(); }
 
@@ -308,8 +315,13 @@ std::error_code Host::start() {
     e->st.id = c.id;
     e->st.egm_id = c.egm_id;
     e->st.location = c.location;
-    e->client = std::make_unique<HttpClient>(m.ex, m.cfg.request_timeout);
-    e->client->use_tls(m.tls_client);
+    if (m.drive.post_queue) {
+      e->client = m.drive.post_queue(c);
+    } else {
+      auto client = std::make_unique<HttpClient>(m.ex, m.cfg.request_timeout);
+      client->use_tls(m.tls_client);
+      e->client = std::move(client);
+    }
     if (!c.location.empty()) m.set_target(*e, c.location);
     e->keepalive_timer = std::make_unique<boost::asio::steady_timer>(m.ex);
     e->backfill_timer = std::make_unique<boost::asio::steady_timer>(m.ex);
@@ -322,6 +334,7 @@ std::error_code Host::start() {
     m.egms.push_back(std::move(e));
   }
   for (auto& e : m.egms) m.resolve_peer_addresses(*e);
+  if (!m.drive.listen) return {};
   std::weak_ptr<Impl> weak = impl_;
   m.server = std::make_unique<HttpServer>(
       m.ex, m.cfg.max_body_bytes + 64 * 1024, std::chrono::seconds(60),
@@ -329,7 +342,8 @@ std::error_code Host::start() {
              std::string_view body) {
         auto self = weak.lock();
         if (!self || self->stopped) return HttpServer::Reply{503, "stopping\n", "text/plain"};
-        return self->on_http(peer, method, target, body);
+        auto r = self->on_http({peer.address, peer.tls, peer.cert_names}, method, target, body);
+        return HttpServer::Reply{r.status, std::move(r.body), std::move(r.content_type)};
       },
       [weak] {
         if (auto self = weak.lock()) ++self->counters.http_rejected;
@@ -369,6 +383,28 @@ HostCounters Host::counters() const { return impl_->counters; }
 
 void Host::on_status_change(std::function<void(const EgmStatus&)> cb) {
   impl_->status_cb = std::move(cb);
+}
+
+InboundReply Host::handle(const InboundPeer& peer, std::string_view method,
+                          std::string_view target, std::string_view body) {
+  if (impl_->stopped) return {503, "stopping\n", "text/plain"};
+  return impl_->on_http(peer, method, target, body);
+}
+
+void Host::poll() {
+  auto& m = *impl_;
+  if (m.stopped || m.drive.timers) return;
+  const std::int64_t now = m.clock.steady_ms();
+  for (auto& e : m.egms) {
+    if (e->keepalive_due_ms && now >= e->keepalive_due_ms) {
+      e->keepalive_due_ms = 0;
+      m.on_keepalive_tick(*e);
+    }
+    if (e->backfill_due_ms && now >= e->backfill_due_ms) {
+      e->backfill_due_ms = 0;
+      m.run_backfill(*e);
+    }
+  }
 }
 
 }  // namespace floorgate::drivers::g2s

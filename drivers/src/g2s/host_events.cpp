@@ -151,6 +151,15 @@ void Host::Impl::on_log_list(EgmLink& e, const Element& list) {
     if (entry->attr_or("eventAck") != "true") e.backfill.push_back(*entry);
   }
   if (e.backfill.empty()) return;
+  arm_backfill(e);
+}
+
+void Host::Impl::arm_backfill(EgmLink& e) {
+  if (!drive.timers) {
+    e.backfill_due_ms = clock.steady_ms() +
+        std::chrono::duration_cast<std::chrono::milliseconds>(cfg.backfill_delay).count();
+    return;
+  }
   e.backfill_timer->expires_after(cfg.backfill_delay);
   e.backfill_timer->async_wait([weak = weak_from_this(), ep = &e](boost::system::error_code ec) {
     auto self = weak.lock();

@@ -9,6 +9,7 @@
 #include <memory>
 #include <set>
 
+#include "floorgate/core/clock.hpp"
 #include "floorgate/drivers/g2s/host.hpp"
 #include "g2s/http_client.hpp"
 #include "g2s/http_server.hpp"
@@ -31,8 +32,11 @@ struct PendingEvent {
 struct EgmLink {
   EgmConfig cfg;
   EgmStatus st;
-  std::unique_ptr<HttpClient> client;
+  std::unique_ptr<PostQueue> client;
   std::unique_ptr<boost::asio::steady_timer> keepalive_timer;
+  // Without timers (HostDrive::timers false): when keepAlive / backfill are due, in the drive
+  // clock's steady ms (0 = not armed).
+  std::int64_t keepalive_due_ms = 0, backfill_due_ms = 0;
   bool handshaken = false;       // commsOnLine seen since start / since link loss
   std::uint64_t generation = 0;  // association epoch; stale callbacks compare it
   std::int64_t next_command_id = 1;
@@ -64,13 +68,17 @@ struct Host::Impl : std::enable_shared_from_this<Host::Impl> {
   static constexpr std::size_t kSeenCap = 8192;
   static constexpr std::int64_t kClockDriftAlarmMs = 30000;  // the field's APX011 horizon
 
-  Impl(boost::asio::any_io_executor e, HostConfig c, EventSink& s, std::function<std::int64_t()> n)
-      : ex(e), cfg(std::move(c)), sink(s), now_ms(std::move(n)) {}
+  Impl(boost::asio::any_io_executor e, HostConfig c, EventSink& s, std::function<std::int64_t()> n,
+       HostDrive d)
+      : ex(e), cfg(std::move(c)), sink(s), now_ms(std::move(n)),
+        clock(d.clock ? *d.clock : core::system_clock()), drive(std::move(d)) {}
 
   boost::asio::any_io_executor ex;
   HostConfig cfg;
   EventSink& sink;
   std::function<std::int64_t()> now_ms;
+  const core::Clock& clock;
+  HostDrive drive;
   std::unique_ptr<HttpServer> server;
   std::vector<std::unique_ptr<EgmLink>> egms;
   std::function<void(const EgmStatus&)> status_cb;
@@ -82,10 +90,10 @@ struct Host::Impl : std::enable_shared_from_this<Host::Impl> {
   std::unique_ptr<boost::asio::ip::tcp::resolver> resolver;
 
   // host.cpp
-  HttpServer::Reply on_http(const HttpServer::Peer& peer, std::string_view method,
-                            std::string_view target, std::string_view body);
+  InboundReply on_http(const InboundPeer& peer, std::string_view method,
+                       std::string_view target, std::string_view body);
   // Is `peer` allowed to speak for `e`? Empty = yes, else the reason (host_tls.cpp).
-  std::string peer_problem(const EgmLink& e, const HttpServer::Peer& peer) const;
+  std::string peer_problem(const EgmLink& e, const InboundPeer& peer) const;
   // A commsOnLine egmLocation that differs from the configured location: the reason.
   std::string location_problem(const EgmLink& e, const std::string& egm_location) const;
   void resolve_peer_addresses(EgmLink& e);
@@ -105,6 +113,7 @@ struct Host::Impl : std::enable_shared_from_this<Host::Impl> {
   void go_online(EgmLink& e);
   void go_offline(EgmLink& e, std::string_view reason, bool drop_handshake);
   void arm_keepalive(EgmLink& e);
+  void arm_backfill(EgmLink& e);
   void on_keepalive_tick(EgmLink& e);
   void notify(EgmLink& e);
   void emit_link(EgmLink& e, bool up, std::string_view reason);

@@ -103,7 +103,7 @@ void Host::Impl::on_post_result(EgmLink& e, std::error_code ec, unsigned status)
   warn("EGM " + e.cfg.id + ": POST to " + e.st.location + " failed: " + why);
 }
 
-std::string Host::Impl::peer_problem(const EgmLink& e, const HttpServer::Peer& peer) const {
+std::string Host::Impl::peer_problem(const EgmLink& e, const InboundPeer& peer) const {
   if (peer.tls) {
     // Mutual TLS: the CA vouches for the certificate; the certificate must name this egmId
     // (subject CN, or a subjectAltName DNS name or URI equal to it).

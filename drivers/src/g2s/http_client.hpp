@@ -11,36 +11,36 @@
 #include <string>
 #include <system_error>
 
+#include "floorgate/drivers/g2s/host.hpp"
+
 namespace boost::asio::ssl {
 class context;
 }
 
 namespace floorgate::drivers::g2s {
 
-class HttpClient {
+class HttpClient final : public PostQueue {
  public:
-  // ec empty and status 200 -> body is the reply. Runs on the executor.
-  using Done = std::function<void(std::error_code ec, unsigned status, std::string body)>;
 
   HttpClient(boost::asio::any_io_executor ex, std::chrono::milliseconds timeout);
-  ~HttpClient();
+  ~HttpClient() override;
   // With a context, only https:// targets are accepted (no plain-text downgrade); without
   // one, only http://. Call before set_target.
   void use_tls(std::shared_ptr<boost::asio::ssl::context> ctx);
   // "http(s)://host:port/path"; false when unparsable or of the wrong scheme (posts then fail
   // with invalid_argument; see target_problem()).
-  bool set_target(const std::string& url);
+  bool set_target(const std::string& url) override;
   // Why the last set_target failed ("" when it did not).
-  const std::string& target_problem() const;
+  const std::string& target_problem() const override;
   // Queues one POST (SOAPAction SendG2SMessage); FIFO.
-  void post(std::string body, Done done);
+  void post(std::string body, Done done) override;
   // Drops queued (not yet sent) requests; their callbacks get operation_aborted.
-  void clear();
-  std::size_t queued() const;
+  void clear() override;
+  std::size_t queued() const override;
   // Detail of the last failed request (TLS verification reason, ...); "" after a success.
-  const std::string& last_error() const;
+  const std::string& last_error() const override;
   // Closes the connection, drops everything. Idempotent.
-  void stop();
+  void stop() override;
 
  private:
   struct Impl;

@@ -22,6 +22,10 @@
 
 #include "floorgate/drivers/event.hpp"
 
+namespace floorgate::core {
+class Clock;
+}
+
 namespace floorgate::drivers::g2s {
 
 // One network EGM the gateway talks to.
@@ -119,11 +123,56 @@ struct HostCounters {
                                     // (address, certificate name) or moved its egmLocation
 };
 
+// The host's outbound channel to one EGM: an ordered queue of SOAP POSTs to its egmLocation,
+// one in flight. The product's is Boost.Beast (g2s/http_client.hpp); unit tests give the host
+// a fake (HostDrive) and answer the posts by hand.
+class PostQueue {
+ public:
+  // ec empty and status 200: `body` is the EGM's reply. Runs on the host's executor.
+  using Done = std::function<void(std::error_code ec, unsigned status, std::string body)>;
+  virtual ~PostQueue() = default;
+  // "http(s)://host:port/path"; false when unusable (posts then fail; see target_problem()).
+  virtual bool set_target(const std::string& url) = 0;
+  virtual const std::string& target_problem() const = 0;
+  // Queues one POST; FIFO.
+  virtual void post(std::string body, Done done) = 0;
+  // Drops queued (not yet sent) requests; their callbacks get operation_canceled.
+  virtual void clear() = 0;
+  virtual std::size_t queued() const = 0;
+  // Detail of the last failed request; "" after a success.
+  virtual const std::string& last_error() const = 0;
+  // Closes the connection, drops everything. Idempotent.
+  virtual void stop() = 0;
+};
+
+// An inbound POST /G2S as the host sees it (from its HTTP server, or from a test).
+struct InboundPeer {
+  std::string address;                  // the client's IP address
+  bool tls = false;                     // came over HTTPS with a verified client certificate
+  std::vector<std::string> cert_names;  // CN, SAN DNS names and URIs of that certificate
+};
+struct InboundReply {
+  unsigned status = 200;
+  std::string body;
+  std::string content_type = "text/xml; charset=utf-8";
+};
+
+// How a Host meets the world. The defaults are the product's: an HTTP(S) server on
+// HostConfig::bind/port, Beast POST queues, Asio timers on the system clock. A unit test sets
+// listen and timers to false, supplies the post queues and a core::ManualClock, hands requests
+// to Host::handle() and moves time with Host::poll().
+struct HostDrive {
+  const core::Clock* clock = nullptr;  // steady time of the keepAlive/backfill deadlines
+  std::function<std::unique_ptr<PostQueue>(const EgmConfig&)> post_queue;  // empty: Beast
+  bool listen = true;  // false: no server; requests arrive through handle()
+  bool timers = true;  // false: keepAlive and backfill run from poll() when due on `clock`
+};
+
 class Host {
  public:
   // ex: the daemon's event loop; sink: where events go; now_ms: wall clock (UTC ms).
   Host(boost::asio::any_io_executor ex, HostConfig config, EventSink& sink,
-       std::function<std::int64_t()> now_ms);
+       std::function<std::int64_t()> now_ms, HostDrive drive = {});
   ~Host();
   Host(const Host&) = delete;
   Host& operator=(const Host&) = delete;
@@ -142,6 +191,12 @@ class Host {
   HostCounters counters() const;
   // Called on the executor whenever an EGM's state or link changes.
   void on_status_change(std::function<void(const EgmStatus&)> cb);
+  // One inbound POST, answered as the HTTP server would (the server calls the same code).
+  InboundReply handle(const InboundPeer& peer, std::string_view method, std::string_view target,
+                      std::string_view body);
+  // With HostDrive::timers false: runs the keepAlive and backfill steps that are due on the
+  // drive's clock.
+  void poll();
 
  private:
   struct Impl;
