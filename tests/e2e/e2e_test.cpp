@@ -26,7 +26,7 @@ void play_scenario(SimControl& sim) {
       "door 6 close", "bill 1 5",     "inject 2 28",     "game 1 20 0", "inject 6 2b"};
   for (const char* c : commands) {
     ASSERT_TRUE(sim.ok(c)) << c;
-    std::this_thread::sleep_for(50ms);
+    ASSERT_TRUE(wait_handed_over(sim)) << "the gateway did not take what '" << c << "' raised";
   }
 }
 

@@ -369,4 +369,22 @@ inline bool wait_raised(Floor& floor, std::size_t n,
   return wait_until([&] { return size() >= base + n; }, timeout, std::chrono::milliseconds(100));
 }
 
+// Waits until every exception the machines raised so far was taken by the gateway (implied
+// ACK) or dropped by the machine. Scripted scenarios call it between commands instead of a
+// fixed spacing: SAS hands priority exceptions out ahead of older ones, and a ledger compared
+// in raise order wants each command's exceptions to queue behind nothing.
+inline bool wait_handed_over(SimControl& sim,
+                             std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+  return wait_until(
+      [&] {
+        auto l = sim.ledger();
+        if (!l) return false;
+        for (const auto& e : *l) {
+          if (!e.acked && !e.dropped) return false;
+        }
+        return true;
+      },
+      timeout, std::chrono::milliseconds(10));
+}
+
 }  // namespace floorgate::testing

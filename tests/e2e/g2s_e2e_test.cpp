@@ -237,12 +237,13 @@ TEST(G2sE2E, ScenarioReachesEveryRoutedConsumerWithSasTypeNamesAcrossADaemonKill
             std::string::npos);
   EXPECT_FALSE(port_open(f.host_port())) << "bind: 127.0.0.2 must not listen on 127.0.0.1";
   // Burst 1: doors, bills, stacker full, handpay on SAS machine e1 and both G2S machines.
-  // (SAS commands spaced: SAS reports priority exceptions such as 51 ahead of older ones, and
-  // the ledger comparison wants each EGM's events in the order raised.)
+  // (Each SAS command waits until the gateway took what it raised: SAS reports priority
+  // exceptions such as 51 ahead of older ones, and the ledger comparison wants each EGM's
+  // events in the order raised.)
   for (const char* c : {"door 1 open", "door 1 close", "bill 1 20", "inject 1 27",
                         "handpay 1 1250.00", "inject 1 52"}) {
     ASSERT_TRUE(f.floor().sim().ok(c)) << c;
-    std::this_thread::sleep_for(60ms);
+    ASSERT_TRUE(wait_handed_over(f.floor().sim())) << c;
   }
   f.on_all("door open main\ndoor close main\nbill 2000\nbill 10000\nstacker-full\n"
            "handpay 125000\nhandpay-reset");

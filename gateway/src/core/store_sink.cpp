@@ -20,7 +20,7 @@ store::Record to_record(drivers::Event e) {
   return r;
 }
 
-StoreSink::StoreSink(boost::asio::any_io_executor ex, store::Store& store)
+StoreSink::StoreSink(boost::asio::any_io_executor ex, store::EventLog& store)
     : ex_(ex), store_(store), retry_timer_(std::move(ex)) {}
 
 void StoreSink::submit(drivers::Event event, drivers::DurableHandler on_durable) {

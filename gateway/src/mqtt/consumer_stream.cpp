@@ -37,7 +37,7 @@ void DeliveryImpl::register_consumer(const std::shared_ptr<ConsumerState>& c, bo
   auto ex = ex_;
   const auto& o = c->opt;
   // The answer comes on the store's writer thread: only post back to the loop from there.
-  store_.register_consumer_async(
+  cursors_.register_consumer_async(
       {o.name, o.route, o.required},
       [weak, wc, ex, first, generation](std::error_code ec, std::uint64_t acked) {
         boost::asio::post(ex, [weak, wc, first, generation, ec, acked] {
@@ -120,7 +120,7 @@ bool DeliveryImpl::pump_lane(ConsumerState& c, ConsumerState::Lane& lane, std::u
     std::size_t n = std::min(kReadBatch, window - lane.inflight.size());
     std::error_code ec;
     std::uint64_t covered = lane.pos;
-    auto batch = store_.read_after(c.opt.name, lane.pos, n, ec, &covered);
+    auto batch = cursors_.read_after(c.opt.name, lane.pos, n, ec, &covered);
     if (ec) {
       spdlog::error("delivery: reading for consumer {} failed: {}", c.opt.name, ec.message());
       return false;
@@ -174,7 +174,7 @@ void DeliveryImpl::pump_replay(ConsumerState& c) {
                                              c.opt.window - c.replay_outstanding});
       std::error_code ec;
       std::uint64_t covered = c.replay_pos;
-      batch = store_.read_after(c.opt.name, c.replay_pos, n, ec, &covered);
+      batch = cursors_.read_after(c.opt.name, c.replay_pos, n, ec, &covered);
       if (!ec && batch.empty() && covered > c.replay_pos && covered < c.replay_end) {
         c.replay_pos = covered;  // a sparse route: nothing in this stretch, go on next tick
         return;
@@ -284,7 +284,7 @@ void DeliveryImpl::commit_ack(const std::shared_ptr<ConsumerState>& c) {
   std::weak_ptr<ConsumerState> wc = c;
   auto ex = ex_;
   // The callback runs on the store's writer thread: only post back to the loop from there.
-  store_.ack_async(c->opt.name, target, [weak, wc, target, ex](std::error_code ec) {
+  cursors_.ack_async(c->opt.name, target, [weak, wc, target, ex](std::error_code ec) {
     boost::asio::post(ex, [weak, wc, target, ec] {
       auto self = weak.lock();
       auto cs = wc.lock();
@@ -318,7 +318,7 @@ void DeliveryImpl::reset_consumer(const std::string& name, std::uint64_t to_seq,
   std::weak_ptr<DeliveryImpl> weak = weak_from_this();
   std::weak_ptr<ConsumerState> wc = c;
   auto ex = ex_;
-  store_.reset_consumer_async(name, to_seq, [weak, wc, ex, to_seq, done](std::error_code ec,
+  cursors_.reset_consumer_async(name, to_seq, [weak, wc, ex, to_seq, done](std::error_code ec,
                                                                           std::uint64_t previous) {
     boost::asio::post(ex, [weak, wc, to_seq, done, ec, previous] {
       auto self = weak.lock();
@@ -348,7 +348,7 @@ void DeliveryImpl::dead_letter(const std::shared_ptr<ConsumerState>& c, std::uin
                                const std::string& reason) {
   std::weak_ptr<ConsumerState> wc = c;
   auto ex = ex_;
-  store_.dead_letter_async(c->opt.name, seq, reason, [wc, ex, seq, reason](std::error_code ec) {
+  cursors_.dead_letter_async(c->opt.name, seq, reason, [wc, ex, seq, reason](std::error_code ec) {
     boost::asio::post(ex, [wc, seq, reason, ec] {
       auto cs = wc.lock();
       if (!cs) return;
@@ -367,7 +367,7 @@ void DeliveryImpl::redeliver_dead_letters(const std::shared_ptr<ConsumerState>& 
   std::weak_ptr<DeliveryImpl> weak = weak_from_this();
   std::weak_ptr<ConsumerState> wc = c;
   auto ex = ex_;
-  store_.take_dead_letters_async(
+  cursors_.take_dead_letters_async(
       c->opt.name, [weak, wc, ex](std::error_code ec, std::vector<store::Record> rows) {
         boost::asio::post(ex, [weak, wc, ec, rows = std::move(rows)]() mutable {
           auto self = weak.lock();
@@ -474,7 +474,7 @@ void DeliveryImpl::handle_replay(const std::shared_ptr<ConsumerState>& c,
     redeliver_dead_letters(c);
     return;
   }
-  auto st = store_.stats();
+  auto st = log_.stats();
   std::uint64_t from = 0;
   bool evicted_before = false;  // rows the request asks for may have been evicted
   if (auto* f = std::get_if<ReplayFromSeq>(&*parsed.value)) {
@@ -492,7 +492,7 @@ void DeliveryImpl::handle_replay(const std::shared_ptr<ConsumerState>& c,
       reject(c.get(), &DeliveryStats::rejected_replay_range, topic, "since is in the future");
       return;
     }
-    auto s = store_.seq_at_time(since);
+    auto s = log_.seq_at_time(since);
     if (!s) return;  // nothing that new: an empty replay
     from = *s;
     evicted_before = from <= st.first_seq;

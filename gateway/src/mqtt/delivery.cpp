@@ -31,7 +31,7 @@ std::string random_boot_id() {
 
 DeliveryImpl::DeliveryImpl(asio::any_io_executor ex, store::Store& store, MqttOptions mqtt,
                            std::vector<ConsumerOptions> consumers, DeliveryDrive drive)
-    : ex_(ex), store_(store), opt_(std::move(mqtt)), boot_id_(random_boot_id()),
+    : ex_(ex), log_(store), cursors_(store), opt_(std::move(mqtt)), boot_id_(random_boot_id()),
       clock_(drive.clock ? *drive.clock : core::system_clock()),
       make_transport_(std::move(drive.transport)), timers_(drive.timers),
       tick_timer_(ex), health_timer_(ex) {
@@ -59,7 +59,7 @@ std::int64_t DeliveryImpl::now_ms() const {
 void DeliveryImpl::start() {
   if (started_) return;
   started_ = true;
-  auto st = store_.stats();
+  auto st = log_.stats();
   epoch_ = st.epoch;
   live_pos_ = st.last_seq;
   appended_hint_ = std::max(appended_hint_, st.last_seq);
@@ -248,7 +248,7 @@ void DeliveryImpl::pump_live_copy() {
     for (std::uint64_t s = live_pos_ + 1; s <= appended_hint_ && seqs.size() < 512; ++s)
       seqs.push_back(s);
     live_pos_ = seqs.back();
-    for (auto& r : store_.get(seqs)) {
+    for (auto& r : log_.get(seqs)) {
       if (client_->publish(live_topic(opt_.topic_root, r), encode_event(r), 0, false) >= 0)
         ++counters_.live_published;
     }
@@ -357,7 +357,7 @@ void DeliveryImpl::tick() {
 
 void DeliveryImpl::publish_health() {
   if (!client_ || !client_->connected()) return;
-  auto st = store_.stats();
+  auto st = log_.stats();
   auto now = now_ms();
   double period = static_cast<double>(opt_.health_period.count());
   json::object o;
@@ -440,7 +440,7 @@ void DeliveryImpl::sample_backlogs(SteadyTime now) {
   if (now - last_backlog_sample_ < std::chrono::seconds(1)) return;
   last_backlog_sample_ = now;
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch());
-  const auto st = store_.counters();  // no query, no refresh scan, no stat() calls
+  const auto st = log_.counters();  // no query, no refresh scan, no stat() calls
   for (auto& c : consumers_) {
     for (const auto& sc : st.consumers) {
       if (sc.name == c->opt.name) c->backlog.sample(ms.count(), sc.routed_total, sc.unacked);

@@ -137,7 +137,8 @@ class DeliveryImpl : public std::enable_shared_from_this<DeliveryImpl> {
   void rewind(ConsumerState& c);
 
   boost::asio::any_io_executor ex_;
-  store::Store& store_;
+  store::EventLog& log_;            // reads by seq, time; counters
+  store::ConsumerCursors& cursors_; // registration, reads along a route, acks, dead letters
   MqttOptions opt_;
   std::string boot_id_;
   std::uint64_t epoch_ = 0;

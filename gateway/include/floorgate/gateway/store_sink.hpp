@@ -23,7 +23,7 @@ class StoreSink final : public drivers::EventSink {
   using Listener = std::function<void(const store::Record&)>;
 
   // `ex`: the event loop; callbacks and listeners run there. `store` must outlive the sink.
-  StoreSink(boost::asio::any_io_executor ex, store::Store& store);
+  StoreSink(boost::asio::any_io_executor ex, store::EventLog& store);
 
   // EventSink: appends; on_durable is posted to the loop after the commit (or failure).
   void submit(drivers::Event event, drivers::DurableHandler on_durable) override;
@@ -49,7 +49,7 @@ class StoreSink final : public drivers::EventSink {
 
  private:
   boost::asio::any_io_executor ex_;
-  store::Store& store_;
+  store::EventLog& store_;
   std::vector<Listener> listeners_;
   std::uint64_t submitted_ = 0;
   std::uint64_t durable_ = 0;

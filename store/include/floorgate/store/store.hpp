@@ -185,15 +185,16 @@ struct ChainCheck {
 ChainCheck verify_file(const std::filesystem::path& path, std::uint64_t from_seq = 0,
                        std::uint64_t to_seq = UINT64_MAX);
 
-class Store {
+// The store in the roles its callers use. A driver-facing sink appends to the event log; the
+// MQTT delivery reads the log and keeps consumer cursors; tools and the daemon's maintenance
+// administer the file. One object (Store::open) plays all three.
+
+// The event log: appends (group commit) and bounded reads by seq, time or filter, with the
+// counters kept as it works.
+class EventLog {
  public:
   using AppendHandler = std::function<void(std::error_code, const Record& stored)>;
-  using AckHandler = std::function<void(std::error_code)>;
-
-  // Opens or creates the store (quick_check, migrations, quarantine of a corrupt file).
-  static std::unique_ptr<Store> open(const Options& options, std::error_code& ec,
-                                     OpenReport* report = nullptr);
-  virtual ~Store() = default;
+  virtual ~EventLog() = default;
 
   // Queues one event; on_durable fires on the writer thread after its transaction committed
   // (with the assigned seq, egm_seq, epoch, hash) or with an error. Invalid input fails fast:
@@ -203,6 +204,29 @@ class Store {
   virtual void append(Record r, AppendHandler on_durable) = 0;
   // Convenience for tests and tools: append and wait.
   virtual std::error_code append_sync(Record r, Record* stored = nullptr) = 0;
+
+  // First seq with ts_gw_ms >= since_ms (for {"since": ...}); nullopt when none.
+  virtual std::optional<std::uint64_t> seq_at_time(std::int64_t since_ms) = 0;
+
+  // Loads specific events.
+  virtual std::vector<Record> get(const std::vector<std::uint64_t>& seqs) = 0;
+
+  virtual std::vector<Record> query(const QueryFilter& filter) = 0;
+  // Counters kept as the store works: no query, safe to call from the event loop. first_seq is
+  // exact; oldest_unacked_ts_ms is refreshed off the caller's thread at most about once a
+  // second while stats() is being asked for (so it may lag by that much).
+  virtual Stats stats() = 0;
+  // The same counters without the oldest-unacked stamps and the file size: for a caller that
+  // samples every second (backlog rates) and must not keep the refresh scan running.
+  virtual Stats counters() = 0;
+};
+
+// Consumers: registration, their durable cursors (acks), reads along a consumer's route and
+// dead letters.
+class ConsumerCursors {
+ public:
+  using AckHandler = std::function<void(std::error_code)>;
+  virtual ~ConsumerCursors() = default;
 
   // Registers or updates a consumer (route and required flag); its cursor is kept. The async
   // form answers on the writer thread with the consumer's durable cursor (acked_upto); the
@@ -238,9 +262,6 @@ class Store {
   // after a restart). Rejections and no-ops call done inline.
   virtual std::error_code ack(const std::string& consumer, std::uint64_t upto) = 0;
   virtual void ack_async(const std::string& consumer, std::uint64_t upto, AckHandler done) = 0;
-  // First seq with ts_gw_ms >= since_ms (for {"since": ...}); nullopt when none.
-  virtual std::optional<std::uint64_t> seq_at_time(std::int64_t since_ms) = 0;
-
   // Dead letters: the consumer could not process `seq`; it is listed and counted. The async
   // forms answer on the writer thread.
   virtual void dead_letter_async(const std::string& consumer, std::uint64_t seq,
@@ -252,17 +273,13 @@ class Store {
   // step on the writer thread (redelivery).
   using DeadLettersHandler = std::function<void(std::error_code, std::vector<Record>)>;
   virtual void take_dead_letters_async(const std::string& consumer, DeadLettersHandler done) = 0;
-  // Loads specific events.
-  virtual std::vector<Record> get(const std::vector<std::uint64_t>& seqs) = 0;
+};
 
-  virtual std::vector<Record> query(const QueryFilter& filter) = 0;
-  // Counters kept as the store works: no query, safe to call from the event loop. first_seq is
-  // exact; oldest_unacked_ts_ms is refreshed off the caller's thread at most about once a
-  // second while stats() is being asked for (so it may lag by that much).
-  virtual Stats stats() = 0;
-  // The same counters without the oldest-unacked stamps and the file size: for a caller that
-  // samples every second (backlog rates) and must not keep the refresh scan running.
-  virtual Stats counters() = 0;
+// Upkeep of the file: retention, chain verification, closing.
+class StoreAdmin {
+ public:
+  virtual ~StoreAdmin() = default;
+
   // Runs one bounded retention pass now (it also runs on its own every retention_interval).
   // Order: oldest rows every required consumer acked (by age, or by size); under size pressure
   // then acked rows further on, then unacked telemetry, operational, fault; never unacked
@@ -274,6 +291,15 @@ class Store {
 
   // Stops accepting appends, commits what is queued, joins the writer thread. Idempotent.
   virtual void close() = 0;
+};
+
+// The SQLite store-and-forward queue: all three roles over one file.
+class Store : public EventLog, public ConsumerCursors, public StoreAdmin {
+ public:
+  // Opens or creates the store (quick_check, migrations, quarantine of a corrupt file).
+  static std::unique_ptr<Store> open(const Options& options, std::error_code& ec,
+                                     OpenReport* report = nullptr);
+  ~Store() override = default;
 };
 
 }  // namespace floorgate::store
