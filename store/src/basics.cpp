@@ -1,5 +1,4 @@
 // The store error category.
-#include <algorithm>
 #include <string>
 
 #include "floorgate/store/store.hpp"
@@ -38,11 +37,6 @@ const std::error_category& store_category() {
 }
 
 std::error_code make_error_code(Errc e) { return {static_cast<int>(e), store_category()}; }
-
-std::chrono::microseconds commit_gather_window(std::chrono::microseconds budget,
-                                               std::chrono::microseconds commit_avg) {
-  return std::max(std::chrono::microseconds(0), budget - commit_avg);
-}
 
 std::chrono::microseconds commit_average(std::chrono::microseconds avg,
                                          std::chrono::microseconds sample) {

@@ -186,7 +186,6 @@ Stats SqliteStore::snapshot(bool full) {
     s.appended_total = appended_total_;
     s.commits_total = commits_total_;
     s.commit_us_avg = commit_avg_.count();
-    s.gather_window_us = commit_gather_window(opt_.commit_window, commit_avg_).count();
     s.append_failures_total = append_failures_total_;
     s.disk_full_total = disk_full_total_;
     s.integrity = integrity_;

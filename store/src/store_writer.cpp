@@ -143,8 +143,7 @@ void SqliteStore::writer_main() {
     // The window gathers appends into one fsync; an ack (or recount) at the head commits at
     // once (acks are one per consumer batch, and a consumer's next window waits on them).
     if (queue_.front().kind == OpKind::append) {
-      auto deadline =
-          queue_.front().enqueued + commit_gather_window(opt_.commit_window, commit_avg_);
+      auto deadline = queue_.front().enqueued + opt_.commit_window;
       cv_.wait_until(lk, deadline,
                      [&] { return stopping_ || queue_.size() >= opt_.max_batch; });
     }

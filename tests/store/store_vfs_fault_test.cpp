@@ -23,11 +23,10 @@ class VfsFault : public ::testing::Test {
   void SetUp() override { vfs::reset(); }
   void TearDown() override { vfs::reset(); }
 
-  std::unique_ptr<Store> open(bool faulty,
-                              std::chrono::microseconds window = std::chrono::microseconds(0)) {
+  std::unique_ptr<Store> open(bool faulty) {
     Options o;
     o.path = dir_ / "s.db";
-    o.commit_window = window;
+    o.commit_window = std::chrono::microseconds(0);
     if (faulty) o.vfs = vfs::name();
     std::error_code ec;
     auto s = Store::open(o, ec);
@@ -129,35 +128,26 @@ TEST_F(VfsFault, SyncDelayIsAppliedToEverySync) {
   EXPECT_GE(vfs::calls(vfs::Op::sync) - before, 5u);  // one commit (at least one sync) each
 }
 
-TEST(CommitWindow, GathersWhatTheHoldBudgetLeavesAfterTheCommit) {
+TEST(CommitAverage, SeedsWithTheFirstCommitThenMovesAnEighthOfEachSample) {
   using us = std::chrono::microseconds;
-  EXPECT_EQ(commit_gather_window(us(2000), us(100)), us(1900));
-  EXPECT_EQ(commit_gather_window(us(2000), us(2000)), us(0));
-  EXPECT_EQ(commit_gather_window(us(2000), us(5000)), us(0));
-  EXPECT_EQ(commit_gather_window(us(0), us(100)), us(0));
-  EXPECT_EQ(commit_average(us(0), us(800)), us(800));    // the first commit seeds it
-  EXPECT_EQ(commit_average(us(800), us(1600)), us(900));  // then 1/8 of each sample
+  EXPECT_EQ(commit_average(us(0), us(800)), us(800));
+  EXPECT_EQ(commit_average(us(800), us(1600)), us(900));
   EXPECT_EQ(commit_average(us(900), us(100)), us(800));
 }
 
-// Slow flash: each commit takes at least the injected 20 ms sync, so the measured commit time
-// exceeds the 10 ms budget and the writer stops waiting to gather (the sync gathers instead).
-TEST_F(VfsFault, SlowSyncsCloseTheGatheringWindow) {
-  auto s = open(true, std::chrono::microseconds(10000));
+// Slow flash shows in Stats::commit_us_avg (and /metrics): with every sync 20 ms longer no
+// commit can be quicker than that; back on this machine's storage the average comes down.
+TEST_F(VfsFault, SlowSyncsShowInTheCommitAverage) {
+  auto s = open(true);
   ASSERT_TRUE(s);
   vfs::set_sync_delay(std::chrono::microseconds(20000));
   ASSERT_EQ(append(*s, 30, nullptr).size(), 30u);
-  auto st = s->stats();
-  EXPECT_GE(st.commit_us_avg, 20000) << "a commit cannot be quicker than its delayed sync";
-  EXPECT_EQ(st.gather_window_us, 0);
-  // Back to this machine's storage (commits well under 10 ms): the average follows the
-  // quicker commits down and the window opens again once it is below the budget.
+  auto slow = s->stats().commit_us_avg;
+  EXPECT_GE(slow, 20000) << "a commit cannot be quicker than its delayed sync";
   vfs::set_sync_delay(std::chrono::microseconds(0));
-  for (int round = 0; round < 40 && s->stats().gather_window_us == 0; ++round)
+  for (int round = 0; round < 40 && s->stats().commit_us_avg >= slow / 2; ++round)
     ASSERT_EQ(append(*s, 8, nullptr).size(), 8u);
-  st = s->stats();
-  EXPECT_GT(st.gather_window_us, 0) << "commit average " << st.commit_us_avg << " us";
-  EXPECT_EQ(st.gather_window_us, 10000 - st.commit_us_avg);
+  EXPECT_LT(s->stats().commit_us_avg, slow / 2);
 }
 
 }  // namespace

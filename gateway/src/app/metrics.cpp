@@ -110,10 +110,8 @@ std::string ApplianceBackend::metrics_text() {
   m.sample("floorgate_store_rows", static_cast<double>(st.rows));
   m.family("floorgate_store_last_seq", "gauge", "Highest sequence number assigned.");
   m.sample("floorgate_store_last_seq", static_cast<double>(st.last_seq));
-  m.family("floorgate_store_commit_seconds_avg", "gauge", "Moving average of a store commit's duration (its fsync).");
+  m.family("floorgate_store_commit_seconds_avg", "gauge", "Moving average of a store commit's duration (its fsync): the storage's sync time.");
   m.sample("floorgate_store_commit_seconds_avg", static_cast<double>(st.commit_us_avg) / 1e6);
-  m.family("floorgate_store_gather_window_seconds", "gauge", "Group-commit gathering window in use: the 2 ms hold budget less the average commit.");
-  m.sample("floorgate_store_gather_window_seconds", static_cast<double>(st.gather_window_us) / 1e6);
   m.family("floorgate_store_retention_alarm", "gauge", "1 when retention would have to drop events it may not drop.");
   m.sample("floorgate_store_retention_alarm", st.retention_alarm ? 1 : 0);
 

@@ -86,9 +86,9 @@ struct Options {
   std::filesystem::path path;                       // the SQLite file
   std::uint64_t max_bytes = 2ull << 30;             // retention size bound
   std::chrono::seconds max_age{std::chrono::hours(24 * 30)};  // retention age bound
-  // Group commit: the hold budget of an append, gathering window plus the commit's own sync.
-  // The writer waits commit_gather_window(commit_window, measured commit time) for more
-  // appends before committing (see commit_gather_window below and docs/performance.md).
+  // Group commit: the writer waits this long after the first queued append for more before
+  // committing (one transaction, one fsync). Fixed: docs/performance.md has the measured
+  // comparison with windows that adapt to the commit time.
   std::chrono::microseconds commit_window{2000};
   std::size_t max_batch = 2000;                     // events per transaction at most
   std::size_t max_payload_bytes = 64 * 1024;        // attrs_json + raw_hex per event
@@ -139,24 +139,14 @@ struct Stats {
   std::uint64_t anchor_seq = 0;       // chain anchor: seq just before the oldest kept row
   std::uint64_t appended_total = 0;   // events committed since open
   std::uint64_t commits_total = 0;    // append/ack transactions committed since open
-  std::int64_t commit_us_avg = 0;     // moving average of a commit's duration (its fsync)
-  std::int64_t gather_window_us = 0;  // the group-commit gathering window in use
+  std::int64_t commit_us_avg = 0;     // moving average of a commit's duration (its fsync): the
+                                      // storage's sync time as the store sees it
   std::uint64_t append_failures_total = 0;  // events rejected or failed since open
   std::uint64_t disk_full_total = 0;  // transactions that failed with disk_full since open
   std::string integrity = "ok";       // "ok", "checking" (background check), or the failure
   std::vector<ConsumerStats> consumers;
 };
 
-// The group-commit rule. An append's EGM waits for its commit (a SAS bus holds its polls
-// meanwhile), so its hold is the gathering window plus the commit. `budget` is the hold the
-// site accepts for gathering (Options::commit_window); the window is what is left of it after
-// the measured commit time, never negative:
-//   window = max(0, budget - commit_avg)
-// Fast storage (commit 0.1 ms): nearly the whole budget gathers, so one fsync and one set of
-// WAL pages carry many events (CPU and flash wear). Slow flash (commit >= budget): no wait at
-// all; appends arriving during the slow sync already gather into the next commit.
-std::chrono::microseconds commit_gather_window(std::chrono::microseconds budget,
-                                               std::chrono::microseconds commit_avg);
 // The moving average of commit durations: 1/8 of each new sample (like TCP's SRTT).
 std::chrono::microseconds commit_average(std::chrono::microseconds avg,
                                          std::chrono::microseconds sample);
