@@ -266,16 +266,22 @@ void Host::Impl::go_offline(EgmLink& e, std::string_view reason, bool drop_hands
 }
 
 void Host::Impl::arm_keepalive(EgmLink& e) {
+  arm(e, *e.keepalive_timer, e.keepalive_due_ms,
+      std::chrono::duration_cast<std::chrono::milliseconds>(cfg.keepalive),
+      &Impl::on_keepalive_tick);
+}
+
+void Host::Impl::arm(EgmLink& e, boost::asio::steady_timer& timer, std::int64_t& due_ms,
+                     std::chrono::milliseconds delay, void (Impl::*step)(EgmLink&)) {
   if (!drive.timers) {
-    e.keepalive_due_ms = clock.steady_ms() +
-        std::chrono::duration_cast<std::chrono::milliseconds>(cfg.keepalive).count();
+    due_ms = clock.steady_ms() + delay.count();
     return;
   }
-  e.keepalive_timer->expires_after(cfg.keepalive);
-  e.keepalive_timer->async_wait([weak = weak_from_this(), ep = &e](boost::system::error_code ec) {
+  timer.expires_after(delay);
+  timer.async_wait([weak = weak_from_this(), ep = &e, step](boost::system::error_code ec) {
     auto self = weak.lock();
     if (!self || self->stopped || ec) return;
-    self->on_keepalive_tick(*ep);
+    ((*self).*step)(*ep);
   });
 }
 

@@ -155,17 +155,7 @@ void Host::Impl::on_log_list(EgmLink& e, const Element& list) {
 }
 
 void Host::Impl::arm_backfill(EgmLink& e) {
-  if (!drive.timers) {
-    e.backfill_due_ms = clock.steady_ms() +
-        std::chrono::duration_cast<std::chrono::milliseconds>(cfg.backfill_delay).count();
-    return;
-  }
-  e.backfill_timer->expires_after(cfg.backfill_delay);
-  e.backfill_timer->async_wait([weak = weak_from_this(), ep = &e](boost::system::error_code ec) {
-    auto self = weak.lock();
-    if (!self || self->stopped || ec) return;
-    self->run_backfill(*ep);
-  });
+  arm(e, *e.backfill_timer, e.backfill_due_ms, cfg.backfill_delay, &Impl::run_backfill);
 }
 
 // The EGM sends its persistent queue in eventId order, so an unacked log entry below the

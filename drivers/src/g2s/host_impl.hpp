@@ -114,6 +114,10 @@ struct Host::Impl : std::enable_shared_from_this<Host::Impl> {
   void go_offline(EgmLink& e, std::string_view reason, bool drop_handshake);
   void arm_keepalive(EgmLink& e);
   void arm_backfill(EgmLink& e);
+  // Runs `step` on `e` after `delay`: an Asio timer, or (HostDrive::timers false) a deadline
+  // in `due_ms` that Host::poll() checks on the drive's clock.
+  void arm(EgmLink& e, boost::asio::steady_timer& timer, std::int64_t& due_ms,
+           std::chrono::milliseconds delay, void (Impl::*step)(EgmLink&));
   void on_keepalive_tick(EgmLink& e);
   void notify(EgmLink& e);
   void emit_link(EgmLink& e, bool up, std::string_view reason);

@@ -49,6 +49,16 @@ void fill_g2s(EgmView& v, const drivers::g2s::EgmStatus& s) {
                 {"post_failures", s.post_failures}, {"rejected", s.rejected}};
 }
 
+// Writes each driver status into the view of the EGM with the same id.
+template <class Status, class Fill>
+void fill_views(const std::vector<Status>& status, std::span<EgmView> views, Fill fill) {
+  for (auto& v : views) {
+    for (const auto& s : status) {
+      if (s.id == v.id) fill(v, s);
+    }
+  }
+}
+
 class SasDriver final : public BusDriver {
  public:
   SasDriver(const config::BusConfig& b, Runtime& rt, std::function<void(const std::string&)> on_status)
@@ -66,12 +76,7 @@ class SasDriver final : public BusDriver {
   }
   void stop() override { bus_->stop(); }
   void fill(std::span<EgmView> views) const override {
-    const auto status = bus_->status();
-    for (auto& v : views) {
-      for (const auto& s : status) {
-        if (s.id == v.id) fill_sas(v, s);
-      }
-    }
+    fill_views(bus_->status(), views, fill_sas);
   }
   std::string request_rom_check(const std::string& egm) override {
     return bus_->request_rom_check(egm);
@@ -112,12 +117,7 @@ class G2sDriver final : public BusDriver {
   std::error_code start() override { return host_->start(); }
   void stop() override { host_->stop(); }
   void fill(std::span<EgmView> views) const override {
-    const auto status = host_->status();
-    for (auto& v : views) {
-      for (const auto& s : status) {
-        if (s.id == v.id) fill_g2s(v, s);
-      }
-    }
+    fill_views(host_->status(), views, fill_g2s);
   }
   std::string request_rom_check(const std::string& egm) override {
     return "ROM signature checks are a SAS long poll (LP 21); " + egm + " speaks G2S";
