@@ -266,9 +266,7 @@ void Host::Impl::go_offline(EgmLink& e, std::string_view reason, bool drop_hands
 }
 
 void Host::Impl::arm_keepalive(EgmLink& e) {
-  arm(e, *e.keepalive_timer, e.keepalive_due_ms,
-      std::chrono::duration_cast<std::chrono::milliseconds>(cfg.keepalive),
-      &Impl::on_keepalive_tick);
+  arm(e, *e.keepalive_timer, e.keepalive_due_ms, cfg.keepalive, &Impl::on_keepalive_tick);
 }
 
 void Host::Impl::arm(EgmLink& e, boost::asio::steady_timer& timer, std::int64_t& due_ms,

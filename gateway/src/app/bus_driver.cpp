@@ -62,7 +62,7 @@ void fill_views(const std::vector<Status>& status, std::span<EgmView> views, Fil
 class SasDriver final : public BusDriver {
  public:
   SasDriver(const config::BusConfig& b, Runtime& rt, std::function<void(const std::string&)> on_status)
-      : id_(b.id), egms_(b.egms.size()) {
+      : egms_(b.egms.size()) {
     auto cfg = sas_bus(b, rt.cfg.store.path.parent_path().string());
     port_ = cfg.port;
     bus_ = std::make_unique<drivers::sas::Bus>(rt.io.get_executor(), std::move(cfg), *rt.sink,
@@ -86,7 +86,7 @@ class SasDriver final : public BusDriver {
   }
 
  private:
-  std::string id_, port_;
+  std::string port_;
   std::size_t egms_;
   std::unique_ptr<drivers::sas::Bus> bus_;
 };
