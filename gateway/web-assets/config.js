@@ -498,8 +498,10 @@ async function usersAction(path, body, okText) {
   const r = await api('POST', path, body);
   const data = r.data || {};
   const ok = r.ok && data.ok !== false;
-  setStatus('users-status', ok, ok ? (data.message || okText) : (data.message || data.error || `Request failed (${r.status})`));
+  // Redraw the table first, then say "done": a status that reads ok always stands beside the
+  // fresh rows, so nobody (a technician or a test) types into a row that is about to be replaced.
   if (ok) await views.users(true).catch((e) => { if (e.message !== 'login required') throw e; });
+  setStatus('users-status', ok, ok ? (data.message || okText) : (data.message || data.error || `Request failed (${r.status})`));
   return ok;
 }
 

@@ -2,6 +2,13 @@
 // to one consumer's stream of a floorgate gateway, writes one line per received event to a
 // file (or stdout) and acknowledges cumulatively on <root>/ack/<consumer>.
 //
+// It keeps the consumer contract's ordering rule (docs/consumers.md, rule 6): an event whose
+// `after` mark lies beyond what it has processed arrived after a gap (a restarted broker drops
+// what was published before this consumer subscribed again). Such an event is written to the
+// output file (it did arrive) but not processed: the ack never passes the gap, and a replay
+// from the first missing seq is asked for (at most once per 2 s). Without this rule a broker
+// restart would let the ack jump over events the consumer never saw.
+//
 //   fg-test-consumer --port P --root ROOT --consumer NAME [--out FILE] [--no-ack]
 //                    [--username U --password-file F]
 //                    [--ack-batch N] [--client-id ID] [--host H]
@@ -28,6 +35,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -37,8 +45,9 @@ namespace {
 
 struct Stream {
   std::string root;
-  std::uint64_t highest = 0;
+  std::uint64_t highest = 0;  // processed without a gap up to here (what the ack says)
   int since_ack = 0;
+  std::int64_t replay_asked_ms = 0;
 };
 
 struct State {
@@ -79,6 +88,19 @@ void send_ack(State& s, Stream& st) {
   st.since_ack = 0;
 }
 
+// Asks the gateway to send again from the first seq this stream is missing.
+void ask_replay(State& s, Stream& st) {
+  const std::int64_t now = now_ms();
+  if (now - st.replay_asked_ms < 2000) return;  // the gateway allows one request per 2 s
+  st.replay_asked_ms = now;
+  std::fprintf(stderr, "fg-test-consumer: gap after seq %llu on %s; asking for a replay\n",
+               static_cast<unsigned long long>(st.highest), st.root.c_str());
+  std::string topic = st.root + "/replay/" + s.consumer;
+  std::string body = "{\"from_seq\":" + std::to_string(st.highest + 1) + "}";
+  mosquitto_publish(s.mosq, nullptr, topic.c_str(), static_cast<int>(body.size()), body.data(),
+                    1, false);
+}
+
 // The stream a topic belongs to: <root>/c/<consumer>/...
 Stream* stream_of(State& s, std::string_view topic) {
   for (auto& st : s.streams) {
@@ -110,7 +132,20 @@ void on_message(mosquitto*, void* ud, const mosquitto_message* m) {
   std::fflush(s.out);
   Stream* st = stream_of(s, m->topic);
   if (!st) return;
-  if (seq > st->highest) st->highest = seq;
+  auto mark = [&](const char* key) -> std::optional<std::uint64_t> {
+    if (!o.contains(key) || !o.at(key).is_number()) return std::nullopt;
+    return o.at(key).to_number<std::uint64_t>();
+  };
+  const auto after = mark("after");
+  if (mark("live_from")) {
+    // A live_first consumer's live lane runs ahead of the ordered one: not a gap, not acked.
+  } else if (st->highest == 0 || !after || *after <= st->highest) {
+    // A fresh process takes its first event as its position (it keeps no state on disk).
+    if (seq > st->highest) st->highest = seq;
+  } else {
+    ask_replay(s, *st);
+    return;
+  }
   if (s.ack && ++st->since_ack >= s.ack_batch) send_ack(s, *st);
 }
 
