@@ -177,10 +177,16 @@ int stats(const Args& a) {
     if (sqlite3_step(st) == SQLITE_ROW) {
       o["epoch"] = sqlite3_column_int64(st, 0);
       last_seq = static_cast<std::uint64_t>(sqlite3_column_int64(st, 1));
-      o["last_seq"] = last_seq;
     }
     sqlite3_finalize(st);
   }
+  // The state row is a book written about once a second; rows after it are the head.
+  if (auto* st = ro.prepare("SELECT seq FROM event WHERE seq>?1 ORDER BY seq DESC LIMIT 1")) {
+    sqlite3_bind_int64(st, 1, static_cast<sqlite3_int64>(last_seq));
+    if (sqlite3_step(st) == SQLITE_ROW) last_seq = static_cast<std::uint64_t>(sqlite3_column_int64(st, 0));
+    sqlite3_finalize(st);
+  }
+  o["last_seq"] = last_seq;
   json::object per_class;
   std::int64_t total = 0;
   if (auto* st = ro.prepare("SELECT cls,count(*) FROM event GROUP BY cls")) {

@@ -186,6 +186,17 @@ class SqliteStore final : public Store {
   Hash last_hash_{};
   Hash anchor_hash_{};
   std::unordered_map<std::string, std::uint64_t> egm_seq_;
+  // The head book (state row: last_seq, last_hash, row_count; egm rows) is written at most once
+  // per kHeadBookPeriod, not in every commit: each would cost two more whole pages on the
+  // device. The rows after the book's last_seq are the book's tail; load_state() reads them.
+  std::uint64_t book_seq_ = 0;  // last_seq the state row holds
+  std::chrono::steady_clock::time_point book_at_{};
+  std::unordered_map<std::string, std::uint64_t> egm_unbooked_;  // egm seqs newer than the book
+  std::error_code write_head_book(std::uint64_t last_seq, const Hash& last_hash,
+                                  std::uint64_t row_count,
+                                  const std::unordered_map<std::string, std::uint64_t>& batch_egms);
+  std::error_code load_head_tail();
+  void book_on_close();
   ChainHasher hasher_;
   std::array<Stmt, kEventClassCount> insert_;  // one per class table
   int wal_frames_ = 0;  // frames in the WAL after the last commit (wal hook)

@@ -233,8 +233,10 @@ std::error_code SqliteStore::quarantine(OpenReport& report, const std::string& w
 std::error_code SqliteStore::create_fresh(OpenReport& report) {
   int rc = wdb_.open(opt_.path.string(), true, opt_.vfs);
   if (rc != SQLITE_OK) return sqlite_error(rc);
-  // 8 KiB pages: half the page reads of a consumer's batch compared with 4 KiB.
-  exec(wdb_.get(), "PRAGMA page_size=8192; PRAGMA auto_vacuum=INCREMENTAL");
+  // 4 KiB pages, the flash page and the OS page: a WAL commit writes every page it touched
+  // whole, so the page size multiplies the bytes each small commit costs the device
+  // (docs/performance.md, write amplification). Stores created with 8 KiB keep it.
+  exec(wdb_.get(), "PRAGMA page_size=4096; PRAGMA auto_vacuum=INCREMENTAL");
   if (query_text(wdb_.get(), "PRAGMA journal_mode=WAL") != "wal") {
     return make_error_code(Errc::io_error);
   }
@@ -275,9 +277,10 @@ std::error_code SqliteStore::load_state() {
   anchor_hash_ = to_hash(st.blob(5));
   evicted_total_ = static_cast<std::uint64_t>(st.i64(6));
   evicted_unacked_total_ = static_cast<std::uint64_t>(st.i64(7));
-  first_seq_ = min_kept_seq();
   Stmt eg(db, "SELECT egm,last_egm_seq FROM egm");
   while (eg.step() == SQLITE_ROW) egm_seq_[eg.text(0)] = static_cast<std::uint64_t>(eg.i64(1));
+  if (auto ec = load_head_tail()) return ec;
+  first_seq_ = min_kept_seq();
   // Routes by type skip the tables this does not name: it must be read whole, or not at all.
   Stmt tc(db, "SELECT type,cls FROM type_class");
   int trc = SQLITE_ROW;
@@ -306,6 +309,26 @@ std::error_code SqliteStore::load_state() {
     if (it != consumers_.end()) it->second.dead_letters = static_cast<std::uint64_t>(dl.i64(1));
   }
   return {};
+}
+
+// The rows committed after the head book was last written (at most about a second of them,
+// see kHeadBookPeriod): the chain head, the row count and the per-EGM seqs come from them.
+std::error_code SqliteStore::load_head_tail() {
+  book_seq_ = last_seq_;
+  Stmt t(wdb_.get(), "SELECT seq,egm,egm_seq,hash FROM event WHERE seq>?1 ORDER BY seq");
+  t.bind(1, static_cast<std::int64_t>(last_seq_));
+  int rc = SQLITE_ROW;
+  while ((rc = t.step()) == SQLITE_ROW) {
+    const auto seq = static_cast<std::uint64_t>(t.i64(0));
+    if (seq != last_seq_ + 1) return make_error_code(Errc::corrupt);  // the tail has no holes
+    last_seq_ = seq;
+    last_hash_ = to_hash(t.blob(3));
+    ++row_count_;
+    auto& e = egm_seq_[t.text(1)];
+    e = std::max(e, static_cast<std::uint64_t>(t.i64(2)));
+    egm_unbooked_[t.text(1)] = e;
+  }
+  return rc == SQLITE_DONE ? std::error_code{} : sqlite_error(rc);
 }
 
 std::string SqliteStore::join(const std::vector<std::string>& v) {

@@ -107,6 +107,9 @@ std::error_code SqliteStore::retention_chunk(bool* more) {
     update_alarm(x, x.excess == 0);
     return {};
   }
+  // The book first, at the head: the row count below then counts every row, and no row
+  // retention removes is left in the tail load_state() would count again.
+  if (!ec) ec = write_head_book(last_seq_, last_hash_, row_count_, {});
   if (!ec) {
     Stmt st(wdb_.get(),
             "UPDATE state SET row_count=row_count-?1,anchor_seq=?2,anchor_hash=?3,"
@@ -129,6 +132,8 @@ std::error_code SqliteStore::retention_chunk(bool* more) {
   FG_CHECK(x.new_anchor >= anchor_seq_, "the chain anchor moved backwards");
   FG_CHECK(first == 0 || first > x.new_anchor, "a kept row sits at or before the anchor");
   first_seq_ = first;
+  egm_unbooked_.clear();
+  book_seq_ = last_seq_;
   row_count_ -= std::min(row_count_, x.removed);
   anchor_seq_ = x.new_anchor;
   anchor_hash_ = x.new_anchor_hash;

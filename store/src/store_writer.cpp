@@ -17,6 +17,9 @@ constexpr std::size_t kMaxSourceLen = 128;
 // at most this many seqs (a window or two); longer jumps are counted in chunks of this size
 // between commits, so the writer never stalls on one.
 constexpr std::uint64_t kSyncCountSpan = 8192;
+// How often the head book (state row, egm rows) is written with a commit: at most the tail
+// load_state() reads back after a crash (about a second of events).
+constexpr std::chrono::milliseconds kHeadBookPeriod{1000};
 
 bool is_hex(const std::string& s) {
   if (s.size() % 2 != 0) return false;
@@ -127,7 +130,11 @@ void SqliteStore::writer_main() {
       if (!retention_active) next_retention = clock::now() + opt_.retention_interval;
     }
     if (queue_.empty()) {
-      if (stopping_) break;
+      if (stopping_) {
+        lk.unlock();
+        book_on_close();
+        break;
+      }
       if (retention_active) continue;
       cv_.wait_until(lk, next_retention);
       continue;
@@ -297,6 +304,45 @@ void SqliteStore::apply_cursor_deltas(const CursorDeltas& deltas) {
   }
 }
 
+std::error_code SqliteStore::write_head_book(
+    std::uint64_t last_seq, const Hash& last_hash, std::uint64_t row_count,
+    const std::unordered_map<std::string, std::uint64_t>& batch_egms) {
+  Stmt& st = wcache_.get("UPDATE state SET last_seq=?1,last_hash=?2,row_count=?3");
+  st.reset();
+  st.bind(1, static_cast<std::int64_t>(last_seq)).bind_blob(2, last_hash.data(), 32);
+  st.bind(3, static_cast<std::int64_t>(row_count));
+  if (int rc = st.step(); rc != SQLITE_DONE) return sqlite_error(rc);
+  Stmt& eg = wcache_.get(
+      "INSERT INTO egm(egm,last_egm_seq) VALUES(?1,?2) ON CONFLICT(egm) DO UPDATE SET "
+      "last_egm_seq=excluded.last_egm_seq");
+  auto put = [&](const std::string& egm, std::uint64_t s) {
+    eg.reset();
+    eg.bind(1, egm).bind(2, static_cast<std::int64_t>(s));
+    return eg.step();
+  };
+  for (const auto& [egm, s] : egm_unbooked_) {
+    if (batch_egms.count(egm)) continue;  // the batch has a newer one
+    if (int rc = put(egm, s); rc != SQLITE_DONE) return sqlite_error(rc);
+  }
+  for (const auto& [egm, s] : batch_egms) {
+    if (int rc = put(egm, s); rc != SQLITE_DONE) return sqlite_error(rc);
+  }
+  return {};
+}
+
+// A clean stop leaves the book at the head, so tools reading the file see it exact.
+void SqliteStore::book_on_close() {
+  if (book_seq_ == last_seq_ && egm_unbooked_.empty()) return;
+  if (exec(wdb_.get(), "BEGIN IMMEDIATE") != SQLITE_OK) return;
+  if (write_head_book(last_seq_, last_hash_, row_count_, {}) ||
+      exec(wdb_.get(), "COMMIT") != SQLITE_OK) {
+    exec(wdb_.get(), "ROLLBACK");  // the next open reads the tail instead
+    return;
+  }
+  egm_unbooked_.clear();
+  book_seq_ = last_seq_;
+}
+
 void SqliteStore::commit_batch(std::vector<Op>& ops) {
   CursorDeltas deltas;
   BatchState b;
@@ -317,22 +363,10 @@ void SqliteStore::commit_batch(std::vector<Op>& ops) {
     }
   }
   if (!ec) ec = write_consumer_counters(deltas);
-  if (!ec && !b.egm_seen.empty()) {
-    Stmt& st = wcache_.get(
-        "INSERT INTO egm(egm,last_egm_seq) VALUES(?1,?2) ON CONFLICT(egm) DO UPDATE SET "
-        "last_egm_seq=excluded.last_egm_seq");
-    for (const auto& [egm, s] : b.egm_seen) {
-      st.reset();
-      st.bind(1, egm).bind(2, static_cast<std::int64_t>(s));
-      if (int rc = st.step(); rc != SQLITE_DONE && !ec) ec = sqlite_error(rc);
-    }
-  }
-  if (!ec && appended > 0) {
-    Stmt& st = wcache_.get("UPDATE state SET last_seq=?1,last_hash=?2,row_count=row_count+?3");
-    st.bind(1, static_cast<std::int64_t>(seq)).bind_blob(2, hash.data(), 32);
-    st.bind(3, static_cast<std::int64_t>(appended));
-    ec = sqlite_error(st.step());
-  }
+  // The head book rides along once per period; the rows themselves are the truth meanwhile.
+  const auto book_now = std::chrono::steady_clock::now();
+  const bool book = appended > 0 && book_now - book_at_ >= kHeadBookPeriod;
+  if (!ec && book) ec = write_head_book(seq, hash, row_count_ + appended, b.egm_seen);
   std::chrono::microseconds commit_took{0};
   if (!ec) {
     const auto t0 = std::chrono::steady_clock::now();  // the commit is the fsync (WAL)
@@ -364,6 +398,13 @@ void SqliteStore::commit_batch(std::vector<Op>& ops) {
       appended_total_ += appended;
       ++commits_total_;
       for (auto& [egm, s] : b.egm_seen) egm_seq_[egm] = s;
+      if (book) {
+        egm_unbooked_.clear();
+        book_seq_ = seq;
+        book_at_ = book_now;
+      } else {
+        for (auto& [egm, s] : b.egm_seen) egm_unbooked_[egm] = s;
+      }
       for (const auto& [type, k] : b.new_types) {
         type_classes_[type] |= static_cast<std::uint8_t>(1u << k);
       }
