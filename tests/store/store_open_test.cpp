@@ -262,10 +262,14 @@ TEST(StoreOpen, CorruptFileIsMovedAsideAndAFreshStoreGetsANewEpoch) {
     std::string junk(static_cast<std::size_t>(size) - 8192, '\x5a');
     f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(5));  // a later creation time
+  // The fresh store's clock reads 1 ms after the old epoch (its creation time): the new epoch
+  // must be later than the old one even when both files are made within the same millisecond.
+  Options o;
+  o.path = p;
+  o.now_ms = [old_epoch] { return static_cast<std::int64_t>(old_epoch) + 1; };
   std::error_code ec;
   OpenReport rep;
-  auto s = open_at(p, ec, &rep);
+  auto s = Store::open(o, ec, &rep);
   ASSERT_TRUE(s) << ec.message();
   ASSERT_TRUE(rep.quarantined.has_value());
   EXPECT_TRUE(rep.created);
