@@ -5,6 +5,7 @@
 #include "floorgate/drivers/json_writer.hpp"
 #include "g2s/commands.hpp"
 #include "g2s/host_impl.hpp"
+#include "g2s/tls.hpp"
 
 namespace floorgate::drivers::g2s {
 
@@ -340,23 +341,43 @@ std::error_code Host::start() {
   for (auto& e : m.egms) m.resolve_peer_addresses(*e);
   if (!m.drive.listen) return {};
   std::weak_ptr<Impl> weak = impl_;
-  m.server = std::make_unique<HttpServer>(
-      m.ex, m.cfg.max_body_bytes + 64 * 1024, std::chrono::seconds(60),
-      [weak](const HttpServer::Peer& peer, std::string_view method, std::string_view target,
-             std::string_view body) {
-        auto self = weak.lock();
-        if (!self || self->stopped) return HttpServer::Reply{503, "stopping\n", "text/plain"};
-        auto r = self->on_http({peer.address, peer.tls, peer.cert_names}, method, target, body);
-        return HttpServer::Reply{r.status, std::move(r.body), std::move(r.content_type)};
-      },
-      [weak] {
-        if (auto self = weak.lock()) ++self->counters.http_rejected;
-      });
-  if (m.tls_server) {
-    m.server->use_tls(m.tls_server, [weak](const std::string& peer, const std::string& reason) {
-      if (auto self = weak.lock()) self->on_tls_reject(peer, reason);
-    });
-  }
+  net::HttpLimits limits;
+  limits.max_body = m.cfg.max_body_bytes + 64 * 1024;  // the SOAP envelope around the payload
+  limits.read_timeout = limits.write_timeout = std::chrono::seconds(60);
+  limits.max_connections = 256;
+  limits.max_per_address = 8;  // an EGM needs one or two
+  net::HttpHandlers h;
+  h.request = [weak](net::HttpRequest req, const net::HttpPeer& peer, net::HttpReply reply) {
+    auto self = weak.lock();
+    InboundReply r{503, "stopping\n", "text/plain"};
+    if (self && !self->stopped) {
+      r = self->on_http({peer.address, peer.tls, peer.cert_names},
+                        std::string_view(req.method_string()), std::string_view(req.target()),
+                        std::string_view(req.body()));
+    }
+    net::HttpResponse res{static_cast<boost::beast::http::status>(r.status), req.version()};
+    res.set(boost::beast::http::field::server, "floorgate-g2s");
+    res.set(boost::beast::http::field::content_type, r.content_type);
+    res.keep_alive(req.keep_alive());
+    res.body() = std::move(r.body);
+    res.prepare_payload();
+    reply.send(std::move(res));
+  };
+  h.refusal = [weak](unsigned status, std::string_view why, unsigned version) {
+    if (auto self = weak.lock()) ++self->counters.http_rejected;
+    net::HttpResponse res{static_cast<boost::beast::http::status>(status), version};
+    res.set(boost::beast::http::field::server, "floorgate-g2s");
+    res.set(boost::beast::http::field::content_type, "text/plain");
+    res.body() = std::string(why) + "\n";
+    res.prepare_payload();
+    return res;
+  };
+  h.tls_failed = [weak](const net::HttpPeer& peer, const boost::system::error_code& ec, ssl_st* ssl) {
+    if (auto self = weak.lock()) self->on_tls_reject(peer.endpoint, tls_failure_text(ec, ssl));
+  };
+  h.tls_names = [](ssl_st* ssl) { return peer_certificate_names(ssl); };
+  m.server = std::make_unique<net::HttpServer>(m.ex, limits, std::move(h));
+  if (m.tls_server) m.server->use_tls(m.tls_server);
   return m.server->listen(m.cfg.bind, m.cfg.port);
 }
 

@@ -12,7 +12,7 @@
 #include "floorgate/core/clock.hpp"
 #include "floorgate/drivers/g2s/host.hpp"
 #include "g2s/http_client.hpp"
-#include "g2s/http_server.hpp"
+#include <floorgate/net/http_server.hpp>
 #include "g2s/xml_codec.hpp"
 
 namespace boost::asio::ssl {
@@ -79,7 +79,7 @@ struct Host::Impl : std::enable_shared_from_this<Host::Impl> {
   std::function<std::int64_t()> now_ms;
   const core::Clock& clock;
   HostDrive drive;
-  std::unique_ptr<HttpServer> server;
+  std::unique_ptr<net::HttpServer> server;
   std::vector<std::unique_ptr<EgmLink>> egms;
   std::function<void(const EgmStatus&)> status_cb;
   HostCounters counters;

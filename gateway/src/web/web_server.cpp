@@ -1,7 +1,6 @@
-// WebServer: listener, connection registry, live fan-out and the periodic tick.
+// WebServer: the HTTP server core (net/) with the Api behind it, live fan-out, periodic tick.
 #include <floorgate/gateway/web/web_server.hpp>
 
-#include "web/connection.hpp"
 #include "web/server_impl.hpp"
 
 #include <boost/asio/post.hpp>
@@ -10,11 +9,9 @@
 namespace floorgate::gateway::web {
 namespace asio = boost::asio;
 namespace json = boost::json;
-using tcp = asio::ip::tcp;
 
 WebServer::Impl::Impl(asio::any_io_executor ex, WebOptions opts, Backend& backend)
-    : ex_(ex), opts_(std::move(opts)), backend_(backend), acceptor_(ex), tick_(ex),
-      accept_retry_(ex) {}
+    : ex_(ex), opts_(std::move(opts)), backend_(backend), tick_(ex) {}
 
 WebServer::Impl::~Impl() {
   pool_.stop();
@@ -38,7 +35,7 @@ std::error_code WebServer::Impl::start() {
 
   boost::system::error_code ec;
   if (!opts_.cert_file.empty() || !opts_.key_file.empty()) {
-    ssl_.emplace(asio::ssl::context::tls_server);
+    ssl_ = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
     ssl_->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                       asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
                       asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
@@ -49,19 +46,34 @@ std::error_code WebServer::Impl::start() {
       return ec;
     }
   }
-  auto addr = asio::ip::make_address(opts_.bind, ec);
-  if (ec) return ec;
-  tcp::endpoint ep(addr, static_cast<unsigned short>(opts_.port));
-  acceptor_.open(ep.protocol(), ec);
-  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(ep, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    boost::system::error_code ignored;
-    acceptor_.close(ignored);
-    return ec;
-  }
-  port_ = acceptor_.local_endpoint().port();
+  net::HttpLimits limits;
+  limits.max_body = opts_.max_body;
+  limits.max_header_bytes = opts_.max_header_bytes;
+  limits.max_header_count = opts_.max_header_count;
+  limits.read_timeout = opts_.read_timeout;
+  limits.write_timeout = std::chrono::seconds(30);
+  limits.max_connections = opts_.max_connections;
+  limits.max_per_address = opts_.max_connections_per_address;
+  limits.max_push_queue = 512;  // a browser that stopped reading the live stream is closed
+  net::HttpHandlers h;
+  h.request = [weak](net::HttpRequest req, const net::HttpPeer& peer, net::HttpReply reply) {
+    if (auto self = weak.lock(); self && self->running_) {
+      self->on_request(std::move(req), peer, std::move(reply));
+    }
+  };
+  h.refusal = [weak](unsigned status, std::string_view why, unsigned version) {
+    if (auto self = weak.lock(); self && self->api_) return self->api_->error(status, why, version, false);
+    net::HttpResponse res{static_cast<boost::beast::http::status>(status), version};
+    res.prepare_payload();
+    return res;
+  };
+  h.accept_failed = [weak](const boost::system::error_code& e, std::uint64_t failures) {
+    if (auto self = weak.lock()) self->accept_failed(e, failures);
+  };
+  http_ = std::make_unique<net::HttpServer>(ex_, limits, std::move(h));
+  if (ssl_) http_->use_tls(ssl_);
+  if (auto lec = http_->listen(opts_.bind, opts_.port)) return lec;
+  port_ = http_->port();
   running_ = true;
   backend_.subscribe_live([weak](const json::object& live) {
     auto self = weak.lock();
@@ -70,7 +82,6 @@ std::error_code WebServer::Impl::start() {
     std::string k = kind && kind->is_string() ? std::string(kind->as_string()) : "event";
     self->broadcast(k, live);
   });
-  do_accept();
   tick_.expires_after(opts_.dashboard_push);
   tick_.async_wait([self = shared_from_this()](boost::system::error_code e) {
     if (!e) self->on_tick();
@@ -81,64 +92,50 @@ std::error_code WebServer::Impl::start() {
 void WebServer::Impl::stop() {
   if (!running_) return;
   running_ = false;
-  boost::system::error_code ec;
-  acceptor_.close(ec);
   tick_.cancel();
-  accept_retry_.cancel();
-  auto conns = conns_;
-  for (auto& [id, weak] : conns) {
-    if (auto c = weak.lock()) c->close();
-  }
+  if (http_) http_->stop();
+  live_.clear();
 }
 
-void WebServer::Impl::do_accept() {
-  acceptor_.async_accept([self = shared_from_this()](boost::system::error_code ec,
-                                                      tcp::socket sock) {
-    if (!self->running_) return;
-    if (ec) return self->accept_failed(ec);
-    self->accept_backoff_ = std::chrono::milliseconds(0);
-    {
-      boost::system::error_code aec;
-      auto remote = sock.remote_endpoint(aec);
-      std::string addr = aec ? std::string("?") : remote.address().to_string();
-      auto from_addr = self->per_address_.find(addr);
-      const std::size_t mine = from_addr == self->per_address_.end() ? 0 : from_addr->second;
-      if (self->conns_.size() >= self->opts_.max_connections ||
-          mine >= self->opts_.max_connections_per_address) {
-        ++self->rejected_connections_;
-        boost::system::error_code ignored;
-        sock.close(ignored);
-      } else {
-        sock.set_option(tcp::no_delay(true), ec);
-        if (self->ssl_) {
-          std::make_shared<detail::Connection<boost::beast::ssl_stream<boost::beast::tcp_stream>>>(
-              self, addr, std::move(sock), *self->ssl_)
-              ->run();
-        } else {
-          std::make_shared<detail::Connection<boost::beast::tcp_stream>>(self, addr,
-                                                                        std::move(sock))
-              ->run();
-        }
-      }
-    }
-    self->do_accept();
-  });
+void WebServer::Impl::on_request(net::HttpRequest req, const net::HttpPeer& peer,
+                                 net::HttpReply reply) {
+  // The Api answers through a copyable callback (some answers come from the worker later).
+  auto answer = std::make_shared<net::HttpReply>(std::move(reply));
+  std::weak_ptr<Impl> weak = weak_from_this();
+  const unsigned version = req.version();
+  try {
+    api_->handle(std::move(req), detail::ClientInfo{peer.address, peer.tls},
+                 [weak, answer](detail::Outcome o) {
+                   auto self = weak.lock();
+                   if (!self || !self->running_) return;  // dropping the reply closes it
+                   if (!o.sse) return answer->send(std::move(o.res));
+                   auto stream = answer->push(
+                       "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: "
+                       "no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n"
+                       "retry: 2000\n\n");
+                   if (stream) self->live_.push_back({stream, std::move(o.session_token)});
+                 });
+  } catch (const std::exception&) {
+    // A backend that threw: a 500 rather than an exception across the event loop (a no-op
+    // when the Api had answered already).
+    answer->send(api_->error(500, "internal error", version, false));
+  }
 }
 
 void WebServer::Impl::on_tick() {
   if (!running_) return;
   api_->sweep();
   bool any_sse = false;
-  auto conns = conns_;
-  for (auto& [id, weak] : conns) {
-    auto c = weak.lock();
-    if (!c || c->sse_session().empty()) continue;
-    if (!api_->session_alive(c->sse_session())) {
-      c->close();  // the session expired or logged out: the stream ends with it
-      continue;
+  std::erase_if(live_, [&](const Live& l) {
+    auto s = l.stream.lock();
+    if (!s) return true;
+    if (!api_->session_alive(l.session)) {
+      s->close();  // the session expired or logged out: the stream ends with it
+      return true;
     }
     any_sse = true;
-  }
+    return false;
+  });
   if (any_sse) {
     try {
       broadcast("dashboard", backend_.dashboard());
@@ -154,6 +151,7 @@ void WebServer::Impl::on_tick() {
 }
 
 void WebServer::Impl::broadcast(std::string_view kind, const json::value& data) {
+  if (live_.empty()) return;
   std::string frame = "event: ";
   for (char c : kind) {
     if (c != '\n' && c != '\r') frame.push_back(c);
@@ -162,59 +160,32 @@ void WebServer::Impl::broadcast(std::string_view kind, const json::value& data) 
   frame += json::serialize(data);  // serialize() never emits raw newlines
   frame += "\n\n";
   auto shared = std::make_shared<const std::string>(std::move(frame));
-  auto conns = conns_;
-  for (auto& [id, weak] : conns) {
-    auto c = weak.lock();
-    if (c && !c->sse_session().empty()) c->send_sse(shared);
+  auto live = live_;  // a send may close a stream
+  for (auto& l : live) {
+    if (auto s = l.stream.lock()) s->send(shared);
   }
 }
 
-std::uint64_t WebServer::Impl::add_connection(std::weak_ptr<detail::ConnectionBase> c,
-                                              const std::string& addr) {
-  auto id = next_id_++;
-  conns_[id] = std::move(c);
-  conn_addr_[id] = addr;
-  ++per_address_[addr];
-  return id;
-}
-
-void WebServer::Impl::remove_connection(std::uint64_t id) {
-  conns_.erase(id);
-  auto a = conn_addr_.find(id);
-  if (a == conn_addr_.end()) return;
-  auto n = per_address_.find(a->second);
-  if (n != per_address_.end() && --n->second == 0) per_address_.erase(n);
-  conn_addr_.erase(a);
-}
-
-void WebServer::Impl::accept_failed(const boost::system::error_code& ec) {
-  if (ec == asio::error::operation_aborted) return;
-  // Out of descriptors or buffers: retrying at once spins the loop at 100% and starves the
-  // SAS polls. Back off 50 ms doubling to 1 s; connections that close free descriptors.
-  ++accept_errors_;
-  accept_backoff_ = std::min<std::chrono::milliseconds>(
-      std::chrono::seconds(1), std::max<std::chrono::milliseconds>(
-                                   std::chrono::milliseconds(50), accept_backoff_ * 2));
+void WebServer::Impl::accept_failed(const boost::system::error_code& ec, std::uint64_t failures) {
+  // The core pauses 50 ms doubling to 1 s between tries; say so at most once a minute.
   const auto now = std::chrono::steady_clock::now();
   const bool never = accept_logged_at_ == std::chrono::steady_clock::time_point{};
   if (opts_.log && (never || now - accept_logged_at_ >= std::chrono::minutes(1))) {
     opts_.log("web: accept() failed (" + ec.message() + "); pausing up to 1 s between tries, " +
-              std::to_string(accept_errors_) + " failure(s) so far");
+              std::to_string(failures) + " failure(s) so far");
     accept_logged_at_ = now;
   }
-  accept_retry_.expires_after(accept_backoff_);
-  accept_retry_.async_wait([self = shared_from_this()](boost::system::error_code e) {
-    if (!e && self->running_) self->do_accept();
-  });
 }
 
 std::string WebServer::Impl::metrics_text() const {
+  const auto rejected = http_ ? http_->refused_connections() : 0;
+  const auto accept_errors = http_ ? http_->accept_errors() : 0;
   return "# HELP floorgate_web_connections_rejected_total Web connections closed at accept "
          "(total or per-address cap).\n# TYPE floorgate_web_connections_rejected_total counter\n"
-         "floorgate_web_connections_rejected_total " + std::to_string(rejected_connections_) +
+         "floorgate_web_connections_rejected_total " + std::to_string(rejected) +
          "\n# HELP floorgate_web_accept_errors_total accept() failures (out of descriptors...), "
          "each followed by a pause.\n# TYPE floorgate_web_accept_errors_total counter\n"
-         "floorgate_web_accept_errors_total " + std::to_string(accept_errors_) + "\n";
+         "floorgate_web_accept_errors_total " + std::to_string(accept_errors) + "\n";
 }
 
 WebServer::WebServer(asio::any_io_executor executor, WebOptions options, Backend& backend)
@@ -228,7 +199,7 @@ void WebServer::stop() { impl_->stop(); }
 
 int WebServer::port() const { return impl_->port_; }
 
-bool WebServer::tls() const { return impl_->ssl_.has_value(); }
+bool WebServer::tls() const { return impl_->ssl_ != nullptr; }
 
 void WebServer::set_users(std::vector<User> users) {
   impl_->opts_.users = users;
