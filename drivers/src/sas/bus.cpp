@@ -179,6 +179,10 @@ void Bus::stop() {
 }
 std::vector<EgmStatus> Bus::status() const { return impl_->engine->status(); }
 
+void Bus::visit_status(const std::function<void(const EgmStatus&)>& f) const {
+  impl_->engine->visit_status(f);
+}
+
 std::string Bus::request_rom_check(const std::string& egm_id) {
   return impl_->engine->request_rom_check(egm_id);
 }

@@ -146,6 +146,10 @@ std::vector<EgmStatus> Engine::status() const {
   return out;
 }
 
+void Engine::visit_status(const std::function<void(const EgmStatus&)>& f) const {
+  for (const auto& e : egms_) f(e->st);
+}
+
 std::int64_t Engine::pending_deadline() const {
   const auto& e = *egms_[pending_->egm];
   return pending_->last_rx >= 0 ? pending_->last_rx + e.inter_byte : pending_->sent_at + e.reply_timeout;

@@ -242,8 +242,8 @@ void Appliance::Impl::on_durable(const store::Record& r) {
 
 void Appliance::Impl::publish_status(const std::string& egm_id) {
   if (!rt.delivery) return;
-  for (const auto& e : rt.egms()) {
-    if (e.id != egm_id) continue;
+  if (auto view = rt.egm(egm_id)) {
+    const auto& e = *view;
     EgmStatusInfo info;
     info.egm = e.id;
     info.link_up = e.link_up;

@@ -83,7 +83,14 @@ json::object event_json(const store::Record& r) {
   return o;
 }
 
-json::object ApplianceBackend::dashboard() {
+json::object ApplianceBackend::dashboard() { return dashboard(rt_.egms()); }
+
+std::pair<json::object, json::array> ApplianceBackend::live_snapshot() {
+  const auto views = rt_.egms();  // one look at the EGMs for both halves of the push
+  return {dashboard(views), egm_rows(views)};
+}
+
+json::object ApplianceBackend::dashboard(const std::vector<EgmView>& views) {
   json::object o;
   auto now = wall_ms();
   o["gateway"] = {{"id", rt_.cfg.gateway.id},
@@ -136,9 +143,9 @@ json::object ApplianceBackend::dashboard() {
   json::array alarms;
   if (st.retention_alarm) alarms.push_back(json::value(st.retention_alarm_reason));
   if (!ds.connected) alarms.push_back(json::value("MQTT broker not connected: " + ds.last_error));
-  for (auto& a : rt_.egm_alarms()) alarms.push_back(json::value(a));
+  for (auto& a : Runtime::egm_alarms(views)) alarms.push_back(json::value(a));
   int up = 0, total = 0;
-  for (const auto& e : rt_.egms()) {
+  for (const auto& e : views) {
     ++total;
     up += e.link_up ? 1 : 0;
   }
@@ -152,9 +159,11 @@ json::object ApplianceBackend::dashboard() {
   return o;
 }
 
-json::array ApplianceBackend::egms() {
+json::array ApplianceBackend::egms() { return egm_rows(rt_.egms()); }
+
+json::array ApplianceBackend::egm_rows(const std::vector<EgmView>& views) {
   json::array a;
-  for (const auto& e : rt_.egms()) a.push_back(to_json(e));
+  for (const auto& e : views) a.push_back(to_json(e));
   return a;
 }
 

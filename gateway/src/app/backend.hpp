@@ -26,6 +26,7 @@ class ApplianceBackend final : public web::Backend {
 
   boost::json::object dashboard() override;
   boost::json::array egms() override;
+  std::pair<boost::json::object, boost::json::array> live_snapshot() override;
   std::optional<boost::json::object> egm(std::string_view id) override;
   boost::json::array events(const web::EventQuery& query) override;
   std::string config_yaml() override;
@@ -45,6 +46,8 @@ class ApplianceBackend final : public web::Backend {
   void subscribe_live(std::function<void(const boost::json::object&)> on_live) override;
 
  private:
+  boost::json::object dashboard(const std::vector<EgmView>& views);
+  static boost::json::array egm_rows(const std::vector<EgmView>& views);
   // Writes `yaml` (already parsed into `cfg`) over the configuration file and applies it;
   // `what` says what changed in the audit event (default: the sections that differ).
   web::ConfigResult install(const std::string& yaml, const config::Config& cfg,

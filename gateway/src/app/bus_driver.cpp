@@ -76,7 +76,13 @@ class SasDriver final : public BusDriver {
   }
   void stop() override { bus_->stop(); }
   void fill(std::span<EgmView> views) const override {
-    fill_views(bus_->status(), views, fill_sas);
+    // Visited in place: a copy of every status (two meter maps each) per view request is what
+    // made the dashboard push the longest handler on the loop.
+    bus_->visit_status([&](const drivers::sas::EgmStatus& s) {
+      for (auto& v : views) {
+        if (v.id == s.id) fill_sas(v, s);
+      }
+    });
   }
   std::string request_rom_check(const std::string& egm) override {
     return bus_->request_rom_check(egm);

@@ -13,33 +13,52 @@ std::int64_t wall_ms() { return core::unix_now_ms(); }
 
 Runtime::~Runtime() = default;
 
+namespace {
+// The configured part of an EGM's view; its bus driver fills in the live part.
+EgmView configured_view(const config::BusConfig& bus, const config::EgmConfig& e,
+                        const web::FloorState& floor) {
+  EgmView v;
+  v.id = e.id;
+  v.bus = bus.id;
+  v.protocol = bus.driver == config::Driver::g2s ? "g2s" : "sas";
+  v.port = bus.driver == config::Driver::sas_tcp ? bus.tcp_host + ":" + std::to_string(bus.tcp_port)
+                                                 : bus.port;
+  v.address = e.address;
+  v.location = e.location;
+  v.bank = e.bank;
+  v.conditions = floor.of(e.id);
+  return v;
+}
+}  // namespace
+
 std::vector<EgmView> Runtime::egms() const {
   std::vector<EgmView> out;
   for (const auto& bus : cfg.buses) {
     const std::size_t first = out.size();
-    for (const auto& e : bus.egms) {
-      EgmView v;
-      v.id = e.id;
-      v.bus = bus.id;
-      v.protocol = bus.driver == config::Driver::g2s ? "g2s" : "sas";
-      v.port = bus.driver == config::Driver::sas_tcp
-                   ? bus.tcp_host + ":" + std::to_string(bus.tcp_port)
-                   : bus.port;
-      v.address = e.address;
-      v.location = e.location;
-      v.bank = e.bank;
-      v.conditions = floor.of(e.id);
-      out.push_back(std::move(v));
-    }
+    for (const auto& e : bus.egms) out.push_back(configured_view(bus, e, floor));
     if (auto it = buses.find(bus.id); it != buses.end())
       it->second->fill(std::span<EgmView>(out).subspan(first));
   }
   return out;
 }
 
-std::vector<std::string> Runtime::egm_alarms() const {
+std::optional<EgmView> Runtime::egm(std::string_view id) const {
+  for (const auto& bus : cfg.buses) {
+    for (const auto& e : bus.egms) {
+      if (e.id != id) continue;
+      EgmView v = configured_view(bus, e, floor);
+      if (auto it = buses.find(bus.id); it != buses.end()) it->second->fill(std::span<EgmView>(&v, 1));
+      return v;
+    }
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> Runtime::egm_alarms() const { return egm_alarms(egms()); }
+
+std::vector<std::string> Runtime::egm_alarms(const std::vector<EgmView>& views) {
   std::vector<std::string> out;
-  for (const auto& e : egms()) {
+  for (const auto& e : views) {
     if (e.meters_unreadable) {
       out.push_back("EGM " + e.id + ": meters unreadable (no answer to LP 6F, 2F or the "
                     "single-meter polls); its money cannot be reconciled");

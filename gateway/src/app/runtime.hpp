@@ -84,8 +84,13 @@ struct Runtime {
 
   // Every configured EGM with its driver's live status.
   std::vector<EgmView> egms() const;
+  // One EGM's view (nullopt when no bus has it): builds only its own, asks only its bus. A
+  // status change of one EGM must not cost a view of the whole floor (64 status changes at
+  // start-up would make that quadratic, and it runs on the loop).
+  std::optional<EgmView> egm(std::string_view id) const;
   // One sentence per EGM alarm: unreadable meters, reconciliation mismatches since start.
   std::vector<std::string> egm_alarms() const;
+  static std::vector<std::string> egm_alarms(const std::vector<EgmView>& views);
   // Events made durable per second over the last minute.
   double events_per_s() const;
   // Emits a gateway-level event (alarms, audit) into the store like any driver event. Without

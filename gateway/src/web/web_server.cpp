@@ -138,8 +138,9 @@ void WebServer::Impl::on_tick() {
   });
   if (any_sse) {
     try {
-      broadcast("dashboard", backend_.dashboard());
-      broadcast("egms", json::object{{"egms", backend_.egms()}});
+      auto [dashboard, egms] = backend_.live_snapshot();
+      broadcast("dashboard", dashboard);
+      broadcast("egms", json::object{{"egms", std::move(egms)}});
     } catch (const std::exception&) {
       // A failing backend must not stop the tick; the next one tries again.
     }

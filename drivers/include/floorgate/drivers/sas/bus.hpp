@@ -38,6 +38,9 @@ class Bus {
   void stop();
   // Current status of every EGM on this bus, in configuration order.
   std::vector<EgmStatus> status() const;
+  // The same without copying (each status holds the meter maps): f sees each EGM's status in
+  // configuration order, on the executor's thread.
+  void visit_status(const std::function<void(const EgmStatus&)>& f) const;
   // Starts a ROM signature check (LP 21) of the EGM with this configured id; the result is
   // an event. Returns an empty string, or why not.
   std::string request_rom_check(const std::string& egm_id);

@@ -54,6 +54,7 @@ class Engine {
   std::optional<std::int64_t> next_deadline() const;
   // Status snapshot of every EGM, in configuration order.
   std::vector<EgmStatus> status() const;
+  void visit_status(const std::function<void(const EgmStatus&)>& f) const;
   // Queues a ROM signature check (LP 21) of the EGM with this configured id. Returns an empty
   // string, or why not (unknown id, link down, a check already running).
   std::string request_rom_check(const std::string& egm_id);

@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <string_view>
 #include <vector>
 
@@ -82,6 +83,11 @@ class Backend {
   virtual boost::json::object dashboard() = 0;
   // One object per configured EGM (summary row).
   virtual boost::json::array egms() = 0;
+  // What the periodic live push sends: the dashboard and the EGM rows. A backend that can take
+  // both from one look at its EGMs overrides this (the push runs on the event loop).
+  virtual std::pair<boost::json::object, boost::json::array> live_snapshot() {
+    return {dashboard(), egms()};
+  }
   // Detail for one EGM (identity, meters, recent events); nullopt when the id is unknown.
   virtual std::optional<boost::json::object> egm(std::string_view id) = 0;
   // Stored events matching the query, newest first.
