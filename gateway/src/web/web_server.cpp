@@ -161,8 +161,8 @@ void WebServer::Impl::broadcast(std::string_view kind, const json::value& data) 
   frame += json::serialize(data);  // serialize() never emits raw newlines
   frame += "\n\n";
   auto shared = std::make_shared<const std::string>(std::move(frame));
-  auto live = live_;  // a send may close a stream
-  for (auto& l : live) {
+  // A send never changes live_ (closing a stream only closes its socket; on_tick forgets it).
+  for (const auto& l : live_) {
     if (auto s = l.stream.lock()) s->send(shared);
   }
 }
