@@ -245,15 +245,30 @@ TEST(G2sE2E, ScenarioReachesEveryRoutedConsumerWithSasTypeNamesAcrossADaemonKill
     ASSERT_TRUE(f.floor().sim().ok(c)) << c;
     ASSERT_TRUE(wait_handed_over(f.floor().sim())) << c;
   }
+  std::vector<long> acked_before, failures_before;
+  for (std::size_t i = 0; i < f.sim().size(); ++i) acked_before.push_back(f.status_number(i, "acked"));
   f.on_all("door open main\ndoor close main\nbill 2000\nbill 10000\nstacker-full\n"
            "handpay 125000\nhandpay-reset");
   // kill -9 while the EGMs are still handing that over (one event per round trip): some of it
   // committed and acknowledged, some committed with the eventAck lost, some never received.
-  std::this_thread::sleep_for(30ms);
+  // Killed once every machine had one acknowledged (or, on a fast run, all of it).
+  ASSERT_TRUE(wait_until([&] {
+    for (std::size_t i = 0; i < f.sim().size(); ++i) {
+      if (f.status_number(i, "acked") <= acked_before[i] && f.status_number(i, "queued") != 0) return false;
+    }
+    return true;
+  }, 30s, 5ms));
   auto before = f.handshakes();
+  for (std::size_t i = 0; i < f.sim().size(); ++i) failures_before.push_back(f.status_number(i, "post_failures"));
   f.floor().kill_daemon(SIGKILL);
   f.on_all("door open logic\ndoor close logic");  // queued on the EGMs while the gateway is down
-  std::this_thread::sleep_for(1s);
+  // The machines found the gateway gone (a post failed) before it comes back.
+  ASSERT_TRUE(wait_until([&] {
+    for (std::size_t i = 0; i < f.sim().size(); ++i) {
+      if (f.status_number(i, "post_failures") <= failures_before[i]) return false;
+    }
+    return true;
+  }, 30s, 20ms)) << f.sim().control("status", 0) << "\n" << f.sim().control("status", 1);
   f.floor().start_daemon();
   f.wait_relinked(before);
 

@@ -182,7 +182,7 @@ TEST(FaultLocal, CorruptStoreAtStartupIsMovedAsideAndReported) {
   Floor floor({.rate = 2});
   floor.start_all();
   HealthWatch health(floor, floor.broker().port());
-  std::this_thread::sleep_for(3s);
+  ASSERT_TRUE(wait_flowing(floor, "analytics", 20));
   // Pull every cable first so the boundary is clean: all that was acked is delivered.
   for (int a : {1, 2, 3, 5, 6}) ASSERT_TRUE(floor.sim().ok("fault " + std::to_string(a) + " silent 1"));
   auto first = settle_and_compare(floor, "analytics");
@@ -210,7 +210,8 @@ TEST(FaultLocal, CorruptStoreAtStartupIsMovedAsideAndReported) {
   }
   EXPECT_TRUE(moved_aside) << "the corrupt file must be kept, renamed";
   for (int a : {1, 2, 3, 5, 6}) ASSERT_TRUE(floor.sim().ok("fault " + std::to_string(a) + " silent 0"));
-  std::this_thread::sleep_for(4s);
+  // The new store has taken fresh exceptions (not only the re-reports of the old file's).
+  ASSERT_TRUE(wait_acked(floor, 30));
   auto cmp = settle_and_compare(floor, "analytics", 90s, ledger0, received0);
   // Exceptions committed to the old file whose implied ACK the stopped daemon never sent are
   // re-reported by the EGMs into the new store: extras, at most a few per EGM.
