@@ -24,6 +24,7 @@ class StoreCategory : public std::error_category {
       case Errc::ack_backwards: return "ack below the acked cursor";
       case Errc::out_of_range: return "seq out of range";
       case Errc::schema_too_new: return "store schema is newer than this program";
+      case Errc::busy: return "store is busy with other reads";
     }
     return "unknown store error";
   }

@@ -1,6 +1,13 @@
 #pragma once
-// The SQLite implementation of Store (private): one writer thread doing group commits on its
-// own connection, and a read connection shared by the read-side calls under a mutex.
+// The SQLite implementation of Store (private). Its parts, each with its own connection:
+// - the writer thread (store_writer.cpp): group commits of appends and acks, tasks, retention
+//   chunks (store_retention.cpp);
+// - the reader (store_read.cpp): delivery batches and lookups under read_mu_, callers' threads;
+// - the QueryReader (query_reader.hpp): client-priced reads, off the event loop;
+// - the Checkpointer (checkpointer.hpp): WAL checkpoints off the writer;
+// - the counter thread (store_counter.cpp): big ack recounts, oldest-unacked refresh, the
+//   background integrity check;
+// - opening, quarantine and migrations (store_open.cpp, schema.cpp).
 
 #include <array>
 #include <condition_variable>
@@ -11,7 +18,9 @@
 #include <thread>
 #include <unordered_map>
 
+#include "checkpointer.hpp"
 #include "codec.hpp"
+#include "query_reader.hpp"
 #include "scan.hpp"
 #include "floorgate/store/store.hpp"
 #include "sqlite_util.hpp"
@@ -21,6 +30,15 @@ namespace floorgate::store::detail {
 // The hash-chain walk of verify_chain on any connection (the store's reader, or a read-only
 // connection of `floorgate store verify`).
 ChainCheck verify_chain_db(sqlite3* db, std::uint64_t from_seq, std::uint64_t to_seq);
+
+// The event log's lookups on any read connection, each in one read transaction; an SQLite
+// failure is an error, never a shorter result (store_read.cpp).
+core::Result<std::vector<Record>> query_rows(sqlite3* db, const QueryFilter& filter);
+core::Result<std::vector<Record>> rows_by_seq(sqlite3* db, const std::vector<std::uint64_t>& seqs);
+// The first kept seq in [lo, hi] stamped at or after since_ms (binary search on seq).
+core::Result<std::optional<std::uint64_t>> first_seq_at_time(sqlite3* db, std::uint64_t lo,
+                                                             std::uint64_t hi,
+                                                             std::int64_t since_ms);
 
 class SqliteStore final : public Store {
  public:
@@ -44,15 +62,18 @@ class SqliteStore final : public Store {
                                  std::uint64_t* covered) override;
   std::error_code ack(const std::string& consumer, std::uint64_t upto) override;
   void ack_async(const std::string& consumer, std::uint64_t upto, AckHandler done) override;
-  std::optional<std::uint64_t> seq_at_time(std::int64_t since_ms) override;
+  core::Result<std::optional<std::uint64_t>> seq_at_time(std::int64_t since_ms) override;
+  void seq_at_time_async(std::int64_t since_ms,
+                         ReadHandler<std::optional<std::uint64_t>> done) override;
   void dead_letter_async(const std::string& consumer, std::uint64_t seq,
                          const std::string& reason, AckHandler done) override;
   std::error_code dead_letter(const std::string& consumer, std::uint64_t seq,
                               const std::string& reason) override;
   std::vector<DeadLetter> dead_letters(const std::string& consumer) override;
   void take_dead_letters_async(const std::string& consumer, DeadLettersHandler done) override;
-  std::vector<Record> get(const std::vector<std::uint64_t>& seqs) override;
-  std::vector<Record> query(const QueryFilter& filter) override;
+  core::Result<std::vector<Record>> get(const std::vector<std::uint64_t>& seqs) override;
+  core::Result<std::vector<Record>> query(const QueryFilter& filter) override;
+  void query_async(QueryFilter filter, ReadHandler<std::vector<Record>> done) override;
   Stats stats() override;
   Stats counters() override;
   std::error_code run_retention() override;
@@ -141,6 +162,9 @@ class SqliteStore final : public Store {
 
   // helpers
   std::uint64_t live_bytes();
+  std::pair<std::uint64_t, std::uint64_t> kept_range();  // [anchor_seq_ + 1, last_seq_]
+  // Queues a job on the query thread; `refused` answers when its queue is full.
+  void post_query(QueryReader::Job job, const std::function<void()>& refused);
   static std::string join(const std::vector<std::string>& v);
   static std::vector<std::string> split(const std::string& s);
   std::error_code validate(const Record& r) const;
@@ -151,6 +175,7 @@ class SqliteStore final : public Store {
   Db wdb_;                 // writer thread (and start())
   Db rdb_;                 // read side, under read_mu_
   std::mutex read_mu_;
+  QueryReader query_reader_;  // client-priced reads (query_async, seq_at_time_async)
   StmtCache wcache_;       // statements of wdb_
   StmtCache rcache_;       // statements of rdb_, under read_mu_
 
@@ -201,15 +226,7 @@ class SqliteStore final : public Store {
   std::array<Stmt, kEventClassCount> insert_;  // one per class table
   int wal_frames_ = 0;  // frames in the WAL after the last commit (wal hook)
 
-  // Checkpointer thread with its own connection: copies WAL frames into the database while the
-  // writer keeps committing, so no commit ever waits for a checkpoint.
-  void checkpointer_main();
-  Db cdb_;
-  std::thread checkpointer_;
-  std::mutex ck_mu_;
-  std::condition_variable ck_cv_;
-  bool ck_wanted_ = false;
-  bool ck_stop_ = false;
+  Checkpointer checkpointer_;  // WAL checkpoints off the writer (checkpointer.hpp)
 
   // Counter thread with its own read connection (store_counter.cpp): counts the rows of a
   // consumer's big ack jump and hands the result to the writer as a recount op. The writer

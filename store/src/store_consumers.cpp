@@ -245,9 +245,23 @@ void SqliteStore::take_dead_letters_async(const std::string& consumer,
           std::lock_guard lk(mu_);
           if (!consumers_.count(consumer)) return make_error_code(Errc::unknown_consumer);
         }
+        // The read connection (readers never wait for this thread); the dead letters it lists
+        // are the ones committed, which the DELETE below removes. A failed read leaves them
+        // where they are, never deletes what it did not hand back.
         std::vector<std::uint64_t> seqs;
-        for (const auto& d : dead_letters(consumer)) seqs.push_back(d.seq);
-        *rows = get(seqs);  // the read connection: readers never wait for this thread
+        {
+          std::lock_guard rlk(read_mu_);
+          Stmt list(rdb_.get(), "SELECT seq FROM dead_letter WHERE consumer=?1 ORDER BY seq");
+          list.bind(1, consumer);
+          int rc = SQLITE_OK;
+          while ((rc = list.step()) == SQLITE_ROW) {
+            seqs.push_back(static_cast<std::uint64_t>(list.i64(0)));
+          }
+          if (rc != SQLITE_DONE) return sqlite_error(rc);
+          auto got = rows_by_seq(rdb_.get(), seqs);
+          if (!got) return got.error();
+          *rows = std::move(*got);
+        }
         Stmt st(wdb_.get(), "DELETE FROM dead_letter WHERE consumer=?1");
         st.bind(1, consumer);
         if (int rc = st.step(); rc != SQLITE_DONE) return sqlite_error(rc);

@@ -42,9 +42,10 @@ SqliteStore::~SqliteStore() {
   rcache_.reset_db(nullptr);
   kcache_.reset_db(nullptr);
   kdb_.close();
-  cdb_.close();
+  checkpointer_.connection().close();
   rdb_.close();
-  wdb_.close();
+  query_reader_.connection().close();
+  wdb_.close();  // the last one: its close checkpoints the WAL into the file
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
@@ -89,23 +90,24 @@ std::error_code SqliteStore::start(OpenReport& report) {
       [](void* self, sqlite3*, const char*, int frames) {
         auto* me = static_cast<SqliteStore*>(self);
         me->wal_frames_ = frames;
-        if (frames >= 1000) {
-          std::lock_guard lk(me->ck_mu_);
-          me->ck_wanted_ = true;
-          me->ck_cv_.notify_one();
-        }
+        if (frames >= 1000) me->checkpointer_.want();
         return SQLITE_OK;
       },
       this);
-  if (int rc = cdb_.open(opt_.path.string(), false, opt_.vfs); rc != SQLITE_OK) return sqlite_error(rc);
+  auto& cdb = checkpointer_.connection();
+  if (int rc = cdb.open(opt_.path.string(), false, opt_.vfs); rc != SQLITE_OK) return sqlite_error(rc);
   // The checkpointer copies WAL frames without the page cache, and the counter streams over
   // ranges it reads once: small caches, so the process's memory does not depend on whether
   // they ran lately (the writer keeps 8 MB, the reader 2 MB).
-  if (auto ec = apply_pragmas(cdb_.get(), true, 256)) return ec;
+  if (auto ec = apply_pragmas(cdb.get(), true, 256)) return ec;
   if (int rc = kdb_.open(opt_.path.string(), false, opt_.vfs); rc != SQLITE_OK) return sqlite_error(rc);
   if (auto ec = apply_pragmas(kdb_.get(), false, 1024)) return ec;
   kcache_.reset_db(kdb_.get());
-  checkpointer_ = std::thread([this] { checkpointer_main(); });
+  auto& qdb = query_reader_.connection();
+  if (int rc = qdb.open(opt_.path.string(), false, opt_.vfs); rc != SQLITE_OK) return sqlite_error(rc);
+  if (auto ec = apply_pragmas(qdb.get(), false, 1024)) return ec;
+  query_reader_.start();
+  checkpointer_.start();
   counter_ = std::thread([this] { counter_main(); });
   writer_ = std::thread([this] { writer_main(); });
   return {};
@@ -364,16 +366,12 @@ void SqliteStore::close() {
     kc_stop_ = true;
   }
   kc_cv_.notify_all();
+  query_reader_.stop();  // a query still queued is answered closed
   if (kdb_.get()) sqlite3_interrupt(kdb_.get());  // a background quick_check may be running
   if (counter_.joinable()) counter_.join();  // before the writer: it may wait on a recount op
   cv_.notify_all();
   if (writer_.joinable()) writer_.join();
-  {
-    std::lock_guard lk(ck_mu_);
-    ck_stop_ = true;
-  }
-  ck_cv_.notify_all();
-  if (checkpointer_.joinable()) checkpointer_.join();
+  checkpointer_.stop();
 }
 
 }  // namespace detail

@@ -77,31 +77,30 @@ std::vector<Record> SqliteStore::read_after(const std::string& consumer, std::ui
   return std::move(res.rows);
 }
 
-std::optional<std::uint64_t> SqliteStore::seq_at_time(std::int64_t since_ms) {
-  std::lock_guard lk(read_mu_);
-  ReadTxn txn(rdb_.get());
+core::Result<std::optional<std::uint64_t>> first_seq_at_time(sqlite3* db, std::uint64_t lo,
+                                                             std::uint64_t hi,
+                                                             std::int64_t since_ms) {
+  ReadTxn txn(db);
   // Binary search on seq: gateway time is non-decreasing in seq order except across clock
   // steps, so this finds the first row at or after since_ms without a time index.
-  Stmt probe(rdb_.get(), "SELECT seq,ts_gw FROM event WHERE seq>=?1 ORDER BY seq LIMIT 1");
+  Stmt probe(db, "SELECT seq,ts_gw FROM event WHERE seq>=?1 ORDER BY seq LIMIT 1");
+  if (!probe.valid()) return sqlite_error(sqlite3_errcode(db));
+  int rc = SQLITE_OK;
   auto at = [&](std::uint64_t s, std::uint64_t* found, std::int64_t* ts) {
     probe.reset();
     probe.bind(1, static_cast<std::int64_t>(s));
-    if (probe.step() != SQLITE_ROW) return false;
+    rc = probe.step();
+    if (rc != SQLITE_ROW) return false;
     *found = static_cast<std::uint64_t>(probe.i64(0));
     *ts = probe.i64(1);
     return true;
   };
-  std::uint64_t lo = 0, hi = 0;
-  {
-    std::lock_guard g(mu_);
-    lo = anchor_seq_ + 1;
-    hi = last_seq_;
-  }
   std::optional<std::uint64_t> best;
   while (lo <= hi) {
     std::uint64_t mid = lo + (hi - lo) / 2, s = 0;
     std::int64_t ts = 0;
     if (!at(mid, &s, &ts) || s > hi) {
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sqlite_error(rc);
       hi = mid - 1;  // nothing kept in [mid, hi]
       continue;
     }
@@ -115,28 +114,31 @@ std::optional<std::uint64_t> SqliteStore::seq_at_time(std::int64_t since_ms) {
   return best;
 }
 
-std::vector<Record> SqliteStore::get(const std::vector<std::uint64_t>& seqs) {
+core::Result<std::vector<Record>> rows_by_seq(sqlite3* db, const std::vector<std::uint64_t>& seqs) {
   std::vector<Record> out;
-  std::lock_guard lk(read_mu_);
-  ReadTxn txn(rdb_.get());
-  Stmt st(rdb_.get(), std::string("SELECT ") + kEventColumns + " FROM event WHERE seq=?1");
+  ReadTxn txn(db);
+  Stmt st(db, std::string("SELECT ") + kEventColumns + " FROM event WHERE seq=?1");
+  if (!st.valid()) return sqlite_error(sqlite3_errcode(db));
   for (auto s : seqs) {
     st.reset();
     st.bind(1, static_cast<std::int64_t>(s));
-    if (st.step() == SQLITE_ROW) {
+    int rc = st.step();
+    if (rc == SQLITE_ROW) {
       Record r;
       read_record(st, r);
       out.push_back(std::move(r));
+    } else if (rc != SQLITE_DONE) {
+      return sqlite_error(rc);  // never a silently shorter list
     }
   }
   return out;
 }
 
-std::vector<Record> SqliteStore::query(const QueryFilter& f) {
+core::Result<std::vector<Record>> query_rows(sqlite3* db, const QueryFilter& f) {
   std::optional<EventClass> cls;
   if (f.cls) {
     cls = parse_event_class(*f.cls);
-    if (!cls) return {};
+    if (!cls) return std::vector<Record>{};  // no event has a class that does not exist
   }
   // One class: its own table (over the view, the other four would be scanned to their ends).
   std::string sql = std::string("SELECT ") + kEventColumns + " FROM " +
@@ -148,21 +150,64 @@ std::vector<Record> SqliteStore::query(const QueryFilter& f) {
   if (f.before_seq) sql += " AND seq<?6";
   sql += " ORDER BY seq DESC LIMIT ?7";
   std::vector<Record> out;
-  std::lock_guard lk(read_mu_);
-  ReadTxn txn(rdb_.get());
-  Stmt st(rdb_.get(), sql);
+  ReadTxn txn(db);
+  Stmt st(db, sql);
+  if (!st.valid()) return sqlite_error(sqlite3_errcode(db));
   if (f.egm) st.bind(1, *f.egm);
   if (f.type) st.bind(2, *f.type);
   if (f.since_ms) st.bind(4, *f.since_ms);
   if (f.until_ms) st.bind(5, *f.until_ms);
   if (f.before_seq) st.bind(6, static_cast<std::int64_t>(*f.before_seq));
   st.bind(7, static_cast<std::int64_t>(std::min<std::size_t>(f.limit, 10000)));
-  while (st.step() == SQLITE_ROW) {
+  int rc = SQLITE_OK;
+  while ((rc = st.step()) == SQLITE_ROW) {
     Record r;
     read_record(st, r);
     out.push_back(std::move(r));
   }
+  if (rc != SQLITE_DONE) return sqlite_error(rc);  // never a silently truncated result
   return out;
+}
+
+std::pair<std::uint64_t, std::uint64_t> SqliteStore::kept_range() {
+  std::lock_guard g(mu_);
+  return {anchor_seq_ + 1, last_seq_};
+}
+
+core::Result<std::optional<std::uint64_t>> SqliteStore::seq_at_time(std::int64_t since_ms) {
+  auto [lo, hi] = kept_range();
+  std::lock_guard lk(read_mu_);
+  return first_seq_at_time(rdb_.get(), lo, hi, since_ms);
+}
+
+void SqliteStore::seq_at_time_async(std::int64_t since_ms,
+                                    ReadHandler<std::optional<std::uint64_t>> done) {
+  auto [lo, hi] = kept_range();
+  post_query([lo, hi, since_ms, done](sqlite3* db) {
+    if (!db) return done(make_error_code(Errc::closed));
+    done(first_seq_at_time(db, lo, hi, since_ms));
+  }, [done] { done(make_error_code(Errc::busy)); });
+}
+
+core::Result<std::vector<Record>> SqliteStore::get(const std::vector<std::uint64_t>& seqs) {
+  std::lock_guard lk(read_mu_);
+  return rows_by_seq(rdb_.get(), seqs);
+}
+
+core::Result<std::vector<Record>> SqliteStore::query(const QueryFilter& f) {
+  std::lock_guard lk(read_mu_);
+  return query_rows(rdb_.get(), f);
+}
+
+void SqliteStore::query_async(QueryFilter filter, ReadHandler<std::vector<Record>> done) {
+  post_query([filter = std::move(filter), done](sqlite3* db) {
+    if (!db) return done(make_error_code(Errc::closed));
+    done(query_rows(db, filter));
+  }, [done] { done(make_error_code(Errc::busy)); });
+}
+
+void SqliteStore::post_query(QueryReader::Job job, const std::function<void()>& refused) {
+  if (!query_reader_.post(std::move(job))) refused();
 }
 
 Stats SqliteStore::stats() { return snapshot(true); }

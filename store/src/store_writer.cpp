@@ -169,18 +169,6 @@ void SqliteStore::writer_main() {
   }
 }
 
-void SqliteStore::checkpointer_main() {
-  std::unique_lock lk(ck_mu_);
-  for (;;) {
-    ck_cv_.wait(lk, [&] { return ck_wanted_ || ck_stop_; });
-    if (ck_stop_) return;
-    ck_wanted_ = false;
-    lk.unlock();
-    sqlite3_wal_checkpoint_v2(cdb_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-    lk.lock();
-  }
-}
-
 std::error_code SqliteStore::apply_append(Op& op, CursorDeltas& deltas, BatchState& b,
                                           Hash& last_hash, std::uint64_t& last_seq) {
   Record& r = op.rec;

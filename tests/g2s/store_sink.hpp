@@ -36,7 +36,7 @@ class StoreSink : public drivers::EventSink {
     f.egm = egm;
     f.limit = limit;
     drivers::g2s::SeenKeys keys;
-    auto rows = s.query(f);  // newest first
+    auto rows = s.query(f).value();  // newest first
     for (auto it = rows.rbegin(); it != rows.rend(); ++it) {
       if (it->source.rfind("g2s:", 0) == 0) keys.add(it->attrs_json);
     }

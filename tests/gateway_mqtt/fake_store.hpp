@@ -120,11 +120,15 @@ class FakeStore : public store::Store {
     q_.push_back([this, c, upto, done] { done(ack(c, upto)); });
     cv_.notify_one();
   }
-  std::optional<std::uint64_t> seq_at_time(std::int64_t since_ms) override {
+  core::Result<std::optional<std::uint64_t>> seq_at_time(std::int64_t since_ms) override {
     std::lock_guard l(mu_);
     for (auto& [s, r] : rows_)
-      if (r.ts_gw_ms >= since_ms) return s;
-    return std::nullopt;
+      if (r.ts_gw_ms >= since_ms) return std::optional<std::uint64_t>(s);
+    return std::optional<std::uint64_t>();
+  }
+  void seq_at_time_async(std::int64_t since_ms,
+                         ReadHandler<std::optional<std::uint64_t>> done) override {
+    later([this, since_ms, done] { done(seq_at_time(since_ms)); });
   }
   std::error_code dead_letter(const std::string& c, std::uint64_t seq,
                               const std::string& reason) override {
@@ -148,17 +152,27 @@ class FakeStore : public store::Store {
         for (auto& d : consumers_[c].dead) seqs.push_back(d.seq);
         consumers_[c].dead.clear();
       }
-      done({}, get(seqs));
+      done({}, get(seqs).value());
     });
   }
-  std::vector<store::Record> get(const std::vector<std::uint64_t>& seqs) override {
+  core::Result<std::vector<store::Record>> get(const std::vector<std::uint64_t>& seqs) override {
     std::lock_guard l(mu_);
     std::vector<store::Record> out;
     for (auto s : seqs)
       if (auto it = rows_.find(s); it != rows_.end()) out.push_back(it->second);
     return out;
   }
-  std::vector<store::Record> query(const store::QueryFilter&) override { return {}; }
+  // Newest first, by EGM only (what the delivery tests need).
+  core::Result<std::vector<store::Record>> query(const store::QueryFilter& f) override {
+    std::lock_guard l(mu_);
+    std::vector<store::Record> out;
+    for (auto it = rows_.rbegin(); it != rows_.rend() && out.size() < f.limit; ++it)
+      if (!f.egm || it->second.egm == *f.egm) out.push_back(it->second);
+    return out;
+  }
+  void query_async(store::QueryFilter f, ReadHandler<std::vector<store::Record>> done) override {
+    later([this, f, done] { done(query(f)); });
+  }
   store::Stats stats() override {
     std::lock_guard l(mu_);
     store::Stats st;

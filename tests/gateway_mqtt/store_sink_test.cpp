@@ -59,7 +59,7 @@ TEST(StoreSink, GatewayEventsAreKeptAndRetriedUntilDurable) {
   EXPECT_EQ(sink.unsaved(), 0u);
   EXPECT_EQ(sink.own_dropped(), 0u);
   ASSERT_EQ(heard.size(), 2u);
-  auto rows = store->get(heard);
+  auto rows = store->get(heard).value();
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0].type, "gateway.config_changed");
   EXPECT_EQ(rows[1].type, "gateway.login_failed");

@@ -40,7 +40,7 @@ TEST(StoreAppend, AssignsSeqEgmSeqEpochAndHash) {
   EXPECT_EQ(st.last_seq, 20u);
   EXPECT_EQ(st.first_seq, 1u);
   EXPECT_TRUE(s->verify_chain().ok);
-  auto got = s->get({5});
+  auto got = s->get({5}).value();
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].seq, 5u);
   EXPECT_EQ(got[0].type, "door.opened");
@@ -161,7 +161,7 @@ TEST(StoreQuery, FiltersAndPagesNewestFirst) {
   QueryFilter f;
   f.egm = "a";
   f.limit = 5;
-  auto page1 = s->query(f);
+  auto page1 = s->query(f).value();
   ASSERT_EQ(page1.size(), 5u);
   EXPECT_EQ(page1[0].seq, 30u);
   for (std::size_t i = 1; i < page1.size(); ++i) {
@@ -169,7 +169,7 @@ TEST(StoreQuery, FiltersAndPagesNewestFirst) {
   }
   for (auto& r : page1) EXPECT_EQ(r.egm, "a");
   f.before_seq = page1.back().seq;
-  auto page2 = s->query(f);
+  auto page2 = s->query(f).value();
   ASSERT_FALSE(page2.empty());
   EXPECT_LT(page2[0].seq, page1.back().seq);
   QueryFilter g;
@@ -177,7 +177,7 @@ TEST(StoreQuery, FiltersAndPagesNewestFirst) {
   g.since_ms = 1010;
   g.until_ms = 1020;
   g.limit = 100;
-  auto rows = s->query(g);
+  auto rows = s->query(g).value();
   EXPECT_EQ(rows.size(), 5u);
   for (auto& r : rows) {
     EXPECT_EQ(r.cls, EventClass::financial);
@@ -185,7 +185,7 @@ TEST(StoreQuery, FiltersAndPagesNewestFirst) {
     EXPECT_LT(r.ts_gw_ms, 1020);
   }
   g.type = "bill.jam";
-  EXPECT_TRUE(s->query(g).empty());
+  EXPECT_TRUE(s->query(g).value().empty());
 }
 
 }  // namespace

@@ -39,7 +39,7 @@ std::uint64_t brute_pending(Store& s, const Route& route, std::uint64_t after) {
   f.limit = 10000;
   std::uint64_t n = 0;
   for (;;) {
-    auto rows = s.query(f);
+    auto rows = s.query(f).value();
     for (auto& r : rows) n += (r.seq > after && selects(route, r)) ? 1 : 0;
     if (rows.size() < f.limit) return n;
     f.before_seq = rows.back().seq;  // newest first
@@ -151,10 +151,14 @@ TEST(StoreConsumer, ReplayRewindAndReadAfter) {
   ASSERT_EQ(ra.size(), 3u);
   EXPECT_EQ(ra[0].seq, 16u);
   EXPECT_FALSE(s->ack("c", 18));  // read_after raised sent_upto
-  EXPECT_EQ(s->seq_at_time(1000 + 7 * 10), 8u);
-  EXPECT_EQ(s->seq_at_time(1000 + 7 * 10 - 5), 8u);
-  EXPECT_EQ(s->seq_at_time(0), 1u);
-  EXPECT_FALSE(s->seq_at_time(999999).has_value());
+  EXPECT_EQ(s->seq_at_time(1000 + 7 * 10).value(), 8u);
+  EXPECT_EQ(s->seq_at_time(1000 + 7 * 10 - 5).value(), 8u);
+  EXPECT_EQ(s->seq_at_time(0).value(), 1u);
+  EXPECT_FALSE(s->seq_at_time(999999).value().has_value());
+  // The loop's form answers the same from the query thread.
+  std::promise<floorgate::core::Result<std::optional<std::uint64_t>>> at;
+  s->seq_at_time_async(1000 + 7 * 10 - 5, [&](auto found) { at.set_value(std::move(found)); });
+  EXPECT_EQ(at.get_future().get().value(), 8u);
 }
 
 TEST(StoreConsumer, DeadLetters) {
@@ -171,7 +175,7 @@ TEST(StoreConsumer, DeadLetters) {
   EXPECT_EQ(dl[0].seq, 2u);
   EXPECT_EQ(dl[0].reason, "schema rejected");
   EXPECT_EQ(s->stats().consumers[0].dead_letters, 2u);
-  EXPECT_EQ(s->get({dl[0].seq, dl[1].seq}).size(), 2u);
+  EXPECT_EQ(s->get({dl[0].seq, dl[1].seq}).value().size(), 2u);
   // Redelivery takes them in one step on the writer thread: the events, in seq order.
   std::promise<std::pair<std::error_code, std::vector<Record>>> taken;
   s->take_dead_letters_async("c", [&](std::error_code ec, std::vector<Record> rows) {

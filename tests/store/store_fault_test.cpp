@@ -109,7 +109,7 @@ TEST(StoreCrash, SigkillLoopLosesNoDurableEventAndNeverReusesSeq) {
     for (auto it = rep.hash_by_seq.upper_bound(checked_upto); it != rep.hash_by_seq.end(); ++it) {
       seqs.push_back(it->first);
     }
-    auto rows = s->get(seqs);
+    auto rows = s->get(seqs).value();
     ASSERT_EQ(rows.size(), seqs.size()) << "round " << round;
     for (auto& r : rows) ASSERT_EQ(hex(r.hash), rep.hash_by_seq[r.seq]) << "seq " << r.seq;
     if (!seqs.empty()) checked_upto = seqs.back();
@@ -132,7 +132,7 @@ TEST(StoreCrash, SigkillLoopLosesNoDurableEventAndNeverReusesSeq) {
   ASSERT_TRUE(full.ok) << full.detail;
   std::vector<std::uint64_t> every;
   for (auto& [seq, h] : rep.hash_by_seq) every.push_back(seq);
-  auto all_rows = s->get(every);
+  auto all_rows = s->get(every).value();
   ASSERT_EQ(all_rows.size(), every.size());
   for (auto& r : all_rows) ASSERT_EQ(hex(r.hash), rep.hash_by_seq[r.seq]);
   std::map<std::string, std::uint64_t> last;
@@ -143,7 +143,7 @@ TEST(StoreCrash, SigkillLoopLosesNoDurableEventAndNeverReusesSeq) {
   std::vector<Record> rows;
   for (;;) {
     all.before_seq = before;
-    auto page = s->query(all);
+    auto page = s->query(all).value();
     if (page.empty()) break;
     before = page.back().seq;
     rows.insert(rows.end(), page.begin(), page.end());

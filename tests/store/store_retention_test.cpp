@@ -112,7 +112,7 @@ TEST(StoreRetention, SizeBoundEvictsTelemetryFirstAndAlarmsForProtectedRows) {
   auto st = f.s->stats();
   QueryFilter q;
   q.limit = 10000;
-  auto rows = f.s->query(q);
+  auto rows = f.s->query(q).value();
   std::size_t fin = 0, tel = 0, ops = 0;
   for (auto& r : rows) {
     fin += r.cls == EventClass::financial;
@@ -154,7 +154,7 @@ TEST(StoreRetention, SizeBoundTakesTelemetryBeforeOlderOperational) {
   QueryFilter q;
   q.limit = 10000;
   std::size_t tel = 0, ops = 0;
-  for (auto& r : f.s->query(q)) (r.cls == EventClass::telemetry ? tel : ops) += 1;
+  for (auto& r : f.s->query(q).value()) (r.cls == EventClass::telemetry ? tel : ops) += 1;
   EXPECT_EQ(ops, 1000u);
   EXPECT_LT(tel, 1000u);
   EXPECT_GT(tel, 0u);

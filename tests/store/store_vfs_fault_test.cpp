@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <future>
 #include <vector>
 
 #include "floorgate/store/fault_vfs.hpp"
@@ -50,7 +51,7 @@ class VfsFault : public ::testing::Test {
     vfs::reset();
     auto s = open(false);
     ASSERT_TRUE(s);
-    auto got = s->get(durable);
+    auto got = s->get(durable).value();
     ASSERT_EQ(got.size(), durable.size());
     for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i].seq, durable[i]);
     auto chk = s->verify_chain();
@@ -148,6 +149,44 @@ TEST_F(VfsFault, SlowSyncsShowInTheCommitAverage) {
   for (int round = 0; round < 40 && s->stats().commit_us_avg >= slow / 2; ++round)
     ASSERT_EQ(append(*s, 8, nullptr).size(), 8u);
   EXPECT_LT(s->stats().commit_us_avg, slow / 2);
+}
+
+}  // namespace
+}  // namespace floorgate::store
+
+namespace floorgate::store {
+namespace {
+
+// The event browser's query and the lookups by seq: a failed read is an error on both the
+// blocking form and the loop's (query thread) form, and the same calls answer in full once the
+// device works again.
+TEST_F(VfsFault, FailedReadOfAQueryOrLookupIsAnErrorNotAShortList) {
+  {
+    auto s = open(false);
+    ASSERT_TRUE(s);
+    ASSERT_EQ(append(*s, 2000, nullptr).size(), 2000u);
+  }
+  auto s = open(true);  // cold caches on the read and query connections
+  ASSERT_TRUE(s);
+  QueryFilter all;
+  all.limit = 5000;
+  auto query_async = [&] {
+    std::promise<core::Result<std::vector<Record>>> p;
+    s->query_async(all, [&](auto r) { p.set_value(std::move(r)); });
+    return p.get_future().get();
+  };
+  vfs::fail_from(vfs::Op::read, 1);
+  auto q = s->query(all);
+  EXPECT_FALSE(q) << "a failed read came back as " << (q ? q->size() : 0) << " rows";
+  auto qa = query_async();
+  EXPECT_FALSE(qa) << "a failed read came back as " << (qa ? qa->size() : 0) << " rows";
+  auto g = s->get({1, 1000, 2000});
+  EXPECT_FALSE(g) << "a failed read came back as " << (g ? g->size() : 0) << " rows";
+  EXPECT_GE(vfs::failures(vfs::Op::read), 3u);
+  vfs::reset();
+  EXPECT_EQ(s->query(all).value().size(), 2000u);
+  EXPECT_EQ(query_async().value().size(), 2000u);
+  EXPECT_EQ(s->get({1, 1000, 2000}).value().size(), 3u);
 }
 
 }  // namespace

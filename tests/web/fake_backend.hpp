@@ -213,17 +213,16 @@ class FakeBackend : public floorgate::gateway::web::Backend {
       d["identity"] = {{"sas_version", "6.03"}, {"serial", "SN-" + std::string(id)},
                        {"denomination_cents", 1}, {"game_id", "AB"}};
       d["meters"] = {{"coin_in_cents", 123456}, {"coin_out_cents", 65432}, {"games_played", 789}};
-      json::array recent;
-      for (const auto& ev : events_) {
-        if (ev.at("egm").as_string() == id && recent.size() < 20) recent.push_back(ev);
-      }
-      d["recent_events"] = std::move(recent);
-      return d;
+      return d;  // the server adds recent_events from events()
     }
     return std::nullopt;
   }
 
-  json::array events(const EventQuery& q) override {
+  void events(const EventQuery& q, RowsHandler done) override {
+    if (store_fails) return done(std::make_error_code(std::errc::io_error));
+    done(events_now(q));
+  }
+  json::array events_now(const EventQuery& q) {
     last_query = q;
     json::array out;
     for (const auto& ev : events_) {
@@ -316,7 +315,10 @@ class FakeBackend : public floorgate::gateway::web::Backend {
   std::vector<UserChange> user_changes;  // io thread
   std::map<std::string, std::string> passwords_set;  // account -> hash (io thread)
 
-  json::array audit() override { return audit_; }
+  void audit(RowsHandler done) override {
+    if (store_fails) return done(std::make_error_code(std::errc::io_error));
+    done(audit_);
+  }
 
   std::string metrics_text() override {
     return "# HELP floorgate_events_in_total Events accepted from EGMs.\n"
@@ -337,6 +339,7 @@ class FakeBackend : public floorgate::gateway::web::Backend {
   std::atomic<int> config_version{0};
   std::atomic<int> dashboard_calls{0};
   EventQuery last_query;
+  bool store_fails = false;  // events() answers with a read error (the store could not read)
 
  private:
   static json::object egm_cfg(const std::string& id, int address) {

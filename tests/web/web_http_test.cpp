@@ -541,6 +541,31 @@ TEST(WebHttp, EventsQueryCsvAndFilters) {
       << csv.body;
 }
 
+// A store that cannot read answers the event browser, the audit list and an EGM's detail with
+// an error that says so, never an empty list that looks like "no events".
+TEST(WebHttp, StoreReadErrorIsAnErrorNotAnEmptyList) {
+  WebHarness h;
+  h.on_io([&] {
+    h.backend.open_door("bank2-03");
+    h.backend.store_fails = true;
+    return 0;
+  });
+  auto l = h.login("view", "view-pass");
+  for (const char* t : {"/api/events", "/api/events.csv", "/api/audit", "/api/egms/bank2-03"}) {
+    auto r = h.get(l, t);
+    EXPECT_EQ(r.status, 503) << t;
+    EXPECT_NE(r.body.find("the store could not read events"), std::string::npos) << t << r.body;
+  }
+  h.on_io([&] {
+    h.backend.store_fails = false;
+    return 0;
+  });
+  auto detail = h.get(l, "/api/egms/bank2-03");
+  ASSERT_EQ(detail.status, 200);
+  EXPECT_EQ(boost::json::parse(detail.body).at("recent_events").as_array().size(), 1u);
+  EXPECT_EQ(h.get(l, "/api/egms/no-such").status, 404);
+}
+
 TEST(WebHttp, ServerSentEventsDeliverLiveEvents) {
   WebHarness h;
   auto l = h.login("view", "view-pass");

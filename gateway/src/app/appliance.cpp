@@ -31,12 +31,18 @@ struct Appliance::Impl {
   boost::asio::steady_timer drain;
   bool stopping = false;
   bool alarm_reported = false;
+  // The latest start of each bus id: a G2S bus starts once its dedupe keys are read (off the
+  // loop), and a stop or a newer start in the meantime makes that start moot.
+  std::map<std::string, std::uint64_t> bus_generation;
+  // Answers that come back later (store reads) check that the appliance still runs.
+  std::shared_ptr<Impl*> alive = std::make_shared<Impl*>(this);
   std::string integrity_seen = "ok";
 
   std::error_code start(std::string& detail);
   void register_consumers_at_startup();
   void start_delivery();
   void start_bus(const config::BusConfig& b);
+  void run_bus(const config::BusConfig& b, app::RecentKeys keys);
   void stop_bus(const std::string& id);
   void start_web();
   void start_control();
@@ -82,11 +88,17 @@ std::error_code Appliance::Impl::start(std::string& detail) {
   {
     // The floor view's conditions (doors, handpays, tilts, stackers) from the newest stored
     // events, oldest first, so a door left open before a restart still shows.
+    // Start-up, before the drivers and the web page run: the one blocking read the loop does.
     store::QueryFilter recent;
     recent.limit = 5000;
     auto rows = rt.store->query(recent);
-    for (auto it = rows.rbegin(); it != rows.rend(); ++it)
-      rt.floor.apply(it->egm, it->type, it->attrs_json, it->ts_gw_ms);
+    if (!rows) {
+      spdlog::error("the floor view starts empty: reading the newest events failed: {}",
+                    rows.error().message());
+    } else {
+      for (auto it = rows->rbegin(); it != rows->rend(); ++it)
+        rt.floor.apply(it->egm, it->type, it->attrs_json, it->ts_gw_ms);
+    }
   }
   {
     // The device key signs chain heads; created on first start beside the store (0600).
@@ -200,7 +212,22 @@ void Appliance::Impl::consumer_reset(const boost::json::object& req, const std::
 }
 
 void Appliance::Impl::start_bus(const config::BusConfig& b) {
-  auto bus = make_bus_driver(b, rt, [this](const std::string& egm) { publish_status(egm); });
+  const std::uint64_t generation = ++bus_generation[b.id];
+  if (b.driver != config::Driver::g2s) return run_bus(b, {});
+  // G2S: an EGM posting before the host listens is refused and posts again.
+  std::weak_ptr<Impl*> weak = alive;
+  app::load_recent_keys(b, rt, [weak, b, generation](app::RecentKeys keys) {
+    auto self = weak.lock();
+    if (!self) return;
+    Impl& me = **self;
+    if (me.stopping || me.bus_generation[b.id] != generation) return;  // stopped or restarted
+    me.run_bus(b, std::move(keys));
+  });
+}
+
+void Appliance::Impl::run_bus(const config::BusConfig& b, app::RecentKeys keys) {
+  auto bus = make_bus_driver(b, rt, [this](const std::string& egm) { publish_status(egm); },
+                             std::move(keys));
   if (auto ec = bus->start()) {
     spdlog::error("bus {}: cannot start: {} ({})", b.id, ec.message(), bus->describe());
     return;
@@ -210,6 +237,7 @@ void Appliance::Impl::start_bus(const config::BusConfig& b) {
 }
 
 void Appliance::Impl::stop_bus(const std::string& id) {
+  ++bus_generation[id];  // a start still reading its keys will not run
   if (auto it = rt.buses.find(id); it != rt.buses.end()) {
     it->second->stop();
     rt.buses.erase(it);

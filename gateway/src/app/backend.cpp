@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 #include <fstream>
 #include <sstream>
@@ -177,18 +178,26 @@ std::optional<json::object> ApplianceBackend::egm(std::string_view id) {
     json::object units;
     for (const auto& [k, v] : e.meter_units) units[k] = v;
     o["meter_units"] = std::move(units);  // the page shows credits and cents as money
-    store::QueryFilter f;
-    f.egm = std::string(id);
-    f.limit = 50;
-    json::array recent;
-    for (const auto& r : rt_.store->query(f)) recent.push_back(event_json(r));
-    o["recent_events"] = std::move(recent);
     return o;
   }
   return std::nullopt;
 }
 
-json::array ApplianceBackend::events(const web::EventQuery& q) {
+void ApplianceBackend::stored_rows(store::QueryFilter filter, RowsHandler done) {
+  rt_.store->query_async(std::move(filter), [ex = rt_.io.get_executor(), done = std::move(done)](
+                                                core::Result<std::vector<store::Record>> rows) {
+    core::Result<json::array> out{json::array{}};
+    if (!rows) {
+      out = rows.error();
+    } else {
+      out->reserve(rows->size());
+      for (const auto& r : *rows) out->push_back(event_json(r));
+    }
+    boost::asio::post(ex, [done, out = std::move(out)]() mutable { done(std::move(out)); });
+  });
+}
+
+void ApplianceBackend::events(const web::EventQuery& q, RowsHandler done) {
   store::QueryFilter f;
   if (!q.egm.empty()) f.egm = q.egm;
   if (!q.type.empty()) f.type = q.type;
@@ -197,9 +206,7 @@ json::array ApplianceBackend::events(const web::EventQuery& q) {
   f.until_ms = q.until_ms;
   f.before_seq = q.before_seq;
   f.limit = q.limit;
-  json::array a;
-  for (const auto& r : rt_.store->query(f)) a.push_back(event_json(r));
-  return a;
+  stored_rows(std::move(f), std::move(done));
 }
 
 std::string ApplianceBackend::config_yaml() {

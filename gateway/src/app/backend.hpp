@@ -28,7 +28,7 @@ class ApplianceBackend final : public web::Backend {
   boost::json::array egms() override;
   std::pair<boost::json::object, boost::json::array> live_snapshot() override;
   std::optional<boost::json::object> egm(std::string_view id) override;
-  boost::json::array events(const web::EventQuery& query) override;
+  void events(const web::EventQuery& query, RowsHandler done) override;
   std::string config_yaml() override;
   boost::json::object config_document() override;
   const boost::json::value& config_schema() override;
@@ -38,7 +38,7 @@ class ApplianceBackend final : public web::Backend {
   web::ConfigResult rollback_config(const std::string& user) override;
   std::string request_rom_check(std::string_view id, const std::string& user) override;
   web::ConfigResult change_user(const web::UserChange& change, const std::string& by) override;
-  boost::json::array audit() override;
+  void audit(RowsHandler done) override;
   boost::json::object history() override { return rt_.history.to_json(); }
   std::string metrics_text() override;
   Probe liveness() override;
@@ -48,6 +48,9 @@ class ApplianceBackend final : public web::Backend {
  private:
   boost::json::object dashboard(const std::vector<EgmView>& views);
   static boost::json::array egm_rows(const std::vector<EgmView>& views);
+  // The rows of `filter` as the page's event objects: read and converted on the store's
+  // query thread, answered on the loop.
+  void stored_rows(store::QueryFilter filter, RowsHandler done);
   // Writes `yaml` (already parsed into `cfg`) over the configuration file and applies it;
   // `what` says what changed in the audit event (default: the sections that differ).
   web::ConfigResult install(const std::string& yaml, const config::Config& cfg,

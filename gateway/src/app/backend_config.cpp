@@ -205,13 +205,11 @@ web::ConfigResult ApplianceBackend::rollback_config(const std::string& user) {
   return install(yaml, *loaded.config, user, "rollback");
 }
 
-json::array ApplianceBackend::audit() {
+void ApplianceBackend::audit(RowsHandler done) {
   store::QueryFilter f;
   f.type = "config.changed";
   f.limit = 200;
-  json::array a;
-  for (const auto& r : rt_.store->query(f)) a.push_back(event_json(r));
-  return a;
+  stored_rows(std::move(f), std::move(done));
 }
 
 }  // namespace floorgate::gateway::app

@@ -3,6 +3,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/post.hpp>
+
 #include "app/mapping.hpp"
 #include "floorgate/drivers/g2s/host.hpp"
 #include "floorgate/drivers/sas/bus.hpp"
@@ -99,20 +101,16 @@ class SasDriver final : public BusDriver {
 
 class G2sDriver final : public BusDriver {
  public:
-  G2sDriver(const config::BusConfig& b, Runtime& rt, std::function<void(const std::string&)> on_status)
+  G2sDriver(const config::BusConfig& b, Runtime& rt,
+            std::function<void(const std::string&)> on_status, RecentKeys keys)
       : bind_(b.bind), egms_(b.egms.size()) {
     auto cfg = g2s_host(b);
     // G2S dedupe across restarts: the (eventId, eventDateTime) keys already committed, newest
     // last, and the keys of complete end-of-day meter pushes, so an EGM's re-sent eventReport
     // or EOD meterInfo is recognised after a gateway restart.
-    cfg.recent_keys = [&rt](const std::string& egm) {
-      store::QueryFilter f;
-      f.egm = egm;
-      f.limit = 1000;
-      auto rows = rt.store->query(f);
-      drivers::g2s::SeenKeys keys;
-      for (auto it = rows.rbegin(); it != rows.rend(); ++it) keys.add(it->attrs_json);
-      return keys.keys();
+    cfg.recent_keys = [keys = std::move(keys)](const std::string& egm) {
+      auto it = keys.find(egm);
+      return it == keys.end() ? std::vector<drivers::g2s::SeenKey>{} : it->second;
     };
     cfg.log = [id = b.id](const std::string& line) { spdlog::warn("bus {}: {}", id, line); };
     host_ = std::make_unique<drivers::g2s::Host>(rt.io.get_executor(), std::move(cfg), *rt.sink,
@@ -143,9 +141,51 @@ class G2sDriver final : public BusDriver {
 }  // namespace
 
 std::unique_ptr<BusDriver> make_bus_driver(const config::BusConfig& b, Runtime& rt,
-                                           std::function<void(const std::string&)> on_status) {
-  if (b.driver == config::Driver::g2s) return std::make_unique<G2sDriver>(b, rt, std::move(on_status));
+                                           std::function<void(const std::string&)> on_status,
+                                           RecentKeys keys) {
+  if (b.driver == config::Driver::g2s) {
+    return std::make_unique<G2sDriver>(b, rt, std::move(on_status), std::move(keys));
+  }
   return std::make_unique<SasDriver>(b, rt, std::move(on_status));
+}
+
+void load_recent_keys(const config::BusConfig& b, Runtime& rt,
+                      std::function<void(RecentKeys)> done) {
+  struct Pending {
+    RecentKeys keys;
+    std::size_t left = 0;
+    std::function<void(RecentKeys)> done;
+  };
+  auto p = std::make_shared<Pending>();
+  p->left = b.egms.size();
+  p->done = std::move(done);
+  if (p->left == 0) {
+    boost::asio::post(rt.io, [p] { p->done({}); });
+    return;
+  }
+  for (const auto& e : b.egms) {
+    store::QueryFilter f;
+    f.egm = e.id;
+    f.limit = 1000;
+    rt.store->query_async(std::move(f), [p, bus = b.id, egm = e.id, ex = rt.io.get_executor()](
+                                            core::Result<std::vector<store::Record>> rows) {
+      drivers::g2s::SeenKeys seen;  // built here, on the query thread
+      std::string error;
+      if (!rows) {
+        error = rows.error().message();
+      } else {
+        for (auto it = rows->rbegin(); it != rows->rend(); ++it) seen.add(it->attrs_json);
+      }
+      boost::asio::post(ex, [p, bus, egm, error, keys = seen.keys()]() mutable {
+        if (!error.empty()) {
+          spdlog::error("bus {}: reading {}'s recent events failed ({}): an event it sends "
+                        "again may be stored twice", bus, egm, error);
+        }
+        p->keys[egm] = std::move(keys);
+        if (--p->left == 0) p->done(std::move(p->keys));
+      });
+    });
+  }
 }
 
 }  // namespace floorgate::gateway::app

@@ -6,6 +6,7 @@
 // Loop thread only.
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -13,6 +14,7 @@
 
 #include "app/runtime.hpp"
 #include "floorgate/config/config.hpp"
+#include "floorgate/drivers/g2s/host.hpp"
 
 namespace floorgate::gateway::app {
 
@@ -31,9 +33,20 @@ class BusDriver {
   virtual std::string describe() const = 0;
 };
 
+// G2S dedupe across restarts: per EGM id, the keys of its newest stored events
+// (drivers::g2s::SeenKeys), read from the store before its bus starts.
+using RecentKeys = std::map<std::string, std::vector<drivers::g2s::SeenKey>>;
+
+// Reads the recent keys of every EGM of G2S bus `b` on the store's query thread (an EGM filter
+// may scan the whole file) and calls `done` with them on the loop. A failed read leaves that
+// EGM without keys and is logged: a re-sent event is then stored twice, never lost.
+void load_recent_keys(const config::BusConfig& b, Runtime& rt,
+                      std::function<void(RecentKeys)> done);
+
 // The driver for bus `b`: events go to rt.sink; `on_status(egm)` runs when an EGM's link or
-// identity changes (the retained status topic and the page).
+// identity changes (the retained status topic and the page). `keys`: G2S only.
 std::unique_ptr<BusDriver> make_bus_driver(const config::BusConfig& b, Runtime& rt,
-                                           std::function<void(const std::string&)> on_status);
+                                           std::function<void(const std::string&)> on_status,
+                                           RecentKeys keys = {});
 
 }  // namespace floorgate::gateway::app

@@ -475,32 +475,50 @@ void DeliveryImpl::handle_replay(const std::shared_ptr<ConsumerState>& c,
     return;
   }
   auto st = log_.stats();
-  std::uint64_t from = 0;
-  bool evicted_before = false;  // rows the request asks for may have been evicted
   if (auto* f = std::get_if<ReplayFromSeq>(&*parsed.value)) {
-    from = std::max<std::uint64_t>(f->from_seq, 1);
+    const std::uint64_t from = std::max<std::uint64_t>(f->from_seq, 1);
     if (from > st.last_seq + 1) {
       reject(c.get(), &DeliveryStats::rejected_replay_range, topic,
              "from_seq " + std::to_string(from) + " is beyond the newest seq " +
                  std::to_string(st.last_seq));
       return;
     }
-    evicted_before = from < st.first_seq;
-  } else {
-    auto since = std::get<ReplaySince>(*parsed.value).since_ms;
-    if (since > now_ms() + kFutureSlackMs) {
-      reject(c.get(), &DeliveryStats::rejected_replay_range, topic, "since is in the future");
-      return;
-    }
-    auto s = log_.seq_at_time(since);
-    if (!s) return;  // nothing that new: an empty replay
-    from = *s;
-    evicted_before = from <= st.first_seq;
+    start_replay(c, topic, from, st.evicted_total > 0 && from < st.first_seq, st.first_seq);
+    return;
   }
-  if (st.evicted_total > 0 && evicted_before) {
+  auto since = std::get<ReplaySince>(*parsed.value).since_ms;
+  if (since > now_ms() + kFutureSlackMs) {
+    reject(c.get(), &DeliveryStats::rejected_replay_range, topic, "since is in the future");
+    return;
+  }
+  // The seq stamped at that time is a search of the log: on the store's query thread.
+  std::weak_ptr<DeliveryImpl> weak = weak_from_this();
+  std::weak_ptr<ConsumerState> wc = c;
+  log_.seq_at_time_async(since, [weak, wc, ex = ex_, topic](
+                                    core::Result<std::optional<std::uint64_t>> found) {
+    boost::asio::post(ex, [weak, wc, topic, found = std::move(found)] {
+      auto self = weak.lock();
+      auto cs = wc.lock();
+      if (!self || !cs || !cs->ready) return;
+      if (!found) {
+        self->reject(cs.get(), &DeliveryStats::rejected_replay_range, topic,
+                     "the store could not find that time: " + found.error().message());
+        return;
+      }
+      if (!*found) return;  // nothing that new: an empty replay
+      const std::uint64_t from = **found;
+      const auto kept = self->log_.counters();
+      self->start_replay(cs, topic, from, kept.evicted_total > 0 && from <= kept.first_seq,
+                         kept.first_seq);
+    });
+  });
+}
+
+void DeliveryImpl::start_replay(const std::shared_ptr<ConsumerState>& c, const std::string& topic,
+                                std::uint64_t from, bool past_retention, std::uint64_t first_kept) {
+  if (past_retention) {
     reject(c.get(), &DeliveryStats::rejected_replay_range, topic,
-           "replay start is past retention (oldest kept seq " + std::to_string(st.first_seq) +
-               ")");
+           "replay start is past retention (oldest kept seq " + std::to_string(first_kept) + ")");
     return;
   }
   if (from > c->sent_upto) return;  // live delivery covers it

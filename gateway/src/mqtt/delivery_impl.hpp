@@ -131,6 +131,10 @@ class DeliveryImpl : public std::enable_shared_from_this<DeliveryImpl> {
                   std::string_view payload);
   void handle_replay(const std::shared_ptr<ConsumerState>& c, const std::string& topic,
                      std::string_view payload);
+  // Replays from `from` (a checked request; past_retention: rows it asks for were evicted,
+  // first_kept is the oldest kept seq, for the rejection).
+  void start_replay(const std::shared_ptr<ConsumerState>& c, const std::string& topic,
+                    std::uint64_t from, bool past_retention, std::uint64_t first_kept);
   void handle_presence(const std::shared_ptr<ConsumerState>& c, std::string_view payload);
   void commit_ack(const std::shared_ptr<ConsumerState>& c);
   void check_ack_timeout(ConsumerState& c, SteadyTime now);

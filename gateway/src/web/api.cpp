@@ -278,8 +278,9 @@ void Api::handle_api(Request& req, const ClientInfo& client, const std::string& 
     if (apply && session.role != "technician") return fail(403, "technician role required");
     return handle_config(req, session, apply, std::move(done));
   }
+  if (handle_stored(req, path, query, done)) return;
   bool sse = false;
-  Response res = route_authed(req, session, path, query, sse);
+  Response res = route_authed(req, session, path, sse);
   if (path == "/api/logout" && res.result() == http::status::no_content) {
     res.set(http::field::set_cookie, session_cookie("", client.tls, true));
   }

@@ -14,6 +14,8 @@
 #include <boost/beast/http/string_body.hpp>
 
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 
 namespace floorgate::gateway::web::detail {
@@ -78,7 +80,7 @@ class Api {
   // Offloads `job` unless kMaxWorkerJobs are queued or running (then false, nothing called).
   bool run_off_loop(std::function<bool()> job, std::function<void(bool)> done);
   Response route_authed(Request& req, const Session& session, const std::string& path,
-                        const std::string& query, bool& sse);
+                        bool& sse);
   Response serve_asset(const Request& req, const std::string& path) const;
   Response json(unsigned status, const boost::json::value& v, const Request& req) const {
     return json(status, v, req.version(), req.keep_alive());
@@ -86,7 +88,15 @@ class Api {
   Response json(unsigned status, const boost::json::value& v, unsigned version,
                 bool keep_alive) const;
   Response config_result(const ConfigResult& r, unsigned version, bool keep_alive) const;
-  Response events_response(const Request& req, const std::string& query, bool csv);
+  // The event browser's query string as an EventQuery, or the 400 that says what is wrong.
+  std::optional<Response> parse_event_query(const Request& req, const std::string& query,
+                                            bool csv, EventQuery& out) const;
+  // GET /api/events, /api/events.csv, /api/audit and /api/egms/<id>: their rows come from the
+  // store off the loop (Backend::events), the answer goes out when they arrive. False: not one
+  // of these requests.
+  bool handle_stored(Request& req, const std::string& path, const std::string& query,
+                     std::function<void(Outcome)>& done);
+  static Response events_csv(boost::json::array rows, unsigned version, bool keep_alive);
 
   const WebOptions& options_;
   Backend& backend_;
@@ -100,6 +110,8 @@ class Api {
   SessionStore sessions_;
   LoginLimiter limiter_;       // per (user, address) and per address
   LoginLimiter user_limiter_;  // per user, from anywhere (10x the limit)
+  // Answers that arrive later (store reads) check that the Api still exists.
+  std::shared_ptr<const Api*> alive_ = std::make_shared<const Api*>(this);
   std::vector<std::string> host_names_;  // Host names besides IP literals (see host_ok)
 };
 

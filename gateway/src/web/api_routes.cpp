@@ -101,10 +101,10 @@ Response Api::config_result(const ConfigResult& r, unsigned version, bool keep_a
               version, keep_alive);
 }
 
-Response Api::events_response(const Request& req, const std::string& query, bool csv) {
+std::optional<Response> Api::parse_event_query(const Request& req, const std::string& query,
+                                               bool csv, EventQuery& eq) const {
   auto q = parse_query(query);
   if (!q) return error(400, "bad query string", req.version(), req.keep_alive());
-  EventQuery eq;
   auto get = [&](const char* k) -> std::string {
     auto it = q->find(k);
     return it == q->end() ? std::string{} : it->second;
@@ -129,8 +129,70 @@ Response Api::events_response(const Request& req, const std::string& query, bool
     if (!parse_number(v, limit)) return error(400, "bad limit", req.version(), req.keep_alive());
   }
   eq.limit = std::clamp<std::size_t>(limit, 1, 5000);
-  json::array rows = backend_.events(eq);
-  if (!csv) return json(200, json::object{{"events", std::move(rows)}}, req);
+  return std::nullopt;
+}
+
+bool Api::handle_stored(Request& req, const std::string& path, const std::string& query,
+                        std::function<void(Outcome)>& done) {
+  if (req.method() != http::verb::get) return false;
+  const unsigned version = req.version();
+  const bool keep_alive = req.keep_alive();
+  std::weak_ptr<const Api*> alive = alive_;
+  // The answer, once the rows came back (on the executor; the Api may be gone by then).
+  auto answer = [alive, done, version, keep_alive](auto make) {
+    return [alive, done, version, keep_alive, make](core::Result<json::array> rows) mutable {
+      auto self = alive.lock();
+      if (!self) return;
+      const Api& api = **self;
+      if (!rows) {
+        done(Outcome{api.error(503, "the store could not read events: " + rows.error().message(),
+                               version, keep_alive), false, {}});
+        return;
+      }
+      done(Outcome{make(api, std::move(*rows)), false, {}});
+    };
+  };
+  if (path == "/api/events" || path == "/api/events.csv") {
+    const bool csv = path == "/api/events.csv";
+    EventQuery eq;
+    if (auto bad = parse_event_query(req, query, csv, eq)) {
+      done(Outcome{std::move(*bad), false, {}});
+      return true;
+    }
+    backend_.events(eq, answer([version, keep_alive, csv](const Api& api, json::array rows) {
+      return csv ? events_csv(std::move(rows), version, keep_alive)
+                 : api.json(200, json::object{{"events", std::move(rows)}}, version, keep_alive);
+    }));
+    return true;
+  }
+  if (path == "/api/audit") {
+    backend_.audit(answer([version, keep_alive](const Api& api, json::array rows) {
+      return api.json(200, json::object{{"audit", std::move(rows)}}, version, keep_alive);
+    }));
+    return true;
+  }
+  if (path.rfind("/api/egms/", 0) == 0 && path.find('/', 10) == std::string::npos) {
+    std::string id = path.substr(10);
+    std::optional<json::object> detail;
+    if (!id.empty() && id.size() <= 128) detail = backend_.egm(id);
+    if (!detail) {
+      done(Outcome{error(404, "no such EGM", version, keep_alive), false, {}});
+      return true;
+    }
+    EventQuery recent;
+    recent.egm = id;
+    recent.limit = 50;
+    backend_.events(recent, answer([version, keep_alive, d = std::move(*detail)](
+                                       const Api& api, json::array rows) mutable {
+      d["recent_events"] = std::move(rows);
+      return api.json(200, d, version, keep_alive);
+    }));
+    return true;
+  }
+  return false;
+}
+
+Response Api::events_csv(json::array rows, unsigned version, bool keep_alive) {
 
   // The raw columns first (unchanged), then the readable ones: the event's amount as a plain
   // decimal, its currency, and its attributes in words as the page shows them.
@@ -163,19 +225,19 @@ Response Api::events_response(const Request& req, const std::string& query, bool
     out += "," + csv_field(readable_details(attrs));
     out += "\r\n";
   }
-  Response res{http::status::ok, req.version()};
+  Response res{http::status::ok, version};
   res.set(http::field::content_type, "text/csv; charset=utf-8");
   res.set(http::field::content_disposition, "attachment; filename=\"floorgate-events.csv\"");
   res.set(http::field::cache_control, "no-store");
   res.set("X-Content-Type-Options", "nosniff");
   res.body() = std::move(out);
-  res.keep_alive(req.keep_alive());
+  res.keep_alive(keep_alive);
   res.prepare_payload();
   return res;
 }
 
 Response Api::route_authed(Request& req, const Session& session, const std::string& path,
-                           const std::string& query, bool& sse) {
+                           bool& sse) {
   const auto m = req.method();
   const bool get = m == http::verb::get;
   const bool post = m == http::verb::post;
@@ -219,16 +281,11 @@ Response Api::route_authed(Request& req, const Session& session, const std::stri
                                                                 " started; the result is an event"}},
                 req);
   }
-  if (path.rfind("/api/egms/", 0) == 0) {
-    if (!get) return not_allowed();
-    std::string id = path.substr(10);
-    if (id.empty() || id.size() > 128) return error(404, "no such EGM", req.version(), req.keep_alive());
-    auto detail = backend_.egm(id);
-    if (!detail) return error(404, "no such EGM", req.version(), req.keep_alive());
-    return json(200, *detail, req);
+  // GET /api/egms/<id>, /api/events, /api/events.csv, /api/audit: handle_stored.
+  if (path.rfind("/api/egms/", 0) == 0 || path == "/api/events" || path == "/api/events.csv" ||
+      path == "/api/audit") {
+    return get ? error(404, "not found", req.version(), req.keep_alive()) : not_allowed();
   }
-  if (path == "/api/events") return get ? events_response(req, query, false) : not_allowed();
-  if (path == "/api/events.csv") return get ? events_response(req, query, true) : not_allowed();
   if (path == "/api/events/stream") {
     if (!get) return not_allowed();
     sse = true;
@@ -260,9 +317,6 @@ Response Api::route_authed(Request& req, const Session& session, const std::stri
     if (!post) return not_allowed();
     if (!tech) return forbidden();
     return config_result(backend_.rollback_config(session.user), req.version(), req.keep_alive());
-  }
-  if (path == "/api/audit") {
-    return get ? json(200, json::object{{"audit", backend_.audit()}}, req) : not_allowed();
   }
   return error(404, "not found", req.version(), req.keep_alive());
 }

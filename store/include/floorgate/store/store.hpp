@@ -24,6 +24,7 @@
 #include <system_error>
 #include <vector>
 
+#include "floorgate/core/result.hpp"
 #include "floorgate/core/route.hpp"
 
 namespace floorgate::store {
@@ -50,6 +51,7 @@ enum class Errc {
   ack_backwards,       // ack upto < the consumer's acked cursor
   out_of_range,        // replay from before the oldest kept row / after the newest
   schema_too_new,      // the file's user_version is newer than this program knows
+  busy,                // too many reads queued (the query thread's bound); ask again later
 };
 const std::error_category& store_category();
 std::error_code make_error_code(Errc e);
@@ -195,13 +197,24 @@ class EventLog {
   // Convenience for tests and tools: append and wait.
   virtual std::error_code append_sync(Record r, Record* stored = nullptr) = 0;
 
+  // Reads whose cost depends on what a client asked (a time, a filter): the blocking forms are
+  // for start-up, tools and tests; the event loop uses the async forms, which run on the
+  // store's query thread (its own connection: delivery reads never wait behind them) and
+  // answer there, with busy when too many wait. An SQLite failure is an error, never a
+  // shorter result.
+  template <class T>
+  using ReadHandler = std::function<void(core::Result<T>)>;
   // First seq with ts_gw_ms >= since_ms (for {"since": ...}); nullopt when none.
-  virtual std::optional<std::uint64_t> seq_at_time(std::int64_t since_ms) = 0;
+  virtual core::Result<std::optional<std::uint64_t>> seq_at_time(std::int64_t since_ms) = 0;
+  virtual void seq_at_time_async(std::int64_t since_ms,
+                                 ReadHandler<std::optional<std::uint64_t>> done) = 0;
 
-  // Loads specific events.
-  virtual std::vector<Record> get(const std::vector<std::uint64_t>& seqs) = 0;
+  // Loads specific events (seqs not kept are left out).
+  virtual core::Result<std::vector<Record>> get(const std::vector<std::uint64_t>& seqs) = 0;
 
-  virtual std::vector<Record> query(const QueryFilter& filter) = 0;
+  // The event browser: newest first, at most filter.limit (capped at 10,000).
+  virtual core::Result<std::vector<Record>> query(const QueryFilter& filter) = 0;
+  virtual void query_async(QueryFilter filter, ReadHandler<std::vector<Record>> done) = 0;
   // Counters kept as the store works: no query, safe to call from the event loop. first_seq is
   // exact; oldest_unacked_ts_ms is refreshed off the caller's thread at most about once a
   // second while stats() is being asked for (so it may lag by that much).

@@ -6,6 +6,8 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
+#include "floorgate/core/result.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -88,10 +90,16 @@ class Backend {
   virtual std::pair<boost::json::object, boost::json::array> live_snapshot() {
     return {dashboard(), egms()};
   }
-  // Detail for one EGM (identity, meters, recent events); nullopt when the id is unknown.
+  // Detail for one EGM (identity, meters); nullopt when the id is unknown. No store read: the
+  // server adds its recent events with events().
   virtual std::optional<boost::json::object> egm(std::string_view id) = 0;
+  // Stored rows, answered through `done` on the executor, later: the store reads them off the
+  // loop (a filter may scan the whole file). An error (store busy, closed, a failed read) is
+  // an error, never fewer rows. `done` is called exactly once, on the executor (the appliance
+  // answers later; a test backend may answer at once).
+  using RowsHandler = std::function<void(core::Result<boost::json::array>)>;
   // Stored events matching the query, newest first.
-  virtual boost::json::array events(const EventQuery& query) = 0;
+  virtual void events(const EventQuery& query, RowsHandler done) = 0;
   // The current configuration file, verbatim.
   virtual std::string config_yaml() = 0;
   // The current configuration as a JSON tree (same keys as the YAML) for the forms.
@@ -125,8 +133,8 @@ class Backend {
   // The last hour, one point per minute (events/s, consumers' unacked and oldest age):
   // {"step_s":60,"points":[...]} as History::to_json (floorgate/gateway/history.hpp).
   virtual boost::json::object history() { return {{"step_s", 60}, {"points", boost::json::array{}}}; }
-  // Configuration audit records, newest first.
-  virtual boost::json::array audit() = 0;
+  // Configuration audit records, newest first (the same answer as events()).
+  virtual void audit(RowsHandler done) = 0;
   // Prometheus text exposition format (version 0.0.4), complete with HELP/TYPE lines.
   virtual std::string metrics_text() = 0;
   // Probes for monitoring stacks (no login): liveness = the event loop makes progress;
