@@ -20,7 +20,9 @@ namespace floorgate::gateway {
 
 using app::Runtime;
 
-struct Appliance::Impl {
+// The composition root: builds the parts, owns the Runtime and is the only code that changes
+// it (the web backend and /metrics read it; the backend acts through ApplianceControl).
+struct Appliance::Impl final : app::ApplianceControl {
   explicit Impl(boost::asio::io_context& io) : rt(io), maintenance(io), drain(io) {}
 
   Runtime rt;
@@ -49,7 +51,19 @@ struct Appliance::Impl {
   // control socket: {"op":"consumer_reset","consumer":NAME,"to":SEQ}
   void consumer_reset(const boost::json::object& req, const std::string& peer,
                       ControlServer::Reply reply);
-  void apply(const config::Config& next);
+  void apply(const config::Config& next) override;
+  // ApplianceControl (the web backend's actions)
+  void record_audit(std::string type, std::string attrs_json) override {
+    rt.emit(std::move(type), drivers::EventClass::security, std::move(attrs_json));
+  }
+  void set_live_feed(std::function<void(const boost::json::object&)> feed) override {
+    rt.live = std::move(feed);
+  }
+  std::string request_rom_check(const std::string& bus, const std::string& egm) override {
+    auto it = rt.buses.find(bus);
+    if (it == rt.buses.end()) return "bus " + bus + " of " + egm + " is not running";
+    return it->second->request_rom_check(egm);
+  }
   void on_durable(const store::Record& r);
   void publish_status(const std::string& egm_id);
   void schedule_maintenance();
@@ -124,9 +138,7 @@ std::error_code Appliance::Impl::start(std::string& detail) {
   start_delivery();
   start_control();
   for (const auto& b : rt.cfg.buses) start_bus(b);
-  backend = std::make_unique<app::ApplianceBackend>(rt, [this](const config::Config& c) {
-    apply(c);
-  });
+  backend = std::make_unique<app::ApplianceBackend>(rt, *this);
   if (rt.cfg.web.enabled) start_web();
   schedule_maintenance();
   return {};

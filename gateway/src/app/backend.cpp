@@ -169,18 +169,16 @@ json::array ApplianceBackend::egm_rows(const std::vector<EgmView>& views) {
 }
 
 std::optional<json::object> ApplianceBackend::egm(std::string_view id) {
-  for (const auto& e : rt_.egms()) {
-    if (e.id != id) continue;
-    auto o = to_json(e);
-    json::object meters;
-    for (const auto& [k, v] : e.meters) meters[k] = v;
-    o["meters"] = std::move(meters);
-    json::object units;
-    for (const auto& [k, v] : e.meter_units) units[k] = v;
-    o["meter_units"] = std::move(units);  // the page shows credits and cents as money
-    return o;
-  }
-  return std::nullopt;
+  const auto e = rt_.egm(id);  // this EGM's view only, not the floor's
+  if (!e) return std::nullopt;
+  auto o = to_json(*e);
+  json::object meters;
+  for (const auto& [k, v] : e->meters) meters[k] = v;
+  o["meters"] = std::move(meters);
+  json::object units;
+  for (const auto& [k, v] : e->meter_units) units[k] = v;
+  o["meter_units"] = std::move(units);  // the page shows credits and cents as money
+  return o;
 }
 
 void ApplianceBackend::stored_rows(store::QueryFilter filter, RowsHandler done) {
@@ -226,7 +224,7 @@ std::shared_ptr<const web::CheckedConfig> ApplianceBackend::check_config(std::st
 }
 
 void ApplianceBackend::subscribe_live(std::function<void(const json::object&)> on_live) {
-  rt_.live = std::move(on_live);
+  control_.set_live_feed(std::move(on_live));
 }
 
 }  // namespace floorgate::gateway::app
@@ -237,9 +235,7 @@ std::string ApplianceBackend::request_rom_check(std::string_view id, const std::
   for (const auto& bus : rt_.cfg.buses) {
     for (const auto& e : bus.egms) {
       if (e.id != id) continue;
-      auto it = rt_.buses.find(bus.id);
-      if (it == rt_.buses.end()) return "bus " + bus.id + " of " + e.id + " is not running";
-      std::string why = it->second->request_rom_check(e.id);
+      std::string why = control_.request_rom_check(bus.id, e.id);
       if (why.empty()) spdlog::info("ROM signature check of {} requested by {}", e.id, user);
       return why;
     }

@@ -18,11 +18,25 @@ struct CheckedYaml final : web::CheckedConfig {
   std::optional<config::Config> config;
 };
 
+// What the web backend may change in the running appliance. The composition root
+// (Appliance::Impl) implements it and is the only code that changes the Runtime: the backend
+// reads the Runtime through a const reference and acts only through this.
+class ApplianceControl {
+ public:
+  virtual ~ApplianceControl() = default;
+  // Applies a validated configuration to the running appliance (as SIGHUP does).
+  virtual void apply(const config::Config& next) = 0;
+  // Records a security audit event (config.changed) in the store, retried until durable.
+  virtual void record_audit(std::string type, std::string attrs_json) = 0;
+  // The web page's live feed: called with every durable event and dashboard change.
+  virtual void set_live_feed(std::function<void(const boost::json::object&)> feed) = 0;
+  // Starts a ROM signature check (SAS LP 21) of `egm` on running bus `bus`; "" or why not.
+  virtual std::string request_rom_check(const std::string& bus, const std::string& egm) = 0;
+};
+
 class ApplianceBackend final : public web::Backend {
  public:
-  using Apply = std::function<void(const config::Config&)>;
-  // `apply` applies a validated configuration to the running appliance (like SIGHUP).
-  ApplianceBackend(Runtime& rt, Apply apply) : rt_(rt), apply_(std::move(apply)) {}
+  ApplianceBackend(const Runtime& rt, ApplianceControl& control) : rt_(rt), control_(control) {}
 
   boost::json::object dashboard() override;
   boost::json::array egms() override;
@@ -56,8 +70,8 @@ class ApplianceBackend final : public web::Backend {
   web::ConfigResult install(const std::string& yaml, const config::Config& cfg,
                             const std::string& user, const std::string& action,
                             std::string what = {});
-  Runtime& rt_;
-  Apply apply_;
+  const Runtime& rt_;
+  ApplianceControl& control_;
 };
 
 // A validator error for the page, with the field path taken from the message.

@@ -104,11 +104,11 @@ web::ConfigResult ApplianceBackend::install(const std::string& yaml, const confi
     return failure("Not applied: " + err);
   }
   if (what.empty()) what = describe_change(rt_.cfg, cfg);
-  apply_(cfg);
+  control_.apply(cfg);
   drivers::JsonWriter w;
   w.add("user", user).add("action", action).add("what", what).add("file",
                                                                    rt_.config_path.string());
-  rt_.emit("config.changed", drivers::EventClass::security, std::move(w).finish());
+  control_.record_audit("config.changed", std::move(w).finish());
   spdlog::info("configuration {} by {}: {}", action, user, what);
   web::ConfigResult r;
   r.ok = true;

@@ -1,6 +1,8 @@
 #pragma once
-// The live parts of a running appliance, shared by the Appliance (which builds and rebuilds
-// them), the web Backend and the metrics. Loop thread only.
+// The live parts of a running appliance. The composition root (Appliance::Impl in
+// appliance.cpp) builds, rebuilds and alone changes them; the web backend and /metrics read
+// them through a const reference (ApplianceBackend acts through ApplianceControl, backend.hpp).
+// Loop thread only.
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
