@@ -360,8 +360,13 @@ TEST(WebHttp, ConfigCheckRunsOffTheLoopWithABoundedQueue) {
   auto r = h.post(l, "/api/config/validate", yaml_body(kGoodYaml));
   EXPECT_EQ(r.status, 503);
   EXPECT_EQ(r.headers["retry-after"], "1");
+  // Formatting stored rows (up to 5,000 as JSON or CSV) is worker work too: refused likewise.
+  auto csv = h.get(l, "/api/events.csv");
+  EXPECT_EQ(csv.status, 503);
+  EXPECT_EQ(csv.headers["retry-after"], "1");
   release_all();
   for (int s : statuses) EXPECT_EQ(s, 200);
+  EXPECT_EQ(h.get(l, "/api/events.csv").status, 200);
   EXPECT_EQ(h.backend.config_version.load(), 0);  // validate changes nothing
 }
 

@@ -135,8 +135,7 @@ Response Api::error(unsigned status, std::string_view message, unsigned version,
   return res;
 }
 
-Response Api::json(unsigned status, const json::value& v, unsigned version,
-                   bool keep_alive) const {
+Response Api::json(unsigned status, const json::value& v, unsigned version, bool keep_alive) {
   Response res{static_cast<http::status>(status), version};
   res.set(http::field::content_type, "application/json; charset=utf-8");
   res.set(http::field::cache_control, "no-store");

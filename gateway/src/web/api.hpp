@@ -85,8 +85,9 @@ class Api {
   Response json(unsigned status, const boost::json::value& v, const Request& req) const {
     return json(status, v, req.version(), req.keep_alive());
   }
-  Response json(unsigned status, const boost::json::value& v, unsigned version,
-                bool keep_alive) const;
+  // Stateless: the worker formats large answers with it too.
+  static Response json(unsigned status, const boost::json::value& v, unsigned version,
+                       bool keep_alive);
   Response config_result(const ConfigResult& r, unsigned version, bool keep_alive) const;
   // The event browser's query string as an EventQuery, or the 400 that says what is wrong.
   std::optional<Response> parse_event_query(const Request& req, const std::string& query,
@@ -111,7 +112,7 @@ class Api {
   LoginLimiter limiter_;       // per (user, address) and per address
   LoginLimiter user_limiter_;  // per user, from anywhere (10x the limit)
   // Answers that arrive later (store reads) check that the Api still exists.
-  std::shared_ptr<const Api*> alive_ = std::make_shared<const Api*>(this);
+  std::shared_ptr<Api*> alive_ = std::make_shared<Api*>(this);
   std::vector<std::string> host_names_;  // Host names besides IP literals (see host_ok)
 };
 

@@ -137,19 +137,31 @@ bool Api::handle_stored(Request& req, const std::string& path, const std::string
   if (req.method() != http::verb::get) return false;
   const unsigned version = req.version();
   const bool keep_alive = req.keep_alive();
-  std::weak_ptr<const Api*> alive = alive_;
+  std::weak_ptr<Api*> alive = alive_;
   // The answer, once the rows came back (on the executor; the Api may be gone by then).
+  // Turning up to 5,000 rows into JSON or CSV text is work a client prices: `make` runs on
+  // the worker (stateless: it may only use the static formatters).
   auto answer = [alive, done, version, keep_alive](auto make) {
-    return [alive, done, version, keep_alive, make](core::Result<json::array> rows) mutable {
+    return [alive, done, version, keep_alive, make](core::Result<json::array> rows) {
       auto self = alive.lock();
       if (!self) return;
-      const Api& api = **self;
+      Api& api = **self;
       if (!rows) {
         done(Outcome{api.error(503, "the store could not read events: " + rows.error().message(),
                                version, keep_alive), false, {}});
         return;
       }
-      done(Outcome{make(api, std::move(*rows)), false, {}});
+      auto out = std::make_shared<Response>();
+      auto in = std::make_shared<json::array>(std::move(*rows));
+      auto job = [out, in, make]() mutable {
+        *out = make(std::move(*in));
+        return true;
+      };
+      if (!api.run_off_loop(std::move(job), [done, out](bool) {
+            done(Outcome{std::move(*out), false, {}});
+          })) {
+        done(Outcome{api.busy(version, keep_alive), false, {}});
+      }
     };
   };
   if (path == "/api/events" || path == "/api/events.csv") {
@@ -159,15 +171,15 @@ bool Api::handle_stored(Request& req, const std::string& path, const std::string
       done(Outcome{std::move(*bad), false, {}});
       return true;
     }
-    backend_.events(eq, answer([version, keep_alive, csv](const Api& api, json::array rows) {
+    backend_.events(eq, answer([version, keep_alive, csv](json::array rows) {
       return csv ? events_csv(std::move(rows), version, keep_alive)
-                 : api.json(200, json::object{{"events", std::move(rows)}}, version, keep_alive);
+                 : json(200, json::object{{"events", std::move(rows)}}, version, keep_alive);
     }));
     return true;
   }
   if (path == "/api/audit") {
-    backend_.audit(answer([version, keep_alive](const Api& api, json::array rows) {
-      return api.json(200, json::object{{"audit", std::move(rows)}}, version, keep_alive);
+    backend_.audit(answer([version, keep_alive](json::array rows) {
+      return json(200, json::object{{"audit", std::move(rows)}}, version, keep_alive);
     }));
     return true;
   }
@@ -183,9 +195,9 @@ bool Api::handle_stored(Request& req, const std::string& path, const std::string
     recent.egm = id;
     recent.limit = 50;
     backend_.events(recent, answer([version, keep_alive, d = std::move(*detail)](
-                                       const Api& api, json::array rows) mutable {
+                                       json::array rows) mutable {
       d["recent_events"] = std::move(rows);
-      return api.json(200, d, version, keep_alive);
+      return json(200, d, version, keep_alive);
     }));
     return true;
   }
@@ -193,7 +205,6 @@ bool Api::handle_stored(Request& req, const std::string& path, const std::string
 }
 
 Response Api::events_csv(json::array rows, unsigned version, bool keep_alive) {
-
   // The raw columns first (unchanged), then the readable ones: the event's amount as a plain
   // decimal, its currency, and its attributes in words as the page shows them.
   std::string out = "seq,time_utc,egm,egm_seq,class,type,source,attrs,amount,currency,details\r\n";
