@@ -3,13 +3,14 @@
 // - the writer thread (store_writer.cpp): group commits of appends and acks, tasks, retention
 //   chunks (store_retention.cpp);
 // - the reader (store_read.cpp): delivery batches and lookups under read_mu_, callers' threads;
-// - the QueryReader (query_reader.hpp): client-priced reads, off the event loop;
-// - the Checkpointer (checkpointer.hpp): WAL checkpoints off the writer;
+// - the query reader, a DbWorker (db_worker.hpp): client-priced reads, off the event loop;
+// - the checkpointer, a DbWorker: WAL checkpoints off the writer;
 // - the counter thread (store_counter.cpp): big ack recounts, oldest-unacked refresh, the
 //   background integrity check;
 // - opening, quarantine and migrations (store_open.cpp, schema.cpp).
 
 #include <array>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -18,9 +19,8 @@
 #include <thread>
 #include <unordered_map>
 
-#include "checkpointer.hpp"
 #include "codec.hpp"
-#include "query_reader.hpp"
+#include "db_worker.hpp"
 #include "scan.hpp"
 #include "floorgate/store/store.hpp"
 #include "sqlite_util.hpp"
@@ -164,7 +164,7 @@ class SqliteStore final : public Store {
   std::uint64_t live_bytes();
   std::pair<std::uint64_t, std::uint64_t> kept_range();  // [anchor_seq_ + 1, last_seq_]
   // Queues a job on the query thread; `refused` answers when its queue is full.
-  void post_query(QueryReader::Job job, const std::function<void()>& refused);
+  void post_query(DbWorker::Job job, const std::function<void()>& refused);
   static std::string join(const std::vector<std::string>& v);
   static std::vector<std::string> split(const std::string& s);
   std::error_code validate(const Record& r) const;
@@ -175,7 +175,7 @@ class SqliteStore final : public Store {
   Db wdb_;                 // writer thread (and start())
   Db rdb_;                 // read side, under read_mu_
   std::mutex read_mu_;
-  QueryReader query_reader_;  // client-priced reads (query_async, seq_at_time_async)
+  DbWorker query_reader_;  // client-priced reads (query_async, seq_at_time_async)
   StmtCache wcache_;       // statements of wdb_
   StmtCache rcache_;       // statements of rdb_, under read_mu_
 
@@ -226,7 +226,11 @@ class SqliteStore final : public Store {
   std::array<Stmt, kEventClassCount> insert_;  // one per class table
   int wal_frames_ = 0;  // frames in the WAL after the last commit (wal hook)
 
-  Checkpointer checkpointer_;  // WAL checkpoints off the writer (checkpointer.hpp)
+  // WAL checkpoints off the writer: the writer's WAL hook queues one every 1,000 frames unless
+  // one is queued already.
+  DbWorker checkpointer_;
+  std::atomic<bool> checkpoint_queued_{false};
+  void want_checkpoint();
 
   // Counter thread with its own read connection (store_counter.cpp): counts the rows of a
   // consumer's big ack jump and hands the result to the writer as a recount op. The writer

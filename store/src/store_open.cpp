@@ -90,7 +90,7 @@ std::error_code SqliteStore::start(OpenReport& report) {
       [](void* self, sqlite3*, const char*, int frames) {
         auto* me = static_cast<SqliteStore*>(self);
         me->wal_frames_ = frames;
-        if (frames >= 1000) me->checkpointer_.want();
+        if (frames >= 1000) me->want_checkpoint();
         return SQLITE_OK;
       },
       this);

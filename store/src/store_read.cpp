@@ -206,7 +206,7 @@ void SqliteStore::query_async(QueryFilter filter, ReadHandler<std::vector<Record
   }, [done] { done(make_error_code(Errc::busy)); });
 }
 
-void SqliteStore::post_query(QueryReader::Job job, const std::function<void()>& refused) {
+void SqliteStore::post_query(DbWorker::Job job, const std::function<void()>& refused) {
   if (!query_reader_.post(std::move(job))) refused();
 }
 

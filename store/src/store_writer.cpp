@@ -169,6 +169,17 @@ void SqliteStore::writer_main() {
   }
 }
 
+void SqliteStore::want_checkpoint() {
+  if (checkpoint_queued_.exchange(true)) return;  // one is queued: it will copy these too
+  const bool queued = checkpointer_.post([this](sqlite3* db) {
+    checkpoint_queued_ = false;
+    if (db) sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  });
+  // Refused only with 32 jobs queued, which the flag rules out.
+  FG_CHECK(queued, "the checkpointer refused a checkpoint");
+  if (!queued) checkpoint_queued_ = false;
+}
+
 std::error_code SqliteStore::apply_append(Op& op, CursorDeltas& deltas, BatchState& b,
                                           Hash& last_hash, std::uint64_t& last_seq) {
   Record& r = op.rec;

@@ -1,8 +1,9 @@
 #pragma once
-// The reads whose cost a client decides (the event browser's filters, a replay from a time,
-// lookups by seq): one thread with its own read connection, so neither the event loop nor the
-// delivery reads (the store's reader connection) wait behind a scan of the whole file. Jobs run
-// in the order posted; the queue is bounded. Private to store/src.
+// A thread with its own connection that runs jobs in the order posted, from a bounded queue.
+// The store runs two: the query reader (reads whose cost a client decides -- the event
+// browser's filters, a replay from a time -- so neither the event loop nor the delivery reads
+// wait behind a scan of the whole file) and the checkpointer (WAL checkpoints, so no commit
+// waits for one). Private to store/src.
 
 #include <condition_variable>
 #include <deque>
@@ -14,17 +15,18 @@
 
 namespace floorgate::store::detail {
 
-class QueryReader {
+class DbWorker {
  public:
-  // Runs on the query thread with the connection, or (db == nullptr) wherever the job is
-  // refused or dropped: the reader is closed. A job answers its caller either way.
+  // Runs on the worker's thread with the connection, or (db == nullptr) at once on the
+  // caller's thread when the worker is stopped (or stopping). A job answers its caller either
+  // way.
   using Job = std::function<void(sqlite3* db)>;
   static constexpr std::size_t kMaxQueued = 32;
 
-  QueryReader() = default;
-  ~QueryReader() { stop(); }
-  QueryReader(const QueryReader&) = delete;
-  QueryReader& operator=(const QueryReader&) = delete;
+  DbWorker() = default;
+  ~DbWorker() { stop(); }
+  DbWorker(const DbWorker&) = delete;
+  DbWorker& operator=(const DbWorker&) = delete;
 
   // The connection, to open and configure before start().
   Db& connection() { return db_; }

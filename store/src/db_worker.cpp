@@ -1,15 +1,15 @@
-#include "query_reader.hpp"
+#include "db_worker.hpp"
 
 #include "floorgate/core/check.hpp"
 
 namespace floorgate::store::detail {
 
-void QueryReader::start() {
-  FG_CHECK(db_.get() != nullptr, "the query connection is opened before start");
+void DbWorker::start() {
+  FG_CHECK(db_.get() != nullptr, "the worker's connection is opened before start");
   thread_ = std::thread([this] { main(); });
 }
 
-bool QueryReader::post(Job job) {
+bool DbWorker::post(Job job) {
   {
     std::lock_guard lk(mu_);
     if (!stopping_) {
@@ -23,7 +23,7 @@ bool QueryReader::post(Job job) {
   return true;
 }
 
-void QueryReader::stop() {
+void DbWorker::stop() {
   std::deque<Job> dropped;
   {
     std::lock_guard lk(mu_);
@@ -37,7 +37,7 @@ void QueryReader::stop() {
   for (auto& job : dropped) job(nullptr);
 }
 
-void QueryReader::main() {
+void DbWorker::main() {
   std::unique_lock lk(mu_);
   for (;;) {
     cv_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
