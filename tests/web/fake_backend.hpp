@@ -266,8 +266,11 @@ class FakeBackend : public floorgate::gateway::web::Backend {
     return c;
   }
 
-  ConfigResult apply_config(std::shared_ptr<const CheckedConfig> checked,
-                            const std::string& user) override {
+  void apply_config(std::shared_ptr<const CheckedConfig> checked, const std::string& user,
+                    ConfigHandler done) override {
+    done(apply_now(std::move(checked), user));
+  }
+  ConfigResult apply_now(std::shared_ptr<const CheckedConfig> checked, const std::string& user) {
     ++apply_calls;
     auto c = std::dynamic_pointer_cast<const Checked>(checked);
     if (!c || !c->result.ok) return c ? c->result : ConfigResult{};
@@ -283,7 +286,10 @@ class FakeBackend : public floorgate::gateway::web::Backend {
     return r;
   }
 
-  ConfigResult rollback_config(const std::string& user) override {
+  void rollback_config(const std::string& user, ConfigHandler done) override {
+    done(rollback_now(user));
+  }
+  ConfigResult rollback_now(const std::string& user) {
     if (previous_.empty()) return ConfigResult{false, {}, "No previous configuration to restore"};
     doc_ = previous_.back();
     previous_.pop_back();
@@ -294,7 +300,10 @@ class FakeBackend : public floorgate::gateway::web::Backend {
     return ConfigResult{true, {}, "Rolled back to the previous configuration"};
   }
 
-  ConfigResult change_user(const UserChange& change, const std::string& by) override {
+  void change_user(const UserChange& change, const std::string& by, ConfigHandler done) override {
+    done(change_user_now(change, by));
+  }
+  ConfigResult change_user_now(const UserChange& change, const std::string& by) {
     using Action = UserChange::Action;
     if (change.action == Action::set_password) passwords_set[change.account] = change.password_hash;
     auto it = std::find_if(users.begin(), users.end(), [&](const User& u) { return u.name == change.account; });

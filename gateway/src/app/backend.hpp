@@ -1,6 +1,7 @@
 #pragma once
 // The web page's view of the running appliance (web::Backend) and the Prometheus text.
 
+#include <boost/asio/thread_pool.hpp>
 #include <functional>
 
 #include "app/runtime.hpp"
@@ -47,11 +48,12 @@ class ApplianceBackend final : public web::Backend {
   boost::json::object config_document() override;
   const boost::json::value& config_schema() override;
   std::shared_ptr<const web::CheckedConfig> check_config(std::string yaml) const override;
-  web::ConfigResult apply_config(std::shared_ptr<const web::CheckedConfig> checked,
-                                 const std::string& user) override;
-  web::ConfigResult rollback_config(const std::string& user) override;
+  void apply_config(std::shared_ptr<const web::CheckedConfig> checked, const std::string& user,
+                    ConfigHandler done) override;
+  void rollback_config(const std::string& user, ConfigHandler done) override;
   std::string request_rom_check(std::string_view id, const std::string& user) override;
-  web::ConfigResult change_user(const web::UserChange& change, const std::string& by) override;
+  void change_user(const web::UserChange& change, const std::string& by,
+                   ConfigHandler done) override;
   void audit(RowsHandler done) override;
   boost::json::object history() override { return rt_.history.to_json(); }
   std::string metrics_text() override;
@@ -65,13 +67,25 @@ class ApplianceBackend final : public web::Backend {
   // The rows of `filter` as the page's event objects: read and converted on the store's
   // query thread, answered on the loop.
   void stored_rows(store::QueryFilter filter, RowsHandler done);
-  // Writes `yaml` (already parsed into `cfg`) over the configuration file and applies it;
-  // `what` says what changed in the audit event (default: the sections that differ).
-  web::ConfigResult install(const std::string& yaml, const config::Config& cfg,
-                            const std::string& user, const std::string& action,
-                            std::string what = {});
+  // A configuration change on its way: written off the loop, then applied on it.
+  struct Install {
+    std::string yaml;    // the new file
+    config::Config cfg;  // `yaml` parsed
+    std::string user, action;
+    std::string what;    // what changed, for the audit event (default: the sections that differ)
+  };
+  // Keeps the current file as <path>.prev and writes `x.yaml` atomically on the file thread,
+  // then (on the loop) applies `x.cfg` and records who changed what in the hash-chained store.
+  void install(Install x, ConfigHandler done);
+  void installed(const std::string& write_error, Install& x, const ConfigHandler& done);
+
   const Runtime& rt_;
   ApplianceControl& control_;
+  bool installing_ = false;  // a change is being written: the next one is refused
+  std::shared_ptr<ApplianceBackend*> alive_ = std::make_shared<ApplianceBackend*>(this);
+  // The configuration files are written (and fsynced) here, never on the loop. Declared last:
+  // destroyed first, it finishes the write in progress before the rest goes.
+  boost::asio::thread_pool files_{1};
 };
 
 // A validator error for the page, with the field path taken from the message.

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 #include <algorithm>
 #include <fstream>
@@ -85,39 +86,55 @@ std::string write_file_atomically(const std::filesystem::path& path, const std::
 
 namespace floorgate::gateway::app {
 
-// Validates `yaml`, keeps the current file as <path>.prev, writes the new one atomically,
-// applies it and records who changed what in the hash-chained store.
-web::ConfigResult ApplianceBackend::install(const std::string& yaml, const config::Config& cfg,
-                                            const std::string& user, const std::string& action,
-                                            std::string what) {
+// Keeps the current file as <path>.prev and writes `yaml` over it, both atomically (fsync).
+// Runs on the file thread. "" or why not.
+std::string write_config_files(const std::filesystem::path& path, const std::string& yaml) {
   std::string current;
   {
-    std::ifstream in(rt_.config_path, std::ios::binary);
+    std::ifstream in(path, std::ios::binary);
     std::ostringstream ss;
     ss << in.rdbuf();
     current = ss.str();
   }
-  if (auto err = write_file_atomically(previous_path(rt_.config_path), current); !err.empty()) {
-    return failure("Not applied: " + err);
+  if (auto err = write_file_atomically(previous_path(path), current); !err.empty()) return err;
+  return write_file_atomically(path, yaml);
+}
+
+void ApplianceBackend::install(Install x, ConfigHandler done) {
+  if (installing_) {
+    return done(failure("Not applied: another configuration change is being written; try again "
+                        "in a moment."));
   }
-  if (auto err = write_file_atomically(rt_.config_path, yaml); !err.empty()) {
-    return failure("Not applied: " + err);
-  }
-  if (what.empty()) what = describe_change(rt_.cfg, cfg);
-  control_.apply(cfg);
+  installing_ = true;
+  std::weak_ptr<ApplianceBackend*> weak = alive_;
+  boost::asio::post(files_, [weak, ex = rt_.io.get_executor(), path = rt_.config_path,
+                             x = std::move(x), done = std::move(done)]() mutable {
+    std::string err = write_config_files(path, x.yaml);
+    boost::asio::post(ex, [weak, err = std::move(err), x = std::move(x),
+                           done = std::move(done)]() mutable {
+      if (auto self = weak.lock()) (*self)->installed(err, x, done);
+    });
+  });
+}
+
+void ApplianceBackend::installed(const std::string& write_error, Install& x,
+                                 const ConfigHandler& done) {
+  installing_ = false;
+  if (!write_error.empty()) return done(failure("Not applied: " + write_error));
+  if (x.what.empty()) x.what = describe_change(rt_.cfg, x.cfg);
+  control_.apply(x.cfg);
   drivers::JsonWriter w;
-  w.add("user", user).add("action", action).add("what", what).add("file",
-                                                                   rt_.config_path.string());
+  w.add("user", x.user).add("action", x.action).add("what", x.what).add("file",
+                                                                       rt_.config_path.string());
   control_.record_audit("config.changed", std::move(w).finish());
-  spdlog::info("configuration {} by {}: {}", action, user, what);
+  spdlog::info("configuration {} by {}: {}", x.action, x.user, x.what);
   web::ConfigResult r;
   r.ok = true;
   int egms = 0;
   for (const auto& b : rt_.cfg.buses) egms += static_cast<int>(b.egms.size());
-  r.message = (action == "rollback" ? "Rolled back to the previous file; "
-                                    : "Applied; ") +
-              std::to_string(egms) + " EGMs configured (" + what + ")";
-  return r;
+  r.message = (x.action == "rollback" ? "Rolled back to the previous file; " : "Applied; ") +
+              std::to_string(egms) + " EGMs configured (" + x.what + ")";
+  done(r);
 }
 
 const json::value& ApplianceBackend::config_schema() {
@@ -125,53 +142,53 @@ const json::value& ApplianceBackend::config_schema() {
   return schema;
 }
 
-web::ConfigResult ApplianceBackend::apply_config(std::shared_ptr<const web::CheckedConfig> checked,
-                                                 const std::string& user) {
-  if (rt_.config_path.empty()) return failure(kNoConfigFile);
+void ApplianceBackend::apply_config(std::shared_ptr<const web::CheckedConfig> checked,
+                                    const std::string& user, ConfigHandler done) {
+  if (rt_.config_path.empty()) return done(failure(kNoConfigFile));
   const auto* c = dynamic_cast<const CheckedYaml*>(checked.get());
-  if (!c || !c->config) return not_applied(checked ? checked->result : web::ConfigResult{});
-  return install(c->yaml, *c->config, user, "apply");
+  if (!c || !c->config) return done(not_applied(checked ? checked->result : web::ConfigResult{}));
+  install({c->yaml, *c->config, user, "apply", {}}, std::move(done));
 }
 
-web::ConfigResult ApplianceBackend::change_user(const web::UserChange& change,
-                                                const std::string& by) {
+void ApplianceBackend::change_user(const web::UserChange& change, const std::string& by,
+                                   ConfigHandler done) {
   using Action = web::UserChange::Action;
-  if (rt_.config_path.empty()) return failure(kNoConfigFile);
+  if (rt_.config_path.empty()) return done(failure(kNoConfigFile));
   config::Config next = rt_.cfg;
   auto& users = next.web.users;
   const std::string& name = change.account;
   auto it = std::find_if(users.begin(), users.end(),
                          [&](const config::WebUserConfig& u) { return u.name == name; });
   if (change.action == Action::add && it != users.end())
-    return failure("There is already a web account named '" + name + "'.");
+    return done(failure("There is already a web account named '" + name + "'."));
   if (change.action != Action::add && it == users.end())
-    return failure("There is no web account named '" + name + "'.");
+    return done(failure("There is no web account named '" + name + "'."));
   config::WebRole role = config::WebRole::viewer;
   if (change.action == Action::add || change.action == Action::set_role) {
     if (change.role == "technician") role = config::WebRole::technician;
-    else if (change.role != "viewer") return failure("A role is viewer or technician.");
+    else if (change.role != "viewer") return done(failure("A role is viewer or technician."));
   }
-  std::string what, done;
+  std::string what, said;
   switch (change.action) {
     case Action::add:
       users.push_back({name, role, change.password_hash});
       what = "web account " + name + " added as " + change.role;
-      done = "Account " + name + " added (" + change.role + ")";
+      said = "Account " + name + " added (" + change.role + ")";
       break;
     case Action::set_password:
       it->password_hash = change.password_hash;
       what = "password of web account " + name + " set";
-      done = "Password of " + name + " set; its sessions have ended";
+      said = "Password of " + name + " set; its sessions have ended";
       break;
     case Action::set_role:
       it->role = role;
       what = "web account " + name + " is now " + change.role;
-      done = name + " is now " + change.role + "; its sessions have ended";
+      said = name + " is now " + change.role + "; its sessions have ended";
       break;
     case Action::remove:
       users.erase(it);
       what = "web account " + name + " removed";
-      done = "Account " + name + " removed";
+      said = "Account " + name + " removed";
       break;
   }
   // Whoever is left must be able to change the configuration again.
@@ -179,20 +196,22 @@ web::ConfigResult ApplianceBackend::change_user(const web::UserChange& change,
       std::any_of(users.begin(), users.end(),
                   [](const config::WebUserConfig& u) { return u.role == config::WebRole::technician; });
   if (!technician_left)
-    return failure("Not changed: at least one technician account must remain.");
+    return done(failure("Not changed: at least one technician account must remain."));
   // The file is re-emitted from the configuration (its comments are not kept; the previous
   // file stays as .prev like any apply).
-  web::ConfigResult r = install(config::to_yaml(next), next, by, "user", what);
-  if (r.ok) r.message = done;
-  return r;
+  install({config::to_yaml(next), next, by, "user", what},
+          [said = std::move(said), done = std::move(done)](web::ConfigResult r) {
+            if (r.ok) r.message = said;
+            done(std::move(r));
+          });
 }
 
 // The previous file is our own (it was applied before), so it is parsed here on the loop.
-web::ConfigResult ApplianceBackend::rollback_config(const std::string& user) {
-  if (rt_.config_path.empty()) return failure(kNoConfigFile);
+void ApplianceBackend::rollback_config(const std::string& user, ConfigHandler done) {
+  if (rt_.config_path.empty()) return done(failure(kNoConfigFile));
   auto prev = previous_path(rt_.config_path);
   std::ifstream in(prev, std::ios::binary);
-  if (!in) return failure("There is no previous configuration to roll back to.");
+  if (!in) return done(failure("There is no previous configuration to roll back to."));
   std::ostringstream ss;
   ss << in.rdbuf();
   std::string yaml = ss.str();
@@ -200,9 +219,9 @@ web::ConfigResult ApplianceBackend::rollback_config(const std::string& user) {
   if (!loaded.config) {
     web::ConfigResult r;
     for (const auto& e : loaded.errors) r.errors.push_back(web_error(e));
-    return not_applied(std::move(r));
+    return done(not_applied(std::move(r)));
   }
-  return install(yaml, *loaded.config, user, "rollback");
+  install({yaml, *loaded.config, user, "rollback", {}}, std::move(done));
 }
 
 void ApplianceBackend::audit(RowsHandler done) {

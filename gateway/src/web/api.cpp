@@ -123,7 +123,7 @@ TimePoint Api::now() const {
 }
 
 Response Api::error(unsigned status, std::string_view message, unsigned version,
-                    bool keep_alive) const {
+                    bool keep_alive) {
   Response res{static_cast<http::status>(status), version};
   res.set(http::field::content_type, "application/json; charset=utf-8");
   res.set(http::field::cache_control, "no-store");
@@ -276,6 +276,14 @@ void Api::handle_api(Request& req, const ClientInfo& client, const std::string& 
     bool apply = path == "/api/config/apply";
     if (apply && session.role != "technician") return fail(403, "technician role required");
     return handle_config(req, session, apply, std::move(done));
+  }
+  if (path == "/api/config/rollback") {
+    if (req.method() != http::verb::post) return fail(405, "method not allowed");
+    if (session.role != "technician") return fail(403, "the technician role is required");
+    return backend_.rollback_config(
+        session.user, [done, version = req.version(), keep = req.keep_alive()](ConfigResult r) {
+          done(Outcome{config_result(r, version, keep), false, {}});
+        });
   }
   if (handle_stored(req, path, query, done)) return;
   bool sse = false;
@@ -430,8 +438,9 @@ void Api::handle_users(Request& req, const Session& session, const std::string& 
   const auto version = req.version();
   const bool keep = req.keep_alive();
   auto store = [this, reply, version, keep, by = session.user](const UserChange& c) {
-    ConfigResult r = backend_.change_user(c, by);
-    (*reply)(Outcome{config_result(r, version, keep), false, {}});
+    backend_.change_user(c, by, [reply, version, keep](ConfigResult r) {
+      (*reply)(Outcome{config_result(r, version, keep), false, {}});
+    });
   };
   if (!wants_pw) return store(change);
   // PBKDF2 on the worker; the loop only stores the hash.
@@ -472,8 +481,11 @@ void Api::handle_config(Request& req, const Session& session, bool apply,
         return true;
       },
       [this, checked, reply, apply, user = session.user, version, keep](bool) {
-        ConfigResult r = apply ? backend_.apply_config(*checked, user) : (*checked)->result;
-        (*reply)(Outcome{config_result(r, version, keep), false, {}});
+        auto answer = [reply, version, keep](const ConfigResult& r) {
+          (*reply)(Outcome{config_result(r, version, keep), false, {}});
+        };
+        if (!apply) return answer((*checked)->result);
+        backend_.apply_config(*checked, user, answer);
       });
   if (!queued) (*reply)(Outcome{busy(version, keep), false, {}});
 }

@@ -51,8 +51,8 @@ class Api {
   // Handles one request; calls `done` exactly once (synchronously except for login).
   void handle(Request req, const ClientInfo& client, std::function<void(Outcome)> done);
   // A plain response with security headers (for errors decided by the connection).
-  Response error(unsigned status, std::string_view message, unsigned version,
-                 bool keep_alive) const;
+  static Response error(unsigned status, std::string_view message, unsigned version,
+                        bool keep_alive);
   // True while the session behind an SSE stream is still valid (does not refresh it).
   bool session_alive(const std::string& token);
   // Accounts changed (configuration reload).
@@ -88,7 +88,7 @@ class Api {
   // Stateless: the worker formats large answers with it too.
   static Response json(unsigned status, const boost::json::value& v, unsigned version,
                        bool keep_alive);
-  Response config_result(const ConfigResult& r, unsigned version, bool keep_alive) const;
+  static Response config_result(const ConfigResult& r, unsigned version, bool keep_alive);
   // The event browser's query string as an EventQuery, or the 400 that says what is wrong.
   std::optional<Response> parse_event_query(const Request& req, const std::string& query,
                                             bool csv, EventQuery& out) const;

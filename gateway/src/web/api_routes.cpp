@@ -90,7 +90,7 @@ void redact_secrets(json::object& o) {
   o = std::move(v.as_object());
 }
 
-Response Api::config_result(const ConfigResult& r, unsigned version, bool keep_alive) const {
+Response Api::config_result(const ConfigResult& r, unsigned version, bool keep_alive) {
   json::array errors;
   for (const auto& e : r.errors) {
     errors.push_back(json::object{
@@ -323,11 +323,6 @@ Response Api::route_authed(Request& req, const Session& session, const std::stri
   }
   if (path == "/api/config/schema") {
     return get ? json(200, backend_.config_schema(), req) : not_allowed();
-  }
-  if (path == "/api/config/rollback") {
-    if (!post) return not_allowed();
-    if (!tech) return forbidden();
-    return config_result(backend_.rollback_config(session.user), req.version(), req.keep_alive());
   }
   return error(404, "not found", req.version(), req.keep_alive());
 }

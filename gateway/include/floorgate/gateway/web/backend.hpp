@@ -111,17 +111,21 @@ class Backend {
   // call NOT on the executor: the web server runs it on its worker thread, because its cost
   // depends on what a client sent. It must touch no state that the executor changes.
   virtual std::shared_ptr<const CheckedConfig> check_config(std::string yaml) const = 0;
-  // Installs a configuration that check_config accepted: writes it atomically (tmp + fsync +
-  // rename, previous kept), reloads, and records a `config.changed` audit event by `user`.
-  virtual ConfigResult apply_config(std::shared_ptr<const CheckedConfig> checked,
-                                    const std::string& user) = 0;
-  // Restores the previous configuration file (same atomic write + reload + audit).
-  virtual ConfigResult rollback_config(const std::string& user) = 0;
+  // Configuration changes answer through `done` on the executor, later: the files are written
+  // (tmp + fsync + rename, the previous file kept) off the event loop, then the change is
+  // applied on it and recorded as a `config.changed` audit event. One at a time: a change
+  // asked for while another is being written is refused with a sentence saying so.
+  using ConfigHandler = std::function<void(ConfigResult)>;
+  // Installs a configuration that check_config accepted, by `user`.
+  virtual void apply_config(std::shared_ptr<const CheckedConfig> checked, const std::string& user,
+                            ConfigHandler done) = 0;
+  // Restores the previous configuration file.
+  virtual void rollback_config(const std::string& user, ConfigHandler done) = 0;
   // Adds, re-keys, re-roles or removes web account `change.account` in the configuration file
-  // (password hashes are made by the server; a clear password never gets past the request):
-  // atomic write + reload + a `config.changed` audit event by `by`. At least one technician
-  // always remains.
-  virtual ConfigResult change_user(const UserChange& change, const std::string& by) = 0;
+  // (password hashes are made by the server; a clear password never gets past the request),
+  // by `by`. At least one technician always remains.
+  virtual void change_user(const UserChange& change, const std::string& by,
+                           ConfigHandler done) = 0;
   // Starts a ROM signature check (SAS LP 21) of EGM `id` for `user`; the result arrives later
   // as an event (egm.rom_signature, egm.rom_signature_mismatch or egm.rom_signature_failed).
   // Returns an empty string, or why not.
