@@ -100,7 +100,12 @@ TEST(ConsumeKit, LiveFirstSendsNewEventsBesideTheBacklogAndEverythingArrivesOnce
            "cat >> " + out.string() + " && { [ -e " + opened.string() + " ] || read x < " +
                gate.string() + "; }"});
   kit.start();
-  ASSERT_TRUE(wait_until([&] { return h.stats().consumers.at(0).inflight == 16; }, 20s));
+  // The kit announced itself (its presence rewinds the stream and re-forms the live lane) and
+  // the backlog's window is in flight: only now may new events arrive for the live lane.
+  ASSERT_TRUE(wait_until([&] {
+    const auto c = h.stats().consumers.at(0);
+    return c.present == true && c.inflight == 16;
+  }, 20s));
   // New events while the backlog waits: they go out at once on the live lane.
   std::uint64_t last = 0;
   for (int i = 0; i < 5; ++i) {
