@@ -151,41 +151,48 @@ std::unique_ptr<BusDriver> make_bus_driver(const config::BusConfig& b, Runtime& 
 
 void load_recent_keys(const config::BusConfig& b, Runtime& rt,
                       std::function<void(RecentKeys)> done) {
+  // One EGM at a time: a bus may have more EGMs than the query thread queues (32).
   struct Pending {
+    std::string bus;
+    std::vector<std::string> egms;
+    std::size_t next = 0;
     RecentKeys keys;
-    std::size_t left = 0;
     std::function<void(RecentKeys)> done;
+    store::EventLog* log = nullptr;
+    boost::asio::any_io_executor ex;
+    void step(const std::shared_ptr<Pending>& self) {
+      if (next == egms.size()) return done(std::move(keys));
+      store::QueryFilter f;
+      f.egm = egms[next];
+      f.limit = 1000;
+      log->query_async(std::move(f), [self](core::Result<std::vector<store::Record>> rows) {
+        drivers::g2s::SeenKeys seen;  // built here, on the query thread
+        std::string error;
+        if (!rows) {
+          error = rows.error().message();
+        } else {
+          for (auto it = rows->rbegin(); it != rows->rend(); ++it) seen.add(it->attrs_json);
+        }
+        boost::asio::post(self->ex, [self, error, keys = seen.keys()]() mutable {
+          const std::string& egm = self->egms[self->next];
+          if (!error.empty()) {
+            spdlog::error("bus {}: reading {}'s recent events failed ({}): an event it sends "
+                          "again may be stored twice", self->bus, egm, error);
+          }
+          self->keys[egm] = std::move(keys);
+          ++self->next;
+          self->step(self);
+        });
+      });
+    }
   };
   auto p = std::make_shared<Pending>();
-  p->left = b.egms.size();
+  p->bus = b.id;
+  for (const auto& e : b.egms) p->egms.push_back(e.id);
   p->done = std::move(done);
-  if (p->left == 0) {
-    boost::asio::post(rt.io, [p] { p->done({}); });
-    return;
-  }
-  for (const auto& e : b.egms) {
-    store::QueryFilter f;
-    f.egm = e.id;
-    f.limit = 1000;
-    rt.store->query_async(std::move(f), [p, bus = b.id, egm = e.id, ex = rt.io.get_executor()](
-                                            core::Result<std::vector<store::Record>> rows) {
-      drivers::g2s::SeenKeys seen;  // built here, on the query thread
-      std::string error;
-      if (!rows) {
-        error = rows.error().message();
-      } else {
-        for (auto it = rows->rbegin(); it != rows->rend(); ++it) seen.add(it->attrs_json);
-      }
-      boost::asio::post(ex, [p, bus, egm, error, keys = seen.keys()]() mutable {
-        if (!error.empty()) {
-          spdlog::error("bus {}: reading {}'s recent events failed ({}): an event it sends "
-                        "again may be stored twice", bus, egm, error);
-        }
-        p->keys[egm] = std::move(keys);
-        if (--p->left == 0) p->done(std::move(p->keys));
-      });
-    });
-  }
+  p->log = rt.store.get();
+  p->ex = rt.io.get_executor();
+  boost::asio::post(p->ex, [p] { p->step(p); });
 }
 
 }  // namespace floorgate::gateway::app
