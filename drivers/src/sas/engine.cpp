@@ -3,9 +3,11 @@
 #include <algorithm>
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 
 #include "floorgate/core/limits.hpp"
 #include "floorgate/drivers/sas/engine.hpp"
@@ -69,7 +71,7 @@ Engine::Engine(BusConfig cfg, Io io) : cfg_(std::move(cfg)), io_(std::move(io)) 
 }
 
 Engine::~Engine() {
-  if (resume_fd_ >= 0) ::close(resume_fd_);
+  if (resume_map_) ::munmap(resume_map_, kResumeMarkSize);
 }
 
 void Engine::start() {
@@ -119,19 +121,26 @@ void Engine::resume_from_file(std::int64_t now) {
 
 void Engine::remember_polled(std::uint8_t address, std::uint8_t command) {
   if (cfg_.resume_file.empty()) return;
-  if (resume_fd_ < 0) {
-    resume_fd_ = ::open(cfg_.resume_file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-    if (resume_fd_ < 0) return;
+  if (!resume_map_) {
+    // The mark is written for every general poll: through a shared mapping of the file it is
+    // a store to the page cache, not a system call per poll. Like the pwrite it replaces, it
+    // survives a kill of the process (the page cache keeps it), not a power cut of the
+    // gateway alone; no fsync.
+    int fd = ::open(cfg_.resume_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return;
+    void* m = MAP_FAILED;
+    if (::ftruncate(fd, static_cast<off_t>(kResumeMarkSize)) == 0) {
+      m = ::mmap(nullptr, kResumeMarkSize, PROT_WRITE, MAP_SHARED, fd, 0);
+    }
+    ::close(fd);  // the mapping keeps the file
+    if (m == MAP_FAILED) return;
+    resume_map_ = static_cast<char*>(m);
   }
-  // Fixed width, one pwrite, no fsync: it must survive a process kill (the page cache does),
-  // not a power cut of the gateway alone, and it runs for every general poll.
-  char buf[8];
+  // Fixed width "aaa cc\n": a reader sees the old or the new mark, never a shorter one.
+  char buf[kResumeMarkSize + 1];
   std::snprintf(buf, sizeof buf, "%3u %02X\n", static_cast<unsigned>(address),
                 static_cast<unsigned>(command));
-  if (::pwrite(resume_fd_, buf, 7, 0) != 7) {
-    ::close(resume_fd_);
-    resume_fd_ = -1;
-  }
+  std::memcpy(resume_map_, buf, kResumeMarkSize);
 }
 
 void Engine::stop() {

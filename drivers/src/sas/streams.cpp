@@ -23,7 +23,9 @@ std::vector<std::uint8_t> escape_frame(std::span<const std::uint8_t> frame) {
   out.reserve(frame.size() + 4);
   for (std::size_t i = 0; i < frame.size(); ++i) {
     if (i == 0) {
-      out.insert(out.end(), {0xFF, 0x00, frame[0]});
+      out.push_back(0xFF);
+      out.push_back(0x00);
+      out.push_back(frame[0]);
     } else {
       out.push_back(frame[i]);
       if (frame[i] == 0xFF) out.push_back(0xFF);
@@ -50,8 +52,21 @@ class EscapedStream : public ByteStream {
     });
   }
 
+  // A poll is a few bytes and the line is nearly always writable: with nothing queued the
+  // frame is written at once (the socket is non-blocking) and `h` runs inline, which saves the
+  // loop a completion handler per poll. Whatever does not go out at once is queued.
   void async_write_frame(std::vector<std::uint8_t> frame, Handler h) override {
-    queue_.push_back({escape_frame(frame), std::move(h)});
+    std::vector<std::uint8_t> bytes = escape_frame(frame);
+    if (queue_.empty()) {
+      boost::system::error_code ec;
+      const std::size_t n = sock_.write_some(asio::buffer(bytes), ec);
+      if (!ec && n == bytes.size()) return h({});
+      if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
+        return asio::post(ex_, [h = std::move(h), ec] { h(ec); });
+      }
+      if (!ec) bytes.erase(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(n));
+    }
+    queue_.push_back({std::move(bytes), std::move(h)});
     if (queue_.size() == 1) do_write();
   }
 
@@ -111,6 +126,8 @@ class PtyStream final : public EscapedStream<asio::posix::stream_descriptor> {
       ::tcflush(fd, TCIFLUSH);
       alive_ = std::make_shared<int>(0);
       sock_.assign(fd);
+      boost::system::error_code ignored;
+      sock_.non_blocking(true, ignored);  // async_write_frame's direct write never blocks
     }
     asio::post(ex_, [h = std::move(h), ec] { h(ec); });
   }
@@ -142,6 +159,7 @@ class TcpStream final : public EscapedStream<asio::ip::tcp::socket> {
                                 if (!ec2) {
                                   boost::system::error_code ignored;
                                   sock_.set_option(asio::ip::tcp::no_delay(true), ignored);
+                                  sock_.non_blocking(true, ignored);  // see async_write_frame
                                 }
                                 h(ec2);
                               });

@@ -26,7 +26,8 @@ class ByteStream {
   virtual void async_open(Handler h) = 0;
   // Delivers the next chunk of received bytes (PARMRK-encoded, see above).
   virtual void async_read(ReadHandler h) = 0;
-  // Sends one host transmission; frame[0] carries the wakeup bit.
+  // Sends one host transmission; frame[0] carries the wakeup bit. `h` may run inline (before
+  // this returns) when the bytes went out at once; errors are always posted.
   virtual void async_write_frame(std::vector<std::uint8_t> frame, Handler h) = 0;
   // Closes; outstanding handlers complete with operation_aborted. Never blocks.
   virtual void close() = 0;

@@ -143,7 +143,8 @@ class Engine {
   int blocked_ = 0;                         // events awaiting on_durable: bus holds its polls
   std::size_t rr_ = 0;                      // round-robin cursor
   bool running_ = false;
-  int resume_fd_ = -1;  // BusConfig::resume_file, kept open
+  static constexpr std::size_t kResumeMarkSize = 7;  // "aaa cc\n"
+  char* resume_map_ = nullptr;  // BusConfig::resume_file, mapped shared (remember_polled)
   std::optional<std::size_t> resume_idx_;  // EGM of the resume poll until it is answered
   // After a 0x51 the bus serves only that EGM until its LP 1B is answered: a poll to another
   // address would implied-ACK the 0x51 with nothing stored, and the handpay would surface
