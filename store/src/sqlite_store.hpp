@@ -2,8 +2,11 @@
 // The SQLite implementation of Store (private). Its parts, each with its own connection:
 // - the writer thread (store_writer.cpp): group commits of appends and acks, tasks, retention
 //   chunks (store_retention.cpp);
-// - the reader (store_read.cpp): delivery batches and lookups under read_mu_, callers' threads;
+// - the reader (store_read.cpp): lookups and blocking delivery reads under read_mu_, callers'
+//   threads;
 // - the query reader, a DbWorker (db_worker.hpp): client-priced reads, off the event loop;
+// - the backlog reader, a DbWorker: delivery reads of rows no longer in memory (RecentRows,
+//   recent_rows.hpp, holds the latest commits; read_recent serves the live edge from it);
 // - the checkpointer, a DbWorker: WAL checkpoints off the writer;
 // - the counter thread (store_counter.cpp): big ack recounts, oldest-unacked refresh, the
 //   background integrity check;
@@ -23,6 +26,7 @@
 #include "db_worker.hpp"
 #include "scan.hpp"
 #include "floorgate/store/store.hpp"
+#include "recent_rows.hpp"
 #include "sqlite_util.hpp"
 
 namespace floorgate::store::detail {
@@ -42,6 +46,10 @@ core::Result<std::optional<std::uint64_t>> first_seq_at_time(sqlite3* db, std::u
 
 class SqliteStore final : public Store {
  public:
+  // The in-memory window of just-committed rows: about 4 s at 1,000 events/s, a few MiB.
+  static constexpr std::size_t kRecentRows = 4096;
+  static constexpr std::size_t kRecentBytes = 4u << 20;
+
   explicit SqliteStore(Options options);
   ~SqliteStore() override;
 
@@ -60,6 +68,12 @@ class SqliteStore final : public Store {
   std::vector<Record> read_after(const std::string& consumer, std::uint64_t after_seq,
                                  std::size_t max, std::error_code& ec,
                                  std::uint64_t* covered) override;
+  std::optional<std::vector<Record>> read_recent(const std::string& consumer,
+                                                 std::uint64_t after_seq, std::size_t max,
+                                                 std::error_code& ec,
+                                                 std::uint64_t* covered) override;
+  void read_after_async(const std::string& consumer, std::uint64_t after_seq, std::size_t max,
+                        ReadAfterHandler done) override;
   std::error_code ack(const std::string& consumer, std::uint64_t upto) override;
   void ack_async(const std::string& consumer, std::uint64_t upto, AckHandler done) override;
   core::Result<std::optional<std::uint64_t>> seq_at_time(std::int64_t since_ms) override;
@@ -160,6 +174,11 @@ class SqliteStore final : public Store {
   void update_alarm(const RetentionCtx& x, bool clear);  // caller holds mu_
   void vacuum_some();
 
+  // read_after from the tables on connection `db` (its owner's thread; rdb_ under read_mu_).
+  std::vector<Record> read_stored(StmtCache& db, const std::string& consumer,
+                                  std::uint64_t after_seq, std::size_t max, std::error_code& ec,
+                                  std::uint64_t* covered);
+
   // helpers
   std::uint64_t live_bytes();
   std::pair<std::uint64_t, std::uint64_t> kept_range();  // [anchor_seq_ + 1, last_seq_]
@@ -176,6 +195,10 @@ class SqliteStore final : public Store {
   Db rdb_;                 // read side, under read_mu_
   std::mutex read_mu_;
   DbWorker query_reader_;  // client-priced reads (query_async, seq_at_time_async)
+  // Delivery reads of rows no longer in memory (read_after_async: a backlog, a replay), so the
+  // event loop never steps a statement; bcache_ is used on its thread only.
+  DbWorker backlog_reader_;
+  StmtCache bcache_;
   StmtCache wcache_;       // statements of wdb_
   StmtCache rcache_;       // statements of rdb_, under read_mu_
 
@@ -186,6 +209,9 @@ class SqliteStore final : public Store {
   bool closed_ = false;
   std::thread writer_;
   std::map<std::string, Consumer> consumers_;
+  // The rows of the latest commits (added by the writer with last_seq_, emptied when retention
+  // deletes rows): read_after and get serve the live edge from here.
+  RecentRows recent_{kRecentRows, kRecentBytes};
   // Type -> bit (1 << class) per class a committed row of that type has; written by the writer
   // with last_seq_, so every row up to last_seq_ is covered (persisted in type_class).
   std::unordered_map<std::string, std::uint8_t> type_classes_;

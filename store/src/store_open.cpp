@@ -45,6 +45,8 @@ SqliteStore::~SqliteStore() {
   checkpointer_.connection().close();
   rdb_.close();
   query_reader_.connection().close();
+  bcache_.reset_db(nullptr);
+  backlog_reader_.connection().close();
   wdb_.close();  // the last one: its close checkpoints the WAL into the file
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }
@@ -106,7 +108,12 @@ std::error_code SqliteStore::start(OpenReport& report) {
   auto& qdb = query_reader_.connection();
   if (int rc = qdb.open(opt_.path.string(), false, opt_.vfs); rc != SQLITE_OK) return sqlite_error(rc);
   if (auto ec = apply_pragmas(qdb.get(), false, 1024)) return ec;
+  auto& bdb = backlog_reader_.connection();
+  if (int rc = bdb.open(opt_.path.string(), false, opt_.vfs); rc != SQLITE_OK) return sqlite_error(rc);
+  if (auto ec = apply_pragmas(bdb.get(), false, 1024)) return ec;
+  bcache_.reset_db(bdb.get());
   query_reader_.start();
+  backlog_reader_.start();
   checkpointer_.start();
   counter_ = std::thread([this] { counter_main(); });
   writer_ = std::thread([this] { writer_main(); });
@@ -367,6 +374,7 @@ void SqliteStore::close() {
   }
   kc_cv_.notify_all();
   query_reader_.stop();  // a query still queued is answered closed
+  backlog_reader_.stop();
   if (kdb_.get()) sqlite3_interrupt(kdb_.get());  // a background quick_check may be running
   if (counter_.joinable()) counter_.join();  // before the writer: it may wait on a recount op
   cv_.notify_all();

@@ -1,5 +1,6 @@
 // Read side: delivery batches, lookups, the event browser query, stats and chain checks. All
 // run on the read connection under read_mu_, each in one read transaction (one snapshot).
+#include <algorithm>
 #include <filesystem>
 
 #include "floorgate/core/clock.hpp"
@@ -39,9 +40,49 @@ std::vector<int> SqliteStore::tables_for(const Route& route) const {
   return tables;
 }
 
+std::optional<std::vector<Record>> SqliteStore::read_recent(const std::string& consumer,
+                                                            std::uint64_t after_seq,
+                                                            std::size_t max, std::error_code& ec,
+                                                            std::uint64_t* covered) {
+  std::lock_guard lk(mu_);
+  auto it = consumers_.find(consumer);
+  if (it == consumers_.end()) {
+    ec = make_error_code(Errc::unknown_consumer);
+    return std::vector<Record>{};
+  }
+  if (after_seq < last_seq_ && !recent_.covers(after_seq)) return std::nullopt;
+  auto res = recent_.read(it->second.spec.route, after_seq, last_seq_, max, kScanBudget);
+  ec = {};
+  if (covered) *covered = res.covered;
+  if (!res.rows.empty()) it->second.sent_upto = std::max(it->second.sent_upto, res.rows.back().seq);
+  return std::move(res.rows);
+}
+
 std::vector<Record> SqliteStore::read_after(const std::string& consumer, std::uint64_t after_seq,
                                             std::size_t max, std::error_code& ec,
                                             std::uint64_t* covered) {
+  // At the live edge the rows are still in memory: no database read at all.
+  if (auto rows = read_recent(consumer, after_seq, max, ec, covered)) return std::move(*rows);
+  std::lock_guard lk(read_mu_);
+  return read_stored(rcache_, consumer, after_seq, max, ec, covered);
+}
+
+void SqliteStore::read_after_async(const std::string& consumer, std::uint64_t after_seq,
+                                   std::size_t max, ReadAfterHandler done) {
+  const bool queued = backlog_reader_.post([this, consumer, after_seq, max, done](sqlite3* db) {
+    if (!db) return done(make_error_code(Errc::closed), {}, after_seq);
+    std::error_code ec;
+    std::uint64_t covered = after_seq;
+    auto rows = read_recent(consumer, after_seq, max, ec, &covered);
+    if (!rows) rows = read_stored(bcache_, consumer, after_seq, max, ec, &covered);
+    done(ec, std::move(*rows), covered);
+  });
+  if (!queued) done(make_error_code(Errc::busy), {}, after_seq);
+}
+
+std::vector<Record> SqliteStore::read_stored(StmtCache& db, const std::string& consumer,
+                                             std::uint64_t after_seq, std::size_t max,
+                                             std::error_code& ec, std::uint64_t* covered) {
   Route route;
   std::vector<int> tables;
   std::uint64_t upto = 0;
@@ -52,15 +93,14 @@ std::vector<Record> SqliteStore::read_after(const std::string& consumer, std::ui
       ec = make_error_code(Errc::unknown_consumer);
       return {};
     }
-    route = it->second.spec.route;
     upto = last_seq_;
+    route = it->second.spec.route;
     tables = tables_for(route);
   }
   ScanResult res;
   {
-    std::lock_guard lk(read_mu_);
-    ReadTxn txn(rdb_.get());
-    res = scan_route(rcache_, route, tables, after_seq, upto, max, kScanBudget);
+    ReadTxn txn(db.db());
+    res = scan_route(db, route, tables, after_seq, upto, max, kScanBudget);
   }
   if (res.rc != SQLITE_OK) {
     ec = sqlite_error(res.rc);  // never a silently shortened batch
@@ -190,6 +230,20 @@ void SqliteStore::seq_at_time_async(std::int64_t since_ms,
 }
 
 core::Result<std::vector<Record>> SqliteStore::get(const std::vector<std::uint64_t>& seqs) {
+  {
+    // Rows just committed come from memory; a seq after the newest is not stored (skipped, as
+    // the database would).
+    std::lock_guard lk(mu_);
+    if (std::all_of(seqs.begin(), seqs.end(),
+                    [&](std::uint64_t s) { return s > last_seq_ || recent_.covers(s - 1); })) {
+      std::vector<Record> out;
+      out.reserve(seqs.size());
+      for (auto s : seqs) {
+        if (const Record* r = recent_.find(s)) out.push_back(*r);
+      }
+      return out;
+    }
+  }
   std::lock_guard lk(read_mu_);
   return rows_by_seq(rdb_.get(), seqs);
 }

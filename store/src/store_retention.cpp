@@ -132,6 +132,7 @@ std::error_code SqliteStore::retention_chunk(bool* more) {
   FG_CHECK(x.new_anchor >= anchor_seq_, "the chain anchor moved backwards");
   FG_CHECK(first == 0 || first > x.new_anchor, "a kept row sits at or before the anchor");
   first_seq_ = first;
+  if (x.removed > 0) recent_.clear();  // it must not serve a deleted row
   egm_unbooked_.clear();
   book_seq_ = last_seq_;
   row_count_ -= std::min(row_count_, x.removed);

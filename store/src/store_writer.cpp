@@ -408,6 +408,9 @@ void SqliteStore::commit_batch(std::vector<Op>& ops) {
         type_classes_[type] |= static_cast<std::uint8_t>(1u << k);
       }
       apply_cursor_deltas(deltas);
+      for (const auto& op : ops) {
+        if (op.kind == OpKind::append) recent_.add(op.rec);
+      }
     }
   }
   bool uncounted = false;

@@ -107,6 +107,56 @@ class FakeStore : public store::Store {
     if (!out.empty()) it->second.sent = std::max(it->second.sent, out.back().seq);
     return out;
   }
+  // Like the real store's memory of its latest commits: a read after seq >= last - n is served
+  // at once by read_recent, an older one only by read_after_async (on the worker thread).
+  // Default: everything is "in memory".
+  void keep_recent(std::uint64_t n) {
+    std::lock_guard l(mu_);
+    recent_ = n;
+  }
+  std::size_t async_reads() {
+    std::lock_guard l(mu_);
+    return async_reads_;
+  }
+  std::optional<std::vector<store::Record>> read_recent(const std::string& c,
+                                                        std::uint64_t after, std::size_t max,
+                                                        std::error_code& ec,
+                                                        std::uint64_t* covered) override {
+    {
+      std::lock_guard l(mu_);
+      if (after < last_seq_ && last_seq_ - after > recent_) return std::nullopt;
+    }
+    return read_after(c, after, max, ec, covered);
+  }
+  void read_after_async(const std::string& c, std::uint64_t after, std::size_t max,
+                        ReadAfterHandler done) override {
+    auto job = [this, c, after, max, done] {
+      std::error_code ec;
+      std::uint64_t covered = after;
+      auto rows = read_after(c, after, max, ec, &covered);
+      done(ec, std::move(rows), covered);
+    };
+    {
+      std::lock_guard l(mu_);
+      ++async_reads_;
+      if (hold_reads_) return held_reads_.push_back(std::move(job));
+    }
+    later(std::move(job));
+  }
+  // Keeps read_after_async jobs unanswered until release_reads() (a slow disk, on demand).
+  void hold_reads() {
+    std::lock_guard l(mu_);
+    hold_reads_ = true;
+  }
+  void release_reads() {
+    std::vector<std::function<void()>> jobs;
+    {
+      std::lock_guard l(mu_);
+      hold_reads_ = false;
+      jobs.swap(held_reads_);
+    }
+    for (auto& j : jobs) later(std::move(j));
+  }
   std::error_code ack(const std::string& c, std::uint64_t upto) override {
     std::lock_guard l(mu_);
     ++ack_calls_;
@@ -237,7 +287,10 @@ class FakeStore : public store::Store {
   std::map<std::string, Consumer> consumers_;
   std::map<std::string, std::uint64_t> egm_seq_;
   std::uint64_t last_seq_ = 0, evicted_ = 0;
-  std::size_t ack_calls_ = 0;
+  std::size_t ack_calls_ = 0, async_reads_ = 0;
+  std::uint64_t recent_ = UINT64_MAX;
+  bool hold_reads_ = false;
+  std::vector<std::function<void()>> held_reads_;
   std::mutex qmu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> q_;

@@ -211,3 +211,26 @@ TEST(StoreRetention, RunsOnItsOwnEveryInterval) {
 }
 
 }  // namespace
+
+// Rows retention deleted are never served again, not even from the in-memory window of the
+// latest commits that read_after and get use at the live edge.
+TEST(StoreRetention, DeletedRowsAreNotServedFromMemory) {
+  Fixture f;
+  ASSERT_FALSE(f.s->register_consumer({"req", {}, true}));
+  ASSERT_FALSE(f.s->register_consumer({"late", {}, false}));
+  f.add(9, EventClass::operational);  // seq 1..10, all in the window
+  f.ack_all("req");
+  f.clock.now->fetch_add(2 * 3600 * 1000);
+  ASSERT_FALSE(f.s->run_retention());
+  ASSERT_EQ(f.s->stats().rows, 0u);
+  std::error_code ec;
+  auto rows = f.s->read_after("late", 0, 100, ec, nullptr);
+  EXPECT_FALSE(ec) << ec.message();
+  EXPECT_TRUE(rows.empty()) << "seq " << rows.front().seq << " was deleted";
+  EXPECT_TRUE(f.s->get({3, 10}).value().empty());
+  // New rows are served again, and only they.
+  f.add(1, EventClass::operational);  // seq 11..12
+  rows = f.s->read_after("late", 0, 100, ec, nullptr);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows.front().seq, 11u);
+}

@@ -115,38 +115,96 @@ void DeliveryImpl::pump(ConsumerState& c) {
 
 bool DeliveryImpl::pump_lane(ConsumerState& c, ConsumerState::Lane& lane, std::uint64_t limit,
                              std::optional<std::uint64_t> live_from, std::size_t window) {
-  auto now = steady_now();
-  while (client_->connected() && lane.inflight.size() < window && lane.pos < limit) {
+  while (!lane.reading && client_->connected() && lane.inflight.size() < window &&
+         lane.pos < limit) {
     std::size_t n = std::min(kReadBatch, window - lane.inflight.size());
     std::error_code ec;
     std::uint64_t covered = lane.pos;
-    auto batch = cursors_.read_after(c.opt.name, lane.pos, n, ec, &covered);
-    if (ec) {
-      spdlog::error("delivery: reading for consumer {} failed: {}", c.opt.name, ec.message());
-      return false;
+    auto batch = cursors_.read_recent(c.opt.name, lane.pos, n, ec, &covered);
+    if (!batch) {
+      read_lane_async(c, lane, n);  // on disk only: the store's backlog reader answers later
+      return true;
     }
-    for (auto& r : batch) {
-      if (r.seq > limit) {
-        lane.pos = limit;  // the rest belongs to the live lane
-        return true;
-      }
-      if (!publish_event(c, r, {.after = lane.after, .live_from = live_from})) {
-        rewind(c);  // the link just went down; resend from the cursor after reconnecting
-        return false;
-      }
-      FG_CHECK(r.seq > lane.pos, "the store returned a row at or before the read position");
-      lane.inflight.push_back({r.seq, now});
-      lane.pos = lane.after = r.seq;
-      c.sent_upto = std::max(c.sent_upto, r.seq);
-      ++c.counters.published;
+    switch (take_batch(c, lane, *batch, ec, covered, n, limit, live_from)) {
+      case LaneStep::more: break;
+      case LaneStep::idle: return true;
+      case LaneStep::stop: return false;
     }
-    // Every matching row up to `covered` was returned; a sparse route may have scanned its
-    // budget and found fewer (or none). A short batch is the end for now: go on from there at
-    // the next notify or tick, so one call stays bounded and no empty read follows.
-    lane.pos = std::max(lane.pos, std::min(covered, limit));
-    if (batch.size() < n) return true;
   }
   return true;
+}
+
+DeliveryImpl::LaneStep DeliveryImpl::take_batch(ConsumerState& c, ConsumerState::Lane& lane,
+                                                const std::vector<store::Record>& batch,
+                                                std::error_code ec, std::uint64_t covered,
+                                                std::size_t n, std::uint64_t limit,
+                                                std::optional<std::uint64_t> live_from) {
+  if (ec) {
+    spdlog::error("delivery: reading for consumer {} failed: {}", c.opt.name, ec.message());
+    return LaneStep::stop;
+  }
+  const auto now = steady_now();
+  for (const auto& r : batch) {
+    if (r.seq > limit) {
+      lane.pos = limit;  // the rest belongs to the live lane
+      return LaneStep::idle;
+    }
+    if (!publish_event(c, r, {.after = lane.after, .live_from = live_from})) {
+      rewind(c);  // the link just went down; resend from the cursor after reconnecting
+      return LaneStep::stop;
+    }
+    FG_CHECK(r.seq > lane.pos, "the store returned a row at or before the read position");
+    lane.inflight.push_back({r.seq, now});
+    lane.pos = lane.after = r.seq;
+    c.sent_upto = std::max(c.sent_upto, r.seq);
+    ++c.counters.published;
+  }
+  // Every matching row up to `covered` was returned; a sparse route may have scanned its
+  // budget and found fewer (or none). A short batch is the end for now: go on from there at
+  // the next notify or tick, so one call stays bounded and no empty read follows.
+  lane.pos = std::max(lane.pos, std::min(covered, limit));
+  return batch.size() < n ? LaneStep::idle : LaneStep::more;
+}
+
+void DeliveryImpl::read_lane_async(ConsumerState& c, ConsumerState::Lane& lane, std::size_t n) {
+  const bool live = c.live && &lane == &*c.live;
+  const std::uint64_t id = lane.reading = ++read_ids_;
+  const std::uint64_t after = lane.pos;
+  std::weak_ptr<DeliveryImpl> weak = weak_from_this();
+  std::weak_ptr<ConsumerState> wc = find(c.opt.name);
+  auto ex = ex_;
+  // The answer comes on the store's backlog reader thread: only post back to the loop there.
+  cursors_.read_after_async(
+      c.opt.name, after, n,
+      [weak, wc, ex, live, id, after, n](std::error_code ec, std::vector<store::Record> rows,
+                                         std::uint64_t covered) {
+        boost::asio::post(ex, [weak, wc, live, id, after, n, ec, rows = std::move(rows),
+                               covered] {
+          auto self = weak.lock();
+          auto cs = wc.lock();
+          if (!self || !cs || self->stopped_) return;
+          self->on_lane_read(*cs, live, id, after, n, ec, rows, covered);
+        });
+      });
+}
+
+void DeliveryImpl::on_lane_read(ConsumerState& c, bool live, std::uint64_t id,
+                                std::uint64_t after, std::size_t n, std::error_code ec,
+                                const std::vector<store::Record>& rows, std::uint64_t covered) {
+  ConsumerState::Lane* lane = live ? (c.live ? &*c.live : nullptr) : &c.main;
+  if (!lane || lane->reading != id) return;  // its lane was merged or replaced meanwhile
+  lane->reading = 0;
+  // A rewind, a reset or an ack that moved the lane meanwhile makes the answer stale: read
+  // again from where the lane is now.
+  if (lane->pos == after && c.ready && c.present != false && client_ &&
+      client_->connected()) {
+    constexpr auto kNoLimit = std::numeric_limits<std::uint64_t>::max();
+    const std::uint64_t limit = live || !c.live ? kNoLimit : c.live->from;
+    std::optional<std::uint64_t> live_from;
+    if (live) live_from = c.live->from;
+    if (take_batch(c, *lane, rows, ec, covered, n, limit, live_from) == LaneStep::stop) return;
+  }
+  pump(c);
 }
 
 void DeliveryImpl::merge_live_lane(ConsumerState& c) {
@@ -164,47 +222,80 @@ void DeliveryImpl::merge_live_lane(ConsumerState& c) {
 void DeliveryImpl::pump_replay(ConsumerState& c) {
   if (!c.ready || c.present == false) return;
   while (client_->connected() && c.tokens >= 1 && c.replay_outstanding < c.opt.window) {
-    std::vector<store::Record> batch;
-    bool dead = !c.dead_queue.empty();
-    if (dead) {
-      batch.push_back(std::move(c.dead_queue.front()));
+    if (!c.dead_queue.empty()) {
+      store::Record r = std::move(c.dead_queue.front());
       c.dead_queue.pop_front();
-    } else if (c.replay_active) {
-      std::size_t n = std::min<std::size_t>({kReadBatch, static_cast<std::size_t>(c.tokens),
-                                             c.opt.window - c.replay_outstanding});
-      std::error_code ec;
-      std::uint64_t covered = c.replay_pos;
-      batch = cursors_.read_after(c.opt.name, c.replay_pos, n, ec, &covered);
-      if (!ec && batch.empty() && covered > c.replay_pos && covered < c.replay_end) {
-        c.replay_pos = covered;  // a sparse route: nothing in this stretch, go on next tick
-        return;
-      }
-      if (ec || batch.empty()) {
-        c.replay_active = false;
-        if (ec) spdlog::error("delivery: replay read for {} failed: {}", c.opt.name, ec.message());
-        return;
-      }
-    } else {
-      return;
-    }
-    for (auto& r : batch) {
-      if (!dead && r.seq > c.replay_end) {
-        c.replay_active = false;
-        spdlog::info("delivery: replay for {} done at seq {}", c.opt.name, c.replay_end);
-        return;
-      }
-      StreamMarks marks{.replay = true, .dead_letter = dead};
-      if (!dead) marks.after = c.replay_pos;
-      if (!publish_event(c, r, marks)) return;
+      if (!publish_event(c, r, {.replay = true, .dead_letter = true})) return;
       ++c.counters.replayed;
       c.tokens -= 1;
-      if (!dead) c.replay_pos = r.seq;
+      continue;
     }
-    if (!dead && c.replay_pos >= c.replay_end) {
+    if (!c.replay_active || c.replay_reading) return;
+    std::size_t n = std::min<std::size_t>({kReadBatch, static_cast<std::size_t>(c.tokens),
+                                           c.opt.window - c.replay_outstanding});
+    std::error_code ec;
+    std::uint64_t covered = c.replay_pos;
+    auto batch = cursors_.read_recent(c.opt.name, c.replay_pos, n, ec, &covered);
+    if (!batch) {
+      read_replay_async(c, n);  // a replay reads old rows: the store's backlog reader answers
+      return;
+    }
+    if (!take_replay_batch(c, *batch, ec, covered)) return;
+  }
+}
+
+bool DeliveryImpl::take_replay_batch(ConsumerState& c, const std::vector<store::Record>& batch,
+                                     std::error_code ec, std::uint64_t covered) {
+  if (!ec && batch.empty() && covered > c.replay_pos && covered < c.replay_end) {
+    c.replay_pos = covered;  // a sparse route: nothing in this stretch, go on next tick
+    return false;
+  }
+  if (ec || batch.empty()) {
+    c.replay_active = false;
+    if (ec) spdlog::error("delivery: replay read for {} failed: {}", c.opt.name, ec.message());
+    return false;
+  }
+  for (const auto& r : batch) {
+    if (r.seq > c.replay_end) {
       c.replay_active = false;
       spdlog::info("delivery: replay for {} done at seq {}", c.opt.name, c.replay_end);
+      return false;
     }
+    if (!publish_event(c, r, {.replay = true, .after = c.replay_pos})) return false;
+    ++c.counters.replayed;
+    c.tokens -= 1;
+    c.replay_pos = r.seq;
   }
+  if (c.replay_pos >= c.replay_end) {
+    c.replay_active = false;
+    spdlog::info("delivery: replay for {} done at seq {}", c.opt.name, c.replay_end);
+    return false;
+  }
+  return true;
+}
+
+void DeliveryImpl::read_replay_async(ConsumerState& c, std::size_t n) {
+  const std::uint64_t id = c.replay_reading = ++read_ids_;
+  const std::uint64_t after = c.replay_pos;
+  std::weak_ptr<DeliveryImpl> weak = weak_from_this();
+  std::weak_ptr<ConsumerState> wc = find(c.opt.name);
+  auto ex = ex_;
+  cursors_.read_after_async(
+      c.opt.name, after, n,
+      [weak, wc, ex, id, after](std::error_code ec, std::vector<store::Record> rows,
+                                std::uint64_t covered) {
+        boost::asio::post(ex, [weak, wc, id, after, ec, rows = std::move(rows), covered] {
+          auto self = weak.lock();
+          auto cs = wc.lock();
+          if (!self || !cs || self->stopped_ || cs->replay_reading != id) return;
+          cs->replay_reading = 0;
+          // A new replay request or a finished one meanwhile makes the answer stale.
+          if (!cs->replay_active || cs->replay_pos != after || !cs->ready ||
+              cs->present == false || !self->client_ || !self->client_->connected())
+            return self->pump_replay(*cs);
+          if (self->take_replay_batch(*cs, rows, ec, covered)) self->pump_replay(*cs);
+        });
+      });
 }
 
 void DeliveryImpl::handle_ack(const std::shared_ptr<ConsumerState>& c, const std::string& topic,

@@ -39,6 +39,7 @@ struct ConsumerState {
     std::uint64_t pos = 0;          // read position (last seq handed to the broker or scanned)
     std::uint64_t after = 0;        // last seq published on the lane: the next event's "after"
     std::deque<Inflight> inflight;  // published, not yet acked, in seq order
+    std::uint64_t reading = 0;      // id of the store read in flight (rows on disk only), 0: none
   };
   Lane main;                        // ordered; with a live lane: the backlog up to live->from
   // live_first only: new events (seq > from) while the backlog drains. Its acks arrive as
@@ -59,6 +60,7 @@ struct ConsumerState {
   // Replay: events (pos, end] re-read from the store and flagged "replay": true.
   bool replay_active = false;
   std::uint64_t replay_pos = 0, replay_end = 0;
+  std::uint64_t replay_reading = 0;      // id of the replay's store read in flight, 0: none
   std::deque<store::Record> dead_queue;  // dead letters being redelivered
   double tokens = 0;                     // replay token bucket (events)
   // Replay requests: a bucket of kReplayRequestBurst, one more every kReplayRequestEveryMs.
@@ -124,8 +126,25 @@ class DeliveryImpl : public std::enable_shared_from_this<DeliveryImpl> {
   // the stream was rewound or a read failed.
   bool pump_lane(ConsumerState& c, ConsumerState::Lane& lane, std::uint64_t limit,
                  std::optional<std::uint64_t> live_from, std::size_t window);
+  // Publishes one batch read for the lane (more: a full batch, read on; idle: the end for now;
+  // stop: the stream was rewound or the read failed).
+  enum class LaneStep { more, idle, stop };
+  LaneStep take_batch(ConsumerState& c, ConsumerState::Lane& lane,
+                      const std::vector<store::Record>& batch, std::error_code ec,
+                      std::uint64_t covered, std::size_t n, std::uint64_t limit,
+                      std::optional<std::uint64_t> live_from);
+  // Rows no longer in the store's memory: read on the store's backlog reader, answered on the
+  // loop (on_lane_read); the lane reads nothing else meanwhile. A stale answer is dropped.
+  void read_lane_async(ConsumerState& c, ConsumerState::Lane& lane, std::size_t n);
+  void on_lane_read(ConsumerState& c, bool live, std::uint64_t id, std::uint64_t after,
+                    std::size_t n, std::error_code ec, const std::vector<store::Record>& rows,
+                    std::uint64_t covered);
   void merge_live_lane(ConsumerState& c);
   void pump_replay(ConsumerState& c);
+  // Publishes one replay batch; false when the replay is done, failed or waits for a tick.
+  bool take_replay_batch(ConsumerState& c, const std::vector<store::Record>& batch,
+                         std::error_code ec, std::uint64_t covered);
+  void read_replay_async(ConsumerState& c, std::size_t n);
   bool publish_event(ConsumerState& c, const store::Record& r, const StreamMarks& marks);
   void handle_ack(const std::shared_ptr<ConsumerState>& c, const std::string& topic,
                   std::string_view payload);
@@ -162,6 +181,7 @@ class DeliveryImpl : public std::enable_shared_from_this<DeliveryImpl> {
   boost::asio::steady_timer tick_timer_, health_timer_;
   bool started_ = false, stopped_ = false, pump_scheduled_ = false;
   std::uint64_t live_pos_ = 0, appended_hint_ = 0;
+  std::uint64_t read_ids_ = 0;  // the last id given to a store read in flight
   SteadyTime last_tick_{};
   SteadyTime next_health_{};  // poll() only
   SteadyTime last_backlog_sample_{};

@@ -11,7 +11,9 @@
 // callbacks run on that writer thread and must be quick (post elsewhere); never call the
 // blocking methods (append_sync, ack, register_consumer, ...) from inside a callback or from
 // an event loop: they wait for that thread. Reads (read_after, get, query) use their own
-// connection and are bounded (a batch, a scan budget); stats() reads counters only.
+// connection and are bounded (a batch, a scan budget); stats() reads counters only. An event
+// loop reads a consumer's rows with read_recent (memory only: the latest commits) and, when
+// that says nullopt, read_after_async (the store's backlog reader thread).
 
 #include <array>
 #include <chrono>
@@ -259,6 +261,19 @@ class ConsumerCursors {
   virtual std::vector<Record> read_after(const std::string& consumer, std::uint64_t after_seq,
                                          std::size_t max, std::error_code& ec,
                                          std::uint64_t* covered = nullptr) = 0;
+  // read_after's answer when it needs no database: every row after after_seq is still in the
+  // store's memory of its latest commits (a consumer at the live edge). nullopt when the rows
+  // are on disk only: then read_after_async. Never does I/O, so an event loop may call it.
+  virtual std::optional<std::vector<Record>> read_recent(const std::string& consumer,
+                                                         std::uint64_t after_seq,
+                                                         std::size_t max, std::error_code& ec,
+                                                         std::uint64_t* covered) = 0;
+  // read_after on the store's backlog reader thread; done runs there (post it to your loop)
+  // with the rows and covered, or an error (busy when the reader's queue is full, closed).
+  using ReadAfterHandler =
+      std::function<void(std::error_code, std::vector<Record>, std::uint64_t covered)>;
+  virtual void read_after_async(const std::string& consumer, std::uint64_t after_seq,
+                                std::size_t max, ReadAfterHandler done) = 0;
   // Cumulative ack; durable when it returns / when the handler fires (writer thread).
   // upto == the last accepted ack: ok, no-op. upto below it: ack_backwards; above the highest
   // seq served by read_after since open: ack_beyond_sent (that starts at the durable cursor
