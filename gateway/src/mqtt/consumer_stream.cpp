@@ -166,26 +166,34 @@ DeliveryImpl::LaneStep DeliveryImpl::take_batch(ConsumerState& c, ConsumerState:
   return batch.size() < n ? LaneStep::idle : LaneStep::more;
 }
 
-void DeliveryImpl::read_lane_async(ConsumerState& c, ConsumerState::Lane& lane, std::size_t n) {
-  const bool live = c.live && &lane == &*c.live;
-  const std::uint64_t id = lane.reading = ++read_ids_;
-  const std::uint64_t after = lane.pos;
+void DeliveryImpl::read_async(ConsumerState& c, std::uint64_t after, std::size_t n,
+                              ReadAnswer then) {
   std::weak_ptr<DeliveryImpl> weak = weak_from_this();
   std::weak_ptr<ConsumerState> wc = find(c.opt.name);
   auto ex = ex_;
   // The answer comes on the store's backlog reader thread: only post back to the loop there.
   cursors_.read_after_async(
       c.opt.name, after, n,
-      [weak, wc, ex, live, id, after, n](std::error_code ec, std::vector<store::Record> rows,
-                                         std::uint64_t covered) {
-        boost::asio::post(ex, [weak, wc, live, id, after, n, ec, rows = std::move(rows),
-                               covered] {
+      [weak, wc, ex, then = std::move(then)](std::error_code ec, std::vector<store::Record> rows,
+                                             std::uint64_t covered) {
+        boost::asio::post(ex, [weak, wc, then, ec, rows = std::move(rows), covered] {
           auto self = weak.lock();
           auto cs = wc.lock();
           if (!self || !cs || self->stopped_) return;
-          self->on_lane_read(*cs, live, id, after, n, ec, rows, covered);
+          then(*self, *cs, ec, rows, covered);
         });
       });
+}
+
+void DeliveryImpl::read_lane_async(ConsumerState& c, ConsumerState::Lane& lane, std::size_t n) {
+  const bool live = c.live && &lane == &*c.live;
+  const std::uint64_t id = lane.reading = ++read_ids_;
+  const std::uint64_t after = lane.pos;
+  read_async(c, after, n,
+             [live, id, after, n](DeliveryImpl& self, ConsumerState& cs, std::error_code ec,
+                                  const std::vector<store::Record>& rows, std::uint64_t covered) {
+               self.on_lane_read(cs, live, id, after, n, ec, rows, covered);
+             });
 }
 
 void DeliveryImpl::on_lane_read(ConsumerState& c, bool live, std::uint64_t id,
@@ -277,25 +285,17 @@ bool DeliveryImpl::take_replay_batch(ConsumerState& c, const std::vector<store::
 void DeliveryImpl::read_replay_async(ConsumerState& c, std::size_t n) {
   const std::uint64_t id = c.replay_reading = ++read_ids_;
   const std::uint64_t after = c.replay_pos;
-  std::weak_ptr<DeliveryImpl> weak = weak_from_this();
-  std::weak_ptr<ConsumerState> wc = find(c.opt.name);
-  auto ex = ex_;
-  cursors_.read_after_async(
-      c.opt.name, after, n,
-      [weak, wc, ex, id, after](std::error_code ec, std::vector<store::Record> rows,
-                                std::uint64_t covered) {
-        boost::asio::post(ex, [weak, wc, id, after, ec, rows = std::move(rows), covered] {
-          auto self = weak.lock();
-          auto cs = wc.lock();
-          if (!self || !cs || self->stopped_ || cs->replay_reading != id) return;
-          cs->replay_reading = 0;
-          // A new replay request or a finished one meanwhile makes the answer stale.
-          if (!cs->replay_active || cs->replay_pos != after || !cs->ready ||
-              cs->present == false || !self->client_ || !self->client_->connected())
-            return self->pump_replay(*cs);
-          if (self->take_replay_batch(*cs, rows, ec, covered)) self->pump_replay(*cs);
-        });
-      });
+  read_async(c, after, n,
+             [id, after](DeliveryImpl& self, ConsumerState& cs, std::error_code ec,
+                         const std::vector<store::Record>& rows, std::uint64_t covered) {
+               if (cs.replay_reading != id) return;
+               cs.replay_reading = 0;
+               // A new replay request or a finished one meanwhile makes the answer stale.
+               if (!cs.replay_active || cs.replay_pos != after || !cs.ready ||
+                   cs.present == false || !self.client_ || !self.client_->connected())
+                 return self.pump_replay(cs);
+               if (self.take_replay_batch(cs, rows, ec, covered)) self.pump_replay(cs);
+             });
 }
 
 void DeliveryImpl::handle_ack(const std::shared_ptr<ConsumerState>& c, const std::string& topic,

@@ -136,6 +136,12 @@ class DeliveryImpl : public std::enable_shared_from_this<DeliveryImpl> {
   // Rows no longer in the store's memory: read on the store's backlog reader, answered on the
   // loop (on_lane_read); the lane reads nothing else meanwhile. A stale answer is dropped.
   void read_lane_async(ConsumerState& c, ConsumerState::Lane& lane, std::size_t n);
+  // read_after_async for consumer c; `then` runs on the loop with the answer unless the
+  // delivery stopped or the consumer went away meanwhile.
+  using ReadAnswer =
+      std::function<void(DeliveryImpl&, ConsumerState&, std::error_code,
+                         const std::vector<store::Record>&, std::uint64_t covered)>;
+  void read_async(ConsumerState& c, std::uint64_t after, std::size_t n, ReadAnswer then);
   void on_lane_read(ConsumerState& c, bool live, std::uint64_t id, std::uint64_t after,
                     std::size_t n, std::error_code ec, const std::vector<store::Record>& rows,
                     std::uint64_t covered);
