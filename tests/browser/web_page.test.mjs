@@ -163,8 +163,15 @@ try {
       await page.waitForSelector(`${tile}[data-state~="door-open"]`);
       assert.match(await page.textContent(tile), /Door open/);
       assert.match(await page.textContent('#floor-summary'), /[0-9]+ door open/);
-      const box = await page.locator(tile).boundingBox();
-      assert.ok(box && box.y + box.height <= size.height, `tile below the first screen at ${size.width}x${size.height}`);
+      // The live push may replace the tile between two looks: wait (bounded) for a laid-out
+      // tile whose bottom is on the first screen; a tile below it never passes.
+      const onFirstScreen = await page.waitForFunction(({ sel, h }) => {
+        const el = document.querySelector(sel);
+        if (!el) return false;
+        const r = el.getBoundingClientRect();
+        return r.height > 0 && r.bottom <= h;
+      }, { sel: tile, h: size.height }, { timeout: 5000 }).then(() => true, () => false);
+      assert.ok(onFirstScreen, `tile below the first screen at ${size.width}x${size.height}`);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       assert.ok(overflow <= 0, `horizontal scrolling of ${overflow}px at ${size.width}x${size.height}`);
       if (size.width === 1024) await shot('web-floor.png', true);
