@@ -36,8 +36,6 @@ class RecentRows {
   ScanResult read(const Route& route, std::uint64_t after, std::uint64_t upto, std::size_t max,
                   std::size_t budget) const;
 
-  std::size_t size() const { return rows_.size(); }
-
  private:
   static std::size_t weight(const Record& r);
   std::size_t max_rows_;

@@ -93,8 +93,8 @@ std::vector<Record> SqliteStore::read_stored(StmtCache& db, const std::string& c
       ec = make_error_code(Errc::unknown_consumer);
       return {};
     }
-    upto = last_seq_;
     route = it->second.spec.route;
+    upto = last_seq_;
     tables = tables_for(route);
   }
   ScanResult res;

@@ -16,6 +16,8 @@ namespace floorgate::gateway {
 namespace {
 
 constexpr std::size_t kReadBatch = 256;
+// A lane's read limit when nothing beyond it belongs to another lane.
+constexpr auto kNoLimit = std::numeric_limits<std::uint64_t>::max();
 // A "since" more than this far ahead of the gateway clock is rejected as "in the future".
 constexpr std::int64_t kFutureSlackMs = 60'000;
 
@@ -103,7 +105,6 @@ void DeliveryImpl::pump(ConsumerState& c) {
                  "while its backlog drains beside them",
                  c.opt.name, appended_hint_ - c.acked, l.from);
   }
-  constexpr auto kNoLimit = std::numeric_limits<std::uint64_t>::max();
   if (c.live && !pump_lane(c, *c.live, kNoLimit, c.live->from, c.opt.window)) return;
   // Beside a live lane the backlog keeps a quarter of the window in flight: a live event then
   // never waits behind more than that in the broker's and the consumer's queues.
@@ -206,7 +207,6 @@ void DeliveryImpl::on_lane_read(ConsumerState& c, bool live, std::uint64_t id,
   // again from where the lane is now.
   if (lane->pos == after && c.ready && c.present != false && client_ &&
       client_->connected()) {
-    constexpr auto kNoLimit = std::numeric_limits<std::uint64_t>::max();
     const std::uint64_t limit = live || !c.live ? kNoLimit : c.live->from;
     std::optional<std::uint64_t> live_from;
     if (live) live_from = c.live->from;
