@@ -627,6 +627,39 @@ BusConfig uart_bus(const char* preset) {
 }
 }  // namespace
 
+// An answer that comes after its reply timeout is still on its way when the engine sends the
+// byte-identical retry, and the EGM answers the retry with a copy: the engine reads whichever
+// copy comes first, and the other arrives later. Read as the answer to the next poll (a
+// general poll's answer carries no address), it is taken for another machine's exception
+// while that machine's own is implied-ACKed by the poll after: a wrong event and a lost one.
+// After an exchange in which an attempt timed out, the engine keeps the line quiet for the
+// machine's reply window, so the late copy falls on an idle line and is dropped.
+TEST(SasEngine, ALateAnswersSecondCopyIsNotTakenForTheNextMachinesAnswer) {
+  FakeEgm one, two;
+  two.addr = 2;
+  one.reply_delay_ms = two.reply_delay_ms = 100;  // both slow, within the 150 ms pty window
+  Harness h(bus_with({1, 2}), {&one, &two});
+  h.engine->start();
+  h.run_for(5000);
+  ASSERT_TRUE(h.engine->status()[0].link_up);
+  ASSERT_TRUE(h.engine->status()[1].link_up);
+  const std::size_t from = h.events.size();
+  one.queue = {0x11};
+  one.late = {160};  // its next answer misses the window; the retry's copy comes at +100
+  two.queue = {0x13, 0x14, 0x15, 0x16, 0x13, 0x14};
+  h.run_for(5000);
+  ASSERT_TRUE(one.queue.empty() && two.queue.empty());
+  ASSERT_GE(h.engine->status()[0].timeouts, 1u);
+  std::map<std::string, std::vector<std::uint8_t>> reported;
+  for (std::size_t i = from; i < h.events.size(); ++i) {
+    const auto& ev = h.events[i];
+    if (ev.source.rfind("sas:0x", 0) != 0) continue;
+    reported[ev.egm].push_back(static_cast<std::uint8_t>(std::stoi(ev.source.substr(4), nullptr, 16)));
+  }
+  EXPECT_EQ(reported["egm-1"], one.acked);
+  EXPECT_EQ(reported["egm-2"], two.acked);
+}
+
 // A machine that needs 120 ms to answer: with the UART defaults every poll times out, its late
 // answers are dropped as line noise and the next poll implied-ACKs them: events lost on the
 // machine. With the `slow` preset nothing times out and every event is reported.

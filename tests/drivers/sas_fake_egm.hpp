@@ -27,6 +27,7 @@ struct FakeEgm {
   int corrupt_next = 0;                       // corrupt the CRC of the next N data replies
   std::int64_t reply_delay_ms = 2;            // first reply byte this long after the poll
   std::int64_t split_gap_ms = 0;              // > 0: the second half of a reply comes this late
+  std::deque<std::int64_t> late;             // delays of the next replies (then reply_delay_ms)
   std::int64_t wall_ms = 0;                   // the host's wall clock (the Harness keeps it)
   std::int64_t clock_offset_ms = 0;           // this EGM's clock minus the host's
   int clock_sets = 0;                         // LP 7F received
@@ -260,7 +261,12 @@ struct Harness {
             --mark_in_next_reply;
             wire_bytes.insert(wire_bytes.begin() + 1, {0xFF, 0x00});
           }
-          const std::int64_t at = now + e->reply_delay_ms;
+          std::int64_t delay = e->reply_delay_ms;
+          if (!e->late.empty()) {
+            delay = e->late.front();
+            e->late.pop_front();
+          }
+          const std::int64_t at = now + delay;
           if (e->split_gap_ms > 0 && wire_bytes.size() > 1) {
             // A USB adapter's latency timer: the reply arrives in two chunks.
             const auto half = static_cast<std::ptrdiff_t>(wire_bytes.size() / 2);

@@ -106,6 +106,7 @@ struct Engine::Pending {
   int sends = 1;                 // 1 + byte-identical resends
   std::int64_t sent_at = 0;
   std::int64_t last_rx = -1;
+  bool timed_out = false;        // an attempt timed out: a copy of its answer may still come
 };
 
 }  // namespace floorgate::drivers::sas

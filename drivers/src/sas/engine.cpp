@@ -389,7 +389,12 @@ void Engine::end_exchange(std::int64_t next_due) {
   e.next_due = next_due > 0 ? next_due : now + (e.st.link_up ? e.cfg.poll_period.count()
                                                              : kDownPollMs);
   last_end_ = now;
-  bus_ready_at_ = now;
+  // An attempt that timed out may still be answered, and its retry may have been answered
+  // too (a byte-identical copy): whichever came second is still on its way. Read as the answer
+  // to the next poll it would be taken for that machine's event (a general poll's answer has
+  // no address) while that machine's own is implied-ACKed: a wrong event and a lost one. So
+  // the line stays quiet for this machine's reply window; what arrives meanwhile is dropped.
+  bus_ready_at_ = pending_->timed_out ? now + e.reply_timeout : now;
   pending_.reset();
   rx_.clear();
   rx_corrupt_ = false;
@@ -397,7 +402,10 @@ void Engine::end_exchange(std::int64_t next_due) {
 
 void Engine::exchange_failed(bool timeout, bool crc) {
   auto& e = *egms_[pending_->egm];
-  if (timeout) e.st.timeouts++;
+  if (timeout) {
+    e.st.timeouts++;
+    pending_->timed_out = true;
+  }
   if (crc) e.st.crc_errors++;
   std::size_t idx = pending_->egm;
   note_failure(idx);
