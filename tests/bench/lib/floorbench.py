@@ -225,9 +225,12 @@ def egm_id(n):
 
 class Simulators:
     """n_egms virtual SAS machines in ceil(n/112) simulator processes, 16 per bus, buses
-    alternating pty and TCP. Machine k (1-based) is egm-k."""
+    alternating pty and TCP (links="mixed"), or all "pty" or all "tcp". Machine k (1-based) is
+    egm-k."""
 
-    def __init__(self, workdir, n_egms, rate=0.0, seed=7, tcp_only=False):
+    def __init__(self, workdir, n_egms, rate=0.0, seed=7, links="mixed"):
+        if links not in ("mixed", "pty", "tcp"):
+            raise ValueError(f"links: {links!r}")
         self.workdir = workdir
         self.procs, self.controls, self.buses = [], [], []
         self.addr_of = {}  # egm id -> (sim index, address)
@@ -242,7 +245,7 @@ class Simulators:
             for b in range((in_sim + EGMS_PER_BUS - 1) // EGMS_PER_BUS):
                 bus_n = len(self.buses)
                 count = min(EGMS_PER_BUS, in_sim - b * EGMS_PER_BUS)
-                if bus_n % 2 == 1 or tcp_only:
+                if links == "tcp" or (links == "mixed" and bus_n % 2 == 1):
                     port = free_port()
                     argv += ["--tcp", f"127.0.0.1:{port}"]
                     bus = {"id": f"bus{bus_n}", "driver": "sas-tcp", "endpoint": f"127.0.0.1:{port}"}
