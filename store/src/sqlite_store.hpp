@@ -74,6 +74,7 @@ class SqliteStore final : public Store {
                                                  std::uint64_t* covered) override;
   void read_after_async(const std::string& consumer, std::uint64_t after_seq, std::size_t max,
                         ReadAfterHandler done) override;
+  std::optional<std::vector<Record>> get_recent(std::uint64_t after, std::size_t max) override;
   std::error_code ack(const std::string& consumer, std::uint64_t upto) override;
   void ack_async(const std::string& consumer, std::uint64_t upto, AckHandler done) override;
   core::Result<std::optional<std::uint64_t>> seq_at_time(std::int64_t since_ms) override;

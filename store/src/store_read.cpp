@@ -248,6 +248,19 @@ core::Result<std::vector<Record>> SqliteStore::get(const std::vector<std::uint64
   return rows_by_seq(rdb_.get(), seqs);
 }
 
+std::optional<std::vector<Record>> SqliteStore::get_recent(std::uint64_t after, std::size_t max) {
+  std::lock_guard lk(mu_);
+  std::vector<Record> out;
+  if (after >= last_seq_) return out;
+  if (!recent_.covers(after)) return std::nullopt;
+  const std::uint64_t upto = last_seq_ - after > max ? after + max : last_seq_;
+  out.reserve(static_cast<std::size_t>(upto - after));
+  for (std::uint64_t s = after + 1; s <= upto; ++s) {
+    if (const Record* r = recent_.find(s)) out.push_back(*r);
+  }
+  return out;
+}
+
 core::Result<std::vector<Record>> SqliteStore::query(const QueryFilter& f) {
   std::lock_guard lk(read_mu_);
   return query_rows(rdb_.get(), f);

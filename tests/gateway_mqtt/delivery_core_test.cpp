@@ -437,3 +437,33 @@ TEST(DeliveryCore, AStaleBacklogReadIsDroppedAndTheStreamReadsAgainFromItsCursor
   ASSERT_EQ(seqs.size(), 20u);
   EXPECT_EQ(std::vector<std::uint64_t>(seqs.begin() + 10, seqs.end()), range(6, 15));
 }
+
+// The live copy (QoS 0, best effort) reads only what the store holds in memory, never the
+// database on the loop: rows that left memory before it got to them (here: ten appended while
+// only four fit) are skipped there and counted. The consumer's own stream still gets each one.
+TEST(DeliveryCore, TheLiveCopyReadsOnlyMemoryAndSkipsRowsThatLeftIt) {
+  FakeStore store;
+  store.keep_recent(4);
+  auto opt = mqtt_options(1);
+  opt.live_copy = true;
+  Core c(store, {consumer("a")}, opt);
+  c.link->connect();
+  auto live = [&] {
+    std::vector<std::uint64_t> seqs;
+    for (auto& s : c.link->sent()) {
+      if (s.topic.rfind(kTestRoot + "/live/", 0) != 0) continue;
+      seqs.push_back(json::parse(s.payload).as_object().at("seq").as_int64());
+    }
+    return seqs;
+  };
+  c.delivery->notify_appended(fill(store, 10));
+  c.poll();
+  EXPECT_TRUE(live().empty());
+  EXPECT_EQ(c.delivery->stats().live_skipped, 10u);
+  c.delivery->notify_appended(store.add(make_event(10)).seq);
+  c.poll();
+  EXPECT_EQ(live(), std::vector<std::uint64_t>{11});
+  EXPECT_EQ(c.delivery->stats().live_published, 1u);
+  wait_registered(c, "a", 11);
+  EXPECT_EQ(c.link->seqs("a"), range(1, 11));
+}

@@ -212,6 +212,15 @@ class FakeStore : public store::Store {
       if (auto it = rows_.find(s); it != rows_.end()) out.push_back(it->second);
     return out;
   }
+  // keep_recent() rules what is "in memory", as for read_recent.
+  std::optional<std::vector<store::Record>> get_recent(std::uint64_t after, std::size_t max) override {
+    std::lock_guard l(mu_);
+    if (after < last_seq_ && last_seq_ - after > recent_) return std::nullopt;
+    std::vector<store::Record> out;
+    for (auto it = rows_.upper_bound(after); it != rows_.end() && out.size() < max; ++it)
+      out.push_back(it->second);
+    return out;
+  }
   // Newest first, by EGM only (what the delivery tests need).
   core::Result<std::vector<store::Record>> query(const store::QueryFilter& f) override {
     std::lock_guard l(mu_);

@@ -500,8 +500,19 @@ TEST(StoreConsumer, ReadsOfJustCommittedRowsEqualReadsFromTheTables) {
     ASSERT_EQ(got.size(), 2u);
     EXPECT_EQ(got[0].seq, 5u);
     EXPECT_EQ(got[1].seq, 60u);
+    // The loop's form: the rows after a seq, from memory only.
+    auto recent = s->get_recent(55, 3);
+    ASSERT_TRUE(recent.has_value());
+    ASSERT_EQ(recent->size(), 3u);
+    EXPECT_EQ((*recent)[0].seq, 56u);
+    EXPECT_EQ((*recent)[2].seq, 58u);
+    EXPECT_EQ((*recent)[0].hash, memory_rows[55].hash);
+    ASSERT_TRUE(s->get_recent(60, 10).has_value());
+    EXPECT_TRUE(s->get_recent(60, 10)->empty());
   }
   auto s = open_at(path);
+  // A store just opened holds nothing in memory: the rows are only in the tables.
+  EXPECT_FALSE(s->get_recent(0, 10).has_value());
   EXPECT_EQ(read_everything(*s, names, 60), from_memory);
   std::error_code ec;
   auto stored = s->read_after("all", 0, 100, ec, nullptr);

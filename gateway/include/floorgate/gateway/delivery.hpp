@@ -119,6 +119,7 @@ struct DeliveryStats {
   std::uint64_t ack_commit_errors = 0;
   std::uint64_t health_published = 0;
   std::uint64_t live_published = 0;
+  std::uint64_t live_skipped = 0;     // rows the live copy skipped: gone from memory first
   std::uint64_t ticks = 0;  // delivery ticks run; each pumps every consumer (tests wait on it)
   std::vector<ConsumerDeliveryStats> consumers;
 };

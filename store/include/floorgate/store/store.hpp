@@ -211,8 +211,12 @@ class EventLog {
   virtual void seq_at_time_async(std::int64_t since_ms,
                                  ReadHandler<std::optional<std::uint64_t>> done) = 0;
 
-  // Loads specific events (seqs not kept are left out).
+  // Loads specific events (seqs not kept are left out). Blocking: tools, tests, start-up.
   virtual core::Result<std::vector<Record>> get(const std::vector<std::uint64_t>& seqs) = 0;
+  // The rows after `after`, in seq order, at most max, when they are among the latest commits
+  // the store keeps in memory (empty when nothing is newer); nullopt when the row after `after`
+  // is no longer there. No I/O: safe on the event loop (the live copy reads with it).
+  virtual std::optional<std::vector<Record>> get_recent(std::uint64_t after, std::size_t max) = 0;
 
   // The event browser: newest first, at most filter.limit (capped at 10,000).
   virtual core::Result<std::vector<Record>> query(const QueryFilter& filter) = 0;
