@@ -53,4 +53,16 @@ ScanResult RecentRows::read(const Route& route, std::uint64_t after, std::uint64
   return res;
 }
 
+std::optional<std::uint64_t> RecentRows::count(const Route& route, std::uint64_t after,
+                                               std::uint64_t upto) const {
+  if (after >= upto) return 0;
+  if (!covers(after) || upto > rows_.back().seq) return std::nullopt;
+  const std::uint64_t first = rows_.front().seq;
+  std::uint64_t n = 0;
+  for (std::uint64_t seq = std::max(after + 1, first); seq <= upto; ++seq) {
+    n += selects(route, rows_[seq - first]) ? 1 : 0;
+  }
+  return n;
+}
+
 }  // namespace floorgate::store::detail

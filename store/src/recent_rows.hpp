@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <vector>
 
 #include "scan.hpp"
@@ -35,6 +36,10 @@ class RecentRows {
   // selects with after < seq <= upto, examining at most budget rows.
   ScanResult read(const Route& route, std::uint64_t after, std::uint64_t upto, std::size_t max,
                   std::size_t budget) const;
+  // count_route()'s answer from memory: how many rows the route selects with
+  // after < seq <= upto, when every one of them is here (nullopt otherwise).
+  std::optional<std::uint64_t> count(const Route& route, std::uint64_t after,
+                                     std::uint64_t upto) const;
 
  private:
   static std::size_t weight(const Record& r);

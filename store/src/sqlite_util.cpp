@@ -94,6 +94,13 @@ Stmt& StmtCache::get(const std::string& sql, int slot) {
   return it->second;
 }
 
+int step_once(StmtCache& cache, const std::string& sql) {
+  Stmt& st = cache.get(sql);
+  const int rc = st.valid() ? st.step() : sqlite3_errcode(cache.db());
+  st.reset();  // a finished statement holds nothing, but keep the cache's contract
+  return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
 int exec(sqlite3* db, std::string_view sql) {
   std::string s(sql);
   return sqlite3_exec(db, s.c_str(), nullptr, nullptr, nullptr);

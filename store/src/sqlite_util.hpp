@@ -61,6 +61,9 @@ class StmtCache {
   std::unordered_map<std::string, Stmt> map_;
 };
 
+// Runs one statement without results prepared once in `cache` (BEGIN, COMMIT on a hot path:
+// no parse per call); SQLITE_OK when it ran to the end, else the SQLite result code.
+int step_once(StmtCache& cache, const std::string& sql);
 // Runs one or more statements without results; returns the SQLite result code.
 int exec(sqlite3* db, std::string_view sql);
 // Runs a query that returns one integer (0 when no row).

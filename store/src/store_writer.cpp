@@ -243,7 +243,13 @@ std::error_code SqliteStore::apply_ack(Op& op, CursorDeltas& deltas) {
   d.acked = op.upto;
   if (counted == acked && op.upto - acked <= kSyncCountSpan) {
     int rc = SQLITE_OK;
-    auto n = count_route(wcache_, c->second.spec.route, acked, op.upto, &rc);
+    std::optional<std::uint64_t> in_memory;
+    {
+      std::lock_guard lk(mu_);  // (only this thread changes recent_, but readers hold mu_)
+      in_memory = recent_.count(c->second.spec.route, acked, op.upto);
+    }
+    // Acked rows were just delivered: nearly always still in memory, counted without a query.
+    auto n = in_memory ? *in_memory : count_route(wcache_, c->second.spec.route, acked, op.upto, &rc);
     if (rc == SQLITE_OK) {
       d.pending -= static_cast<std::int64_t>(n);
       d.counted = op.upto;
@@ -255,7 +261,8 @@ std::error_code SqliteStore::apply_ack(Op& op, CursorDeltas& deltas) {
 }
 
 std::error_code SqliteStore::write_consumer_counters(const CursorDeltas& deltas) {
-  Stmt st(wdb_.get(), "UPDATE consumer SET acked=?1, pending=?2, counted=?3 WHERE name=?4");
+  if (deltas.empty()) return {};
+  Stmt& st = wcache_.get("UPDATE consumer SET acked=?1, pending=?2, counted=?3 WHERE name=?4");
   for (const auto& [name, d] : deltas) {
     auto c = consumers_.find(name);
     if (c == consumers_.end()) continue;
@@ -350,7 +357,7 @@ void SqliteStore::commit_batch(std::vector<Op>& ops) {
   Hash hash = last_hash_;
   std::uint64_t seq = last_seq_;
   std::size_t appended = 0;
-  std::error_code ec = sqlite_error(exec(wdb_.get(), "BEGIN IMMEDIATE"));
+  std::error_code ec = sqlite_error(step_once(wcache_, "BEGIN IMMEDIATE"));
   for (std::size_t i = 0; i < ops.size() && !ec; ++i) {
     if (ops[i].kind == OpKind::append) {
       ec = apply_append(ops[i], deltas, b, hash, seq);
@@ -369,7 +376,7 @@ void SqliteStore::commit_batch(std::vector<Op>& ops) {
   std::chrono::microseconds commit_took{0};
   if (!ec) {
     const auto t0 = std::chrono::steady_clock::now();  // the commit is the fsync (WAL)
-    ec = sqlite_error(exec(wdb_.get(), "COMMIT"));
+    ec = sqlite_error(step_once(wcache_, "COMMIT"));
     commit_took = std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::now() - t0);
   }

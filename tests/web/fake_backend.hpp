@@ -338,7 +338,8 @@ class FakeBackend : public floorgate::gateway::web::Backend {
            "floorgate_consumer_unacked{consumer=\"sms\"} 3\n";
   }
 
-  void subscribe_live(std::function<void(const json::object&)> on_live) override {
+  void subscribe_live(std::function<void(const json::object&)> on_live,
+                      std::function<bool()> /*listening*/) override {
     live_ = std::move(on_live);
   }
 

@@ -56,8 +56,10 @@ struct Appliance::Impl final : app::ApplianceControl {
   void record_audit(std::string type, std::string attrs_json) override {
     rt.emit(std::move(type), drivers::EventClass::security, std::move(attrs_json));
   }
-  void set_live_feed(std::function<void(const boost::json::object&)> feed) override {
+  void set_live_feed(std::function<void(const boost::json::object&)> feed,
+                     std::function<bool()> listening) override {
     rt.live = std::move(feed);
+    rt.live_listening = std::move(listening);
   }
   std::string request_rom_check(const std::string& bus, const std::string& egm) override {
     auto it = rt.buses.find(bus);
@@ -277,7 +279,8 @@ void Appliance::Impl::on_durable(const store::Record& r) {
   }
   if (rt.delivery) rt.delivery->notify_appended(r.seq);
   rt.floor.apply(r.egm, r.type, r.attrs_json, r.ts_gw_ms);
-  if (rt.live) rt.live(app::event_json(r));
+  // The page's copy is built only while a viewer has it open (a parse of the attributes).
+  if (rt.live_wanted()) rt.live(app::event_json(r));
 }
 
 void Appliance::Impl::publish_status(const std::string& egm_id) {
@@ -293,7 +296,7 @@ void Appliance::Impl::publish_status(const std::string& egm_id) {
     if (e.denomination_cents) info.denomination = std::to_string(*e.denomination_cents);
     info.last_seen_ms = e.last_poll_ms;
     rt.delivery->publish_egm_status(info);
-    if (rt.live) {
+    if (rt.live_wanted()) {
       boost::json::object o{{"kind", "egm"}, {"egm", app::to_json(e)}};
       rt.live(o);
     }

@@ -223,8 +223,9 @@ std::shared_ptr<const web::CheckedConfig> ApplianceBackend::check_config(std::st
   return c;
 }
 
-void ApplianceBackend::subscribe_live(std::function<void(const json::object&)> on_live) {
-  control_.set_live_feed(std::move(on_live));
+void ApplianceBackend::subscribe_live(std::function<void(const json::object&)> on_live,
+                                      std::function<bool()> listening) {
+  control_.set_live_feed(std::move(on_live), std::move(listening));
 }
 
 }  // namespace floorgate::gateway::app

@@ -29,8 +29,10 @@ class ApplianceControl {
   virtual void apply(const config::Config& next) = 0;
   // Records a security audit event (config.changed) in the store, retried until durable.
   virtual void record_audit(std::string type, std::string attrs_json) = 0;
-  // The web page's live feed: called with every durable event and dashboard change.
-  virtual void set_live_feed(std::function<void(const boost::json::object&)> feed) = 0;
+  // The web page's live feed: called with every durable event and dashboard change while
+  // listening() says a viewer has the page open.
+  virtual void set_live_feed(std::function<void(const boost::json::object&)> feed,
+                             std::function<bool()> listening) = 0;
   // Starts a ROM signature check (SAS LP 21) of `egm` on running bus `bus`; "" or why not.
   virtual std::string request_rom_check(const std::string& bus, const std::string& egm) = 0;
 };
@@ -59,7 +61,8 @@ class ApplianceBackend final : public web::Backend {
   std::string metrics_text() override;
   Probe liveness() override;
   Probe readiness() override;
-  void subscribe_live(std::function<void(const boost::json::object&)> on_live) override;
+  void subscribe_live(std::function<void(const boost::json::object&)> on_live,
+                      std::function<bool()> listening) override;
 
  private:
   boost::json::object dashboard(const std::vector<EgmView>& views);

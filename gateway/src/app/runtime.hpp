@@ -70,6 +70,8 @@ struct Runtime {
   LoopMeter loop_meter;                    // the longest handler (CPU), when run() drives the loop
   std::map<std::string, std::unique_ptr<BusDriver>> buses;  // running buses by id, any protocol
   std::function<void(const boost::json::object&)> live;  // the web page's live feed
+  std::function<bool()> live_listening;                  // a viewer has it open
+  bool live_wanted() const { return live && (!live_listening || live_listening()); }
   std::deque<std::pair<std::int64_t, std::uint64_t>> rate_samples;  // (ms, durable total)
   History history;        // the dashboard's last hour, one point per minute (GET /api/history)
   web::FloorState floor;  // per-EGM doors/handpay/tilt/stacker for the floor view

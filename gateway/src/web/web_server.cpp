@@ -81,6 +81,9 @@ std::error_code WebServer::Impl::start() {
     const json::value* kind = live.if_contains("kind");
     std::string k = kind && kind->is_string() ? std::string(kind->as_string()) : "event";
     self->broadcast(k, live);
+  }, [weak] {
+    auto self = weak.lock();
+    return self && self->running_ && !self->live_.empty();
   });
   tick_.expires_after(opts_.dashboard_push);
   tick_.async_wait([self = shared_from_this()](boost::system::error_code e) {

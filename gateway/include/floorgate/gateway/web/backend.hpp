@@ -150,8 +150,10 @@ class Backend {
   virtual Probe liveness() { return {}; }
   virtual Probe readiness() { return {}; }
   // Registers the one callback the server uses for live updates: the backend calls it (on
-  // the server's executor) with {"kind": "event"|"egm"|"dashboard"|..., ...} objects.
-  virtual void subscribe_live(std::function<void(const boost::json::object&)> on_live) = 0;
+  // the server's executor) with {"kind": "event"|"egm"|"dashboard"|..., ...} objects. While
+  // listening() is false (no live stream open) the backend need not build them at all.
+  virtual void subscribe_live(std::function<void(const boost::json::object&)> on_live,
+                              std::function<bool()> listening) = 0;
 };
 
 }  // namespace floorgate::gateway::web
