@@ -229,11 +229,13 @@ inline std::size_t count_extras(const std::vector<LedgerEntry>& ledger, const st
 }
 
 // Takes ledger snapshots until every acked entry of one (from index `ledger_from` on) reached
-// `consumer` (its lines from `received_from` on); traffic may keep running meanwhile.
+// `consumer` (its lines from `received_from` on) and at least `min_acked` entries are acked;
+// traffic may keep running meanwhile.
 inline LedgerComparison settle_and_compare(Floor& floor, const std::string& consumer,
                                            std::chrono::seconds timeout = std::chrono::seconds(90),
                                            std::size_t ledger_from = 0,
-                                           std::size_t received_from = 0) {
+                                           std::size_t received_from = 0,
+                                           std::size_t min_acked = 1) {
   LedgerComparison cmp;
   wait_until(
       [&] {
@@ -247,7 +249,7 @@ inline LedgerComparison settle_and_compare(Floor& floor, const std::string& cons
             got.begin() + static_cast<std::ptrdiff_t>(std::min(received_from, got.size())),
             got.end());
         cmp = compare_live(l, g, floor.address_to_egm());
-        if (cmp.missing != 0 || cmp.acked == 0) return false;
+        if (cmp.missing != 0 || cmp.acked < std::max<std::size_t>(min_acked, 1)) return false;
         auto after = floor.sim().ledger();
         if (!after) return false;
         std::vector<LedgerEntry> la(
