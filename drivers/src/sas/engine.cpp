@@ -394,7 +394,9 @@ void Engine::end_exchange(std::int64_t next_due) {
   // to the next poll it would be taken for that machine's event (a general poll's answer has
   // no address) while that machine's own is implied-ACKed: a wrong event and a lost one. So
   // the line stays quiet for this machine's reply window; what arrives meanwhile is dropped.
-  bus_ready_at_ = pending_->timed_out ? now + e.reply_timeout : now;
+  // Not after a machine whose link is down: its polls are not retried, and a quiet window
+  // after each would let a few absent machines take much of the bus from the live ones.
+  bus_ready_at_ = pending_->timed_out && e.st.link_up ? now + e.reply_timeout : now;
   pending_.reset();
   rx_.clear();
   rx_corrupt_ = false;
