@@ -242,16 +242,17 @@ std::error_code SqliteStore::apply_ack(Op& op, CursorDeltas& deltas) {
   if (op.upto <= acked) return {};
   d.acked = op.upto;
   if (counted == acked && op.upto - acked <= kSyncCountSpan) {
-    int rc = SQLITE_OK;
-    std::optional<std::uint64_t> in_memory;
-    {
-      std::lock_guard lk(mu_);  // (only this thread changes recent_, but readers hold mu_)
-      in_memory = recent_.count(c->second.spec.route, acked, op.upto);
-    }
+    const Route& route = c->second.spec.route;
     // Acked rows were just delivered: nearly always still in memory, counted without a query.
-    auto n = in_memory ? *in_memory : count_route(wcache_, c->second.spec.route, acked, op.upto, &rc);
+    std::optional<std::uint64_t> n;
+    {
+      std::lock_guard lk(mu_);  // only this thread changes recent_, but its readers hold mu_
+      n = recent_.count(route, acked, op.upto);
+    }
+    int rc = SQLITE_OK;
+    if (!n) n = count_route(wcache_, route, acked, op.upto, &rc);
     if (rc == SQLITE_OK) {
-      d.pending -= static_cast<std::int64_t>(n);
+      d.pending -= static_cast<std::int64_t>(*n);
       d.counted = op.upto;
     } else {
       wake_counter();  // counted stays behind acked: the counter thread counts the range later

@@ -654,7 +654,8 @@ TEST(SasEngine, ALateAnswersSecondCopyIsNotTakenForTheNextMachinesAnswer) {
   for (std::size_t i = from; i < h.events.size(); ++i) {
     const auto& ev = h.events[i];
     if (ev.source.rfind("sas:0x", 0) != 0) continue;
-    reported[ev.egm].push_back(static_cast<std::uint8_t>(std::stoi(ev.source.substr(4), nullptr, 16)));
+    const int code = std::stoi(ev.source.substr(4), nullptr, 16);
+    reported[ev.egm].push_back(static_cast<std::uint8_t>(code));
   }
   EXPECT_EQ(reported["egm-1"], one.acked);
   EXPECT_EQ(reported["egm-2"], two.acked);

@@ -27,7 +27,8 @@ class RecordingControl final : public app::ApplianceControl {
   void record_audit(std::string type, std::string attrs_json) override {
     audits.emplace_back(std::move(type), std::move(attrs_json));
   }
-  void set_live_feed(std::function<void(const boost::json::object&)>, std::function<bool()>) override {}
+  void set_live_feed(std::function<void(const boost::json::object&)>,
+                     std::function<bool()>) override {}
   std::string request_rom_check(const std::string&, const std::string&) override { return "no"; }
 
   std::vector<config::Config> applied;

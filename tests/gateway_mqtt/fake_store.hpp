@@ -213,7 +213,8 @@ class FakeStore : public store::Store {
     return out;
   }
   // keep_recent() rules what is "in memory", as for read_recent.
-  std::optional<std::vector<store::Record>> get_recent(std::uint64_t after, std::size_t max) override {
+  std::optional<std::vector<store::Record>> get_recent(std::uint64_t after,
+                                                       std::size_t max) override {
     std::lock_guard l(mu_);
     if (after < last_seq_ && last_seq_ - after > recent_) return std::nullopt;
     std::vector<store::Record> out;
