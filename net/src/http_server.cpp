@@ -15,6 +15,7 @@
 #include <list>
 #include <optional>
 #include <type_traits>
+#include "floorgate/core/loop_site.hpp"
 
 namespace floorgate::net {
 namespace beast = boost::beast;
@@ -153,6 +154,7 @@ class Session final : public detail::Link,
   }
 
   void on_header(error_code ec) {
+    core::LoopSite site("http.header");
     if (ec) return failed(ec);
     const auto& h = parser_->get();
     std::size_t fields = 0;
@@ -168,6 +170,7 @@ class Session final : public detail::Link,
   }
 
   void on_body(error_code ec) {
+    core::LoopSite site("http.request");
     if (ec) return failed(ec);
     lowest(stream_).expires_never();  // the handler may answer later (work off the loop)
     HttpRequest req = parser_->release();

@@ -8,9 +8,10 @@
 // - the backlog reader, a DbWorker: delivery reads of rows no longer in memory (RecentRows,
 //   recent_rows.hpp, holds the latest commits; read_recent serves the live edge from it);
 // - the checkpointer, a DbWorker: WAL checkpoints off the writer;
-// - the counter thread (store_counter.cpp): big ack recounts, oldest-unacked refresh, the
-//   background integrity check;
-// - opening, quarantine and migrations (store_open.cpp, schema.cpp).
+// - the counter thread, a CounterThread (counter_thread.hpp): big ack recounts
+//   (store_counter.cpp), oldest-unacked refresh, the background integrity check;
+// - the file, a StoreFile (store_file.hpp): lock, check at open, quarantine, creation,
+//   migrations (schema.cpp); loading its state (store_open.cpp).
 
 #include <array>
 #include <atomic>
@@ -23,11 +24,13 @@
 #include <unordered_map>
 
 #include "codec.hpp"
+#include "counter_thread.hpp"
 #include "db_worker.hpp"
 #include "scan.hpp"
 #include "floorgate/store/store.hpp"
 #include "recent_rows.hpp"
 #include "sqlite_util.hpp"
+#include "store_file.hpp"
 
 namespace floorgate::store::detail {
 
@@ -123,13 +126,7 @@ class SqliteStore final : public Store {
   };
   struct BatchUndo;
 
-  // open helpers (store_open.cpp)
-  std::error_code lock_file();
-  std::error_code open_checked(OpenReport& report);
-  std::string bounded_check(int* rc);
-  std::error_code quarantine(OpenReport& report, const std::string& why);
-  std::error_code create_fresh(OpenReport& report);
-  std::error_code apply_pragmas(sqlite3* db, bool writer, int cache_kib = 8000);
+  // loading the state of an opened file (store_open.cpp)
   std::error_code load_state();
 
   // Per-batch cursor changes of one consumer.
@@ -191,7 +188,7 @@ class SqliteStore final : public Store {
   std::int64_t now_ms() const { return opt_.now_ms(); }
 
   Options opt_;
-  int lock_fd_ = -1;
+  StoreFile file_{opt_};   // the lock, the check at open, quarantine, creation, migrations
   Db wdb_;                 // writer thread (and start())
   Db rdb_;                 // read side, under read_mu_
   std::mutex read_mu_;
@@ -259,31 +256,24 @@ class SqliteStore final : public Store {
   std::atomic<bool> checkpoint_queued_{false};
   void want_checkpoint();
 
-  // Counter thread with its own read connection (store_counter.cpp): counts the rows of a
-  // consumer's big ack jump and hands the result to the writer as a recount op. The writer
-  // applies it only if no retention commit happened since the count's snapshot began (a row
-  // deleted meanwhile would otherwise be subtracted twice).
-  void counter_main();
-  void wake_counter();
-  Db kdb_;
-  StmtCache kcache_;
-  std::thread counter_;
-  std::mutex kc_mu_;
-  std::condition_variable kc_cv_;
-  bool kc_wanted_ = true;  // a crash may have left a count unfinished
-  bool kc_stop_ = false;
+  // The counter thread (counter_thread.hpp) with its own read connection; its work:
+  // - count_chunk (store_counter.cpp): counts the rows of a consumer's big ack jump and hands
+  //   the result to the writer as a recount op. The writer applies it only if no retention
+  //   commit happened since the count's snapshot began (a row deleted meanwhile would otherwise
+  //   be subtracted twice);
+  // - background_check: the deferred integrity check, once after open;
+  // - refresh_oldest_unacked: Stats::oldest_unacked_ts_ms per consumer, when stats() asked and
+  //   the last refresh is older than kOldestRefreshMs (results under mu_).
+  CounterThread counter_;
+  CounterThread::Count count_chunk(StmtCache& db);
+  void background_check(sqlite3* db);
+  void refresh_oldest_unacked(StmtCache& db);
   std::uint64_t retention_commits_ = 0;  // under mu_
   std::string integrity_ = "ok";         // under mu_; see Stats::integrity
-  void background_check();               // counter thread, once after open
-  // Stats::oldest_unacked_ts_ms per consumer, refreshed by the counter thread when stats()
-  // asked and the last refresh is older than kOldestRefreshMs (all under mu_).
-  void refresh_oldest_unacked();         // counter thread
   Stats snapshot(bool full);             // counters(), plus (full) oldest-unacked and bytes
   std::map<std::string, std::optional<std::int64_t>> oldest_unacked_;
   std::int64_t oldest_refreshed_ms_ = -1'000'000;  // steady ms of the last refresh
-  bool oldest_wanted_ = false;                     // under kc_mu_
   std::uint64_t min_kept_seq();                    // writer thread (wdb_), 0 when empty
-  std::filesystem::path check_marker() const { return opt_.path.string() + ".check-failed"; }
 };
 
 }  // namespace floorgate::store::detail

@@ -1,5 +1,6 @@
-// The counter thread: counts off the pending rows a consumer's big ack jump left uncounted
-// (see Consumer::counted), on its own read connection, so the writer never stalls on it.
+// The store's work on the counter thread (counter_thread.hpp runs it): counting off the pending
+// rows a consumer's big ack jump left uncounted (see Consumer::counted), one chunk per recount
+// op, so the writer never stalls on it.
 #include <future>
 
 #include "scan.hpp"
@@ -12,79 +13,45 @@ namespace {
 constexpr std::uint64_t kCountChunk = 65536;
 }  // namespace
 
-void SqliteStore::wake_counter() {
-  std::lock_guard lk(kc_mu_);
-  kc_wanted_ = true;
-  kc_cv_.notify_one();
-}
-
-void SqliteStore::counter_main() {
-  background_check();
-  std::unique_lock lk(kc_mu_);
-  bool retry = false;  // a count was dropped or failed: try again in a while, not at once
-  for (;;) {
-    if (retry) {
-      kc_cv_.wait_for(lk, std::chrono::seconds(1), [&] { return kc_stop_ || oldest_wanted_; });
-    } else {
-      kc_cv_.wait(lk, [&] { return kc_wanted_ || kc_stop_ || oldest_wanted_; });
-    }
-    if (kc_stop_) return;
-    if (oldest_wanted_) {
-      oldest_wanted_ = false;
-      lk.unlock();
-      refresh_oldest_unacked();
-      lk.lock();
-      if (!kc_wanted_ && !retry) continue;
-    }
-    kc_wanted_ = retry = false;
-    lk.unlock();
-    for (;;) {
-      Op op;
-      Route route;
-      {
-        std::lock_guard g(mu_);
-        if (stopping_) break;
-        for (const auto& [name, c] : consumers_) {
-          if (c.counted < c.acked) {
-            op.consumer = name;
-            op.from = c.counted;
-            op.upto = std::min(c.acked, c.counted + kCountChunk);
-            route = c.spec.route;
-            break;
-          }
-        }
-        op.generation = retention_commits_;
-      }
-      if (op.consumer.empty()) {
-        sqlite3_db_release_memory(kdb_.get());  // idle until the next big jump: give back the cache
+CounterThread::Count SqliteStore::count_chunk(StmtCache& db) {
+  Op op;
+  Route route;
+  {
+    std::lock_guard g(mu_);
+    if (stopping_) return CounterThread::Count::idle;
+    for (const auto& [name, c] : consumers_) {
+      if (c.counted < c.acked) {
+        op.consumer = name;
+        op.from = c.counted;
+        op.upto = std::min(c.acked, c.counted + kCountChunk);
+        route = c.spec.route;
         break;
       }
-      // The generation is read before this count's snapshot begins: a retention commit after
-      // that point makes the writer drop the result.
-      int rc = SQLITE_OK;
-      op.count = count_route(kcache_, route, op.from, op.upto, &rc);
-      if (rc != SQLITE_OK) {  // a read failure: try again in a while, never apply a short count
-        retry = true;
-        break;
-      }
-      op.kind = OpKind::recount;
-      auto applied = std::make_shared<std::promise<std::error_code>>();
-      auto fut = applied->get_future();
-      op.on_done = [applied](std::error_code ec) { applied->set_value(ec); };
-      {
-        std::lock_guard g(mu_);
-        if (stopping_) break;
-        op.enqueued = std::chrono::steady_clock::now();
-        queue_.push_back(std::move(op));
-      }
-      cv_.notify_one();
-      retry = static_cast<bool>(fut.get());  // the writer drains its queue before it stops
-      std::lock_guard k(kc_mu_);
-      if (kc_stop_) return;
-      if (retry) break;
     }
-    lk.lock();
+    op.generation = retention_commits_;
   }
+  if (op.consumer.empty()) {
+    sqlite3_db_release_memory(db.db());  // idle until the next big jump: give back the cache
+    return CounterThread::Count::idle;
+  }
+  // The generation is read before this count's snapshot begins: a retention commit after that
+  // point makes the writer drop the result.
+  int rc = SQLITE_OK;
+  op.count = count_route(db, route, op.from, op.upto, &rc);
+  if (rc != SQLITE_OK) return CounterThread::Count::retry;  // never apply a short count
+  op.kind = OpKind::recount;
+  auto applied = std::make_shared<std::promise<std::error_code>>();
+  auto fut = applied->get_future();
+  op.on_done = [applied](std::error_code ec) { applied->set_value(ec); };
+  {
+    std::lock_guard g(mu_);
+    if (stopping_) return CounterThread::Count::idle;
+    op.enqueued = std::chrono::steady_clock::now();
+    queue_.push_back(std::move(op));
+  }
+  cv_.notify_one();
+  // The writer drains its queue before it stops, so this wait ends.
+  return fut.get() ? CounterThread::Count::retry : CounterThread::Count::more;
 }
 
 }  // namespace floorgate::store::detail

@@ -1,13 +1,7 @@
-// Opening a store: process lock, quick_check, quarantine of a corrupt file, migrations and
-// loading the chain, sequence and consumer state.
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
+// Opening a store: the file (store_file.cpp: lock, check, quarantine, migrations), the
+// connections and threads, and loading the chain, sequence and consumer state.
 
-#include <cerrno>
-#include <ctime>
 #include <filesystem>
-#include <fstream>
 
 #include "floorgate/core/clock.hpp"
 #include "schema.hpp"
@@ -25,7 +19,6 @@ std::unique_ptr<Store> Store::open(const Options& options, std::error_code& ec,
 }
 
 namespace detail {
-namespace fs = std::filesystem;
 
 SqliteStore::SqliteStore(Options options) : opt_(std::move(options)) {
   if (!opt_.now_ms) {
@@ -40,44 +33,30 @@ SqliteStore::~SqliteStore() {
   for (auto& st : insert_) st = Stmt();
   wcache_.reset_db(nullptr);
   rcache_.reset_db(nullptr);
-  kcache_.reset_db(nullptr);
-  kdb_.close();
+  counter_.close();
   checkpointer_.connection().close();
   rdb_.close();
   query_reader_.connection().close();
   bcache_.reset_db(nullptr);
   backlog_reader_.connection().close();
   wdb_.close();  // the last one: its close checkpoints the WAL into the file
-  if (lock_fd_ >= 0) ::close(lock_fd_);
-}
-
-std::error_code SqliteStore::lock_file() {
-  std::string lock_path = opt_.path.string() + ".lock";
-  lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (lock_fd_ < 0) return make_error_code(Errc::io_error);
-  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-    int err = errno;
-    ::close(lock_fd_);
-    lock_fd_ = -1;
-    return make_error_code(err == EWOULDBLOCK ? Errc::locked : Errc::io_error);
-  }
-  return {};
-}
+}  // file_ (declared after opt_, destroyed before it) releases the lock
 
 std::error_code SqliteStore::start(OpenReport& report) {
   if (opt_.path.empty()) return make_error_code(Errc::io_error);
-  if (auto ec = lock_file()) {
+  if (auto ec = file_.lock()) {
     report.detail = ec == Errc::locked ? "another process holds " + opt_.path.string() + ".lock"
                                        : "cannot create the lock file";
     return ec;
   }
-  if (auto ec = open_checked(report)) return ec;
-  if (auto ec = apply_pragmas(wdb_.get(), true)) return ec;
+  bool deferred_check = false;
+  if (auto ec = file_.open_checked(wdb_, report, &deferred_check)) return ec;
+  if (deferred_check) integrity_ = "checking";  // the counter thread checks the whole file
+  if (auto ec = file_.apply_pragmas(wdb_.get(), true, 8000)) return ec;
   if (auto ec = load_state()) return ec;
-  if (int rc = rdb_.open(opt_.path.string(), false, opt_.vfs); rc != SQLITE_OK) return sqlite_error(rc);
   // Any commit resets a reader's cache (WAL), and delivery reads each page once anyway: 2 MB
   // holds the interior pages of the five class tables and the pages of a few batches.
-  if (auto ec = apply_pragmas(rdb_.get(), false, 2048)) return ec;
+  if (auto ec = file_.open_connection(rdb_, false, 2048)) return ec;
   wcache_.reset_db(wdb_.get());
   rcache_.reset_db(rdb_.get());
   for (int k = 0; k < kEventClassCount; ++k) {
@@ -96,180 +75,37 @@ std::error_code SqliteStore::start(OpenReport& report) {
         return SQLITE_OK;
       },
       this);
-  auto& cdb = checkpointer_.connection();
-  if (int rc = cdb.open(opt_.path.string(), false, opt_.vfs); rc != SQLITE_OK) return sqlite_error(rc);
   // The checkpointer copies WAL frames without the page cache, and the counter streams over
   // ranges it reads once: small caches, so the process's memory does not depend on whether
   // they ran lately (the writer keeps 8 MB, the reader 2 MB).
-  if (auto ec = apply_pragmas(cdb.get(), true, 256)) return ec;
-  if (int rc = kdb_.open(opt_.path.string(), false, opt_.vfs); rc != SQLITE_OK) return sqlite_error(rc);
-  if (auto ec = apply_pragmas(kdb_.get(), false, 1024)) return ec;
-  kcache_.reset_db(kdb_.get());
-  auto& qdb = query_reader_.connection();
-  if (int rc = qdb.open(opt_.path.string(), false, opt_.vfs); rc != SQLITE_OK) return sqlite_error(rc);
-  if (auto ec = apply_pragmas(qdb.get(), false, 1024)) return ec;
-  auto& bdb = backlog_reader_.connection();
-  if (int rc = bdb.open(opt_.path.string(), false, opt_.vfs); rc != SQLITE_OK) return sqlite_error(rc);
-  if (auto ec = apply_pragmas(bdb.get(), false, 1024)) return ec;
-  bcache_.reset_db(bdb.get());
+  if (auto ec = file_.open_connection(checkpointer_.connection(), true, 256)) return ec;
+  if (auto ec = file_.open_connection(counter_.connection(), false, 1024)) return ec;
+  if (auto ec = file_.open_connection(query_reader_.connection(), false, 1024)) return ec;
+  if (auto ec = file_.open_connection(backlog_reader_.connection(), false, 1024)) return ec;
+  bcache_.reset_db(backlog_reader_.connection().get());
   query_reader_.start();
   backlog_reader_.start();
   checkpointer_.start();
-  counter_ = std::thread([this] { counter_main(); });
+  counter_.start({[this](sqlite3* db) { background_check(db); },
+                  [this](StmtCache& db) { refresh_oldest_unacked(db); },
+                  [this](StmtCache& db) { return count_chunk(db); }});
   writer_ = std::thread([this] { writer_main(); });
   return {};
 }
 
-std::error_code SqliteStore::open_checked(OpenReport& report) {
-  std::error_code fec;
-  if (!fs::exists(opt_.path, fec) || fs::file_size(opt_.path, fec) == 0) {
-    return create_fresh(report);
-  }
-  int rc = wdb_.open(opt_.path.string(), false, opt_.vfs);
-  if (rc != SQLITE_OK) return quarantine(report, "cannot open: " + std::string(sqlite3_errstr(rc)));
-  std::uintmax_t bytes = fs::file_size(opt_.path, fec);
-  std::uintmax_t wal = fs::file_size(opt_.path.string() + "-wal", fec);
-  bytes += fec ? 0 : wal;
-  const bool full = bytes <= opt_.full_check_max_bytes || fs::exists(check_marker(), fec);
-  // A full check reads every page (3-4 s for 5 million events); larger files get it after
-  // open() returned, on the counter thread.
-  std::string check = full ? query_text(wdb_.get(), "PRAGMA quick_check", &rc) : bounded_check(&rc);
-  if (rc != SQLITE_OK) {
-    auto ec = sqlite_error(rc);
-    if (ec == Errc::locked || ec == Errc::io_error) return ec;
-    return quarantine(report, "quick_check failed: " + std::string(sqlite3_errstr(rc)));
-  }
-  if (check != "ok") return quarantine(report, "quick_check: " + check);
-  if (full) {
-    fs::remove(check_marker(), fec);
-  } else {
-    integrity_ = "checking";
-  }
-  int from = -1;
-  auto ec = migrate(wdb_.get(), &from);
-  if (ec == Errc::corrupt && query_i64(wdb_.get(), "SELECT count(*) FROM sqlite_master") == 0) {
-    // A crash while the file was being created: no table, so no event was ever stored in it.
-    wdb_.close();
-    for (const char* suffix : {"", "-wal", "-shm"}) {
-      std::error_code e2;
-      fs::remove(opt_.path.string() + suffix, e2);
-    }
-    return create_fresh(report);
-  }
-  if (ec == Errc::corrupt) {
-    return quarantine(report, from >= 1 ? "migration from schema version " +
-                                              std::to_string(from) + " failed: " + ec.message()
-                                        : std::string("no floorgate schema in the file"));
-  }
-  if (ec) {
-    report.detail = ec.message();
-    return ec;
-  }
-  report.migrated_from_version = from;
-  return {};
-}
-
-// Every table and index except the event table's, then the event table's first and last pages
-// (where a torn write or a truncated file shows first).
-std::string SqliteStore::bounded_check(int* rc) {
-  *rc = SQLITE_OK;
-  for (const char* table : {"state", "consumer", "egm", "dead_letter", "gap", "type_class"}) {
-    if (query_i64(wdb_.get(), std::string("SELECT count(*) FROM sqlite_master WHERE name='") +
-                                  table + "'") == 0) {
-      continue;  // an older schema: migrate() adds it
-    }
-    std::string r = query_text(wdb_.get(), std::string("PRAGMA quick_check(") + table + ")", rc);
-    if (*rc != SQLITE_OK || r != "ok") return r;
-  }
-  for (const char* order : {"ASC", "DESC"}) {
-    Stmt st(wdb_.get(), std::string("SELECT seq,egm,type,attrs,hash FROM event ORDER BY seq ") +
-                            order + " LIMIT 256");
-    int s = SQLITE_ROW;
-    while ((s = st.step()) == SQLITE_ROW) {
-    }
-    if (s != SQLITE_DONE) {
-      *rc = s;
-      return sqlite3_errstr(s);
-    }
-  }
-  return "ok";
-}
-
-void SqliteStore::background_check() {
+void SqliteStore::background_check(sqlite3* db) {
   {
     std::lock_guard lk(mu_);
     if (integrity_ != "checking") return;
   }
   int rc = SQLITE_OK;
-  std::string check = query_text(kdb_.get(), "PRAGMA quick_check", &rc);
-  sqlite3_db_release_memory(kdb_.get());
+  std::string check = query_text(db, "PRAGMA quick_check", &rc);
+  sqlite3_db_release_memory(db);
   if (rc == SQLITE_INTERRUPT) return;  // closing
   if (rc != SQLITE_OK) check = sqlite3_errstr(rc);
-  if (check != "ok") {
-    std::ofstream(check_marker()) << check << "\n";
-  }
+  file_.record_check(check);
   std::lock_guard lk(mu_);
   integrity_ = check;
-}
-
-std::error_code SqliteStore::quarantine(OpenReport& report, const std::string& why) {
-  wdb_.close();
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-  std::string base = opt_.path.string() + ".corrupt-" + stamp;
-  std::string target = base;
-  for (int i = 1; fs::exists(target); ++i) target = base + "-" + std::to_string(i);
-  std::error_code fec;
-  fs::rename(opt_.path, target, fec);
-  if (fec) {
-    report.detail = "corrupt store could not be moved aside: " + fec.message();
-    return make_error_code(Errc::corrupt);
-  }
-  for (const char* suffix : {"-wal", "-shm"}) {
-    fs::path side = opt_.path.string() + suffix;
-    std::error_code e2;
-    if (fs::exists(side, e2)) fs::rename(side, target + suffix, e2);
-  }
-  fs::remove(check_marker(), fec);  // it named the file just moved aside
-  report.quarantined = fs::path(target);
-  report.detail = why;
-  return create_fresh(report);
-}
-
-std::error_code SqliteStore::create_fresh(OpenReport& report) {
-  int rc = wdb_.open(opt_.path.string(), true, opt_.vfs);
-  if (rc != SQLITE_OK) return sqlite_error(rc);
-  // 4 KiB pages, the flash page and the OS page: a WAL commit writes every page it touched
-  // whole, so the page size multiplies the bytes each small commit costs the device
-  // (docs/performance.md, write amplification). Stores created with 8 KiB keep it.
-  exec(wdb_.get(), "PRAGMA page_size=4096; PRAGMA auto_vacuum=INCREMENTAL");
-  if (query_text(wdb_.get(), "PRAGMA journal_mode=WAL") != "wal") {
-    return make_error_code(Errc::io_error);
-  }
-  exec(wdb_.get(), "PRAGMA synchronous=FULL");
-  // The epoch is the creation time in ms: a later file always gets a larger epoch.
-  auto epoch = static_cast<std::uint64_t>(now_ms());
-  if (auto ec = create_schema(wdb_.get(), epoch, now_ms())) return ec;
-  report.created = true;
-  return {};
-}
-
-std::error_code SqliteStore::apply_pragmas(sqlite3* db, bool writer, int cache_kib) {
-  if (query_text(db, "PRAGMA journal_mode=WAL") != "wal") return make_error_code(Errc::io_error);
-  exec(db, "PRAGMA synchronous=FULL; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-" +
-               std::to_string(cache_kib));
-  if (writer) {
-    exec(db, "PRAGMA journal_size_limit=67108864");
-    if (opt_.max_page_count > 0) {
-      exec(db, "PRAGMA max_page_count=" + std::to_string(opt_.max_page_count));
-    }
-  } else {
-    exec(db, "PRAGMA query_only=1");
-  }
-  return {};
 }
 
 std::error_code SqliteStore::load_state() {
@@ -368,15 +204,9 @@ void SqliteStore::close() {
     closed_ = true;
     stopping_ = true;
   }
-  {
-    std::lock_guard lk(kc_mu_);
-    kc_stop_ = true;
-  }
-  kc_cv_.notify_all();
   query_reader_.stop();  // a query still queued is answered closed
   backlog_reader_.stop();
-  if (kdb_.get()) sqlite3_interrupt(kdb_.get());  // a background quick_check may be running
-  if (counter_.joinable()) counter_.join();  // before the writer: it may wait on a recount op
+  counter_.stop();  // before the writer: it may wait on a recount op
   cv_.notify_all();
   if (writer_.joinable()) writer_.join();
   checkpointer_.stop();

@@ -320,18 +320,12 @@ Stats SqliteStore::snapshot(bool full) {
     refresh = full && core::steady_now_ms() - oldest_refreshed_ms_ >= kOldestRefreshMs;
   }
   if (!full) return s;
-  if (refresh) {
-    std::lock_guard lk(kc_mu_);
-    if (!oldest_wanted_) {
-      oldest_wanted_ = true;
-      kc_cv_.notify_one();
-    }
-  }
+  if (refresh) counter_.want_oldest();
   s.bytes = file_size_or_zero(opt_.path) + file_size_or_zero(opt_.path.string() + "-wal");
   return s;
 }
 
-void SqliteStore::refresh_oldest_unacked() {
+void SqliteStore::refresh_oldest_unacked(StmtCache& db) {
   struct Head {
     std::string name;
     Route route;
@@ -349,9 +343,9 @@ void SqliteStore::refresh_oldest_unacked() {
   }
   std::map<std::string, std::optional<std::int64_t>> found;
   {
-    ReadTxn txn(kdb_.get());
+    ReadTxn txn(db.db());
     for (const auto& h : heads) {
-      auto r = scan_route(kcache_, h.route, h.tables, h.acked, last, 1, kScanBudget);
+      auto r = scan_route(db, h.route, h.tables, h.acked, last, 1, kScanBudget);
       found[h.name] = r.rows.empty() ? std::nullopt : std::optional(r.rows.front().ts_gw_ms);
     }
   }

@@ -255,7 +255,7 @@ std::error_code SqliteStore::apply_ack(Op& op, CursorDeltas& deltas) {
       d.pending -= static_cast<std::int64_t>(*n);
       d.counted = op.upto;
     } else {
-      wake_counter();  // counted stays behind acked: the counter thread counts the range later
+      counter_.wake();  // counted stays behind acked: the counter thread counts the range later
     }
   }
   return {};
@@ -423,7 +423,7 @@ void SqliteStore::commit_batch(std::vector<Op>& ops) {
   }
   bool uncounted = false;
   for (const auto& [name, d] : deltas) uncounted = uncounted || (d.acked && !d.counted);
-  if (uncounted && !ec) wake_counter();
+  if (uncounted && !ec) counter_.wake();
   for (std::size_t i = 0; i < ops.size(); ++i) {
     auto& op = ops[i];
     std::error_code e = ec ? ec : op_ec[i];

@@ -6,6 +6,7 @@
 #include "g2s/commands.hpp"
 #include "g2s/host_impl.hpp"
 #include "g2s/tls.hpp"
+#include "floorgate/core/loop_site.hpp"
 
 namespace floorgate::drivers::g2s {
 
@@ -278,6 +279,7 @@ void Host::Impl::arm(EgmLink& e, boost::asio::steady_timer& timer, std::int64_t&
   }
   timer.expires_after(delay);
   timer.async_wait([weak = weak_from_this(), ep = &e, step](boost::system::error_code ec) {
+    core::LoopSite site("g2s.timer");
     auto self = weak.lock();
     if (!self || self->stopped || ec) return;
     ((*self).*step)(*ep);

@@ -8,6 +8,7 @@
 
 #include "floorgate/core/clock.hpp"
 #include "floorgate/drivers/sas/engine.hpp"
+#include "floorgate/core/loop_site.hpp"
 
 namespace asio = boost::asio;
 
@@ -95,6 +96,7 @@ struct Bus::Impl : std::enable_shared_from_this<Impl> {
   void do_read() {
     auto self = shared_from_this();
     stream->async_read([self](std::error_code ec, std::span<const std::uint8_t> data) {
+      core::LoopSite site("sas.rx");
       if (!self->running) return;
       if (ec) {
         if (ec != std::errc::operation_canceled) self->schedule_reopen();
@@ -140,6 +142,7 @@ struct Bus::Impl : std::enable_shared_from_this<Impl> {
     std::weak_ptr<Impl> weak = weak_from_this();
     timer.async_wait([weak](boost::system::error_code ec) {
       auto self = weak.lock();
+      core::LoopSite site("sas.timer");
       if (!self || ec || !self->running) return;
       self->armed_at.reset();
       self->engine->on_timer();

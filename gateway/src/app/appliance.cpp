@@ -15,6 +15,7 @@
 #include "floorgate/gateway/control.hpp"
 #include "floorgate/gateway/logging.hpp"
 #include "floorgate/gateway/web/web_server.hpp"
+#include "floorgate/core/loop_site.hpp"
 
 namespace floorgate::gateway {
 
@@ -44,6 +45,11 @@ struct Appliance::Impl final : app::ApplianceControl {
   void register_consumers_at_startup();
   void start_delivery();
   void start_bus(const config::BusConfig& b);
+  // What a bus driver runs on (not the Runtime itself). The store and sink exist once start()
+  // opened the store; the buses start after that.
+  app::DriverContext driver_context() {
+    return {rt.io.get_executor(), *rt.sink, *rt.store, rt.cfg.store.path.parent_path().string()};
+  }
   void run_bus(const config::BusConfig& b, app::RecentKeys keys);
   void stop_bus(const std::string& id);
   void start_web();
@@ -230,7 +236,7 @@ void Appliance::Impl::start_bus(const config::BusConfig& b) {
   if (b.driver != config::Driver::g2s) return run_bus(b, {});
   // G2S: an EGM posting before the host listens is refused and posts again.
   std::weak_ptr<Impl*> weak = alive;
-  app::load_recent_keys(b, rt, [weak, b, generation](app::RecentKeys keys) {
+  app::load_recent_keys(b, driver_context(), [weak, b, generation](app::RecentKeys keys) {
     auto self = weak.lock();
     if (!self) return;
     Impl& me = **self;
@@ -240,7 +246,8 @@ void Appliance::Impl::start_bus(const config::BusConfig& b) {
 }
 
 void Appliance::Impl::run_bus(const config::BusConfig& b, app::RecentKeys keys) {
-  auto bus = make_bus_driver(b, rt, [this](const std::string& egm) { publish_status(egm); },
+  auto bus = make_bus_driver(b, driver_context(),
+                             [this](const std::string& egm) { publish_status(egm); },
                              std::move(keys));
   if (auto ec = bus->start()) {
     spdlog::error("bus {}: cannot start: {} ({})", b.id, ec.message(), bus->describe());
@@ -310,6 +317,7 @@ namespace floorgate::gateway {
 void Appliance::Impl::schedule_maintenance() {
   maintenance.expires_after(std::chrono::seconds(1));
   maintenance.async_wait([this](boost::system::error_code ec) {
+    core::LoopSite site("app.maintenance");
     if (ec || stopping) return;
     run_maintenance();
     schedule_maintenance();

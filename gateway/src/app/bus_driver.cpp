@@ -12,15 +12,17 @@
 namespace floorgate::gateway::app {
 namespace {
 
-void fill_sas(EgmView& v, const drivers::sas::EgmStatus& s) {
+void fill_sas(EgmView& v, const drivers::sas::EgmStatus& s, bool meters) {
   v.link_up = s.link_up;
   v.sas_version = s.sas_version;
   v.serial = s.serial;
   v.denomination_cents = s.denomination_cents;
   v.last_poll_ms = s.last_poll_ms;
   v.last_event_ms = s.last_event_ms;
-  v.meters = s.meters;
-  v.meter_units = s.meter_units;
+  if (meters) {
+    v.meters = s.meters;
+    v.meter_units = s.meter_units;
+  }
   v.clock_drift_ms = s.clock_drift_ms;
   v.rom_signature = s.rom_signature;
   v.rom_check_running = s.rom_check_running;
@@ -63,11 +65,12 @@ void fill_views(const std::vector<Status>& status, std::span<EgmView> views, Fil
 
 class SasDriver final : public BusDriver {
  public:
-  SasDriver(const config::BusConfig& b, Runtime& rt, std::function<void(const std::string&)> on_status)
+  SasDriver(const config::BusConfig& b, const DriverContext& ctx,
+            std::function<void(const std::string&)> on_status)
       : egms_(b.egms.size()) {
-    auto cfg = sas_bus(b, rt.cfg.store.path.parent_path().string());
+    auto cfg = sas_bus(b, ctx.state_dir);
     port_ = cfg.port;
-    bus_ = std::make_unique<drivers::sas::Bus>(rt.io.get_executor(), std::move(cfg), *rt.sink,
+    bus_ = std::make_unique<drivers::sas::Bus>(ctx.ex, std::move(cfg), ctx.sink,
                                                [] { return wall_ms(); });
     bus_->on_status_change(
         [on_status = std::move(on_status)](const drivers::sas::EgmStatus& s) { on_status(s.id); });
@@ -77,12 +80,13 @@ class SasDriver final : public BusDriver {
     return {};
   }
   void stop() override { bus_->stop(); }
-  void fill(std::span<EgmView> views) const override {
-    // Visited in place: a copy of every status (two meter maps each) per view request is what
-    // made the dashboard push the longest handler on the loop.
+  void fill(std::span<EgmView> views, bool meters) const override {
+    // Visited in place and without the meter maps unless asked: a copy of every status (two
+    // meter maps each) per view request is what made the dashboard push the longest handler
+    // on the loop.
     bus_->visit_status([&](const drivers::sas::EgmStatus& s) {
       for (auto& v : views) {
-        if (v.id == s.id) fill_sas(v, s);
+        if (v.id == s.id) fill_sas(v, s, meters);
       }
     });
   }
@@ -101,7 +105,7 @@ class SasDriver final : public BusDriver {
 
 class G2sDriver final : public BusDriver {
  public:
-  G2sDriver(const config::BusConfig& b, Runtime& rt,
+  G2sDriver(const config::BusConfig& b, const DriverContext& ctx,
             std::function<void(const std::string&)> on_status, RecentKeys keys)
       : bind_(b.bind), egms_(b.egms.size()) {
     auto cfg = g2s_host(b);
@@ -113,14 +117,14 @@ class G2sDriver final : public BusDriver {
       return it == keys.end() ? std::vector<drivers::g2s::SeenKey>{} : it->second;
     };
     cfg.log = [id = b.id](const std::string& line) { spdlog::warn("bus {}: {}", id, line); };
-    host_ = std::make_unique<drivers::g2s::Host>(rt.io.get_executor(), std::move(cfg), *rt.sink,
+    host_ = std::make_unique<drivers::g2s::Host>(ctx.ex, std::move(cfg), ctx.sink,
                                                  [] { return wall_ms(); });
     host_->on_status_change(
         [on_status = std::move(on_status)](const drivers::g2s::EgmStatus& s) { on_status(s.id); });
   }
   std::error_code start() override { return host_->start(); }
   void stop() override { host_->stop(); }
-  void fill(std::span<EgmView> views) const override {
+  void fill(std::span<EgmView> views, bool) const override {
     fill_views(host_->status(), views, fill_g2s);
   }
   std::string request_rom_check(const std::string& egm) override {
@@ -140,16 +144,16 @@ class G2sDriver final : public BusDriver {
 
 }  // namespace
 
-std::unique_ptr<BusDriver> make_bus_driver(const config::BusConfig& b, Runtime& rt,
+std::unique_ptr<BusDriver> make_bus_driver(const config::BusConfig& b, const DriverContext& ctx,
                                            std::function<void(const std::string&)> on_status,
                                            RecentKeys keys) {
   if (b.driver == config::Driver::g2s) {
-    return std::make_unique<G2sDriver>(b, rt, std::move(on_status), std::move(keys));
+    return std::make_unique<G2sDriver>(b, ctx, std::move(on_status), std::move(keys));
   }
-  return std::make_unique<SasDriver>(b, rt, std::move(on_status));
+  return std::make_unique<SasDriver>(b, ctx, std::move(on_status));
 }
 
-void load_recent_keys(const config::BusConfig& b, Runtime& rt,
+void load_recent_keys(const config::BusConfig& b, const DriverContext& ctx,
                       std::function<void(RecentKeys)> done) {
   // One EGM at a time: a bus may have more EGMs than the query thread queues (32).
   struct Pending {
@@ -190,8 +194,8 @@ void load_recent_keys(const config::BusConfig& b, Runtime& rt,
   p->bus = b.id;
   for (const auto& e : b.egms) p->egms.push_back(e.id);
   p->done = std::move(done);
-  p->log = rt.store.get();
-  p->ex = rt.io.get_executor();
+  p->log = &ctx.log;
+  p->ex = ctx.ex;
   boost::asio::post(p->ex, [p] { p->step(p); });
 }
 

@@ -5,6 +5,7 @@
 // then a new driver from the new configuration); the others keep polling untouched.
 // Loop thread only.
 
+#include <boost/asio/any_io_executor.hpp>
 #include <functional>
 #include <map>
 #include <memory>
@@ -25,12 +26,23 @@ class BusDriver {
   virtual std::error_code start() = 0;
   // Stops polling / listening; events already handed over stay on their way to the store.
   virtual void stop() = 0;
-  // Writes the driver's live status into the views of its EGMs (matched by EGM id).
-  virtual void fill(std::span<EgmView> views) const = 0;
+  // Writes the driver's live status into the views of its EGMs (matched by EGM id). `meters`:
+  // the meter maps too (one EGM's detail; a view of the whole floor never shows them).
+  virtual void fill(std::span<EgmView> views, bool meters) const = 0;
   // Starts a ROM signature check (SAS LP 21); "" when started, else why not.
   virtual std::string request_rom_check(const std::string& egm) = 0;
   // One line for the start-up log: where the bus is and what runs on it.
   virtual std::string describe() const = 0;
+};
+
+// What a driver is given to run on: the loop, where its events go, the event log (G2S reads its
+// recent keys), the directory for per-bus state files. Not the Runtime: a driver never sees
+// the composition root's state.
+struct DriverContext {
+  boost::asio::any_io_executor ex;
+  drivers::EventSink& sink;
+  store::EventLog& log;
+  std::string state_dir;
 };
 
 // G2S dedupe across restarts: per EGM id, the keys of its newest stored events
@@ -40,12 +52,12 @@ using RecentKeys = std::map<std::string, std::vector<drivers::g2s::SeenKey>>;
 // Reads the recent keys of every EGM of G2S bus `b` on the store's query thread (an EGM filter
 // may scan the whole file) and calls `done` with them on the loop. A failed read leaves that
 // EGM without keys and is logged: a re-sent event is then stored twice, never lost.
-void load_recent_keys(const config::BusConfig& b, Runtime& rt,
+void load_recent_keys(const config::BusConfig& b, const DriverContext& ctx,
                       std::function<void(RecentKeys)> done);
 
-// The driver for bus `b`: events go to rt.sink; `on_status(egm)` runs when an EGM's link or
+// The driver for bus `b`: events go to ctx.sink; `on_status(egm)` runs when an EGM's link or
 // identity changes (the retained status topic and the page). `keys`: G2S only.
-std::unique_ptr<BusDriver> make_bus_driver(const config::BusConfig& b, Runtime& rt,
+std::unique_ptr<BusDriver> make_bus_driver(const config::BusConfig& b, const DriverContext& ctx,
                                            std::function<void(const std::string&)> on_status,
                                            RecentKeys keys = {});
 

@@ -134,8 +134,7 @@ std::string ApplianceBackend::metrics_text() {
   for (const auto& [key, name] : counters) {
     m.family(name, "counter", "Per-EGM driver counter.");
     for (const auto& e : egms) {
-      auto it = e.counters.find(key);
-      if (it != e.counters.end()) m.sample(name, "egm", e.id, static_cast<double>(it->second));
+      if (auto n = e.counter(key)) m.sample(name, "egm", e.id, static_cast<double>(*n));
     }
   }
   return m.str();

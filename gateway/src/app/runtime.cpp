@@ -37,7 +37,7 @@ std::vector<EgmView> Runtime::egms() const {
     const std::size_t first = out.size();
     for (const auto& e : bus.egms) out.push_back(configured_view(bus, e, floor));
     if (auto it = buses.find(bus.id); it != buses.end())
-      it->second->fill(std::span<EgmView>(out).subspan(first));
+      it->second->fill(std::span<EgmView>(out).subspan(first), false);
   }
   return out;
 }
@@ -47,7 +47,7 @@ std::optional<EgmView> Runtime::egm(std::string_view id) const {
     for (const auto& e : bus.egms) {
       if (e.id != id) continue;
       EgmView v = configured_view(bus, e, floor);
-      if (auto it = buses.find(bus.id); it != buses.end()) it->second->fill(std::span<EgmView>(&v, 1));
+      if (auto it = buses.find(bus.id); it != buses.end()) it->second->fill(std::span<EgmView>(&v, 1), true);
       return v;
     }
   }
@@ -63,9 +63,8 @@ std::vector<std::string> Runtime::egm_alarms(const std::vector<EgmView>& views) 
       out.push_back("EGM " + e.id + ": meters unreadable (no answer to LP 6F, 2F or the "
                     "single-meter polls); its money cannot be reconciled");
     }
-    auto it = e.counters.find("reconciliation_mismatches");
-    if (it != e.counters.end() && it->second > 0) {
-      out.push_back("EGM " + e.id + ": " + std::to_string(it->second) +
+    if (auto n = e.counter("reconciliation_mismatches"); n && *n > 0) {
+      out.push_back("EGM " + e.id + ": " + std::to_string(*n) +
                     " reconciliation mismatch(es) since start; last " + e.last_mismatch);
     }
   }
@@ -102,6 +101,7 @@ void Runtime::emit(std::string type, drivers::EventClass cls, std::string attrs_
 
 boost::json::object to_json(const EgmView& e) {
   boost::json::object o;
+  o.reserve(32);  // every key below, without a rehash on the way (64 of these per push)
   o["id"] = e.id;
   o["bus"] = e.bus;
   o["protocol"] = e.protocol;
@@ -134,7 +134,8 @@ boost::json::object to_json(const EgmView& e) {
     o["last_mismatch"] = e.last_mismatch;
   }
   boost::json::object counters;
-  for (const auto& [k, v] : e.counters) counters[k] = v;
+  counters.reserve(e.counters.size());
+  for (const auto& [k, v] : e.counters) counters.emplace(k, v);
   o["counters"] = std::move(counters);
   o["conditions"] = e.conditions.to_json();
   return o;

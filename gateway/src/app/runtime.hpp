@@ -16,6 +16,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "floorgate/config/config.hpp"
@@ -45,7 +47,15 @@ struct EgmView {
   bool rom_check_running = false;
   std::string g2s_subscriptions, g2s_missing_events;  // G2S: ok | missing | unknown, codes
   std::string g2s_no_rights;                          // G2S: devices neither owned nor guested
-  std::map<std::string, std::uint64_t> counters;
+  // The driver's counters in its own order, named by string literals (no allocation per
+  // name: the dashboard push builds 64 of these views every few seconds on the loop).
+  std::vector<std::pair<std::string_view, std::uint64_t>> counters;
+  std::optional<std::uint64_t> counter(std::string_view name) const {
+    for (const auto& [k, v] : counters) {
+      if (k == name) return v;
+    }
+    return std::nullopt;
+  }
   std::map<std::string, std::uint64_t> meters;
   std::map<std::string, std::string> meter_units;  // SAS: credits | cents | count | ...
   std::string meter_poll;            // SAS: 6f | 2f | single | none (last snapshot's poll)
@@ -86,7 +96,8 @@ struct Runtime {
   std::uint64_t signed_seq = 0;
   std::int64_t signed_at_ms = 0;
 
-  // Every configured EGM with its driver's live status.
+  // Every configured EGM with its driver's live status, without the meter maps (egm() has
+  // them): the dashboard push builds this every few seconds on the loop.
   std::vector<EgmView> egms() const;
   // One EGM's view (nullopt when no bus has it): builds only its own, asks only its bus. A
   // status change of one EGM must not cost a view of the whole floor (64 status changes at

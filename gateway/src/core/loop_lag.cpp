@@ -8,6 +8,8 @@
 
 #include <boost/asio/steady_timer.hpp>
 
+#include "floorgate/core/loop_site.hpp"
+
 namespace floorgate::gateway {
 
 void LagWindow::roll(std::int64_t now_ms) {
@@ -78,24 +80,34 @@ std::int64_t thread_cpu_us() {
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
 }
-// A handler above this much CPU is logged (each new maximum only): it delays every SAS poll.
+// A handler above this much CPU is logged as a warning (each new maximum only): it delays
+// every SAS poll. A new maximum above kNoteUs is logged at info level with its site, so the
+// daemon's log says what the longest handler was.
 constexpr std::int64_t kStallLogUs = 20'000;
+constexpr std::int64_t kNoteUs = 2'000;
 }  // namespace
 
 void LoopMeter::run(boost::asio::io_context& io) {
   std::int64_t before = thread_cpu_us();
   std::int64_t max = max_us_.load(std::memory_order_relaxed);
   std::uint64_t count = 0;
+  core::LoopSite::clear();
   while (io.run_one()) {
     const std::int64_t after = thread_cpu_us();
     if (after - before > max) {
       max = after - before;
+      const char* site = core::LoopSite::current();
+      max_site_.store(site, std::memory_order_relaxed);
       max_us_.store(max, std::memory_order_relaxed);
       if (max >= kStallLogUs) {
-        spdlog::warn("event loop: one handler used {} ms of CPU (a new maximum; SAS polls wait "
-                     "while it runs)", max / 1000);
+        spdlog::warn("event loop: one handler ({}) used {} ms of CPU (a new maximum; SAS polls "
+                     "wait while it runs)", site ? site : "unnamed", max / 1000);
+      } else if (max >= kNoteUs) {
+        spdlog::info("event loop: longest handler so far {:.2f} ms of CPU ({})", max / 1000.0,
+                     site ? site : "unnamed");
       }
     }
+    core::LoopSite::clear();
     if (++count % 64 == 0) handlers_.store(count, std::memory_order_relaxed);
     before = after;
   }

@@ -4,6 +4,7 @@
 
 #include <boost/asio/post.hpp>
 #include <memory>
+#include "floorgate/core/loop_site.hpp"
 
 namespace floorgate::gateway {
 
@@ -31,6 +32,7 @@ void StoreSink::submit(drivers::Event event, drivers::DurableHandler on_durable)
     // Writer thread: copy what the loop needs and hand over; never touch members here.
     auto rec = std::make_shared<store::Record>(stored);
     boost::asio::post(ex_, [this, done, ec, rec] {
+      core::LoopSite site("store.durable");
       if (ec) {
         ++failed_;
       } else {

@@ -11,6 +11,7 @@
 #include "floorgate/core/check.hpp"
 #include "floorgate/gateway/mqtt_codec.hpp"
 #include "mqtt/delivery_impl.hpp"
+#include "floorgate/core/loop_site.hpp"
 
 namespace floorgate::gateway {
 namespace {
@@ -43,6 +44,7 @@ void DeliveryImpl::register_consumer(const std::shared_ptr<ConsumerState>& c, bo
       {o.name, o.route, o.required},
       [weak, wc, ex, first, generation](std::error_code ec, std::uint64_t acked) {
         boost::asio::post(ex, [weak, wc, first, generation, ec, acked] {
+          core::LoopSite site("delivery.registered");
           auto self = weak.lock();
           auto cs = wc.lock();
           if (!self || !cs || self->stopped_ || cs->registration != generation) return;
@@ -178,6 +180,7 @@ void DeliveryImpl::read_async(ConsumerState& c, std::uint64_t after, std::size_t
       [weak, wc, ex, then = std::move(then)](std::error_code ec, std::vector<store::Record> rows,
                                              std::uint64_t covered) {
         boost::asio::post(ex, [weak, wc, then, ec, rows = std::move(rows), covered] {
+          core::LoopSite site("delivery.backlog_rows");
           auto self = weak.lock();
           auto cs = wc.lock();
           if (!self || !cs || self->stopped_) return;
@@ -377,6 +380,7 @@ void DeliveryImpl::commit_ack(const std::shared_ptr<ConsumerState>& c) {
   // The callback runs on the store's writer thread: only post back to the loop from there.
   cursors_.ack_async(c->opt.name, target, [weak, wc, target, ex](std::error_code ec) {
     boost::asio::post(ex, [weak, wc, target, ec] {
+      core::LoopSite site("delivery.acked");
       auto self = weak.lock();
       auto cs = wc.lock();
       if (!self || !cs) return;
@@ -412,6 +416,7 @@ void DeliveryImpl::reset_consumer(const std::string& name, std::uint64_t to_seq,
   cursors_.reset_consumer_async(name, to_seq, [weak, wc, ex, to_seq, done](std::error_code ec,
                                                                           std::uint64_t previous) {
     boost::asio::post(ex, [weak, wc, to_seq, done, ec, previous] {
+      core::LoopSite site("delivery.rewound");
       auto self = weak.lock();
       auto cs = wc.lock();
       if (cs) cs->resetting = false;
@@ -461,6 +466,7 @@ void DeliveryImpl::redeliver_dead_letters(const std::shared_ptr<ConsumerState>& 
   cursors_.take_dead_letters_async(
       c->opt.name, [weak, wc, ex](std::error_code ec, std::vector<store::Record> rows) {
         boost::asio::post(ex, [weak, wc, ec, rows = std::move(rows)]() mutable {
+          core::LoopSite site("delivery.replay_rows");
           auto self = weak.lock();
           auto cs = wc.lock();
           if (!self || !cs) return;
@@ -588,6 +594,7 @@ void DeliveryImpl::handle_replay(const std::shared_ptr<ConsumerState>& c,
   log_.seq_at_time_async(since, [weak, wc, ex = ex_, topic](
                                     core::Result<std::optional<std::uint64_t>> found) {
     boost::asio::post(ex, [weak, wc, topic, found = std::move(found)] {
+      core::LoopSite site("delivery.lookup_rows");
       auto self = weak.lock();
       auto cs = wc.lock();
       if (!self || !cs || !cs->ready) return;

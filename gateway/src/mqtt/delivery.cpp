@@ -10,6 +10,7 @@
 #include "floorgate/gateway/mqtt_codec.hpp"
 #include "mqtt/delivery_impl.hpp"
 #include "mqtt/mqtt_client.hpp"
+#include "floorgate/core/loop_site.hpp"
 
 namespace floorgate::gateway {
 namespace {
@@ -103,6 +104,7 @@ void DeliveryImpl::poll() {
 void DeliveryImpl::arm_health() {
   health_timer_.expires_after(opt_.health_period);
   health_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    core::LoopSite site("delivery.health");
     if (auto s = weak.lock(); s && !ec && !s->stopped_) {
       s->arm_health();
       s->publish_health();
@@ -229,6 +231,7 @@ void DeliveryImpl::schedule_pump() {
   if (pump_scheduled_ || stopped_) return;
   pump_scheduled_ = true;
   asio::post(ex_, [weak = weak_from_this()] {
+    core::LoopSite site("delivery.pump");
     auto s = weak.lock();
     if (!s) return;
     s->pump_scheduled_ = false;
@@ -342,6 +345,7 @@ void DeliveryImpl::on_tick() {
 void DeliveryImpl::arm_tick() {
   tick_timer_.expires_after(kDeliveryTick);
   tick_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    core::LoopSite site("delivery.tick");
     if (auto s = weak.lock(); s && !ec && !s->stopped_) s->on_tick();
   });
 }

@@ -9,6 +9,7 @@
 #include <boost/asio/post.hpp>
 #include <mutex>
 #include <tuple>
+#include "floorgate/core/loop_site.hpp"
 
 namespace floorgate::gateway {
 namespace {
@@ -141,6 +142,7 @@ void MqttClient::arm_read() {
   sd_.async_wait(asio::posix::descriptor_base::wait_read,
                  [self = shared_from_this(), gen = generation_](boost::system::error_code ec) {
                    if (gen != self->generation_) return;
+                   core::LoopSite site("mqtt.read");
                    self->read_armed_ = false;
                    if (ec || !self->m_ || self->lost_pending_) return;
                    int rc = mosquitto_loop_read(self->m_, kPacketsPerRead);
@@ -168,6 +170,7 @@ void MqttClient::arm_write() {
   sd_.async_wait(asio::posix::descriptor_base::wait_write,
                  [self = shared_from_this(), gen = generation_](boost::system::error_code ec) {
                    if (gen != self->generation_) return;
+                   core::LoopSite site("mqtt.write");
                    self->write_armed_ = false;
                    if (ec || !self->m_ || self->lost_pending_) return;
                    int rc = mosquitto_loop_write(self->m_, kPacketsPerRead);
@@ -190,6 +193,7 @@ void MqttClient::on_tick() {
     if (ec || !self->running_) return;
     self->on_tick();
   });
+  core::LoopSite site("mqtt.tick");
   if (!m_ || lost_pending_) return;
   auto now = std::chrono::steady_clock::now();
   if (!connected_) {

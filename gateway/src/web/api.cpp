@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include "floorgate/core/loop_site.hpp"
 
 namespace floorgate::gateway::web::detail {
 namespace http = boost::beast::http;
@@ -193,6 +194,7 @@ void Api::handle(Request req, const ClientInfo& client, std::function<void(Outco
     return done(Outcome{std::move(res), false, {}});
   }
   if (*path == "/metrics") {
+    core::LoopSite site("web.metrics");
     if (req.method() != http::verb::get) return fail(405, "method not allowed");
     if (options_.metrics_require_login &&
         !sessions_.find(cookie_value(req[http::field::cookie], kCookie), now(), false)) {

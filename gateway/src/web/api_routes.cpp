@@ -7,6 +7,7 @@
 
 #include <charconv>
 #include <ctime>
+#include "floorgate/core/loop_site.hpp"
 
 namespace floorgate::gateway::web::detail {
 namespace http = boost::beast::http;
@@ -273,7 +274,10 @@ Response Api::route_authed(Request& req, const Session& session, const std::stri
     res.keep_alive(req.keep_alive());
     return res;
   }
-  if (path == "/api/dashboard") return get ? json(200, backend_.dashboard(), req) : not_allowed();
+  if (path == "/api/dashboard") {
+    core::LoopSite site("web.dashboard");
+    return get ? json(200, backend_.dashboard(), req) : not_allowed();
+  }
   if (path == "/api/history") return get ? json(200, backend_.history(), req) : not_allowed();
   if (path == "/api/egms") {
     return get ? json(200, json::object{{"egms", backend_.egms()}}, req) : not_allowed();

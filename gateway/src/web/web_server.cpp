@@ -5,6 +5,7 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
+#include "floorgate/core/loop_site.hpp"
 
 namespace floorgate::gateway::web {
 namespace asio = boost::asio;
@@ -25,6 +26,7 @@ std::error_code WebServer::Impl::start() {
     asio::post(pool_, [weak, ex = ex_, job = std::move(job), done = std::move(done)]() mutable {
       bool r = job();
       asio::post(ex, [weak, r, done = std::move(done)] {
+        core::LoopSite site("web.offload_done");
         auto self = weak.lock();
         if (self && self->running_) done(r);
       });
@@ -87,6 +89,7 @@ std::error_code WebServer::Impl::start() {
   });
   tick_.expires_after(opts_.dashboard_push);
   tick_.async_wait([self = shared_from_this()](boost::system::error_code e) {
+    core::LoopSite site("web.tick");
     if (!e) self->on_tick();
   });
   return {};
@@ -143,13 +146,20 @@ void WebServer::Impl::on_tick() {
     try {
       auto [dashboard, egms] = backend_.live_snapshot();
       broadcast("dashboard", dashboard);
-      broadcast("egms", json::object{{"egms", std::move(egms)}});
+      // The floor's rows are the bigger half: serialized and sent in a handler of their own,
+      // so neither half holds the loop (SAS polls) for the whole push.
+      asio::post(ex_, [weak = weak_from_this(), egms = std::move(egms)]() mutable {
+        core::LoopSite site("web.push_egms");
+        auto self = weak.lock();
+        if (self && self->running_) self->broadcast("egms", json::object{{"egms", std::move(egms)}});
+      });
     } catch (const std::exception&) {
       // A failing backend must not stop the tick; the next one tries again.
     }
   }
   tick_.expires_after(opts_.dashboard_push);
   tick_.async_wait([self = shared_from_this()](boost::system::error_code e) {
+    core::LoopSite site("web.tick");
     if (!e) self->on_tick();
   });
 }

@@ -52,7 +52,7 @@ class LoopLagProbe {
 // (CLOCK_THREAD_CPUTIME_ID) around each handler, so scheduling noise and idle waits do not
 // count: the figure that proves no request stalls the SAS poll clock (/metrics
 // floorgate_loop_handler_cpu_max_seconds, benchmark daemon.loop_stall_max_ms). Costs one
-// clock read per handler.
+// clock read per handler. Handlers name themselves for its report with core::LoopSite.
 class LoopMeter {
  public:
   // Runs io like io.run(): until it is stopped or out of work, one handler at a time.
@@ -62,9 +62,15 @@ class LoopMeter {
   std::int64_t max_handler_cpu_us() const { return max_us_.load(std::memory_order_relaxed); }
   // Handlers run since start. Any thread.
   std::uint64_t handlers() const { return handlers_.load(std::memory_order_relaxed); }
+  // The site (core::LoopSite) of the longest handler, "unnamed" when it opened none. Any thread.
+  const char* max_handler_site() const {
+    const char* s = max_site_.load(std::memory_order_relaxed);
+    return s ? s : "unnamed";
+  }
 
  private:
   std::atomic<std::int64_t> max_us_{0};
+  std::atomic<const char*> max_site_{nullptr};
   std::atomic<std::uint64_t> handlers_{0};
 };
 
