@@ -44,10 +44,9 @@ std::string read_file(const fs::path& p) {
 
 struct InstallFixture : ::testing::Test {
   void SetUp() override {
-    rt.cfg = config::default_config();
-    rt.config_path = dir.path() / "floorgate.yaml";
+    fs::create_directory(etc);
     original = config::default_config_yaml();
-    std::ofstream(rt.config_path, std::ios::binary) << original;
+    std::ofstream(rt.config_path(), std::ios::binary) << original;
   }
   // Runs the loop until `done` holds (the file thread posts its answer back to it); the work
   // guard keeps the loop waiting for that post instead of returning at once, out of work.
@@ -60,8 +59,9 @@ struct InstallFixture : ::testing::Test {
   }
 
   floorgate::testing::TempDir dir;
+  fs::path etc = dir.path() / "etc";
   boost::asio::io_context io;
-  app::Runtime rt{io};
+  app::Runtime rt{io, config::default_config(), etc / "floorgate.yaml"};
   RecordingControl control;
   std::string original;
 };
@@ -95,8 +95,8 @@ TEST_F(InstallFixture, ASecondChangeWhileTheFirstIsBeingWrittenIsRefusedAndTheFi
   EXPECT_TRUE(first->ok) << first->message;
   ASSERT_EQ(control.applied.size(), 1u);
   EXPECT_EQ(control.applied[0].gateway.id, "gw-renamed");
-  EXPECT_EQ(read_file(rt.config_path), next_yaml);
-  EXPECT_EQ(read_file(fs::path(rt.config_path.string() + ".prev")), original);
+  EXPECT_EQ(read_file(rt.config_path()), next_yaml);
+  EXPECT_EQ(read_file(fs::path(rt.config_path().string() + ".prev")), original);
   ASSERT_EQ(control.audits.size(), 1u);
   EXPECT_EQ(control.audits[0].first, "config.changed");
   EXPECT_NE(control.audits[0].second.find("\"user\":\"tech\""), std::string::npos)
@@ -114,7 +114,7 @@ TEST_F(InstallFixture, AFileThatCannotBeWrittenIsNotAppliedAndTheNextChangeIsTak
   auto checked = backend.check_config(original);
   ASSERT_TRUE(checked && checked->result.ok);
   // The file's directory goes away: the temp file cannot be created.
-  rt.config_path = dir.path() / "gone" / "floorgate.yaml";
+  fs::rename(etc, dir.path() / "gone");
   std::optional<web::ConfigResult> first, second;
   backend.apply_config(checked, "tech", [&](web::ConfigResult r) { first = std::move(r); });
   run_until([&] { return first.has_value(); });
@@ -123,7 +123,7 @@ TEST_F(InstallFixture, AFileThatCannotBeWrittenIsNotAppliedAndTheNextChangeIsTak
   EXPECT_TRUE(control.applied.empty());
   EXPECT_TRUE(control.audits.empty());
 
-  rt.config_path = dir.path() / "floorgate.yaml";
+  fs::rename(dir.path() / "gone", etc);  // back
   backend.apply_config(checked, "tech", [&](web::ConfigResult r) { second = std::move(r); });
   run_until([&] { return second.has_value(); });
   EXPECT_TRUE(second->ok) << second->message;

@@ -94,23 +94,23 @@ std::pair<json::object, json::array> ApplianceBackend::live_snapshot() {
 json::object ApplianceBackend::dashboard(const std::vector<EgmView>& views) {
   json::object o;
   auto now = wall_ms();
-  o["gateway"] = {{"id", rt_.cfg.gateway.id},
-                  {"site", rt_.cfg.gateway.site},
-                  {"topic_root", rt_.cfg.gateway.topic_root},
-                  {"boot_id", rt_.boot_id},
-                  {"started_ms", rt_.started_ms},
-                  {"uptime_s", (now - rt_.started_ms) / 1000}};
-  auto ds = rt_.delivery ? rt_.delivery->stats() : DeliveryStats{};
+  o["gateway"] = {{"id", rt_.cfg().gateway.id},
+                  {"site", rt_.cfg().gateway.site},
+                  {"topic_root", rt_.cfg().gateway.topic_root},
+                  {"boot_id", rt_.boot_id()},
+                  {"started_ms", rt_.started_ms()},
+                  {"uptime_s", (now - rt_.started_ms()) / 1000}};
+  auto ds = rt_.delivery() ? rt_.delivery()->stats() : DeliveryStats{};
   o["broker"] = {{"connected", ds.connected},
-                 {"host", rt_.cfg.mqtt.host},
-                 {"port", rt_.cfg.mqtt.port},
+                 {"host", rt_.cfg().mqtt.host},
+                 {"port", rt_.cfg().mqtt.port},
                  {"address", ds.broker},
                  {"failovers", ds.failovers},
                  {"protocol", ds.protocol == 5 ? "MQTT 5" : "MQTT 3.1.1"},
                  {"last_error", ds.last_error},
                  {"connects", ds.connects},
                  {"stall_recycles", ds.stall_recycles}};
-  auto st = rt_.store->stats();
+  auto st = rt_.store()->stats();
   json::array consumers;
   for (const auto& c : st.consumers) {
     json::object co{{"name", c.name},
@@ -132,13 +132,13 @@ json::object ApplianceBackend::dashboard(const std::vector<EgmView>& views) {
   }
   o["consumers"] = std::move(consumers);
   o["events_per_s"] = rt_.events_per_s();
-  o["store"] = {{"path", rt_.cfg.store.path.string()},
+  o["store"] = {{"path", rt_.cfg().store.path.string()},
                 {"epoch", st.epoch},
                 {"rows", st.rows},
                 {"bytes", st.bytes},
                 {"first_seq", st.first_seq},
                 {"last_seq", st.last_seq},
-                {"max_bytes", rt_.cfg.store.retention.max_size_bytes},
+                {"max_bytes", rt_.cfg().store.retention.max_size_bytes},
                 {"retention_alarm", st.retention_alarm},
                 {"evicted_total", st.evicted_total}};
   json::array alarms;
@@ -152,10 +152,10 @@ json::object ApplianceBackend::dashboard(const std::vector<EgmView>& views) {
   }
   o["alarms"] = std::move(alarms);
   o["egms"] = {{"total", total}, {"online", up}};
-  if (rt_.device_key) {
+  if (rt_.device_key()) {
     // Signed chain heads (docs/audit.md): the auditor's copy of the key must match this one.
-    o["device_key"] = {{"id", rt_.device_key->key_id()}, {"public_pem", rt_.device_key->public_pem()},
-                       {"signed_seq", rt_.signed_seq}};
+    o["device_key"] = {{"id", rt_.device_key()->key_id()}, {"public_pem", rt_.device_key()->public_pem()},
+                       {"signed_seq", rt_.signed_seq()}};
   }
   return o;
 }
@@ -182,7 +182,7 @@ std::optional<json::object> ApplianceBackend::egm(std::string_view id) {
 }
 
 void ApplianceBackend::stored_rows(store::QueryFilter filter, RowsHandler done) {
-  rt_.store->query_async(std::move(filter), [ex = rt_.io.get_executor(), done = std::move(done)](
+  rt_.store()->query_async(std::move(filter), [ex = rt_.io().get_executor(), done = std::move(done)](
                                                 core::Result<std::vector<store::Record>> rows) {
     core::Result<json::array> out{json::array{}};
     if (!rows) {
@@ -208,11 +208,11 @@ void ApplianceBackend::events(const web::EventQuery& q, RowsHandler done) {
 }
 
 std::string ApplianceBackend::config_yaml() {
-  if (rt_.config_path.empty()) return config::to_yaml(rt_.cfg);
-  return read_file(rt_.config_path);
+  if (rt_.config_path().empty()) return config::to_yaml(rt_.cfg());
+  return read_file(rt_.config_path());
 }
 
-json::object ApplianceBackend::config_document() { return config_to_json(rt_.cfg); }
+json::object ApplianceBackend::config_document() { return config_to_json(rt_.cfg()); }
 
 std::shared_ptr<const web::CheckedConfig> ApplianceBackend::check_config(std::string yaml) const {
   auto c = std::make_shared<CheckedYaml>();
@@ -233,7 +233,7 @@ void ApplianceBackend::subscribe_live(std::function<void(const json::object&)> o
 namespace floorgate::gateway::app {
 
 std::string ApplianceBackend::request_rom_check(std::string_view id, const std::string& user) {
-  for (const auto& bus : rt_.cfg.buses) {
+  for (const auto& bus : rt_.cfg().buses) {
     for (const auto& e : bus.egms) {
       if (e.id != id) continue;
       std::string why = control_.request_rom_check(bus.id, e.id);

@@ -57,7 +57,7 @@ class ApplianceBackend final : public web::Backend {
   void change_user(const web::UserChange& change, const std::string& by,
                    ConfigHandler done) override;
   void audit(RowsHandler done) override;
-  boost::json::object history() override { return rt_.history.to_json(); }
+  boost::json::object history() override { return rt_.history().to_json(); }
   std::string metrics_text() override;
   Probe liveness() override;
   Probe readiness() override;

@@ -107,7 +107,7 @@ void ApplianceBackend::install(Install x, ConfigHandler done) {
   }
   installing_ = true;
   std::weak_ptr<ApplianceBackend*> weak = alive_;
-  boost::asio::post(files_, [weak, ex = rt_.io.get_executor(), path = rt_.config_path,
+  boost::asio::post(files_, [weak, ex = rt_.io().get_executor(), path = rt_.config_path(),
                              x = std::move(x), done = std::move(done)]() mutable {
     std::string err = write_config_files(path, x.yaml);
     boost::asio::post(ex, [weak, err = std::move(err), x = std::move(x),
@@ -121,17 +121,17 @@ void ApplianceBackend::installed(const std::string& write_error, Install& x,
                                  const ConfigHandler& done) {
   installing_ = false;
   if (!write_error.empty()) return done(failure("Not applied: " + write_error));
-  if (x.what.empty()) x.what = describe_change(rt_.cfg, x.cfg);
+  if (x.what.empty()) x.what = describe_change(rt_.cfg(), x.cfg);
   control_.apply(x.cfg);
   drivers::JsonWriter w;
   w.add("user", x.user).add("action", x.action).add("what", x.what).add("file",
-                                                                       rt_.config_path.string());
+                                                                       rt_.config_path().string());
   control_.record_audit("config.changed", std::move(w).finish());
   spdlog::info("configuration {} by {}: {}", x.action, x.user, x.what);
   web::ConfigResult r;
   r.ok = true;
   int egms = 0;
-  for (const auto& b : rt_.cfg.buses) egms += static_cast<int>(b.egms.size());
+  for (const auto& b : rt_.cfg().buses) egms += static_cast<int>(b.egms.size());
   r.message = (x.action == "rollback" ? "Rolled back to the previous file; " : "Applied; ") +
               std::to_string(egms) + " EGMs configured (" + x.what + ")";
   done(r);
@@ -144,7 +144,7 @@ const json::value& ApplianceBackend::config_schema() {
 
 void ApplianceBackend::apply_config(std::shared_ptr<const web::CheckedConfig> checked,
                                     const std::string& user, ConfigHandler done) {
-  if (rt_.config_path.empty()) return done(failure(kNoConfigFile));
+  if (rt_.config_path().empty()) return done(failure(kNoConfigFile));
   const auto* c = dynamic_cast<const CheckedYaml*>(checked.get());
   if (!c || !c->config) return done(not_applied(checked ? checked->result : web::ConfigResult{}));
   install({c->yaml, *c->config, user, "apply", {}}, std::move(done));
@@ -153,8 +153,8 @@ void ApplianceBackend::apply_config(std::shared_ptr<const web::CheckedConfig> ch
 void ApplianceBackend::change_user(const web::UserChange& change, const std::string& by,
                                    ConfigHandler done) {
   using Action = web::UserChange::Action;
-  if (rt_.config_path.empty()) return done(failure(kNoConfigFile));
-  config::Config next = rt_.cfg;
+  if (rt_.config_path().empty()) return done(failure(kNoConfigFile));
+  config::Config next = rt_.cfg();
   auto& users = next.web.users;
   const std::string& name = change.account;
   auto it = std::find_if(users.begin(), users.end(),
@@ -208,14 +208,14 @@ void ApplianceBackend::change_user(const web::UserChange& change, const std::str
 
 // The previous file is our own (it was applied before), so it is parsed here on the loop.
 void ApplianceBackend::rollback_config(const std::string& user, ConfigHandler done) {
-  if (rt_.config_path.empty()) return done(failure(kNoConfigFile));
-  auto prev = previous_path(rt_.config_path);
+  if (rt_.config_path().empty()) return done(failure(kNoConfigFile));
+  auto prev = previous_path(rt_.config_path());
   std::ifstream in(prev, std::ios::binary);
   if (!in) return done(failure("There is no previous configuration to roll back to."));
   std::ostringstream ss;
   ss << in.rdbuf();
   std::string yaml = ss.str();
-  auto loaded = config::load_string(yaml, rt_.config_path.filename().string() + ".prev");
+  auto loaded = config::load_string(yaml, rt_.config_path().filename().string() + ".prev");
   if (!loaded.config) {
     web::ConfigResult r;
     for (const auto& e : loaded.errors) r.errors.push_back(web_error(e));

@@ -40,8 +40,8 @@ class Exposition {
 std::string ApplianceBackend::metrics_text() {
   Exposition m;
   auto now = wall_ms();
-  auto st = rt_.store->stats();
-  auto ds = rt_.delivery ? rt_.delivery->stats() : DeliveryStats{};
+  auto st = rt_.store()->stats();
+  auto ds = rt_.delivery() ? rt_.delivery()->stats() : DeliveryStats{};
 
   m.family("floorgate_consumer_unacked_events", "gauge", "Events routed to the consumer and not yet acknowledged.");
   for (const auto& c : st.consumers) m.sample("floorgate_consumer_unacked_events", "consumer", c.name, static_cast<double>(c.unacked));
@@ -70,15 +70,15 @@ std::string ApplianceBackend::metrics_text() {
   for (const auto& c : st.consumers) m.sample("floorgate_consumer_dead_letters", "consumer", c.name, static_cast<double>(c.dead_letters));
 
   m.family("floorgate_loop_lag_seconds", "gauge", "Worst lateness of the event loop (the SAS poll clock) over the last 10 to 20 s.");
-  m.sample("floorgate_loop_lag_seconds", rt_.loop_lag ? static_cast<double>(rt_.loop_lag->max_ms()) / 1000.0 : 0.0);
+  m.sample("floorgate_loop_lag_seconds", rt_.loop_lag() ? static_cast<double>(rt_.loop_lag()->max_ms()) / 1000.0 : 0.0);
   m.family("floorgate_loop_handler_cpu_max_seconds", "gauge", "CPU time of the longest single event-loop handler since start (SAS polls wait while one runs).");
-  m.sample("floorgate_loop_handler_cpu_max_seconds", static_cast<double>(rt_.loop_meter.max_handler_cpu_us()) / 1e6);
+  m.sample("floorgate_loop_handler_cpu_max_seconds", static_cast<double>(rt_.loop_meter().max_handler_cpu_us()) / 1e6);
   m.family("floorgate_invariant_failures_total", "counter", "Failed internal invariant checks (FG_CHECK) since start; anything above 0 is a bug to report.");
   m.sample("floorgate_invariant_failures_total", static_cast<double>(core::check_failures()));
   m.family("floorgate_events_in_total", "counter", "Events made durable in the store since start.");
-  m.sample("floorgate_events_in_total", static_cast<double>(rt_.sink->durable()));
+  m.sample("floorgate_events_in_total", static_cast<double>(rt_.sink()->durable()));
   m.family("floorgate_events_failed_total", "counter", "Events the store could not make durable (the EGM keeps them).");
-  m.sample("floorgate_events_failed_total", static_cast<double>(rt_.sink->failed()));
+  m.sample("floorgate_events_failed_total", static_cast<double>(rt_.sink()->failed()));
   m.family("floorgate_broker_connected", "gauge", "1 while the MQTT broker connection is up.");
   m.sample("floorgate_broker_connected", ds.connected ? 1 : 0);
   m.family("floorgate_broker_failovers_total", "counter", "Connections made to a different broker of mqtt.hosts than the last one.");
@@ -147,7 +147,7 @@ namespace floorgate::gateway::app {
 // The watchdog (WatchdogSec=10s) kills a daemon whose loop stops; a probe says so earlier.
 web::Backend::Probe ApplianceBackend::liveness() {
   Probe p;
-  const std::int64_t lag = rt_.loop_lag ? rt_.loop_lag->max_ms() : 0;
+  const std::int64_t lag = rt_.loop_lag() ? rt_.loop_lag()->max_ms() : 0;
   p.ok = lag < 5000;
   p.detail["loop_lag_ms_max"] = lag;
   return p;
@@ -155,18 +155,18 @@ web::Backend::Probe ApplianceBackend::liveness() {
 
 web::Backend::Probe ApplianceBackend::readiness() {
   Probe p;
-  const bool store = rt_.store != nullptr;
-  const bool broker = rt_.delivery && rt_.delivery->stats().connected;
+  const bool store = rt_.store() != nullptr;
+  const bool broker = rt_.delivery() && rt_.delivery()->stats().connected;
   std::size_t started = 0;
-  for (const auto& b : rt_.cfg.buses) {
-    started += rt_.buses.count(b.id);
+  for (const auto& b : rt_.cfg().buses) {
+    started += rt_.bus_running(b.id) ? 1 : 0;
   }
-  const bool buses = started == rt_.cfg.buses.size();
+  const bool buses = started == rt_.cfg().buses.size();
   p.ok = store && broker && buses;
   p.detail["store_open"] = store;
   p.detail["broker_connected"] = broker;
   p.detail["buses_started"] = started;
-  p.detail["buses_configured"] = rt_.cfg.buses.size();
+  p.detail["buses_configured"] = rt_.cfg().buses.size();
   return p;
 }
 

@@ -33,21 +33,21 @@ EgmView configured_view(const config::BusConfig& bus, const config::EgmConfig& e
 
 std::vector<EgmView> Runtime::egms() const {
   std::vector<EgmView> out;
-  for (const auto& bus : cfg.buses) {
+  for (const auto& bus : cfg_.buses) {
     const std::size_t first = out.size();
-    for (const auto& e : bus.egms) out.push_back(configured_view(bus, e, floor));
-    if (auto it = buses.find(bus.id); it != buses.end())
+    for (const auto& e : bus.egms) out.push_back(configured_view(bus, e, floor_));
+    if (auto it = buses_.find(bus.id); it != buses_.end())
       it->second->fill(std::span<EgmView>(out).subspan(first), false);
   }
   return out;
 }
 
 std::optional<EgmView> Runtime::egm(std::string_view id) const {
-  for (const auto& bus : cfg.buses) {
+  for (const auto& bus : cfg_.buses) {
     for (const auto& e : bus.egms) {
       if (e.id != id) continue;
-      EgmView v = configured_view(bus, e, floor);
-      if (auto it = buses.find(bus.id); it != buses.end()) it->second->fill(std::span<EgmView>(&v, 1), true);
+      EgmView v = configured_view(bus, e, floor_);
+      if (auto it = buses_.find(bus.id); it != buses_.end()) it->second->fill(std::span<EgmView>(&v, 1), true);
       return v;
     }
   }
@@ -72,16 +72,16 @@ std::vector<std::string> Runtime::egm_alarms(const std::vector<EgmView>& views) 
 }
 
 double Runtime::events_per_s() const {
-  if (rate_samples.size() < 2) return 0;
-  const auto& a = rate_samples.front();
-  const auto& b = rate_samples.back();
+  if (rate_samples_.size() < 2) return 0;
+  const auto& a = rate_samples_.front();
+  const auto& b = rate_samples_.back();
   if (b.first <= a.first) return 0;
   return static_cast<double>(b.second - a.second) * 1000.0 / static_cast<double>(b.first - a.first);
 }
 
 void Runtime::emit(std::string type, drivers::EventClass cls, std::string attrs_json,
                    drivers::DurableHandler on_durable) {
-  if (!sink) {
+  if (!sink_) {
     if (on_durable) on_durable(std::make_error_code(std::errc::not_connected), 0);
     return;
   }
@@ -90,12 +90,12 @@ void Runtime::emit(std::string type, drivers::EventClass cls, std::string attrs_
   e.type = std::move(type);
   e.cls = cls;
   e.ts_gw_ms = wall_ms();
-  e.source = "gateway:" + cfg.gateway.id;
+  e.source = "gateway:" + cfg_.gateway.id;
   e.attrs_json = std::move(attrs_json);
   if (on_durable) {
-    sink->submit(std::move(e), std::move(on_durable));
+    sink_->submit(std::move(e), std::move(on_durable));
   } else {
-    sink->submit_own(std::move(e));  // retried until durable: no EGM keeps a gateway event
+    sink_->submit_own(std::move(e));  // retried until durable: no EGM keeps a gateway event
   }
 }
 

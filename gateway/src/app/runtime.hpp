@@ -1,8 +1,8 @@
 #pragma once
 // The live parts of a running appliance. The composition root (Appliance::Impl in
-// appliance.cpp) builds, rebuilds and alone changes them; the web backend and /metrics read
-// them through a const reference (ApplianceBackend acts through ApplianceControl, backend.hpp).
-// Loop thread only.
+// appliance.cpp) builds, rebuilds and alone changes them (its members are private, the root is
+// its friend); the web backend and /metrics read them through the const accessors
+// (ApplianceBackend acts through ApplianceControl, backend.hpp). Loop thread only.
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -23,6 +23,7 @@
 #include "floorgate/config/config.hpp"
 #include "floorgate/drivers/event.hpp"
 #include "floorgate/gateway/chain_signing.hpp"
+#include "floorgate/gateway/appliance.hpp"
 #include "floorgate/gateway/delivery.hpp"
 #include "floorgate/gateway/history.hpp"
 #include "floorgate/gateway/web/floor_state.hpp"
@@ -64,37 +65,33 @@ struct EgmView {
   web::EgmConditions conditions;     // the floor view's state, from the events
 };
 
-struct Runtime {
-  explicit Runtime(boost::asio::io_context& io_) : io(io_) {}
+// The live parts, owned and changed by the composition root alone (Appliance::Impl, a friend);
+// everyone else reads them through the const accessors below.
+class Runtime {
+ public:
+  // `config_path`: where cfg came from, empty on embedded defaults.
+  Runtime(boost::asio::io_context& io, config::Config cfg, std::filesystem::path config_path)
+      : io_(io), cfg_(std::move(cfg)), config_path_(std::move(config_path)) {}
   ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
 
-  boost::asio::io_context& io;
-  config::Config cfg;
-  std::filesystem::path config_path;          // empty on embedded defaults
-  std::string boot_id;
-  std::int64_t started_ms = 0;
-  std::unique_ptr<store::Store> store;
-  std::unique_ptr<StoreSink> sink;
-  std::unique_ptr<Delivery> delivery;
-  std::unique_ptr<LoopLagProbe> loop_lag;  // how late the loop runs (SAS poll timing)
-  LoopMeter loop_meter;                    // the longest handler (CPU), when run() drives the loop
-  std::map<std::string, std::unique_ptr<BusDriver>> buses;  // running buses by id, any protocol
-  std::function<void(const boost::json::object&)> live;  // the web page's live feed
-  std::function<bool()> live_listening;                  // a viewer has it open
-  bool live_wanted() const { return live && (!live_listening || live_listening()); }
-  std::deque<std::pair<std::int64_t, std::uint64_t>> rate_samples;  // (ms, durable total)
-  History history;        // the dashboard's last hour, one point per minute (GET /api/history)
-  web::FloorState floor;  // per-EGM doors/handpay/tilt/stacker for the floor view
-  std::string alarm;                                      // current alarm text, empty = none
-  // Signed chain heads (docs/audit.md): the device key, the newest durable row, the last head
-  // signed and published on <root>/chain.
-  std::optional<DeviceKey> device_key;
-  struct ChainHead {
-    std::uint64_t epoch = 0, seq = 0;
-    std::array<std::uint8_t, 32> hash{};
-  } chain_head;
-  std::uint64_t signed_seq = 0;
-  std::int64_t signed_at_ms = 0;
+  // The parts are services with their own rules (the store's and delivery's calls are safe to
+  // make); what only the root may change is which parts exist and the state below.
+  boost::asio::io_context& io() const { return io_; }
+  const config::Config& cfg() const { return cfg_; }
+  const std::filesystem::path& config_path() const { return config_path_; }
+  const std::string& boot_id() const { return boot_id_; }
+  std::int64_t started_ms() const { return started_ms_; }
+  store::Store* store() const { return store_.get(); }
+  const StoreSink* sink() const { return sink_.get(); }
+  Delivery* delivery() const { return delivery_.get(); }
+  const LoopLagProbe* loop_lag() const { return loop_lag_.get(); }
+  const LoopMeter& loop_meter() const { return loop_meter_; }
+  bool bus_running(const std::string& id) const { return buses_.count(id) > 0; }
+  const History& history() const { return history_; }
+  const std::optional<DeviceKey>& device_key() const { return device_key_; }
+  std::uint64_t signed_seq() const { return signed_seq_; }
 
   // Every configured EGM with its driver's live status, without the meter maps (egm() has
   // them): the dashboard push builds this every few seconds on the loop.
@@ -113,6 +110,37 @@ struct Runtime {
   // how that went (a caller that must answer someone once the event is stored).
   void emit(std::string type, drivers::EventClass cls, std::string attrs_json,
             drivers::DurableHandler on_durable = {});
+
+ private:
+  friend struct floorgate::gateway::Appliance::Impl;
+  bool live_wanted() const { return live_ && (!live_listening_ || live_listening_()); }
+
+  boost::asio::io_context& io_;
+  config::Config cfg_;
+  std::filesystem::path config_path_;          // empty on embedded defaults
+  std::string boot_id_;
+  std::int64_t started_ms_ = 0;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<StoreSink> sink_;
+  std::unique_ptr<Delivery> delivery_;
+  std::unique_ptr<LoopLagProbe> loop_lag_;  // how late the loop runs (SAS poll timing)
+  LoopMeter loop_meter_;                    // the longest handler (CPU), when run() drives the loop
+  std::map<std::string, std::unique_ptr<BusDriver>> buses_;  // running buses by id, any protocol
+  std::function<void(const boost::json::object&)> live_;  // the web page's live feed
+  std::function<bool()> live_listening_;                  // a viewer has it open
+  std::deque<std::pair<std::int64_t, std::uint64_t>> rate_samples_;  // (ms, durable total)
+  History history_;        // the dashboard's last hour, one point per minute (GET /api/history)
+  web::FloorState floor_;  // per-EGM doors/handpay/tilt/stacker for the floor view
+  std::string alarm_;                                      // current alarm text, empty = none
+  // Signed chain heads (docs/audit.md): the device key, the newest durable row, the last head
+  // signed and published on <root>/chain.
+  std::optional<DeviceKey> device_key_;
+  struct ChainHead {
+    std::uint64_t epoch = 0, seq = 0;
+    std::array<std::uint8_t, 32> hash{};
+  } chain_head_;
+  std::uint64_t signed_seq_ = 0;
+  std::int64_t signed_at_ms_ = 0;
 };
 
 boost::json::object to_json(const EgmView& e);

@@ -48,8 +48,10 @@ class Appliance {
   // One line for systemd's STATUS= (EGMs online, queue depth, broker state).
   std::string status_line() const;
 
- private:
+  // The composition root (appliance.cpp); named here so app::Runtime can name it its friend.
   struct Impl;
+
+ private:
   std::unique_ptr<Impl> impl_;
 };
 
