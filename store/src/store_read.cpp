@@ -308,6 +308,7 @@ Stats SqliteStore::snapshot(bool full) {
       cs.acked_upto = c.acked;
       cs.sent_upto = c.sent_upto;
       cs.unacked = c.pending;
+      cs.counting = c.counted < c.acked;
       cs.dead_letters = c.dead_letters;
       cs.routed_total = c.routed_total;
       if (full && c.pending > 0) {

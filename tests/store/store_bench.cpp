@@ -264,14 +264,13 @@ void deliver(Store& s, int rounds, std::uint64_t rows, ReadFigures& f, std::mt19
     }
   }
   auto t0 = Clock::now();
-  std::vector<std::uint64_t> last;
-  for (;;) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-    std::vector<std::uint64_t> now;
-    for (auto& cs : s.stats().consumers) now.push_back(cs.unacked);
-    if (now == last) break;
-    last = now;
-  }
+  auto counting = [&] {
+    for (const auto& cs : s.stats().consumers) {
+      if (cs.counting) return true;
+    }
+    return false;
+  };
+  while (counting()) std::this_thread::sleep_for(std::chrono::milliseconds(50));  // poll interval
   std::fprintf(stderr, "bench: positioned 3 consumers, counts settled in %.1f s\n",
                ms_since(t0) / 1000);
   for (int i = 0; i < rounds; ++i) {

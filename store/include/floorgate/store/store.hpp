@@ -125,6 +125,9 @@ struct ConsumerStats {
   std::uint64_t acked_upto = 0;      // durable cursor
   std::uint64_t sent_upto = 0;       // highest seq served by read_after (in memory)
   std::uint64_t unacked = 0;         // matching events after the cursor
+  // An ack jumped further than the writer counts in its commit and the counter thread is
+  // still counting the range off: until it is done, unacked over-reports.
+  bool counting = false;
   std::optional<std::int64_t> oldest_unacked_ts_ms;
   std::uint64_t dead_letters = 0;
   std::uint64_t routed_total = 0;    // events committed since open that the route selects
