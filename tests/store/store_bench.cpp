@@ -33,6 +33,7 @@
 #include "floorgate/store/store.hpp"
 #include "store_test_util.hpp"
 #include "test_process.hpp"
+#include "test_process.hpp"
 
 using namespace floorgate::store;
 using Clock = std::chrono::steady_clock;
@@ -270,7 +271,10 @@ void deliver(Store& s, int rounds, std::uint64_t rows, ReadFigures& f, std::mt19
     }
     return false;
   };
-  while (counting()) std::this_thread::sleep_for(std::chrono::milliseconds(50));  // poll interval
+  if (!floorgate::testing::wait_until([&] { return !counting(); }, std::chrono::minutes(10))) {
+    std::fprintf(stderr, "bench: the big acks' counts did not finish in 10 minutes\n");
+    std::exit(1);
+  }
   std::fprintf(stderr, "bench: positioned 3 consumers, counts settled in %.1f s\n",
                ms_since(t0) / 1000);
   for (int i = 0; i < rounds; ++i) {
