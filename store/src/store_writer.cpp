@@ -147,9 +147,10 @@ void SqliteStore::writer_main() {
       lk.lock();
       continue;
     }
-    // The window gathers appends into one fsync; an ack (or recount) at the head commits at
-    // once (acks are one per consumer batch, and a consumer's next window waits on them).
-    if (queue_.front().kind == OpKind::append) {
+    // The window gathers appends, acks and recounts into one fsync. An ack used to commit at
+    // once; with three consumers acking every 20 events that was a third more fsyncs (and WAL
+    // pages) than the events needed, for an ack durable at most one window sooner.
+    {
       auto deadline = queue_.front().enqueued + opt_.commit_window;
       cv_.wait_until(lk, deadline,
                      [&] { return stopping_ || queue_.size() >= opt_.max_batch; });
