@@ -2,7 +2,10 @@
 // gateway's own events kept and retried when the store cannot take them (fault VFS).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <chrono>
 
 #include "floorgate/gateway/store_sink.hpp"
 #include "floorgate/store/fault_vfs.hpp"
@@ -63,6 +66,47 @@ TEST(StoreSink, GatewayEventsAreKeptAndRetriedUntilDurable) {
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0].type, "gateway.config_changed");
   EXPECT_EQ(rows[1].type, "gateway.login_failed");
+  store->close();
+}
+
+// A commit's events reach the loop together (one handler per burst, not one per event), in
+// commit order, and no handler runs more than kDurablePerHandler of them.
+TEST(StoreSink, ACommitsEventsReachTheLoopInOrderInBoundedHandlers) {
+  vfs::reset();
+  TempDir dir;
+  floorgate::store::Options o;
+  o.path = dir.path() / "s.db";
+  o.commit_window = std::chrono::milliseconds(300);  // the whole burst joins one commit
+  std::error_code ec;
+  auto store = floorgate::store::Store::open(o, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  boost::asio::io_context io;
+  fg::StoreSink sink(io.get_executor(), *store);
+  std::vector<std::uint64_t> heard, durable;
+  sink.add_listener([&](const floorgate::store::Record& r) { heard.push_back(r.seq); });
+  constexpr std::size_t kEvents = 300;
+  std::size_t in_handler = 0, most = 0, failed = 0;
+  for (std::size_t i = 0; i < kEvents; ++i) {
+    sink.submit(gateway_event("gateway.test"), [&](std::error_code e, std::uint64_t seq) {
+      failed += e ? 1 : 0;
+      durable.push_back(seq);
+      ++in_handler;
+    });
+  }
+  auto work = boost::asio::make_work_guard(io);  // run_one_for waits for the writer's post
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (durable.size() < kEvents && std::chrono::steady_clock::now() < deadline) {
+    in_handler = 0;
+    io.run_one_for(std::chrono::milliseconds(100));
+    most = std::max(most, in_handler);
+  }
+  ASSERT_EQ(durable.size(), kEvents);
+  EXPECT_EQ(failed, 0u);
+  EXPECT_EQ(heard, durable);  // each listener call came right before its event's handler
+  for (std::size_t i = 1; i < durable.size(); ++i) EXPECT_EQ(durable[i], durable[0] + i);
+  EXPECT_LE(most, fg::StoreSink::kDurablePerHandler);
+  EXPECT_GT(most, 1u);
+  EXPECT_EQ(sink.pending(), 0u);
   store->close();
 }
 

@@ -3,7 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
+#include <algorithm>
 #include <memory>
+#include <utility>
 #include "floorgate/core/loop_site.hpp"
 
 namespace floorgate::gateway {
@@ -26,22 +28,49 @@ StoreSink::StoreSink(boost::asio::any_io_executor ex, store::EventLog& store)
 
 void StoreSink::submit(drivers::Event event, drivers::DurableHandler on_durable) {
   ++submitted_;
-  // The handler is shared so both the success and the failure path can move it to the loop.
-  auto done = std::make_shared<drivers::DurableHandler>(std::move(on_durable));
-  store_.append(to_record(std::move(event)), [this, done](std::error_code ec, const store::Record& stored) {
-    // Writer thread: copy what the loop needs and hand over; never touch members here.
-    auto rec = std::make_shared<store::Record>(stored);
-    boost::asio::post(ex_, [this, done, ec, rec] {
-      core::LoopSite site("store.durable");
-      if (ec) {
-        ++failed_;
-      } else {
-        ++durable_;
-        for (auto& l : listeners_) l(*rec);
-      }
-      if (*done) (*done)(ec, ec ? 0 : rec->seq);
-    });
+  store_.append(to_record(std::move(event)), [this, h = std::move(on_durable)](
+                                                 std::error_code ec, const store::Record& stored) mutable {
+    // Writer thread: queue the outcome; only the first of a burst posts (one wake-up of the
+    // loop per commit, not one per event). Never touch the loop's members here.
+    bool post = false;
+    {
+      std::lock_guard lk(mu_);
+      reported_.push_back({ec, stored, std::move(h)});
+      post = !std::exchange(drain_posted_, true);
+    }
+    if (post) boost::asio::post(ex_, [this] { drain(); });
   });
+}
+
+void StoreSink::drain() {
+  core::LoopSite site("store.durable");
+  if (drain_at_ == draining_.size()) {
+    draining_.clear();
+    drain_at_ = 0;
+    std::lock_guard lk(mu_);
+    draining_.swap(reported_);
+  }
+  const std::size_t end = std::min(draining_.size(), drain_at_ + kDurablePerHandler);
+  for (; drain_at_ < end; ++drain_at_) report(draining_[drain_at_]);
+  bool again = drain_at_ < draining_.size();
+  if (!again) {
+    draining_.clear();  // handlers and records released here, on the loop
+    drain_at_ = 0;
+    std::lock_guard lk(mu_);
+    again = !reported_.empty();
+    drain_posted_ = again;
+  }
+  if (again) boost::asio::post(ex_, [this] { drain(); });
+}
+
+void StoreSink::report(Outcome& o) {
+  if (o.ec) {
+    ++failed_;
+  } else {
+    ++durable_;
+    for (auto& l : listeners_) l(o.rec);
+  }
+  if (o.on_durable) o.on_durable(o.ec, o.ec ? 0 : o.rec.seq);
 }
 
 void StoreSink::submit_own(drivers::Event event) {

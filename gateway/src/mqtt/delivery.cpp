@@ -236,8 +236,11 @@ void DeliveryImpl::schedule_pump() {
     if (!s) return;
     s->pump_scheduled_ = false;
     if (s->stopped_ || !s->client_ || !s->client_->connected()) return;
+    // One burst of durable events goes to every consumer: let the publishes share segments.
+    s->client_->hold_writes(true);
     for (auto& c : s->consumers_) s->pump(*c);
     s->pump_live_copy();
+    s->client_->hold_writes(false);
   });
 }
 

@@ -3,6 +3,9 @@
 
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
@@ -134,6 +137,16 @@ void MqttClient::do_connect() {
   }
   arm_read();
   arm_write();
+}
+
+void MqttClient::hold_writes(bool on) {
+  if (on == corked_) return;
+  if (on && (!connected_ || !sd_.is_open())) return;
+  corked_ = on;
+  if (!sd_.is_open()) return;
+  const int v = on ? 1 : 0;
+  // A failure only costs the coalescing (every publish then goes out on its own).
+  ::setsockopt(sd_.native_handle(), IPPROTO_TCP, TCP_CORK, &v, sizeof v);
 }
 
 void MqttClient::arm_read() {
@@ -285,6 +298,7 @@ void MqttClient::teardown() {
     m_ = nullptr;
   }
   connected_ = false;
+  corked_ = false;  // the option went with the socket
   lost_pending_ = false;
   qos1_mids_.clear();
 }

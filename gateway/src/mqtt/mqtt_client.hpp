@@ -60,6 +60,8 @@ class MqttClient final : public MqttTransport,
   int publish(const std::string& topic, std::string_view payload, int qos, bool retain,
               const UserProps* props = nullptr) override;
   bool connected() const override { return connected_; }
+  // TCP_CORK on the broker socket while held; releasing it sends what is queued at once.
+  void hold_writes(bool on) override;
   // QoS 1 publishes without PUBACK yet on the current connection.
   std::size_t outstanding() const override { return qos1_mids_.size(); }
   // Drops the connection now and reconnects after a backoff delay.
@@ -98,6 +100,7 @@ class MqttClient final : public MqttTransport,
   std::string will_topic_, will_payload_;
   std::vector<std::string> subs_;
   bool running_ = false, connected_ = false, read_armed_ = false, write_armed_ = false;
+  bool corked_ = false;  // hold_writes(true) set TCP_CORK on the current socket
   bool stopping_ = false, lost_pending_ = false;
   bool retry_same_broker_ = false;  // the next reconnect is a protocol fallback on this broker
   std::vector<std::pair<std::string, int>> brokers_;  // never empty

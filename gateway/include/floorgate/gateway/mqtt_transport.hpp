@@ -59,6 +59,10 @@ class MqttTransport {
   virtual int publish(const std::string& topic, std::string_view payload, int qos, bool retain,
                       const UserProps* props = nullptr) = 0;
   virtual bool connected() const = 0;
+  // Publishes between hold_writes(true) and hold_writes(false) may leave in one TCP segment
+  // (a burst of events to three consumers: one segment instead of one per publish). Nothing
+  // is held past hold_writes(false). Default: every publish goes out on its own.
+  virtual void hold_writes(bool) {}
   // QoS 1 publishes without PUBACK yet on the current connection.
   virtual std::size_t outstanding() const = 0;
   // Drops the connection now and reconnects later.

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <mutex>
 #include <vector>
 
 #include "floorgate/drivers/event.hpp"
@@ -25,7 +26,9 @@ class StoreSink final : public drivers::EventSink {
   // `ex`: the event loop; callbacks and listeners run there. `store` must outlive the sink.
   StoreSink(boost::asio::any_io_executor ex, store::EventLog& store);
 
-  // EventSink: appends; on_durable is posted to the loop after the commit (or failure).
+  // EventSink: appends; on_durable runs on the loop after the commit (or failure). A commit's
+  // events reach the loop together: one posted handler per burst, at most kDurablePerHandler
+  // events per handler (the rest in the next one, so I/O gets its turn in between).
   void submit(drivers::Event event, drivers::DurableHandler on_durable) override;
   // EventSink: a gateway event (no EGM holds it). A failed append keeps it in a bounded queue
   // (kMaxUnsaved) and retries every kRetryEvery until it is durable; beyond the bound the
@@ -33,6 +36,7 @@ class StoreSink final : public drivers::EventSink {
   void submit_own(drivers::Event event) override;
   static constexpr std::size_t kMaxUnsaved = 4096;
   static constexpr std::chrono::seconds kRetryEvery{2};
+  static constexpr std::size_t kDurablePerHandler = 64;
 
   // Called on the loop for every durable event, in commit order. Loop thread only.
   void add_listener(Listener l) { listeners_.push_back(std::move(l)); }
@@ -48,6 +52,15 @@ class StoreSink final : public drivers::EventSink {
   std::uint64_t pending() const { return submitted_ - durable_ - failed_; }
 
  private:
+  // An event whose commit (or failure) the writer thread reported, on its way to the loop.
+  struct Outcome {
+    std::error_code ec;
+    store::Record rec;
+    drivers::DurableHandler on_durable;
+  };
+  void report(Outcome& o);
+  void drain();  // loop: runs the reported outcomes in commit order
+
   boost::asio::any_io_executor ex_;
   store::EventLog& store_;
   std::vector<Listener> listeners_;
@@ -60,6 +73,13 @@ class StoreSink final : public drivers::EventSink {
   std::uint64_t own_dropped_ = 0;
   boost::asio::steady_timer retry_timer_;
   bool retry_armed_ = false;
+  // Writer -> loop hand-over. `reported_` and `drain_posted_` under `mu_`; `draining_` and
+  // `drain_at_` are the loop's (swapped with `reported_`, so both keep their capacity).
+  std::mutex mu_;
+  std::vector<Outcome> reported_;
+  bool drain_posted_ = false;
+  std::vector<Outcome> draining_;
+  std::size_t drain_at_ = 0;
 };
 
 }  // namespace floorgate::gateway
