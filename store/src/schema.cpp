@@ -101,8 +101,19 @@ std::error_code run_v4(sqlite3* db) {
   return sqlite_error(exec(db, v4_finish_sql()));
 }
 
+// Version 5: the seq at which each consumer's stored pending count was exact. Commits that only
+// append no longer rewrite the consumer rows (a whole page per commit for a few changed bytes);
+// the rows are written with acks, recounts, registration, retention and the head book, and
+// open counts what the route selects after pending_at (at most about a second of rows). A v4
+// file wrote pending with every commit, so its counts are exact at its last row.
+constexpr const char* kV5 = R"sql(
+ALTER TABLE consumer ADD COLUMN pending_at INTEGER NOT NULL DEFAULT 0;
+UPDATE consumer SET pending_at=max(ifnull((SELECT max(seq) FROM event),0),
+                                   ifnull((SELECT last_seq FROM state),0));
+)sql";
+
 std::error_code run_steps(sqlite3* db, int from) {
-  static const char* const kSql[] = {kV1, kV2, kV3};
+  static const char* const kSql[] = {kV1, kV2, kV3, nullptr /* run_v4 */, kV5};
   for (int v = from; v < kSchemaVersion; ++v) {
     if (v == 3) {
       if (auto ec = run_v4(db)) return ec;

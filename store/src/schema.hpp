@@ -9,7 +9,7 @@
 namespace floorgate::store::detail {
 
 // The schema version this program writes.
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 5;
 
 // Creates the newest schema in an empty database with the given epoch. Thread: open().
 std::error_code create_schema(sqlite3* db, std::uint64_t epoch, std::int64_t now_ms);

@@ -104,7 +104,8 @@ class SqliteStore final : public Store {
     std::uint64_t acked = 0;     // durable cursor
     std::uint64_t ack_req = 0;   // highest ack accepted (durable or queued)
     std::uint64_t sent_upto = 0; // highest seq served by read_after (in memory)
-    std::uint64_t pending = 0;   // matching rows after `counted` (persisted with each commit)
+    std::uint64_t pending = 0;   // matching rows after `counted` (stored with pending_at)
+    std::uint64_t pending_at = 0;  // open only: the seq the stored pending was exact at
     // pending counts the rows in (counted, last_seq]. counted == acked, except after an ack
     // that jumped further than kSyncCountSpan: the counter thread counts that range off in
     // chunks so one big ack never stalls appends; until it is done, unacked over-reports.
@@ -157,7 +158,12 @@ class SqliteStore final : public Store {
   std::error_code apply_append(Op& op, CursorDeltas& deltas, BatchState& b, Hash& last_hash,
                                std::uint64_t& last_seq);
   std::error_code apply_ack(Op& op, CursorDeltas& deltas);
-  std::error_code write_consumer_counters(const CursorDeltas& deltas);
+  // Writes the consumer rows a commit changed: those with an ack or a recount in `deltas`, or
+  // every consumer when `all` (the head book, retention, a clean stop). Their pending counts
+  // are exact at `at` (the commit's last seq); rows after it are counted again at open.
+  std::error_code write_consumer_counters(const CursorDeltas& deltas, std::uint64_t at, bool all);
+  // Open: adds to each consumer's pending the rows after its pending_at that its route selects.
+  std::error_code load_pending_tail();
   void apply_cursor_deltas(const CursorDeltas& deltas);  // caller holds mu_
   // The class tables that can hold rows of `route` up to last_seq_. Caller holds mu_.
   std::vector<int> tables_for(const Route& route) const;

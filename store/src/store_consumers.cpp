@@ -46,14 +46,16 @@ std::error_code SqliteStore::register_on_writer(const ConsumerSpec& spec,
   if (count_rc != SQLITE_OK) return sqlite_error(count_rc);
   std::uint64_t counted = same_route ? known->counted : acked;
   Stmt st(wdb_.get(),
-          "INSERT INTO consumer(name,classes,types,egms,required,acked,pending,counted) "
-          "VALUES(?1,?2,?3,?4,?5,?6,?7,?8) ON CONFLICT(name) DO UPDATE SET "
+          "INSERT INTO consumer(name,classes,types,egms,required,acked,pending,counted,"
+          "pending_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9) ON CONFLICT(name) DO UPDATE SET "
           "classes=excluded.classes,types=excluded.types,egms=excluded.egms,"
-          "required=excluded.required,pending=excluded.pending,counted=excluded.counted");
+          "required=excluded.required,pending=excluded.pending,counted=excluded.counted,"
+          "pending_at=excluded.pending_at");
   st.bind(1, spec.name).bind(2, join(spec.route.classes)).bind(3, join(spec.route.types));
   st.bind(4, join(spec.route.egms)).bind(5, spec.required ? 1 : 0);
   st.bind(6, static_cast<std::int64_t>(acked)).bind(7, static_cast<std::int64_t>(pending));
   st.bind(8, static_cast<std::int64_t>(counted));
+  st.bind(9, static_cast<std::int64_t>(last_seq_));  // both counts are exact at the head
   if (int rc = st.step(); rc != SQLITE_DONE) return sqlite_error(rc);
   std::lock_guard lk(mu_);
   auto& c = consumers_[spec.name];
@@ -122,9 +124,10 @@ std::error_code SqliteStore::reset_on_writer(const std::string& name, std::uint6
   int rc = SQLITE_OK;
   const std::uint64_t pending = count_route(wcache_, known.spec.route, to_seq, last, &rc);
   if (rc != SQLITE_OK) return sqlite_error(rc);
-  Stmt st(wdb_.get(), "UPDATE consumer SET acked=?1, pending=?2, counted=?1 WHERE name=?3");
+  Stmt st(wdb_.get(),
+          "UPDATE consumer SET acked=?1, pending=?2, counted=?1, pending_at=?4 WHERE name=?3");
   st.bind(1, static_cast<std::int64_t>(to_seq)).bind(2, static_cast<std::int64_t>(pending));
-  st.bind(3, name);
+  st.bind(3, name).bind(4, static_cast<std::int64_t>(last));
   if (rc = st.step(); rc != SQLITE_DONE) return sqlite_error(rc);
   std::lock_guard lk(mu_);
   auto& c = consumers_[name];

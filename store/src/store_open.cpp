@@ -135,7 +135,8 @@ std::error_code SqliteStore::load_state() {
     type_classes_[tc.text(0)] |= static_cast<std::uint8_t>(1u << k);
   }
   if (trc != SQLITE_DONE) return sqlite_error(trc);
-  Stmt cs(db, "SELECT name,classes,types,egms,required,acked,pending,counted FROM consumer");
+  Stmt cs(db, "SELECT name,classes,types,egms,required,acked,pending,counted,pending_at FROM "
+              "consumer");
   while (cs.step() == SQLITE_ROW) {
     Consumer c;
     c.spec.name = cs.text(0);
@@ -146,8 +147,10 @@ std::error_code SqliteStore::load_state() {
     c.acked = c.ack_req = c.sent_upto = static_cast<std::uint64_t>(cs.i64(5));
     c.pending = static_cast<std::uint64_t>(cs.i64(6));
     c.counted = std::min(c.acked, static_cast<std::uint64_t>(cs.i64(7)));
+    c.pending_at = static_cast<std::uint64_t>(cs.i64(8));
     consumers_[c.spec.name] = std::move(c);
   }
+  if (auto ec = load_pending_tail()) return ec;
   Stmt dl(db, "SELECT consumer,count(*) FROM dead_letter GROUP BY consumer");
   while (dl.step() == SQLITE_ROW) {
     auto it = consumers_.find(dl.text(0));
@@ -172,6 +175,28 @@ std::error_code SqliteStore::load_head_tail() {
     auto& e = egm_seq_[t.text(1)];
     e = std::max(e, static_cast<std::uint64_t>(t.i64(2)));
     egm_unbooked_[t.text(1)] = e;
+  }
+  return rc == SQLITE_DONE ? std::error_code{} : sqlite_error(rc);
+}
+
+std::error_code SqliteStore::load_pending_tail() {
+  std::uint64_t from = last_seq_;
+  for (const auto& [name, c] : consumers_) from = std::min(from, c.pending_at);
+  if (from >= last_seq_) return {};
+  Stmt t(wdb_.get(), "SELECT seq,egm,type,cls FROM event WHERE seq>?1 ORDER BY seq");
+  t.bind(1, static_cast<std::int64_t>(from));
+  int rc = SQLITE_ROW;
+  while ((rc = t.step()) == SQLITE_ROW) {
+    const auto seq = static_cast<std::uint64_t>(t.i64(0));
+    const auto k = t.i64(3);
+    if (k < 0 || k >= kEventClassCount) return make_error_code(Errc::corrupt);
+    const std::string egm = t.text(1), type = t.text(2);
+    for (auto& [name, c] : consumers_) {
+      // counted <= pending_at: every row after pending_at is also after counted.
+      if (seq > c.pending_at && c.spec.route.selects(egm, static_cast<EventClass>(k), type)) {
+        ++c.pending;
+      }
+    }
   }
   return rc == SQLITE_DONE ? std::error_code{} : sqlite_error(rc);
 }

@@ -120,7 +120,7 @@ std::error_code SqliteStore::retention_chunk(bool* more) {
     st.bind(4, static_cast<std::int64_t>(x.removed_unacked));
     ec = sqlite_error(st.step());
   }
-  if (!ec) ec = write_consumer_counters(x.delta);
+  if (!ec) ec = write_consumer_counters(x.delta, last_seq_, true);
   if (!ec) ec = sqlite_error(exec(wdb_.get(), "COMMIT"));
   if (ec) {
     exec(wdb_.get(), "ROLLBACK");

@@ -262,17 +262,23 @@ std::error_code SqliteStore::apply_ack(Op& op, CursorDeltas& deltas) {
   return {};
 }
 
-std::error_code SqliteStore::write_consumer_counters(const CursorDeltas& deltas) {
-  if (deltas.empty()) return {};
-  Stmt& st = wcache_.get("UPDATE consumer SET acked=?1, pending=?2, counted=?3 WHERE name=?4");
-  for (const auto& [name, d] : deltas) {
-    auto c = consumers_.find(name);
-    if (c == consumers_.end()) continue;
-    std::int64_t pending = static_cast<std::int64_t>(c->second.pending) + d.pending;
+std::error_code SqliteStore::write_consumer_counters(const CursorDeltas& deltas,
+                                                     std::uint64_t at, bool all) {
+  if (deltas.empty() && !all) return {};
+  Stmt& st = wcache_.get(
+      "UPDATE consumer SET acked=?1, pending=?2, counted=?3, pending_at=?5 WHERE name=?4");
+  static const CursorDelta kNone;
+  for (const auto& [name, c] : consumers_) {
+    auto it = deltas.find(name);
+    const CursorDelta& d = it == deltas.end() ? kNone : it->second;
+    // Appends alone change only pending, which open can count again from the rows.
+    if (!all && !d.acked && !d.counted) continue;
+    std::int64_t pending = static_cast<std::int64_t>(c.pending) + d.pending;
     st.reset();
-    st.bind(1, static_cast<std::int64_t>(d.acked.value_or(c->second.acked)));
+    st.bind(1, static_cast<std::int64_t>(d.acked.value_or(c.acked)));
     st.bind(2, std::max<std::int64_t>(pending, 0));
-    st.bind(3, static_cast<std::int64_t>(d.counted.value_or(c->second.counted))).bind(4, name);
+    st.bind(3, static_cast<std::int64_t>(d.counted.value_or(c.counted))).bind(4, name);
+    st.bind(5, static_cast<std::int64_t>(at));
     if (int rc = st.step(); rc != SQLITE_DONE) return sqlite_error(rc);
   }
   return {};
@@ -340,10 +346,10 @@ std::error_code SqliteStore::write_head_book(
 
 // A clean stop leaves the book at the head, so tools reading the file see it exact.
 void SqliteStore::book_on_close() {
-  if (book_seq_ == last_seq_ && egm_unbooked_.empty()) return;
+  if (book_seq_ == last_seq_ && egm_unbooked_.empty()) return;  // consumers: exact at the book too
   if (exec(wdb_.get(), "BEGIN IMMEDIATE") != SQLITE_OK) return;
   if (write_head_book(last_seq_, last_hash_, row_count_, {}) ||
-      exec(wdb_.get(), "COMMIT") != SQLITE_OK) {
+      write_consumer_counters({}, last_seq_, true) || exec(wdb_.get(), "COMMIT") != SQLITE_OK) {
     exec(wdb_.get(), "ROLLBACK");  // the next open reads the tail instead
     return;
   }
@@ -370,10 +376,10 @@ void SqliteStore::commit_batch(std::vector<Op>& ops) {
       op_ec[i] = apply_recount(ops[i], deltas);
     }
   }
-  if (!ec) ec = write_consumer_counters(deltas);
   // The head book rides along once per period; the rows themselves are the truth meanwhile.
   const auto book_now = std::chrono::steady_clock::now();
   const bool book = appended > 0 && book_now - book_at_ >= kHeadBookPeriod;
+  if (!ec) ec = write_consumer_counters(deltas, seq, book);
   if (!ec && book) ec = write_head_book(seq, hash, row_count_ + appended, b.egm_seen);
   std::chrono::microseconds commit_took{0};
   if (!ec) {

@@ -146,7 +146,8 @@ TEST(StoreOpen, MigratesAVersion1File) {
   raw_sql(p,
           "DROP TABLE dead_letter; DROP TABLE gap;"
           "ALTER TABLE state DROP COLUMN evicted_unacked_total;"
-          "ALTER TABLE consumer DROP COLUMN counted; PRAGMA user_version=1;");
+          "ALTER TABLE consumer DROP COLUMN counted; ALTER TABLE consumer DROP COLUMN "
+          "pending_at; PRAGMA user_version=1;");
   std::error_code ec;
   OpenReport rep;
   auto s = open_at(p, ec, &rep);
@@ -180,7 +181,7 @@ TEST(StoreOpen, MigratesAVersion3FileIntoClassTables) {
     ASSERT_FALSE(s->ack("slot", b.back().seq));  // seq 7: rows 1, 2, 6, 7
   }
   to_single_event_table(p);
-  raw_sql(p, "PRAGMA user_version=3;");
+  raw_sql(p, "ALTER TABLE consumer DROP COLUMN pending_at; PRAGMA user_version=3;");
   std::error_code ec;
   OpenReport rep;
   auto s = open_at(p, ec, &rep);
@@ -219,7 +220,8 @@ TEST(StoreOpen, MigrationThatCannotPlaceEveryRowKeepsTheFile) {
   auto p = dir / "s.db";
   make_store(p, 10);
   to_single_event_table(p);
-  raw_sql(p, "UPDATE event SET cls=9 WHERE seq=5; PRAGMA user_version=3;");
+  raw_sql(p, "UPDATE event SET cls=9 WHERE seq=5; ALTER TABLE consumer DROP COLUMN pending_at;"
+             "PRAGMA user_version=3;");
   std::error_code ec;
   OpenReport rep;
   auto s = open_at(p, ec, &rep);

@@ -58,6 +58,7 @@ struct State {
   int ack_batch = 1;
   bool presence = false;
   int subacks = 0;
+  std::chrono::steady_clock::time_point last_event{};  // when the last event arrived
   mosquitto* mosq = nullptr;
 };
 
@@ -146,6 +147,7 @@ void on_message(mosquitto*, void* ud, const mosquitto_message* m) {
     ask_replay(s, *st);
     return;
   }
+  s.last_event = std::chrono::steady_clock::now();
   if (s.ack && ++st->since_ack >= s.ack_batch) send_ack(s, *st);
 }
 
@@ -234,7 +236,6 @@ int main(int argc, char** argv) {
     // The loop below keeps retrying: the broker may come up later.
     std::fprintf(stderr, "fg-test-consumer: broker not reachable yet, retrying\n");
   }
-  int idle_ms = 0;
   // Reconnect backoff: without it a refused connection (broker down) makes mosquitto_loop and
   // mosquitto_reconnect return at once and this process spins a core, which distorts every
   // benchmark on a small machine. 50 ms doubling to 2 s; reset once connected.
@@ -254,13 +255,12 @@ int main(int argc, char** argv) {
       continue;
     }
     backoff = std::chrono::milliseconds(50);
-    idle_ms += 50;
-    // Flush a partial ack batch when traffic pauses.
-    if (s.ack && idle_ms >= 200) {
+    // Flush a partial ack batch when traffic pauses (200 ms without an event). mosquitto_loop
+    // returns as soon as it handled traffic, so its 50 ms is not a measure of idle time.
+    if (s.ack && std::chrono::steady_clock::now() - s.last_event >= std::chrono::milliseconds(200)) {
       for (auto& st : s.streams) {
         if (st.since_ack > 0) send_ack(s, st);
       }
-      idle_ms = 0;
     }
   }
   for (auto& st : s.streams) {
