@@ -346,7 +346,8 @@ std::error_code SqliteStore::write_head_book(
 
 // A clean stop leaves the book at the head, so tools reading the file see it exact.
 void SqliteStore::book_on_close() {
-  if (book_seq_ == last_seq_ && egm_unbooked_.empty()) return;  // consumers: exact at the book too
+  // The consumer rows were written with the book and by every ack since: exact at it too.
+  if (book_seq_ == last_seq_ && egm_unbooked_.empty()) return;
   if (exec(wdb_.get(), "BEGIN IMMEDIATE") != SQLITE_OK) return;
   if (write_head_book(last_seq_, last_hash_, row_count_, {}) ||
       write_consumer_counters({}, last_seq_, true) || exec(wdb_.get(), "COMMIT") != SQLITE_OK) {
