@@ -33,7 +33,6 @@
 #include "floorgate/store/store.hpp"
 #include "store_test_util.hpp"
 #include "test_process.hpp"
-#include "test_process.hpp"
 
 using namespace floorgate::store;
 using Clock = std::chrono::steady_clock;

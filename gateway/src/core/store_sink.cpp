@@ -44,9 +44,7 @@ void StoreSink::submit(drivers::Event event, drivers::DurableHandler on_durable)
 
 void StoreSink::drain() {
   core::LoopSite site("store.durable");
-  if (drain_at_ == draining_.size()) {
-    draining_.clear();
-    drain_at_ = 0;
+  if (draining_.empty()) {  // else: what the last handler left (more than kDurablePerHandler)
     std::lock_guard lk(mu_);
     draining_.swap(reported_);
   }

@@ -91,8 +91,8 @@ struct Options {
   std::uint64_t max_bytes = 2ull << 30;             // retention size bound
   std::chrono::seconds max_age{std::chrono::hours(24 * 30)};  // retention age bound
   // Group commit: the writer waits this long after the first queued append, ack or recount
-  // for more before committing (one transaction, one fsync for all of them). Fixed: docs/performance.md has the measured
-  // comparison with windows that adapt to the commit time.
+  // for more before committing (one transaction, one fsync for all of them). Fixed:
+  // docs/performance.md has the measured comparison with windows that adapt to the commit time.
   std::chrono::microseconds commit_window{2000};
   std::size_t max_batch = 2000;                     // events per transaction at most
   std::size_t max_payload_bytes = 64 * 1024;        // attrs_json + raw_hex per event
