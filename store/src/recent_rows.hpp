@@ -3,7 +3,7 @@
 // what was just committed from here instead of from the database: no read transaction, no
 // statement steps, no row decoding per consumer (issue 19). It holds every committed row with
 // first() <= seq <= last() and nothing else, so "covered" means exactly what a scan of the
-// tables would mean. Not thread-safe: SqliteStore guards it with its state mutex (mu_).
+// tables would mean. Not thread-safe: the store guards it with StoreState::mu (store_state.hpp).
 
 #include <cstddef>
 #include <cstdint>

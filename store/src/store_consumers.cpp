@@ -30,22 +30,23 @@ bool valid_spec(const ConsumerSpec& spec) {
 std::error_code SqliteStore::register_on_writer(const ConsumerSpec& spec,
                                                 std::uint64_t* acked_out) {
   std::uint64_t acked = 0;
-  std::optional<Consumer> known;
+  std::optional<ConsumerState> known;
   {
-    std::lock_guard lk(mu_);
-    auto it = consumers_.find(spec.name);
-    if (it != consumers_.end()) known = it->second;
+    std::lock_guard lk(state_.mu);
+    auto it = state_.consumers.find(spec.name);
+    if (it != state_.consumers.end()) known = it->second;
   }
   if (known) acked = known->acked;
   // The same route as stored (a daemon restart): keep the counter instead of recounting a
   // backlog that may be millions of rows long.
   const bool same_route = known && same(known->spec.route, spec.route);
   int count_rc = SQLITE_OK;
-  std::uint64_t pending = same_route ? known->pending
-                                     : count_route(wcache_, spec.route, acked, last_seq_, &count_rc);
+  std::uint64_t pending =
+      same_route ? known->pending
+                 : count_route(writer_.cache(), spec.route, acked, state_.last_seq, &count_rc);
   if (count_rc != SQLITE_OK) return sqlite_error(count_rc);
   std::uint64_t counted = same_route ? known->counted : acked;
-  Stmt st(wdb_.get(),
+  Stmt st(writer_.db().get(),
           "INSERT INTO consumer(name,classes,types,egms,required,acked,pending,counted,"
           "pending_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9) ON CONFLICT(name) DO UPDATE SET "
           "classes=excluded.classes,types=excluded.types,egms=excluded.egms,"
@@ -55,10 +56,10 @@ std::error_code SqliteStore::register_on_writer(const ConsumerSpec& spec,
   st.bind(4, join(spec.route.egms)).bind(5, spec.required ? 1 : 0);
   st.bind(6, static_cast<std::int64_t>(acked)).bind(7, static_cast<std::int64_t>(pending));
   st.bind(8, static_cast<std::int64_t>(counted));
-  st.bind(9, static_cast<std::int64_t>(last_seq_));  // both counts are exact at the head
+  st.bind(9, static_cast<std::int64_t>(state_.last_seq));  // both counts are exact at the head
   if (int rc = st.step(); rc != SQLITE_DONE) return sqlite_error(rc);
-  std::lock_guard lk(mu_);
-  auto& c = consumers_[spec.name];
+  std::lock_guard lk(state_.mu);
+  auto& c = state_.consumers[spec.name];
   if (c.spec.name.empty()) c.acked = c.ack_req = c.sent_upto = acked;
   c.spec = spec;
   c.pending = pending;
@@ -73,64 +74,65 @@ void SqliteStore::register_consumer_async(ConsumerSpec spec, RegisterHandler don
     return;
   }
   auto acked = std::make_shared<std::uint64_t>(0);
-  post_task([this, spec = std::move(spec), acked] { return register_on_writer(spec, acked.get()); },
-            [done = std::move(done), acked](std::error_code ec) {
-              if (done) done(ec, *acked);
-            });
+  writer_.post_task(
+      [this, spec = std::move(spec), acked] { return register_on_writer(spec, acked.get()); },
+      [done = std::move(done), acked](std::error_code ec) {
+        if (done) done(ec, *acked);
+      });
 }
 
 std::error_code SqliteStore::register_consumer(const ConsumerSpec& spec) {
   if (!valid_spec(spec)) return make_error_code(Errc::invalid_event);
-  return run_task([this, spec] { return register_on_writer(spec, nullptr); });
+  return writer_.run_task([this, spec] { return register_on_writer(spec, nullptr); });
 }
 
 std::error_code SqliteStore::remove_consumer(const std::string& name) {
-  return run_task([this, name]() -> std::error_code {
-    if (!consumers_.count(name)) return make_error_code(Errc::unknown_consumer);
-    exec(wdb_.get(), "BEGIN IMMEDIATE");
-    Stmt a(wdb_.get(), "DELETE FROM consumer WHERE name=?1");
+  return writer_.run_task([this, name]() -> std::error_code {
+    if (!state_.consumers.count(name)) return make_error_code(Errc::unknown_consumer);
+    exec(writer_.db().get(), "BEGIN IMMEDIATE");
+    Stmt a(writer_.db().get(), "DELETE FROM consumer WHERE name=?1");
     a.bind(1, name);
-    Stmt b(wdb_.get(), "DELETE FROM dead_letter WHERE consumer=?1");
+    Stmt b(writer_.db().get(), "DELETE FROM dead_letter WHERE consumer=?1");
     b.bind(1, name);
     int rc = a.step();
     if (rc == SQLITE_DONE) rc = b.step();
-    if (rc == SQLITE_DONE) rc = exec(wdb_.get(), "COMMIT");
+    if (rc == SQLITE_DONE) rc = exec(writer_.db().get(), "COMMIT");
     if (rc != SQLITE_DONE && rc != SQLITE_OK) {
-      exec(wdb_.get(), "ROLLBACK");
+      exec(writer_.db().get(), "ROLLBACK");
       return sqlite_error(rc);
     }
-    std::lock_guard lk(mu_);
-    consumers_.erase(name);
+    std::lock_guard lk(state_.mu);
+    state_.consumers.erase(name);
     return {};
   });
 }
 
 std::error_code SqliteStore::reset_on_writer(const std::string& name, std::uint64_t to_seq,
                                              std::uint64_t* previous) {
-  Consumer known;
+  ConsumerState known;
   std::uint64_t first = 0, last = 0;
   {
-    std::lock_guard lk(mu_);
-    auto it = consumers_.find(name);
-    if (it == consumers_.end()) return make_error_code(Errc::unknown_consumer);
+    std::lock_guard lk(state_.mu);
+    auto it = state_.consumers.find(name);
+    if (it == state_.consumers.end()) return make_error_code(Errc::unknown_consumer);
     known = it->second;
-    first = first_seq_;
-    last = last_seq_;
+    first = state_.first_seq;
+    last = state_.last_seq;
   }
   // Rows before the oldest kept one are gone: a cursor there would promise a redelivery that
   // cannot happen. An empty store accepts only its high-water seq.
   const std::uint64_t lowest = first == 0 ? last : first - 1;
   if (to_seq > last || to_seq < lowest) return make_error_code(Errc::out_of_range);
   int rc = SQLITE_OK;
-  const std::uint64_t pending = count_route(wcache_, known.spec.route, to_seq, last, &rc);
+  const std::uint64_t pending = count_route(writer_.cache(), known.spec.route, to_seq, last, &rc);
   if (rc != SQLITE_OK) return sqlite_error(rc);
-  Stmt st(wdb_.get(),
+  Stmt st(writer_.db().get(),
           "UPDATE consumer SET acked=?1, pending=?2, counted=?1, pending_at=?4 WHERE name=?3");
   st.bind(1, static_cast<std::int64_t>(to_seq)).bind(2, static_cast<std::int64_t>(pending));
   st.bind(3, name).bind(4, static_cast<std::int64_t>(last));
   if (rc = st.step(); rc != SQLITE_DONE) return sqlite_error(rc);
-  std::lock_guard lk(mu_);
-  auto& c = consumers_[name];
+  std::lock_guard lk(state_.mu);
+  auto& c = state_.consumers[name];
   if (previous) *previous = c.acked;
   // A queued recount of the old range sees `counted` moved and is dropped (apply_recount).
   c.acked = c.ack_req = c.counted = to_seq;
@@ -142,25 +144,27 @@ std::error_code SqliteStore::reset_on_writer(const std::string& name, std::uint6
 void SqliteStore::reset_consumer_async(const std::string& name, std::uint64_t to_seq,
                                        ResetHandler done) {
   auto previous = std::make_shared<std::uint64_t>(0);
-  post_task([this, name, to_seq, previous] { return reset_on_writer(name, to_seq, previous.get()); },
-            [done = std::move(done), previous](std::error_code ec) {
-              if (done) done(ec, *previous);
-            });
+  writer_.post_task(
+      [this, name, to_seq, previous] { return reset_on_writer(name, to_seq, previous.get()); },
+      [done = std::move(done), previous](std::error_code ec) {
+        if (done) done(ec, *previous);
+      });
 }
 
 std::error_code SqliteStore::reset_consumer(const std::string& name, std::uint64_t to_seq,
                                             std::uint64_t* previous) {
-  return run_task([this, name, to_seq, previous] { return reset_on_writer(name, to_seq, previous); });
+  return writer_.run_task(
+      [this, name, to_seq, previous] { return reset_on_writer(name, to_seq, previous); });
 }
 
 void SqliteStore::ack_async(const std::string& consumer, std::uint64_t upto, AckHandler done) {
   std::error_code ec;
   {
-    std::unique_lock lk(mu_);
-    auto it = consumers_.find(consumer);
-    if (stopping_) {
+    std::unique_lock lk(state_.mu);
+    auto it = state_.consumers.find(consumer);
+    if (writer_.stopping_locked()) {
       ec = make_error_code(Errc::closed);
-    } else if (it == consumers_.end()) {
+    } else if (it == state_.consumers.end()) {
       ec = make_error_code(Errc::unknown_consumer);
     } else if (upto == it->second.ack_req) {
       ec = {};  // repeated ack: harmless no-op
@@ -175,10 +179,9 @@ void SqliteStore::ack_async(const std::string& consumer, std::uint64_t upto, Ack
       op.consumer = consumer;
       op.upto = upto;
       op.on_done = std::move(done);
-      op.enqueued = std::chrono::steady_clock::now();
-      queue_.push_back(std::move(op));
+      writer_.push_locked(std::move(op));  // not stopping: checked above, under the same lock
       lk.unlock();
-      cv_.notify_one();
+      writer_.wake();
       return;
     }
   }
@@ -195,37 +198,37 @@ std::error_code SqliteStore::ack(const std::string& consumer, std::uint64_t upto
 std::error_code SqliteStore::dead_letter_on_writer(const std::string& consumer,
                                                    std::uint64_t seq, const std::string& reason) {
   {
-    std::lock_guard lk(mu_);
-    if (!consumers_.count(consumer)) return make_error_code(Errc::unknown_consumer);
-    if (seq == 0 || seq > last_seq_) return make_error_code(Errc::out_of_range);
+    std::lock_guard lk(state_.mu);
+    if (!state_.consumers.count(consumer)) return make_error_code(Errc::unknown_consumer);
+    if (seq == 0 || seq > state_.last_seq) return make_error_code(Errc::out_of_range);
   }
-  Stmt& st = wcache_.get(
+  Stmt& st = writer_.cache().get(
       "INSERT OR REPLACE INTO dead_letter(consumer,seq,reason,ts) VALUES(?1,?2,?3,?4)");
   st.reset();
   st.bind(1, consumer).bind(2, static_cast<std::int64_t>(seq)).bind(3, reason);
   st.bind(4, now_ms());
   if (int rc = st.step(); rc != SQLITE_DONE) return sqlite_error(rc);
-  Stmt& n = wcache_.get("SELECT count(*) FROM dead_letter WHERE consumer=?1");
+  Stmt& n = writer_.cache().get("SELECT count(*) FROM dead_letter WHERE consumer=?1");
   n.reset();
   n.bind(1, consumer);
   std::uint64_t count = n.step() == SQLITE_ROW ? static_cast<std::uint64_t>(n.i64(0)) : 0;
   n.reset();
-  std::lock_guard lk(mu_);
-  consumers_[consumer].dead_letters = count;
+  std::lock_guard lk(state_.mu);
+  state_.consumers[consumer].dead_letters = count;
   return {};
 }
 
 void SqliteStore::dead_letter_async(const std::string& consumer, std::uint64_t seq,
                                     const std::string& reason, AckHandler done) {
-  post_task([this, consumer, seq, reason] { return dead_letter_on_writer(consumer, seq, reason); },
-            std::move(done));
+  writer_.post_task(
+      [this, consumer, seq, reason] { return dead_letter_on_writer(consumer, seq, reason); },
+      std::move(done));
 }
 
 std::error_code SqliteStore::dead_letter(const std::string& consumer, std::uint64_t seq,
                                          const std::string& reason) {
-  return run_task([this, consumer, seq, reason] {
-    return dead_letter_on_writer(consumer, seq, reason);
-  });
+  return writer_.run_task(
+      [this, consumer, seq, reason] { return dead_letter_on_writer(consumer, seq, reason); });
 }
 
 std::vector<DeadLetter> SqliteStore::dead_letters(const std::string& consumer) {
@@ -242,11 +245,11 @@ std::vector<DeadLetter> SqliteStore::dead_letters(const std::string& consumer) {
 void SqliteStore::take_dead_letters_async(const std::string& consumer,
                                           DeadLettersHandler done) {
   auto rows = std::make_shared<std::vector<Record>>();
-  post_task(
+  writer_.post_task(
       [this, consumer, rows]() -> std::error_code {
         {
-          std::lock_guard lk(mu_);
-          if (!consumers_.count(consumer)) return make_error_code(Errc::unknown_consumer);
+          std::lock_guard lk(state_.mu);
+          if (!state_.consumers.count(consumer)) return make_error_code(Errc::unknown_consumer);
         }
         // The read connection (readers never wait for this thread); the dead letters it lists
         // are the ones committed, which the DELETE below removes. A failed read leaves them
@@ -265,11 +268,11 @@ void SqliteStore::take_dead_letters_async(const std::string& consumer,
           if (!got) return got.error();
           *rows = std::move(*got);
         }
-        Stmt st(wdb_.get(), "DELETE FROM dead_letter WHERE consumer=?1");
+        Stmt st(writer_.db().get(), "DELETE FROM dead_letter WHERE consumer=?1");
         st.bind(1, consumer);
         if (int rc = st.step(); rc != SQLITE_DONE) return sqlite_error(rc);
-        std::lock_guard lk(mu_);
-        consumers_[consumer].dead_letters = 0;
+        std::lock_guard lk(state_.mu);
+        state_.consumers[consumer].dead_letters = 0;
         return {};
       },
       [rows, done = std::move(done)](std::error_code ec) {
@@ -278,11 +281,11 @@ void SqliteStore::take_dead_letters_async(const std::string& consumer,
 }
 
 std::error_code SqliteStore::run_retention() {
-  return run_task([this]() -> std::error_code {
+  return writer_.run_task([this]() -> std::error_code {
     bool more = true;
     std::error_code ec;
-    for (int i = 0; i < 64 && more && !ec; ++i) ec = retention_chunk(&more);
-    vacuum_some();
+    for (int i = 0; i < 64 && more && !ec; ++i) ec = writer_.retention().chunk(&more);
+    writer_.retention().vacuum_some();
     return ec;
   });
 }

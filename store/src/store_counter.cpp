@@ -17,9 +17,9 @@ CounterThread::Count SqliteStore::count_chunk(StmtCache& db) {
   Op op;
   Route route;
   {
-    std::lock_guard g(mu_);
-    if (stopping_) return CounterThread::Count::idle;
-    for (const auto& [name, c] : consumers_) {
+    std::lock_guard g(state_.mu);
+    if (writer_.stopping_locked()) return CounterThread::Count::idle;
+    for (const auto& [name, c] : state_.consumers) {
       if (c.counted < c.acked) {
         op.consumer = name;
         op.from = c.counted;
@@ -28,7 +28,7 @@ CounterThread::Count SqliteStore::count_chunk(StmtCache& db) {
         break;
       }
     }
-    op.generation = retention_commits_;
+    op.generation = state_.retention_commits;
   }
   if (op.consumer.empty()) {
     sqlite3_db_release_memory(db.db());  // idle until the next big jump: give back the cache
@@ -44,12 +44,10 @@ CounterThread::Count SqliteStore::count_chunk(StmtCache& db) {
   auto fut = applied->get_future();
   op.on_done = [applied](std::error_code ec) { applied->set_value(ec); };
   {
-    std::lock_guard g(mu_);
-    if (stopping_) return CounterThread::Count::idle;
-    op.enqueued = std::chrono::steady_clock::now();
-    queue_.push_back(std::move(op));
+    std::lock_guard g(state_.mu);
+    if (!writer_.push_locked(std::move(op))) return CounterThread::Count::idle;
   }
-  cv_.notify_one();
+  writer_.wake();
   // The writer drains its queue before it stops, so this wait ends.
   return fut.get() ? CounterThread::Count::retry : CounterThread::Count::more;
 }

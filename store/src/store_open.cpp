@@ -30,16 +30,15 @@ SqliteStore::SqliteStore(Options options) : opt_(std::move(options)) {
 
 SqliteStore::~SqliteStore() {
   close();
-  for (auto& st : insert_) st = Stmt();
-  wcache_.reset_db(nullptr);
+  writer_.release();
   rcache_.reset_db(nullptr);
   counter_.close();
-  checkpointer_.connection().close();
+  writer_.checkpointer().connection().close();
   rdb_.close();
   query_reader_.connection().close();
   bcache_.reset_db(nullptr);
   backlog_reader_.connection().close();
-  wdb_.close();  // the last one: its close checkpoints the WAL into the file
+  writer_.db().close();  // the last one: its close checkpoints the WAL into the file
 }  // file_ (declared after opt_, destroyed before it) releases the lock
 
 std::error_code SqliteStore::start(OpenReport& report) {
@@ -50,53 +49,36 @@ std::error_code SqliteStore::start(OpenReport& report) {
     return ec;
   }
   bool deferred_check = false;
-  if (auto ec = file_.open_checked(wdb_, report, &deferred_check)) return ec;
-  if (deferred_check) integrity_ = "checking";  // the counter thread checks the whole file
-  if (auto ec = file_.apply_pragmas(wdb_.get(), true, 8000)) return ec;
+  if (auto ec = file_.open_checked(writer_.db(), report, &deferred_check)) return ec;
+  if (deferred_check) state_.integrity = "checking";  // the counter thread checks the whole file
+  if (auto ec = file_.apply_pragmas(writer_.db().get(), true, 8000)) return ec;
   if (auto ec = load_state()) return ec;
   // Any commit resets a reader's cache (WAL), and delivery reads each page once anyway: 2 MB
   // holds the interior pages of the five class tables and the pages of a few batches.
   if (auto ec = file_.open_connection(rdb_, false, 2048)) return ec;
-  wcache_.reset_db(wdb_.get());
   rcache_.reset_db(rdb_.get());
-  for (int k = 0; k < kEventClassCount; ++k) {
-    insert_[k] = Stmt(wdb_.get(), "INSERT INTO " + event_table(static_cast<EventClass>(k)) + "(" +
-                                      kEventColumns +
-                                      ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)");
-    if (!insert_[k].valid()) return make_error_code(Errc::io_error);
-  }
-  // Replaces the automatic checkpoint (which would run inside a COMMIT) with our own.
-  sqlite3_wal_hook(
-      wdb_.get(),
-      [](void* self, sqlite3*, const char*, int frames) {
-        auto* me = static_cast<SqliteStore*>(self);
-        me->wal_frames_ = frames;
-        if (frames >= 1000) me->want_checkpoint();
-        return SQLITE_OK;
-      },
-      this);
+  if (auto ec = writer_.prepare()) return ec;
   // The checkpointer copies WAL frames without the page cache, and the counter streams over
   // ranges it reads once: small caches, so the process's memory does not depend on whether
   // they ran lately (the writer keeps 8 MB, the reader 2 MB).
-  if (auto ec = file_.open_connection(checkpointer_.connection(), true, 256)) return ec;
+  if (auto ec = file_.open_connection(writer_.checkpointer().connection(), true, 256)) return ec;
   if (auto ec = file_.open_connection(counter_.connection(), false, 1024)) return ec;
   if (auto ec = file_.open_connection(query_reader_.connection(), false, 1024)) return ec;
   if (auto ec = file_.open_connection(backlog_reader_.connection(), false, 1024)) return ec;
   bcache_.reset_db(backlog_reader_.connection().get());
   query_reader_.start();
   backlog_reader_.start();
-  checkpointer_.start();
   counter_.start({[this](sqlite3* db) { background_check(db); },
                   [this](StmtCache& db) { refresh_oldest_unacked(db); },
                   [this](StmtCache& db) { return count_chunk(db); }});
-  writer_ = std::thread([this] { writer_main(); });
+  writer_.start();
   return {};
 }
 
 void SqliteStore::background_check(sqlite3* db) {
   {
-    std::lock_guard lk(mu_);
-    if (integrity_ != "checking") return;
+    std::lock_guard lk(state_.mu);
+    if (state_.integrity != "checking") return;
   }
   int rc = SQLITE_OK;
   std::string check = query_text(db, "PRAGMA quick_check", &rc);
@@ -104,41 +86,39 @@ void SqliteStore::background_check(sqlite3* db) {
   if (rc == SQLITE_INTERRUPT) return;  // closing
   if (rc != SQLITE_OK) check = sqlite3_errstr(rc);
   file_.record_check(check);
-  std::lock_guard lk(mu_);
-  integrity_ = check;
+  std::lock_guard lk(state_.mu);
+  state_.integrity = check;
 }
 
 std::error_code SqliteStore::load_state() {
-  sqlite3* db = wdb_.get();
+  sqlite3* db = writer_.db().get();
   Stmt st(db,
           "SELECT epoch,last_seq,last_hash,row_count,anchor_seq,anchor_hash,evicted_total,"
           "evicted_unacked_total FROM state WHERE id=1");
   if (st.step() != SQLITE_ROW) return make_error_code(Errc::io_error);
-  epoch_ = static_cast<std::uint64_t>(st.i64(0));
-  last_seq_ = static_cast<std::uint64_t>(st.i64(1));
-  last_hash_ = to_hash(st.blob(2));
-  row_count_ = static_cast<std::uint64_t>(st.i64(3));
-  anchor_seq_ = static_cast<std::uint64_t>(st.i64(4));
-  anchor_hash_ = to_hash(st.blob(5));
-  evicted_total_ = static_cast<std::uint64_t>(st.i64(6));
-  evicted_unacked_total_ = static_cast<std::uint64_t>(st.i64(7));
-  Stmt eg(db, "SELECT egm,last_egm_seq FROM egm");
-  while (eg.step() == SQLITE_ROW) egm_seq_[eg.text(0)] = static_cast<std::uint64_t>(eg.i64(1));
-  if (auto ec = load_head_tail()) return ec;
-  first_seq_ = min_kept_seq();
+  state_.epoch = static_cast<std::uint64_t>(st.i64(0));
+  state_.last_seq = static_cast<std::uint64_t>(st.i64(1));
+  const Hash last_hash = to_hash(st.blob(2));
+  state_.row_count = static_cast<std::uint64_t>(st.i64(3));
+  state_.anchor_seq = static_cast<std::uint64_t>(st.i64(4));
+  const Hash anchor_hash = to_hash(st.blob(5));
+  state_.evicted_total = static_cast<std::uint64_t>(st.i64(6));
+  state_.evicted_unacked_total = static_cast<std::uint64_t>(st.i64(7));
+  if (auto ec = writer_.load_head(last_hash, anchor_hash)) return ec;
+  state_.first_seq = min_kept_seq(db);
   // Routes by type skip the tables this does not name: it must be read whole, or not at all.
   Stmt tc(db, "SELECT type,cls FROM type_class");
   int trc = SQLITE_ROW;
   while ((trc = tc.step()) == SQLITE_ROW) {
     auto k = tc.i64(1);
     if (k < 0 || k >= kEventClassCount) return make_error_code(Errc::corrupt);
-    type_classes_[tc.text(0)] |= static_cast<std::uint8_t>(1u << k);
+    state_.type_classes[tc.text(0)] |= static_cast<std::uint8_t>(1u << k);
   }
   if (trc != SQLITE_DONE) return sqlite_error(trc);
   Stmt cs(db, "SELECT name,classes,types,egms,required,acked,pending,counted,pending_at FROM "
               "consumer");
   while (cs.step() == SQLITE_ROW) {
-    Consumer c;
+    ConsumerState c;
     c.spec.name = cs.text(0);
     c.spec.route.classes = split(cs.text(1));
     c.spec.route.types = split(cs.text(2));
@@ -148,42 +128,23 @@ std::error_code SqliteStore::load_state() {
     c.pending = static_cast<std::uint64_t>(cs.i64(6));
     c.counted = std::min(c.acked, static_cast<std::uint64_t>(cs.i64(7)));
     c.pending_at = static_cast<std::uint64_t>(cs.i64(8));
-    consumers_[c.spec.name] = std::move(c);
+    state_.consumers[c.spec.name] = std::move(c);
   }
   if (auto ec = load_pending_tail()) return ec;
   Stmt dl(db, "SELECT consumer,count(*) FROM dead_letter GROUP BY consumer");
   while (dl.step() == SQLITE_ROW) {
-    auto it = consumers_.find(dl.text(0));
-    if (it != consumers_.end()) it->second.dead_letters = static_cast<std::uint64_t>(dl.i64(1));
+    auto it = state_.consumers.find(dl.text(0));
+    if (it == state_.consumers.end()) continue;
+    it->second.dead_letters = static_cast<std::uint64_t>(dl.i64(1));
   }
   return {};
 }
 
-// The rows committed after the head book was last written (at most about a second of them,
-// see kHeadBookPeriod): the chain head, the row count and the per-EGM seqs come from them.
-std::error_code SqliteStore::load_head_tail() {
-  book_seq_ = last_seq_;
-  Stmt t(wdb_.get(), "SELECT seq,egm,egm_seq,hash FROM event WHERE seq>?1 ORDER BY seq");
-  t.bind(1, static_cast<std::int64_t>(last_seq_));
-  int rc = SQLITE_ROW;
-  while ((rc = t.step()) == SQLITE_ROW) {
-    const auto seq = static_cast<std::uint64_t>(t.i64(0));
-    if (seq != last_seq_ + 1) return make_error_code(Errc::corrupt);  // the tail has no holes
-    last_seq_ = seq;
-    last_hash_ = to_hash(t.blob(3));
-    ++row_count_;
-    auto& e = egm_seq_[t.text(1)];
-    e = std::max(e, static_cast<std::uint64_t>(t.i64(2)));
-    egm_unbooked_[t.text(1)] = e;
-  }
-  return rc == SQLITE_DONE ? std::error_code{} : sqlite_error(rc);
-}
-
 std::error_code SqliteStore::load_pending_tail() {
-  std::uint64_t from = last_seq_;
-  for (const auto& [name, c] : consumers_) from = std::min(from, c.pending_at);
-  if (from >= last_seq_) return {};
-  Stmt t(wdb_.get(), "SELECT seq,egm,type,cls FROM event WHERE seq>?1 ORDER BY seq");
+  std::uint64_t from = state_.last_seq;
+  for (const auto& [name, c] : state_.consumers) from = std::min(from, c.pending_at);
+  if (from >= state_.last_seq) return {};
+  Stmt t(writer_.db().get(), "SELECT seq,egm,type,cls FROM event WHERE seq>?1 ORDER BY seq");
   t.bind(1, static_cast<std::int64_t>(from));
   int rc = SQLITE_ROW;
   while ((rc = t.step()) == SQLITE_ROW) {
@@ -191,7 +152,7 @@ std::error_code SqliteStore::load_pending_tail() {
     const auto k = t.i64(3);
     if (k < 0 || k >= kEventClassCount) return make_error_code(Errc::corrupt);
     const std::string egm = t.text(1), type = t.text(2);
-    for (auto& [name, c] : consumers_) {
+    for (auto& [name, c] : state_.consumers) {
       // counted <= pending_at: every row after pending_at is also after counted.
       if (seq > c.pending_at && c.spec.route.selects(egm, static_cast<EventClass>(k), type)) {
         ++c.pending;
@@ -224,17 +185,15 @@ std::vector<std::string> SqliteStore::split(const std::string& s) {
 
 void SqliteStore::close() {
   {
-    std::lock_guard lk(mu_);
+    std::lock_guard lk(state_.mu);
     if (closed_) return;
     closed_ = true;
-    stopping_ = true;
   }
-  query_reader_.stop();  // a query still queued is answered closed
+  writer_.request_stop();  // new work is refused from here
+  query_reader_.stop();    // a query still queued is answered closed
   backlog_reader_.stop();
   counter_.stop();  // before the writer: it may wait on a recount op
-  cv_.notify_all();
-  if (writer_.joinable()) writer_.join();
-  checkpointer_.stop();
+  writer_.join();   // drains its queue, books the head
 }
 
 }  // namespace detail

@@ -29,29 +29,19 @@ std::uint64_t file_size_or_zero(const std::filesystem::path& p) {
 
 }  // namespace
 
-std::vector<int> SqliteStore::tables_for(const Route& route) const {
-  std::vector<int> tables = route_tables(route);
-  if (route.types.empty()) return tables;
-  unsigned mask = 0;
-  for (const auto& [type, bits] : type_classes_) {
-    if (route.selects_type(type)) mask |= bits;
-  }
-  std::erase_if(tables, [&](int k) { return !(mask & (1u << k)); });
-  return tables;
-}
-
 std::optional<std::vector<Record>> SqliteStore::read_recent(const std::string& consumer,
                                                             std::uint64_t after_seq,
                                                             std::size_t max, std::error_code& ec,
                                                             std::uint64_t* covered) {
-  std::lock_guard lk(mu_);
-  auto it = consumers_.find(consumer);
-  if (it == consumers_.end()) {
+  std::lock_guard lk(state_.mu);
+  auto it = state_.consumers.find(consumer);
+  if (it == state_.consumers.end()) {
     ec = make_error_code(Errc::unknown_consumer);
     return std::vector<Record>{};
   }
-  if (after_seq < last_seq_ && !recent_.covers(after_seq)) return std::nullopt;
-  auto res = recent_.read(it->second.spec.route, after_seq, last_seq_, max, kScanBudget);
+  if (after_seq < state_.last_seq && !state_.recent.covers(after_seq)) return std::nullopt;
+  auto res =
+      state_.recent.read(it->second.spec.route, after_seq, state_.last_seq, max, kScanBudget);
   ec = {};
   if (covered) *covered = res.covered;
   if (!res.rows.empty()) it->second.sent_upto = std::max(it->second.sent_upto, res.rows.back().seq);
@@ -87,15 +77,15 @@ std::vector<Record> SqliteStore::read_stored(StmtCache& db, const std::string& c
   std::vector<int> tables;
   std::uint64_t upto = 0;
   {
-    std::lock_guard lk(mu_);
-    auto it = consumers_.find(consumer);
-    if (it == consumers_.end()) {
+    std::lock_guard lk(state_.mu);
+    auto it = state_.consumers.find(consumer);
+    if (it == state_.consumers.end()) {
       ec = make_error_code(Errc::unknown_consumer);
       return {};
     }
     route = it->second.spec.route;
-    upto = last_seq_;
-    tables = tables_for(route);
+    upto = state_.last_seq;
+    tables = state_.tables_for(route);
   }
   ScanResult res;
   {
@@ -109,9 +99,9 @@ std::vector<Record> SqliteStore::read_stored(StmtCache& db, const std::string& c
   }
   ec = {};
   if (covered) *covered = res.covered;
-  std::lock_guard lk(mu_);
-  auto it = consumers_.find(consumer);
-  if (it != consumers_.end() && !res.rows.empty()) {
+  std::lock_guard lk(state_.mu);
+  auto it = state_.consumers.find(consumer);
+  if (it != state_.consumers.end() && !res.rows.empty()) {
     it->second.sent_upto = std::max(it->second.sent_upto, res.rows.back().seq);
   }
   return std::move(res.rows);
@@ -210,8 +200,8 @@ core::Result<std::vector<Record>> query_rows(sqlite3* db, const QueryFilter& f) 
 }
 
 std::pair<std::uint64_t, std::uint64_t> SqliteStore::kept_range() {
-  std::lock_guard g(mu_);
-  return {anchor_seq_ + 1, last_seq_};
+  std::lock_guard g(state_.mu);
+  return {state_.anchor_seq + 1, state_.last_seq};
 }
 
 core::Result<std::optional<std::uint64_t>> SqliteStore::seq_at_time(std::int64_t since_ms) {
@@ -233,13 +223,14 @@ core::Result<std::vector<Record>> SqliteStore::get(const std::vector<std::uint64
   {
     // Rows just committed come from memory; a seq after the newest is not stored (skipped, as
     // the database would).
-    std::lock_guard lk(mu_);
-    if (std::all_of(seqs.begin(), seqs.end(),
-                    [&](std::uint64_t s) { return s > last_seq_ || recent_.covers(s - 1); })) {
+    std::lock_guard lk(state_.mu);
+    if (std::all_of(seqs.begin(), seqs.end(), [&](std::uint64_t s) {
+          return s > state_.last_seq || state_.recent.covers(s - 1);
+        })) {
       std::vector<Record> out;
       out.reserve(seqs.size());
       for (auto s : seqs) {
-        if (const Record* r = recent_.find(s)) out.push_back(*r);
+        if (const Record* r = state_.recent.find(s)) out.push_back(*r);
       }
       return out;
     }
@@ -249,14 +240,14 @@ core::Result<std::vector<Record>> SqliteStore::get(const std::vector<std::uint64
 }
 
 std::optional<std::vector<Record>> SqliteStore::get_recent(std::uint64_t after, std::size_t max) {
-  std::lock_guard lk(mu_);
+  std::lock_guard lk(state_.mu);
   std::vector<Record> out;
-  if (after >= last_seq_) return out;
-  if (!recent_.covers(after)) return std::nullopt;
-  const std::uint64_t upto = last_seq_ - after > max ? after + max : last_seq_;
+  if (after >= state_.last_seq) return out;
+  if (!state_.recent.covers(after)) return std::nullopt;
+  const std::uint64_t upto = state_.last_seq - after > max ? after + max : state_.last_seq;
   out.reserve(static_cast<std::size_t>(upto - after));
   for (std::uint64_t s = after + 1; s <= upto; ++s) {
-    if (const Record* r = recent_.find(s)) out.push_back(*r);
+    if (const Record* r = state_.recent.find(s)) out.push_back(*r);
   }
   return out;
 }
@@ -285,23 +276,23 @@ Stats SqliteStore::snapshot(bool full) {
   Stats s;
   bool refresh = false;
   {
-    std::lock_guard lk(mu_);
-    s.epoch = epoch_;
-    s.rows = row_count_;
-    s.last_seq = last_seq_;
-    s.anchor_seq = anchor_seq_;
-    s.first_seq = first_seq_;
-    s.retention_alarm = alarm_;
-    s.retention_alarm_reason = alarm_reason_;
-    s.evicted_total = evicted_total_;
-    s.evicted_unacked_total = evicted_unacked_total_;
-    s.appended_total = appended_total_;
-    s.commits_total = commits_total_;
-    s.commit_us_avg = commit_avg_.count();
-    s.append_failures_total = append_failures_total_;
-    s.disk_full_total = disk_full_total_;
-    s.integrity = integrity_;
-    for (const auto& [name, c] : consumers_) {
+    std::lock_guard lk(state_.mu);
+    s.epoch = state_.epoch;
+    s.rows = state_.row_count;
+    s.last_seq = state_.last_seq;
+    s.anchor_seq = state_.anchor_seq;
+    s.first_seq = state_.first_seq;
+    s.retention_alarm = state_.alarm;
+    s.retention_alarm_reason = state_.alarm_reason;
+    s.evicted_total = state_.evicted_total;
+    s.evicted_unacked_total = state_.evicted_unacked_total;
+    s.appended_total = state_.appended_total;
+    s.commits_total = state_.commits_total;
+    s.commit_us_avg = state_.commit_avg.count();
+    s.append_failures_total = state_.append_failures_total;
+    s.disk_full_total = state_.disk_full_total;
+    s.integrity = state_.integrity;
+    for (const auto& [name, c] : state_.consumers) {
       ConsumerStats cs;
       cs.name = name;
       cs.required = c.spec.required;
@@ -312,13 +303,13 @@ Stats SqliteStore::snapshot(bool full) {
       cs.dead_letters = c.dead_letters;
       cs.routed_total = c.routed_total;
       if (full && c.pending > 0) {
-        if (auto it = oldest_unacked_.find(name); it != oldest_unacked_.end()) {
+        if (auto it = state_.oldest_unacked.find(name); it != state_.oldest_unacked.end()) {
           cs.oldest_unacked_ts_ms = it->second;
         }
       }
       s.consumers.push_back(std::move(cs));
     }
-    refresh = full && core::steady_now_ms() - oldest_refreshed_ms_ >= kOldestRefreshMs;
+    refresh = full && core::steady_now_ms() - state_.oldest_refreshed_ms >= kOldestRefreshMs;
   }
   if (!full) return s;
   if (refresh) counter_.want_oldest();
@@ -336,10 +327,11 @@ void SqliteStore::refresh_oldest_unacked(StmtCache& db) {
   std::vector<Head> heads;
   std::uint64_t last = 0;
   {
-    std::lock_guard lk(mu_);
-    last = last_seq_;
-    for (const auto& [name, c] : consumers_) {
-      if (c.pending > 0) heads.push_back({name, c.spec.route, tables_for(c.spec.route), c.acked});
+    std::lock_guard lk(state_.mu);
+    last = state_.last_seq;
+    for (const auto& [name, c] : state_.consumers) {
+      if (c.pending == 0) continue;
+      heads.push_back({name, c.spec.route, state_.tables_for(c.spec.route), c.acked});
     }
   }
   std::map<std::string, std::optional<std::int64_t>> found;
@@ -350,9 +342,9 @@ void SqliteStore::refresh_oldest_unacked(StmtCache& db) {
       found[h.name] = r.rows.empty() ? std::nullopt : std::optional(r.rows.front().ts_gw_ms);
     }
   }
-  std::lock_guard lk(mu_);
-  oldest_unacked_ = std::move(found);
-  oldest_refreshed_ms_ = core::steady_now_ms();
+  std::lock_guard lk(state_.mu);
+  state_.oldest_unacked = std::move(found);
+  state_.oldest_refreshed_ms = core::steady_now_ms();
 }
 
 }  // namespace floorgate::store::detail

@@ -23,7 +23,7 @@ ChainCheck verify_chain_db(sqlite3* db, std::uint64_t from_seq, std::uint64_t to
     return out;
   }
   auto last = static_cast<std::uint64_t>(st.i64(0));
-  // The state row's head book lags the rows by up to a second (SqliteStore::load_head_tail).
+  // The state row's head book lags the rows by up to a second (StoreWriter::load_head).
   Stmt head(db, "SELECT seq FROM event WHERE seq>?1 ORDER BY seq DESC LIMIT 1");
   head.bind(1, static_cast<std::int64_t>(last));
   if (head.step() == SQLITE_ROW) last = static_cast<std::uint64_t>(head.i64(0));

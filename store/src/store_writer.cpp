@@ -1,92 +1,103 @@
-// The writer thread: group commit of appends and acks (one transaction, one fsync per batch),
-// tasks that need the write connection, and periodic retention chunks.
+// The writer thread (store_writer.hpp): group commit of appends, acks and recounts, tasks that
+// need the write connection, the head book and periodic retention chunks.
+#include "store_writer.hpp"
+
 #include <algorithm>
 #include <future>
 
 #include "floorgate/core/check.hpp"
 #include "scan.hpp"
-#include "sqlite_store.hpp"
 
 namespace floorgate::store::detail {
 
 namespace {
-constexpr std::size_t kMaxEgmLen = 64;
-constexpr std::size_t kMaxTypeLen = 128;
-constexpr std::size_t kMaxSourceLen = 128;
 // An ack is counted off a consumer's pending rows inside its commit when it moves the cursor by
 // at most this many seqs (a window or two); longer jumps are counted in chunks of this size
 // between commits, so the writer never stalls on one.
 constexpr std::uint64_t kSyncCountSpan = 8192;
 // How often the head book (state row, egm rows) is written with a commit: at most the tail
-// load_state() reads back after a crash (about a second of events).
+// load_head() reads back after a crash (about a second of events).
 constexpr std::chrono::milliseconds kHeadBookPeriod{1000};
-
-bool is_hex(const std::string& s) {
-  if (s.size() % 2 != 0) return false;
-  for (char c : s) {
-    bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-    if (!ok) return false;
-  }
-  return true;
-}
 }  // namespace
 
-std::error_code SqliteStore::validate(const Record& r) const {
-  if (r.egm.empty() || r.egm.size() > kMaxEgmLen || r.type.empty() ||
-      r.type.size() > kMaxTypeLen || r.source.size() > kMaxSourceLen) {
-    return make_error_code(Errc::invalid_event);
+StoreWriter::StoreWriter(const Options& opt, StoreState& state, CounterThread& counter)
+    : opt_(opt), state_(state), counter_(counter) {}
+
+// The rows committed after the head book was last written (at most about a second of them,
+// see kHeadBookPeriod): the chain head, the row count and the per-EGM seqs come from them.
+std::error_code StoreWriter::load_head(const Hash& last_hash, const Hash& anchor_hash) {
+  last_hash_ = last_hash;
+  anchor_hash_ = anchor_hash;
+  Stmt eg(db_.get(), "SELECT egm,last_egm_seq FROM egm");
+  while (eg.step() == SQLITE_ROW) egm_seq_[eg.text(0)] = static_cast<std::uint64_t>(eg.i64(1));
+  book_seq_ = state_.last_seq;
+  Stmt t(db_.get(), "SELECT seq,egm,egm_seq,hash FROM event WHERE seq>?1 ORDER BY seq");
+  t.bind(1, static_cast<std::int64_t>(state_.last_seq));
+  int rc = SQLITE_ROW;
+  while ((rc = t.step()) == SQLITE_ROW) {
+    const auto seq = static_cast<std::uint64_t>(t.i64(0));
+    if (seq != state_.last_seq + 1) return make_error_code(Errc::corrupt);  // no holes
+    state_.last_seq = seq;
+    last_hash_ = to_hash(t.blob(3));
+    ++state_.row_count;
+    auto& e = egm_seq_[t.text(1)];
+    e = std::max(e, static_cast<std::uint64_t>(t.i64(2)));
+    egm_unbooked_[t.text(1)] = e;
   }
-  if (static_cast<int>(r.cls) > static_cast<int>(EventClass::telemetry)) {
-    return make_error_code(Errc::invalid_event);
+  return rc == SQLITE_DONE ? std::error_code{} : sqlite_error(rc);
+}
+
+std::error_code StoreWriter::prepare() {
+  cache_.reset_db(db_.get());
+  for (int k = 0; k < kEventClassCount; ++k) {
+    insert_[k] =
+        Stmt(db_.get(), "INSERT INTO " + event_table(static_cast<EventClass>(k)) + "(" +
+                            kEventColumns + ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)");
+    if (!insert_[k].valid()) return make_error_code(Errc::io_error);
   }
-  if (r.attrs_json.size() + r.raw_hex.size() > opt_.max_payload_bytes) {
-    return make_error_code(Errc::payload_too_large);
-  }
-  if (r.attrs_json.size() < 2 || r.attrs_json.front() != '{' || r.attrs_json.back() != '}' ||
-      !is_hex(r.raw_hex)) {
-    return make_error_code(Errc::invalid_event);
-  }
+  // Replaces the automatic checkpoint (which would run inside a COMMIT) with our own.
+  sqlite3_wal_hook(
+      db_.get(),
+      [](void* self, sqlite3*, const char*, int frames) {
+        if (frames >= 1000) static_cast<StoreWriter*>(self)->want_checkpoint();
+        return SQLITE_OK;
+      },
+      this);
   return {};
 }
 
-void SqliteStore::append(Record r, AppendHandler on_durable) {
-  std::error_code ec = validate(r);
-  Op op;
-  if (!ec) {
-    op.kind = OpKind::append;
-    op.rec = std::move(r);
-    op.on_append = std::move(on_durable);
-    std::unique_lock lk(mu_);
-    if (!stopping_) {
-      op.enqueued = std::chrono::steady_clock::now();
-      queue_.push_back(std::move(op));
-      std::size_t n = queue_.size();
-      lk.unlock();
-      if (n == 1 || n == opt_.max_batch) cv_.notify_one();
-      return;
-    }
-    ec = make_error_code(Errc::closed);
-    on_durable = std::move(op.on_append);
-    r = std::move(op.rec);
-  }
+void StoreWriter::start() {
+  checkpointer_.start();
+  thread_ = std::thread([this] { main(); });
+}
+
+std::size_t StoreWriter::push_locked(Op&& op) {
+  if (stopping_) return 0;
+  op.enqueued = std::chrono::steady_clock::now();
+  queue_.push_back(std::move(op));
+  return queue_.size();
+}
+
+void StoreWriter::request_stop() {
   {
-    std::lock_guard lk(mu_);
-    ++append_failures_total_;
+    std::lock_guard lk(state_.mu);
+    stopping_ = true;
   }
-  if (on_durable) on_durable(ec, r);
+  cv_.notify_all();
 }
 
-std::error_code SqliteStore::append_sync(Record r, Record* stored) {
-  std::promise<std::error_code> done;
-  auto fut = done.get_future();
-  append(std::move(r), [&](std::error_code ec, const Record& rec) {
-    if (stored) *stored = rec;
-    done.set_value(ec);
-  });
-  return fut.get();
+void StoreWriter::join() {
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  checkpointer_.stop();
 }
 
-void SqliteStore::post_task(std::function<std::error_code()> task, AckHandler done) {
+void StoreWriter::release() {
+  for (auto& st : insert_) st = Stmt();
+  cache_.reset_db(nullptr);
+}
+
+void StoreWriter::post_task(std::function<std::error_code()> task, AckHandler done) {
   Op op;
   op.kind = OpKind::task;
   op.task = [task = std::move(task), done] {
@@ -94,37 +105,36 @@ void SqliteStore::post_task(std::function<std::error_code()> task, AckHandler do
     if (done) done(ec);
     return ec;
   };
+  std::size_t queued = 0;
   {
-    std::lock_guard lk(mu_);
-    if (!stopping_) {
-      op.enqueued = std::chrono::steady_clock::now();
-      queue_.push_back(std::move(op));  // under the same lock as the check: close() drains it
-      cv_.notify_one();
-      return;
-    }
+    std::lock_guard lk(state_.mu);
+    queued = push_locked(std::move(op));  // under the same lock as the check: join() drains it
   }
-  if (done) done(make_error_code(Errc::closed));
+  if (queued) {
+    cv_.notify_one();
+  } else if (done) {
+    done(make_error_code(Errc::closed));
+  }
 }
 
-std::error_code SqliteStore::run_task(std::function<std::error_code()> task) {
+std::error_code StoreWriter::run_task(std::function<std::error_code()> task) {
   auto done = std::make_shared<std::promise<std::error_code>>();
   auto fut = done->get_future();
   post_task(std::move(task), [done](std::error_code ec) { done->set_value(ec); });
   return fut.get();
 }
 
-void SqliteStore::writer_main() {
+void StoreWriter::main() {
   using clock = std::chrono::steady_clock;
   auto next_retention = clock::now() + opt_.retention_interval;
   bool retention_active = false;
-  std::unique_lock lk(mu_);
+  std::unique_lock lk(state_.mu);
   for (;;) {
-    if (retention_active || retention_requested_ || clock::now() >= next_retention) {
-      retention_requested_ = false;
+    if (retention_active || clock::now() >= next_retention) {
       lk.unlock();
       bool more = false;
-      auto ec = retention_chunk(&more);
-      if (!more || ec) vacuum_some();
+      auto ec = retention_.chunk(&more);
+      if (!more || ec) retention_.vacuum_some();
       lk.lock();
       retention_active = more && !ec;
       if (!retention_active) next_retention = clock::now() + opt_.retention_interval;
@@ -170,7 +180,7 @@ void SqliteStore::writer_main() {
   }
 }
 
-void SqliteStore::want_checkpoint() {
+void StoreWriter::want_checkpoint() {
   if (checkpoint_queued_.exchange(true)) return;  // one is queued: it will copy these too
   const bool queued = checkpointer_.post([this](sqlite3* db) {
     checkpoint_queued_ = false;
@@ -181,13 +191,13 @@ void SqliteStore::want_checkpoint() {
   if (!queued) checkpoint_queued_ = false;
 }
 
-std::error_code SqliteStore::apply_append(Op& op, CursorDeltas& deltas, BatchState& b,
+std::error_code StoreWriter::apply_append(Op& op, CursorDeltas& deltas, BatchState& b,
                                           Hash& last_hash, std::uint64_t& last_seq) {
   Record& r = op.rec;
   // validate() refused anything else before it was queued.
   FG_CHECK(core::index_of(r.cls) < core::kEventClassCount, "append of an unchecked class");
   r.seq = last_seq + 1;
-  r.epoch = epoch_;
+  r.epoch = state_.epoch;
   auto it = b.egm_seen.find(r.egm);
   if (it == b.egm_seen.end()) {
     auto known = egm_seq_.find(r.egm);
@@ -210,13 +220,13 @@ std::error_code SqliteStore::apply_append(Op& op, CursorDeltas& deltas, BatchSta
   int rc = ins.step();
   ins.reset();
   if (rc != SQLITE_DONE) return sqlite_error(rc == SQLITE_ROW ? SQLITE_ERROR : rc);
-  // type_classes_ changes only on this thread: reading it here needs no lock.
+  // state_.type_classes changes only on this thread: reading it here needs no lock.
   const int k = static_cast<int>(r.cls);
-  auto known = type_classes_.find(r.type);
-  if ((known == type_classes_.end() || !(known->second & (1u << k))) &&
+  auto known = state_.type_classes.find(r.type);
+  if ((known == state_.type_classes.end() || !(known->second & (1u << k))) &&
       std::find(b.new_types.begin(), b.new_types.end(), std::pair(r.type, k)) ==
           b.new_types.end()) {
-    Stmt& tc = wcache_.get("INSERT OR IGNORE INTO type_class(type,cls) VALUES(?1,?2)");
+    Stmt& tc = cache_.get("INSERT OR IGNORE INTO type_class(type,cls) VALUES(?1,?2)");
     tc.bind(1, r.type).bind(2, static_cast<std::int64_t>(k));
     if (int trc = tc.step(); trc != SQLITE_DONE) return sqlite_error(trc);
     b.new_types.emplace_back(r.type, k);
@@ -224,7 +234,7 @@ std::error_code SqliteStore::apply_append(Op& op, CursorDeltas& deltas, BatchSta
   it->second = r.egm_seq;
   last_hash = r.hash;
   last_seq = r.seq;
-  for (const auto& [name, c] : consumers_) {
+  for (const auto& [name, c] : state_.consumers) {
     if (selects(c.spec.route, r)) {
       auto& d = deltas[name];
       ++d.pending;
@@ -234,9 +244,9 @@ std::error_code SqliteStore::apply_append(Op& op, CursorDeltas& deltas, BatchSta
   return {};
 }
 
-std::error_code SqliteStore::apply_ack(Op& op, CursorDeltas& deltas) {
-  auto c = consumers_.find(op.consumer);
-  if (c == consumers_.end()) return make_error_code(Errc::unknown_consumer);
+std::error_code StoreWriter::apply_ack(Op& op, CursorDeltas& deltas) {
+  auto c = state_.consumers.find(op.consumer);
+  if (c == state_.consumers.end()) return make_error_code(Errc::unknown_consumer);
   auto& d = deltas[op.consumer];
   std::uint64_t acked = d.acked.value_or(c->second.acked);
   std::uint64_t counted = d.counted.value_or(c->second.counted);
@@ -247,11 +257,12 @@ std::error_code SqliteStore::apply_ack(Op& op, CursorDeltas& deltas) {
     // Acked rows were just delivered: nearly always still in memory, counted without a query.
     std::optional<std::uint64_t> n;
     {
-      std::lock_guard lk(mu_);  // only this thread changes recent_, but its readers hold mu_
-      n = recent_.count(route, acked, op.upto);
+      // Only this thread changes the recent rows, but their readers hold the lock.
+      std::lock_guard lk(state_.mu);
+      n = state_.recent.count(route, acked, op.upto);
     }
     int rc = SQLITE_OK;
-    if (!n) n = count_route(wcache_, route, acked, op.upto, &rc);
+    if (!n) n = count_route(cache_, route, acked, op.upto, &rc);
     if (rc == SQLITE_OK) {
       d.pending -= static_cast<std::int64_t>(*n);
       d.counted = op.upto;
@@ -262,13 +273,13 @@ std::error_code SqliteStore::apply_ack(Op& op, CursorDeltas& deltas) {
   return {};
 }
 
-std::error_code SqliteStore::write_consumer_counters(const CursorDeltas& deltas,
-                                                     std::uint64_t at, bool all) {
+std::error_code StoreWriter::write_consumer_counters(const CursorDeltas& deltas, std::uint64_t at,
+                                                     bool all) {
   if (deltas.empty() && !all) return {};
-  Stmt& st = wcache_.get(
+  Stmt& st = cache_.get(
       "UPDATE consumer SET acked=?1, pending=?2, counted=?3, pending_at=?5 WHERE name=?4");
   static const CursorDelta kNone;
-  for (const auto& [name, c] : consumers_) {
+  for (const auto& [name, c] : state_.consumers) {
     auto it = deltas.find(name);
     const CursorDelta& d = it == deltas.end() ? kNone : it->second;
     // Appends alone change only pending, which open can count again from the rows.
@@ -284,16 +295,16 @@ std::error_code SqliteStore::write_consumer_counters(const CursorDeltas& deltas,
   return {};
 }
 
-std::error_code SqliteStore::apply_recount(const Op& op, CursorDeltas& deltas) {
-  auto c = consumers_.find(op.consumer);
-  if (c == consumers_.end()) return make_error_code(Errc::unknown_consumer);
+std::error_code StoreWriter::apply_recount(const Op& op, CursorDeltas& deltas) {
+  auto c = state_.consumers.find(op.consumer);
+  if (c == state_.consumers.end()) return make_error_code(Errc::unknown_consumer);
   auto& d = deltas[op.consumer];
   std::uint64_t counted = d.counted.value_or(c->second.counted);
   std::uint64_t acked = d.acked.value_or(c->second.acked);
   std::uint64_t commits = 0;
   {
-    std::lock_guard lk(mu_);
-    commits = retention_commits_;
+    std::lock_guard lk(state_.mu);
+    commits = state_.retention_commits;
   }
   // Stale (the cursor state moved, or retention deleted rows since the count began): dropped,
   // the counter counts again.
@@ -305,28 +316,15 @@ std::error_code SqliteStore::apply_recount(const Op& op, CursorDeltas& deltas) {
   return {};
 }
 
-void SqliteStore::apply_cursor_deltas(const CursorDeltas& deltas) {
-  for (const auto& [name, d] : deltas) {
-    auto it = consumers_.find(name);
-    if (it == consumers_.end()) continue;
-    auto& c = it->second;
-    c.pending = static_cast<std::uint64_t>(
-        std::max<std::int64_t>(static_cast<std::int64_t>(c.pending) + d.pending, 0));
-    if (d.acked) c.acked = *d.acked;
-    if (d.counted) c.counted = *d.counted;
-    c.routed_total += d.routed;
-  }
-}
-
-std::error_code SqliteStore::write_head_book(
+std::error_code StoreWriter::write_head_book(
     std::uint64_t last_seq, const Hash& last_hash, std::uint64_t row_count,
     const std::unordered_map<std::string, std::uint64_t>& batch_egms) {
-  Stmt& st = wcache_.get("UPDATE state SET last_seq=?1,last_hash=?2,row_count=?3");
+  Stmt& st = cache_.get("UPDATE state SET last_seq=?1,last_hash=?2,row_count=?3");
   st.reset();
   st.bind(1, static_cast<std::int64_t>(last_seq)).bind_blob(2, last_hash.data(), 32);
   st.bind(3, static_cast<std::int64_t>(row_count));
   if (int rc = st.step(); rc != SQLITE_DONE) return sqlite_error(rc);
-  Stmt& eg = wcache_.get(
+  Stmt& eg = cache_.get(
       "INSERT INTO egm(egm,last_egm_seq) VALUES(?1,?2) ON CONFLICT(egm) DO UPDATE SET "
       "last_egm_seq=excluded.last_egm_seq");
   auto put = [&](const std::string& egm, std::uint64_t s) {
@@ -344,29 +342,37 @@ std::error_code SqliteStore::write_head_book(
   return {};
 }
 
-// A clean stop leaves the book at the head, so tools reading the file see it exact.
-void SqliteStore::book_on_close() {
-  // The consumer rows were written with the book and by every ack since: exact at it too.
-  if (book_seq_ == last_seq_ && egm_unbooked_.empty()) return;
-  if (exec(wdb_.get(), "BEGIN IMMEDIATE") != SQLITE_OK) return;
-  if (write_head_book(last_seq_, last_hash_, row_count_, {}) ||
-      write_consumer_counters({}, last_seq_, true) || exec(wdb_.get(), "COMMIT") != SQLITE_OK) {
-    exec(wdb_.get(), "ROLLBACK");  // the next open reads the tail instead
-    return;
-  }
-  egm_unbooked_.clear();
-  book_seq_ = last_seq_;
+std::error_code StoreWriter::book_head() {
+  return write_head_book(state_.last_seq, last_hash_, state_.row_count, {});
 }
 
-void SqliteStore::commit_batch(std::vector<Op>& ops) {
+void StoreWriter::booked() {
+  egm_unbooked_.clear();
+  book_seq_ = state_.last_seq;
+}
+
+// A clean stop leaves the book at the head, so tools reading the file see it exact.
+void StoreWriter::book_on_close() {
+  // The consumer rows were written with the book and by every ack since: exact at it too.
+  if (book_seq_ == state_.last_seq && egm_unbooked_.empty()) return;
+  if (exec(db_.get(), "BEGIN IMMEDIATE") != SQLITE_OK) return;
+  if (book_head() || write_consumer_counters({}, state_.last_seq, true) ||
+      exec(db_.get(), "COMMIT") != SQLITE_OK) {
+    exec(db_.get(), "ROLLBACK");  // the next open reads the tail instead
+    return;
+  }
+  booked();
+}
+
+void StoreWriter::commit_batch(std::vector<Op>& ops) {
   CursorDeltas deltas;
   BatchState b;
   auto& op_ec = batch_ec_;  // kept across commits, like batch_
   op_ec.assign(ops.size(), std::error_code());
   Hash hash = last_hash_;
-  std::uint64_t seq = last_seq_;
+  std::uint64_t seq = state_.last_seq;
   std::size_t appended = 0;
-  std::error_code ec = sqlite_error(step_once(wcache_, "BEGIN IMMEDIATE"));
+  std::error_code ec = sqlite_error(step_once(cache_, "BEGIN IMMEDIATE"));
   for (std::size_t i = 0; i < ops.size() && !ec; ++i) {
     if (ops[i].kind == OpKind::append) {
       ec = apply_append(ops[i], deltas, b, hash, seq);
@@ -381,37 +387,40 @@ void SqliteStore::commit_batch(std::vector<Op>& ops) {
   const auto book_now = std::chrono::steady_clock::now();
   const bool book = appended > 0 && book_now - book_at_ >= kHeadBookPeriod;
   if (!ec) ec = write_consumer_counters(deltas, seq, book);
-  if (!ec && book) ec = write_head_book(seq, hash, row_count_ + appended, b.egm_seen);
+  if (!ec && book) ec = write_head_book(seq, hash, state_.row_count + appended, b.egm_seen);
   std::chrono::microseconds commit_took{0};
   if (!ec) {
     const auto t0 = std::chrono::steady_clock::now();  // the commit is the fsync (WAL)
-    ec = sqlite_error(step_once(wcache_, "COMMIT"));
+    ec = sqlite_error(step_once(cache_, "COMMIT"));
     commit_took = std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::now() - t0);
   }
-  if (ec) exec(wdb_.get(), "ROLLBACK");
+  if (ec) exec(db_.get(), "ROLLBACK");
   {
-    std::lock_guard lk(mu_);
-    if (!ec) commit_avg_ = commit_average(commit_avg_, commit_took);
+    std::lock_guard lk(state_.mu);
+    if (!ec) state_.commit_avg = commit_average(state_.commit_avg, commit_took);
     if (ec) {
       for (auto& op : ops) {
         if (op.kind == OpKind::append) {
-          ++append_failures_total_;
+          ++state_.append_failures_total;
           op.rec.seq = op.rec.egm_seq = 0;
           op.rec.hash = {};
         }
-        auto c = consumers_.find(op.consumer);
-        if (op.kind == OpKind::ack && c != consumers_.end()) c->second.ack_req = c->second.acked;
+        auto c = state_.consumers.find(op.consumer);
+        if (op.kind == OpKind::ack && c != state_.consumers.end()) {
+          c->second.ack_req = c->second.acked;
+        }
       }
-      if (ec == Errc::disk_full) ++disk_full_total_;
+      if (ec == Errc::disk_full) ++state_.disk_full_total;
     } else {
-      FG_CHECK(seq >= last_seq_, "the high-water seq went backwards");
-      if (row_count_ == 0 && appended > 0) first_seq_ = last_seq_ + 1;  // seqs are contiguous
+      FG_CHECK(seq >= state_.last_seq, "the high-water seq went backwards");
+      // Seqs are contiguous: the first of this commit is the first kept row.
+      if (state_.row_count == 0 && appended > 0) state_.first_seq = state_.last_seq + 1;
       last_hash_ = hash;
-      last_seq_ = seq;
-      row_count_ += appended;
-      appended_total_ += appended;
-      ++commits_total_;
+      state_.last_seq = seq;
+      state_.row_count += appended;
+      state_.appended_total += appended;
+      ++state_.commits_total;
       for (auto& [egm, s] : b.egm_seen) egm_seq_[egm] = s;
       if (book) {
         egm_unbooked_.clear();
@@ -421,11 +430,11 @@ void SqliteStore::commit_batch(std::vector<Op>& ops) {
         for (auto& [egm, s] : b.egm_seen) egm_unbooked_[egm] = s;
       }
       for (const auto& [type, k] : b.new_types) {
-        type_classes_[type] |= static_cast<std::uint8_t>(1u << k);
+        state_.type_classes[type] |= static_cast<std::uint8_t>(1u << k);
       }
-      apply_cursor_deltas(deltas);
+      state_.apply(deltas);
       for (const auto& op : ops) {
-        if (op.kind == OpKind::append) recent_.add(op.rec);
+        if (op.kind == OpKind::append) state_.recent.add(op.rec);
       }
     }
   }
