@@ -11,6 +11,9 @@
 
 namespace floorgate::store::detail {
 
+// Rows examined per call at most when type/EGM filters make a route sparse.
+constexpr std::size_t kScanBudget = 20000;
+
 struct ScanResult {
   std::vector<Record> rows;  // matching rows, ascending seq
   std::uint64_t covered = 0;  // every matching row in (after, covered] is in rows

@@ -6,18 +6,14 @@
 // - the writer, a StoreWriter (store_writer.hpp): group commits of appends and acks, tasks,
 //   the chain head and head book, retention chunks (Retention, store_retention.hpp), WAL
 //   checkpoints on the checkpointer's connection;
-// - the reader (store_read.cpp): lookups and blocking delivery reads under read_mu_, callers'
-//   threads;
-// - the query reader, a DbWorker (db_worker.hpp): client-priced reads, off the event loop;
-// - the backlog reader, a DbWorker: delivery reads of rows no longer in memory (RecentRows,
-//   recent_rows.hpp, holds the latest commits; read_recent serves the live edge from it);
+// - the reader, a StoreReader (store_reader.hpp): delivery reads and lookups on the read
+//   connection and two DbWorkers (the query reader, the backlog reader), the live edge from
+//   the recent rows;
 // - the counter thread, a CounterThread (counter_thread.hpp): big ack recounts
 //   (store_counter.cpp), oldest-unacked refresh, the background integrity check.
 // The consumer calls (store_consumers.cpp) validate on the caller's thread and run their writes
-// as writer tasks.
+// as writer tasks; stats (store_stats.cpp) are read from StoreState's counters.
 
-#include <functional>
-#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,23 +23,11 @@
 #include "floorgate/store/store.hpp"
 #include "sqlite_util.hpp"
 #include "store_file.hpp"
+#include "store_reader.hpp"
 #include "store_state.hpp"
 #include "store_writer.hpp"
 
 namespace floorgate::store::detail {
-
-// The hash-chain walk of verify_chain on any connection (the store's reader, or a read-only
-// connection of `floorgate store verify`).
-ChainCheck verify_chain_db(sqlite3* db, std::uint64_t from_seq, std::uint64_t to_seq);
-
-// The event log's lookups on any read connection, each in one read transaction; an SQLite
-// failure is an error, never a shorter result (store_read.cpp).
-core::Result<std::vector<Record>> query_rows(sqlite3* db, const QueryFilter& filter);
-core::Result<std::vector<Record>> rows_by_seq(sqlite3* db, const std::vector<std::uint64_t>& seqs);
-// The first kept seq in [lo, hi] stamped at or after since_ms (binary search on seq).
-core::Result<std::optional<std::uint64_t>> first_seq_at_time(sqlite3* db, std::uint64_t lo,
-                                                             std::uint64_t hi,
-                                                             std::int64_t since_ms);
 
 class SqliteStore final : public Store {
  public:
@@ -64,28 +48,46 @@ class SqliteStore final : public Store {
                                  std::uint64_t* previous) override;
   std::vector<Record> read_after(const std::string& consumer, std::uint64_t after_seq,
                                  std::size_t max, std::error_code& ec,
-                                 std::uint64_t* covered) override;
+                                 std::uint64_t* covered) override {
+    return reader_.read_after(consumer, after_seq, max, ec, covered);
+  }
   std::optional<std::vector<Record>> read_recent(const std::string& consumer,
                                                  std::uint64_t after_seq, std::size_t max,
                                                  std::error_code& ec,
-                                                 std::uint64_t* covered) override;
+                                                 std::uint64_t* covered) override {
+    return reader_.read_recent(consumer, after_seq, max, ec, covered);
+  }
   void read_after_async(const std::string& consumer, std::uint64_t after_seq, std::size_t max,
-                        ReadAfterHandler done) override;
-  std::optional<std::vector<Record>> get_recent(std::uint64_t after, std::size_t max) override;
+                        ReadAfterHandler done) override {
+    reader_.read_after_async(consumer, after_seq, max, std::move(done));
+  }
+  std::optional<std::vector<Record>> get_recent(std::uint64_t after, std::size_t max) override {
+    return reader_.get_recent(after, max);
+  }
   std::error_code ack(const std::string& consumer, std::uint64_t upto) override;
   void ack_async(const std::string& consumer, std::uint64_t upto, AckHandler done) override;
-  core::Result<std::optional<std::uint64_t>> seq_at_time(std::int64_t since_ms) override;
+  core::Result<std::optional<std::uint64_t>> seq_at_time(std::int64_t since_ms) override {
+    return reader_.seq_at_time(since_ms);
+  }
   void seq_at_time_async(std::int64_t since_ms,
-                         ReadHandler<std::optional<std::uint64_t>> done) override;
+                         ReadHandler<std::optional<std::uint64_t>> done) override {
+    reader_.seq_at_time_async(since_ms, std::move(done));
+  }
   void dead_letter_async(const std::string& consumer, std::uint64_t seq,
                          const std::string& reason, AckHandler done) override;
   std::error_code dead_letter(const std::string& consumer, std::uint64_t seq,
                               const std::string& reason) override;
   std::vector<DeadLetter> dead_letters(const std::string& consumer) override;
   void take_dead_letters_async(const std::string& consumer, DeadLettersHandler done) override;
-  core::Result<std::vector<Record>> get(const std::vector<std::uint64_t>& seqs) override;
-  core::Result<std::vector<Record>> query(const QueryFilter& filter) override;
-  void query_async(QueryFilter filter, ReadHandler<std::vector<Record>> done) override;
+  core::Result<std::vector<Record>> get(const std::vector<std::uint64_t>& seqs) override {
+    return reader_.get(seqs);
+  }
+  core::Result<std::vector<Record>> query(const QueryFilter& filter) override {
+    return reader_.query(filter);
+  }
+  void query_async(QueryFilter filter, ReadHandler<std::vector<Record>> done) override {
+    reader_.query_async(std::move(filter), std::move(done));
+  }
   Stats stats() override;
   Stats counters() override;
   std::error_code run_retention() override;
@@ -108,11 +110,6 @@ class SqliteStore final : public Store {
   std::error_code dead_letter_on_writer(const std::string& consumer, std::uint64_t seq,
                                         const std::string& reason);
 
-  // read_after from the tables on connection `db` (its owner's thread; rdb_ under read_mu_).
-  std::vector<Record> read_stored(StmtCache& db, const std::string& consumer,
-                                  std::uint64_t after_seq, std::size_t max, std::error_code& ec,
-                                  std::uint64_t* covered);
-
   // The counter thread's work (counter_thread.hpp):
   // - count_chunk (store_counter.cpp): counts the rows of a consumer's big ack jump and hands
   //   the result to the writer as a recount op. The writer applies it only if no retention
@@ -126,10 +123,7 @@ class SqliteStore final : public Store {
   void refresh_oldest_unacked(StmtCache& db);
 
   // helpers
-  Stats snapshot(bool full);                             // counters(), plus (full) bytes
-  std::pair<std::uint64_t, std::uint64_t> kept_range();  // [anchor_seq + 1, last_seq]
-  // Queues a job on the query thread; `refused` answers when its queue is full.
-  void post_query(DbWorker::Job job, const std::function<void()>& refused);
+  Stats snapshot(bool full);  // counters(), plus (full) bytes and oldest-unacked times
   static std::string join(const std::vector<std::string>& v);
   static std::vector<std::string> split(const std::string& s);
   std::error_code validate(const Record& r) const;
@@ -140,14 +134,7 @@ class SqliteStore final : public Store {
   StoreState state_;
   CounterThread counter_;
   StoreWriter writer_{opt_, state_, counter_};
-  Db rdb_;                 // read side, under read_mu_
-  std::mutex read_mu_;
-  StmtCache rcache_;       // statements of rdb_, under read_mu_
-  DbWorker query_reader_;  // client-priced reads (query_async, seq_at_time_async)
-  // Delivery reads of rows no longer in memory (read_after_async: a backlog, a replay), so the
-  // event loop never steps a statement; bcache_ is used on its thread only.
-  DbWorker backlog_reader_;
-  StmtCache bcache_;
+  StoreReader reader_{state_};
   bool closed_ = false;  // under state_.mu
 };
 

@@ -71,6 +71,18 @@ std::int64_t query_i64(sqlite3* db, std::string_view sql, int* rc_out = nullptr)
 // Runs a query that returns one text value ("" when no row).
 std::string query_text(sqlite3* db, std::string_view sql, int* rc_out = nullptr);
 
+// One read transaction (one snapshot) for the life of the object.
+class ReadTxn {
+ public:
+  explicit ReadTxn(sqlite3* db) : db_(db) { exec(db_, "BEGIN"); }
+  ~ReadTxn() { exec(db_, "COMMIT"); }
+  ReadTxn(const ReadTxn&) = delete;
+  ReadTxn& operator=(const ReadTxn&) = delete;
+
+ private:
+  sqlite3* db_;
+};
+
 // Owns one connection.
 class Db {
  public:

@@ -232,14 +232,15 @@ std::error_code SqliteStore::dead_letter(const std::string& consumer, std::uint6
 }
 
 std::vector<DeadLetter> SqliteStore::dead_letters(const std::string& consumer) {
-  std::vector<DeadLetter> out;
-  std::lock_guard lk(read_mu_);
-  Stmt st(rdb_.get(), "SELECT seq,reason,ts FROM dead_letter WHERE consumer=?1 ORDER BY seq");
-  st.bind(1, consumer);
-  while (st.step() == SQLITE_ROW) {
-    out.push_back({static_cast<std::uint64_t>(st.i64(0)), st.text(1), st.i64(2)});
-  }
-  return out;
+  return reader_.with_connection([&](sqlite3* db) {
+    std::vector<DeadLetter> out;
+    Stmt st(db, "SELECT seq,reason,ts FROM dead_letter WHERE consumer=?1 ORDER BY seq");
+    st.bind(1, consumer);
+    while (st.step() == SQLITE_ROW) {
+      out.push_back({static_cast<std::uint64_t>(st.i64(0)), st.text(1), st.i64(2)});
+    }
+    return out;
+  });
 }
 
 void SqliteStore::take_dead_letters_async(const std::string& consumer,
@@ -254,20 +255,21 @@ void SqliteStore::take_dead_letters_async(const std::string& consumer,
         // The read connection (readers never wait for this thread); the dead letters it lists
         // are the ones committed, which the DELETE below removes. A failed read leaves them
         // where they are, never deletes what it did not hand back.
-        std::vector<std::uint64_t> seqs;
-        {
-          std::lock_guard rlk(read_mu_);
-          Stmt list(rdb_.get(), "SELECT seq FROM dead_letter WHERE consumer=?1 ORDER BY seq");
+        auto read = reader_.with_connection([&](sqlite3* db) -> std::error_code {
+          std::vector<std::uint64_t> seqs;
+          Stmt list(db, "SELECT seq FROM dead_letter WHERE consumer=?1 ORDER BY seq");
           list.bind(1, consumer);
           int rc = SQLITE_OK;
           while ((rc = list.step()) == SQLITE_ROW) {
             seqs.push_back(static_cast<std::uint64_t>(list.i64(0)));
           }
           if (rc != SQLITE_DONE) return sqlite_error(rc);
-          auto got = rows_by_seq(rdb_.get(), seqs);
+          auto got = rows_by_seq(db, seqs);
           if (!got) return got.error();
           *rows = std::move(*got);
-        }
+          return {};
+        });
+        if (read) return read;
         Stmt st(writer_.db().get(), "DELETE FROM dead_letter WHERE consumer=?1");
         st.bind(1, consumer);
         if (int rc = st.step(); rc != SQLITE_DONE) return sqlite_error(rc);

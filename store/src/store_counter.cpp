@@ -1,8 +1,9 @@
 // The store's work on the counter thread (counter_thread.hpp runs it): counting off the pending
-// rows a consumer's big ack jump left uncounted (see Consumer::counted), one chunk per recount
-// op, so the writer never stalls on it.
+// rows a consumer's big ack jump left uncounted (see ConsumerState::counted), one chunk per
+// recount op, so the writer never stalls on it; and the oldest-unacked times stats() reports.
 #include <future>
 
+#include "floorgate/core/clock.hpp"
 #include "scan.hpp"
 #include "sqlite_store.hpp"
 
@@ -50,6 +51,36 @@ CounterThread::Count SqliteStore::count_chunk(StmtCache& db) {
   writer_.wake();
   // The writer drains its queue before it stops, so this wait ends.
   return fut.get() ? CounterThread::Count::retry : CounterThread::Count::more;
+}
+
+void SqliteStore::refresh_oldest_unacked(StmtCache& db) {
+  struct Head {
+    std::string name;
+    Route route;
+    std::vector<int> tables;
+    std::uint64_t acked = 0;
+  };
+  std::vector<Head> heads;
+  std::uint64_t last = 0;
+  {
+    std::lock_guard lk(state_.mu);
+    last = state_.last_seq;
+    for (const auto& [name, c] : state_.consumers) {
+      if (c.pending == 0) continue;
+      heads.push_back({name, c.spec.route, state_.tables_for(c.spec.route), c.acked});
+    }
+  }
+  std::map<std::string, std::optional<std::int64_t>> found;
+  {
+    ReadTxn txn(db.db());
+    for (const auto& h : heads) {
+      auto r = scan_route(db, h.route, h.tables, h.acked, last, 1, kScanBudget);
+      found[h.name] = r.rows.empty() ? std::nullopt : std::optional(r.rows.front().ts_gw_ms);
+    }
+  }
+  std::lock_guard lk(state_.mu);
+  state_.oldest_unacked = std::move(found);
+  state_.oldest_refreshed_ms = core::steady_now_ms();
 }
 
 }  // namespace floorgate::store::detail

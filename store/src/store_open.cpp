@@ -31,13 +31,9 @@ SqliteStore::SqliteStore(Options options) : opt_(std::move(options)) {
 SqliteStore::~SqliteStore() {
   close();
   writer_.release();
-  rcache_.reset_db(nullptr);
   counter_.close();
   writer_.checkpointer().connection().close();
-  rdb_.close();
-  query_reader_.connection().close();
-  bcache_.reset_db(nullptr);
-  backlog_reader_.connection().close();
+  reader_.close();
   writer_.db().close();  // the last one: its close checkpoints the WAL into the file
 }  // file_ (declared after opt_, destroyed before it) releases the lock
 
@@ -55,19 +51,20 @@ std::error_code SqliteStore::start(OpenReport& report) {
   if (auto ec = load_state()) return ec;
   // Any commit resets a reader's cache (WAL), and delivery reads each page once anyway: 2 MB
   // holds the interior pages of the five class tables and the pages of a few batches.
-  if (auto ec = file_.open_connection(rdb_, false, 2048)) return ec;
-  rcache_.reset_db(rdb_.get());
+  if (auto ec = file_.open_connection(reader_.connection(), false, 2048)) return ec;
   if (auto ec = writer_.prepare()) return ec;
   // The checkpointer copies WAL frames without the page cache, and the counter streams over
   // ranges it reads once: small caches, so the process's memory does not depend on whether
   // they ran lately (the writer keeps 8 MB, the reader 2 MB).
   if (auto ec = file_.open_connection(writer_.checkpointer().connection(), true, 256)) return ec;
   if (auto ec = file_.open_connection(counter_.connection(), false, 1024)) return ec;
-  if (auto ec = file_.open_connection(query_reader_.connection(), false, 1024)) return ec;
-  if (auto ec = file_.open_connection(backlog_reader_.connection(), false, 1024)) return ec;
-  bcache_.reset_db(backlog_reader_.connection().get());
-  query_reader_.start();
-  backlog_reader_.start();
+  if (auto ec = file_.open_connection(reader_.query_worker().connection(), false, 1024)) {
+    return ec;
+  }
+  if (auto ec = file_.open_connection(reader_.backlog_worker().connection(), false, 1024)) {
+    return ec;
+  }
+  reader_.start();
   counter_.start({[this](sqlite3* db) { background_check(db); },
                   [this](StmtCache& db) { refresh_oldest_unacked(db); },
                   [this](StmtCache& db) { return count_chunk(db); }});
@@ -190,8 +187,7 @@ void SqliteStore::close() {
     closed_ = true;
   }
   writer_.request_stop();  // new work is refused from here
-  query_reader_.stop();    // a query still queued is answered closed
-  backlog_reader_.stop();
+  reader_.stop();          // a read still queued is answered closed
   counter_.stop();  // before the writer: it may wait on a recount op
   writer_.join();   // drains its queue, books the head
 }

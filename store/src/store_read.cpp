@@ -1,35 +1,13 @@
-// Read side: delivery batches, lookups, the event browser query, stats and chain checks. All
-// run on the read connection under read_mu_, each in one read transaction (one snapshot).
+// The read side (store_reader.hpp): delivery batches, lookups and the event browser query,
+// each in one read transaction (one snapshot).
 #include <algorithm>
-#include <filesystem>
 
-#include "floorgate/core/clock.hpp"
 #include "scan.hpp"
-#include "sqlite_store.hpp"
+#include "store_reader.hpp"
 
 namespace floorgate::store::detail {
-namespace {
 
-// Rows examined per call at most when type/EGM filters make a route sparse.
-constexpr std::size_t kScanBudget = 20000;
-// stats() asks for a new oldest-unacked reading when the last one is older than this.
-constexpr std::int64_t kOldestRefreshMs = 1000;
-
-struct ReadTxn {
-  explicit ReadTxn(sqlite3* db) : db_(db) { exec(db_, "BEGIN"); }
-  ~ReadTxn() { exec(db_, "COMMIT"); }
-  sqlite3* db_;
-};
-
-std::uint64_t file_size_or_zero(const std::filesystem::path& p) {
-  std::error_code ec;
-  auto n = std::filesystem::file_size(p, ec);
-  return ec ? 0 : static_cast<std::uint64_t>(n);
-}
-
-}  // namespace
-
-std::optional<std::vector<Record>> SqliteStore::read_recent(const std::string& consumer,
+std::optional<std::vector<Record>> StoreReader::read_recent(const std::string& consumer,
                                                             std::uint64_t after_seq,
                                                             std::size_t max, std::error_code& ec,
                                                             std::uint64_t* covered) {
@@ -48,29 +26,29 @@ std::optional<std::vector<Record>> SqliteStore::read_recent(const std::string& c
   return std::move(res.rows);
 }
 
-std::vector<Record> SqliteStore::read_after(const std::string& consumer, std::uint64_t after_seq,
+std::vector<Record> StoreReader::read_after(const std::string& consumer, std::uint64_t after_seq,
                                             std::size_t max, std::error_code& ec,
                                             std::uint64_t* covered) {
   // At the live edge the rows are still in memory: no database read at all.
   if (auto rows = read_recent(consumer, after_seq, max, ec, covered)) return std::move(*rows);
-  std::lock_guard lk(read_mu_);
-  return read_stored(rcache_, consumer, after_seq, max, ec, covered);
+  std::lock_guard lk(mu_);
+  return read_stored(cache_, consumer, after_seq, max, ec, covered);
 }
 
-void SqliteStore::read_after_async(const std::string& consumer, std::uint64_t after_seq,
+void StoreReader::read_after_async(const std::string& consumer, std::uint64_t after_seq,
                                    std::size_t max, ReadAfterHandler done) {
-  const bool queued = backlog_reader_.post([this, consumer, after_seq, max, done](sqlite3* db) {
+  const bool queued = backlog_.post([this, consumer, after_seq, max, done](sqlite3* db) {
     if (!db) return done(make_error_code(Errc::closed), {}, after_seq);
     std::error_code ec;
     std::uint64_t covered = after_seq;
     auto rows = read_recent(consumer, after_seq, max, ec, &covered);
-    if (!rows) rows = read_stored(bcache_, consumer, after_seq, max, ec, &covered);
+    if (!rows) rows = read_stored(backlog_cache_, consumer, after_seq, max, ec, &covered);
     done(ec, std::move(*rows), covered);
   });
   if (!queued) done(make_error_code(Errc::busy), {}, after_seq);
 }
 
-std::vector<Record> SqliteStore::read_stored(StmtCache& db, const std::string& consumer,
+std::vector<Record> StoreReader::read_stored(StmtCache& db, const std::string& consumer,
                                              std::uint64_t after_seq, std::size_t max,
                                              std::error_code& ec, std::uint64_t* covered) {
   Route route;
@@ -199,18 +177,18 @@ core::Result<std::vector<Record>> query_rows(sqlite3* db, const QueryFilter& f) 
   return out;
 }
 
-std::pair<std::uint64_t, std::uint64_t> SqliteStore::kept_range() {
+std::pair<std::uint64_t, std::uint64_t> StoreReader::kept_range() {
   std::lock_guard g(state_.mu);
   return {state_.anchor_seq + 1, state_.last_seq};
 }
 
-core::Result<std::optional<std::uint64_t>> SqliteStore::seq_at_time(std::int64_t since_ms) {
+core::Result<std::optional<std::uint64_t>> StoreReader::seq_at_time(std::int64_t since_ms) {
   auto [lo, hi] = kept_range();
-  std::lock_guard lk(read_mu_);
-  return first_seq_at_time(rdb_.get(), lo, hi, since_ms);
+  std::lock_guard lk(mu_);
+  return first_seq_at_time(db_.get(), lo, hi, since_ms);
 }
 
-void SqliteStore::seq_at_time_async(std::int64_t since_ms,
+void StoreReader::seq_at_time_async(std::int64_t since_ms,
                                     ReadHandler<std::optional<std::uint64_t>> done) {
   auto [lo, hi] = kept_range();
   post_query([lo, hi, since_ms, done](sqlite3* db) {
@@ -219,7 +197,7 @@ void SqliteStore::seq_at_time_async(std::int64_t since_ms,
   }, [done] { done(make_error_code(Errc::busy)); });
 }
 
-core::Result<std::vector<Record>> SqliteStore::get(const std::vector<std::uint64_t>& seqs) {
+core::Result<std::vector<Record>> StoreReader::get(const std::vector<std::uint64_t>& seqs) {
   {
     // Rows just committed come from memory; a seq after the newest is not stored (skipped, as
     // the database would).
@@ -235,11 +213,11 @@ core::Result<std::vector<Record>> SqliteStore::get(const std::vector<std::uint64
       return out;
     }
   }
-  std::lock_guard lk(read_mu_);
-  return rows_by_seq(rdb_.get(), seqs);
+  std::lock_guard lk(mu_);
+  return rows_by_seq(db_.get(), seqs);
 }
 
-std::optional<std::vector<Record>> SqliteStore::get_recent(std::uint64_t after, std::size_t max) {
+std::optional<std::vector<Record>> StoreReader::get_recent(std::uint64_t after, std::size_t max) {
   std::lock_guard lk(state_.mu);
   std::vector<Record> out;
   if (after >= state_.last_seq) return out;
@@ -252,99 +230,40 @@ std::optional<std::vector<Record>> SqliteStore::get_recent(std::uint64_t after, 
   return out;
 }
 
-core::Result<std::vector<Record>> SqliteStore::query(const QueryFilter& f) {
-  std::lock_guard lk(read_mu_);
-  return query_rows(rdb_.get(), f);
+core::Result<std::vector<Record>> StoreReader::query(const QueryFilter& f) {
+  std::lock_guard lk(mu_);
+  return query_rows(db_.get(), f);
 }
 
-void SqliteStore::query_async(QueryFilter filter, ReadHandler<std::vector<Record>> done) {
+void StoreReader::query_async(QueryFilter filter, ReadHandler<std::vector<Record>> done) {
   post_query([filter = std::move(filter), done](sqlite3* db) {
     if (!db) return done(make_error_code(Errc::closed));
     done(query_rows(db, filter));
   }, [done] { done(make_error_code(Errc::busy)); });
 }
 
-void SqliteStore::post_query(DbWorker::Job job, const std::function<void()>& refused) {
-  if (!query_reader_.post(std::move(job))) refused();
+void StoreReader::post_query(DbWorker::Job job, const std::function<void()>& refused) {
+  if (!query_.post(std::move(job))) refused();
 }
 
-Stats SqliteStore::stats() { return snapshot(true); }
-
-Stats SqliteStore::counters() { return snapshot(false); }
-
-Stats SqliteStore::snapshot(bool full) {
-  Stats s;
-  bool refresh = false;
-  {
-    std::lock_guard lk(state_.mu);
-    s.epoch = state_.epoch;
-    s.rows = state_.row_count;
-    s.last_seq = state_.last_seq;
-    s.anchor_seq = state_.anchor_seq;
-    s.first_seq = state_.first_seq;
-    s.retention_alarm = state_.alarm;
-    s.retention_alarm_reason = state_.alarm_reason;
-    s.evicted_total = state_.evicted_total;
-    s.evicted_unacked_total = state_.evicted_unacked_total;
-    s.appended_total = state_.appended_total;
-    s.commits_total = state_.commits_total;
-    s.commit_us_avg = state_.commit_avg.count();
-    s.append_failures_total = state_.append_failures_total;
-    s.disk_full_total = state_.disk_full_total;
-    s.integrity = state_.integrity;
-    for (const auto& [name, c] : state_.consumers) {
-      ConsumerStats cs;
-      cs.name = name;
-      cs.required = c.spec.required;
-      cs.acked_upto = c.acked;
-      cs.sent_upto = c.sent_upto;
-      cs.unacked = c.pending;
-      cs.counting = c.counted < c.acked;
-      cs.dead_letters = c.dead_letters;
-      cs.routed_total = c.routed_total;
-      if (full && c.pending > 0) {
-        if (auto it = state_.oldest_unacked.find(name); it != state_.oldest_unacked.end()) {
-          cs.oldest_unacked_ts_ms = it->second;
-        }
-      }
-      s.consumers.push_back(std::move(cs));
-    }
-    refresh = full && core::steady_now_ms() - state_.oldest_refreshed_ms >= kOldestRefreshMs;
-  }
-  if (!full) return s;
-  if (refresh) counter_.want_oldest();
-  s.bytes = file_size_or_zero(opt_.path) + file_size_or_zero(opt_.path.string() + "-wal");
-  return s;
+void StoreReader::start() {
+  cache_.reset_db(db_.get());
+  backlog_cache_.reset_db(backlog_.connection().get());
+  query_.start();
+  backlog_.start();
 }
 
-void SqliteStore::refresh_oldest_unacked(StmtCache& db) {
-  struct Head {
-    std::string name;
-    Route route;
-    std::vector<int> tables;
-    std::uint64_t acked = 0;
-  };
-  std::vector<Head> heads;
-  std::uint64_t last = 0;
-  {
-    std::lock_guard lk(state_.mu);
-    last = state_.last_seq;
-    for (const auto& [name, c] : state_.consumers) {
-      if (c.pending == 0) continue;
-      heads.push_back({name, c.spec.route, state_.tables_for(c.spec.route), c.acked});
-    }
-  }
-  std::map<std::string, std::optional<std::int64_t>> found;
-  {
-    ReadTxn txn(db.db());
-    for (const auto& h : heads) {
-      auto r = scan_route(db, h.route, h.tables, h.acked, last, 1, kScanBudget);
-      found[h.name] = r.rows.empty() ? std::nullopt : std::optional(r.rows.front().ts_gw_ms);
-    }
-  }
-  std::lock_guard lk(state_.mu);
-  state_.oldest_unacked = std::move(found);
-  state_.oldest_refreshed_ms = core::steady_now_ms();
+void StoreReader::stop() {
+  query_.stop();
+  backlog_.stop();
+}
+
+void StoreReader::close() {
+  cache_.reset_db(nullptr);
+  db_.close();
+  query_.connection().close();
+  backlog_cache_.reset_db(nullptr);
+  backlog_.connection().close();
 }
 
 }  // namespace floorgate::store::detail

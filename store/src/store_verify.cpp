@@ -5,8 +5,8 @@
 namespace floorgate::store::detail {
 
 ChainCheck SqliteStore::verify_chain(std::uint64_t from_seq, std::uint64_t to_seq) {
-  std::lock_guard lk(read_mu_);
-  return verify_chain_db(rdb_.get(), from_seq, to_seq);
+  return reader_.with_connection(
+      [&](sqlite3* db) { return verify_chain_db(db, from_seq, to_seq); });
 }
 
 ChainCheck verify_chain_db(sqlite3* db, std::uint64_t from_seq, std::uint64_t to_seq) {
