@@ -18,6 +18,9 @@ constexpr std::uint64_t kSyncCountSpan = 8192;
 // How often the head book (state row, egm rows) is written with a commit: at most the tail
 // load_head() reads back after a crash (about a second of events).
 constexpr std::chrono::milliseconds kHeadBookPeriod{1000};
+// WAL frames after which the checkpointer copies them into the database file (2 MiB of WAL at
+// 2 KiB pages).
+constexpr int kCheckpointFrames = 1000;
 }  // namespace
 
 StoreWriter::StoreWriter(const Options& opt, StoreState& state, CounterThread& counter)
@@ -59,7 +62,7 @@ std::error_code StoreWriter::prepare() {
   sqlite3_wal_hook(
       db_.get(),
       [](void* self, sqlite3*, const char*, int frames) {
-        if (frames >= 1000) static_cast<StoreWriter*>(self)->want_checkpoint();
+        if (frames >= kCheckpointFrames) static_cast<StoreWriter*>(self)->want_checkpoint();
         return SQLITE_OK;
       },
       this);

@@ -132,8 +132,8 @@ class StoreWriter {
   std::chrono::steady_clock::time_point book_at_{};
   std::unordered_map<std::string, std::uint64_t> egm_unbooked_;  // egm seqs newer than the book
 
-  // WAL checkpoints off the writer: the WAL hook queues one every 1,000 frames unless one is
-  // queued already.
+  // WAL checkpoints off the writer: the WAL hook queues one every kCheckpointFrames frames
+  // (store_writer.cpp) unless one is queued already.
   DbWorker checkpointer_;
   std::atomic<bool> checkpoint_queued_{false};
 };

@@ -188,7 +188,7 @@ TEST(StoreDiskFull, AppendsFailCleanlyAndRecoverWhenSpaceReturns) {
   TempDir dir;
   Options o;
   o.path = dir / "full.db";
-  o.max_page_count = 64;  // 256 KiB at 4 KiB pages
+  o.max_page_count = 128;  // 256 KiB at 2 KiB pages
   o.retention_interval = std::chrono::hours(1);
   o.max_age = std::chrono::hours(24 * 365);
   std::error_code ec;
@@ -251,7 +251,7 @@ TEST(StoreDiskFull, AppendsFailCleanlyAndRecoverWhenSpaceReturns) {
   EXPECT_TRUE(s->verify_chain().ok);
   // And with a larger cap (more disk), it keeps going.
   s.reset();
-  o.max_page_count = 4096;
+  o.max_page_count = 8192;
   o.max_bytes = 1ull << 30;
   s = Store::open(o, ec);
   ASSERT_TRUE(s);
