@@ -49,7 +49,8 @@ CREATE TABLE gap(seq INTEGER PRIMARY KEY, hash BLOB NOT NULL);
 ALTER TABLE state ADD COLUMN evicted_unacked_total INTEGER NOT NULL DEFAULT 0;
 )sql";
 
-// Version 3: how far each consumer's pending count has been counted off (see Consumer::counted).
+// Version 3: how far each consumer's pending count has been counted off (see
+// ConsumerState::counted).
 constexpr const char* kV3 = R"sql(
 ALTER TABLE consumer ADD COLUMN counted INTEGER NOT NULL DEFAULT 0;
 UPDATE consumer SET counted=acked;

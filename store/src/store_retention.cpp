@@ -108,7 +108,7 @@ std::error_code Retention::chunk(bool* more) {
     return {};
   }
   // The book first, at the head: the row count below then counts every row, and no row
-  // retention removes is left in the tail load_state() would count again.
+  // retention removes is left in the tail StoreWriter::load_head() would count again.
   if (!ec) ec = writer_.book_head();
   if (!ec) {
     Stmt st(db(),
