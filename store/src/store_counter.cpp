@@ -44,11 +44,7 @@ CounterThread::Count SqliteStore::count_chunk(StmtCache& db) {
   auto applied = std::make_shared<std::promise<std::error_code>>();
   auto fut = applied->get_future();
   op.on_done = [applied](std::error_code ec) { applied->set_value(ec); };
-  {
-    std::lock_guard g(state_.mu);
-    if (!writer_.push_locked(std::move(op))) return CounterThread::Count::idle;
-  }
-  writer_.wake();
+  if (!writer_.submit(std::move(op))) return CounterThread::Count::idle;
   // The writer drains its queue before it stops, so this wait ends.
   return fut.get() ? CounterThread::Count::retry : CounterThread::Count::more;
 }

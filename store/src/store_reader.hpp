@@ -9,6 +9,7 @@
 // one read transaction; an SQLite failure is an error, never a shorter result.
 
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>

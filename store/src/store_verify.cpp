@@ -11,11 +11,7 @@ ChainCheck SqliteStore::verify_chain(std::uint64_t from_seq, std::uint64_t to_se
 
 ChainCheck verify_chain_db(sqlite3* db, std::uint64_t from_seq, std::uint64_t to_seq) {
   ChainCheck out;
-  exec(db, "BEGIN");
-  struct Commit {
-    sqlite3* db;
-    ~Commit() { exec(db, "COMMIT"); }
-  } commit{db};
+  ReadTxn txn(db);
   Stmt st(db, "SELECT last_seq,anchor_seq,anchor_hash FROM state WHERE id=1");
   if (st.step() != SQLITE_ROW) {
     out.ok = false;

@@ -81,6 +81,16 @@ std::size_t StoreWriter::push_locked(Op&& op) {
   return queue_.size();
 }
 
+bool StoreWriter::submit(Op&& op) {
+  {
+    std::lock_guard lk(state_.mu);
+    // Under the same lock as the check: once accepted, join() drains it.
+    if (push_locked(std::move(op)) == 0) return false;
+  }
+  cv_.notify_one();
+  return true;
+}
+
 void StoreWriter::request_stop() {
   {
     std::lock_guard lk(state_.mu);
@@ -90,7 +100,6 @@ void StoreWriter::request_stop() {
 }
 
 void StoreWriter::join() {
-  cv_.notify_all();
   if (thread_.joinable()) thread_.join();
   checkpointer_.stop();
 }
@@ -108,16 +117,7 @@ void StoreWriter::post_task(std::function<std::error_code()> task, AckHandler do
     if (done) done(ec);
     return ec;
   };
-  std::size_t queued = 0;
-  {
-    std::lock_guard lk(state_.mu);
-    queued = push_locked(std::move(op));  // under the same lock as the check: join() drains it
-  }
-  if (queued) {
-    cv_.notify_one();
-  } else if (done) {
-    done(make_error_code(Errc::closed));
-  }
+  if (!submit(std::move(op)) && done) done(make_error_code(Errc::closed));
 }
 
 std::error_code StoreWriter::run_task(std::function<std::error_code()> task) {

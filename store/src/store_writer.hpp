@@ -60,12 +60,14 @@ class StoreWriter {
   std::size_t push_locked(Op&& op);
   bool stopping_locked() const { return stopping_; }
   void wake() { cv_.notify_one(); }
+  // Locks, queues op and wakes the writer; false (op untouched) when stopping.
+  bool submit(Op&& op);
   // Runs task on the writer thread; done (may be empty) gets its result there, or closed.
   void post_task(std::function<std::error_code()> task, AckHandler done);
   // post_task and wait (blocking: never from an event loop).
   std::error_code run_task(std::function<std::error_code()> task);
 
-  // Stopping: request_stop() refuses new work; join() waits for the queue to drain and the
+  // Stopping: request_stop() refuses new work and wakes the writer; join() waits for the queue to drain and the
   // head book to be written; release() drops the statements before the connections close.
   void request_stop();
   void join();
