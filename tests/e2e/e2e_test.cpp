@@ -250,6 +250,10 @@ TEST(E2E, RomSignatureMismatchOnRequestReachesSlotMgmt) {
   auto metrics = http_request(port, "GET", "/metrics", "", {{"Cookie", tech.cookie}});
   EXPECT_NE(metrics.body.find("floorgate_build_info{version=\""), std::string::npos);
   EXPECT_NE(metrics.body.find("floorgate_consumer_acks_total{consumer=\"slot-mgmt\"}"), std::string::npos);
+  // Issue 19: the store's commits (one WAL sync each), which the efficiency group divides by.
+  auto commits_at = metrics.body.find("\nfloorgate_store_commits_total ");
+  ASSERT_NE(commits_at, std::string::npos) << metrics.body;
+  EXPECT_GT(std::stod(metrics.body.substr(commits_at + 31)), 0.0) << metrics.body;
   floor.broker().stop();
   ASSERT_TRUE(wait_until([&] { return http_request(port, "GET", "/readyz", "", {}).status == 503; }, 30s));
   auto not_ready = http_request(port, "GET", "/readyz", "", {});

@@ -3,7 +3,9 @@
 // group-committed SQLite append (WAL, synchronous=FULL), one QoS 1 publish per consumer of a
 // payload of the same size, and the consumers' acks committed as cursor updates. Consumers are
 // fg-test-consumer processes, as for the daemon. Prints one JSON line:
-//   {"events":N,"acked":N,"cpu_s":X,"wall_s":Y}
+//   {"events":N,"acked":N,"commits":N,"cpu_s":X,"wall_s":Y,"write_bytes":N}
+// write_bytes: what the process caused to be written to the device (/proc/self/io) over the
+// measured run, the same counter the group reads for the daemon.
 // Usage: fg-bench-bare --port P --root ROOT --db PATH --rate EV_PER_S --seconds S
 //                      --payload BYTES --consumers a,b,c
 #include <mosquitto.h>
@@ -40,7 +42,20 @@ struct Bare {
   std::map<std::string, std::uint64_t> acked;        // latest ack per consumer (to commit)
   std::map<std::string, std::uint64_t> committed;    // cursor as committed
   bool connected = false;
+  std::uint64_t commits = 0;
 };
+
+std::uint64_t write_bytes() {
+  unsigned long long v = 0;
+  if (FILE* f = std::fopen("/proc/self/io", "r")) {
+    char line[128];
+    while (std::fgets(line, sizeof line, f)) {
+      if (std::sscanf(line, "write_bytes: %llu", &v) == 1) break;
+    }
+    std::fclose(f);
+  }
+  return v;
+}
 
 void check(int rc, sqlite3* db, const char* what) {
   if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) {
@@ -89,6 +104,7 @@ void commit(Bare& b, std::uint64_t& next_seq, int n, const std::string& attrs) {
     b.committed[name] = upto;
   }
   check(sqlite3_exec(b.db, "COMMIT", nullptr, nullptr, nullptr), b.db, "commit");
+  ++b.commits;
   // Durable: publish each event once per consumer (QoS 1), as the gateway does.
   for (int i = 0; i < n; ++i) {
     const auto seq = next_seq + i;
@@ -157,6 +173,8 @@ int main(int argc, char** argv) {
   std::uint64_t next_seq = 1;
   const auto t0 = Clock::now();
   const double c0 = cpu_seconds();
+  const std::uint64_t w0 = write_bytes();
+  const std::uint64_t commits0 = b.commits;
   std::uint64_t arrived = 0;
   auto last_commit = t0 - kCommitWindow;
   for (;;) {
@@ -182,12 +200,16 @@ int main(int argc, char** argv) {
   while (!all_acked() && Clock::now() < end) mosquitto_loop(b.mosq, 10, 1);
   commit(b, next_seq, 0, attrs);
   const double cpu = cpu_seconds() - c0;
+  const std::uint64_t written = write_bytes() - w0;
   const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
   std::uint64_t acked = next_seq - 1;
   for (const auto& c : b.consumers) acked = std::min(acked, b.acked[c]);
-  std::printf("{\"events\":%llu,\"acked\":%llu,\"cpu_s\":%.4f,\"wall_s\":%.3f}\n",
-              static_cast<unsigned long long>(next_seq - 1),
-              static_cast<unsigned long long>(acked), cpu, wall);
+  std::printf(
+      "{\"events\":%llu,\"acked\":%llu,\"commits\":%llu,\"cpu_s\":%.4f,\"wall_s\":%.3f,"
+      "\"write_bytes\":%llu}\n",
+      static_cast<unsigned long long>(next_seq - 1), static_cast<unsigned long long>(acked),
+      static_cast<unsigned long long>(b.commits - commits0), cpu, wall,
+      static_cast<unsigned long long>(written));
   sqlite3_finalize(b.insert);
   sqlite3_finalize(b.cursor);
   sqlite3_close(b.db);
