@@ -129,7 +129,7 @@ int Db::open(const std::string& path, bool create, const std::string& vfs) {
     return rc;
   }
   sqlite3_extended_result_codes(db_, 0);
-  sqlite3_busy_timeout(db_, 5000);
+  sqlite3_busy_timeout(db_, kBusyTimeoutMs);
   return rc;
 }
 

@@ -83,6 +83,9 @@ class ReadTxn {
   sqlite3* db_;
 };
 
+// How long a connection waits on another's lock before SQLITE_BUSY.
+constexpr int kBusyTimeoutMs = 5000;
+
 // Owns one connection.
 class Db {
  public:

@@ -74,6 +74,8 @@ struct StoreState {
   std::uint64_t evicted_unacked_total = 0;
   std::uint64_t appended_total = 0;
   std::uint64_t commits_total = 0;
+  std::uint64_t wal_restarts_total = 0;       // StoreWriter::catch_up_wal
+  std::uint64_t wal_restart_busy_total = 0;
   std::chrono::microseconds commit_avg{0};  // commit_average() of COMMIT durations
   std::uint64_t append_failures_total = 0;
   std::uint64_t disk_full_total = 0;

@@ -39,6 +39,8 @@ Stats SqliteStore::snapshot(bool full) {
     s.evicted_unacked_total = state_.evicted_unacked_total;
     s.appended_total = state_.appended_total;
     s.commits_total = state_.commits_total;
+    s.wal_restarts_total = state_.wal_restarts_total;
+    s.wal_restart_busy_total = state_.wal_restart_busy_total;
     s.commit_us_avg = state_.commit_avg.count();
     s.append_failures_total = state_.append_failures_total;
     s.disk_full_total = state_.disk_full_total;

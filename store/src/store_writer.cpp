@@ -21,6 +21,9 @@ constexpr std::chrono::milliseconds kHeadBookPeriod{1000};
 // WAL frames after which the checkpointer copies them into the database file (2 MiB of WAL at
 // 2 KiB pages).
 constexpr int kCheckpointFrames = 1000;
+// How long catch_up_wal waits for readers of the WAL's old frames before it gives up (the
+// writer commits nothing meanwhile); it tries again after another quarter of the limit.
+constexpr int kWalCatchUpWaitMs = 50;
 }  // namespace
 
 StoreWriter::StoreWriter(const Options& opt, StoreState& state, CounterThread& counter)
@@ -58,11 +61,19 @@ std::error_code StoreWriter::prepare() {
                             kEventColumns + ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)");
     if (!insert_[k].valid()) return make_error_code(Errc::io_error);
   }
+  // A WAL frame is a page and its 24-byte header.
+  const auto page_bytes = static_cast<std::uint64_t>(query_i64(db_.get(), "PRAGMA page_size"));
+  const auto frame_bytes = page_bytes + 24;
+  wal_limit_frames_ = static_cast<int>(
+      std::clamp<std::uint64_t>(opt_.wal_limit_bytes / frame_bytes, 1, 1u << 30));
+  wal_catch_up_at_ = wal_limit_frames_;
   // Replaces the automatic checkpoint (which would run inside a COMMIT) with our own.
   sqlite3_wal_hook(
       db_.get(),
       [](void* self, sqlite3*, const char*, int frames) {
-        if (frames >= kCheckpointFrames) static_cast<StoreWriter*>(self)->want_checkpoint();
+        auto* w = static_cast<StoreWriter*>(self);
+        w->wal_frames_ = frames;
+        if (frames >= kCheckpointFrames) w->want_checkpoint();
         return SQLITE_OK;
       },
       this);
@@ -179,8 +190,40 @@ void StoreWriter::main() {
     lk.unlock();
     commit_batch(batch_);
     batch_.clear();  // handlers and records released outside the lock
+    if (wal_frames_ >= wal_catch_up_at_) catch_up_wal();
     lk.lock();
   }
+}
+
+// The checkpointer copies frames while the writer appends more, so under a sustained load it
+// rarely finds the whole WAL copied, and only then can the WAL start over from its beginning:
+// the store group's 5M-row fill grew it to 400-500 MB at 2 KiB pages, with a WAL index to
+// match in memory. Past Options::wal_limit_bytes the writer hands the checkpointer a RESTART
+// checkpoint and waits for it: it runs after the checkpoint in progress (SQLite lets one run
+// at a time and does not wait for that lock), copies what is left while no frame can be added,
+// and waits briefly for readers still on old frames, so the next commit writes the WAL from
+// its start. The pause is the rest of one checkpoint and one sync of the database file. If
+// readers hold it past the wait, the writer tries again when the WAL has grown by another
+// quarter of the limit (not after every commit, which would pause each one while a long read
+// lasts).
+void StoreWriter::catch_up_wal() {
+  std::promise<int> done;
+  auto rc_future = done.get_future();
+  const bool queued = checkpointer_.post([&done](sqlite3* db) {
+    int rc = SQLITE_MISUSE;  // the checkpointer is stopping: nothing to wait for
+    if (db) {
+      sqlite3_busy_timeout(db, kWalCatchUpWaitMs);
+      rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
+      sqlite3_busy_timeout(db, kBusyTimeoutMs);
+    }
+    done.set_value(rc);
+  });
+  if (!queued) return;
+  const int rc = rc_future.get();
+  wal_catch_up_at_ = rc == SQLITE_OK ? wal_limit_frames_
+                                     : wal_frames_ + std::max(wal_limit_frames_ / 4, 1);
+  std::lock_guard lk(state_.mu);
+  ++(rc == SQLITE_OK ? state_.wal_restarts_total : state_.wal_restart_busy_total);
 }
 
 void StoreWriter::want_checkpoint() {

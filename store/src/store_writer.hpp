@@ -105,6 +105,7 @@ class StoreWriter {
                                   const std::unordered_map<std::string, std::uint64_t>& batch_egms);
   void book_on_close();
   void want_checkpoint();
+  void catch_up_wal();
 
   const Options& opt_;
   StoreState& state_;
@@ -138,6 +139,9 @@ class StoreWriter {
   // (store_writer.cpp) unless one is queued already.
   DbWorker checkpointer_;
   std::atomic<bool> checkpoint_queued_{false};
+  int wal_frames_ = 0;  // frames in the WAL after the last commit (the WAL hook; writer thread)
+  int wal_limit_frames_ = 0;  // Options::wal_limit_bytes in frames of this file's page size
+  int wal_catch_up_at_ = 0;   // WAL frames at which catch_up_wal runs next
 };
 
 }  // namespace floorgate::store::detail

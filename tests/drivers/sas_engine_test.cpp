@@ -5,6 +5,8 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "sas_fake_egm.hpp"
 
@@ -211,6 +213,11 @@ TEST(SasEngine, RestartAfterLp1BResendsItAndKeepsTheHandpay) {
     ASSERT_EQ(h.count("handpay.pending"), 1u);              // submitted, not durable
     ASSERT_TRUE(egm.handpays_acked.empty());
     h.engine->stop();
+  }
+  {
+    std::ifstream in(resume);
+    std::string mark((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(mark, "  1 1B\n");  // the mark's fixed width: address, then the long poll
   }
   Harness h2(cfg, {&egm});
   h2.engine->start();

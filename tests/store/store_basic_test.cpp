@@ -1,6 +1,8 @@
 // Append path: sequences, validation, group commit, chain, browser query.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <map>
 #include <thread>
 
@@ -139,6 +141,37 @@ TEST(StoreAppend, GroupCommitBatchesConcurrentProducers) {
   auto st = s->stats();
   EXPECT_EQ(st.appended_total, static_cast<std::uint64_t>(kThreads * kPer));
   EXPECT_LT(st.commits_total, st.appended_total);  // batched: fewer transactions than events
+  EXPECT_TRUE(s->verify_chain().ok);
+}
+
+// Options::wal_limit_bytes: past it the writer has the WAL copied into the file and started
+// over. The limit here (256 KiB) is far below the background checkpoint's 2 MiB, so without the
+// writer's restart the WAL would pass 2 MiB before anything copied it. Every event stays.
+TEST(StoreWal, WriterKeepsTheWalUnderItsLimitAndLosesNothing) {
+  TempDir dir;
+  Options o;
+  o.wal_limit_bytes = 256 * 1024;
+  auto s = open_store(dir, o);
+  ASSERT_TRUE(s);
+  const auto wal = (dir / "store.db").string() + "-wal";
+  constexpr int kEvents = 1500;  // one commit each: over 3 MB of WAL frames in all
+  std::uintmax_t peak = 0;
+  for (int i = 0; i < kEvents; ++i) {
+    ASSERT_FALSE(s->append_sync(make_event("egm-" + std::to_string(i % 8))));
+    std::error_code ec;
+    peak = std::max(peak, std::filesystem::file_size(wal, ec));
+  }
+  // The limit plus the frames of the commit that crossed it (one page or two per commit here).
+  EXPECT_LE(peak, o.wal_limit_bytes + 16 * 1024);
+  auto st = s->stats();
+  EXPECT_GT(st.wal_restarts_total, 0u);
+  EXPECT_EQ(st.rows, static_cast<std::uint64_t>(kEvents));
+  EXPECT_TRUE(s->verify_chain().ok);
+  s.reset();  // closes and lets go of the file's lock
+  s = open_store(dir);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->stats().last_seq, static_cast<std::uint64_t>(kEvents));
+  EXPECT_EQ(s->stats().rows, static_cast<std::uint64_t>(kEvents));
   EXPECT_TRUE(s->verify_chain().ok);
 }
 

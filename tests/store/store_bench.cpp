@@ -8,6 +8,8 @@
 //   store.next_batch_p99_ms next_batch(500) with 5M rows and 3 consumers
 //   store.ack_p99_ms       ack() with 5M rows and 3 consumers
 //   store.rss_ratio        RSS at 5M rows / RSS at 100k rows
+//   store.wal_peak_mb      largest WAL file seen while the 5M rows are appended (sampled every
+//                          20 ms), with the writer's WAL restarts (Stats::wal_restarts_total)
 // Env: STORE_BENCH_ROWS overrides the 5M (quick runs), TMPDIR picks the disk,
 // STORE_BENCH_VERBOSE=1 lists the slowest next_batch/ack calls on stderr.
 #include <malloc.h>
@@ -21,6 +23,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <random>
@@ -370,7 +373,20 @@ int main() {
                static_cast<long long>(sqlite3_memory_used() / 1024), (unsigned long long)small);
   std::uint64_t have = s->stats().last_seq;
   auto t0 = Clock::now();
+  std::atomic<bool> filling{true};
+  std::atomic<std::uintmax_t> wal_peak{0};
+  std::thread wal_sampler([&] {
+    const auto wal = o.path.string() + "-wal";
+    while (filling) {
+      std::error_code size_ec;
+      const auto size = std::filesystem::file_size(wal, size_ec);
+      if (!size_ec && size > wal_peak) wal_peak = size;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the sampling period
+    }
+  });
   if (big > have) append_bulk(*s, have, big - have);
+  filling = false;
+  wal_sampler.join();
   std::fprintf(stderr, "bench: built %llu rows in %.1f s\n", (unsigned long long)big,
                ms_since(t0) / 1000);
   ::sync();
@@ -396,6 +412,15 @@ int main() {
   print_figure("store.ack_p99_ms", p99(f.ack), "ms");
   print_figure("store.rss_ratio", static_cast<double>(rss_big) / static_cast<double>(rss_small),
                "ratio");
+  {
+    const auto st = s->stats();
+    std::printf("{\"bench\":\"store.wal_peak_mb\",\"value\":%.1f,\"unit\":\"MB\","
+                "\"wal_restarts\":%llu,\"wal_restart_busy\":%llu}\n",
+                static_cast<double>(wal_peak.load()) / 1e6,
+                static_cast<unsigned long long>(st.wal_restarts_total),
+                static_cast<unsigned long long>(st.wal_restart_busy_total));
+    std::fflush(stdout);
+  }
   std::fprintf(stderr, "bench: sqlite heap %lld kB now\n",
                static_cast<long long>(sqlite3_memory_used() / 1024));
   std::fprintf(stderr, "bench: rss %ld kB at %llu rows, %ld kB at %llu rows\n", rss_small,

@@ -136,10 +136,17 @@ void Engine::remember_polled(std::uint8_t address, std::uint8_t command) {
     if (m == MAP_FAILED) return;
     resume_map_ = static_cast<char*>(m);
   }
-  // Fixed width "aaa cc\n": a reader sees the old or the new mark, never a shorter one.
-  char buf[kResumeMarkSize + 1];
-  std::snprintf(buf, sizeof buf, "%3u %02X\n", static_cast<unsigned>(address),
-                static_cast<unsigned>(command));
+  // Fixed width "aaa cc\n" (printf's "%3u %02X\n", written out: this runs for every general
+  // poll): a reader sees the old or the new mark, never a shorter one.
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  const char buf[kResumeMarkSize] = {
+      address >= 100 ? static_cast<char>('0' + address / 100) : ' ',
+      address >= 10 ? static_cast<char>('0' + address / 10 % 10) : ' ',
+      static_cast<char>('0' + address % 10),
+      ' ',
+      kHex[command >> 4],
+      kHex[command & 0x0F],
+      '\n'};
   std::memcpy(resume_map_, buf, kResumeMarkSize);
 }
 

@@ -98,6 +98,8 @@ std::string ApplianceBackend::metrics_text() {
   m.sample("floorgate_store_disk_full_total", static_cast<double>(st.disk_full_total));
   m.family("floorgate_store_commits_total", "counter", "Append/ack transactions committed since the store was opened (one WAL sync each).");
   m.sample("floorgate_store_commits_total", static_cast<double>(st.commits_total));
+  m.family("floorgate_store_wal_restarts_total", "counter", "Times the writer paused to copy an overgrown WAL into the file and start it over (a sustained load outran the checkpointer).");
+  m.sample("floorgate_store_wal_restarts_total", static_cast<double>(st.wal_restarts_total));
   m.family("floorgate_consumer_acks_total", "counter", "Acks accepted from the consumer.");
   for (const auto& c : ds.consumers) m.sample("floorgate_consumer_acks_total", "consumer", c.name, static_cast<double>(c.acks));
   m.family("floorgate_consumer_replayed_total", "counter", "Events published again on a replay request.");

@@ -106,6 +106,10 @@ struct Options {
   // Stats::integrity; a failure leaves <path>.check-failed, so the next open checks fully (and
   // quarantines).
   std::uint64_t full_check_max_bytes = 64ull << 20;
+  // The WAL's size past which the writer pauses between commits to copy it all into the file
+  // and start it over (StoreWriter::catch_up_wal). A background checkpoint runs every 2 MiB of
+  // WAL; under a load that never pauses it cannot finish a pass, and the WAL would only grow.
+  std::uint64_t wal_limit_bytes = 16ull << 20;
   // SQLite VFS name for every connection (empty: the default). Tests and benchmarks pass
   // fault_vfs::name() (fault_vfs.hpp) to fail the Nth I/O call or to slow every sync down.
   std::string vfs;
@@ -146,6 +150,10 @@ struct Stats {
   std::uint64_t anchor_seq = 0;       // chain anchor: seq just before the oldest kept row
   std::uint64_t appended_total = 0;   // events committed since open
   std::uint64_t commits_total = 0;    // append/ack transactions committed since open
+  // The writer made an overgrown WAL start over (a sustained load outran the checkpointer), and
+  // the attempts readers held up past a short wait (tried again after the next commit).
+  std::uint64_t wal_restarts_total = 0;
+  std::uint64_t wal_restart_busy_total = 0;
   std::int64_t commit_us_avg = 0;     // moving average of a commit's duration (its fsync): the
                                       // storage's sync time as the store sees it
   std::uint64_t append_failures_total = 0;  // events rejected or failed since open
