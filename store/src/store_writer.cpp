@@ -207,16 +207,17 @@ void StoreWriter::main() {
 // quarter of the limit (not after every commit, which would pause each one while a long read
 // lasts).
 void StoreWriter::catch_up_wal() {
-  std::promise<int> done;
-  auto rc_future = done.get_future();
-  const bool queued = checkpointer_.post([&done](sqlite3* db) {
+  // Shared with the job, so the promise outlives set_value however the two threads interleave.
+  auto done = std::make_shared<std::promise<int>>();
+  auto rc_future = done->get_future();
+  const bool queued = checkpointer_.post([done](sqlite3* db) {
     int rc = SQLITE_MISUSE;  // the checkpointer is stopping: nothing to wait for
     if (db) {
       sqlite3_busy_timeout(db, kWalCatchUpWaitMs);
       rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
       sqlite3_busy_timeout(db, kBusyTimeoutMs);
     }
-    done.set_value(rc);
+    done->set_value(rc);
   });
   if (!queued) return;
   const int rc = rc_future.get();
