@@ -67,8 +67,9 @@ class StoreWriter {
   // post_task and wait (blocking: never from an event loop).
   std::error_code run_task(std::function<std::error_code()> task);
 
-  // Stopping: request_stop() refuses new work and wakes the writer; join() waits for the queue to drain and the
-  // head book to be written; release() drops the statements before the connections close.
+  // Stopping: request_stop() refuses new work and wakes the writer; join() waits for the queue
+  // to drain and the head book to be written; release() drops the statements before the
+  // connections close.
   void request_stop();
   void join();
   void release();

@@ -373,19 +373,26 @@ int main() {
                static_cast<long long>(sqlite3_memory_used() / 1024), (unsigned long long)small);
   std::uint64_t have = s->stats().last_seq;
   auto t0 = Clock::now();
-  std::atomic<bool> filling{true};
-  std::atomic<std::uintmax_t> wal_peak{0};
+  // The WAL's size every 20 ms until the fill is done (the sampler stops at once then).
+  std::mutex fill_mu;
+  std::condition_variable fill_cv;
+  bool filling = true;
+  std::uintmax_t wal_peak = 0;
   std::thread wal_sampler([&] {
     const auto wal = o.path.string() + "-wal";
-    while (filling) {
+    std::unique_lock lk(fill_mu);
+    do {
       std::error_code size_ec;
-      const auto size = std::filesystem::file_size(wal, size_ec);
-      if (!size_ec && size > wal_peak) wal_peak = size;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the sampling period
-    }
+      const auto size = std::filesystem::file_size(wal, size_ec);  // -1 on error
+      if (!size_ec) wal_peak = std::max(wal_peak, size);
+    } while (!fill_cv.wait_for(lk, std::chrono::milliseconds(20), [&] { return !filling; }));
   });
   if (big > have) append_bulk(*s, have, big - have);
-  filling = false;
+  {
+    std::lock_guard lk(fill_mu);
+    filling = false;
+  }
+  fill_cv.notify_one();
   wal_sampler.join();
   std::fprintf(stderr, "bench: built %llu rows in %.1f s\n", (unsigned long long)big,
                ms_since(t0) / 1000);
@@ -416,7 +423,7 @@ int main() {
     const auto st = s->stats();
     std::printf("{\"bench\":\"store.wal_peak_mb\",\"value\":%.1f,\"unit\":\"MB\","
                 "\"wal_restarts\":%llu,\"wal_restart_busy\":%llu}\n",
-                static_cast<double>(wal_peak.load()) / 1e6,
+                static_cast<double>(wal_peak) / 1e6,
                 static_cast<unsigned long long>(st.wal_restarts_total),
                 static_cast<unsigned long long>(st.wal_restart_busy_total));
     std::fflush(stdout);

@@ -151,7 +151,8 @@ struct Stats {
   std::uint64_t appended_total = 0;   // events committed since open
   std::uint64_t commits_total = 0;    // append/ack transactions committed since open
   // The writer made an overgrown WAL start over (a sustained load outran the checkpointer), and
-  // the attempts readers held up past a short wait (tried again after the next commit).
+  // the attempts readers held up past a short wait (tried again when the WAL has grown by a
+  // quarter of Options::wal_limit_bytes more).
   std::uint64_t wal_restarts_total = 0;
   std::uint64_t wal_restart_busy_total = 0;
   std::int64_t commit_us_avg = 0;     // moving average of a commit's duration (its fsync): the
