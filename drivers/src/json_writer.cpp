@@ -78,7 +78,24 @@ JsonWriter& JsonWriter::add_raw(std::string_view k, std::string_view json) {
   return *this;
 }
 
+JsonWriter& JsonWriter::open(std::string_view k) {
+  key(k);
+  out_.push_back('{');
+  first_ = true;
+  ++depth_;
+  return *this;
+}
+
+JsonWriter& JsonWriter::close() {
+  if (depth_ == 0) return *this;  // nothing open: the outer object is closed by finish()
+  out_.push_back('}');
+  first_ = false;
+  --depth_;
+  return *this;
+}
+
 std::string JsonWriter::finish() && {
+  while (depth_ > 0) close();
   if (repaired_) add("text_repaired", true);
   out_.push_back('}');
   return std::move(out_);

@@ -81,3 +81,20 @@ TEST(JsonWriter, EveryShortByteStringGivesStrictJson) {
     }
   }
 }
+
+TEST(JsonWriter, NestedObjectsAreWrittenInPlace) {
+  JsonWriter w;
+  w.add("a", 1);
+  w.open("m").open("coin_in").add("value", std::uint64_t{5}).close();
+  w.open("empty").close();
+  w.open("x").add("k", "v").close().close();
+  w.add("b", true);
+  EXPECT_EQ(std::move(w).finish(),
+            R"({"a":1,"m":{"coin_in":{"value":5},"empty":{},"x":{"k":"v"}},"b":true})");
+  // finish() closes what is still open, so the result is always one complete object.
+  JsonWriter open_ended;
+  open_ended.open("m").open("n").add("v", 2);
+  const std::string s = std::move(open_ended).finish();
+  EXPECT_EQ(s, R"({"m":{"n":{"v":2}}})");
+  EXPECT_NO_THROW(boost::json::parse(s));
+}

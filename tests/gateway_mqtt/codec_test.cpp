@@ -36,6 +36,10 @@ TEST(Iso8601, FormatsUtcWithMilliseconds) {
   EXPECT_EQ(fg::iso8601_ms(0), "1970-01-01T00:00:00.000Z");
   EXPECT_EQ(fg::iso8601_ms(1763840250123), "2025-11-22T19:37:30.123Z");
   EXPECT_EQ(fg::iso8601_ms(951782400000), "2000-02-29T00:00:00.000Z");
+  EXPECT_EQ(fg::iso8601_ms(-1), "1969-12-31T23:59:59.999Z");
+  EXPECT_EQ(fg::iso8601_ms(253402300799999), "9999-12-31T23:59:59.999Z");
+  // Years past four digits take the printf path: the same layout, wider.
+  EXPECT_EQ(fg::iso8601_ms(253402300800000), "10000-01-01T00:00:00.000Z");
 }
 
 TEST(Iso8601, ParsesZonesAndFractions) {

@@ -54,10 +54,21 @@ TEST(Delivery, RoutesInOrderWithUserPropertiesAndAcksAdvanceTheCursor) {
   for (auto& m : sec.messages()) {
     EXPECT_NE(m.topic.find("/c/security/"), std::string::npos);
     EXPECT_NE(m.topic.find("/security/door.opened"), std::string::npos) << m.topic;
-    EXPECT_EQ(m.user_props.at("seq"), std::to_string(m.seq));
-    EXPECT_EQ(m.user_props.at("schema"), "floorgate.event/1");
-    EXPECT_TRUE(m.user_props.count("egm") && m.user_props.count("egm_seq") &&
-                m.user_props.count("epoch"));
+  }
+  // Each event's properties and payload are encoded once for both consumers: every message
+  // carries its own event's ids, in the properties as in the payload.
+  for (auto* c : {&sec, &all}) {
+    for (auto& m : c->messages()) {
+      const auto ev = boost::json::parse(m.payload).as_object();
+      EXPECT_EQ(m.user_props.at("seq"), std::to_string(m.seq));
+      EXPECT_EQ(m.user_props.at("schema"), "floorgate.event/1");
+      EXPECT_EQ(m.user_props.at("egm"), ev.at("egm").as_string().c_str());
+      EXPECT_EQ(m.user_props.at("egm_seq"),
+                std::to_string(ev.at("egm_seq").to_number<std::uint64_t>()));
+      EXPECT_EQ(m.user_props.at("epoch"),
+                std::to_string(ev.at("epoch").to_number<std::uint64_t>()));
+      EXPECT_EQ(m.user_props.count("replay"), 0u);
+    }
   }
   // The last security event is i = 396 (seq 397): its cursor ends there.
   EXPECT_TRUE(wait_until([&] { return store.acked("security") == 397; }, 10s));

@@ -31,10 +31,9 @@ std::string bcd_digits(std::span<const std::uint8_t> b) {
   return out;
 }
 
-std::string hex2(std::uint8_t v) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "0x%02x", v);
-  return buf;
+std::string hex2(std::uint8_t v) {  // "0x%02x"
+  static constexpr char kHex[] = "0123456789abcdef";
+  return {'0', 'x', kHex[v >> 4], kHex[v & 0x0F]};
 }
 
 bool all_zero(std::span<const std::uint8_t> b) {
@@ -603,38 +602,40 @@ void Engine::finish_snapshot(std::size_t idx) {
   }
   bool any_reset = e.reset_pending;
   const char* poll = step_name(e.meter_step);
-  JsonWriter meters;
+  JsonWriter w;
+  w.add("trigger", e.snap_trigger);
+  w.open("meters");
   for (const auto& [code, mv] : e.snap) {
-    JsonWriter m;
-    m.add("code", hex2(code));
-    m.add("value", mv.value);
-    m.add("unit", meter_unit(code));
-    m.add("poll", mv.poll);
+    const std::string name = meter_name(code);
+    const char* unit = meter_unit(code);
+    w.open(name);
+    w.add("code", hex2(code));
+    w.add("value", mv.value);
+    w.add("unit", unit);
+    w.add("poll", mv.poll);
     auto prev = e.last_meters.find(code);
     if (prev != e.last_meters.end() && !e.reset_pending) {
       std::uint64_t mod = pow100(mv.size);
       if (mv.value >= prev->second) {
-        m.add("delta", mv.value - prev->second);
+        w.add("delta", mv.value - prev->second);
       } else if (prev->second - mv.value > mod / 2) {
-        m.add("delta", mv.value + mod - prev->second);  // BCD rollover
-        m.add("rollover", true);
+        w.add("delta", mv.value + mod - prev->second);  // BCD rollover
+        w.add("rollover", true);
       } else {
-        m.add("reset_detected", true);  // backwards jump: not a rollover
+        w.add("reset_detected", true);  // backwards jump: not a rollover
         any_reset = true;
       }
     }
-    meters.add_raw(meter_name(code), std::move(m).finish());
+    w.close();
     e.last_meters[code] = mv.value;
-    e.st.meters[meter_name(code)] = mv.value;
-    e.st.meter_units[meter_name(code)] = meter_unit(code);
+    e.st.meters[name] = mv.value;
+    e.st.meter_units[name] = unit;
   }
+  w.close();
   if (any_reset) e.recon.reset();
-  JsonWriter w;
-  w.add("trigger", e.snap_trigger);
   w.add("reset", any_reset);
   w.add("poll", poll);
   if (e.st.denomination_cents) w.add("denomination_cents", *e.st.denomination_cents);
-  w.add_raw("meters", std::move(meters).finish());
   e.reset_pending = false;
   e.unreadable_reported = false;
   const bool status_changed = e.st.meters_unreadable || e.st.meter_poll != poll;

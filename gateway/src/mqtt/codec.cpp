@@ -105,19 +105,41 @@ std::optional<json::object> parse_object(std::string_view payload, std::string& 
   return std::move(v.as_object());
 }
 
-}  // namespace
-
-std::string iso8601_ms(std::int64_t ms) {
+// "YYYY-MM-DDTHH:MM:SS.mmmZ" appended to `out`: printf's "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ"
+// written out for years 0..9999 (every event carries one or two of these).
+void append_iso8601_ms(std::string& out, std::int64_t ms) {
   std::int64_t days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
-  std::int64_t rem = ms - days * 86400000;
+  const auto rem = static_cast<unsigned>(ms - days * 86400000);
   int y = 0;
   unsigned m = 0, d = 0;
   civil_from_days(days, y, m, d);
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", y, m, d,
-                static_cast<int>(rem / 3600000), static_cast<int>(rem / 60000 % 60),
-                static_cast<int>(rem / 1000 % 60), static_cast<int>(rem % 1000));
-  return buf;
+  const unsigned hh = rem / 3600000, mi = rem / 60000 % 60, ss = rem / 1000 % 60, mss = rem % 1000;
+  if (y < 0 || y > 9999) {
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02u:%02u:%02u.%03uZ", y, m, d, hh, mi, ss, mss);
+    out += buf;
+    return;
+  }
+  char buf[] = "0000-00-00T00:00:00.000Z";
+  auto put = [&buf](std::size_t at, unsigned v, std::size_t width) {
+    for (std::size_t i = width; i-- > 0; v /= 10) buf[at + i] = static_cast<char>('0' + v % 10);
+  };
+  put(0, static_cast<unsigned>(y), 4);
+  put(5, m, 2);
+  put(8, d, 2);
+  put(11, hh, 2);
+  put(14, mi, 2);
+  put(17, ss, 2);
+  put(20, mss, 3);
+  out.append(buf, sizeof buf - 1);
+}
+
+}  // namespace
+
+std::string iso8601_ms(std::int64_t ms) {
+  std::string out;
+  append_iso8601_ms(out, ms);
+  return out;
 }
 
 std::optional<std::int64_t> parse_iso8601(std::string_view s) {
@@ -188,8 +210,14 @@ std::string live_topic(std::string_view root, const store::Record& r) {
 }
 
 std::string encode_event(const store::Record& r, const StreamMarks& marks) {
-  static constexpr char kHex[] = "0123456789abcdef";
   std::string o;
+  encode_event(o, r, marks);
+  return o;
+}
+
+void encode_event(std::string& o, const store::Record& r, const StreamMarks& marks) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  o.clear();
   o.reserve(320 + r.attrs_json.size() + r.raw_hex.size());
   o += "{\"schema\":\"";
   o += kEventSchema;
@@ -206,12 +234,12 @@ std::string encode_event(const store::Record& r, const StreamMarks& marks) {
   o += ",\"class\":\"";
   o += class_name(r.cls);
   o += "\",\"ts_gw\":\"";
-  o += iso8601_ms(r.ts_gw_ms);
+  append_iso8601_ms(o, r.ts_gw_ms);
   o += "\",\"ts_gw_ms\":";
   append_int(o, r.ts_gw_ms);
   if (r.ts_egm_ms) {
     o += ",\"ts_egm\":\"";
-    o += iso8601_ms(*r.ts_egm_ms);
+    append_iso8601_ms(o, *r.ts_egm_ms);
     o += "\",\"ts_egm_ms\":";
     append_int(o, *r.ts_egm_ms);
   } else {
@@ -240,7 +268,6 @@ std::string encode_event(const store::Record& r, const StreamMarks& marks) {
     append_uint(o, *marks.live_from);
   }
   o += "}";
-  return o;
 }
 
 std::string encode_status(bool online, std::uint64_t epoch, std::string_view boot_id,

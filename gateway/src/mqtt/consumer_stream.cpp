@@ -77,17 +77,40 @@ void DeliveryImpl::rewind(ConsumerState& c) {
   c.live.reset();  // a live lane starts again at the next pump when still far behind
 }
 
+const DeliveryImpl::Encoded& DeliveryImpl::encoded(const store::Record& r,
+                                                   const StreamMarks& marks) {
+  Encoded& e = encoded_[r.seq % encoded_.size()];
+  if (e.valid && e.seq == r.seq && e.epoch == r.epoch && e.hash == r.hash && e.marks == marks) {
+    return e;
+  }
+  e.valid = true;
+  e.seq = r.seq;
+  e.epoch = r.epoch;
+  e.hash = r.hash;
+  e.marks = marks;
+  encode_event(e.payload, r, marks);
+  // Assigned in place: the strings keep their buffers from one event to the next.
+  e.props.resize(5);
+  e.props[0].first = "schema";
+  e.props[0].second = kEventSchema;
+  e.props[1].first = "seq";
+  e.props[1].second = std::to_string(r.seq);
+  e.props[2].first = "epoch";
+  e.props[2].second = std::to_string(r.epoch);
+  e.props[3].first = "egm";
+  e.props[3].second = r.egm;
+  e.props[4].first = "egm_seq";
+  e.props[4].second = std::to_string(r.egm_seq);
+  if (marks.replay) e.props.emplace_back("replay", "true");
+  return e;
+}
+
 bool DeliveryImpl::publish_event(ConsumerState& c, const store::Record& r,
                                  const StreamMarks& marks) {
   const bool replay = marks.replay;
-  UserProps props{{"schema", std::string(kEventSchema)},
-                  {"seq", std::to_string(r.seq)},
-                  {"epoch", std::to_string(r.epoch)},
-                  {"egm", r.egm},
-                  {"egm_seq", std::to_string(r.egm_seq)}};
-  if (replay) props.emplace_back("replay", "true");
-  int mid = client_->publish(event_topic(opt_.topic_root, c.opt.name, r),
-                             encode_event(r, marks), 1, false, &props);
+  const Encoded& e = encoded(r, marks);
+  int mid =
+      client_->publish(event_topic(opt_.topic_root, c.opt.name, r), e.payload, 1, false, &e.props);
   if (mid < 0) return false;
   if (replay) {
     replay_mids_[mid] = find(c.opt.name);

@@ -5,6 +5,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <array>
 #include <deque>
 #include <map>
 #include <memory>
@@ -152,6 +153,17 @@ class DeliveryImpl : public std::enable_shared_from_this<DeliveryImpl> {
                          std::error_code ec, std::uint64_t covered);
   void read_replay_async(ConsumerState& c, std::size_t n);
   bool publish_event(ConsumerState& c, const store::Record& r, const StreamMarks& marks);
+  // An event's payload and user properties, encoded once for every consumer that gets it
+  // with the same marks (consumers are pumped one after the other, a few events each).
+  struct Encoded {
+    bool valid = false;
+    std::uint64_t epoch = 0, seq = 0;
+    std::array<std::uint8_t, 32> hash{};
+    StreamMarks marks;
+    std::string payload;
+    UserProps props;
+  };
+  const Encoded& encoded(const store::Record& r, const StreamMarks& marks);
   void handle_ack(const std::shared_ptr<ConsumerState>& c, const std::string& topic,
                   std::string_view payload);
   void handle_replay(const std::shared_ptr<ConsumerState>& c, const std::string& topic,
@@ -177,6 +189,7 @@ class DeliveryImpl : public std::enable_shared_from_this<DeliveryImpl> {
   std::shared_ptr<MqttTransport> client_;
   std::vector<std::shared_ptr<ConsumerState>> consumers_;
   std::unordered_map<int, std::weak_ptr<ConsumerState>> replay_mids_;
+  std::array<Encoded, 64> encoded_;                // by seq % size
   std::map<std::string, std::string> egm_status_;  // egm -> retained payload
   std::string chain_head_;                         // retained <root>/chain payload
   struct LinkState {

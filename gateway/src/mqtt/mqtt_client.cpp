@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
+#include <algorithm>
 #include <mutex>
 #include <tuple>
 #include "floorgate/core/loop_site.hpp"
@@ -66,7 +67,10 @@ void MqttClient::next_broker() {
   spdlog::info("mqtt: trying the next broker, {}", counters_.broker);
 }
 
-MqttClient::~MqttClient() { teardown(); }
+MqttClient::~MqttClient() {
+  teardown();
+  for (auto& e : props_lists_) mosquitto_property_free_all(&e.list);
+}
 
 void MqttClient::set_will(std::string topic, std::string payload) {
   will_topic_ = std::move(topic);
@@ -147,6 +151,26 @@ void MqttClient::hold_writes(bool on) {
   const int v = on ? 1 : 0;
   // A failure only costs the coalescing (every publish then goes out on its own).
   ::setsockopt(sd_.native_handle(), IPPROTO_TCP, TCP_CORK, &v, sizeof v);
+}
+
+mosquitto_property* MqttClient::props_list(const UserProps& props) {
+  if (props.empty()) return nullptr;
+  for (auto& e : props_lists_) {
+    // From the back: an event's ids (seq, egm_seq) are last, the schema name first.
+    if (e.list && e.props.size() == props.size() &&
+        std::equal(props.rbegin(), props.rend(), e.props.rbegin())) {
+      return e.list;
+    }
+  }
+  PropsList& e = props_lists_[props_next_];
+  props_next_ = (props_next_ + 1) % props_lists_.size();
+  mosquitto_property_free_all(&e.list);
+  e.props = props;
+  // A pair libmosquitto refuses (not UTF-8) is left out, as before: the payload has the ids.
+  for (auto& [k, v] : props) {
+    mosquitto_property_add_string_pair(&e.list, MQTT_PROP_USER_PROPERTY, k.c_str(), v.c_str());
+  }
+  return e.list;
 }
 
 void MqttClient::arm_read() {
@@ -232,15 +256,10 @@ void MqttClient::on_tick() {
 int MqttClient::publish(const std::string& topic, std::string_view payload, int qos, bool retain,
                         const UserProps* props) {
   if (!connected_ || !m_ || lost_pending_) return -1;
-  mosquitto_property* p = nullptr;
-  if (props && protocol_ == 5) {
-    for (auto& [k, v] : *props) mosquitto_property_add_string_pair(&p, MQTT_PROP_USER_PROPERTY,
-                                                                   k.c_str(), v.c_str());
-  }
+  const mosquitto_property* p = props && protocol_ == 5 ? props_list(*props) : nullptr;
   int mid = 0;
   int rc = mosquitto_publish_v5(m_, &mid, topic.c_str(), static_cast<int>(payload.size()),
                                 payload.data(), qos, retain, p);
-  mosquitto_property_free_all(&p);
   if (rc != MOSQ_ERR_SUCCESS) {
     spdlog::warn("mqtt: publish to {} refused: {}", topic, mosquitto_strerror(rc));
     if (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST) lose("publish: no connection", true);

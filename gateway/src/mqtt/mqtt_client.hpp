@@ -18,6 +18,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <array>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -83,6 +84,10 @@ class MqttClient final : public MqttTransport,
   void teardown();
   void schedule_reconnect();
   void after_io();
+  // libmosquitto's list for `props`, built once for the last few distinct sets: delivery sends
+  // each event's properties to every consumer in turn (libmosquitto copies the list into
+  // each QoS 1 message it keeps; ours stays here). nullptr for no properties.
+  mqtt5__property* props_list(const UserProps& props);
 
   static void cb_connect(mosquitto*, void*, int rc, int flags, const mqtt5__property*);
   static void cb_disconnect(mosquitto*, void*, int rc, const mqtt5__property*);
@@ -118,6 +123,12 @@ class MqttClient final : public MqttTransport,
   std::uint64_t generation_ = 0;  // bumps per connection; stale async waits compare it
   std::function<void()> stop_done_;
   Counters counters_;
+  struct PropsList {
+    UserProps props;
+    mqtt5__property* list = nullptr;
+  };
+  std::array<PropsList, 16> props_lists_;
+  std::size_t props_next_ = 0;  // the entry props_list replaces next
 };
 
 }  // namespace floorgate::gateway

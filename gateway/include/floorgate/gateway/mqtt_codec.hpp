@@ -39,10 +39,13 @@ struct StreamMarks {
   // "live_from": the event travels on a live_first consumer's live lane, which started after
   // this seq (absent on the ordered lane and on the backlog lane).
   std::optional<std::uint64_t> live_from;
+  bool operator==(const StreamMarks&) const = default;
 };
 
 // The JSON event (one MQTT message). attrs_json is embedded as-is (already a JSON object).
 std::string encode_event(const store::Record& r, const StreamMarks& marks = {});
+// The same into `out` (cleared first; its capacity is reused).
+void encode_event(std::string& out, const store::Record& r, const StreamMarks& marks = {});
 // Retained <root>/status payload: {"state":"online"|"offline","epoch":..,"boot_id":..,..}.
 std::string encode_status(bool online, std::uint64_t epoch, std::string_view boot_id,
                           std::int64_t ts_ms);
