@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <tuple>
 
 #include "sas_fake_egm.hpp"
 
@@ -487,6 +488,53 @@ TEST(SasEngine, StopIgnoresLateDurableCallbacks) {
   h.run_for(1000);
   EXPECT_EQ(h.wire.size(), frames);
   EXPECT_FALSE(h.engine->next_deadline().has_value());
+}
+
+TEST(SasEngine, EarlyTimerCallsChangeNothingOnTheWire) {
+  // Bus keeps one timer per kind of deadline and lets a timer fire early rather than cancel
+  // it: on_timer() must act only on what is due. Same machine, same events, with and without
+  // a call at every millisecond: the same frames at the same times, the same events.
+  auto run = [](bool early) {
+    FakeEgm egm;
+    egm.queue = {0x11, 0x12, 0x51, 0x17};
+    egm.late = {30, 30};  // two answers after the reply timeout: retries and timeouts too
+    BusConfig cfg = one_egm_bus();
+    cfg.egms[0].poll_period = std::chrono::milliseconds(40);
+    Harness h(cfg, {&egm});
+    h.early_timers = early;
+    h.engine->start();
+    h.run_for(3000);
+    return std::make_tuple(h.wire, h.wire_at, h.types());
+  };
+  const auto plain = run(false);
+  const auto early = run(true);
+  EXPECT_GT(std::get<0>(plain).size(), 50u);
+  EXPECT_GE(std::get<2>(plain).size(), 4u);  // the four exceptions (and what they trigger)
+  EXPECT_EQ(std::get<0>(plain), std::get<0>(early));
+  EXPECT_EQ(std::get<1>(plain), std::get<1>(early));
+  EXPECT_EQ(std::get<2>(plain), std::get<2>(early));
+}
+
+TEST(SasEngine, DeadlinesSplitTheAnswerWaitFromTheSchedule) {
+  FakeEgm egm;
+  egm.reply_delay_ms = 5;
+  Harness h(one_egm_bus(), {&egm});
+  h.engine->start();
+  h.run_for(1000);
+  // Step to the next poll on the wire: while it waits for its answer only the exchange has a
+  // deadline (polls wait for the line); once answered, only the schedule has one.
+  const std::size_t frames = h.wire.size();
+  for (int i = 0; i < 1000 && h.wire.size() == frames; ++i) h.run_for(1);
+  ASSERT_GT(h.wire.size(), frames);
+  auto d = h.engine->next_deadlines();
+  ASSERT_TRUE(d.exchange.has_value());
+  EXPECT_FALSE(d.schedule.has_value());
+  EXPECT_EQ(h.engine->next_deadline(), d.exchange);
+  h.run_for(6);  // the answer arrives
+  d = h.engine->next_deadlines();
+  EXPECT_FALSE(d.exchange.has_value());
+  ASSERT_TRUE(d.schedule.has_value());
+  EXPECT_EQ(h.engine->next_deadline(), d.schedule);
 }
 
 TEST(SasEngine, ConsecutiveMeterRequestsAreSeparatedByAFiller) {

@@ -1,4 +1,4 @@
-// Bus: the Asio shell around the sans-I/O Engine (stream, one timer, write queue).
+// Bus: the Asio shell around the sans-I/O Engine (stream, two timers, write queue).
 #include "floorgate/drivers/sas/bus.hpp"
 
 #include <boost/asio/post.hpp>
@@ -13,8 +13,6 @@
 namespace asio = boost::asio;
 
 namespace floorgate::drivers::sas {
-namespace {
-}  // namespace
 
 struct Bus::Impl : std::enable_shared_from_this<Impl> {
   asio::any_io_executor ex;
@@ -23,8 +21,17 @@ struct Bus::Impl : std::enable_shared_from_this<Impl> {
   WallClock wall;
   std::unique_ptr<ByteStream> stream;
   std::unique_ptr<Engine> engine;
-  asio::steady_timer timer, reopen_timer;
-  std::optional<std::int64_t> armed_at;
+  // One timer per kind of engine deadline (Engine::next_deadlines). A timer is only ever moved
+  // earlier: when the deadline it waits for goes away or moves later (the answer came, the
+  // next byte arrived), it fires early and finds nothing due. Cancelling it instead would
+  // run a cancelled handler on every poll.
+  struct DeadlineTimer {
+    explicit DeadlineTimer(const asio::any_io_executor& e) : timer(e) {}
+    asio::steady_timer timer;
+    std::optional<std::int64_t> armed_at;  // set while a wait is pending
+  };
+  DeadlineTimer exchange_timer, schedule_timer;
+  asio::steady_timer reopen_timer;
   std::function<void(const EgmStatus&)> status_cb;
   bool open = false, running = false, writing = false;
   std::deque<std::vector<std::uint8_t>> writes;
@@ -32,7 +39,7 @@ struct Bus::Impl : std::enable_shared_from_this<Impl> {
   Impl(asio::any_io_executor e, BusConfig c, EventSink& s, std::unique_ptr<ByteStream> st,
        WallClock w)
       : ex(e), cfg(std::move(c)), sink(s), wall(w ? std::move(w) : WallClock(core::unix_now_ms)),
-        stream(std::move(st)), timer(e), reopen_timer(e) {}
+        stream(std::move(st)), exchange_timer(e), schedule_timer(e), reopen_timer(e) {}
 
   void make_engine() {
     std::weak_ptr<Impl> weak = weak_from_this();
@@ -62,7 +69,10 @@ struct Bus::Impl : std::enable_shared_from_this<Impl> {
   void stop() {
     running = false;
     engine->stop();
-    timer.cancel();
+    exchange_timer.timer.cancel();
+    schedule_timer.timer.cancel();
+    exchange_timer.armed_at.reset();
+    schedule_timer.armed_at.reset();
     reopen_timer.cancel();
     stream->close();
     open = false;
@@ -133,18 +143,23 @@ struct Bus::Impl : std::enable_shared_from_this<Impl> {
 
   void rearm() {
     if (!running) return;
-    auto d = engine->next_deadline();
-    if (d == armed_at) return;
-    armed_at = d;
-    timer.cancel();
-    if (!d) return;
-    timer.expires_at(std::chrono::steady_clock::time_point(std::chrono::milliseconds(*d)));
+    const auto d = engine->next_deadlines();
+    arm(exchange_timer, d.exchange);
+    arm(schedule_timer, d.schedule);
+  }
+
+  void arm(DeadlineTimer& t, std::optional<std::int64_t> deadline) {
+    // No deadline, or a wait pending that ends no later: it fires, and rearm() runs then.
+    if (!deadline || (t.armed_at && *t.armed_at <= *deadline)) return;
+    t.armed_at = deadline;
+    // expires_at cancels a later wait still pending (its handler sees operation_aborted).
+    t.timer.expires_at(std::chrono::steady_clock::time_point(std::chrono::milliseconds(*deadline)));
     std::weak_ptr<Impl> weak = weak_from_this();
-    timer.async_wait([weak](boost::system::error_code ec) {
+    t.timer.async_wait([weak, &t](boost::system::error_code ec) {
       auto self = weak.lock();
       core::LoopSite site("sas.timer");
       if (!self || ec || !self->running) return;
-      self->armed_at.reset();
+      t.armed_at.reset();
       self->engine->on_timer();
       self->rearm();
     });

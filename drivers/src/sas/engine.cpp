@@ -171,13 +171,13 @@ std::int64_t Engine::pending_deadline() const {
   return pending_->last_rx >= 0 ? pending_->last_rx + e.inter_byte : pending_->sent_at + e.reply_timeout;
 }
 
-std::optional<std::int64_t> Engine::next_deadline() const {
-  if (!running_) return std::nullopt;
-  std::optional<std::int64_t> d;
-  auto take = [&d](std::int64_t t) { d = d ? std::min(*d, t) : t; };
+Engine::Deadlines Engine::next_deadlines() const {
+  Deadlines d;
+  if (!running_) return d;
+  auto take = [&d](std::int64_t t) { d.schedule = d.schedule ? std::min(*d.schedule, t) : t; };
   for (const auto& r : resubmits_) take(r.at);
   if (pending_) {
-    take(pending_deadline());
+    d.exchange = pending_deadline();
     return d;
   }
   if (blocked_ > 0) return d;
@@ -188,6 +188,12 @@ std::optional<std::int64_t> Engine::next_deadline() const {
   }
   if (poll) take(std::max(*poll, bus_ready_at_));
   return d;
+}
+
+std::optional<std::int64_t> Engine::next_deadline() const {
+  const Deadlines d = next_deadlines();
+  if (d.exchange && d.schedule) return std::min(*d.exchange, *d.schedule);
+  return d.exchange ? d.exchange : d.schedule;
 }
 
 void Engine::on_rx(std::span<const std::uint8_t> raw) {

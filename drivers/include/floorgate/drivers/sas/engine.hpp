@@ -52,6 +52,15 @@ class Engine {
   // When on_timer() must next run (steady ms), or nullopt when only I/O or a durable
   // callback can move the engine forward.
   std::optional<std::int64_t> next_deadline() const;
+  // The same, split by kind: `exchange` is the reply (or inter-byte) deadline of the poll on
+  // the wire, `schedule` the next poll, meter read or resubmit. A shell may keep one timer per
+  // kind: an exchange deadline that passes unneeded (the answer came) then costs nothing but
+  // one early on_timer(), instead of cancelling and re-arming a timer on every answer.
+  struct Deadlines {
+    std::optional<std::int64_t> exchange, schedule;
+  };
+  Deadlines next_deadlines() const;
+  // on_timer() may also be called early: it acts only on what is due.
   // Status snapshot of every EGM, in configuration order.
   std::vector<EgmStatus> status() const;
   void visit_status(const std::function<void(const EgmStatus&)>& f) const;
