@@ -10,6 +10,19 @@ bool JsonWriter::append_quoted(std::string& out, std::string_view s) {
   bool clean = true;
   out.push_back('"');
   for (std::size_t i = 0; i < s.size(); ++i) {
+    // A run of printable ASCII with nothing to escape (nearly all of every key and value)
+    // goes in with one append.
+    std::size_t plain = i;
+    while (plain < s.size()) {
+      const auto p = static_cast<unsigned char>(s[plain]);
+      if (p < 0x20 || p >= 0x80 || p == '"' || p == '\\') break;
+      ++plain;
+    }
+    if (plain > i) {
+      out.append(s.data() + i, plain - i);
+      if (plain == s.size()) break;
+      i = plain;
+    }
     const auto c = static_cast<unsigned char>(s[i]);
     if (c >= 0x80) {
       if (std::size_t n = core::utf8_sequence_length(s, i)) {
