@@ -1,6 +1,5 @@
 // Events, identification, handpay and meters of the SAS engine.
 #include <ctime>
-#include <cstdio>
 
 #include "floorgate/drivers/json_writer.hpp"
 #include "floorgate/drivers/sas/engine.hpp"
@@ -19,12 +18,6 @@ std::string hex(std::span<const std::uint8_t> bytes) {
     out.push_back(kDigits[b & 0x0F]);
   }
   return out;
-}
-
-std::string code_str(std::uint8_t code) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "0x%02x", code);
-  return buf;
 }
 
 std::uint64_t bcd_or_zero(std::span<const std::uint8_t> b) { return decode_bcd(b).value_or(0); }
@@ -91,7 +84,7 @@ void Engine::handle_exception_code(std::size_t idx, std::uint8_t code,
   }
   ExceptionInfo info = describe_exception(code);
   JsonWriter w;
-  w.add("code", code_str(code));
+  w.add("code", code_hex(code));
   if (info.attr_key) w.add(info.attr_key, info.attr_value);
   if (code >= 0x98 && code <= 0x9B) w.add("while_powered_off", true);
   if (auto dollars = bill_code_dollars(code)) {
@@ -124,7 +117,7 @@ void Engine::handle_exception_code(std::size_t idx, std::uint8_t code,
   if (code == 0x70) w.add("possible_gap", true);
   if (retry) w.add("retry", true);
   if (rte) w.add("rte", true);
-  emit(idx, make_event(idx, info.type, info.cls, "sas:" + code_str(code), std::move(w).finish(), raw),
+  emit(idx, make_event(idx, info.type, info.cls, "sas:" + code_hex(code), std::move(w).finish(), raw),
        true);
   // Follow-ups: meters resync, re-identification.
   if (is_meter_reset_code(code)) queue_meters(idx, "meter_reset", true);

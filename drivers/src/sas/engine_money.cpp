@@ -8,7 +8,6 @@
 // to another address would ACK the answer), the event built from the answer holds the bus
 // until it is durable, and the resume file names the follow-up poll so a restarted gateway
 // re-sends it (an implied NACK: the EGM answers the same record again).
-#include <cstdio>
 #include <ctime>
 
 #include "floorgate/drivers/json_writer.hpp"
@@ -29,11 +28,6 @@ std::string bcd_digits(std::span<const std::uint8_t> b) {
     out.push_back(static_cast<char>('0' + (x & 0x0F) % 10));
   }
   return out;
-}
-
-std::string hex2(std::uint8_t v) {  // "0x%02x"
-  static constexpr char kHex[] = "0123456789abcdef";
-  return {'0', 'x', kHex[v >> 4], kHex[v & 0x0F]};
 }
 
 bool all_zero(std::span<const std::uint8_t> b) {
@@ -282,7 +276,7 @@ void Engine::followup_failed(std::size_t idx, std::uint8_t lp, const char* why) 
     e.followups.erase(it);
     ExceptionInfo info = describe_exception(fu.code);
     JsonWriter w;
-    w.add("code", hex2(fu.code));
+    w.add("code", code_hex(fu.code));
     w.add("amount_known", false);
     w.add("followup_failed", why);
     if (fu.rte) w.add("rte", true);
@@ -294,7 +288,7 @@ void Engine::followup_failed(std::size_t idx, std::uint8_t lp, const char* why) 
       recon_add(idx, ReconCategory::aft_in, std::nullopt);
       recon_add(idx, ReconCategory::aft_out, std::nullopt);
     }
-    emit(idx, make_event(idx, info.type, info.cls, "sas:" + hex2(fu.code), std::move(w).finish(),
+    emit(idx, make_event(idx, info.type, info.cls, "sas:" + code_hex(fu.code), std::move(w).finish(),
                          fu.raw),
          true);
     break;
@@ -310,7 +304,7 @@ void Engine::money_event(std::size_t idx, std::uint8_t code, std::span<const std
   ExceptionInfo info = describe_exception(code);
   std::string type = info.type;
   JsonWriter w;
-  w.add("code", hex2(code));
+  w.add("code", code_hex(code));
   std::optional<std::int64_t> ts_egm;
   switch (lp) {
     case 0x4D: {  // enhanced validation record (35 bytes)
@@ -324,7 +318,7 @@ void Engine::money_event(std::size_t idx, std::uint8_t code, std::span<const std
       else if (vt >= 0x80 && vt <= 0x82) type = "ticket.redeemed";
       else type = "ticket.printed";
       const std::uint64_t cents = bcd(f.subspan(19, 5));
-      w.add("validation_type", hex2(vt)).add("validation_kind", validation_kind(vt));
+      w.add("validation_type", code_hex(vt)).add("validation_kind", validation_kind(vt));
       w.add("validation_number", bcd_digits(f.subspan(11, 8)));
       w.add("amount_cents", cents);
       const unsigned ticket = f[24] | (f[25] << 8);
@@ -370,7 +364,7 @@ void Engine::money_event(std::size_t idx, std::uint8_t code, std::span<const std
     case 0x71: {  // redemption status
       const std::uint8_t status = f[3];
       const bool redeemed = status <= 0x02;
-      w.add("status", redeem_status(status)).add("status_code", hex2(status));
+      w.add("status", redeem_status(status)).add("status_code", code_hex(status));
       w.add("redeemed", redeemed);
       if (f[2] >= 0x10) {
         const std::uint64_t cents = bcd(f.subspan(4, 5));
@@ -387,7 +381,7 @@ void Engine::money_event(std::size_t idx, std::uint8_t code, std::span<const std
     case 0x72: {  // AFT interrogation
       const std::size_t len = f[2];
       const std::uint8_t status = f[4];
-      w.add("status", aft_status(status)).add("status_code", hex2(status));
+      w.add("status", aft_status(status)).add("status_code", code_hex(status));
       if (len < 0x16 || f.size() < 3 + len + 2) {
         w.add("amount_known", false);
         recon_add(idx, ReconCategory::aft_in, std::nullopt);
@@ -397,7 +391,7 @@ void Engine::money_event(std::size_t idx, std::uint8_t code, std::span<const std
       const std::uint8_t t = f[6];
       const std::uint64_t cash = bcd(f.subspan(7, 5)), restr = bcd(f.subspan(12, 5)),
                           nonr = bcd(f.subspan(17, 5));
-      w.add("transfer_type", aft_type(t)).add("transfer_type_code", hex2(t));
+      w.add("transfer_type", aft_type(t)).add("transfer_type_code", code_hex(t));
       w.add("cashable_cents", cash).add("restricted_cents", restr).add("nonrestricted_cents", nonr);
       w.add("amount_cents", cash + restr + nonr);
       const bool done = (status & 0xE0) == 0x00;
@@ -407,7 +401,7 @@ void Engine::money_event(std::size_t idx, std::uint8_t code, std::span<const std
       w.add("asset_number", static_cast<std::uint64_t>(f[23]) | (static_cast<std::uint64_t>(f[24]) << 8) |
                                 (static_cast<std::uint64_t>(f[25]) << 16) |
                                 (static_cast<std::uint64_t>(f[26]) << 24));
-      w.add("receipt_status", hex2(f[5]));
+      w.add("receipt_status", code_hex(f[5]));
       const std::size_t id_len = f[27];
       if (28 + id_len <= 3 + len) {
         w.add("transaction_id",
@@ -460,7 +454,7 @@ void Engine::money_event(std::size_t idx, std::uint8_t code, std::span<const std
   }
   if (note) w.add(note, true);
   Event ev = make_event(idx, std::move(type), EventClass::financial,
-                        "sas:" + hex2(code) + "+lp" + hex2(lp).substr(2), std::move(w).finish(), f);
+                        "sas:" + code_hex(code) + "+lp" + code_hex(lp).substr(2), std::move(w).finish(), f);
   ev.ts_egm_ms = ts_egm;
   emit(idx, std::move(ev), true);
 }
@@ -609,7 +603,7 @@ void Engine::finish_snapshot(std::size_t idx) {
     const std::string name = meter_name(code);
     const char* unit = meter_unit(code);
     w.open(name);
-    w.add("code", hex2(code));
+    w.add("code", code_hex(code));
     w.add("value", mv.value);
     w.add("unit", unit);
     w.add("poll", mv.poll);

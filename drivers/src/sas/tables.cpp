@@ -167,6 +167,11 @@ std::optional<std::uint32_t> denomination_cents(std::uint8_t code) {
   return std::nullopt;
 }
 
+std::string code_hex(std::uint8_t code) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  return {'0', 'x', kHex[code >> 4], kHex[code & 0x0F]};
+}
+
 std::string meter_name(std::uint8_t code) {
   switch (code) {
     case 0x00: return "coin_in";

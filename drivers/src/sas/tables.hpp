@@ -28,6 +28,8 @@ std::optional<std::uint32_t> rte_bill_dollars(std::uint8_t denom_code);
 std::string bill_currency(std::uint8_t country_code);
 // Accounting denomination in cents for an LP 1F denomination code (Table C-4).
 std::optional<std::uint32_t> denomination_cents(std::uint8_t code);
+// A one-byte code as it appears in events' attrs and sources: "0x%02x" (e.g. "0x1b").
+std::string code_hex(std::uint8_t code);
 // Human name for an LP 2F meter code, e.g. "coin_in"; "meter_XX" when unknown.
 std::string meter_name(std::uint8_t code);
 // "credits", "cents", "count" or "hundredths_pct".
