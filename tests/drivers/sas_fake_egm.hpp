@@ -355,6 +355,13 @@ struct Harness {
   }
 };
 
+// No two consecutive frames on the bus are identical unless the engine counted a retry.
+inline std::size_t identical_pairs(const std::vector<Bytes>& wire) {
+  std::size_t n = 0;
+  for (std::size_t i = 1; i < wire.size(); ++i) n += wire[i] == wire[i - 1];
+  return n;
+}
+
 inline BusConfig one_egm_bus(std::uint8_t addr = 1) {
   BusConfig c;
   c.link = BusConfig::Link::pty;
