@@ -62,6 +62,12 @@ def port_open(port):
         return False
 
 
+def stop_all(procs):
+    """Stops what a benchmark started, last started first (stop() where a helper has one)."""
+    for p in reversed(procs):
+        p.stop() if hasattr(p, "stop") else p.kill()
+
+
 def wait_until(pred, timeout, step=0.1):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
