@@ -3,6 +3,9 @@
 // interblock); manual clock, fake EGMs.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
+#include <set>
 #include <tuple>
 
 #include "sas_fake_egm.hpp"
@@ -13,12 +16,14 @@ using namespace floorgate::drivers::sas::testing;
 TEST(SasEngine, EarlyTimerCallsChangeNothingOnTheWire) {
   // Bus keeps one timer per kind of deadline and lets a timer fire early rather than cancel
   // it: on_timer() must act only on what is due. Same machine, same events, with and without
-  // a call at every millisecond: the same frames at the same times, the same events.
+  // a call at every millisecond: the same frames at the same times, the same events. (Without
+  // the wake grid, which by design lets a loop that is awake anyway send what is due.)
   auto run = [](bool early) {
     FakeEgm egm;
     egm.queue = {0x11, 0x12, 0x51, 0x17};
     egm.late = {30, 30};  // two answers after the reply timeout: retries and timeouts too
     BusConfig cfg = one_egm_bus();
+    cfg.wake_grid = std::chrono::milliseconds(0);
     cfg.egms[0].poll_period = std::chrono::milliseconds(40);
     Harness h(cfg, {&egm});
     h.early_timers = early;
@@ -55,6 +60,66 @@ TEST(SasEngine, DeadlinesSplitTheAnswerWaitFromTheSchedule) {
   EXPECT_FALSE(d.exchange.has_value());
   ASSERT_TRUE(d.schedule.has_value());
   EXPECT_EQ(h.engine->next_deadline(), d.schedule);
+}
+
+// BusConfig::wake_grid: scheduled polls wait for the next grid point (every bus of a gateway
+// shares the grid, so they wake together) and a poll that falls due while the engine is awake
+// for an answer goes out at once, chained behind it. Sixteen machines with poll periods from
+// 40 to 55 ms, so their schedules drift apart: without a grid the engine wakes at many odd
+// milliseconds, with it only on the grid and less often, and no machine is polled early.
+TEST(SasEngine, WakeGridGathersScheduledPollsAndNeverPollsEarly) {
+  struct Run {
+    std::size_t polls = 0, wakes = 0;
+    bool off_grid_wake = false, early = false;
+  };
+  auto run = [](std::int64_t grid) {
+    std::vector<FakeEgm> fakes(16);
+    std::vector<FakeEgm*> ptrs;
+    BusConfig cfg = one_egm_bus();
+    cfg.egms.clear();
+    for (std::uint8_t i = 0; i < 16; ++i) {
+      fakes[i].addr = static_cast<std::uint8_t>(i + 1);
+      ptrs.push_back(&fakes[i]);
+      EgmConfig e = one_egm_bus(static_cast<std::uint8_t>(i + 1)).egms.front();
+      e.poll_period = std::chrono::milliseconds(40 + i);
+      cfg.egms.push_back(e);
+    }
+    cfg.wake_grid = std::chrono::milliseconds(grid);
+    Harness h(cfg, ptrs);
+    h.engine->start();
+    h.run_for(6000);
+    Run r;
+    std::map<std::uint8_t, std::int64_t> last;  // address -> when its last general poll went
+    std::set<std::int64_t> wakes;
+    for (std::size_t i = 0; i < h.wire.size(); ++i) {
+      const auto& f = h.wire[i];
+      const std::int64_t at = h.wire_at[i];
+      // After identification, meters, clock and RTE set-up: some of their answers end only
+      // at the inter-byte timeout, a deadline the grid does not move.
+      if (at < 3000) continue;
+      if (std::find(h.rx_at.begin(), h.rx_at.end(), at) == h.rx_at.end()) {
+        wakes.insert(at);  // not sent on an answer: the engine woke for it
+        r.off_grid_wake |= grid > 1 && at % grid != 0;
+      }
+      if (f.size() != 1 || f[0] == 0x80) continue;  // long polls and the sync poll
+      const std::uint8_t addr = f[0] & 0x7F;
+      ++r.polls;
+      // The period runs from the end of the exchange (the answer takes 2 ms).
+      if (last.count(addr) && at - last[addr] < 40 + addr - 1) r.early = true;
+      last[addr] = at;
+    }
+    r.wakes = wakes.size();
+    return r;
+  };
+  const Run plain = run(0);
+  const Run grid = run(5);
+  EXPECT_GT(plain.polls, 800u);
+  EXPECT_FALSE(plain.early);
+  EXPECT_FALSE(grid.early);
+  EXPECT_FALSE(grid.off_grid_wake);
+  EXPECT_LT(grid.wakes * 4, plain.wakes * 3);  // at least a quarter fewer wake-ups (161 -> 107)
+  // Later by at most grid - 1 ms per period: at most a tenth fewer polls.
+  EXPECT_GT(grid.polls * 10, plain.polls * 9);
 }
 
 namespace {

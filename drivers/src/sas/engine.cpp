@@ -174,19 +174,26 @@ std::int64_t Engine::pending_deadline() const {
 Engine::Deadlines Engine::next_deadlines() const {
   Deadlines d;
   if (!running_) return d;
-  auto take = [&d](std::int64_t t) { d.schedule = d.schedule ? std::min(*d.schedule, t) : t; };
+  std::optional<std::int64_t> due;
+  auto take = [&due](std::int64_t t) { due = due ? std::min(*due, t) : t; };
   for (const auto& r : resubmits_) take(r.at);
   if (pending_) {
     d.exchange = pending_deadline();
-    return d;
+  } else if (blocked_ == 0) {
+    std::optional<std::int64_t> poll;
+    for (const auto& e : egms_) {
+      poll = poll ? std::min(*poll, e->next_due) : e->next_due;
+      if (e->st.link_up && e->cfg.meter_period.count() > 0) poll = std::min(*poll, e->next_meter);
+    }
+    if (poll) take(std::max(*poll, bus_ready_at_));
   }
-  if (blocked_ > 0) return d;
-  std::optional<std::int64_t> poll;
-  for (const auto& e : egms_) {
-    poll = poll ? std::min(*poll, e->next_due) : e->next_due;
-    if (e->st.link_up && e->cfg.meter_period.count() > 0) poll = std::min(*poll, e->next_meter);
+  const std::int64_t grid = cfg_.wake_grid.count();
+  if (due && grid > 1) {
+    // Up to the next grid point (floor division: a test clock may start below zero).
+    const std::int64_t floor = *due >= 0 ? *due / grid * grid : -((grid - 1 - *due) / grid) * grid;
+    due = floor == *due ? floor : floor + grid;
   }
-  if (poll) take(std::max(*poll, bus_ready_at_));
+  d.schedule = due;
   return d;
 }
 

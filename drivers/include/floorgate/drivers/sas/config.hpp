@@ -83,6 +83,13 @@ struct BusConfig {
   // so a signature that changed while the gateway was down is still reported as a mismatch.
   // Empty = kept in memory only.
   std::string rom_file;
+  // Scheduled work (the next poll, meter read or resubmit) waits for the next multiple of this
+  // many ms on the steady clock, which every bus of the gateway shares: the buses wake
+  // together, and the polls that fall due in between go out back to back, each as soon as the
+  // answer before it is in, without a wake-up of their own. A poll is never earlier than its
+  // period allows and at most wake_grid - 1 ms later. Reply and inter-byte timeouts are not
+  // moved. 0 or 1 = each at its own millisecond.
+  std::chrono::milliseconds wake_grid{5};
 };
 
 // Snapshot of one EGM for status pages and the MQTT status topic. Counters are cumulative.
