@@ -174,26 +174,35 @@ std::int64_t Engine::pending_deadline() const {
 Engine::Deadlines Engine::next_deadlines() const {
   Deadlines d;
   if (!running_) return d;
-  std::optional<std::int64_t> due;
-  auto take = [&due](std::int64_t t) { due = due ? std::min(*due, t) : t; };
-  for (const auto& r : resubmits_) take(r.at);
+  auto earliest = [](std::optional<std::int64_t>& at, std::int64_t t) {
+    at = at ? std::min(*at, t) : t;
+  };
+  for (const auto& r : resubmits_) earliest(d.schedule, r.at);
   if (pending_) {
     d.exchange = pending_deadline();
-  } else if (blocked_ == 0) {
-    std::optional<std::int64_t> poll;
-    for (const auto& e : egms_) {
-      poll = poll ? std::min(*poll, e->next_due) : e->next_due;
-      if (e->st.link_up && e->cfg.meter_period.count() > 0) poll = std::min(*poll, e->next_meter);
-    }
-    if (poll) take(std::max(*poll, bus_ready_at_));
+    return d;
   }
+  if (blocked_ > 0) return d;
+  // A machine with nothing to tell (its last general poll answered "no activity", no long poll
+  // waiting) is polled on the wake grid; one that is reporting events, at its time, so the
+  // grid never slows the draining of an exception queue.
+  std::optional<std::int64_t> busy, quiet;
+  for (const auto& e : egms_) {
+    std::int64_t due = e->next_due;
+    if (e->st.link_up && e->cfg.meter_period.count() > 0) due = std::min(due, e->next_meter);
+    earliest((e->last_gp_quiet || !e->st.link_up) && e->work.empty() ? quiet : busy, due);
+  }
+  if (busy) earliest(d.schedule, std::max(*busy, bus_ready_at_));
   const std::int64_t grid = cfg_.wake_grid.count();
-  if (due && grid > 1) {
-    // Up to the next grid point (floor division: a test clock may start below zero).
-    const std::int64_t floor = *due >= 0 ? *due / grid * grid : -((grid - 1 - *due) / grid) * grid;
-    due = floor == *due ? floor : floor + grid;
+  if (quiet) {
+    std::int64_t t = std::max(*quiet, bus_ready_at_);
+    if (grid > 1) {
+      // Up to the next grid point (floor division: a test clock may start below zero).
+      const std::int64_t floor = t >= 0 ? t / grid * grid : -((grid - 1 - t) / grid) * grid;
+      t = floor == t ? t : floor + grid;
+    }
+    earliest(d.schedule, t);
   }
-  d.schedule = due;
   return d;
 }
 

@@ -83,12 +83,13 @@ struct BusConfig {
   // so a signature that changed while the gateway was down is still reported as a mismatch.
   // Empty = kept in memory only.
   std::string rom_file;
-  // Scheduled work (the next poll, meter read or resubmit) waits for the next multiple of this
-  // many ms on the steady clock, which every bus of the gateway shares: the buses wake
-  // together, and the polls that fall due in between go out back to back, each as soon as the
-  // answer before it is in, without a wake-up of their own. A poll is never earlier than its
-  // period allows and at most wake_grid - 1 ms later. Reply and inter-byte timeouts are not
-  // moved. 0 or 1 = each at its own millisecond.
+  // The next poll of a quiet machine (its last general poll answered "no activity", no long
+  // poll waiting) waits for the next multiple of this many ms on the steady clock, which every
+  // bus of the gateway shares: the buses wake together, and the polls that fall due in between
+  // go out back to back, each as soon as the answer before it is in, without a wake-up of
+  // their own. A poll is never earlier than its period allows and at most wake_grid - 1 ms
+  // later. A machine reporting events, reply and inter-byte timeouts and resubmits keep their
+  // own times. 0 or 1 = no grid.
   std::chrono::milliseconds wake_grid{5};
 };
 

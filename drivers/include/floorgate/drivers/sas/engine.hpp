@@ -56,7 +56,7 @@ class Engine {
   // the wire, `schedule` the next poll, meter read or resubmit. A shell may keep one timer per
   // kind: an exchange deadline that passes unneeded (the answer came) then costs nothing but
   // one early on_timer(), instead of cancelling and re-arming a timer on every answer.
-  // `schedule` is on the bus's wake grid (BusConfig::wake_grid).
+  // A quiet machine's next poll is on the bus's wake grid (BusConfig::wake_grid).
   struct Deadlines {
     std::optional<std::int64_t> exchange, schedule;
   };
