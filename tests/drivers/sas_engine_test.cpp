@@ -361,6 +361,31 @@ TEST(SasEngine, ClockWithinTwoSecondsIsLeftAlone) {
   ASSERT_TRUE(h.engine->status()[0].clock_drift_ms.has_value());
 }
 
+// After a 0x70 the meters are read once the machine's queue is drained: read at once, each of
+// the snapshot's long polls would take a general poll's place while events still wait (on an
+// overloaded floor, more overflows and a snapshot for each).
+TEST(SasEngine, ExceptionOverflowResyncWaitsForTheQueueToDrain) {
+  FakeEgm egm;
+  Harness h(one_egm_bus(), {&egm});
+  h.engine->start();
+  h.run_for(2000);
+  const std::size_t before = h.events.size();
+  egm.queue = {0x70, 0x7E, 0x7F, 0x7E, 0x7F, 0x7E, 0x7F};
+  h.run_for(3000);
+  std::size_t last_game = 0, resync = 0;
+  for (std::size_t i = before; i < h.events.size(); ++i) {
+    const auto& e = h.events[i];
+    if (e.type.rfind("game.", 0) == 0) last_game = i;
+    if (e.type == "meters.snapshot" && e.attrs_json.find("exception_overflow") != std::string::npos) {
+      EXPECT_EQ(resync, 0u) << "one resync for one overflow";
+      resync = i;
+    }
+  }
+  EXPECT_EQ(h.count("game.started"), 3u);
+  ASSERT_GT(resync, 0u) << "no meters.snapshot with the exception_overflow trigger";
+  EXPECT_GT(resync, last_game);
+}
+
 TEST(SasEngine, ExceptionOverflowAndPowerCodes) {
   FakeEgm egm;
   Harness h(one_egm_bus(), {&egm});

@@ -71,14 +71,19 @@ TEST(SasSimFault, ExceptionOverflowIsReportedAndMetersResynced) {
   for (auto& h : rig.sink.held) h({}, 1);
   rig.sink.held.clear();
   EXPECT_TRUE(rig.run_until([&] { return all_acked(sim); }, std::chrono::seconds(20)));
-  rig.run_for(std::chrono::seconds(1));
+  // The meters are read again once the queue is drained (the next quiet general poll).
+  auto resynced = [&] {
+    for (const auto& e : rig.sink.events) {
+      if (e.type == "meters.snapshot" &&
+          e.attrs_json.find("exception_overflow") != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  };
+  const bool resync = rig.run_until(resynced, std::chrono::seconds(20));
   rig.stop();
   EXPECT_EQ(rig.sink.count("egm.exception_overflow"), 1u);
-  bool resync = false;
-  for (const auto& e : rig.sink.events) {
-    resync |= e.type == "meters.snapshot" &&
-              e.attrs_json.find("exception_overflow") != std::string::npos;
-  }
   EXPECT_TRUE(resync) << [&] {
     std::string all;
     for (const auto& e : rig.sink.events) all += e.type + " " + e.attrs_json.substr(0, 80) + "\n";

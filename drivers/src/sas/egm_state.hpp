@@ -85,6 +85,9 @@ struct Engine::EgmState {
   // meter poll and right after its last one reported nothing (no event moved a meter unseen).
   Reconciler recon;
   bool last_gp_quiet = false;              // the last general poll answered "no activity"
+  // A 0x70 (exception queue overflow) was reported: resync the meters once the queue is
+  // drained (the next general poll that answers "no activity"), not while events wait.
+  bool overflow_resync = false;
   bool snap_started = false;               // a meter poll of the current snapshot went out
   bool snap_quiet = false;                 // no event since just before it started
   bool recon_wait_gp = false;              // finished and quiet: settle on a quiet next GP

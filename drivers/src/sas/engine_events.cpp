@@ -122,7 +122,7 @@ void Engine::handle_exception_code(std::size_t idx, std::uint8_t code,
   // Follow-ups: meters resync, re-identification.
   if (is_meter_reset_code(code)) queue_meters(idx, "meter_reset", true);
   else if (code == 0x17) queue_meters(idx, "power_applied", false);
-  else if (code == 0x70) queue_meters(idx, "exception_overflow", false);
+  else if (code == 0x70) egms_[idx]->overflow_resync = true;  // see general_poll_answered
   else if (code == 0x52) queue_meters(idx, "handpay_reset", false);
   else if (std::string_view(info.type) == "door.closed") queue_meters(idx, "door_closed", false);
   if (code == 0x3C) queue_identification(idx);

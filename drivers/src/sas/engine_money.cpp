@@ -690,6 +690,14 @@ void Engine::general_poll_answered(std::size_t idx, bool quiet) {
     e.recon_wait_gp = false;
     settle_reconciliation(idx);
   }
+  if (e.overflow_resync) {
+    // After a 0x70 the meters are read once the machine has nothing left to report: read
+    // earlier, each of its long polls would take the place of a general poll while its queue
+    // is still full (on an overloaded floor, a snapshot per overflow drained the queues more
+    // slowly still), and the window would not settle anyway while events arrive.
+    e.overflow_resync = false;
+    queue_meters(idx, "exception_overflow", false);
+  }
 }
 
 void Engine::settle_reconciliation(std::size_t idx) {
