@@ -32,6 +32,11 @@ using Ns = std::int64_t;
 constexpr Ns kMs = 1'000'000;
 constexpr Ns kReplyTimeout = 20 * kMs;
 
+// The daemon's engine keeps time in whole milliseconds (core::steady_now_ms), so a sub-ms
+// exchange ends in the millisecond it began and the next poll falls due on the same grid
+// point: the reference does the same, or it would poll 5 % slower.
+Ns floor_ms(Ns t) { return t / kMs * kMs; }
+
 Ns now_ns() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -188,7 +193,7 @@ int main(int argc, char** argv) {
     for (Bus& b : buses) {
       if (b.in_flight && now - b.sent_at >= kReplyTimeout) {
         b.in_flight = false;
-        b.due[b.current] = now + period;
+        b.due[b.current] = floor_ms(now) + period;
         ++c.timeouts;
       }
       send_due(b, now, c);
@@ -215,7 +220,7 @@ int main(int argc, char** argv) {
       const ssize_t got = ::read(b.fd, buf, sizeof buf);
       if (got <= 0 || !b.in_flight) continue;  // a late or second part of an answer
       b.in_flight = false;
-      b.due[b.current] = now + period;
+      b.due[b.current] = floor_ms(now) + period;
       ++c.answers;
     }
   }
