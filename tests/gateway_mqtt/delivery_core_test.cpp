@@ -268,6 +268,40 @@ TEST(DeliveryCore, AckTimeoutResendsExactlyWhenTheClockPassesIt) {
   EXPECT_EQ(c.link->seqs("late").size(), 10u);
 }
 
+// A slow consumer that still acks is not sent its window again: the timeout counts from the
+// last ack that moved the cursor. (Counted from the oldest send alone, each resend queued a
+// second copy of the window behind the first for a consumer already behind, and it never
+// caught up.) Once the acks stop, the window goes again ack_timeout after the last one.
+TEST(DeliveryCore, AnAckingConsumerIsNotResentToHoweverSlowly) {
+  FakeStore store;
+  fill(store, 20);
+  auto opt = consumer("slow", {}, 5);
+  opt.ack_timeout = 30s;
+  Core c(store, {opt});
+  c.link->connect();
+  wait_registered(c, "slow", 5);
+
+  // One ack every 20 s: the oldest unacked event is 40 s, then 60 s old, never resent.
+  for (std::uint64_t upto = 1; upto <= 3; ++upto) {
+    c.advance(20s);
+    c.ack("slow", upto);
+    ASSERT_TRUE(c.settle_until([&] { c.poll(); return store.acked("slow") == upto; }));
+    ASSERT_TRUE(c.settle_until([&] { c.poll(); return c.link->seqs("slow").size() == 5 + upto; }));
+  }
+  EXPECT_EQ(c.delivery->stats().consumers.at(0).resends, 0u);
+  EXPECT_EQ(c.link->seqs("slow"), range(1, 8));
+
+  // The acks stop: one millisecond short of ack_timeout after the last one, nothing; at it,
+  // the window from the cursor (4..8), once.
+  c.advance(30s - 1ms);
+  EXPECT_EQ(c.delivery->stats().consumers.at(0).resends, 0u);
+  c.advance(1ms);
+  EXPECT_EQ(c.delivery->stats().consumers.at(0).resends, 1u);
+  auto seqs = c.link->seqs("slow");
+  ASSERT_EQ(seqs.size(), 13u);
+  EXPECT_EQ(std::vector<std::uint64_t>(seqs.begin() + 8, seqs.end()), range(4, 8));
+}
+
 TEST(DeliveryCore, AnAckCommitsTheCursorAndOpensTheWindow) {
   FakeStore store;
   fill(store, 12);

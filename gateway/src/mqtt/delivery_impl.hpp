@@ -71,6 +71,9 @@ struct ConsumerState {
   ConsumerDeliveryStats counters;
   std::uint64_t last_health_published = 0, last_health_acks = 0;
   std::uint64_t silent_timeouts = 0;  // ack timeouts in a row without an ack (log throttling)
+  // When an ack last moved either lane: the ack timeout counts from it, not only from the oldest
+  // send (check_ack_timeout).
+  SteadyTime last_progress{};
   BacklogRate backlog;                // incoming / processing / growth / drain ETA (health)
 };
 

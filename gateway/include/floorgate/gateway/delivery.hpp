@@ -58,7 +58,7 @@ struct ConsumerOptions {
   store::Route route;            // which events it gets
   bool required = true;          // retention waits for its acks
   std::size_t window = 256;      // events published but not yet acked by the consumer
-  std::chrono::milliseconds ack_timeout{30000};  // oldest unacked older than this -> resend
+  std::chrono::milliseconds ack_timeout{30000};  // no ack for this long, events unacked -> resend
   double replay_rate = 1000;     // replayed events per second (token bucket)
   // live_first: more than a window behind, new events go out at once on a live lane (events
   // carry "live_from") while the backlog drains beside them, one window in flight each.
