@@ -302,6 +302,38 @@ TEST(DeliveryCore, AnAckingConsumerIsNotResentToHoweverSlowly) {
   EXPECT_EQ(std::vector<std::uint64_t>(seqs.begin() + 8, seqs.end()), range(4, 8));
 }
 
+// Per lane: a live_first consumer whose live acks keep coming while its backlog lane stopped
+// (a backlog event lost on the way, say) still has the backlog sent again ack_timeout after it
+// went out.
+TEST(DeliveryCore, LiveAcksDoNotHideABacklogLaneThatStopped) {
+  FakeStore store;
+  auto opt = consumer("b", {}, 8);
+  opt.ack_timeout = 30s;
+  opt.live_first = true;
+  Core c(store, {opt});
+  c.delivery->notify_appended(fill(store, 20));  // 20 behind with a window of 8: a live lane
+  c.link->connect();
+  wait_registered(c, "b", 2);  // the backlog lane keeps a quarter of the window in flight
+  EXPECT_EQ(c.link->seqs("b"), range(1, 2));
+
+  auto live_ack = [&](std::uint64_t upto) {
+    c.link->inbound(kTestRoot + "/ack/b", "{\"upto\":0,\"live_from\":20,\"live_upto\":" +
+                                              std::to_string(upto) + "}");
+  };
+  for (std::uint64_t n = 21; n <= 22; ++n) {
+    c.advance(10s);
+    c.delivery->notify_appended(store.add(make_event(n - 1)).seq);
+    ASSERT_TRUE(c.settle_until([&] { c.poll(); return c.link->seqs("b").back() == n; }));
+    live_ack(n);
+    c.poll();
+  }
+  EXPECT_EQ(c.delivery->stats().consumers.at(0).resends, 0u);
+  c.advance(10s - 1ms);  // 30 s less 1 ms since the backlog went out, 10 s since a live ack
+  EXPECT_EQ(c.delivery->stats().consumers.at(0).resends, 0u);
+  c.advance(1ms);
+  EXPECT_EQ(c.delivery->stats().consumers.at(0).resends, 1u);
+}
+
 TEST(DeliveryCore, AnAckCommitsTheCursorAndOpensTheWindow) {
   FakeStore store;
   fill(store, 12);

@@ -354,6 +354,7 @@ void DeliveryImpl::handle_ack(const std::shared_ptr<ConsumerState>& c, const std
     }
     if (ack.live->upto > l.acked) {
       l.acked = ack.live->upto;
+      l.progress = steady_now();
       while (!l.inflight.empty() && l.inflight.front().seq <= l.acked) l.inflight.pop_front();
       live_progress = true;
     }
@@ -372,21 +373,22 @@ void DeliveryImpl::handle_ack(const std::shared_ptr<ConsumerState>& c, const std
     return;
   }
   if (upto == c->acked && !live_progress) return;  // a repeated ack: nothing to do
-  c->last_progress = steady_now();
   if (c->silent_timeouts > 1) {
     spdlog::info("delivery: consumer {} acks again (after {} ack timeouts in a row)", c->opt.name,
                  c->silent_timeouts);
   }
   c->silent_timeouts = 0;
+  auto& main = c->main;
+  if (upto > c->acked) main.progress = steady_now();
   c->acked = upto;
   ++c->counters.acks;
-  auto& main = c->main;
   while (!main.inflight.empty() && main.inflight.front().seq <= upto) main.inflight.pop_front();
   // Acked beyond what was re-sent so far (after a rewind): go on from there.
   const std::uint64_t limit = c->live ? c->live->from : upto;
   if (main.pos < std::min(upto, limit)) main.pos = main.after = std::min(upto, limit);
   if (c->live && upto > c->live->from) {  // the consumer's cumulative ack covers live events
     auto& l = *c->live;
+    if (std::min(upto, l.after) > l.acked) l.progress = steady_now();
     l.acked = std::max(l.acked, std::min(upto, l.after));
     while (!l.inflight.empty() && l.inflight.front().seq <= l.acked) l.inflight.pop_front();
   }
@@ -508,19 +510,22 @@ void DeliveryImpl::redeliver_dead_letters(const std::shared_ptr<ConsumerState>& 
 
 void DeliveryImpl::check_ack_timeout(ConsumerState& c, SteadyTime now) {
   if (!c.ready || c.present == false) return;
-  // The oldest unacked event of either lane.
-  const ConsumerState::Inflight* oldest = c.main.inflight.empty() ? nullptr : &c.main.inflight.front();
-  if (c.live && !c.live->inflight.empty() &&
-      (!oldest || c.live->inflight.front().sent < oldest->sent))
-    oldest = &c.live->inflight.front();
-  if (!oldest) return;
-  // Sent again only after ack_timeout without an ack (the config's "seconds without an ack"):
-  // a consumer that acks, however slowly, is working through what it has. Counted from the
-  // oldest send alone, a consumer slower than one window per ack_timeout was sent the window
-  // again behind the copy still queued for it, then again, and fell further behind with every
-  // copy (the fleet run on a sanitizer build: 11.8 copies per event, never drained).
-  if (now - std::max(oldest->sent, c.last_progress) < c.opt.ack_timeout) return;
-  const std::uint64_t late_seq = oldest->seq;
+  // A lane is late when its oldest unacked event was sent ack_timeout ago and no ack has moved
+  // the lane for as long (the config's "seconds without an ack"): a consumer that acks, however
+  // slowly, is working through what it has. Counted from the oldest send alone, a consumer
+  // slower than one window per ack_timeout was sent the window again behind the copy still
+  // queued for it, then again, and fell further behind with every copy (the fleet run on a
+  // sanitizer build: 11.8 copies per event, never drained). Per lane, so that live acks do not
+  // hide a backlog lane that stopped.
+  auto late = [&](const ConsumerState::Lane& lane) -> const ConsumerState::Inflight* {
+    if (lane.inflight.empty()) return nullptr;
+    const auto& oldest = lane.inflight.front();
+    return now - std::max(oldest.sent, lane.progress) >= c.opt.ack_timeout ? &oldest : nullptr;
+  };
+  const ConsumerState::Inflight* overdue = late(c.main);
+  if (!overdue && c.live) overdue = late(*c.live);
+  if (!overdue) return;
+  const std::uint64_t late_seq = overdue->seq;
   ++c.counters.resends;
   // A consumer that is gone (or not deployed yet) times out every ack_timeout: warn on the
   // first timeout, then once every kTimeoutsPerReminder in a row, until it acks again.

@@ -41,6 +41,7 @@ struct ConsumerState {
     std::uint64_t after = 0;        // last seq published on the lane: the next event's "after"
     std::deque<Inflight> inflight;  // published, not yet acked, in seq order
     std::uint64_t reading = 0;      // id of the store read in flight (rows on disk only), 0: none
+    SteadyTime progress{};          // when an ack last moved the lane (check_ack_timeout)
   };
   Lane main;                        // ordered; with a live lane: the backlog up to live->from
   // live_first only: new events (seq > from) while the backlog drains. Its acks arrive as
@@ -71,9 +72,6 @@ struct ConsumerState {
   ConsumerDeliveryStats counters;
   std::uint64_t last_health_published = 0, last_health_acks = 0;
   std::uint64_t silent_timeouts = 0;  // ack timeouts in a row without an ack (log throttling)
-  // When an ack last moved either lane: the ack timeout counts from it, not only from the oldest
-  // send (check_ack_timeout).
-  SteadyTime last_progress{};
   BacklogRate backlog;                // incoming / processing / growth / drain ETA (health)
 };
 
