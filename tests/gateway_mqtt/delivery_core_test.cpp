@@ -209,6 +209,29 @@ void wait_registered(Core& c, const std::string& name, std::size_t expect) {
          << (c.link->sent().empty() ? "" : c.link->sent().front().topic);
 }
 
+// A consumer with the given window and a 30 s ack timeout, for the ack timeout tests.
+fg::ConsumerOptions timed(const std::string& name, std::size_t window) {
+  auto opt = consumer(name, {}, window);
+  opt.ack_timeout = 30s;
+  return opt;
+}
+
+// The start of the ack timeout tests: 20 stored events, one such consumer, connected and sent
+// its first window.
+struct TimedStream {
+  TimedStream(const std::string& name, std::size_t window)
+      : c(filled(store), {timed(name, window)}) {
+    c.link->connect();
+    wait_registered(c, name, window);
+  }
+  static FakeStore& filled(FakeStore& s) {
+    fill(s, 20);
+    return s;
+  }
+  FakeStore store;  // before c: constructed first
+  Core c;
+};
+
 }  // namespace
 
 TEST(DeliveryCore, NothingGoesOutUntilTheBrokerAcceptsThenEventsInSeqOrder) {
@@ -243,13 +266,8 @@ TEST(DeliveryCore, NothingGoesOutUntilTheBrokerAcceptsThenEventsInSeqOrder) {
 }
 
 TEST(DeliveryCore, AckTimeoutResendsExactlyWhenTheClockPassesIt) {
-  FakeStore store;
-  fill(store, 20);
-  auto opt = consumer("late", {}, 5);
-  opt.ack_timeout = 30s;
-  Core c(store, {opt});
-  c.link->connect();
-  wait_registered(c, "late", 5);
+  TimedStream t("late", 5);
+  auto& c = t.c;
   EXPECT_EQ(c.link->seqs("late"), range(1, 5));
 
   // One millisecond short of the timeout: many polls, nothing resent.
@@ -273,19 +291,14 @@ TEST(DeliveryCore, AckTimeoutResendsExactlyWhenTheClockPassesIt) {
 // second copy of the window behind the first for a consumer already behind, and it never
 // caught up.) Once the acks stop, the window goes again ack_timeout after the last one.
 TEST(DeliveryCore, AnAckingConsumerIsNotResentToHoweverSlowly) {
-  FakeStore store;
-  fill(store, 20);
-  auto opt = consumer("slow", {}, 5);
-  opt.ack_timeout = 30s;
-  Core c(store, {opt});
-  c.link->connect();
-  wait_registered(c, "slow", 5);
+  TimedStream t("slow", 5);
+  auto& c = t.c;
 
   // One ack every 20 s: the oldest unacked event is 40 s, then 60 s old, never resent.
   for (std::uint64_t upto = 1; upto <= 3; ++upto) {
     c.advance(20s);
     c.ack("slow", upto);
-    ASSERT_TRUE(c.settle_until([&] { c.poll(); return store.acked("slow") == upto; }));
+    ASSERT_TRUE(c.settle_until([&] { c.poll(); return t.store.acked("slow") == upto; }));
     ASSERT_TRUE(c.settle_until([&] { c.poll(); return c.link->seqs("slow").size() == 5 + upto; }));
   }
   EXPECT_EQ(c.delivery->stats().consumers.at(0).resends, 0u);
@@ -307,8 +320,7 @@ TEST(DeliveryCore, AnAckingConsumerIsNotResentToHoweverSlowly) {
 // went out.
 TEST(DeliveryCore, LiveAcksDoNotHideABacklogLaneThatStopped) {
   FakeStore store;
-  auto opt = consumer("b", {}, 8);
-  opt.ack_timeout = 30s;
+  auto opt = timed("b", 8);
   opt.live_first = true;
   Core c(store, {opt});
   c.delivery->notify_appended(fill(store, 20));  // 20 behind with a window of 8: a live lane
