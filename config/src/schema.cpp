@@ -68,7 +68,7 @@ const KeySpec kKeys[] = {
     {.section = "consumers[]", .key = "route", .kind = K::object, .help = "Which events this consumer gets; empty lists mean all"},
     {.section = "consumers[]", .key = "required", .kind = K::boolean, .help = "Retention waits for this consumer's acks", .default_json = "true"},
     {.section = "consumers[]", .key = "window", .kind = K::integer, .help = "Events in flight (sent, not acked)", .default_json = "256", .lo = 1, .hi = 65535},
-    {.section = "consumers[]", .key = "ack_timeout_s", .kind = K::integer, .help = "Seconds without an ack before unacked events are sent again", .default_json = "30", .lo = 1, .hi = 3600},
+    {.section = "consumers[]", .key = "ack_timeout_s", .kind = K::integer, .help = "Seconds without an ack before unacked events are sent again (up to 8 times as long while a consumer stays silent)", .default_json = "30", .lo = 1, .hi = 3600},
     {.section = "consumers[]", .key = "replay_rate", .kind = K::integer, .help = "Replayed events per second", .default_json = "1000", .lo = 1, .hi = 1000000, .advanced = true},
     {.section = "consumers[]", .key = "delivery", .kind = K::choice, .help = "live_first: after an outage new events go out at once while the backlog drains", .default_json = "\"ordered\"", .choices = kDeliveryModes},
     {.section = "consumers[].route", .key = "classes", .kind = K::choice_list, .help = "Event classes; none ticked = every class", .default_json = "[]", .choices = core::kEventClassNames},

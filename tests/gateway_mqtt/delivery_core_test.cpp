@@ -346,6 +346,41 @@ TEST(DeliveryCore, LiveAcksDoNotHideABacklogLaneThatStopped) {
   EXPECT_EQ(c.delivery->stats().consumers.at(0).resends, 1u);
 }
 
+// A consumer that stays silent is sent its window less and less often: three times every
+// ack_timeout (30 s), then after 60, 120 and from then on every 240 s. An ack that moves the
+// cursor starts the count again.
+TEST(DeliveryCore, ASilentConsumerIsSentItsWindowLessOften) {
+  TimedStream t("gone", 5);
+  auto& c = t.c;
+  auto resends = [&] { return c.delivery->stats().consumers.at(0).resends; };
+  // Each wait, one millisecond short (nothing), then at it (one more resend of 1..5).
+  auto expect_resend_after = [&](std::chrono::milliseconds wait) {
+    const auto before = resends();
+    const auto sent = c.link->seqs("gone").size();
+    c.advance(wait - 1ms);
+    EXPECT_EQ(resends(), before) << "resent before " << wait.count() << " ms";
+    c.advance(1ms);
+    EXPECT_EQ(resends(), before + 1) << "not resent at " << wait.count() << " ms";
+    const auto seqs = c.link->seqs("gone");
+    ASSERT_EQ(seqs.size(), sent + 5);
+    EXPECT_EQ(std::vector<std::uint64_t>(seqs.end() - 5, seqs.end()), range(1, 5));
+  };
+  for (auto wait : {30s, 30s, 30s, 60s, 120s, 240s, 240s, 240s}) expect_resend_after(wait);
+
+  // It acks: the next timeout is one ack_timeout after that ack again.
+  c.ack("gone", 2);
+  ASSERT_TRUE(c.settle_until([&] { c.poll(); return t.store.acked("gone") == 2; }));
+  c.poll();
+  const auto sent = c.link->seqs("gone").size();
+  c.advance(30s - 1ms);
+  EXPECT_EQ(resends(), 8u);
+  c.advance(1ms);
+  EXPECT_EQ(resends(), 9u);
+  const auto seqs = c.link->seqs("gone");
+  ASSERT_GE(seqs.size(), sent + 5);
+  EXPECT_EQ(std::vector<std::uint64_t>(seqs.end() - 5, seqs.end()), range(3, 7));
+}
+
 TEST(DeliveryCore, AnAckCommitsTheCursorAndOpensTheWindow) {
   FakeStore store;
   fill(store, 12);

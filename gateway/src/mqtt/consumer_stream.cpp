@@ -5,6 +5,7 @@
 // loop: the loop never waits for the store's writer thread.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <limits>
 
@@ -21,6 +22,17 @@ constexpr std::size_t kReadBatch = 256;
 constexpr auto kNoLimit = std::numeric_limits<std::uint64_t>::max();
 // A "since" more than this far ahead of the gateway clock is rejected as "in the future".
 constexpr std::int64_t kFutureSlackMs = 60'000;
+
+// Ack timeouts in a row at the configured ack_timeout before the wait doubles, and the most
+// ack_timeouts one wait may be (check_ack_timeout).
+constexpr std::uint64_t kSteadyResends = 3;
+constexpr std::int64_t kMaxBackoff = 8;
+// How many ack_timeouts to wait after `silent` timeouts in a row: 1, 1, 1, 2, 4, 8, 8, ...
+std::int64_t resend_backoff(std::uint64_t silent) {
+  if (silent < kSteadyResends) return 1;
+  const auto doublings = std::min<std::uint64_t>(silent - kSteadyResends + 1, 62);
+  return std::min(kMaxBackoff, std::int64_t{1} << doublings);
+}
 
 }  // namespace
 
@@ -517,10 +529,17 @@ void DeliveryImpl::check_ack_timeout(ConsumerState& c, SteadyTime now) {
   // queued for it, then again, and fell further behind with every copy (the fleet run on a
   // sanitizer build: 11.8 copies per event, never drained). Per lane, so that live acks do not
   // hide a backlog lane that stopped.
+  // A consumer that stays silent is sent its window less often: the first kSteadyResends in a
+  // row every ack_timeout (a consumer that restarts picks its stream up as before), then every
+  // 2, 4 and at most kMaxBackoff ack_timeouts, until an ack (or presence, or an operator reset)
+  // starts the count again. Gone for good without presence, it was sent a window every
+  // ack_timeout by every gateway: copies a broker queued until its memory alarm stopped every
+  // publisher (docs/scale.md).
+  const auto wait = c.opt.ack_timeout * resend_backoff(c.silent_timeouts);
   auto late = [&](const ConsumerState::Lane& lane) -> const ConsumerState::Inflight* {
     if (lane.inflight.empty()) return nullptr;
     const auto& oldest = lane.inflight.front();
-    return now - std::max(oldest.sent, lane.progress) >= c.opt.ack_timeout ? &oldest : nullptr;
+    return now - std::max(oldest.sent, lane.progress) >= wait ? &oldest : nullptr;
   };
   const ConsumerState::Inflight* overdue = late(c.main);
   if (!overdue && c.live) overdue = late(*c.live);
@@ -532,10 +551,13 @@ void DeliveryImpl::check_ack_timeout(ConsumerState& c, SteadyTime now) {
   constexpr std::uint64_t kTimeoutsPerReminder = 20;
   if (c.silent_timeouts++ % kTimeoutsPerReminder == 0) {
     spdlog::warn("delivery: consumer {} did not ack seq {} within {} ms; resending from {}{}",
-                 c.opt.name, late_seq, c.opt.ack_timeout.count(), c.acked + 1,
+                 c.opt.name, late_seq, wait.count(), c.acked + 1,
                  c.silent_timeouts > 1
-                     ? fmt::format(" ({} timeouts in a row; next reminder after {} more)",
-                                   c.silent_timeouts, kTimeoutsPerReminder)
+                     ? fmt::format(" ({} timeouts in a row, the next after {} ms without an ack; "
+                                   "next reminder after {} more)",
+                                   c.silent_timeouts,
+                                   (c.opt.ack_timeout * resend_backoff(c.silent_timeouts)).count(),
+                                   kTimeoutsPerReminder)
                      : std::string(" (repeats are logged at debug level until it acks)"));
   } else {
     spdlog::debug("delivery: consumer {} did not ack seq {}; resending from {}", c.opt.name,

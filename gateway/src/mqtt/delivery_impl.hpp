@@ -71,7 +71,7 @@ struct ConsumerState {
   std::size_t replay_outstanding = 0;    // replay publishes awaiting PUBACK
   ConsumerDeliveryStats counters;
   std::uint64_t last_health_published = 0, last_health_acks = 0;
-  std::uint64_t silent_timeouts = 0;  // ack timeouts in a row without an ack (log throttling)
+  std::uint64_t silent_timeouts = 0;  // ack timeouts in a row without an ack (backoff, logging)
   BacklogRate backlog;                // incoming / processing / growth / drain ETA (health)
 };
 
