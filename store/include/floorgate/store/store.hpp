@@ -91,8 +91,11 @@ struct Options {
   std::uint64_t max_bytes = 2ull << 30;             // retention size bound
   std::chrono::seconds max_age{std::chrono::hours(24 * 30)};  // retention age bound
   // Group commit: the writer waits this long after the first queued append, ack or recount
-  // for more before committing (one transaction, one fsync for all of them). Fixed:
-  // docs/performance.md has the measured comparison with windows that adapt to the commit time.
+  // for more before committing (one transaction, one fsync for all of them). The wait counts
+  // from that op's arrival, so what arrived during the commit before goes at once when that
+  // commit's sync took longer: a commit gathers for the longer of this window and the sync
+  // before it, and commits deepen with slow storage by themselves. docs/performance.md has the
+  // measured comparison with windows computed from the average commit time.
   std::chrono::microseconds commit_window{2000};
   std::size_t max_batch = 2000;                     // events per transaction at most
   std::size_t max_payload_bytes = 64 * 1024;        // attrs_json + raw_hex per event
