@@ -184,6 +184,30 @@ TEST(SasEngine, HandpayReadsLp1BAndReportsAmountInCents) {
   EXPECT_EQ(identical_pairs(h.wire), 0u);
 }
 
+// While a follow-up long poll holds the bus for one machine (no other address in between), the
+// other machines' due polls must not wake the engine: it would be due again at once, having
+// sent nothing, until the held machine is due (a busy loop on the real event loop). Found by
+// drivers/fuzz/sas_engine_fuzz.
+TEST(SasEngine, AHeldFollowUpDoesNotSpinOnTheOtherMachinesPolls) {
+  FakeEgm a, b;
+  b.addr = 2;
+  Harness h(bus_with({1, 2}), {&a, &b});
+  h.engine->start();
+  h.run_for(3000);
+  ASSERT_TRUE(h.engine->status().at(0).link_up);
+  ASSERT_TRUE(h.engine->status().at(1).link_up);
+  // A handpay whose LP 1B answers come too late: the follow-up is retried, the bus stays held.
+  Bytes body{0x00, 0x40, 0x00, 0x00, 0x01, 0x25, 0x00, 0x00, 0x00, 0x00};
+  body.resize(20, 0);
+  a.handpays.push_back(body);
+  a.queue.push_back(0x51);
+  a.late = {2, 500, 500};
+  h.run_for(3000);
+  EXPECT_EQ(h.spins, 0u);
+  EXPECT_EQ(h.count("handpay.pending"), 1u);
+  EXPECT_TRUE(h.engine->status().at(1).link_up);
+}
+
 // Killed after LP 1B went out (which ACKed the 0x51 that announced the handpay) and before
 // the handpay record was durable: the restart must re-send LP 1B (the EGM's implied NACK), not
 // a general poll, which would ACK the record and lose the handpay.

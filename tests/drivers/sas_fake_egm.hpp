@@ -249,6 +249,9 @@ struct Harness {
   std::vector<EgmStatus> status_changes;
   std::unique_ptr<Engine> engine;
   std::uint64_t seq = 0;
+  // on_timer calls that wrote nothing and left the engine due again at once: on a real loop
+  // the timer fires again immediately, a busy loop until something changes. Always 0.
+  std::size_t spins = 0;
 
   explicit Harness(BusConfig cfg, std::vector<FakeEgm*> fakes) : egms(std::move(fakes)) {
     Engine::Io io;
@@ -335,7 +338,10 @@ struct Harness {
       }
       auto d = engine->next_deadline();
       if ((d && *d <= now) || early_timers) {
+        const std::size_t written = wire.size();
         engine->on_timer();
+        const auto again = engine->next_deadline();
+        if (again && *again <= now && wire.size() == written) ++spins;
         did = true;
       }
       if (!did) ++now;

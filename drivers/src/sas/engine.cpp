@@ -183,6 +183,12 @@ Engine::Deadlines Engine::next_deadlines() const {
     return d;
   }
   if (blocked_ > 0) return d;
+  if (followup_hold_) {
+    // Only the held machine is polled until its follow-up is answered (pump). The others' due
+    // polls would wake the loop for nothing, again at once each time, until it is due.
+    earliest(d.schedule, std::max(egms_[*followup_hold_]->next_due, bus_ready_at_));
+    return d;
+  }
   // A machine with nothing to tell (its last general poll answered "no activity", no long poll
   // waiting) is polled on the wake grid; one that is reporting events, at its time, so the
   // grid never slows the draining of an exception queue.
