@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "../../tests/drivers/sas_fake_egm.hpp"
+#include "sas_fake_egm.hpp"  // tests/drivers: the engine harness with a manual clock
 
 namespace sas = floorgate::drivers::sas;
 using sas::testing::Bytes;
