@@ -529,6 +529,7 @@ void DeliveryImpl::check_ack_timeout(ConsumerState& c, SteadyTime now) {
   // queued for it, then again, and fell further behind with every copy (the fleet run on a
   // sanitizer build: 11.8 copies per event, never drained). Per lane, so that live acks do not
   // hide a backlog lane that stopped.
+  //
   // A consumer that stays silent is sent its window less often: the first kSteadyResends in a
   // row every ack_timeout (a consumer that restarts picks its stream up as before), then every
   // 2, 4 and at most kMaxBackoff ack_timeouts, until an ack (or presence, or an operator reset)
@@ -546,8 +547,8 @@ void DeliveryImpl::check_ack_timeout(ConsumerState& c, SteadyTime now) {
   if (!overdue) return;
   const std::uint64_t late_seq = overdue->seq;
   ++c.counters.resends;
-  // A consumer that is gone (or not deployed yet) times out every ack_timeout: warn on the
-  // first timeout, then once every kTimeoutsPerReminder in a row, until it acks again.
+  // A consumer that is gone (or not deployed yet) keeps timing out: warn on the first timeout,
+  // then once every kTimeoutsPerReminder in a row, until it acks again.
   constexpr std::uint64_t kTimeoutsPerReminder = 20;
   if (c.silent_timeouts++ % kTimeoutsPerReminder == 0) {
     spdlog::warn("delivery: consumer {} did not ack seq {} within {} ms; resending from {}{}",
