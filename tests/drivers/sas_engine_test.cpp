@@ -10,7 +10,7 @@
 #include <fstream>
 #include <iterator>
 
-#include "sas_fake_egm.hpp"
+#include "sas_harness_gtest.hpp"
 
 using namespace floorgate::drivers::sas;
 using namespace floorgate::drivers::sas::testing;

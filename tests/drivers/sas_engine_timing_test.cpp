@@ -8,7 +8,7 @@
 #include <set>
 #include <tuple>
 
-#include "sas_fake_egm.hpp"
+#include "sas_harness_gtest.hpp"
 
 using namespace floorgate::drivers::sas;
 using namespace floorgate::drivers::sas::testing;

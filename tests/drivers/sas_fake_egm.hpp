@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <ctime>
 #include <deque>
+#include <functional>
 #include <initializer_list>
 #include <map>
 #include <optional>
@@ -104,6 +105,13 @@ struct FakeEgm {
     return b;
   }
 
+  // An event in real-time mode: addr FF code, the code's data (zeros: a 0-credit wager, ...).
+  Bytes rte_event(std::uint8_t code) {
+    Bytes b{addr, 0xFF, code};
+    b.resize(3 + rte_data_len(code), 0);
+    return crc(b);
+  }
+
   Bytes respond(const Bytes& f) {
     if (f.size() == 1 && !rom_answer.empty() && wall_ms >= rom_ready_at) {
       pend = Pend::rom;  // the deferred LP 21 answer goes ahead of any exception
@@ -112,13 +120,13 @@ struct FakeEgm {
     if (f.size() == 1) {  // general poll
       std::uint8_t code = queue.empty() ? 0 : queue.front();
       if (code) pend = Pend::exception;
-      if (rte) return crc({addr, 0xFF, code});
+      if (rte) return rte_event(code);
       return {code};
     }
     std::uint8_t cmd = f[1];
     if (rte && !queue.empty() && cmd != 0x0E) {  // an event instead of the answer
       pend = Pend::exception;
-      return crc({addr, 0xFF, queue.front()});
+      return rte_event(queue.front());
     }
     switch (cmd) {
       case 0x54: {
@@ -252,6 +260,9 @@ struct Harness {
   // on_timer calls that wrote nothing and left the engine due again at once: on a real loop
   // the timer fires again immediately, a busy loop until something changes. Always 0.
   std::size_t spins = 0;
+  // Called as a harness goes away. The unit tests check there that no engine busy-waited
+  // (sas_harness_gtest.hpp); the fuzzer checks for itself.
+  static inline std::function<void(const Harness&)> at_end;
 
   explicit Harness(BusConfig cfg, std::vector<FakeEgm*> fakes) : egms(std::move(fakes)) {
     Engine::Io io;
@@ -294,6 +305,12 @@ struct Harness {
     io.wall_ms = [this] { return 1'700'000'000'000 + now; };
     engine = std::make_unique<Engine>(std::move(cfg), std::move(io));
   }
+
+  ~Harness() {
+    if (at_end) at_end(*this);
+  }
+  Harness(const Harness&) = delete;
+  Harness& operator=(const Harness&) = delete;
 
   // Queues bytes to reach the engine at `at`, after everything due at or before then.
   void arrive(std::int64_t at, Bytes b) {
