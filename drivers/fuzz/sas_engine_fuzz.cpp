@@ -13,8 +13,7 @@
 // (sanitizers). An input whose first byte is even is clean: only the machines answer, on time,
 // and every meter moves with its event; then the money must reconcile: no
 // reconciliation.mismatch, at least one settled window, every bill and game the machines handed
-// over reported once, and the handpays' amounts all reported (in cents, or in credits when read
-// before the machine's denomination).
+// over reported once, and every handpay's amount reported in cents.
 #include <boost/json.hpp>
 #include <cstddef>
 #include <cstdint>
@@ -173,10 +172,6 @@ Reported reported(const Harness& h, const std::string& egm) {
     if (e.type == "handpay.pending") ++r.handpays;
     if (e.type == "handpay.pending" && attrs.contains("amount_cents")) {
       r.handpay_cents += attrs.at("amount_cents").to_number<std::uint64_t>();
-    } else if (e.type == "handpay.pending" && attrs.contains("amount_raw")) {
-      // Read before the machine's denomination (a handpay pending as the link came up): the
-      // amount is reported in credits, for the consumer to convert (docs/development.md).
-      r.handpay_cents += attrs.at("amount_raw").to_number<std::uint64_t>() * Machine::kDenomCents;
     }
   }
   return r;

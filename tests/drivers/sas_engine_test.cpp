@@ -184,6 +184,38 @@ TEST(SasEngine, HandpayReadsLp1BAndReportsAmountInCents) {
   EXPECT_EQ(identical_pairs(h.wire), 0u);
 }
 
+// A handpay already pending when the link comes up: its 0x51 answers the first general poll, ahead
+// of the identification's reads. The record's amount is in credits, so the denomination (LP 1F)
+// is read first and the handpay is reported in cents, once, as the exception's read (the
+// start-up check is that same read). Found by drivers/fuzz/sas_engine_fuzz: reported in credits
+// only, marked as a start-up check.
+TEST(SasEngine, AHandpayPendingAtLinkUpIsReportedInCents) {
+  FakeEgm egm;
+  Bytes body{0x00, 0x40, 0x00, 0x00, 0x01, 0x25, 0x00, 0x00, 0x00, 0x00};
+  body.resize(20, 0);
+  egm.handpays.push_back(body);
+  egm.queue.push_back(0x51);
+  Harness h(one_egm_bus(), {&egm});
+  h.engine->start();
+  h.run_for(3000);
+  ASSERT_EQ(h.count("handpay.pending"), 1u) << ::testing::PrintToString(h.types());
+  const Event* hp = nullptr;
+  for (const auto& e : h.events) {
+    if (e.type == "handpay.pending") hp = &e;
+  }
+  EXPECT_NE(hp->attrs_json.find("\"amount_cents\":6250"), std::string::npos) << hp->attrs_json;
+  EXPECT_EQ(hp->attrs_json.find("startup_check"), std::string::npos) << hp->attrs_json;
+  EXPECT_EQ(egm.handpays_acked.size(), 1u);
+  // 1F went between the general poll that carried 0x51 and the LP 1B, with nothing else.
+  std::size_t lp1b = 0;
+  while (lp1b < h.wire.size() && !(h.wire[lp1b].size() > 1 && h.wire[lp1b][1] == 0x1B)) ++lp1b;
+  ASSERT_LT(lp1b, h.wire.size());
+  ASSERT_GE(lp1b, 2u);
+  EXPECT_EQ(h.wire[lp1b - 1][1], 0x1F);
+  EXPECT_EQ(h.wire[lp1b - 2], Bytes{0x81});
+  EXPECT_EQ(identical_pairs(h.wire), 0u);
+}
+
 // While a follow-up long poll holds the bus for one machine (no other address in between), the
 // other machines' due polls must not wake the engine: it would be due again at once, having
 // sent nothing, until the held machine is due (a busy loop on the real event loop). Found by

@@ -22,6 +22,17 @@ std::string hex(std::span<const std::uint8_t> bytes) {
 
 std::uint64_t bcd_or_zero(std::span<const std::uint8_t> b) { return decode_bcd(b).value_or(0); }
 
+// Takes the first queued long poll with this command out of the machine's work; false if none.
+bool take_work(std::deque<Work>& work, std::uint8_t cmd) {
+  for (auto it = work.begin(); it != work.end(); ++it) {
+    if (it->frame.size() > 1 && it->frame[1] == cmd) {
+      work.erase(it);
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 Event Engine::make_event(std::size_t idx, std::string type, EventClass cls, std::string source,
@@ -76,8 +87,15 @@ void Engine::handle_exception_code(std::size_t idx, std::uint8_t code,
     // The amount comes from LP 1B; handpay.pending is emitted from its answer.
     e.handpay_reads = 20;
     e.handpay_reported = false;
+    // A 0x51 at link-up, ahead of the identification's reads: this LP 1B is its start-up
+    // check too, and its LP 1F (the denomination) goes first, so that a record in credits
+    // is reported in cents (found by drivers/fuzz/sas_engine_fuzz).
+    if (e.handpay_startup_check && take_work(e.work, 0x1B)) e.handpay_startup_check = false;
     e.work.push_front({build_lp(e.cfg.address, 0x1B), 0});
-    e.lp_last = false;            // LP 1B next, not a general poll,
+    if (!e.st.denomination_cents && take_work(e.work, 0x1F)) {
+      e.work.push_front({build_lp(e.cfg.address, 0x1F), 0});
+    }
+    e.lp_last = false;            // LP 1B (or 1F, then 1B) next, not a general poll,
     e.next_due = io_.steady_ms();  // at once,
     followup_hold_ = idx;           // and no other address in between
     return;
@@ -186,6 +204,11 @@ void Engine::handle_lp_data(std::size_t idx, std::span<const std::uint8_t> f) {
       if (cents != e.st.denomination_cents) {
         e.st.denomination_cents = cents;
         notify_status(idx);
+      }
+      if (followup_hold_ == idx) {
+        // Read ahead of a handpay's LP 1B (handle_exception_code): that follows at once.
+        e.lp_last = false;
+        e.next_due = io_.steady_ms();
       }
       return;
     }
