@@ -1,7 +1,8 @@
 // libFuzzer target: the SAS engine (poll scheduler, implied ACKs, exceptions, long polls,
 // handpays, meters, RTE, ROM checks, reconciliation) against a bus the input drives. Two EGMs on
-// one bus, each a FakeEgm (tests/drivers) whose money the input moves: bills, games and handpays
-// queue their exception and move the matching meter, as a real machine does. Slices of time are
+// one bus, each a FakeEgm (tests/drivers) whose money the input moves: bills (47-4E, or 4F with
+// its LP 48 record), games and handpays queue their exception and move the matching meter, as a
+// real machine does. Slices of time are
 // answered by those machines or, where the input says, by a hostile bus instead: nothing, raw
 // bytes, one byte, or a well-formed frame (the poll's address and command, input data, a correct
 // CRC) so that the parsers behind the CRC are reached. Time, reply delays and store failures
@@ -15,6 +16,7 @@
 // reconciliation.mismatch, at least one settled window, every bill and game the machines handed
 // over reported once, and every handpay's amount reported in cents.
 #include <boost/json.hpp>
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -58,6 +60,7 @@ sas::BusConfig fuzz_bus() {
 struct Machine {
   FakeEgm egm;
   std::uint64_t bills_cents = 0, games = 0, handpay_cents = 0, handpays = 0;
+  std::uint64_t bill_count = 0;  // the bill meter LP 48 reports
   static constexpr std::uint64_t kDenomCents = 5;  // FakeEgm's LP 1F answer
 
   explicit Machine(std::uint8_t addr) {
@@ -79,6 +82,23 @@ struct Machine {
     egm.queue.push_back(kCodes[which % 8]);
     add(0x0B, kDollars[which % 8] * 100 / kDenomCents);
     bills_cents += kDollars[which % 8] * 100;
+  }
+  // Exception 4F, whose value comes from LP 48 (the last bill accepted, so only one 4F at a
+  // time: a second bill before the host has read the first would overwrite its record).
+  void bill_with_record(std::uint8_t which) {
+    static constexpr std::uint8_t kCodes[] = {0x00, 0x02, 0x03, 0x04, 0x06, 0x07};  // LP 48 codes
+    static constexpr std::uint64_t kDollars[] = {1, 5, 10, 20, 50, 100};
+    if (std::find(egm.queue.begin(), egm.queue.end(), 0x4F) != egm.queue.end()) {
+      return bill(which);
+    }
+    ++bill_count;
+    const auto count = sas::encode_bcd(bill_count, 4);
+    egm.last_bill = {0x37 /* USD */, static_cast<std::uint8_t>(((kCodes[which % 6] / 10) << 4) |
+                                                               (kCodes[which % 6] % 10))};
+    egm.last_bill.insert(egm.last_bill.end(), count.begin(), count.end());
+    egm.queue.push_back(0x4F);
+    add(0x0B, kDollars[which % 6] * 100 / kDenomCents);
+    bills_cents += kDollars[which % 6] * 100;
   }
   void game() {
     egm.queue.push_back(0x7E);
@@ -209,7 +229,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                            : std::error_code{};
     Machine& m = *machines[(a >> 5) & 1];
     switch ((a >> 2) & 7) {
-      case 1: m.bill(in.byte()); break;
+      case 1: {
+        const std::uint8_t b = in.byte();
+        if (b & 0x80) m.bill_with_record(b);
+        else m.bill(b);
+        break;
+      }
       case 2: m.game(); break;
       case 3: m.handpay(static_cast<std::uint32_t>(in.byte()) * 97 + 1); break;
       case 4:  // a reply this late (within the 20 ms a machine has when clean)

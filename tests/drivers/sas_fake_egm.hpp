@@ -41,6 +41,7 @@ struct FakeEgm {
   std::vector<std::uint8_t> acked;            // exception codes dequeued by an implied ACK
   std::vector<Bytes> handpays_acked;
   std::vector<std::uint8_t> lacks;            // long polls this machine does not answer
+  Bytes last_bill;                            // LP 48 body: country, denomination code, count
 
   // Implied-ACK state.
   Bytes last_poll, last_resp;
@@ -105,9 +106,11 @@ struct FakeEgm {
     return b;
   }
 
-  // An event in real-time mode: addr FF code, the code's data (zeros: a 0-credit wager, ...).
+  // An event in real-time mode: addr FF code, the code's data (a bill's is its LP 48 record;
+  // otherwise zeros: a 0-credit wager, ...).
   Bytes rte_event(std::uint8_t code) {
     Bytes b{addr, 0xFF, code};
+    if (code == 0x4F) b.insert(b.end(), last_bill.begin(), last_bill.end());
     b.resize(3 + rte_data_len(code), 0);
     return crc(b);
   }
@@ -183,6 +186,12 @@ struct FakeEgm {
         Bytes b{addr, cmd};
         auto v = encode_bcd(meters.count(code) ? meters.at(code) : 0, 4);
         b.insert(b.end(), v.begin(), v.end());
+        return crc(b);
+      }
+      case 0x48: {  // last bill accepted
+        if (last_bill.empty()) return {};
+        Bytes b{addr, 0x48};
+        b.insert(b.end(), last_bill.begin(), last_bill.end());
         return crc(b);
       }
       case 0x0E:
