@@ -1,8 +1,8 @@
 // libFuzzer target: the SAS engine (poll scheduler, implied ACKs, exceptions, long polls,
 // handpays, meters, RTE, ROM checks, reconciliation) against a bus the input drives. Two EGMs on
 // one bus, each a FakeEgm (tests/drivers) whose money the input moves: bills (47-4E, or 4F with
-// its LP 48 record), games and handpays queue their exception and move the matching meter, as a
-// real machine does. Slices of time are
+// its LP 48 record), games, handpays and cash-out tickets (3D with its LP 4D record) queue their
+// exception and move the matching meter, as a real machine does. Slices of time are
 // answered by those machines or, where the input says, by a hostile bus instead: nothing, raw
 // bytes, one byte, or a well-formed frame (the poll's address and command, input data, a correct
 // CRC) so that the parsers behind the CRC are reached. Time, reply delays and store failures
@@ -14,7 +14,7 @@
 // (sanitizers). An input whose first byte is even is clean: only the machines answer, on time,
 // and every meter moves with its event; then the money must reconcile: no
 // reconciliation.mismatch, at least one settled window, every bill and game the machines handed
-// over reported once, and every handpay's amount reported in cents.
+// over reported once, and every handpay's and ticket's amount reported in cents.
 #include <boost/json.hpp>
 #include <algorithm>
 #include <cstddef>
@@ -61,6 +61,7 @@ struct Machine {
   FakeEgm egm;
   std::uint64_t bills_cents = 0, games = 0, handpay_cents = 0, handpays = 0;
   std::uint64_t bill_count = 0;  // the bill meter LP 48 reports
+  std::uint64_t ticket_count = 0, tickets_out_cents = 0;
   static constexpr std::uint64_t kDenomCents = 5;  // FakeEgm's LP 1F answer
 
   explicit Machine(std::uint8_t addr) {
@@ -99,6 +100,28 @@ struct Machine {
     egm.queue.push_back(0x4F);
     add(0x0B, kDollars[which % 6] * 100 / kDenomCents);
     bills_cents += kDollars[which % 6] * 100;
+  }
+  // A cash-out ticket: exception 3D, its LP 4D record; one at a time (3D is a priority
+  // exception, a flag: a second ticket before the host read the first is not modelled).
+  void ticket_out(std::uint32_t cents) {
+    if (std::find(egm.queue.begin(), egm.queue.end(), 0x3D) != egm.queue.end() ||
+        !egm.tickets.empty()) {
+      return;
+    }
+    ++ticket_count;
+    Bytes r{0x00 /* cashable ticket */, 0x00 /* buffer index */,
+            0x01, 0x15, 0x20, 0x26, 0x12, 0x00, 0x00 /* 01-15-2026 12:00:00 */};
+    const auto number = sas::encode_bcd(ticket_count, 8);
+    r.insert(r.end(), number.begin(), number.end());
+    const auto amount = sas::encode_bcd(cents, 5);
+    r.insert(r.end(), amount.begin(), amount.end());
+    r.push_back(static_cast<std::uint8_t>(ticket_count & 0xFF));  // ticket number, LE
+    r.push_back(static_cast<std::uint8_t>(ticket_count >> 8 & 0xFF));
+    r.insert(r.end(), {0x00 /* system */, 0x00, 0x00, 0x00, 0x30 /* 30 days */, 0x00, 0x00});
+    egm.tickets.push_back(r);
+    egm.queue.push_back(0x3D);
+    add(0x0E, cents);  // tickets out, cashable (cents)
+    tickets_out_cents += cents;
   }
   void game() {
     egm.queue.push_back(0x7E);
@@ -166,7 +189,7 @@ void check_events(const Harness& h, std::size_t& checked) {
 // What the engine reported for one machine, once each (a re-submit after a store failure
 // carries the same event again: counted by its first submit only).
 struct Reported {
-  std::uint64_t bills_cents = 0, games = 0, handpay_cents = 0, handpays = 0;
+  std::uint64_t bills_cents = 0, games = 0, handpay_cents = 0, handpays = 0, tickets_cents = 0;
 };
 Reported reported(const Harness& h, const std::string& egm) {
   Reported r;
@@ -185,6 +208,8 @@ Reported reported(const Harness& h, const std::string& egm) {
       r.bills_cents += attrs.at("value_cents").to_number<std::uint64_t>();
     } else if (e.type == "game.ended") {
       ++r.games;
+    } else if (e.type == "ticket.printed" && attrs.contains("amount_cents")) {
+      r.tickets_cents += attrs.at("amount_cents").to_number<std::uint64_t>();
     }
     // Counted for a finding's message, not checked: after the engine has read the queued
     // records ahead (LP 1B until zeros), each later 0x51 of this model reads zeros and is
@@ -203,7 +228,8 @@ std::string money_events(const Harness& h, const std::string& egm) {
   for (const auto& e : h.events) {
     if (e.egm != egm) continue;
     if (e.type.rfind("handpay", 0) == 0 || e.type.rfind("bill", 0) == 0 ||
-        e.type.rfind("meters.rec", 0) == 0 || e.type.rfind("reconciliation", 0) == 0) {
+        e.type.rfind("ticket", 0) == 0 || e.type.rfind("meters.rec", 0) == 0 ||
+        e.type.rfind("reconciliation", 0) == 0) {
       s += "\n  " + std::to_string(e.ts_gw_ms) + " " + e.type + " " + e.attrs_json;
     }
   }
@@ -239,6 +265,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       case 3: m.handpay(static_cast<std::uint32_t>(in.byte()) * 97 + 1); break;
       case 4:  // a reply this late (within the 20 ms a machine has when clean)
         m.egm.late.push_back(clean ? 1 + in.byte() % 15 : in.byte() % 80);
+        break;
+      case 6:
+        m.ticket_out(static_cast<std::uint32_t>(in.byte()) * 25 + 5);
         break;
       case 5: {  // a meter moved without its event (a skim, a fault): not in a clean input
         const std::uint8_t code = in.byte() % 2 ? 0x0B : 0x23;
@@ -284,13 +313,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const Machine& x = *machines[i];
       const Reported r = reported(h, h.engine->status()[i].id);
       if (r.bills_cents != x.bills_cents || r.games != x.games ||
-          r.handpay_cents != x.handpay_cents) {
+          r.handpay_cents != x.handpay_cents || r.tickets_cents != x.tickets_out_cents) {
         fail("clean input, reported money differs:",
              "bills " + std::to_string(r.bills_cents) + "/" + std::to_string(x.bills_cents) +
                  " games " + std::to_string(r.games) + "/" + std::to_string(x.games) +
  " handpays " + std::to_string(r.handpay_cents) + "/" +
                  std::to_string(x.handpay_cents) + " (" + std::to_string(r.handpays) + "/" +
-                 std::to_string(x.handpays) + ") on " + h.engine->status()[i].id +
+                 std::to_string(x.handpays) + ") tickets " + std::to_string(r.tickets_cents) +
+                 "/" + std::to_string(x.tickets_out_cents) + " on " + h.engine->status()[i].id +
                  money_events(h, h.engine->status()[i].id));
       }
     }

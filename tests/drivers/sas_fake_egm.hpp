@@ -42,11 +42,12 @@ struct FakeEgm {
   std::vector<Bytes> handpays_acked;
   std::vector<std::uint8_t> lacks;            // long polls this machine does not answer
   Bytes last_bill;                            // LP 48 body: country, denomination code, count
+  std::deque<Bytes> tickets;                  // LP 4D records (31 bytes after addr 4D)
 
   // Implied-ACK state.
   Bytes last_poll, last_resp;
   int repeats = 0;
-  enum class Pend { none, exception, handpay, rom } pend = Pend::none;
+  enum class Pend { none, exception, handpay, rom, ticket } pend = Pend::none;
 
   std::optional<Bytes> on_poll(const Bytes& f) {
     bool mine = (f[0] & 0x7F) == addr;
@@ -87,6 +88,8 @@ struct FakeEgm {
     } else if (pend == Pend::handpay && !handpays.empty()) {
       handpays_acked.push_back(handpays.front());
       handpays.pop_front();
+    } else if (pend == Pend::ticket && !tickets.empty()) {
+      tickets.pop_front();
     }
     pend = Pend::none;
     last_poll.clear();
@@ -186,6 +189,16 @@ struct FakeEgm {
         Bytes b{addr, cmd};
         auto v = encode_bcd(meters.count(code) ? meters.at(code) : 0, 4);
         b.insert(b.end(), v.begin(), v.end());
+        return crc(b);
+      }
+      case 0x4D: {  // enhanced validation: the oldest record (dequeued on the implied ACK)
+        Bytes b{addr, 0x4D};
+        if (tickets.empty()) {
+          b.resize(33, 0);  // no record
+        } else {
+          b.insert(b.end(), tickets.front().begin(), tickets.front().end());
+          pend = Pend::ticket;
+        }
         return crc(b);
       }
       case 0x48: {  // last bill accepted
