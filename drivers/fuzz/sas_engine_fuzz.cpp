@@ -94,8 +94,7 @@ struct Machine {
     }
     ++bill_count;
     const auto count = sas::encode_bcd(bill_count, 4);
-    egm.last_bill = {0x37 /* USD */, static_cast<std::uint8_t>(((kCodes[which % 6] / 10) << 4) |
-                                                               (kCodes[which % 6] % 10))};
+    egm.last_bill = {0x37 /* USD */, sas::encode_bcd(kCodes[which % 6], 1)[0]};
     egm.last_bill.insert(egm.last_bill.end(), count.begin(), count.end());
     egm.queue.push_back(0x4F);
     add(0x0B, kDollars[which % 6] * 100 / kDenomCents);
@@ -266,9 +265,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       case 4:  // a reply this late (within the 20 ms a machine has when clean)
         m.egm.late.push_back(clean ? 1 + in.byte() % 15 : in.byte() % 80);
         break;
-      case 6:
-        m.ticket_out(static_cast<std::uint32_t>(in.byte()) * 25 + 5);
-        break;
       case 5: {  // a meter moved without its event (a skim, a fault): not in a clean input
         const std::uint8_t code = in.byte() % 2 ? 0x0B : 0x23;
         const std::uint64_t n = std::uint64_t{in.byte()};
@@ -276,6 +272,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (!clean) m.add(code, n << shift);
         break;
       }
+      case 6:  // a cash-out ticket of 5 cents to $63.80
+        m.ticket_out(static_cast<std::uint32_t>(in.byte()) * 25 + 5);
+        break;
       default: break;
     }
     const bool hostile = !clean && (a & 3) == 0;
