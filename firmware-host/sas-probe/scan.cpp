@@ -87,7 +87,8 @@ class Scanner {
       });
     };
     if (!fresh) return send();
-    stream_->async_write_frame({0x80}, [this, send](std::error_code) {
+    static constexpr std::uint8_t kFiller[] = {0x80};
+    stream_->async_write_frame(kFiller, [this, send](std::error_code) {
       timer_.expires_after(kFillerGuard);
       timer_.async_wait([send](boost::system::error_code ec) {
         if (!ec) send();

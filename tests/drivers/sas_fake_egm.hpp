@@ -288,7 +288,8 @@ struct Harness {
 
   explicit Harness(BusConfig cfg, std::vector<FakeEgm*> fakes) : egms(std::move(fakes)) {
     Engine::Io io;
-    io.write = [this](std::vector<std::uint8_t> f) {
+    io.write = [this](std::span<const std::uint8_t> bytes) {
+      const Bytes f(bytes.begin(), bytes.end());
       wire.push_back(f);
       wire_at.push_back(now);
       for (auto* e : egms) {

@@ -28,7 +28,8 @@ class FakeStream : public ByteStream {
     read_h_ = std::move(h);
     deliver();
   }
-  void async_write_frame(std::vector<std::uint8_t> frame, Handler h) override {
+  void async_write_frame(std::span<const std::uint8_t> frame_bytes, Handler h) override {
+    const Bytes frame(frame_bytes.begin(), frame_bytes.end());
     ++writes;
     if (closed_ || (fail_after >= 0 && writes > fail_after)) {
       boost::asio::post(ex_, [h = std::move(h)] { h(std::make_error_code(std::errc::io_error)); });

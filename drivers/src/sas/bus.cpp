@@ -44,8 +44,8 @@ struct Bus::Impl : std::enable_shared_from_this<Impl> {
   void make_engine() {
     std::weak_ptr<Impl> weak = weak_from_this();
     Engine::Io io;
-    io.write = [weak](std::vector<std::uint8_t> f) {
-      if (auto self = weak.lock()) self->write(std::move(f));
+    io.write = [weak](std::span<const std::uint8_t> f) {
+      if (auto self = weak.lock()) self->write(f);
     };
     io.submit = [this](Event ev, DurableHandler h) { sink.submit(std::move(ev), std::move(h)); };
     io.status_changed = [this](const EgmStatus& st) {
@@ -118,19 +118,27 @@ struct Bus::Impl : std::enable_shared_from_this<Impl> {
   }
 
   // While the stream is down frames are dropped: the engine sees timeouts and takes links down.
-  void write(std::vector<std::uint8_t> f) {
+  // A frame is copied only when it must wait behind another write.
+  void write(std::span<const std::uint8_t> f) {
     if (!open) return;
-    writes.push_back(std::move(f));
-    flush();
+    if (writing || !writes.empty()) {
+      writes.emplace_back(f.begin(), f.end());
+      return;
+    }
+    send(f);
   }
 
   void flush() {
     if (writing || writes.empty() || !open) return;
-    writing = true;
-    auto f = std::move(writes.front());
+    const std::vector<std::uint8_t> f = std::move(writes.front());
     writes.pop_front();
+    send(f);
+  }
+
+  void send(std::span<const std::uint8_t> f) {
+    writing = true;
     auto self = shared_from_this();
-    stream->async_write_frame(std::move(f), [self](std::error_code ec) {
+    stream->async_write_frame(f, [self](std::error_code ec) {
       self->writing = false;
       if (!self->running) return;
       if (ec) {

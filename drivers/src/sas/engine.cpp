@@ -23,8 +23,10 @@ constexpr std::int64_t kIdentRetryMs = 5000;  // re-identify while LP 54 keeps f
 
 // What an EGM compares to detect a repeated poll (implied NACK): the GP byte, or address and
 // command of a long poll (Monaco, and the simulator, ignore the data bytes).
-bool same_poll(const std::vector<std::uint8_t>& a, const std::vector<std::uint8_t>& b) {
-  if (a.empty() || b.empty() || a.size() == 1 || b.size() == 1) return a == b;
+bool same_poll(std::span<const std::uint8_t> a, std::span<const std::uint8_t> b) {
+  if (a.empty() || b.empty() || a.size() == 1 || b.size() == 1) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end());
+  }
   return a[0] == b[0] && a[1] == b[1];
 }
 }  // namespace
@@ -356,10 +358,10 @@ void Engine::pump() {
     for (auto& x : egms_) x->need_sync = false;
     return;
   }
-  std::vector<std::uint8_t> frame;
   bool gp = e.work.empty() || e.lp_last;
-  if (gp) frame = {static_cast<std::uint8_t>(0x80 | e.cfg.address)};
-  else frame = e.work.front().frame;
+  const std::uint8_t gp_frame[1] = {static_cast<std::uint8_t>(0x80 | e.cfg.address)};
+  const std::span<const std::uint8_t> frame = gp ? std::span<const std::uint8_t>(gp_frame)
+                                                 : std::span<const std::uint8_t>(e.work.front().frame);
   if (same_poll(frame, last_frame_)) {
     // The same poll twice in a row would be an implied NACK: put a filler between them, at
     // half the poll period (the "other address" spacing).
@@ -371,26 +373,22 @@ void Engine::pump() {
     send_filler(now, e.filler);
     return;
   }
-  std::optional<Work> w;
+  start_exchange(*best, gp, frame);
   if (!gp) {
-    w = std::move(e.work.front());
+    pending_->work = std::move(e.work.front());
     e.work.pop_front();
   }
   rr_ = *best;
   e.lp_last = !gp;
-  pending_ = std::make_unique<Pending>();
-  pending_->egm = *best;
-  pending_->gp = gp;
-  pending_->work = std::move(w);
-  pending_->frame = frame;
-  if (!gp && frame.size() > 1 && frame[1] == 0x21) {
+  const std::vector<std::uint8_t>& sent = pending_->frame;  // `frame` may be gone with the work
+  if (!gp && sent.size() > 1 && sent[1] == 0x21) {
     e.rom_sent_at = now;
     e.st.rom_check_running = true;
   }
   if (gp) remember_polled(e.cfg.address, 0);
-  else if (frame.size() > 1 && (frame[1] == 0x1B || is_followup_lp(frame[1])))
-    remember_polled(e.cfg.address, frame[1]);
-  if (!gp && frame.size() > 1 && is_meter_lp(frame[1]) && e.snap_outstanding > 0 && !e.snap_started) {
+  else if (sent.size() > 1 && (sent[1] == 0x1B || is_followup_lp(sent[1])))
+    remember_polled(e.cfg.address, sent[1]);
+  if (!gp && sent.size() > 1 && is_meter_lp(sent[1]) && e.snap_outstanding > 0 && !e.snap_started) {
     // The snapshot's first meter poll: settled only if the general poll before it was quiet.
     e.snap_started = true;
     e.snap_quiet = e.last_gp_quiet;
@@ -399,10 +397,23 @@ void Engine::pump() {
 }
 
 void Engine::send_filler(std::int64_t now, std::uint8_t filler) {
-  last_frame_ = {filler};
+  last_frame_.assign(1, filler);
   bus_ready_at_ = now + kFillerGuardMs;
   last_end_ = now;
-  io_.write({filler});
+  io_.write(last_frame_);
+}
+
+void Engine::start_exchange(std::size_t egm, bool gp, std::span<const std::uint8_t> frame) {
+  // The exchange object and its frame buffer are reused from poll to poll: a poll allocates
+  // nothing (docs/performance.md, "Where an idle poll's CPU goes").
+  std::unique_ptr<Pending> p = spare_pending_ ? std::move(spare_pending_) : std::make_unique<Pending>();
+  std::vector<std::uint8_t> buf = std::move(p->frame);
+  *p = Pending{};
+  buf.assign(frame.begin(), frame.end());
+  p->frame = std::move(buf);
+  p->egm = egm;
+  p->gp = gp;
+  pending_ = std::move(p);
 }
 
 void Engine::send_pending(bool retry) {
@@ -432,7 +443,7 @@ void Engine::end_exchange(std::int64_t next_due) {
   // Not after a machine whose link is down: its polls are not retried, and a quiet window
   // after each would let a few absent machines take much of the bus from the live ones.
   bus_ready_at_ = pending_->timed_out && e.st.link_up ? now + e.reply_timeout : now;
-  pending_.reset();
+  spare_pending_ = std::move(pending_);
   rx_.clear();
   rx_corrupt_ = false;
 }
@@ -479,7 +490,9 @@ void Engine::handle_frame(const ParseResult& r) {
   std::size_t idx = pending_->egm;
   if (resume_idx_ && *resume_idx_ == idx) resume_idx_.reset();  // the resume poll was answered
   auto& e = *egms_[idx];
-  std::vector<std::uint8_t> frame(rx_.begin(), rx_.begin() + static_cast<std::ptrdiff_t>(r.length));
+  // The answer outlives rx_ (end_exchange clears it); answer_ keeps its capacity.
+  answer_.assign(rx_.begin(), rx_.begin() + static_cast<std::ptrdiff_t>(r.length));
+  const std::span<const std::uint8_t> frame = answer_;
   bool retry = pending_->sends > 1;
   note_answer(idx);
   switch (r.kind) {

@@ -20,6 +20,12 @@ namespace floorgate::drivers::sas {
 
 std::vector<std::uint8_t> escape_frame(std::span<const std::uint8_t> frame) {
   std::vector<std::uint8_t> out;
+  escape_frame(frame, out);
+  return out;
+}
+
+void escape_frame(std::span<const std::uint8_t> frame, std::vector<std::uint8_t>& out) {
+  out.clear();
   out.reserve(frame.size() + 4);
   for (std::size_t i = 0; i < frame.size(); ++i) {
     if (i == 0) {
@@ -31,7 +37,6 @@ std::vector<std::uint8_t> escape_frame(std::span<const std::uint8_t> frame) {
       if (frame[i] == 0xFF) out.push_back(0xFF);
     }
   }
-  return out;
 }
 
 namespace {
@@ -55,18 +60,20 @@ class EscapedStream : public ByteStream {
   // A poll is a few bytes and the line is nearly always writable: with nothing queued the
   // frame is written at once (the socket is non-blocking) and `h` runs inline, which saves the
   // loop a completion handler per poll. Whatever does not go out at once is queued.
-  void async_write_frame(std::vector<std::uint8_t> frame, Handler h) override {
-    std::vector<std::uint8_t> bytes = escape_frame(frame);
+  void async_write_frame(std::span<const std::uint8_t> frame, Handler h) override {
+    escape_frame(frame, tx_);
+    std::size_t n = 0;
     if (queue_.empty()) {
       boost::system::error_code ec;
-      const std::size_t n = sock_.write_some(asio::buffer(bytes), ec);
-      if (!ec && n == bytes.size()) return h({});
+      n = sock_.write_some(asio::buffer(tx_), ec);
+      if (!ec && n == tx_.size()) return h({});
       if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
         return asio::post(ex_, [h = std::move(h), ec] { h(ec); });
       }
-      if (!ec) bytes.erase(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(n));
+      if (ec) n = 0;
     }
-    queue_.push_back({std::move(bytes), std::move(h)});
+    queue_.push_back({std::vector<std::uint8_t>(tx_.begin() + static_cast<std::ptrdiff_t>(n), tx_.end()),
+                      std::move(h)});
     if (queue_.size() == 1) do_write();
   }
 
@@ -102,6 +109,7 @@ class EscapedStream : public ByteStream {
   asio::any_io_executor ex_;
   Socket sock_;
   std::array<std::uint8_t, 1024> buf_{};
+  std::vector<std::uint8_t> tx_;  // the escaped frame being written at once (reused)
   std::deque<Item> queue_;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };

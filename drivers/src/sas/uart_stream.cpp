@@ -48,7 +48,7 @@ class UartStream final : public ByteStream {
 
   // Synchronous on the loop: the address byte must drain before parity flips (about 0.6 ms at
   // 19200 baud); the rest goes out in one write() so the frame keeps the 5 ms inter-byte rule.
-  void async_write_frame(std::vector<std::uint8_t> frame, Handler h) override {
+  void async_write_frame(std::span<const std::uint8_t> frame, Handler h) override {
     std::error_code ec;
     if (!port_) ec = std::make_error_code(std::errc::not_connected);
     if (!ec && !frame.empty()) ec = set_parity(true);

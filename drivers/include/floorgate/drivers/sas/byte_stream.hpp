@@ -26,9 +26,10 @@ class ByteStream {
   virtual void async_open(Handler h) = 0;
   // Delivers the next chunk of received bytes (PARMRK-encoded, see above).
   virtual void async_read(ReadHandler h) = 0;
-  // Sends one host transmission; frame[0] carries the wakeup bit. `h` may run inline (before
-  // this returns) when the bytes went out at once; errors are always posted.
-  virtual void async_write_frame(std::vector<std::uint8_t> frame, Handler h) = 0;
+  // Sends one host transmission; frame[0] carries the wakeup bit. The stream copies what it
+  // still needs before returning. `h` may run inline (before this returns) when the bytes went
+  // out at once; errors are always posted.
+  virtual void async_write_frame(std::span<const std::uint8_t> frame, Handler h) = 0;
   // Closes; outstanding handlers complete with operation_aborted. Never blocks.
   virtual void close() = 0;
 };
@@ -47,7 +48,9 @@ std::unique_ptr<ByteStream> make_uart_stream(boost::asio::any_io_executor ex, st
 // Names of the serial ports libserialport can see (for the technician page / probe).
 std::vector<std::string> list_serial_ports();
 
-// Escapes a host frame for an in-band link: FF 00 frame[0], then each 0xFF doubled.
+// Escapes a host frame for an in-band link: FF 00 frame[0], then each 0xFF doubled. The
+// second form writes into `out` (replacing its contents, keeping its capacity).
 std::vector<std::uint8_t> escape_frame(std::span<const std::uint8_t> frame);
+void escape_frame(std::span<const std::uint8_t> frame, std::vector<std::uint8_t>& out);
 
 }  // namespace floorgate::drivers::sas

@@ -28,7 +28,7 @@ class Engine {
  public:
   // Callbacks into the owner. All are invoked on the engine's thread.
   struct Io {
-    std::function<void(std::vector<std::uint8_t>)> write;       // transmit one host frame
+    std::function<void(std::span<const std::uint8_t>)> write;   // transmit one host frame
     std::function<void(Event, DurableHandler)> submit;           // EventSink::submit
     std::function<void(const EgmStatus&)> status_changed;        // link / identity change
     std::function<void()> rearm;                                 // next_deadline() changed
@@ -87,6 +87,8 @@ class Engine {
   // A general poll nobody answers (`80`, or to an unused address), then kFillerGuardMs quiet.
   void send_filler(std::int64_t now, std::uint8_t filler);
   std::int64_t pending_deadline() const;  // reply / inter-byte deadline of the exchange
+  // Makes pending_ the exchange of `frame` with machine `egm` (not yet sent).
+  void start_exchange(std::size_t egm, bool gp, std::span<const std::uint8_t> frame);
   void send_pending(bool retry);
   void end_exchange(std::int64_t next_due);
   void exchange_failed(bool timeout, bool crc);
@@ -143,6 +145,8 @@ class Engine {
   Io io_;
   std::vector<std::unique_ptr<EgmState>> egms_;
   std::unique_ptr<Pending> pending_;
+  std::unique_ptr<Pending> spare_pending_;  // the last exchange, reused by the next
+  std::vector<std::uint8_t> answer_;        // the answer being handled (handle_frame)
   std::vector<std::uint8_t> last_frame_;    // last frame put on the bus (implied-ACK rule)
   std::vector<std::uint8_t> rx_;            // data bytes of the reply being received
   bool rx_corrupt_ = false;                 // a byte of it arrived with a framing/parity error
