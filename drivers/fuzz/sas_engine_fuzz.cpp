@@ -1,8 +1,9 @@
 // libFuzzer target: the SAS engine (poll scheduler, implied ACKs, exceptions, long polls,
 // handpays, meters, RTE, ROM checks, reconciliation) against a bus the input drives. Two EGMs on
 // one bus, each a FakeEgm (tests/drivers) whose money the input moves: bills (47-4E, or 4F with
-// its LP 48 record), games, handpays and cash-out tickets (3D with its LP 4D record) queue their
-// exception and move the matching meter, as a real machine does. Slices of time are
+// its LP 48 record), games, handpays, cash-out tickets (3D with its LP 4D record), redeemed
+// tickets (68 with its LP 71 status) and AFT transfers in (69 with its LP 72 interrogation) queue
+// their exception and move the matching meter, as a real machine does. Slices of time are
 // answered by those machines or, where the input says, by a hostile bus instead: nothing, raw
 // bytes, one byte, or a well-formed frame (the poll's address and command, input data, a correct
 // CRC) so that the parsers behind the CRC are reached. Time, reply delays and store failures
@@ -14,7 +15,7 @@
 // (sanitizers). An input whose first byte is even is clean: only the machines answer, on time,
 // and every meter moves with its event; then the money must reconcile: no
 // reconciliation.mismatch, at least one settled window, every bill and game the machines handed
-// over reported once, and every handpay's and ticket's amount reported in cents.
+// over reported once, and every handpay's, ticket's and transfer's amount reported in cents.
 #include <boost/json.hpp>
 #include <algorithm>
 #include <cstddef>
@@ -62,6 +63,7 @@ struct Machine {
   std::uint64_t bills_cents = 0, games = 0, handpay_cents = 0, handpays = 0;
   std::uint64_t bill_count = 0;  // the bill meter LP 48 reports
   std::uint64_t ticket_count = 0, tickets_out_cents = 0;
+  std::uint64_t redeemed_count = 0, tickets_in_cents = 0, aft_count = 0, aft_in_cents = 0;
   static constexpr std::uint64_t kDenomCents = 5;  // FakeEgm's LP 1F answer
 
   explicit Machine(std::uint8_t addr) {
@@ -121,6 +123,46 @@ struct Machine {
     egm.queue.push_back(0x3D);
     add(0x0E, cents);  // tickets out, cashable (cents)
     tickets_out_cents += cents;
+  }
+  bool queued(std::uint8_t code) const {
+    return std::find(egm.queue.begin(), egm.queue.end(), code) != egm.queue.end();
+  }
+  // A ticket redeemed at the machine: exception 68 and its LP 71 status record; one at a time,
+  // like a cash-out ticket.
+  void ticket_in(std::uint32_t cents) {
+    if (queued(0x68) || !egm.redemptions.empty()) return;
+    ++redeemed_count;
+    Bytes r{0x10 /* length */, 0x00 /* cashable ticket redeemed */};
+    const auto amount = sas::encode_bcd(cents, 5);
+    r.insert(r.end(), amount.begin(), amount.end());
+    r.push_back(0x00);  // parsing code
+    const auto number = sas::encode_bcd(900'000'000 + redeemed_count, 9);
+    r.insert(r.end(), number.begin(), number.end());
+    egm.redemptions.push_back(r);
+    egm.queue.push_back(0x68);
+    add(0x0D, cents);  // tickets in, cashable (cents)
+    tickets_in_cents += cents;
+  }
+  // An AFT transfer from the host to the machine's credits: exception 69 and its LP 72
+  // interrogation record; one at a time.
+  void aft_in(std::uint32_t cents) {
+    if (queued(0x69) || !egm.aft_records.empty()) return;
+    ++aft_count;
+    Bytes r{0x00 /* buffer position */, 0x00 /* full transfer */, 0x00 /* receipt */,
+            0x00 /* in-house to EGM */};
+    const auto cash = sas::encode_bcd(cents, 5);
+    r.insert(r.end(), cash.begin(), cash.end());
+    r.insert(r.end(), 10, 0x00);  // restricted, nonrestricted
+    r.insert(r.end(), {0x00 /* flags */, egm.addr, 0x00, 0x00, 0x00 /* asset number */});
+    const std::string id = "T" + std::to_string(aft_count);
+    r.push_back(static_cast<std::uint8_t>(id.size()));
+    r.insert(r.end(), id.begin(), id.end());
+    r.insert(r.end(), {0x01, 0x15, 0x20, 0x26, 0x12, 0x00, 0x00});  // 01-15-2026 12:00:00
+    r.insert(r.begin(), static_cast<std::uint8_t>(r.size()));
+    egm.aft_records.push_back(r);
+    egm.queue.push_back(0x69);
+    add(0xA0, cents);  // AFT in, cashable (cents)
+    aft_in_cents += cents;
   }
   void game() {
     egm.queue.push_back(0x7E);
@@ -189,6 +231,7 @@ void check_events(const Harness& h, std::size_t& checked) {
 // carries the same event again: counted by its first submit only).
 struct Reported {
   std::uint64_t bills_cents = 0, games = 0, handpay_cents = 0, handpays = 0, tickets_cents = 0;
+  std::uint64_t tickets_in_cents = 0, aft_in_cents = 0;
 };
 Reported reported(const Harness& h, const std::string& egm) {
   Reported r;
@@ -209,6 +252,12 @@ Reported reported(const Harness& h, const std::string& egm) {
       ++r.games;
     } else if (e.type == "ticket.printed" && attrs.contains("amount_cents")) {
       r.tickets_cents += attrs.at("amount_cents").to_number<std::uint64_t>();
+    } else if (e.type == "ticket.redeemed" && attrs.contains("amount_cents") &&
+               attrs.contains("redeemed") && attrs.at("redeemed").as_bool()) {
+      r.tickets_in_cents += attrs.at("amount_cents").to_number<std::uint64_t>();
+    } else if (e.type == "aft.transfer_complete" && attrs.contains("amount_cents") &&
+               attrs.contains("direction") && attrs.at("direction").as_string() == "to_egm") {
+      r.aft_in_cents += attrs.at("amount_cents").to_number<std::uint64_t>();
     }
     // Counted for a finding's message, not checked: after the engine has read the queued
     // records ahead (LP 1B until zeros), each later 0x51 of this model reads zeros and is
@@ -227,7 +276,8 @@ std::string money_events(const Harness& h, const std::string& egm) {
   for (const auto& e : h.events) {
     if (e.egm != egm) continue;
     if (e.type.rfind("handpay", 0) == 0 || e.type.rfind("bill", 0) == 0 ||
-        e.type.rfind("ticket", 0) == 0 || e.type.rfind("meters.rec", 0) == 0 ||
+        e.type.rfind("ticket", 0) == 0 || e.type.rfind("aft", 0) == 0 ||
+        e.type.rfind("meters.rec", 0) == 0 ||
         e.type.rfind("reconciliation", 0) == 0) {
       s += "\n  " + std::to_string(e.ts_gw_ms) + " " + e.type + " " + e.attrs_json;
     }
@@ -275,6 +325,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       case 6:  // a cash-out ticket of 5 cents to $63.80
         m.ticket_out(static_cast<std::uint32_t>(in.byte()) * 25 + 5);
         break;
+      case 7: {  // a ticket redeemed (5 cents to $31.80) or an AFT transfer in ($1 to $128)
+        const std::uint8_t b = in.byte();
+        if (b & 0x80) m.aft_in(static_cast<std::uint32_t>(b & 0x7F) * 100 + 100);
+        else m.ticket_in(static_cast<std::uint32_t>(b) * 25 + 5);
+        break;
+      }
       default: break;
     }
     const bool hostile = !clean && (a & 3) == 0;
@@ -312,14 +368,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const Machine& x = *machines[i];
       const Reported r = reported(h, h.engine->status()[i].id);
       if (r.bills_cents != x.bills_cents || r.games != x.games ||
-          r.handpay_cents != x.handpay_cents || r.tickets_cents != x.tickets_out_cents) {
+          r.handpay_cents != x.handpay_cents || r.tickets_cents != x.tickets_out_cents ||
+          r.tickets_in_cents != x.tickets_in_cents || r.aft_in_cents != x.aft_in_cents) {
         fail("clean input, reported money differs:",
              "bills " + std::to_string(r.bills_cents) + "/" + std::to_string(x.bills_cents) +
                  " games " + std::to_string(r.games) + "/" + std::to_string(x.games) +
  " handpays " + std::to_string(r.handpay_cents) + "/" +
                  std::to_string(x.handpay_cents) + " (" + std::to_string(r.handpays) + "/" +
                  std::to_string(x.handpays) + ") tickets " + std::to_string(r.tickets_cents) +
-                 "/" + std::to_string(x.tickets_out_cents) + " on " + h.engine->status()[i].id +
+                 "/" + std::to_string(x.tickets_out_cents) + " redeemed " +
+                 std::to_string(r.tickets_in_cents) + "/" + std::to_string(x.tickets_in_cents) +
+                 " aft in " + std::to_string(r.aft_in_cents) + "/" +
+                 std::to_string(x.aft_in_cents) + " on " + h.engine->status()[i].id +
                  money_events(h, h.engine->status()[i].id));
       }
     }

@@ -1,8 +1,10 @@
 // The SAS engine fuzz target's properties (drivers/fuzz/sas_engine_fuzz.cpp) on generated inputs,
-// in every CI run: two fake machines whose bills, games, handpays and tickets move their meters
+// in every CI run: two fake machines whose bills, games, handpays, tickets (printed and
+// redeemed) and AFT transfers in move their meters
 // as they queue their exceptions, reply delays within the 20 ms a machine has, store failures
 // that clear. A clean input must reconcile (no reconciliation.mismatch, a settled window, every
-// bill and game reported once, every handpay's and ticket's amount reported); a mixed one, with
+// bill and game reported once, every handpay's, ticket's and transfer's amount reported); a
+// mixed one, with
 // slices of a hostile bus and meters moved without their events, must keep the engine polling
 // without a busy loop and its events strict JSON. A
 // broken property aborts with what broke (the fuzz target's message) after "input N" on stdout;
@@ -35,12 +37,14 @@ std::vector<std::uint8_t> generated_input(unsigned index, bool clean) {
     const unsigned store = pick(16);
     if (store == 0) t |= 0xC0;
     if (store == 1) t |= 0x80;
-    static constexpr std::uint8_t kActions[] = {0, 0, 1, 2, 3, 4, 5, 6};
+    static constexpr std::uint8_t kActions[] = {0, 1, 2, 3, 4, 5, 6, 7};
     const std::uint8_t action = kActions[pick(8)];
     const std::uint8_t answered_by = clean ? static_cast<std::uint8_t>(1 + pick(3)) : pick(4);
     in.push_back(t);
     in.push_back(static_cast<std::uint8_t>((pick(2) << 5) | (action << 2) | answered_by));
-    if (action == 1 || action == 3 || action == 4 || action == 6) in.push_back(pick(256));
+    if (action == 1 || action == 3 || action == 4 || action == 6 || action == 7) {
+      in.push_back(pick(256));
+    }
     if (action == 5) {
       in.push_back(pick(256));
       in.push_back(pick(256));

@@ -43,11 +43,15 @@ struct FakeEgm {
   std::vector<std::uint8_t> lacks;            // long polls this machine does not answer
   Bytes last_bill;                            // LP 48 body: country, denomination code, count
   std::deque<Bytes> tickets;                  // LP 4D records (31 bytes after addr 4D)
+  // Ticket redemptions: LP 71 status records (from the length byte on), answered to a status
+  // query; AFT transfers: LP 72 interrogation records (likewise). Both dequeued on the
+  // implied ACK of their answer.
+  std::deque<Bytes> redemptions, aft_records;
 
   // Implied-ACK state.
   Bytes last_poll, last_resp;
   int repeats = 0;
-  enum class Pend { none, exception, handpay, rom, ticket } pend = Pend::none;
+  enum class Pend { none, exception, handpay, rom, ticket, redemption, aft } pend = Pend::none;
 
   std::optional<Bytes> on_poll(const Bytes& f) {
     bool mine = (f[0] & 0x7F) == addr;
@@ -90,6 +94,10 @@ struct FakeEgm {
       handpays.pop_front();
     } else if (pend == Pend::ticket && !tickets.empty()) {
       tickets.pop_front();
+    } else if (pend == Pend::redemption && !redemptions.empty()) {
+      redemptions.pop_front();
+    } else if (pend == Pend::aft && !aft_records.empty()) {
+      aft_records.pop_front();
     }
     pend = Pend::none;
     last_poll.clear();
@@ -198,6 +206,19 @@ struct FakeEgm {
         } else {
           b.insert(b.end(), tickets.front().begin(), tickets.front().end());
           pend = Pend::ticket;
+        }
+        return crc(b);
+      }
+      case 0x71: case 0x72: {  // redemption status / AFT interrogation: the oldest record
+        auto& records = cmd == 0x71 ? redemptions : aft_records;
+        Bytes b{addr, cmd};
+        if (records.empty()) {
+          // No information: LP 71 status FF; LP 72 position 0, status FF.
+          if (cmd == 0x71) b.insert(b.end(), {0x01, 0xFF});
+          else b.insert(b.end(), {0x02, 0x00, 0xFF});
+        } else {
+          b.insert(b.end(), records.front().begin(), records.front().end());
+          pend = cmd == 0x71 ? Pend::redemption : Pend::aft;
         }
         return crc(b);
       }
