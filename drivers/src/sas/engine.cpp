@@ -380,7 +380,7 @@ void Engine::pump() {
   }
   rr_ = *best;
   e.lp_last = !gp;
-  const std::vector<std::uint8_t>& sent = pending_->frame;  // `frame` may be gone with the work
+  const std::vector<std::uint8_t>& sent = pending_->frame;  // `frame` pointed into the moved work
   if (!gp && sent.size() > 1 && sent[1] == 0x21) {
     e.rom_sent_at = now;
     e.st.rom_check_running = true;
@@ -404,8 +404,8 @@ void Engine::send_filler(std::int64_t now, std::uint8_t filler) {
 }
 
 void Engine::start_exchange(std::size_t egm, bool gp, std::span<const std::uint8_t> frame) {
-  // The exchange object and its frame buffer are reused from poll to poll: a poll allocates
-  // nothing (docs/performance.md, "Where an idle poll's CPU goes").
+  // The exchange record and its frame buffer are reused from poll to poll: starting an
+  // exchange allocates nothing (docs/performance.md, "Six allocations and most clock reads").
   std::unique_ptr<Pending> p = spare_pending_ ? std::move(spare_pending_) : std::make_unique<Pending>();
   std::vector<std::uint8_t> buf = std::move(p->frame);
   *p = Pending{};
