@@ -80,11 +80,6 @@ std::int64_t thread_cpu_us() {
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
 }
-std::int64_t wall_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 // A handler above this much CPU is logged as a warning (each new maximum only): it delays
 // every SAS poll. A new maximum above kNoteUs is logged at info level with its site, so the
 // daemon's log says what the longest handler was.
@@ -93,36 +88,28 @@ constexpr std::int64_t kNoteUs = 2'000;
 }  // namespace
 
 void LoopMeter::run(boost::asio::io_context& io) {
-  // The CPU and wall clocks at the last read of the CPU clock (see the class comment).
-  std::int64_t cpu_at = thread_cpu_us();
-  std::int64_t wall_at = wall_us();
+  std::int64_t before = thread_cpu_us();
   std::int64_t max = max_us_.load(std::memory_order_relaxed);
   std::uint64_t count = 0;
   core::LoopSite::clear();
   while (io.run_one()) {
-    const std::int64_t wall = wall_us();
-    // Otherwise the handlers since the last read used at most kCpuReadAfterUs in all.
-    if (wall - wall_at > kCpuReadAfterUs) {
-      const std::int64_t cpu = thread_cpu_us();
-      const std::int64_t used = cpu - cpu_at;
-      cpu_at = cpu;
-      wall_at = wall;
-      if (used > max) {
-        max = used;
-        const char* site = core::LoopSite::current();
-        max_site_.store(site, std::memory_order_relaxed);
-        max_us_.store(max, std::memory_order_relaxed);
-        if (max >= kStallLogUs) {
-          spdlog::warn("event loop: one handler ({}) used {} ms of CPU (a new maximum; SAS polls "
-                       "wait while it runs)", site ? site : "unnamed", max / 1000);
-        } else if (max >= kNoteUs) {
-          spdlog::info("event loop: longest handler so far {:.2f} ms of CPU ({})", max / 1000.0,
-                       site ? site : "unnamed");
-        }
+    const std::int64_t after = thread_cpu_us();
+    if (after - before > max) {
+      max = after - before;
+      const char* site = core::LoopSite::current();
+      max_site_.store(site, std::memory_order_relaxed);
+      max_us_.store(max, std::memory_order_relaxed);
+      if (max >= kStallLogUs) {
+        spdlog::warn("event loop: one handler ({}) used {} ms of CPU (a new maximum; SAS polls "
+                     "wait while it runs)", site ? site : "unnamed", max / 1000);
+      } else if (max >= kNoteUs) {
+        spdlog::info("event loop: longest handler so far {:.2f} ms of CPU ({})", max / 1000.0,
+                     site ? site : "unnamed");
       }
     }
     core::LoopSite::clear();
     if (++count % 64 == 0) handlers_.store(count, std::memory_order_relaxed);
+    before = after;
   }
   handlers_.store(count, std::memory_order_relaxed);
 }

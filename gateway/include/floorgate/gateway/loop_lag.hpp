@@ -49,28 +49,16 @@ class LoopLagProbe {
 };
 
 // The longest single handler on the loop, measured as the loop thread's CPU time
-// (CLOCK_THREAD_CPUTIME_ID), so scheduling noise and idle waits do not count: the figure that
-// proves no request stalls the SAS poll clock (/metrics floorgate_loop_handler_cpu_max_seconds,
-// benchmark daemon.loop_stall_max_ms). Handlers name themselves for its report with
-// core::LoopSite.
-//
-// The thread's CPU clock is a system call (about 0.6 µs here, several per SAS poll when read
-// around every handler: 3 µs of a 24 µs poll, docs/performance.md). The wall clock is not (vDSO).
-// So the wall clock is read after every handler and the CPU clock only once more than
-// kCpuReadAfterUs of wall time has passed since its last read. A handler that used more CPU
-// than that took at least as long in wall time, so the CPU clock is always read right after
-// it; what it reports is the CPU used since the previous read: that handler's, plus at most
-// kCpuReadAfterUs of the handlers before it (their wall time in all was at most that). The
-// figure is therefore never below the longest handler's CPU time and at most kCpuReadAfterUs
-// above it; its site is that handler's (the last one before the read).
+// (CLOCK_THREAD_CPUTIME_ID) around each handler, so scheduling noise and idle waits do not
+// count: the figure that proves no request stalls the SAS poll clock (/metrics
+// floorgate_loop_handler_cpu_max_seconds, benchmark daemon.loop_stall_max_ms). Costs one
+// clock read per handler. Handlers name themselves for its report with core::LoopSite.
 class LoopMeter {
  public:
   // Runs io like io.run(): until it is stopped or out of work, one handler at a time.
   // Thread: the loop thread.
   void run(boost::asio::io_context& io);
-  static constexpr std::int64_t kCpuReadAfterUs = 1'000;
-  // Largest CPU time one handler used since start (within kCpuReadAfterUs above), microseconds.
-  // Any thread.
+  // Largest CPU time one handler used since start, microseconds. Any thread.
   std::int64_t max_handler_cpu_us() const { return max_us_.load(std::memory_order_relaxed); }
   // Handlers run since start. Any thread.
   std::uint64_t handlers() const { return handlers_.load(std::memory_order_relaxed); }
