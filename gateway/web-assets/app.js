@@ -237,8 +237,13 @@ function eventTable(rows, liveEgm) {
 
 const views = {};
 
+// Each navigation has a number; a view that awaited the server renders only if no navigation
+// came meanwhile (a slow answer for the floor must not replace the EGM page clicked since).
+function stale(seq) { return seq !== Fg.routeSeq; }
+
 function route() {
   if (!Fg.session) return;
+  Fg.routeSeq = (Fg.routeSeq || 0) + 1;
   const hash = location.hash.replace(/^#\/?/, '') || 'floor';
   const [view, ...rest] = hash.split('/');
   Fg.view = views[view] ? view : 'floor';
@@ -257,7 +262,9 @@ function setView(...children) {
 }
 
 views.dashboard = async () => {
+  const seq = Fg.routeSeq;
   const [r, hist] = await Promise.all([api('GET', '/api/dashboard'), api('GET', '/api/history')]);
+  if (stale(seq)) return;
   Fg.dashboard = r.data;
   Fg.history = hist.ok ? hist.data : null;
   Fg.historyAt = Date.now();
@@ -367,7 +374,9 @@ function renderDashboard() {
 // The floor view (the landing page): machines grouped by bank, one tile each with what a floor
 // crew acts on. Every state is written in words (and an icon); colour only repeats it.
 views.floor = async () => {
+  const seq = Fg.routeSeq;
   const r = await api('GET', '/api/egms');
+  if (stale(seq)) return;
   Fg.egms = (r.data && r.data.egms) || [];
   renderFloor();
 };
@@ -425,7 +434,9 @@ function renderFloor() {
 
 views.egms = async () => {
   if (Fg.routeArg) return renderEgmDetail(Fg.routeArg);
+  const seq = Fg.routeSeq;
   const r = await api('GET', '/api/egms');
+  if (stale(seq)) return;
   Fg.egms = (r.data && r.data.egms) || [];
   setView(h('h1', {}, 'EGMs'), h('div.table-wrap', { id: 'egm-table' }));
   renderEgmTable();
@@ -455,7 +466,9 @@ function kvList(obj) {
 }
 
 async function renderEgmDetail(id) {
+  const seq = Fg.routeSeq;
   const r = await api('GET', `/api/egms/${encodeURIComponent(id)}`);
+  if (stale(seq)) return;
   if (r.status === 404) return setView(h('h1', {}, 'EGM not found'), h('p', {}, `No EGM "${id}" is configured.`));
   const e = r.data;
   const summary = Object.fromEntries(Object.entries(e).filter(([k, v]) => !['identity', 'meters', 'recent_events', 'counters'].includes(k) && (v === null || typeof v !== 'object')));
@@ -494,7 +507,9 @@ views.events = async () => {
 };
 
 views.audit = async () => {
+  const seq = Fg.routeSeq;
   const r = await api('GET', '/api/audit');
+  if (stale(seq)) return;
   const rows = (r.data && r.data.audit) || [];
   setView(h('h1', {}, 'Configuration audit'), rows.length ? h('div.table-wrap', {}, h('table', { id: 'audit' },
     h('thead', {}, h('tr', {}, ['Time', 'Who', 'What', 'Details'].map((t) => h('th', {}, t)))),
