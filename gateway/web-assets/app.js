@@ -129,7 +129,14 @@ function connectLive() {
   };
   const parse = (e) => { try { return JSON.parse(e.data); } catch (x) { return null; } };
   src.addEventListener('dashboard', (e) => { Fg.dashboard = parse(e); if (Fg.view === 'dashboard') renderDashboard(); });
-  src.addEventListener('egms', (e) => { const d = parse(e); if (d) { Fg.egms = d.egms || []; if (Fg.view === 'egms') renderEgmTable(); if (Fg.view === 'floor') renderFloor(); } });
+  src.addEventListener('egms', (e) => {
+    const d = parse(e);
+    if (!d) return;
+    Fg.egms = d.egms || [];
+    Fg.egmsPushes = (Fg.egmsPushes || 0) + 1;  // how many arrived (the browser test waits on it)
+    if (Fg.view === 'egms') renderEgmTable();
+    if (Fg.view === 'floor') renderFloor();
+  });
   src.addEventListener('event', (e) => { const d = parse(e); if (d) onLiveEvent(d.event || d); });
   src.addEventListener('config', (e) => { const d = parse(e); if (d && d.message) toast(d.message); });
 }
@@ -427,9 +434,35 @@ function renderFloor() {
           h('ul.tile-state', {}, states.map(([, words]) => h('li', {}, words))),
           h('div.muted', {}, c.last_event_type ? `${c.last_event_type} · ${fmtAgo(c.last_event_ms)}` : 'no event yet'));
       }))));
-  setView(h('h1', {}, 'Floor'),
+  const fresh = [h('h1', {}, 'Floor'),
     h('p', { id: 'floor-summary' }, summary.length ? summary.join(' · ') : `All ${Fg.egms.length} machines OK`),
-    ...(Fg.egms.length ? sections : [h('p.muted', {}, 'No EGMs configured.')]));
+    ...(Fg.egms.length ? sections : [h('p.muted', {}, 'No EGMs configured.')])];
+  if (!patchFloor(fresh)) setView(...fresh);
+}
+
+// The floor is pushed again every few seconds. Replacing its tiles would lose a tap that spans
+// a push (the press on the old tile, the release on the new one: no click). With the same
+// banks and machines on screen, each tile element stays and only its state and words change.
+function patchFloor(fresh) {
+  const view = document.getElementById('view');
+  const summary = document.getElementById('floor-summary');
+  if (!summary || !view.contains(summary)) return false;
+  const ids = (root, sel, key) => [...root.querySelectorAll(sel)].map((el) => el.dataset[key]).join('\n');
+  const wrap = h('div', {}, ...fresh);
+  if (ids(view, 'a.tile', 'egm') !== ids(wrap, 'a.tile', 'egm') ||
+      ids(view, 'section.bank', 'bank') !== ids(wrap, 'section.bank', 'bank')) return false;
+  summary.textContent = wrap.querySelector('#floor-summary').textContent;
+  const oldHeads = view.querySelectorAll('section.bank > h2');
+  wrap.querySelectorAll('section.bank > h2').forEach((n, i) => { oldHeads[i].textContent = n.textContent; });
+  const oldTiles = view.querySelectorAll('a.tile');
+  wrap.querySelectorAll('a.tile').forEach((n, i) => {
+    const t = oldTiles[i];
+    t.className = n.className;
+    t.setAttribute('href', n.getAttribute('href'));
+    t.dataset.state = n.dataset.state;
+    t.replaceChildren(...n.childNodes);
+  });
+  return true;
 }
 
 views.egms = async () => {

@@ -177,7 +177,14 @@ try {
       if (size.width === 1024) await shot('web-floor.png', true);
     }
     await page.setViewportSize({ width: 1366, height: 900 });
-    await page.click(`a.tile[data-egm="${doorEgm}"]`);
+    // A push redraws the floor's words, not its tiles: a tap that spans a push (pressed on one
+    // tile element, released on its replacement) would be no click at all.
+    const tile = `a.tile[data-egm="${doorEgm}"]`;
+    const pushes = await page.evaluate((sel) => { window.__tile = document.querySelector(sel); return Fg.egmsPushes || 0; }, tile);
+    await page.waitForFunction((n) => (Fg.egmsPushes || 0) >= n + 2, pushes);
+    assert.equal(await page.evaluate((sel) => window.__tile.isConnected && window.__tile === document.querySelector(sel), tile), true,
+      'a push replaced the tile element');
+    await page.click(tile);
     await page.waitForSelector('h1:has-text("EGM")');
   });
 
