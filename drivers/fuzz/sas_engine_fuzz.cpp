@@ -65,6 +65,8 @@ struct Machine {
   std::uint64_t ticket_count = 0, tickets_out_cents = 0;
   std::uint64_t redeemed_count = 0, tickets_in_cents = 0, aft_count = 0, aft_in_cents = 0;
   static constexpr std::uint64_t kDenomCents = 5;  // FakeEgm's LP 1F answer
+  // The time a record carries: 01-15-2026 12:00:00 (MMDDYYYY HHMMSS, BCD).
+  static constexpr std::uint8_t kRecordTime[] = {0x01, 0x15, 0x20, 0x26, 0x12, 0x00, 0x00};
 
   explicit Machine(std::uint8_t addr) {
     egm.addr = addr;
@@ -72,6 +74,9 @@ struct Machine {
                            0xA2, 0xA4, 0xB8, 0xBA, 0xBC}) {
       egm.meters[c] = 1000u * c + 7;
     }
+  }
+  bool queued(std::uint8_t code) const {
+    return std::find(egm.queue.begin(), egm.queue.end(), code) != egm.queue.end();
   }
   // A meter moves as the machine counts; it rolls over at its width (meter_size_2f digits).
   void add(std::uint8_t code, std::uint64_t n) {
@@ -91,9 +96,7 @@ struct Machine {
   void bill_with_record(std::uint8_t which) {
     static constexpr std::uint8_t kCodes[] = {0x00, 0x02, 0x03, 0x04, 0x06, 0x07};  // LP 48 codes
     static constexpr std::uint64_t kDollars[] = {1, 5, 10, 20, 50, 100};
-    if (std::find(egm.queue.begin(), egm.queue.end(), 0x4F) != egm.queue.end()) {
-      return bill(which);
-    }
+    if (queued(0x4F)) return bill(which);
     ++bill_count;
     const auto count = sas::encode_bcd(bill_count, 4);
     egm.last_bill = {0x37 /* USD */, sas::encode_bcd(kCodes[which % 6], 1)[0]};
@@ -105,13 +108,10 @@ struct Machine {
   // A cash-out ticket: exception 3D, its LP 4D record; one at a time (3D is a priority
   // exception, a flag: a second ticket before the host read the first is not modelled).
   void ticket_out(std::uint32_t cents) {
-    if (std::find(egm.queue.begin(), egm.queue.end(), 0x3D) != egm.queue.end() ||
-        !egm.tickets.empty()) {
-      return;
-    }
+    if (queued(0x3D) || !egm.tickets.empty()) return;
     ++ticket_count;
-    Bytes r{0x00 /* cashable ticket */, 0x00 /* buffer index */,
-            0x01, 0x15, 0x20, 0x26, 0x12, 0x00, 0x00 /* 01-15-2026 12:00:00 */};
+    Bytes r{0x00 /* cashable ticket */, 0x00 /* buffer index */};
+    r.insert(r.end(), std::begin(kRecordTime), std::end(kRecordTime));
     const auto number = sas::encode_bcd(ticket_count, 8);
     r.insert(r.end(), number.begin(), number.end());
     const auto amount = sas::encode_bcd(cents, 5);
@@ -123,9 +123,6 @@ struct Machine {
     egm.queue.push_back(0x3D);
     add(0x0E, cents);  // tickets out, cashable (cents)
     tickets_out_cents += cents;
-  }
-  bool queued(std::uint8_t code) const {
-    return std::find(egm.queue.begin(), egm.queue.end(), code) != egm.queue.end();
   }
   // A ticket redeemed at the machine: exception 68 and its LP 71 status record; one at a time,
   // like a cash-out ticket.
@@ -157,7 +154,7 @@ struct Machine {
     const std::string id = "T" + std::to_string(aft_count);
     r.push_back(static_cast<std::uint8_t>(id.size()));
     r.insert(r.end(), id.begin(), id.end());
-    r.insert(r.end(), {0x01, 0x15, 0x20, 0x26, 0x12, 0x00, 0x00});  // 01-15-2026 12:00:00
+    r.insert(r.end(), std::begin(kRecordTime), std::end(kRecordTime));
     r.insert(r.begin(), static_cast<std::uint8_t>(r.size()));
     egm.aft_records.push_back(r);
     egm.queue.push_back(0x69);
