@@ -246,7 +246,12 @@ const views = {};
 
 // Each navigation has a number; a view that awaited the server renders only if no navigation
 // came meanwhile (a slow answer for the floor must not replace the EGM page clicked since).
-function stale(seq) { return seq !== Fg.routeSeq; }
+// Fg.staleAnswers counts the answers dropped so (the browser test waits on it).
+function stale(seq) {
+  if (seq === Fg.routeSeq) return false;
+  Fg.staleAnswers = (Fg.staleAnswers || 0) + 1;
+  return true;
+}
 
 function route() {
   if (!Fg.session) return;

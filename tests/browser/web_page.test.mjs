@@ -211,6 +211,30 @@ try {
     }
   });
 
+  await step('a slow answer does not draw over the page clicked since', async () => {
+    // The floor's /api/egms is held until the technician has opened an EGM page; then it
+    // arrives, is dropped as stale (the counter moves), and the EGM page stays.
+    let release = null;
+    const held = new Promise((resolve) => { release = resolve; });
+    let holding = null;
+    const arrived = new Promise((resolve) => { holding = resolve; });
+    await page.route('**/api/egms', async (r) => { holding(); await held; await r.continue(); });
+    try {
+      const dropped = await page.evaluate(() => Fg.staleAnswers || 0);
+      await page.click('nav a[data-view="floor"]');
+      await arrived;
+      await page.evaluate((id) => { location.hash = `#/egms/${encodeURIComponent(id)}`; }, doorEgm);
+      await page.waitForSelector(`h1:has-text("EGM ${doorEgm}")`);
+      release();
+      await page.waitForFunction((n) => (Fg.staleAnswers || 0) > n, dropped);
+      assert.match(await page.textContent('#view h1'), new RegExp(`EGM ${doorEgm}`));
+      assert.equal((await page.$$('a.tile[data-egm]')).length, 0, 'the floor was drawn over the EGM page');
+    } finally {
+      release();
+      await page.unroute('**/api/egms');
+    }
+  });
+
   // The forms come from the configuration's JSON Schema: selects for choices, number fields
   // with their range, list editors; Apply shows the YAML diff before anything changes.
   const egmCount = () => page.$$eval('details[data-item^="buses[0].egms["]', (els) => els.length);
