@@ -2,8 +2,9 @@
 // handpays, meters, RTE, ROM checks, reconciliation) against a bus the input drives. Two EGMs on
 // one bus, each a FakeEgm (tests/drivers) whose money the input moves: bills (47-4E, or 4F with
 // its LP 48 record), games, handpays, cash-out tickets (3D with its LP 4D record), redeemed
-// tickets (68 with its LP 71 status) and AFT transfers in (69 with its LP 72 interrogation) queue
-// their exception and move the matching meter, as a real machine does. Slices of time are
+// tickets (68 with its LP 71 status) and AFT transfers in and out (69 with its LP 72
+// interrogation) queue their exception and move the matching meter, as a real machine does;
+// progressive wins (54 with its LP 84 amount) are reported, not reconciled. Slices of time are
 // answered by those machines or, where the input says, by a hostile bus instead: nothing, raw
 // bytes, one byte, or a well-formed frame (the poll's address and command, input data, a correct
 // CRC) so that the parsers behind the CRC are reached. Time, reply delays and store failures
@@ -15,7 +16,9 @@
 // (sanitizers). An input whose first byte is even is clean: only the machines answer, on time,
 // and every meter moves with its event; then the money must reconcile: no
 // reconciliation.mismatch, at least one settled window, every bill and game the machines handed
-// over reported once, and every handpay's, ticket's and transfer's amount reported in cents.
+// over reported once, every handpay's, ticket's, transfer's and progressive win's amount
+// reported in cents, and every cent and game of the reconciled categories compared with the
+// meters in a settled window (the windows' event sums add up to what the machines handed over).
 #include <boost/json.hpp>
 #include <algorithm>
 #include <cstddef>
@@ -23,6 +26,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "floorgate/core/limits.hpp"
+#include "floorgate/drivers/reconcile.hpp"
 #include "sas_fake_egm.hpp"  // tests/drivers: the engine harness with a manual clock
 
 namespace sas = floorgate::drivers::sas;
@@ -46,6 +51,9 @@ struct Input {
 sas::BusConfig fuzz_bus() {
   sas::BusConfig c = sas::testing::bus_with({1, 2});
   for (auto& e : c.egms) {
+    // The full accounting set, so that every money category is reconciled.
+    e.meter_codes.assign(floorgate::core::limits::kSasDefaultMeterCodes.begin(),
+                         floorgate::core::limits::kSasDefaultMeterCodes.end());
     e.poll_period = std::chrono::milliseconds(40);
     e.meter_period = std::chrono::seconds(2);
     e.clock_period = std::chrono::seconds(3);
@@ -64,6 +72,7 @@ struct Machine {
   std::uint64_t bill_count = 0;  // the bill meter LP 48 reports
   std::uint64_t ticket_count = 0, tickets_out_cents = 0;
   std::uint64_t redeemed_count = 0, tickets_in_cents = 0, aft_count = 0, aft_in_cents = 0;
+  std::uint64_t aft_out_cents = 0, progressive_cents = 0;
   static constexpr std::uint64_t kDenomCents = 5;  // FakeEgm's LP 1F answer
   // The time a record carries: 01-15-2026 12:00:00 (MMDDYYYY HHMMSS, BCD).
   static constexpr std::uint8_t kRecordTime[] = {0x01, 0x15, 0x20, 0x26, 0x12, 0x00, 0x00};
@@ -140,13 +149,14 @@ struct Machine {
     add(0x0D, cents);  // tickets in, cashable (cents)
     tickets_in_cents += cents;
   }
-  // An AFT transfer from the host to the machine's credits: exception 69 and its LP 72
-  // interrogation record; one at a time.
-  void aft_in(std::uint32_t cents) {
+  // An AFT transfer between the host and the machine's credits, either way: exception 69 and
+  // its LP 72 interrogation record; one at a time.
+  void aft(std::uint32_t cents, bool to_host) {
     if (queued(0x69) || !egm.aft_records.empty()) return;
     ++aft_count;
     Bytes r{0x00 /* buffer position */, 0x00 /* full transfer */, 0x00 /* receipt */,
-            0x00 /* in-house to EGM */};
+            static_cast<std::uint8_t>(to_host ? 0x80 /* in-house to host */
+                                              : 0x00 /* in-house to EGM */)};
     const auto cash = sas::encode_bcd(cents, 5);
     r.insert(r.end(), cash.begin(), cash.end());
     r.insert(r.end(), 10, 0x00);  // restricted, nonrestricted
@@ -158,8 +168,20 @@ struct Machine {
     r.insert(r.begin(), static_cast<std::uint8_t>(r.size()));
     egm.aft_records.push_back(r);
     egm.queue.push_back(0x69);
-    add(0xA0, cents);  // AFT in, cashable (cents)
-    aft_in_cents += cents;
+    add(to_host ? 0xB8 : 0xA0, cents);  // AFT out / in, cashable (cents)
+    (to_host ? aft_out_cents : aft_in_cents) += cents;
+  }
+  // A progressive win: exception 54 and its LP 84 amount; one at a time. No meter moves here
+  // (the engine reports it, it does not reconcile it: the win is paid as a handpay or to the
+  // credit meter, which the machine counts there).
+  void progressive_win(std::uint8_t level, std::uint32_t cents) {
+    if (queued(0x54) || !egm.progressive_wins.empty()) return;
+    Bytes r{0x01 /* group */, level};
+    const auto amount = sas::encode_bcd(cents, 5);
+    r.insert(r.end(), amount.begin(), amount.end());
+    egm.progressive_wins.push_back(r);
+    egm.queue.push_back(0x54);
+    progressive_cents += cents;
   }
   void game() {
     egm.queue.push_back(0x7E);
@@ -228,7 +250,11 @@ void check_events(const Harness& h, std::size_t& checked) {
 // carries the same event again: counted by its first submit only).
 struct Reported {
   std::uint64_t bills_cents = 0, games = 0, handpay_cents = 0, handpays = 0, tickets_cents = 0;
-  std::uint64_t tickets_in_cents = 0, aft_in_cents = 0;
+  std::uint64_t tickets_in_cents = 0, aft_in_cents = 0, aft_out_cents = 0, progressive_cents = 0;
+  // Per reconciliation category (ReconCategory order): what the settled windows compared with
+  // the meters, summed, and whether a window could not judge it (an amount unknown).
+  std::uint64_t reconciled[floorgate::drivers::kReconCategories] = {};
+  bool unjudged[floorgate::drivers::kReconCategories] = {};
 };
 Reported reported(const Harness& h, const std::string& egm) {
   Reported r;
@@ -253,12 +279,27 @@ Reported reported(const Harness& h, const std::string& egm) {
                attrs.contains("redeemed") && attrs.at("redeemed").as_bool()) {
       r.tickets_in_cents += attrs.at("amount_cents").to_number<std::uint64_t>();
     } else if (e.type == "aft.transfer_complete" && attrs.contains("amount_cents") &&
-               attrs.contains("direction") && attrs.at("direction").as_string() == "to_egm") {
-      r.aft_in_cents += attrs.at("amount_cents").to_number<std::uint64_t>();
+               attrs.contains("direction")) {
+      const auto& direction = attrs.at("direction").as_string();
+      const auto cents = attrs.at("amount_cents").to_number<std::uint64_t>();
+      if (direction == "to_egm") r.aft_in_cents += cents;
+      if (direction == "to_host") r.aft_out_cents += cents;
+    } else if (e.type == "progressive.win" && attrs.contains("amount_cents")) {
+      r.progressive_cents += attrs.at("amount_cents").to_number<std::uint64_t>();
     }
     // Counted for a finding's message, not checked: after the engine has read the queued
     // records ahead (LP 1B until zeros), each later 0x51 of this model reads zeros and is
     // reported once more, amount unknown (docs/development.md, "noticed").
+    if (e.type == "meters.reconciled") {
+      const auto& cats = attrs.at("categories").as_object();
+      for (std::size_t c = 0; c < floorgate::drivers::kReconCategories; ++c) {
+        const auto name = floorgate::drivers::to_string(static_cast<floorgate::drivers::ReconCategory>(c));
+        const auto* line = cats.if_contains(boost::json::string_view(name.data(), name.size()));
+        if (!line) continue;
+        r.reconciled[c] += line->at("event_sum").to_number<std::uint64_t>();
+        if (line->as_object().contains("amount_unknown")) r.unjudged[c] = true;
+      }
+    }
     if (e.type == "handpay.pending") ++r.handpays;
     if (e.type == "handpay.pending" && attrs.contains("amount_cents")) {
       r.handpay_cents += attrs.at("amount_cents").to_number<std::uint64_t>();
@@ -274,6 +315,7 @@ std::string money_events(const Harness& h, const std::string& egm) {
     if (e.egm != egm) continue;
     if (e.type.rfind("handpay", 0) == 0 || e.type.rfind("bill", 0) == 0 ||
         e.type.rfind("ticket", 0) == 0 || e.type.rfind("aft", 0) == 0 ||
+        e.type.rfind("progressive", 0) == 0 ||
         e.type.rfind("meters.rec", 0) == 0 ||
         e.type.rfind("reconciliation", 0) == 0) {
       s += "\n  " + std::to_string(e.ts_gw_ms) + " " + e.type + " " + e.attrs_json;
@@ -291,6 +333,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   Machine* machines[] = {&m1, &m2};
   Harness h(fuzz_bus(), {&m1.egm, &m2.egm});
   h.engine->start();
+  // Clean: the link-up meter snapshot settles before any money moves (the reconciliation's
+  // baseline), so every cent after it falls in a window the meters judge.
+  if (clean) h.run_for(3'000);
   std::size_t answered = 0, checked = 0;
   // At most a few thousand steps: each input byte is used once, and every step uses one.
   for (int step = 0; step < 4096 && !in.empty(); ++step) {
@@ -319,12 +364,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (!clean) m.add(code, n << shift);
         break;
       }
-      case 6:  // a cash-out ticket of 5 cents to $63.80
-        m.ticket_out(static_cast<std::uint32_t>(in.byte()) * 25 + 5);
-        break;
-      case 7: {  // a ticket redeemed (5 cents to $31.80) or an AFT transfer in ($1 to $128)
+      case 6: {  // a cash-out ticket (5 cents to $31.80) or a progressive win ($10 to $327.50)
         const std::uint8_t b = in.byte();
-        if (b & 0x80) m.aft_in(static_cast<std::uint32_t>(b & 0x7F) * 100 + 100);
+        if (b & 0x80) {
+          m.progressive_win(static_cast<std::uint8_t>(1 + (b >> 5 & 3)),
+                            static_cast<std::uint32_t>(b & 0x7F) * 250 + 1000);
+        } else {
+          m.ticket_out(static_cast<std::uint32_t>(b) * 25 + 5);
+        }
+        break;
+      }
+      case 7: {  // a ticket redeemed (5 cents to $31.80) or an AFT transfer ($1 to $64), in or out
+        const std::uint8_t b = in.byte();
+        if (b & 0x80) m.aft(static_cast<std::uint32_t>(b & 0x3F) * 100 + 100, (b & 0x40) != 0);
         else m.ticket_in(static_cast<std::uint32_t>(b) * 25 + 5);
         break;
       }
@@ -366,7 +418,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const Reported r = reported(h, h.engine->status()[i].id);
       if (r.bills_cents != x.bills_cents || r.games != x.games ||
           r.handpay_cents != x.handpay_cents || r.tickets_cents != x.tickets_out_cents ||
-          r.tickets_in_cents != x.tickets_in_cents || r.aft_in_cents != x.aft_in_cents) {
+          r.tickets_in_cents != x.tickets_in_cents || r.aft_in_cents != x.aft_in_cents ||
+          r.aft_out_cents != x.aft_out_cents || r.progressive_cents != x.progressive_cents) {
         fail("clean input, reported money differs:",
              "bills " + std::to_string(r.bills_cents) + "/" + std::to_string(x.bills_cents) +
                  " games " + std::to_string(r.games) + "/" + std::to_string(x.games) +
@@ -376,8 +429,32 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                  "/" + std::to_string(x.tickets_out_cents) + " redeemed " +
                  std::to_string(r.tickets_in_cents) + "/" + std::to_string(x.tickets_in_cents) +
                  " aft in " + std::to_string(r.aft_in_cents) + "/" +
-                 std::to_string(x.aft_in_cents) + " on " + h.engine->status()[i].id +
+                 std::to_string(x.aft_in_cents) + " aft out " + std::to_string(r.aft_out_cents) +
+                 "/" + std::to_string(x.aft_out_cents) + " progressive " +
+                 std::to_string(r.progressive_cents) + "/" + std::to_string(x.progressive_cents) +
+                 " on " + h.engine->status()[i].id +
                  money_events(h, h.engine->status()[i].id));
+      }
+      // Every cent and game the machine handed over was compared with its meters in a settled
+      // window. Only handpays may go unjudged: this model queues a 0x51 per handpay, so one
+      // read ahead is reported again, amount unknown, for its own 0x51 (docs/development.md).
+      using floorgate::drivers::ReconCategory;
+      const std::pair<ReconCategory, std::uint64_t> handed[] = {
+          {ReconCategory::bills_in, x.bills_cents},
+          {ReconCategory::tickets_in, x.tickets_in_cents},
+          {ReconCategory::tickets_out, x.tickets_out_cents},
+          {ReconCategory::aft_in, x.aft_in_cents},
+          {ReconCategory::aft_out, x.aft_out_cents},
+          {ReconCategory::handpaid, x.handpay_cents},
+          {ReconCategory::games, x.games}};
+      for (const auto& [category, total] : handed) {
+        const auto c = static_cast<std::size_t>(category);
+        if (r.reconciled[c] == total) continue;
+        if (r.unjudged[c] && category == ReconCategory::handpaid) continue;
+        fail("clean input, not all money reconciled:",
+             std::string(floorgate::drivers::to_string(category)) + " " +
+                 std::to_string(r.reconciled[c]) + " of " + std::to_string(total) + " on " +
+                 h.engine->status()[i].id + money_events(h, h.engine->status()[i].id));
       }
     }
   }

@@ -47,11 +47,14 @@ struct FakeEgm {
   // query; AFT transfers: LP 72 interrogation records (likewise). Both dequeued on the
   // implied ACK of their answer.
   std::deque<Bytes> redemptions, aft_records;
+  // Progressive wins: LP 84 bodies (group, level, 5-byte BCD amount in cents), dequeued on the
+  // implied ACK of their answer.
+  std::deque<Bytes> progressive_wins;
 
   // Implied-ACK state.
   Bytes last_poll, last_resp;
   int repeats = 0;
-  enum class Pend { none, exception, handpay, rom, ticket, redemption, aft } pend = Pend::none;
+  enum class Pend { none, exception, handpay, rom, ticket, redemption, aft, progressive } pend = Pend::none;
 
   std::optional<Bytes> on_poll(const Bytes& f) {
     bool mine = (f[0] & 0x7F) == addr;
@@ -98,6 +101,8 @@ struct FakeEgm {
       redemptions.pop_front();
     } else if (pend == Pend::aft && !aft_records.empty()) {
       aft_records.pop_front();
+    } else if (pend == Pend::progressive && !progressive_wins.empty()) {
+      progressive_wins.pop_front();
     }
     pend = Pend::none;
     last_poll.clear();
@@ -219,6 +224,16 @@ struct FakeEgm {
         } else {
           b.insert(b.end(), records.front().begin(), records.front().end());
           pend = cmd == 0x71 ? Pend::redemption : Pend::aft;
+        }
+        return crc(b);
+      }
+      case 0x84: {  // progressive win amount: the oldest win, or group 0 level 0 amount 0
+        Bytes b{addr, 0x84};
+        if (progressive_wins.empty()) {
+          b.resize(9, 0);
+        } else {
+          b.insert(b.end(), progressive_wins.front().begin(), progressive_wins.front().end());
+          pend = Pend::progressive;
         }
         return crc(b);
       }
