@@ -9,7 +9,7 @@ namespace floorgate::egmsim::g2s {
 Machine::Machine(boost::asio::io_context& io, MachineConfig cfg)
     : io_(io), cfg_(std::move(cfg)), comms_timer_(io), resend_timer_(io), periodic_timer_(io),
       eod_timer_(io), power_timer_(io) {
-  meters_ = {{"currencyInAmt", 0}, {"currencyInCnt", 0}, {"G2S_cabinetDoorOpenCnt", 0},
+  meters_ = {{"G2S_currencyInAmt", 0}, {"G2S_currencyInCnt", 0}, {"G2S_cabinetDoorOpenCnt", 0},
              {"G2S_handPaidGameWonAmt", 0}, {"G2S_wonAmt", 0}, {"G2S_playerCashableAmt", 0}};
 }
 

@@ -1,6 +1,7 @@
 // Simulated G2S EGM: the text control interface (POST /control, or main's --script) that
 // raises scenarios and injects faults.
 #include <algorithm>
+#include <map>
 #include <sstream>
 
 #include "machine.hpp"
@@ -66,12 +67,12 @@ std::string Machine::run(const std::vector<std::string>& a) {
   } else if (c == "bill") {
     std::int64_t cents = std::atoll(arg(1, "2000").c_str());
     raise("G2S_NAE116");
-    bump("currencyInAmt", cents * 1000);
-    bump("currencyInCnt", 1);
+    bump("G2S_currencyInAmt", cents * 1000);
+    bump("G2S_currencyInCnt", 1);
     raise("G2S_NAE114",
           money_xml("G2S_noteAcceptor", "<g2s:notesAcceptedLog currencyId=\"USD\" denomId=\"" +
                                             std::to_string(cents * 1000) + "\"/>") +
-              meter_xml("G2S_noteAcceptor", "currencyInAmt", meters_["currencyInAmt"]));
+              meter_xml("G2S_noteAcceptor", "G2S_currencyInAmt", meters_["G2S_currencyInAmt"]));
   } else if (c == "stacker-full") {
     raise("G2S_NAE105");
   } else if (c == "bill-jam") {
@@ -88,13 +89,15 @@ std::string Machine::run(const std::vector<std::string>& a) {
     // is masked as an EGM does for a non-owner host (g2s-money.md §1).
     const std::int64_t mc = std::atoll(arg(1, "2000").c_str()) * 1000;
     const bool out = c == "voucher-out";
-    bump(out ? "G2S_voucherOutCashableAmt" : "G2S_voucherInCashableAmt", mc);
+    const std::string meter = out ? "G2S_cashableOutAmt" : "G2S_cashableInAmt";
+    bump(meter, mc);
     const std::string id = "xxxxxxxxxxxxxx" + std::to_string(1000 + (++vouchers_ % 9000));
     raise(out ? "G2S_VCE103" : "G2S_VCE108",
           money_xml("G2S_voucher", "<g2s:voucherLog validationId=\"" + id + "\" voucherAmt=\"" +
                                        std::to_string(mc) + "\" creditType=\"G2S_cashable\"" +
                                        (out ? "" : " transferAmt=\"" + std::to_string(mc) + "\"") +
-                                       " egmException=\"0\"/>"));
+                                       " egmException=\"0\"/>") +
+              meter_xml("G2S_voucher", meter, meters_[meter]));
   } else if (c == "bonus") {
     const std::int64_t mc = std::atoll(arg(1, "500").c_str()) * 1000;
     bump("G2S_bonusPaidAmt", mc);
@@ -107,7 +110,17 @@ std::string Machine::run(const std::vector<std::string>& a) {
     raise("G2S_JPE104", money_xml("G2S_handpay", "<g2s:handpayLog handpayType=\"G2S_gameWin\" "
                                                  "handpayState=\"G2S_keyedOff\" cashableAmt=\"" +
                                                      std::to_string(handpay_mc_) +
-                                                     "\" promoAmt=\"0\" nonCashAmt=\"0\"/>"));
+                                                     "\" promoAmt=\"0\" nonCashAmt=\"0\"/>") +
+                            meter_xml("G2S_handpay", "G2S_handPaidGameWonAmt",
+                                      meters_["G2S_handPaidGameWonAmt"]));
+  } else if (c == "skim") {
+    // A meter moves without its event (what reconciliation exists to find): skim CATEGORY CENTS.
+    static const std::map<std::string, std::string> kMeter = {
+        {"bills_in", "G2S_currencyInAmt"}, {"tickets_out", "G2S_cashableOutAmt"},
+        {"tickets_in", "G2S_cashableInAmt"}, {"handpaid", "G2S_handPaidGameWonAmt"}};
+    auto it = kMeter.find(arg(1));
+    if (it == kMeter.end()) return "error: skim bills_in|tickets_in|tickets_out|handpaid CENTS";
+    bump(it->second, std::atoll(arg(2, "100").c_str()) * 1000);
   } else if (c == "power-cycle") {
     // Off for 300 ms: no answers and no handshake (a failing POST must not reopen comms early,
     // and its own timer so a commsOnLine retry cannot cancel the power-up), then power.applied

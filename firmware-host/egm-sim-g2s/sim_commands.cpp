@@ -90,12 +90,12 @@ std::string meter_info(const std::string& type, const std::string& dt,
   std::string x = "<g2s:meterInfo meterDateTime=\"" + dt + "\" meterInfoType=\"" + type + "\">";
   x += "<g2s:currencyMeters currencyId=\"USD\">";
   for (const auto& [n, v] : meters) {
-    if (n.rfind("currencyIn", 0) != 0) continue;
+    if (n.rfind("G2S_currencyIn", 0) != 0) continue;
     x += "<g2s:simpleMeter meterName=\"" + n + "\" meterValue=\"" + std::to_string(v) + "\"/>";
   }
   x += "</g2s:currencyMeters><g2s:deviceMeters deviceClass=\"G2S_cabinet\" deviceId=\"1\">";
   for (const auto& [n, v] : meters) {
-    if (n.rfind("currencyIn", 0) == 0) continue;
+    if (n.rfind("G2S_currencyIn", 0) == 0) continue;
     x += "<g2s:simpleMeter meterName=\"" + n + "\" meterValue=\"" + std::to_string(v) + "\"/>";
   }
   for (int i = 0; i < extra_meters; ++i) {

@@ -316,7 +316,7 @@ TEST(G2sE2E, ScenarioReachesEveryRoutedConsumerWithSasTypeNamesAcrossADaemonKill
       if (g.r.egm != egm || g.meter_info_type != "G2S_onEOD") continue;
       eod = true;
       EXPECT_EQ(g.r.type, "meters.snapshot");
-      EXPECT_EQ(boost::json::serialize(g.attrs.at("meters").as_object().at("currencyInAmt")),
+      EXPECT_EQ(boost::json::serialize(g.attrs.at("meters").as_object().at("G2S_currencyInAmt")),
                 "12500000");
     }
     EXPECT_TRUE(eod) << egm << ": no end-of-day meters";

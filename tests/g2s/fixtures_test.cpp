@@ -153,7 +153,7 @@ TEST(G2sFixtures, SimulatorProducesEgmMessagesByteForByte) {
                                     entry(2, 2, "2026-01-02T03:00:02.000Z", "G2S_CBE308")})),
             fixture("egm/eventHandlerLogList.xml"));
   std::map<std::string, std::int64_t> meters = {
-      {"currencyInAmt", 10500000}, {"currencyInCnt", 2}, {"G2S_cabinetDoorOpenCnt", 3}};
+      {"G2S_currencyInAmt", 10500000}, {"G2S_currencyInCnt", 2}, {"G2S_cabinetDoorOpenCnt", 3}};
   EXPECT_EQ(egm_msg("meters", "G2S_request", meter_info("G2S_onEOD", "2026-01-02T00:00:00.000Z", meters, 0)),
             fixture("egm/meterInfo_eod.xml"));
   EXPECT_EQ(egm_msg("meters", "G2S_response", meter_sub_list("G2S_onEOD", kDt)), fixture("egm/meterSubList.xml"));
@@ -222,7 +222,7 @@ TEST(G2sFixtures, DriverReadsAndMapsEveryEgmMessage) {
   auto snaps = d::map_meter_info(eod.classes[0].children[0]);
   ASSERT_EQ(snaps.size(), 1u);
   EXPECT_EQ(snaps[0].type, "meters.snapshot");
-  EXPECT_NE(snaps[0].attrs_json.find("\"currencyInAmt\":10500000"), std::string::npos) << snaps[0].attrs_json;
+  EXPECT_NE(snaps[0].attrs_json.find("\"G2S_currencyInAmt\":10500000"), std::string::npos) << snaps[0].attrs_json;
   EXPECT_NE(snaps[0].attrs_json.find("\"G2S_cabinet/1/G2S_cabinetDoorOpenCnt\":3"), std::string::npos);
   auto periodic = parse("egm/meterInfo_periodic.xml");
   EXPECT_EQ(periodic.classes[0].attr_or("sessionType"), "G2S_notification");

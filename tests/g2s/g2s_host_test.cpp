@@ -1,6 +1,9 @@
 // Integration: the G2S host driver against the G2S simulator over real HTTP on loopback.
 #include <gtest/gtest.h>
 
+#include <map>
+#include <string>
+
 #include "harness.hpp"
 
 namespace floorgate::g2stest {
@@ -83,6 +86,48 @@ TEST_F(G2sHost, VouchersBonusesAndHandpaysCarryTheirAmounts) {
   EXPECT_NE(reset.attrs_json.find("\"amount_cents\":120000,"), std::string::npos) << reset.attrs_json;
 }
 
+// Money is reconciled against the meters each eventReport carries (docs/reconciliation.md):
+// each category's first event is its baseline and every later one closes a window; a clean run
+// finds nothing, and a meter moved without its event is one mismatch of exactly that amount.
+TEST_F(G2sHost, MoneyIsReconciledAgainstTheMetersItsEventsCarry) {
+  sim_->control("bill 2000\nvoucher-out 2500\nvoucher-in 1250\nhandpay 120000\nhandpay-reset\n"
+                "bill 500\nvoucher-out 100\nvoucher-in 300\nhandpay 5000\nhandpay-reset");
+  ASSERT_TRUE(wait_count("meters.reconciled", 4));
+  ASSERT_TRUE(drained());
+  EXPECT_EQ(sink().count("reconciliation.mismatch"), 0u);
+  std::map<std::string, std::string> windows;  // category -> its line
+  for (const auto& r : sink().of_type("meters.reconciled")) {
+    EXPECT_EQ(r.cls, drivers::EventClass::financial);
+    EXPECT_NE(r.attrs_json.find("\"mismatches\":0"), std::string::npos) << r.attrs_json;
+    for (const std::string c : {"bills_in", "tickets_out", "tickets_in", "handpaid"}) {
+      if (r.attrs_json.find("\"" + c + "\":") != std::string::npos) windows[c] = r.attrs_json;
+    }
+  }
+  ASSERT_EQ(windows.size(), 4u);
+  EXPECT_NE(windows["bills_in"].find("\"meter_delta\":500000,\"event_sum\":500000,\"difference\":0"),
+            std::string::npos) << windows["bills_in"];
+  EXPECT_NE(windows["tickets_out"].find("\"meter_delta\":100000,\"event_sum\":100000"),
+            std::string::npos) << windows["tickets_out"];
+  EXPECT_NE(windows["tickets_in"].find("\"meter_delta\":300000,\"event_sum\":300000"),
+            std::string::npos) << windows["tickets_in"];
+  EXPECT_NE(windows["handpaid"].find("\"meter_delta\":5000000,\"event_sum\":5000000"),
+            std::string::npos) << windows["handpaid"];
+  EXPECT_EQ(runner_->status().reconciliations, 4u);
+
+  // $50 leaves the bill meter's count without a bill event; the next bill's window shows it.
+  sim_->control("skim bills_in 5000\nbill 100");
+  ASSERT_TRUE(wait_count("reconciliation.mismatch", 1));
+  auto m = sink().of_type("reconciliation.mismatch").at(0);
+  EXPECT_EQ(m.cls, drivers::EventClass::financial);
+  EXPECT_NE(m.attrs_json.find("\"category\":\"bills_in\",\"meter_delta\":5100000,\"event_sum\":100000,"
+                              "\"difference\":5000000,\"unit\":\"millicents\""),
+            std::string::npos) << m.attrs_json;
+  ASSERT_TRUE(testing::wait_until([&] { return runner_->status().reconciliation_mismatches == 1; },
+                                  std::chrono::seconds(20)));
+  EXPECT_NE(runner_->status().last_mismatch.find("bills_in: meters 5100000, events 100000"),
+            std::string::npos) << runner_->status().last_mismatch;
+}
+
 TEST_F(G2sHost, PowerCycleGivesPowerEventsAndRelink) {
   sim_->control("power-cycle");
   ASSERT_TRUE(wait_count("power.applied", 1));
@@ -112,8 +157,8 @@ TEST_F(G2sHost, EndOfDayMetersAreExactAndAckedAfterCommit) {
   for (auto& s : snaps) {
     if (s.attrs_json.find("\"meter_info_type\":\"G2S_onEOD\"") == std::string::npos) continue;
     found = true;
-    EXPECT_NE(s.attrs_json.find("\"currencyInAmt\":10500000"), std::string::npos) << s.attrs_json;
-    EXPECT_NE(s.attrs_json.find("\"currencyInCnt\":2"), std::string::npos);
+    EXPECT_NE(s.attrs_json.find("\"G2S_currencyInAmt\":10500000"), std::string::npos) << s.attrs_json;
+    EXPECT_NE(s.attrs_json.find("\"G2S_currencyInCnt\":2"), std::string::npos);
     EXPECT_NE(s.attrs_json.find("\"amount_unit\":\"millicents\""), std::string::npos);
   }
   EXPECT_TRUE(found);

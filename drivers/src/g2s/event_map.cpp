@@ -1,5 +1,6 @@
 #include "g2s/event_map.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 
@@ -273,6 +274,85 @@ std::vector<Event> map_meter_info(const Element& meter_info, std::size_t max_per
     out.push_back(std::move(ev));
   }
   return out;
+}
+
+namespace {
+
+// The meters that count each reconciled category on a G2S EGM (g2s-money.md §8).
+struct CategoryMeters {
+  std::string_view code;  // the eventCode that moves them
+  ReconCategory category;
+  std::array<std::string_view, 3> names;
+};
+constexpr CategoryMeters kMoneyCodes[] = {
+    {"G2S_NAE114", ReconCategory::bills_in, {"G2S_currencyInAmt", {}, {}}},
+    {"G2S_VCE103", ReconCategory::tickets_out,
+     {"G2S_cashableOutAmt", "G2S_promoOutAmt", "G2S_nonCashOutAmt"}},
+    {"G2S_VCE108", ReconCategory::tickets_in,
+     {"G2S_cashableInAmt", "G2S_promoInAmt", "G2S_nonCashInAmt"}},
+    {"G2S_JPE104", ReconCategory::handpaid,
+     {"G2S_handPaidGameWonAmt", "G2S_handPaidProgWonAmt", "G2S_handPaidCancelAmt"}},
+};
+
+// The event's amount in millicents, as map_event reads it; nullopt when absent or negative.
+std::optional<std::uint64_t> money_amount(const Element& report, ReconCategory c) {
+  std::int64_t mc = -1;
+  if (c == ReconCategory::bills_in) {
+    if (const auto* n = find_with_attr(report, "denomId")) mc = to_i64(n->attr_or("denomId"), -1);
+  } else if (c == ReconCategory::handpaid) {
+    if (const auto* h = find_with_attr(report, "handpayType")) {
+      auto sum = [h](std::string_view prefix) {
+        return to_i64(h->attr_or(std::string(prefix) + "CashableAmt")) +
+               to_i64(h->attr_or(std::string(prefix) + "PromoAmt")) +
+               to_i64(h->attr_or(std::string(prefix) + "NonCashAmt"));
+      };
+      mc = sum("keyOff");
+      if (mc == 0) mc = sum("request");
+      if (mc == 0) mc = to_i64(h->attr_or("cashableAmt")) + to_i64(h->attr_or("promoAmt")) +
+                        to_i64(h->attr_or("nonCashAmt"));
+    }
+  } else if (const auto* v = find_with_attr(report, "voucherAmt")) {
+    mc = to_i64(v->attr_or("voucherAmt"), -1);
+    if (c == ReconCategory::tickets_in && !v->attr_or("transferAmt").empty()) {
+      mc = to_i64(v->attr_or("transferAmt"), -1);
+    }
+  }
+  if (mc < 0) return std::nullopt;
+  return static_cast<std::uint64_t>(mc);
+}
+
+}  // namespace
+
+std::optional<MoneyReading> money_reading(const Element& report) {
+  const std::string code = report.attr_or("eventCode");
+  const CategoryMeters* cm = nullptr;
+  for (const auto& m : kMoneyCodes) {
+    if (m.code == code) cm = &m;
+  }
+  if (!cm) return std::nullopt;
+  MoneyReading r;
+  r.category = cm->category;
+  r.amount_mc = money_amount(report, cm->category);
+  const Element* list = report.child("meterList");
+  if (!list) return r;
+  std::uint64_t sum = 0;
+  for (const auto& info : list->children) {
+    for (const auto& group : info.children) {
+      for (const auto& m : group.children) {
+        if (m.name != "simpleMeter") continue;
+        const std::string name = m.attr_or("meterName");
+        if (name.empty()) continue;
+        if (std::find(cm->names.begin(), cm->names.end(), name) == cm->names.end()) continue;
+        const std::int64_t v = to_i64(m.attr_or("meterValue"), -1);
+        if (v < 0) return r;  // an unreadable meter: no reading
+        sum += static_cast<std::uint64_t>(v);
+        if (!r.meter_names.empty()) r.meter_names += ',';
+        r.meter_names += group.attr_or("deviceClass") + "/" + name;
+      }
+    }
+  }
+  if (!r.meter_names.empty()) r.meter_mc = sum;
+  return r;
 }
 
 }  // namespace floorgate::drivers::g2s

@@ -3,11 +3,13 @@
 // same `type` names the SAS driver produces. Pure functions, any thread.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "floorgate/drivers/event.hpp"
+#include "floorgate/drivers/reconcile.hpp"
 #include "g2s/xml_codec.hpp"
 
 namespace floorgate::drivers::g2s {
@@ -28,6 +30,20 @@ const std::vector<std::string_view>& v1_event_codes();
 // Builds the Event for one eventReport (or eventHandlerLog entry); `raw_inner` is the whole
 // inner message for audit (dropped when large). egm/ts_gw_ms set by the caller.
 Event map_event(const Element& report, std::string_view raw_inner);
+
+// What one money eventReport adds to its EGM's reconciliation (docs/reconciliation.md): the
+// category, the amount in millicents (nullopt: the event carried no readable amount) and, when
+// its meterList holds the category's meters, their sum as of this event and which of them
+// were there ("class/name,...": a window only compares readings of the same meters).
+struct MoneyReading {
+  ReconCategory category{};
+  std::optional<std::uint64_t> amount_mc;
+  std::optional<std::uint64_t> meter_mc;
+  std::string meter_names;
+};
+// Bills stacked (NAE114), vouchers printed (VCE103) and redeemed (VCE108), handpays keyed off
+// (JPE104); nullopt for every other event.
+std::optional<MoneyReading> money_reading(const Element& report);
 
 // Builds one or more meters.snapshot events (chunks of at most max_per_event meters) from a
 // meterInfo element. Amounts stay in millicents as exact integers.

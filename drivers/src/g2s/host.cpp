@@ -130,6 +130,7 @@ void Host::Impl::on_comms(EgmLink& e, const Element& cls, const Element& cmd) {
   const std::string& n = cmd.name;
   if (n == "commsOnLine") {
     ++e.generation;
+    restart_reconciliation(e);
     e.client->clear();
     e.next_command_id = 1;
     e.first_live_id = 0;

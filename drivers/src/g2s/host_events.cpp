@@ -110,8 +110,13 @@ void Host::Impl::on_event_report(EgmLink& e, const Element& cls, const Element& 
   Event ev = map_event(report, raw);
   ev.egm = e.cfg.id;
   ev.ts_gw_ms = now_ms();
+  // Live money events are reconciled in commit order (the sink completes in submission
+  // order); one from the log arrives after later ones and is left out.
+  std::optional<MoneyReading> money;
+  if (!backfill) money = money_reading(report);
   e.pending[key] = PendingEvent{session_id, cls.attr_or("deviceId"), !backfill};
-  sink.submit(std::move(ev), [weak = weak_from_this(), ep = &e, key](std::error_code ec, std::uint64_t) {
+  sink.submit(std::move(ev), [weak = weak_from_this(), ep = &e, key, generation = e.generation,
+                              money = std::move(money)](std::error_code ec, std::uint64_t) {
     auto self = weak.lock();
     if (!self || self->stopped) return;
     auto it = ep->pending.find(key);
@@ -120,12 +125,65 @@ void Host::Impl::on_event_report(EgmLink& e, const Element& cls, const Element& 
     ep->pending.erase(it);
     if (ec) {
       ++ep->st.post_failures;  // not durable: no ack, the EGM keeps it and resends
+      if (money) self->restart_reconciliation(*ep);
       return;
     }
     ++ep->st.events_committed;
     self->remember(*ep, key);
+    if (money && generation == ep->generation) self->reconcile(*ep, *money, key.first);
     if (p.ack_wanted && ep->handshaken) self->send_event_ack(*ep, key.first, p.session_id);
   });
+}
+
+void Host::Impl::reconcile(EgmLink& e, const MoneyReading& m, std::int64_t event_id) {
+  const auto c = static_cast<std::size_t>(m.category);
+  Reconciler& r = e.recon[c];
+  r.add_event(m.category, m.amount_mc);
+  if (!m.meter_mc) return;  // the window stays open until an event carries the meters
+  if (m.meter_names != e.recon_meters[c]) {
+    r.reset();
+    e.recon_meters[c] = m.meter_names;
+  }
+  std::array<std::optional<MeterReading>, kReconCategories> readings{};
+  readings[c] = MeterReading{*m.meter_mc, 0};
+  const ReconResult res = r.settle(readings, now_ms());
+  if (res.baseline) return;
+  ++e.st.reconciliations;
+  for (const ReconLine& l : res.lines) {
+    JsonWriter line;
+    line.add("meter_delta", l.meter_delta).add("event_sum", l.event_sum);
+    line.add("difference", l.difference).add("unit", "millicents");
+    if (l.amount_unknown) line.add("amount_unknown", true);
+    line.add("ok", !l.mismatch);
+    JsonWriter cats;
+    cats.add_raw(to_string(l.category), std::move(line).finish());
+    auto window = [&](JsonWriter& w) {
+      w.add("window_start_ms", res.window_start_ms).add("window_ms", res.window_ms);
+      w.add("event_id", event_id).add("meters", m.meter_names);
+    };
+    JsonWriter w;
+    window(w);
+    w.add("mismatches", static_cast<std::uint64_t>(l.mismatch ? 1 : 0));
+    w.add_raw("categories", std::move(cats).finish());
+    emit_own(e, "meters.reconciled", EventClass::financial, "g2s:reconcile", std::move(w).finish());
+    if (!l.mismatch) continue;
+    JsonWriter mm;
+    mm.add("category", to_string(l.category));
+    mm.add("meter_delta", l.meter_delta).add("event_sum", l.event_sum);
+    mm.add("difference", l.difference).add("unit", "millicents");
+    window(mm);
+    emit_own(e, "reconciliation.mismatch", EventClass::financial, "g2s:reconcile",
+             std::move(mm).finish());
+    ++e.st.reconciliation_mismatches;
+    e.st.last_mismatch = std::string(to_string(l.category)) + ": meters " +
+                         std::to_string(l.meter_delta) + ", events " +
+                         std::to_string(l.event_sum) + " (millicents)";
+  }
+  notify(e);
+}
+
+void Host::Impl::restart_reconciliation(EgmLink& e) {
+  for (auto& r : e.recon) r = Reconciler{};
 }
 
 void Host::Impl::on_log_list(EgmLink& e, const Element& list) {

@@ -4,6 +4,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <array>
 #include <deque>
 #include <map>
 #include <memory>
@@ -11,6 +12,8 @@
 
 #include "floorgate/core/clock.hpp"
 #include "floorgate/drivers/g2s/host.hpp"
+#include "floorgate/drivers/reconcile.hpp"
+#include "g2s/event_map.hpp"
 #include "g2s/http_client.hpp"
 #include <floorgate/net/http_server.hpp>
 #include "g2s/xml_codec.hpp"
@@ -62,6 +65,10 @@ struct EgmLink {
   std::int64_t supported_session = 0;  // sessionId of our getSupportedEvents until answered
   bool cabinet_status_wanted = false;  // the start-up getCabinetStatus is unanswered
   bool clock_set_sent = false;         // setDateTime in flight (one at a time)
+  // Per reconciled category: the window since the last reading of its meters, and which
+  // meters that reading summed (a different set starts a new baseline).
+  std::array<Reconciler, kReconCategories> recon;
+  std::array<std::string, kReconCategories> recon_meters;
 };
 
 struct Host::Impl : std::enable_shared_from_this<Host::Impl> {
@@ -138,6 +145,12 @@ struct Host::Impl : std::enable_shared_from_this<Host::Impl> {
   void on_log_list(EgmLink& e, const Element& list);
   void run_backfill(EgmLink& e);
   void on_meters(EgmLink& e, const Element& cls, const Element& cmd);
+  // A committed live money event: its amount joins its category's window, and the meters it
+  // carried (if any) close the window (meters.reconciled, reconciliation.mismatch).
+  void reconcile(EgmLink& e, const MoneyReading& m, std::int64_t event_id);
+  // Every category starts a new baseline: a new association (events may arrive out of order
+  // from the log) or an event that was not committed (the EGM sends it again later).
+  void restart_reconciliation(EgmLink& e);
   // supportedEvents -> setEventSub + getEventSub; eventSubList -> the subscription check.
   void on_supported_events(EgmLink& e, const Element& list);
   void check_subscriptions(EgmLink& e, const Element& list);

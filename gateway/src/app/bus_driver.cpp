@@ -48,9 +48,12 @@ void fill_g2s(EgmView& v, const drivers::g2s::EgmStatus& s) {
   v.g2s_subscriptions = s.subscriptions;
   v.g2s_missing_events = s.missing_events;
   v.g2s_no_rights = s.no_rights;
+  v.last_mismatch = s.last_mismatch;
   v.counters = {{"events", s.events_received},    {"events_committed", s.events_committed},
                 {"duplicates", s.duplicates},     {"acks_sent", s.acks_sent},
-                {"post_failures", s.post_failures}, {"rejected", s.rejected}};
+                {"post_failures", s.post_failures}, {"rejected", s.rejected},
+                {"reconciliations", s.reconciliations},
+                {"reconciliation_mismatches", s.reconciliation_mismatches}};
 }
 
 // Writes each driver status into the view of the EGM with the same id.

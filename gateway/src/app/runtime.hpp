@@ -61,7 +61,7 @@ struct EgmView {
   std::map<std::string, std::string> meter_units;  // SAS: credits | cents | count | ...
   std::string meter_poll;            // SAS: 6f | 2f | single | none (last snapshot's poll)
   bool meters_unreadable = false;    // SAS: no meter poll answered (meters.unreadable)
-  std::string last_mismatch;         // SAS: the last reconciliation.mismatch, in words
+  std::string last_mismatch;         // SAS and G2S: the last reconciliation.mismatch, in words
   web::EgmConditions conditions;     // the floor view's state, from the events
 };
 

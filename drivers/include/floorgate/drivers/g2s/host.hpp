@@ -111,6 +111,10 @@ struct EgmStatus {
   std::string no_rights;                  // "class/id" devices neither owned nor guested by us
   std::string clock_set_error;            // errorCode of a refused setDateTime ("" = none)
   std::uint64_t clock_sets = 0;           // setDateTime answered with the EGM's new time
+  // Money events checked against the meters their eventReport carried (docs/reconciliation.md).
+  std::uint64_t reconciliations = 0;           // windows compared (meters.reconciled)
+  std::uint64_t reconciliation_mismatches = 0;  // reconciliation.mismatch events
+  std::string last_mismatch;  // e.g. "bills_in: meters 2000000, events 0 (millicents)"
 };
 
 // Counters for hostile or broken input that never got as far as an EGM.
