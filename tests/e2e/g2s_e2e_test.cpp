@@ -309,6 +309,11 @@ TEST(G2sE2E, ScenarioReachesEveryRoutedConsumerWithSasTypeNamesAcrossADaemonKill
       EXPECT_EQ(got.at(t).size(), 1u) << egm << " " << t << " arrived with several classes";
     }
   }
+  // Money resent after the kill and the power cycle is reconciled without a false alarm (each
+  // new association starts a new baseline; docs/reconciliation.md, G2S machines).
+  for (const std::string egm : {"g1", "g2", "e1"}) {
+    EXPECT_EQ(types_of(f, egm).count("reconciliation.mismatch"), 0u) << egm;
+  }
   // End-of-day meters from each G2S machine: exact currency-in over both bursts, in millicents.
   for (const std::string egm : {"g1", "g2"}) {
     bool eod = false;
