@@ -1,5 +1,7 @@
 #include "floorgate/drivers/reconcile.hpp"
 
+#include <limits>
+
 namespace floorgate::drivers {
 
 std::string_view to_string(ReconCategory c) {
@@ -17,8 +19,13 @@ std::string_view to_string(ReconCategory c) {
 
 void Reconciler::add_event(ReconCategory c, std::optional<std::uint64_t> amount) {
   Sum& s = sums_[static_cast<std::size_t>(c)];
-  if (amount) s.total += static_cast<std::int64_t>(*amount);
-  else s.unknown = true;
+  // An amount the sum cannot hold (a G2S machine may send any integer) is an unknown amount.
+  constexpr auto kMax = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+  if (amount && *amount <= kMax - static_cast<std::uint64_t>(s.total)) {
+    s.total += static_cast<std::int64_t>(*amount);
+  } else {
+    s.unknown = true;
+  }
 }
 
 ReconResult Reconciler::settle(

@@ -2,6 +2,8 @@
 // settled snapshots, rollover, resets, unknown amounts and the tolerance.
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "floorgate/drivers/reconcile.hpp"
 
 using floorgate::drivers::kReconCategories;
@@ -83,4 +85,18 @@ TEST(Reconciler, UnknownAmountsAreShownButNotJudgedAndToleranceApplies) {
   auto games = rc.settle(g, 5);
   ASSERT_EQ(games.lines.size(), 1u);
   EXPECT_TRUE(games.lines[0].mismatch);
+}
+
+// A sum of amounts that would not fit in 64 bits (a G2S machine may send any integer) makes
+// the window's amount unknown: shown, not judged, and no overflow.
+TEST(Reconciler, AnAmountTheSumCannotHoldIsUnknown) {
+  Reconciler rc;
+  EXPECT_TRUE(rc.settle(bills(1000), 1000).baseline);
+  rc.add_event(ReconCategory::bills_in, 1000);
+  rc.add_event(ReconCategory::bills_in, std::numeric_limits<std::uint64_t>::max() - 10);
+  auto r = rc.settle(bills(2000), 2000);
+  ASSERT_EQ(r.lines.size(), 1u);
+  EXPECT_TRUE(r.lines[0].amount_unknown);
+  EXPECT_EQ(r.lines[0].event_sum, 1000);
+  EXPECT_FALSE(r.lines[0].mismatch);
 }

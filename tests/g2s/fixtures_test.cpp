@@ -233,5 +233,51 @@ TEST(G2sFixtures, DriverReadsAndMapsEveryEgmMessage) {
   EXPECT_TRUE(ack.error_code.empty());
 }
 
+// What a money eventReport adds to the reconciliation (docs/reconciliation.md, G2S): the
+// category and amount, and the category's meters it carries, summed and named; other meters,
+// other events and unbelievable values add nothing.
+TEST(G2sFixtures, MoneyReadingsTakeTheCategorysMetersOnly) {
+  auto bill = d::money_reading(parse("egm/eventReport_bill.xml").classes[0].children[0]);
+  ASSERT_TRUE(bill);
+  EXPECT_EQ(bill->category, drivers::ReconCategory::bills_in);
+  EXPECT_EQ(bill->amount_mc, 2'000'000u);
+  EXPECT_FALSE(bill->meter_mc);  // this report carries no meterList
+  EXPECT_FALSE(d::money_reading(parse("egm/eventReport_door.xml").classes[0].children[0]));
+
+  auto report = [](const std::string& meters) {
+    const std::string xml =
+        "<g2s:g2sMessage xmlns:g2s=\"http://www.gamingstandards.com/g2s/schemas/v1.0.3\">"
+        "<g2s:g2sBody hostId=\"1\" egmId=\"SIM_0001\" dateTimeSent=\"2026-01-02T03:04:05.678Z\">"
+        "<g2s:eventHandler deviceId=\"1\" dateTime=\"2026-01-02T03:04:05.678Z\" commandId=\"3\" "
+        "sessionType=\"G2S_request\" sessionId=\"11\" timeToLive=\"30000\">"
+        "<g2s:eventReport deviceClass=\"G2S_voucher\" deviceId=\"1\" eventCode=\"G2S_VCE103\" "
+        "eventId=\"7\" eventDateTime=\"2026-01-02T03:04:06.000Z\"><g2s:transactionList>"
+        "<g2s:transactionInfo deviceClass=\"G2S_voucher\" deviceId=\"1\"><g2s:voucherLog "
+        "validationId=\"x\" voucherAmt=\"2500000\"/></g2s:transactionInfo></g2s:transactionList>"
+        "<g2s:meterList><g2s:meterInfo meterInfoType=\"G2S_onEvent\"><g2s:deviceMeters "
+        "deviceClass=\"G2S_voucher\" deviceId=\"1\">" + meters +
+        "</g2s:deviceMeters></g2s:meterInfo></g2s:meterList></g2s:eventReport></g2s:eventHandler>"
+        "</g2s:g2sBody></g2s:g2sMessage>";
+    d::G2sMessage m;
+    EXPECT_FALSE(d::parse_g2s_message(xml, 1 << 20, m));
+    return d::money_reading(m.classes.at(0).children.at(0));
+  };
+  auto meter = [](const std::string& name, const std::string& value) {
+    return "<g2s:simpleMeter meterName=\"" + name + "\" meterValue=\"" + value + "\"/>";
+  };
+  auto v = report(meter("G2S_cashableOutAmt", "7000000") + meter("G2S_cashableInAmt", "99") +
+                  meter("G2S_promoOutAmt", "500000"));
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->category, drivers::ReconCategory::tickets_out);
+  EXPECT_EQ(v->amount_mc, 2'500'000u);
+  EXPECT_EQ(v->meter_mc, 7'500'000u);
+  EXPECT_EQ(v->meter_names, "G2S_voucher/G2S_cashableOutAmt,G2S_voucher/G2S_promoOutAmt");
+  // A meter beyond ten billion dollars (or not a number) is no reading at all.
+  EXPECT_FALSE(report(meter("G2S_cashableOutAmt", "99999999999999999999"))->meter_mc);
+  EXPECT_FALSE(report(meter("G2S_cashableOutAmt", "2000000000000000"))->meter_mc);
+  EXPECT_FALSE(report(meter("G2S_cashableOutAmt", "-5"))->meter_mc);
+  EXPECT_FALSE(report(meter("G2S_someOtherAmt", "5"))->meter_mc);
+}
+
 }  // namespace
 }  // namespace floorgate::g2stest

@@ -294,7 +294,12 @@ constexpr CategoryMeters kMoneyCodes[] = {
      {"G2S_handPaidGameWonAmt", "G2S_handPaidProgWonAmt", "G2S_handPaidCancelAmt"}},
 };
 
-// The event's amount in millicents, as map_event reads it; nullopt when absent or negative.
+// Amounts and meters above this (ten billion dollars, in millicents) are not believed: window
+// sums of them stay far inside 64 bits.
+constexpr std::int64_t kMaxMoneyMc = 1'000'000'000'000'000;
+
+// The event's amount in millicents, as map_event reads it; nullopt when absent, negative or
+// beyond kMaxMoneyMc.
 std::optional<std::uint64_t> money_amount(const Element& report, ReconCategory c) {
   std::int64_t mc = -1;
   if (c == ReconCategory::bills_in) {
@@ -317,7 +322,7 @@ std::optional<std::uint64_t> money_amount(const Element& report, ReconCategory c
       mc = to_i64(v->attr_or("transferAmt"), -1);
     }
   }
-  if (mc < 0) return std::nullopt;
+  if (mc < 0 || mc > kMaxMoneyMc) return std::nullopt;
   return static_cast<std::uint64_t>(mc);
 }
 
@@ -344,7 +349,7 @@ std::optional<MoneyReading> money_reading(const Element& report) {
         if (name.empty()) continue;
         if (std::find(cm->names.begin(), cm->names.end(), name) == cm->names.end()) continue;
         const std::int64_t v = to_i64(m.attr_or("meterValue"), -1);
-        if (v < 0) return r;  // an unreadable meter: no reading
+        if (v < 0 || v > kMaxMoneyMc) return r;  // an unreadable meter: no reading
         sum += static_cast<std::uint64_t>(v);
         if (!r.meter_names.empty()) r.meter_names += ',';
         r.meter_names += group.attr_or("deviceClass") + "/" + name;
