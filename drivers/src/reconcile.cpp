@@ -52,6 +52,10 @@ ReconResult Reconciler::settle(
         reset_seen = true;  // backwards: the meters restarted; judge nothing in this window
         break;
       }
+      if (delta > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+        reset_seen = true;  // no real meter moves this far: judge nothing, start over
+        break;
+      }
       line.meter_delta = static_cast<std::int64_t>(delta);
       line.event_sum = sums_[i].total;
       line.difference = line.meter_delta - line.event_sum;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <map>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "machine.hpp"
 
@@ -14,10 +16,19 @@ std::string money_xml(const std::string& dev_class, const std::string& inner) {
          "\" deviceId=\"1\">" + inner + "</g2s:transactionInfo></g2s:transactionList>";
 }
 
+// The meterList an event carries: these meters of one device.
+std::string meters_xml(const std::string& dev_class,
+                       const std::vector<std::pair<std::string, std::int64_t>>& meters) {
+  std::string x = "<g2s:meterList><g2s:meterInfo meterInfoType=\"G2S_onEvent\"><g2s:deviceMeters "
+                  "deviceClass=\"" + dev_class + "\" deviceId=\"1\">";
+  for (const auto& [name, v] : meters) {
+    x += "<g2s:simpleMeter meterName=\"" + name + "\" meterValue=\"" + std::to_string(v) + "\"/>";
+  }
+  return x + "</g2s:deviceMeters></g2s:meterInfo></g2s:meterList>";
+}
+
 std::string meter_xml(const std::string& dev_class, const std::string& name, std::int64_t v) {
-  return "<g2s:meterList><g2s:meterInfo meterInfoType=\"G2S_onEvent\"><g2s:deviceMeters "
-         "deviceClass=\"" + dev_class + "\" deviceId=\"1\"><g2s:simpleMeter meterName=\"" + name +
-         "\" meterValue=\"" + std::to_string(v) + "\"/></g2s:deviceMeters></g2s:meterInfo></g2s:meterList>";
+  return meters_xml(dev_class, {{name, v}});
 }
 
 // Keeps a free-text reason inside a JSON string.
@@ -89,7 +100,8 @@ std::string Machine::run(const std::vector<std::string>& a) {
     // is masked as an EGM does for a non-owner host (g2s-money.md §1).
     const std::int64_t mc = std::atoll(arg(1, "2000").c_str()) * 1000;
     const bool out = c == "voucher-out";
-    const std::string meter = out ? "G2S_cashableOutAmt" : "G2S_cashableInAmt";
+    const std::string dir = out ? "Out" : "In";
+    const std::string meter = "G2S_cashable" + dir + "Amt";
     bump(meter, mc);
     const std::string id = "xxxxxxxxxxxxxx" + std::to_string(1000 + (++vouchers_ % 9000));
     raise(out ? "G2S_VCE103" : "G2S_VCE108",
@@ -97,7 +109,9 @@ std::string Machine::run(const std::vector<std::string>& a) {
                                        std::to_string(mc) + "\" creditType=\"G2S_cashable\"" +
                                        (out ? "" : " transferAmt=\"" + std::to_string(mc) + "\"") +
                                        " egmException=\"0\"/>") +
-              meter_xml("G2S_voucher", meter, meters_[meter]));
+              meters_xml("G2S_voucher", {{meter, meters_[meter]},
+                                         {"G2S_promo" + dir + "Amt", meters_["G2S_promo" + dir + "Amt"]},
+                                         {"G2S_nonCash" + dir + "Amt", meters_["G2S_nonCash" + dir + "Amt"]}}));
   } else if (c == "bonus") {
     const std::int64_t mc = std::atoll(arg(1, "500").c_str()) * 1000;
     bump("G2S_bonusPaidAmt", mc);
@@ -111,8 +125,10 @@ std::string Machine::run(const std::vector<std::string>& a) {
                                                  "handpayState=\"G2S_keyedOff\" cashableAmt=\"" +
                                                      std::to_string(handpay_mc_) +
                                                      "\" promoAmt=\"0\" nonCashAmt=\"0\"/>") +
-                            meter_xml("G2S_handpay", "G2S_handPaidGameWonAmt",
-                                      meters_["G2S_handPaidGameWonAmt"]));
+                            meters_xml("G2S_handpay",
+                                       {{"G2S_handPaidGameWonAmt", meters_["G2S_handPaidGameWonAmt"]},
+                                        {"G2S_handPaidProgWonAmt", meters_["G2S_handPaidProgWonAmt"]},
+                                        {"G2S_handPaidCancelAmt", meters_["G2S_handPaidCancelAmt"]}}));
   } else if (c == "skim") {
     // A meter moves without its event (what reconciliation exists to find): skim CATEGORY CENTS.
     static const std::map<std::string, std::string> kMeter = {

@@ -277,7 +277,7 @@ TEST(G2sE2E, ScenarioReachesEveryRoutedConsumerWithSasTypeNamesAcrossADaemonKill
   f.on_all("power-cycle");
   ASSERT_TRUE(f.floor().sim().ok("power-cycle 1"));
   f.wait_relinked(before);
-  f.on_all("bill 500\neod");
+  f.on_all("bill 500\nbill 700\neod");
 
   std::map<std::string, std::string> problems;
   bool settled = wait_until(
@@ -309,12 +309,17 @@ TEST(G2sE2E, ScenarioReachesEveryRoutedConsumerWithSasTypeNamesAcrossADaemonKill
       EXPECT_EQ(got.at(t).size(), 1u) << egm << " " << t << " arrived with several classes";
     }
   }
-  // Money resent after the kill and the power cycle is reconciled without a false alarm (each
-  // new association starts a new baseline; docs/reconciliation.md, G2S machines).
+  // Money resent after the kill and the power cycle raises no false alarm (each new association
+  // starts a new baseline; docs/reconciliation.md, G2S machines), and the two bills after the
+  // power cycle close a window on each G2S machine.
   for (const std::string egm : {"g1", "g2", "e1"}) {
     EXPECT_EQ(types_of(f, egm).count("reconciliation.mismatch"), 0u) << egm;
   }
-  // End-of-day meters from each G2S machine: exact currency-in over both bursts, in millicents.
+  for (const std::string egm : {"g1", "g2"}) {
+    EXPECT_TRUE(types_of(f, egm).count("meters.reconciled")) << egm << ": no window closed";
+  }
+  // End-of-day meters from each G2S machine: exact currency-in over both bursts, in millicents
+  // ($20 + $100 + $5 + $7).
   for (const std::string egm : {"g1", "g2"}) {
     bool eod = false;
     for (const auto& g : with_attrs(f.floor().received("analytics"))) {
@@ -322,7 +327,7 @@ TEST(G2sE2E, ScenarioReachesEveryRoutedConsumerWithSasTypeNamesAcrossADaemonKill
       eod = true;
       EXPECT_EQ(g.r.type, "meters.snapshot");
       EXPECT_EQ(boost::json::serialize(g.attrs.at("meters").as_object().at("G2S_currencyInAmt")),
-                "12500000");
+                "13200000");
     }
     EXPECT_TRUE(eod) << egm << ": no end-of-day meters";
   }

@@ -234,8 +234,9 @@ TEST(G2sFixtures, DriverReadsAndMapsEveryEgmMessage) {
 }
 
 // What a money eventReport adds to the reconciliation (docs/reconciliation.md, G2S): the
-// category and amount, and the category's meters it carries, summed and named; other meters,
-// other events and unbelievable values add nothing.
+// category and amount, and the category's device meters it carries, summed and named, only
+// when all of them are there once each; other meters, other events, currency groups and
+// unbelievable values add nothing.
 TEST(G2sFixtures, MoneyReadingsTakeTheCategorysMetersOnly) {
   auto bill = d::money_reading(parse("egm/eventReport_bill.xml").classes[0].children[0]);
   ASSERT_TRUE(bill);
@@ -244,7 +245,7 @@ TEST(G2sFixtures, MoneyReadingsTakeTheCategorysMetersOnly) {
   EXPECT_FALSE(bill->meter_mc);  // this report carries no meterList
   EXPECT_FALSE(d::money_reading(parse("egm/eventReport_door.xml").classes[0].children[0]));
 
-  auto report = [](const std::string& meters) {
+  auto report = [](const std::string& meters, const std::string& amount = "2500000") {
     const std::string xml =
         "<g2s:g2sMessage xmlns:g2s=\"http://www.gamingstandards.com/g2s/schemas/v1.0.3\">"
         "<g2s:g2sBody hostId=\"1\" egmId=\"SIM_0001\" dateTimeSent=\"2026-01-02T03:04:05.678Z\">"
@@ -253,10 +254,9 @@ TEST(G2sFixtures, MoneyReadingsTakeTheCategorysMetersOnly) {
         "<g2s:eventReport deviceClass=\"G2S_voucher\" deviceId=\"1\" eventCode=\"G2S_VCE103\" "
         "eventId=\"7\" eventDateTime=\"2026-01-02T03:04:06.000Z\"><g2s:transactionList>"
         "<g2s:transactionInfo deviceClass=\"G2S_voucher\" deviceId=\"1\"><g2s:voucherLog "
-        "validationId=\"x\" voucherAmt=\"2500000\"/></g2s:transactionInfo></g2s:transactionList>"
-        "<g2s:meterList><g2s:meterInfo meterInfoType=\"G2S_onEvent\"><g2s:deviceMeters "
-        "deviceClass=\"G2S_voucher\" deviceId=\"1\">" + meters +
-        "</g2s:deviceMeters></g2s:meterInfo></g2s:meterList></g2s:eventReport></g2s:eventHandler>"
+        "validationId=\"x\" voucherAmt=\"" + amount + "\"/></g2s:transactionInfo></g2s:transactionList>"
+        "<g2s:meterList><g2s:meterInfo meterInfoType=\"G2S_onEvent\">" + meters +
+        "</g2s:meterInfo></g2s:meterList></g2s:eventReport></g2s:eventHandler>"
         "</g2s:g2sBody></g2s:g2sMessage>";
     d::G2sMessage m;
     EXPECT_FALSE(d::parse_g2s_message(xml, 1 << 20, m));
@@ -265,18 +265,33 @@ TEST(G2sFixtures, MoneyReadingsTakeTheCategorysMetersOnly) {
   auto meter = [](const std::string& name, const std::string& value) {
     return "<g2s:simpleMeter meterName=\"" + name + "\" meterValue=\"" + value + "\"/>";
   };
-  auto v = report(meter("G2S_cashableOutAmt", "7000000") + meter("G2S_cashableInAmt", "99") +
-                  meter("G2S_promoOutAmt", "500000"));
+  auto device = [](const std::string& id, const std::string& meters) {
+    return "<g2s:deviceMeters deviceClass=\"G2S_voucher\" deviceId=\"" + id + "\">" + meters +
+           "</g2s:deviceMeters>";
+  };
+  auto out = [&](const std::string& cashable) {
+    return meter("G2S_cashableOutAmt", cashable) + meter("G2S_promoOutAmt", "500000") +
+           meter("G2S_nonCashOutAmt", "0");
+  };
+  auto v = report(device("1", out("7000000") + meter("G2S_cashableInAmt", "99")) +
+                  "<g2s:currencyMeters currencyId=\"USD\">" + meter("G2S_cashableOutAmt", "7000000") +
+                  "</g2s:currencyMeters>");
   ASSERT_TRUE(v);
   EXPECT_EQ(v->category, drivers::ReconCategory::tickets_out);
   EXPECT_EQ(v->amount_mc, 2'500'000u);
   EXPECT_EQ(v->meter_mc, 7'500'000u);
-  EXPECT_EQ(v->meter_names, "G2S_voucher/G2S_cashableOutAmt,G2S_voucher/G2S_promoOutAmt");
-  // A meter beyond ten billion dollars (or not a number) is no reading at all.
-  EXPECT_FALSE(report(meter("G2S_cashableOutAmt", "99999999999999999999"))->meter_mc);
-  EXPECT_FALSE(report(meter("G2S_cashableOutAmt", "2000000000000000"))->meter_mc);
-  EXPECT_FALSE(report(meter("G2S_cashableOutAmt", "-5"))->meter_mc);
-  EXPECT_FALSE(report(meter("G2S_someOtherAmt", "5"))->meter_mc);
+  EXPECT_EQ(v->meter_names,
+            "G2S_voucher/1/G2S_cashableOutAmt,G2S_voucher/1/G2S_promoOutAmt,G2S_voucher/1/G2S_nonCashOutAmt");
+  // Only a part of the category's meters, or one of them twice (two devices): no reading.
+  EXPECT_FALSE(report(device("1", meter("G2S_cashableOutAmt", "7000000")))->meter_mc);
+  EXPECT_FALSE(report(device("1", out("7000000")) + device("2", out("1000")))->meter_mc);
+  // A meter beyond ten billion dollars, negative or not a number is no reading at all; so is
+  // an amount for the event's own value.
+  EXPECT_FALSE(report(device("1", out("99999999999999999999")))->meter_mc);
+  EXPECT_FALSE(report(device("1", out("2000000000000000")))->meter_mc);
+  EXPECT_FALSE(report(device("1", out("-5")))->meter_mc);
+  EXPECT_FALSE(report(device("1", out("7000000")), "9223372036854775807")->amount_mc);
+  EXPECT_TRUE(report(device("1", out("7000000")), "9223372036854775807")->meter_mc);
 }
 
 }  // namespace

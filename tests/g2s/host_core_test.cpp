@@ -86,6 +86,19 @@ class HeldSink final : public floorgate::drivers::EventSink {
     held.clear();
     for (auto& d : h) d({}, ++seq);
   }
+  // Completes what is held in order: the first fails (a full disk), the rest are durable.
+  void fail_first_then_durable() {
+    auto h = std::move(held);
+    held.clear();
+    for (std::size_t i = 0; i < h.size(); ++i) {
+      h[i](i == 0 ? std::make_error_code(std::errc::no_space_on_device) : std::error_code{}, ++seq);
+    }
+  }
+  const Event* last_of_type(const std::string& type) const {
+    for (auto it = events.rbegin(); it != events.rend(); ++it)
+      if (it->type == type) return &*it;
+    return nullptr;
+  }
   std::size_t of_type(const std::string& type) const {
     std::size_t n = 0;
     for (auto& e : events) n += e.type == type;
@@ -161,6 +174,32 @@ std::string event_report(std::int64_t id, const std::string& when) {
   return g2s::XmlOut("eventReport")
       .attr("deviceClass", "G2S_cabinet").attr("deviceId", "1").attr("eventCode", "G2S_CBE307")
       .attr("eventId", id).attr("eventDateTime", when).attr("transactionId", "0").str();
+}
+
+// A bill stacked (NAE114) with the bill meter as of it, in millicents.
+std::string bill_report(std::int64_t id, const std::string& when, std::int64_t cents,
+                        std::int64_t meter_mc) {
+  return g2s::XmlOut("eventReport")
+      .attr("deviceClass", "G2S_noteAcceptor").attr("deviceId", "1").attr("eventCode", "G2S_NAE114")
+      .attr("eventId", id).attr("eventDateTime", when).attr("transactionId", "0")
+      .child(g2s::XmlOut("transactionList")
+                 .child(g2s::XmlOut("transactionInfo").attr("deviceClass", "G2S_noteAcceptor")
+                            .attr("deviceId", "1")
+                            .child(g2s::XmlOut("notesAcceptedLog").attr("currencyId", "USD")
+                                       .attr("denomId", cents * 1000).str())
+                            .str())
+                 .str())
+      .child(g2s::XmlOut("meterList")
+                 .child(g2s::XmlOut("meterInfo").attr("meterInfoType", "G2S_onEvent")
+                            .child(g2s::XmlOut("deviceMeters").attr("deviceClass", "G2S_noteAcceptor")
+                                       .attr("deviceId", "1")
+                                       .child(g2s::XmlOut("simpleMeter")
+                                                  .attr("meterName", "G2S_currencyInAmt")
+                                                  .attr("meterValue", meter_mc).str())
+                                       .str())
+                            .str())
+                 .str())
+      .str();
 }
 
 }  // namespace
@@ -243,4 +282,48 @@ TEST(G2sHostCore, RequestsForOtherHostsOrUnknownEgmsAreRefusedWithTheirErrorCode
   EXPECT_EQ(c.host->handle({"127.0.0.1", false, {}}, "GET", "/G2S", "").status, 405u);
   EXPECT_FALSE(c.link_up());
   EXPECT_TRUE(c.sink.events.empty());
+}
+
+// A bill the store failed to commit comes back after a later one, with older meters: nothing is
+// judged across it, so no false reconciliation.mismatch (docs/reconciliation.md, G2S), and the
+// windows after it are judged again.
+TEST(G2sHostCore, AResentMoneyEventIsNotJudgedAgainstLaterMeters) {
+  Core c;
+  ASSERT_FALSE(c.host->start());
+  c.bring_online();
+  c.sink.make_durable();
+  const std::string when = g2s::format_date_time(c.clock.unix_ms());
+  std::int64_t session = 100;
+  auto report = [&](std::int64_t id, std::int64_t cents, std::int64_t meter_mc) {
+    c.from_egm("eventHandler", "G2S_request", bill_report(id, when, cents, meter_mc), ++session);
+  };
+  report(9, 100, 100'000);  // the baseline
+  c.sink.make_durable();
+  report(10, 2000, 2'100'000);  // fails
+  report(11, 500, 2'600'000);   // committed
+  c.sink.fail_first_then_durable();
+  c.ioc.poll();
+  report(10, 2000, 2'100'000);  // the EGM's resend of 10, after 11
+  c.sink.make_durable();
+  report(12, 100, 2'700'000);
+  report(13, 200, 2'900'000);
+  c.sink.make_durable();
+  c.ioc.poll();
+  EXPECT_EQ(c.sink.of_type("egm.event_log_reset"), 0u) << "a resend is not an event log reset";
+  EXPECT_EQ(c.sink.of_type("reconciliation.mismatch"), 0u)
+      << (c.sink.last_of_type("reconciliation.mismatch")
+              ? c.sink.last_of_type("reconciliation.mismatch")->attrs_json : "");
+  // Only the window 12 -> 13 is judged (12 is the baseline after the resend).
+  ASSERT_EQ(c.sink.of_type("meters.reconciled"), 1u);
+  EXPECT_NE(c.sink.last_of_type("meters.reconciled")->attrs_json.find(
+                "\"meter_delta\":200000,\"event_sum\":200000,\"difference\":0"),
+            std::string::npos) << c.sink.last_of_type("meters.reconciled")->attrs_json;
+  EXPECT_EQ(c.host->status().at(0).reconciliations, 1u);
+  // And a skim after that is still found.
+  report(14, 100, 3'500'000);
+  c.sink.make_durable();
+  c.ioc.poll();
+  ASSERT_EQ(c.sink.of_type("reconciliation.mismatch"), 1u);
+  EXPECT_NE(c.sink.last_of_type("reconciliation.mismatch")->attrs_json.find("\"difference\":500000"),
+            std::string::npos);
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <initializer_list>
 #include <charconv>
 
 #include "floorgate/drivers/json_writer.hpp"
@@ -278,14 +279,16 @@ std::vector<Event> map_meter_info(const Element& meter_info, std::size_t max_per
 
 namespace {
 
-// The meters that count each reconciled category on a G2S EGM (g2s-money.md §8).
+// The meters that count each reconciled category on a G2S EGM (g2s-money.md §8): a reading
+// needs all of a category's meters, each once (a handpay's JPE104 may carry only some of its
+// meters: a window is not closed on a part of them).
 struct CategoryMeters {
   std::string_view code;  // the eventCode that moves them
   ReconCategory category;
-  std::array<std::string_view, 3> names;
+  std::vector<std::string_view> names;
 };
-constexpr CategoryMeters kMoneyCodes[] = {
-    {"G2S_NAE114", ReconCategory::bills_in, {"G2S_currencyInAmt", {}, {}}},
+const CategoryMeters kMoneyCodes[] = {
+    {"G2S_NAE114", ReconCategory::bills_in, {"G2S_currencyInAmt"}},
     {"G2S_VCE103", ReconCategory::tickets_out,
      {"G2S_cashableOutAmt", "G2S_promoOutAmt", "G2S_nonCashOutAmt"}},
     {"G2S_VCE108", ReconCategory::tickets_in,
@@ -298,32 +301,44 @@ constexpr CategoryMeters kMoneyCodes[] = {
 // sums of them stay far inside 64 bits.
 constexpr std::int64_t kMaxMoneyMc = 1'000'000'000'000'000;
 
-// The event's amount in millicents, as map_event reads it; nullopt when absent, negative or
-// beyond kMaxMoneyMc.
+// A money attribute: a whole number of millicents within 0..kMaxMoneyMc; an absent attribute
+// is 0; anything else is nullopt.
+std::optional<std::int64_t> money_attr(const Element& e, const std::string& name) {
+  const std::string v = e.attr_or(name);
+  if (v.empty()) return 0;
+  const std::int64_t mc = to_i64(v, -1);
+  if (mc < 0 || mc > kMaxMoneyMc) return std::nullopt;
+  return mc;
+}
+
+// The sum of `names` on `e` (each checked before adding); nullopt when one is unbelievable.
+std::optional<std::int64_t> money_sum(const Element& e, std::initializer_list<std::string> names) {
+  std::int64_t sum = 0;
+  for (const auto& n : names) {
+    auto v = money_attr(e, n);
+    if (!v) return std::nullopt;
+    sum += *v;
+  }
+  return sum;
+}
+
+// The event's amount in millicents, as map_event reads it; nullopt when absent or not believed.
 std::optional<std::uint64_t> money_amount(const Element& report, ReconCategory c) {
-  std::int64_t mc = -1;
+  std::optional<std::int64_t> mc;
   if (c == ReconCategory::bills_in) {
-    if (const auto* n = find_with_attr(report, "denomId")) mc = to_i64(n->attr_or("denomId"), -1);
+    if (const auto* n = find_with_attr(report, "denomId")) mc = money_attr(*n, "denomId");
   } else if (c == ReconCategory::handpaid) {
     if (const auto* h = find_with_attr(report, "handpayType")) {
-      auto sum = [h](std::string_view prefix) {
-        return to_i64(h->attr_or(std::string(prefix) + "CashableAmt")) +
-               to_i64(h->attr_or(std::string(prefix) + "PromoAmt")) +
-               to_i64(h->attr_or(std::string(prefix) + "NonCashAmt"));
-      };
-      mc = sum("keyOff");
-      if (mc == 0) mc = sum("request");
-      if (mc == 0) mc = to_i64(h->attr_or("cashableAmt")) + to_i64(h->attr_or("promoAmt")) +
-                        to_i64(h->attr_or("nonCashAmt"));
+      mc = money_sum(*h, {"keyOffCashableAmt", "keyOffPromoAmt", "keyOffNonCashAmt"});
+      if (mc == 0) mc = money_sum(*h, {"requestCashableAmt", "requestPromoAmt", "requestNonCashAmt"});
+      if (mc == 0) mc = money_sum(*h, {"cashableAmt", "promoAmt", "nonCashAmt"});
     }
   } else if (const auto* v = find_with_attr(report, "voucherAmt")) {
-    mc = to_i64(v->attr_or("voucherAmt"), -1);
-    if (c == ReconCategory::tickets_in && !v->attr_or("transferAmt").empty()) {
-      mc = to_i64(v->attr_or("transferAmt"), -1);
-    }
+    const bool transfer = c == ReconCategory::tickets_in && !v->attr_or("transferAmt").empty();
+    mc = money_attr(*v, transfer ? "transferAmt" : "voucherAmt");
   }
-  if (mc < 0 || mc > kMaxMoneyMc) return std::nullopt;
-  return static_cast<std::uint64_t>(mc);
+  if (!mc) return std::nullopt;
+  return static_cast<std::uint64_t>(*mc);
 }
 
 }  // namespace
@@ -340,23 +355,30 @@ std::optional<MoneyReading> money_reading(const Element& report) {
   r.amount_mc = money_amount(report, cm->category);
   const Element* list = report.child("meterList");
   if (!list) return r;
+  // Device-level totals only (deviceMeters): a currency or denomination group counts the same
+  // money again, per denomination. Each of the category's meters exactly once, or no reading.
+  std::vector<std::string> found(cm->names.size());
   std::uint64_t sum = 0;
   for (const auto& info : list->children) {
     for (const auto& group : info.children) {
+      if (group.name != "deviceMeters") continue;
       for (const auto& m : group.children) {
         if (m.name != "simpleMeter") continue;
-        const std::string name = m.attr_or("meterName");
-        if (name.empty()) continue;
-        if (std::find(cm->names.begin(), cm->names.end(), name) == cm->names.end()) continue;
-        const std::int64_t v = to_i64(m.attr_or("meterValue"), -1);
-        if (v < 0 || v > kMaxMoneyMc) return r;  // an unreadable meter: no reading
-        sum += static_cast<std::uint64_t>(v);
-        if (!r.meter_names.empty()) r.meter_names += ',';
-        r.meter_names += group.attr_or("deviceClass") + "/" + name;
+        const auto it = std::find(cm->names.begin(), cm->names.end(), m.attr_or("meterName"));
+        if (it == cm->names.end()) continue;
+        auto& where = found[static_cast<std::size_t>(it - cm->names.begin())];
+        const auto v = money_attr(m, "meterValue");
+        if (!where.empty() || !v || m.attr_or("meterValue").empty()) return r;  // twice, or unreadable
+        where = group.attr_or("deviceClass") + "/" + group.attr_or("deviceId") + "/" + std::string(*it);
+        sum += static_cast<std::uint64_t>(*v);
       }
     }
   }
-  if (!r.meter_names.empty()) r.meter_mc = sum;
+  for (const auto& w : found) {
+    if (w.empty()) return r;  // a part of the category's meters: no reading
+  }
+  for (const auto& w : found) r.meter_names += (r.meter_names.empty() ? "" : ",") + w;
+  r.meter_mc = sum;
   return r;
 }
 

@@ -99,8 +99,9 @@ void Host::Impl::on_event_report(EgmLink& e, const Element& cls, const Element& 
     }
     return;
   }
-  if (!backfill && event_id < e.max_event_id) {
-    // eventIds restarted (RAM/NVRAM clear): new events, not duplicates; tell consumers.
+  if (!backfill && event_id < e.max_event_id && !e.failed_ids.count(event_id)) {
+    // eventIds restarted (RAM/NVRAM clear): new events, not duplicates; tell consumers. (Not
+    // the resend of one the store failed to commit, which may come after later ones.)
     JsonWriter w;
     w.add("previous_max_event_id", e.max_event_id).add("event_id", event_id);
     emit_own(e, "egm.event_log_reset", EventClass::security, "g2s:eventHandler",
@@ -125,12 +126,17 @@ void Host::Impl::on_event_report(EgmLink& e, const Element& cls, const Element& 
     ep->pending.erase(it);
     if (ec) {
       ++ep->st.post_failures;  // not durable: no ack, the EGM keeps it and resends
-      if (money) self->restart_reconciliation(*ep);
+      self->commit_failed(*ep, key.first, money.has_value());
       return;
     }
     ++ep->st.events_committed;
     self->remember(*ep, key);
-    if (money && generation == ep->generation) self->reconcile(*ep, *money, key.first);
+    const bool resent = ep->failed_ids.erase(key.first) > 0;
+    if (money && generation == ep->generation) {
+      // A resend comes after later events, with older meters: judge nothing across it.
+      if (resent) self->restart_reconciliation(*ep);
+      else self->reconcile(*ep, *money, key.first);
+    }
     if (p.ack_wanted && ep->handshaken) self->send_event_ack(*ep, key.first, p.session_id);
   });
 }
@@ -184,6 +190,12 @@ void Host::Impl::reconcile(EgmLink& e, const MoneyReading& m, std::int64_t event
 
 void Host::Impl::restart_reconciliation(EgmLink& e) {
   for (auto& r : e.recon) r = Reconciler{};
+}
+
+void Host::Impl::commit_failed(EgmLink& e, std::int64_t event_id, bool money) {
+  if (money) restart_reconciliation(e);
+  if (e.failed_ids.size() >= 1024) e.failed_ids.clear();  // resends that never came
+  e.failed_ids.insert(event_id);
 }
 
 void Host::Impl::on_log_list(EgmLink& e, const Element& list) {

@@ -69,6 +69,9 @@ struct EgmLink {
   // meters that reading summed (a different set starts a new baseline).
   std::array<Reconciler, kReconCategories> recon;
   std::array<std::string, kReconCategories> recon_meters;
+  // eventIds the store failed to commit, until their resend commits: a resend may come after
+  // later events (not an event log reset; not judged by the reconciliation).
+  std::set<std::int64_t> failed_ids;
 };
 
 struct Host::Impl : std::enable_shared_from_this<Host::Impl> {
@@ -149,8 +152,11 @@ struct Host::Impl : std::enable_shared_from_this<Host::Impl> {
   // carried (if any) close the window (meters.reconciled, reconciliation.mismatch).
   void reconcile(EgmLink& e, const MoneyReading& m, std::int64_t event_id);
   // Every category starts a new baseline: a new association (events may arrive out of order
-  // from the log) or an event that was not committed (the EGM sends it again later).
+  // from the log), or around an event that was not committed (the EGM sends it again after
+  // later ones): when it fails and when its resend commits.
   void restart_reconciliation(EgmLink& e);
+  // An eventReport the store did not commit (`money`: one the reconciliation counts).
+  void commit_failed(EgmLink& e, std::int64_t event_id, bool money);
   // supportedEvents -> setEventSub + getEventSub; eventSubList -> the subscription check.
   void on_supported_events(EgmLink& e, const Element& list);
   void check_subscriptions(EgmLink& e, const Element& list);
