@@ -113,6 +113,20 @@ struct FakeEgm {
     return b;
   }
 
+  // The answer to a long poll that reads a queue of records: the oldest (dequeued on the implied
+  // ACK of this answer, `p`), or `empty_len` zero bytes when there is none.
+  Bytes oldest_record(std::uint8_t cmd, const std::deque<Bytes>& records, std::size_t empty_len,
+                      Pend p) {
+    Bytes b{addr, cmd};
+    if (records.empty()) {
+      b.resize(2 + empty_len, 0);
+    } else {
+      b.insert(b.end(), records.front().begin(), records.front().end());
+      pend = p;
+    }
+    return crc(b);
+  }
+
   // Wire corruption of a data reply (the EGM's cached copy for a resend stays intact).
   std::optional<Bytes> corrupt(Bytes b) {
     if (corrupt_next > 0 && b.size() > 2) {
@@ -157,16 +171,8 @@ struct FakeEgm {
         b.resize(22, '0');
         return crc(b);
       }
-      case 0x1B: {
-        Bytes b{addr, 0x1B};
-        if (handpays.empty()) {
-          b.resize(22, 0);
-        } else {
-          b.insert(b.end(), handpays.front().begin(), handpays.front().end());
-          pend = Pend::handpay;
-        }
-        return crc(b);
-      }
+      case 0x1B:
+        return oldest_record(0x1B, handpays, 20, Pend::handpay);
       case 0x2F: {
         if (std::find(lacks.begin(), lacks.end(), cmd) != lacks.end()) return {};
         Bytes b{addr, 0x2F, 0x00, 0x00, 0x00};
@@ -204,16 +210,8 @@ struct FakeEgm {
         b.insert(b.end(), v.begin(), v.end());
         return crc(b);
       }
-      case 0x4D: {  // enhanced validation: the oldest record (dequeued on the implied ACK)
-        Bytes b{addr, 0x4D};
-        if (tickets.empty()) {
-          b.resize(33, 0);  // no record
-        } else {
-          b.insert(b.end(), tickets.front().begin(), tickets.front().end());
-          pend = Pend::ticket;
-        }
-        return crc(b);
-      }
+      case 0x4D:  // enhanced validation: the oldest record (dequeued on the implied ACK)
+        return oldest_record(0x4D, tickets, 31, Pend::ticket);
       case 0x71: case 0x72: {  // redemption status / AFT interrogation: the oldest record
         auto& records = cmd == 0x71 ? redemptions : aft_records;
         Bytes b{addr, cmd};
@@ -227,16 +225,8 @@ struct FakeEgm {
         }
         return crc(b);
       }
-      case 0x84: {  // progressive win amount: the oldest win, or group 0 level 0 amount 0
-        Bytes b{addr, 0x84};
-        if (progressive_wins.empty()) {
-          b.resize(9, 0);
-        } else {
-          b.insert(b.end(), progressive_wins.front().begin(), progressive_wins.front().end());
-          pend = Pend::progressive;
-        }
-        return crc(b);
-      }
+      case 0x84:  // progressive win amount: the oldest win, or group 0 level 0 amount 0
+        return oldest_record(0x84, progressive_wins, 7, Pend::progressive);
       case 0x48: {  // last bill accepted
         if (last_bill.empty()) return {};
         Bytes b{addr, 0x48};
