@@ -51,9 +51,10 @@ int run_daemon(config::Config cfg, std::filesystem::path config_path) {
   }
   LoopWatchdog watchdog(io, app);
   watchdog.start();
-  notify_ready(app.status_line());
-  spdlog::info("floorgate ready: {}", app.status_line());
 
+  // The handlers are installed before anyone is told the daemon is ready: a SIGHUP sent the
+  // moment "ready" is logged (systemctl reload, a test) would otherwise meet the default
+  // action and end the process.
   boost::asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
   bool stopping = false;
   std::function<void()> wait_signal;
@@ -82,6 +83,8 @@ int run_daemon(config::Config cfg, std::filesystem::path config_path) {
     });
   };
   wait_signal();
+  notify_ready(app.status_line());
+  spdlog::info("floorgate ready: {}", app.status_line());
   app.run();
   return 0;
 }
