@@ -155,37 +155,40 @@ void Host::Impl::reconcile(EgmLink& e, const MoneyReading& m, std::int64_t event
   const ReconResult res = r.settle(readings, now_ms());
   if (res.baseline) return;
   ++e.st.reconciliations;
-  for (const ReconLine& l : res.lines) {
-    JsonWriter line;
-    line.add("meter_delta", l.meter_delta).add("event_sum", l.event_sum);
-    line.add("difference", l.difference).add("unit", "millicents");
-    if (l.amount_unknown) line.add("amount_unknown", true);
-    line.add("ok", !l.mismatch);
-    JsonWriter cats;
-    cats.add_raw(to_string(l.category), std::move(line).finish());
-    auto window = [&](JsonWriter& w) {
-      w.add("window_start_ms", res.window_start_ms).add("window_ms", res.window_ms);
-      w.add("event_id", event_id).add("meters", m.meter_names);
-    };
-    JsonWriter w;
-    window(w);
-    w.add("mismatches", static_cast<std::uint64_t>(l.mismatch ? 1 : 0));
-    w.add_raw("categories", std::move(cats).finish());
-    emit_own(e, "meters.reconciled", EventClass::financial, "g2s:reconcile", std::move(w).finish());
-    if (!l.mismatch) continue;
-    JsonWriter mm;
-    mm.add("category", to_string(l.category));
-    mm.add("meter_delta", l.meter_delta).add("event_sum", l.event_sum);
-    mm.add("difference", l.difference).add("unit", "millicents");
-    window(mm);
-    emit_own(e, "reconciliation.mismatch", EventClass::financial, "g2s:reconcile",
-             std::move(mm).finish());
-    ++e.st.reconciliation_mismatches;
-    e.st.last_mismatch = std::string(to_string(l.category)) + ": meters " +
-                         std::to_string(l.meter_delta) + ", events " +
-                         std::to_string(l.event_sum) + " (millicents)";
-  }
+  for (const ReconLine& l : res.lines) publish_window(e, res, l, m.meter_names, event_id);
   notify(e);
+}
+
+void Host::Impl::publish_window(EgmLink& e, const ReconResult& res, const ReconLine& l,
+                                const std::string& meters, std::int64_t event_id) {
+  auto window = [&](JsonWriter& w) {
+    w.add("window_start_ms", res.window_start_ms).add("window_ms", res.window_ms);
+    w.add("event_id", event_id).add("meters", meters);
+  };
+  JsonWriter line;
+  line.add("meter_delta", l.meter_delta).add("event_sum", l.event_sum);
+  line.add("difference", l.difference).add("unit", "millicents");
+  if (l.amount_unknown) line.add("amount_unknown", true);
+  line.add("ok", !l.mismatch);
+  JsonWriter cats;
+  cats.add_raw(to_string(l.category), std::move(line).finish());
+  JsonWriter w;
+  window(w);
+  w.add("mismatches", static_cast<std::uint64_t>(l.mismatch ? 1 : 0));
+  w.add_raw("categories", std::move(cats).finish());
+  emit_own(e, "meters.reconciled", EventClass::financial, "g2s:reconcile", std::move(w).finish());
+  if (!l.mismatch) return;
+  JsonWriter mm;
+  mm.add("category", to_string(l.category));
+  mm.add("meter_delta", l.meter_delta).add("event_sum", l.event_sum);
+  mm.add("difference", l.difference).add("unit", "millicents");
+  window(mm);
+  emit_own(e, "reconciliation.mismatch", EventClass::financial, "g2s:reconcile",
+           std::move(mm).finish());
+  ++e.st.reconciliation_mismatches;
+  e.st.last_mismatch = std::string(to_string(l.category)) + ": meters " +
+                       std::to_string(l.meter_delta) + ", events " +
+                       std::to_string(l.event_sum) + " (millicents)";
 }
 
 void Host::Impl::restart_reconciliation(EgmLink& e) {

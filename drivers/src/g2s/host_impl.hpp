@@ -151,6 +151,10 @@ struct Host::Impl : std::enable_shared_from_this<Host::Impl> {
   // A committed live money event: its amount joins its category's window, and the meters it
   // carried (if any) close the window (meters.reconciled, reconciliation.mismatch).
   void reconcile(EgmLink& e, const MoneyReading& m, std::int64_t event_id);
+  // One closed window: meters.reconciled, and reconciliation.mismatch with the status counters
+  // when it differs.
+  void publish_window(EgmLink& e, const ReconResult& res, const ReconLine& l,
+                      const std::string& meters, std::int64_t event_id);
   // Every category starts a new baseline: a new association (events may arrive out of order
   // from the log), or around an event that was not committed (the EGM sends it again after
   // later ones): when it fails and when its resend commits.
