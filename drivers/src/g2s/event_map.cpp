@@ -106,6 +106,47 @@ std::string handpay_kind(std::string_view t) {
   return t.empty() ? "unknown" : std::string(t);
 }
 
+// Amounts and meters above this (ten billion dollars, in millicents) are not believed: window
+// sums of them stay far inside 64 bits.
+constexpr std::int64_t kMaxMoneyMc = 1'000'000'000'000'000;
+
+// A money attribute: a whole number of millicents within 0..kMaxMoneyMc; an absent attribute
+// is 0; anything else is nullopt.
+std::optional<std::int64_t> money_attr(const Element& e, const std::string& name) {
+  const std::string v = e.attr_or(name);
+  if (v.empty()) return 0;
+  const std::int64_t mc = to_i64(v, -1);
+  if (mc < 0 || mc > kMaxMoneyMc) return std::nullopt;
+  return mc;
+}
+
+// The sum of `names` on `e` (each checked before adding); nullopt when one is unbelievable.
+std::optional<std::int64_t> money_sum(const Element& e, std::initializer_list<std::string> names) {
+  std::int64_t sum = 0;
+  for (const auto& n : names) {
+    auto v = money_attr(e, n);
+    if (!v) return std::nullopt;
+    sum += *v;
+  }
+  return sum;
+}
+
+// A handpayLog's amount (g2s-money.md §2): what the key-off paid once keyed off (JPE104), else
+// what was requested; `cashableAmt` etc. as older logs name them. nullopt: not believed.
+std::optional<std::int64_t> handpay_amount(const Element& h, bool keyed_off) {
+  std::optional<std::int64_t> mc = 0;
+  if (keyed_off) mc = money_sum(h, {"keyOffCashableAmt", "keyOffPromoAmt", "keyOffNonCashAmt"});
+  if (mc == 0) mc = money_sum(h, {"requestCashableAmt", "requestPromoAmt", "requestNonCashAmt"});
+  if (mc == 0) mc = money_sum(h, {"cashableAmt", "promoAmt", "nonCashAmt"});
+  return mc;
+}
+
+// A voucherLog's amount (g2s-money.md §1): issued, or what a redemption transferred.
+std::optional<std::int64_t> voucher_amount(const Element& v, bool redeemed) {
+  const bool transfer = redeemed && !v.attr_or("transferAmt").empty();
+  return money_attr(v, transfer ? "transferAmt" : "voucherAmt");
+}
+
 // Collects simpleMeter children of one meter group into the writer.
 void add_meters(const Element& group, std::string_view prefix, JsonWriter& w) {
   for (const auto& m : group.children) {
@@ -172,20 +213,11 @@ Event map_event(const Element& report, std::string_view raw_inner) {
   }
   if (ev.type.starts_with("handpay.")) {
     if (const auto* h = find_with_attr(report, "handpayType")) {
-      // The handpayLog's amounts (g2s-money.md §2): what the key-off paid once keyed off
-      // (JPE104), else what was requested; `cashableAmt` etc. as older logs name them.
-      auto sum = [h](std::string_view prefix) {
-        return to_i64(h->attr_or(std::string(prefix) + "CashableAmt")) +
-               to_i64(h->attr_or(std::string(prefix) + "PromoAmt")) +
-               to_i64(h->attr_or(std::string(prefix) + "NonCashAmt"));
-      };
-      std::int64_t mc = code == "G2S_JPE104" ? sum("keyOff") : 0;
-      if (mc == 0) mc = sum("request");
-      if (mc == 0) {
-        mc = to_i64(h->attr_or("cashableAmt")) + to_i64(h->attr_or("promoAmt")) +
-             to_i64(h->attr_or("nonCashAmt"));
+      if (auto mc = handpay_amount(*h, code == "G2S_JPE104")) {
+        add_money(w, "amount_cents", "amount_millicents", *mc);
+      } else {
+        w.add("amount_known", false);
       }
-      add_money(w, "amount_cents", "amount_millicents", mc);
       w.add("kind", handpay_kind(h->attr_or("handpayType")));
       if (auto k = h->attr_or("keyOffType"); !k.empty()) w.add("key_off_type", k);
     }
@@ -194,11 +226,11 @@ Event map_event(const Element& report, std::string_view raw_inner) {
     // voucherLog (g2s-money.md §1): issued amount, or what a redemption transferred. The
     // validationId is masked by the EGM for anyone but the owner.
     if (const auto* v = find_with_attr(report, "voucherAmt")) {
-      std::int64_t mc = to_i64(v->attr_or("voucherAmt"));
-      if (ev.type == "ticket.redeemed" && !v->attr_or("transferAmt").empty()) {
-        mc = to_i64(v->attr_or("transferAmt"));
+      if (auto mc = voucher_amount(*v, ev.type == "ticket.redeemed")) {
+        add_money(w, "amount_cents", "amount_millicents", *mc);
+      } else {
+        w.add("amount_known", false);
       }
-      add_money(w, "amount_cents", "amount_millicents", mc);
       w.add("validation_number", v->attr_or("validationId"));
       if (auto ct = v->attr_or("creditType"); !ct.empty()) w.add("credit_type", ct);
       if (auto ex = v->attr_or("egmException"); !ex.empty()) w.add("egm_exception", to_i64(ex));
@@ -297,30 +329,6 @@ const CategoryMeters kMoneyCodes[] = {
      {"G2S_handPaidGameWonAmt", "G2S_handPaidProgWonAmt", "G2S_handPaidCancelAmt"}},
 };
 
-// Amounts and meters above this (ten billion dollars, in millicents) are not believed: window
-// sums of them stay far inside 64 bits.
-constexpr std::int64_t kMaxMoneyMc = 1'000'000'000'000'000;
-
-// A money attribute: a whole number of millicents within 0..kMaxMoneyMc; an absent attribute
-// is 0; anything else is nullopt.
-std::optional<std::int64_t> money_attr(const Element& e, const std::string& name) {
-  const std::string v = e.attr_or(name);
-  if (v.empty()) return 0;
-  const std::int64_t mc = to_i64(v, -1);
-  if (mc < 0 || mc > kMaxMoneyMc) return std::nullopt;
-  return mc;
-}
-
-// The sum of `names` on `e` (each checked before adding); nullopt when one is unbelievable.
-std::optional<std::int64_t> money_sum(const Element& e, std::initializer_list<std::string> names) {
-  std::int64_t sum = 0;
-  for (const auto& n : names) {
-    auto v = money_attr(e, n);
-    if (!v) return std::nullopt;
-    sum += *v;
-  }
-  return sum;
-}
 
 // The event's amount in millicents, as map_event reads it; nullopt when absent or not believed.
 std::optional<std::uint64_t> money_amount(const Element& report, ReconCategory c) {
@@ -328,14 +336,9 @@ std::optional<std::uint64_t> money_amount(const Element& report, ReconCategory c
   if (c == ReconCategory::bills_in) {
     if (const auto* n = find_with_attr(report, "denomId")) mc = money_attr(*n, "denomId");
   } else if (c == ReconCategory::handpaid) {
-    if (const auto* h = find_with_attr(report, "handpayType")) {
-      mc = money_sum(*h, {"keyOffCashableAmt", "keyOffPromoAmt", "keyOffNonCashAmt"});
-      if (mc == 0) mc = money_sum(*h, {"requestCashableAmt", "requestPromoAmt", "requestNonCashAmt"});
-      if (mc == 0) mc = money_sum(*h, {"cashableAmt", "promoAmt", "nonCashAmt"});
-    }
+    if (const auto* h = find_with_attr(report, "handpayType")) mc = handpay_amount(*h, true);
   } else if (const auto* v = find_with_attr(report, "voucherAmt")) {
-    const bool transfer = c == ReconCategory::tickets_in && !v->attr_or("transferAmt").empty();
-    mc = money_attr(*v, transfer ? "transferAmt" : "voucherAmt");
+    mc = voucher_amount(*v, c == ReconCategory::tickets_in);
   }
   if (!mc) return std::nullopt;
   return static_cast<std::uint64_t>(*mc);
