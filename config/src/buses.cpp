@@ -72,6 +72,14 @@ void read_meter_codes(Reader& r, const YAML::Node& egm, std::string_view path,
     listed[c] = true;
     codes.push_back(c);
   }
+  // The default before the progressive, bonus and AFT-debit meters (1D, 1E, A6) joined it
+  // (December 2026): the configuration writer used to spell the default out, so a file that
+  // lists exactly that set was written by it (or copied from its example) and means "the
+  // default", which now reads them too.
+  static constexpr std::uint16_t kEarlierDefault[] = {
+      0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x0B, 0x0C, 0x24, 0x0D, 0x0E, 0x0F, 0x10,
+      0x23, 0xA0, 0xA2, 0xA4, 0xB8, 0xBA, 0xBC, 0x40, 0x42, 0x43, 0x44, 0x46, 0x47};
+  if (std::ranges::equal(codes, kEarlierDefault)) codes = default_meter_codes();
   out = std::move(codes);
 }
 

@@ -34,13 +34,16 @@ void emit_egm(YAML::Emitter& out, const BusConfig& bus, const EgmConfig& e) {
   } else {
     key_val(out, "address", e.address);
     key_val(out, "poll_period_ms", e.poll_period.count());
-    out << YAML::Key << "meter_codes" << YAML::Value << YAML::Flow << YAML::BeginSeq;
-    for (auto c : e.meter_codes) {
-      char code[8];
-      std::snprintf(code, sizeof code, "0x%02X", static_cast<unsigned>(c));
-      out << code;
+    // The default set is left out, so that a file follows the default when it grows.
+    if (e.meter_codes != default_meter_codes()) {
+      out << YAML::Key << "meter_codes" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+      for (auto c : e.meter_codes) {
+        char code[8];
+        std::snprintf(code, sizeof code, "0x%02X", static_cast<unsigned>(c));
+        out << code;
+      }
+      out << YAML::EndSeq;
     }
-    out << YAML::EndSeq;
     key_val(out, "real_time_events", e.real_time_events);
     key_val(out, "rom_check_period_s", e.rom_check_period.count());
     key_val(out, "rom_seed", e.rom_seed);

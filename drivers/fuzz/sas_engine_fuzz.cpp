@@ -72,15 +72,15 @@ struct Machine {
   std::uint64_t bill_count = 0;  // the bill meter LP 48 reports
   std::uint64_t ticket_count = 0, tickets_out_cents = 0;
   std::uint64_t redeemed_count = 0, tickets_in_cents = 0, aft_count = 0, aft_in_cents = 0;
-  std::uint64_t aft_out_cents = 0, progressive_cents = 0;
+  std::uint64_t aft_out_cents = 0, progressive_cents = 0, bonus_cents = 0;
   static constexpr std::uint64_t kDenomCents = 5;  // FakeEgm's LP 1F answer
   // The time a record carries: 01-15-2026 12:00:00 (MMDDYYYY HHMMSS, BCD).
   static constexpr std::uint8_t kRecordTime[] = {0x01, 0x15, 0x20, 0x26, 0x12, 0x00, 0x00};
 
   explicit Machine(std::uint8_t addr) {
     egm.addr = addr;
-    for (std::uint8_t c : {0x00, 0x01, 0x05, 0x0B, 0x0C, 0x0D, 0x0E, 0x0F, 0x10, 0x23, 0xA0,
-                           0xA2, 0xA4, 0xB8, 0xBA, 0xBC}) {
+    for (std::uint8_t c : {0x00, 0x01, 0x05, 0x0B, 0x0C, 0x0D, 0x0E, 0x0F, 0x10, 0x1D, 0x1E,
+                           0x23, 0xA0, 0xA2, 0xA4, 0xA6, 0xB8, 0xBA, 0xBC}) {
       egm.meters[c] = 1000u * c + 7;
     }
   }
@@ -149,14 +149,15 @@ struct Machine {
     add(0x0D, cents);  // tickets in, cashable (cents)
     tickets_in_cents += cents;
   }
-  // An AFT transfer between the host and the machine's credits, either way: exception 69 and
-  // its LP 72 interrogation record; one at a time.
-  void aft(std::uint32_t cents, bool to_host) {
+  // An AFT transfer between the host and the machine's credits, either way (to the machine
+  // in-house or as a debit): exception 69 and its LP 72 interrogation record; one at a time.
+  void aft(std::uint32_t cents, bool to_host, bool debit) {
     if (queued(0x69) || !egm.aft_records.empty()) return;
     ++aft_count;
-    Bytes r{0x00 /* buffer position */, 0x00 /* full transfer */, 0x00 /* receipt */,
-            static_cast<std::uint8_t>(to_host ? 0x80 /* in-house to host */
-                                              : 0x00 /* in-house to EGM */)};
+    const std::uint8_t type = to_host ? 0x80 /* in-house to host */
+                              : debit ? 0x40 /* debit to EGM */
+                                      : 0x00 /* in-house to EGM */;
+    Bytes r{0x00 /* buffer position */, 0x00 /* full transfer */, 0x00 /* receipt */, type};
     const auto cash = sas::encode_bcd(cents, 5);
     r.insert(r.end(), cash.begin(), cash.end());
     r.insert(r.end(), 10, 0x00);  // restricted, nonrestricted
@@ -168,12 +169,11 @@ struct Machine {
     r.insert(r.begin(), static_cast<std::uint8_t>(r.size()));
     egm.aft_records.push_back(r);
     egm.queue.push_back(0x69);
-    add(to_host ? 0xB8 : 0xA0, cents);  // AFT out / in, cashable (cents)
+    add(to_host ? 0xB8 : debit ? 0xA6 : 0xA0, cents);  // AFT out / in / debit in (cents)
     (to_host ? aft_out_cents : aft_in_cents) += cents;
   }
-  // A progressive win: exception 54 and its LP 84 amount; one at a time. No meter moves here
-  // (the engine reports it, it does not reconcile it: the win is paid as a handpay or to the
-  // credit meter, which the machine counts there).
+  // A machine-paid progressive win: exception 54 and its LP 84 amount (a whole number of
+  // credits: meter 1D counts credits); one at a time.
   void progressive_win(std::uint8_t level, std::uint32_t cents) {
     if (queued(0x54) || !egm.progressive_wins.empty()) return;
     Bytes r{0x01 /* group */, level};
@@ -181,7 +181,20 @@ struct Machine {
     r.insert(r.end(), amount.begin(), amount.end());
     egm.progressive_wins.push_back(r);
     egm.queue.push_back(0x54);
+    add(0x1D, cents / kDenomCents);
     progressive_cents += cents;
+  }
+  // A legacy bonus: exception 7C, its award read with LP 90 (or carried by the RTE event);
+  // one at a time (the machine holds one record).
+  void bonus(std::uint32_t credits) {
+    if (queued(0x7C) || !egm.bonuses.empty()) return;
+    Bytes r{0x00 /* multiplier */, 0x00, 0x00, 0x00, 0x00 /* multiplied win */, 0x00 /* tax */};
+    const auto amount = sas::encode_bcd(credits, 4);
+    r.insert(r.end(), amount.begin(), amount.end());
+    egm.bonuses.push_back(r);
+    egm.queue.push_back(0x7C);
+    add(0x1E, credits);
+    bonus_cents += std::uint64_t{credits} * kDenomCents;
   }
   void game() {
     egm.queue.push_back(0x7E);
@@ -251,6 +264,7 @@ void check_events(const Harness& h, std::size_t& checked) {
 struct Reported {
   std::uint64_t bills_cents = 0, games = 0, handpay_cents = 0, handpays = 0, tickets_cents = 0;
   std::uint64_t tickets_in_cents = 0, aft_in_cents = 0, aft_out_cents = 0, progressive_cents = 0;
+  std::uint64_t bonus_cents = 0;
   // Per reconciliation category (ReconCategory order): what the settled windows compared with
   // the meters, summed, and whether a window could not judge it (an amount unknown).
   std::uint64_t reconciled[floorgate::drivers::kReconCategories] = {};
@@ -286,6 +300,8 @@ Reported reported(const Harness& h, const std::string& egm) {
       if (direction == "to_host") r.aft_out_cents += cents;
     } else if (e.type == "progressive.win" && attrs.contains("amount_cents")) {
       r.progressive_cents += attrs.at("amount_cents").to_number<std::uint64_t>();
+    } else if (e.type == "bonus.awarded" && attrs.contains("amount_cents")) {
+      r.bonus_cents += attrs.at("amount_cents").to_number<std::uint64_t>();
     }
     // Counted for a finding's message, not checked: after the engine has read the queued
     // records ahead (LP 1B until zeros), each later 0x51 of this model reads zeros and is
@@ -315,7 +331,7 @@ std::string money_events(const Harness& h, const std::string& egm) {
     if (e.egm != egm) continue;
     if (e.type.rfind("handpay", 0) == 0 || e.type.rfind("bill", 0) == 0 ||
         e.type.rfind("ticket", 0) == 0 || e.type.rfind("aft", 0) == 0 ||
-        e.type.rfind("progressive", 0) == 0 ||
+        e.type.rfind("progressive", 0) == 0 || e.type.rfind("bonus", 0) == 0 ||
         e.type.rfind("meters.rec", 0) == 0 ||
         e.type.rfind("reconciliation", 0) == 0) {
       s += "\n  " + std::to_string(e.ts_gw_ms) + " " + e.type + " " + e.attrs_json;
@@ -374,10 +390,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
         break;
       }
-      case 7: {  // a ticket redeemed (5 cents to $31.80) or an AFT transfer ($1 to $64), in or out
+      case 7: {  // a ticket redeemed (5 cents to $15.80), a legacy bonus (5 cents to $3.20), or
+                 // an AFT transfer ($1 to $32: out, in, or in as a debit)
         const std::uint8_t b = in.byte();
-        if (b & 0x80) m.aft(static_cast<std::uint32_t>(b & 0x3F) * 100 + 100, (b & 0x40) != 0);
-        else m.ticket_in(static_cast<std::uint32_t>(b) * 25 + 5);
+        if (b & 0x80) {
+          m.aft(static_cast<std::uint32_t>(b & 0x1F) * 100 + 100, (b & 0x40) != 0, (b & 0x20) != 0);
+        } else if (b & 0x40) {
+          m.bonus(static_cast<std::uint32_t>(b & 0x3F) + 1);
+        } else {
+          m.ticket_in(static_cast<std::uint32_t>(b) * 25 + 5);
+        }
         break;
       }
       default: break;
@@ -419,7 +441,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (r.bills_cents != x.bills_cents || r.games != x.games ||
           r.handpay_cents != x.handpay_cents || r.tickets_cents != x.tickets_out_cents ||
           r.tickets_in_cents != x.tickets_in_cents || r.aft_in_cents != x.aft_in_cents ||
-          r.aft_out_cents != x.aft_out_cents || r.progressive_cents != x.progressive_cents) {
+          r.aft_out_cents != x.aft_out_cents || r.progressive_cents != x.progressive_cents ||
+          r.bonus_cents != x.bonus_cents) {
         fail("clean input, reported money differs:",
              "bills " + std::to_string(r.bills_cents) + "/" + std::to_string(x.bills_cents) +
                  " games " + std::to_string(r.games) + "/" + std::to_string(x.games) +
@@ -432,6 +455,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                  std::to_string(x.aft_in_cents) + " aft out " + std::to_string(r.aft_out_cents) +
                  "/" + std::to_string(x.aft_out_cents) + " progressive " +
                  std::to_string(r.progressive_cents) + "/" + std::to_string(x.progressive_cents) +
+                 " bonus " + std::to_string(r.bonus_cents) + "/" + std::to_string(x.bonus_cents) +
                  " on " + h.engine->status()[i].id +
                  money_events(h, h.engine->status()[i].id));
       }
@@ -446,10 +470,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           {ReconCategory::aft_in, x.aft_in_cents},
           {ReconCategory::aft_out, x.aft_out_cents},
           {ReconCategory::handpaid, x.handpay_cents},
-          {ReconCategory::games, x.games}};
+          {ReconCategory::games, x.games},
+          {ReconCategory::progressives, x.progressive_cents},
+          {ReconCategory::bonuses, x.bonus_cents}};
       for (const auto& [category, total] : handed) {
         const auto c = static_cast<std::size_t>(category);
-        if (r.reconciled[c] == total) continue;
+        // Judged: the sums match and no window left the category unjudged (handpays may be).
+        if (r.reconciled[c] == total && !r.unjudged[c]) continue;
         if (r.unjudged[c] && category == ReconCategory::handpaid) continue;
         fail("clean input, not all money reconciled:",
              std::string(floorgate::drivers::to_string(category)) + " " +

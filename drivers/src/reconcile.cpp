@@ -13,6 +13,8 @@ std::string_view to_string(ReconCategory c) {
     case ReconCategory::aft_out: return "aft_out";
     case ReconCategory::handpaid: return "handpaid";
     case ReconCategory::games: return "games";
+    case ReconCategory::progressives: return "progressives";
+    case ReconCategory::bonuses: return "bonuses";
   }
   return "unknown";
 }

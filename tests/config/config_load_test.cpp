@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -233,6 +234,29 @@ TEST(ConfigValues, SasTcpEndpointsAndUartDevices) {
   EXPECT_EQ(r.config->buses[1].tcp_host, "fd00::5");
   EXPECT_EQ(r.config->buses[1].tcp_port, 4002);
   EXPECT_EQ(r.config->buses[2].link, LinkKind::uart);
+}
+
+// Earlier versions wrote the default meter set out in full: a file listing exactly that set
+// (before 1D, 1E and A6 joined it) reads as today's default; any other list is kept as written.
+TEST(ConfigValues, TheEarlierDefaultMeterSetReadsAsTheDefault) {
+  const std::string earlier =
+      "[0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x0B, 0x0C, 0x24, 0x0D, 0x0E, 0x0F, 0x10, "
+      "0x23, 0xA0, 0xA2, 0xA4, 0xB8, 0xBA, 0xBC, 0x40, 0x42, 0x43, 0x44, 0x46, 0x47]";
+  const LoadResult r = load_string(
+      "gateway: {id: gw, site: s}\n"
+      "buses:\n"
+      "  - {id: t4, driver: sas-tcp, endpoint: 'ds1.floor.local:4001', egms: [\n"
+      "      {id: a, address: 1, meter_codes: " + earlier + "},\n"
+      "      {id: b, address: 2, meter_codes: [0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x0B, "
+      "0x0C, 0x24, 0x0D, 0x0E, 0x0F, 0x10, 0x23, 0xA0, 0xA2, 0xA4, 0xB8, 0xBA, 0xBC, 0x40, "
+      "0x42, 0x43, 0x44, 0x46]}]}\n",
+      "t.yaml");
+  ASSERT_TRUE(r.config) << errors_of(r);
+  const auto& egms = r.config->buses[0].egms;
+  EXPECT_EQ(egms[0].meter_codes, default_meter_codes());
+  EXPECT_EQ(egms[1].meter_codes.size(), 26u);  // one short of it: as written
+  const auto now = default_meter_codes();
+  EXPECT_EQ(std::count(now.begin(), now.end(), 0xA6), 1);
 }
 
 TEST(ConfigValues, SecretFileReadsFirstLineOnly) {

@@ -203,6 +203,22 @@ TEST(ConfigSchema, DefaultsAreWhatTheLoaderFillsIn) {
   int checked = 0;
   for (const KeySpec& k : config_keys()) {
     if (k.default_json.empty()) continue;
+    if (k.key == "meter_codes") {
+      // The writer leaves the default set out (a file then follows the default when it grows):
+      // the loaded value is checked instead.
+      EXPECT_EQ(emitted(doc, k), "<absent>");
+      bool sas = false;
+      for (const auto& bus : r.config->buses) {
+        if (bus.driver == Driver::g2s) continue;
+        sas = true;
+        json::array codes;
+        for (auto c : bus.egms.at(0).meter_codes) codes.push_back(json::value(c));
+        EXPECT_EQ(json::serialize(codes), json::serialize(json::parse(k.default_json)));
+      }
+      EXPECT_TRUE(sas);
+      ++checked;
+      continue;
+    }
     EXPECT_EQ(emitted(doc, k), json::serialize(json::parse(k.default_json))) << key_path(k);
     ++checked;
   }

@@ -1,11 +1,11 @@
 // The SAS engine fuzz target's properties (drivers/fuzz/sas_engine_fuzz.cpp) on generated inputs,
 // in every CI run: two fake machines whose bills, games, handpays, tickets (printed and
-// redeemed) and AFT transfers (in and out) move their meters as they queue their exceptions,
-// and whose progressive wins are queued with their amounts; reply delays within the 20 ms a
+// redeemed), AFT transfers (in-house, debit and out), machine-paid progressive wins and legacy
+// bonuses move their meters as they queue their exceptions; reply delays within the 20 ms a
 // machine has, store failures that clear. A clean input must reconcile (no
 // reconciliation.mismatch, a settled window, every bill and game reported once, every
-// handpay's, ticket's, transfer's and progressive win's amount reported, every cent compared
-// with the meters in a settled window); a mixed one, with
+// handpay's, ticket's, transfer's, progressive win's and bonus's amount reported, every cent
+// compared with the meters in a settled window); a mixed one, with
 // slices of a hostile bus and meters moved without their events, must keep the engine polling
 // without a busy loop and its events strict JSON. A broken property aborts with what broke (the fuzz target's message) after "input N" on stdout;
 // `sas_engine_property_tests --write-inputs DIR` writes the inputs as a libFuzzer seed corpus.

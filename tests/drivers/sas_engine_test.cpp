@@ -597,3 +597,54 @@ TEST(SasEngine, LineNoiseBetweenAndBeforeFramesIsIgnored) {
   EXPECT_EQ(h.engine->status()[0].meters.at("coin_in"), 2000u);
   EXPECT_EQ(egm.acked, std::vector<std::uint8_t>{0x12});
 }
+
+// LP 84 reports only the machine's last progressive win (sas-money.md §4, §11.9). Two wins
+// before the host reads (two 54s queued) are read as the second win twice: that window is not
+// judged for `progressives` (no false mismatch), and the next single win is judged again.
+TEST(SasEngine, AProgressiveWinReadTwiceIsNotJudgedTwice) {
+  FakeEgm egm;
+  BusConfig cfg = one_egm_bus();
+  cfg.egms[0].meter_codes = {0x05, 0x1D};
+  cfg.egms[0].meter_period = std::chrono::seconds(2);
+  egm.meters = {{0x05, 10}, {0x1D, 1000}};  // 1D: credits of 5 cents (LP 1F)
+  Harness h(cfg, {&egm});
+  h.engine->start();
+  auto windows = [&] { return h.count("meters.reconciled"); };
+  auto run_until_window = [&](std::size_t n) {
+    for (int i = 0; i < 60 && windows() < n; ++i) h.run_for(500);
+    return windows() >= n;
+  };
+  auto last_line = [&] {
+    std::string line;
+    for (const auto& e : h.events) {
+      if (e.type == "meters.reconciled") line = e.attrs_json.substr(e.attrs_json.find("\"progressives\""));
+    }
+    return line;
+  };
+  ASSERT_TRUE(run_until_window(1));  // a compared window after the baseline
+  const auto progressive_record = [](std::uint32_t cents) {
+    Bytes r{0x01, 0x02};
+    auto a = encode_bcd(cents, 5);
+    r.insert(r.end(), a.begin(), a.end());
+    return r;
+  };
+  // Wins of $20.00 and then $35.00; both 54s are read after the second: "$35.00" twice.
+  egm.meters[0x1D] += (2000 + 3500) / 5;
+  egm.progressive_wins = {progressive_record(3500), progressive_record(3500)};
+  egm.queue.insert(egm.queue.end(), {0x54, 0x54});
+  const std::size_t before = windows();
+  ASSERT_TRUE(run_until_window(before + 1));
+  EXPECT_EQ(h.count("progressive.win"), 2u);
+  EXPECT_EQ(h.count("reconciliation.mismatch"), 0u) << last_line();
+  EXPECT_NE(last_line().find("\"amount_unknown\":true"), std::string::npos) << last_line();
+  // One win, read once: judged to the cent.
+  egm.meters[0x1D] += 1250 / 5;
+  egm.progressive_wins = {progressive_record(1250)};
+  egm.queue.push_back(0x54);
+  const std::size_t after = windows();
+  ASSERT_TRUE(run_until_window(after + 1));
+  EXPECT_EQ(h.count("reconciliation.mismatch"), 0u) << last_line();
+  EXPECT_NE(last_line().find("\"meter_delta\":1250,\"event_sum\":1250,\"difference\":0,\"unit\":\"cents\",\"ok\":true"),
+            std::string::npos)
+      << last_line();
+}

@@ -50,11 +50,15 @@ struct FakeEgm {
   // Progressive wins: LP 84 bodies (group, level, 5-byte BCD amount in cents), dequeued on the
   // implied ACK of their answer.
   std::deque<Bytes> progressive_wins;
+  // Legacy bonuses: LP 90 bodies (multiplier, multiplied win, tax status, bonus), the same 10
+  // bytes an RTE 7C carries; dequeued on the implied ACK of the answer (or of the RTE event).
+  std::deque<Bytes> bonuses;
 
   // Implied-ACK state.
   Bytes last_poll, last_resp;
   int repeats = 0;
-  enum class Pend { none, exception, handpay, rom, ticket, redemption, aft, progressive } pend = Pend::none;
+  enum class Pend { none, exception, handpay, rom, ticket, redemption, aft, progressive, bonus };
+  Pend pend = Pend::none;
 
   std::optional<Bytes> on_poll(const Bytes& f) {
     bool mine = (f[0] & 0x7F) == addr;
@@ -87,6 +91,7 @@ struct FakeEgm {
 
   void ack() {
     if (pend == Pend::exception && !queue.empty()) {
+      if (rte && queue.front() == 0x7C && !bonuses.empty()) bonuses.pop_front();
       acked.push_back(queue.front());
       queue.pop_front();
     } else if (pend == Pend::rom) {
@@ -103,6 +108,8 @@ struct FakeEgm {
       aft_records.pop_front();
     } else if (pend == Pend::progressive && !progressive_wins.empty()) {
       progressive_wins.pop_front();
+    } else if (pend == Pend::bonus && !bonuses.empty()) {
+      bonuses.pop_front();
     }
     pend = Pend::none;
     last_poll.clear();
@@ -141,6 +148,7 @@ struct FakeEgm {
   Bytes rte_event(std::uint8_t code) {
     Bytes b{addr, 0xFF, code};
     if (code == 0x4F) b.insert(b.end(), last_bill.begin(), last_bill.end());
+    if (code == 0x7C && !bonuses.empty()) b.insert(b.end(), bonuses.front().begin(), bonuses.front().end());
     b.resize(3 + rte_data_len(code), 0);
     return crc(b);
   }
@@ -227,6 +235,8 @@ struct FakeEgm {
       }
       case 0x84:  // progressive win amount: the oldest win, or group 0 level 0 amount 0
         return oldest_record(0x84, progressive_wins, 7, Pend::progressive);
+      case 0x90:  // legacy bonus: the oldest award, or zeros
+        return oldest_record(0x90, bonuses, 10, Pend::bonus);
       case 0x48: {  // last bill accepted
         if (last_bill.empty()) return {};
         Bytes b{addr, 0x48};

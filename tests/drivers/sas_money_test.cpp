@@ -3,6 +3,10 @@
 // polls; reconciliation finds a skimmed meter once and nothing on a clean run.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <boost/json.hpp>
+#include <map>
+
 #include "money_check.hpp"
 #include "sas_sim_support.hpp"
 
@@ -35,6 +39,28 @@ std::vector<const floorgate::drivers::Event*> events_of(const RecordingSink& s, 
   std::vector<const floorgate::drivers::Event*> out;
   for (const auto& e : s.events) {
     if (e.type == type) out.push_back(&e);
+  }
+  return out;
+}
+
+// Per category, what the settled windows of one machine compared with its meters: the events'
+// sum, and whether a window left the category unjudged (an amount unknown).
+struct Judged {
+  std::uint64_t event_sum = 0;
+  std::size_t windows = 0;
+  bool unknown = false;
+};
+std::map<std::string, Judged> judged(const RecordingSink& s, const std::string& egm) {
+  std::map<std::string, Judged> out;
+  for (const auto* e : events_of(s, "meters.reconciled")) {
+    if (e->egm != egm) continue;
+    const auto attrs = boost::json::parse(e->attrs_json).as_object();
+    for (const auto& [name, line] : attrs.at("categories").as_object()) {
+      Judged& j = out[std::string(name)];
+      j.event_sum += line.at("event_sum").to_number<std::uint64_t>();
+      ++j.windows;
+      j.unknown = j.unknown || line.as_object().contains("amount_unknown");
+    }
   }
   return out;
 }
@@ -156,8 +182,9 @@ TEST(SasMoney, MetersStepDownAndUnreadableMetersAreReported) {
   EXPECT_EQ(rig.status()[0].meters.count("ticket_out_cashable_cents"), 1u);
 }
 
-// Reconciliation: money traffic between settled snapshots reconciles to zero; a meter moved
-// without its event (skim) is one reconciliation.mismatch for that machine and category.
+// Reconciliation: money traffic between settled snapshots reconciles to zero, every category
+// judged (AFT in-house and debit, machine-paid progressives and bonuses among them); a meter
+// moved without its event (skim) is one reconciliation.mismatch for that machine and category.
 TEST(SasMoney, ReconciliationFindsASkimOnceAndNothingElse) {
   TempDir dir;
   std::string pty = (dir / "bus0").string();
@@ -174,30 +201,53 @@ TEST(SasMoney, ReconciliationFindsASkimOnceAndNothingElse) {
   ASSERT_TRUE(rig.run_until([&] { return reconciled(0) >= 1 && reconciled(1) >= 1; },
                             std::chrono::seconds(30)));
   for (const char* cmd : {"bill 1 20", "game 1 5 0", "cashout 1", "ticket-in 1 10", "aft 1 in 30",
-                          "handpay 2 1200", "bill 2 100", "aft 2 out 50", "game 2 10 20"}) {
+                          "aft 1 debit 20", "progressive 1 3 75 machine", "handpay 2 1200",
+                          "bill 2 100", "aft 2 out 50", "game 2 10 20", "bonus 2 5"}) {
     EXPECT_TRUE(command_until_ok(rig, sim, cmd)) << cmd;
   }
-  const auto before = reconciled(0);
-  ASSERT_TRUE(rig.run_until([&] { return all_acked(sim) && reconciled(0) >= before + 2; },
+  // Every event has been reported once the machines have nothing unacknowledged; a window that
+  // settles after that holds the last of them.
+  ASSERT_TRUE(rig.run_until([&] { return all_acked(sim); }, std::chrono::seconds(30)));
+  const auto before = reconciled(0), before2 = reconciled(1);
+  ASSERT_TRUE(rig.run_until([&] { return reconciled(0) > before && reconciled(1) > before2; },
                             std::chrono::seconds(30)));
   EXPECT_EQ(rig.sink.count("reconciliation.mismatch"), 0u) << [&] {
     std::string s;
     for (const auto* e : events_of(rig.sink, "meters.reconciled")) s += e->attrs_json + "\n";
     return s;
   }();
+  // The transfers, the machine-paid progressive and the bonus were judged against their meters
+  // (A0 + A6, 1D, 1E), not merely shown.
+  auto j1 = judged(rig.sink, "egm-1"), j2 = judged(rig.sink, "egm-2");
+  EXPECT_EQ(j1["aft_in"].event_sum, 5000u);
+  EXPECT_EQ(j1["progressives"].event_sum, 7500u);
+  EXPECT_EQ(j2["bonuses"].event_sum, 500u);
+  EXPECT_EQ(j2["aft_out"].event_sum, 5000u);
+  for (const auto* j : {&j1["aft_in"], &j1["progressives"], &j2["bonuses"], &j2["aft_out"]}) {
+    EXPECT_FALSE(j->unknown);
+    EXPECT_GE(j->windows, 1u);
+  }
   ASSERT_TRUE(command_until_ok(rig, sim, "skim 1 bills 40"));
-  ASSERT_TRUE(rig.run_until([&] { return rig.sink.count("reconciliation.mismatch") >= 1; },
+  ASSERT_TRUE(command_until_ok(rig, sim, "skim 2 progressives 30"));
+  ASSERT_TRUE(rig.run_until([&] { return rig.sink.count("reconciliation.mismatch") >= 2; },
                             std::chrono::seconds(30)));
-  const auto after = reconciled(0);
-  ASSERT_TRUE(rig.run_until([&] { return reconciled(0) >= after + 2; }, std::chrono::seconds(30)));
+  const auto after = reconciled(0), after2 = reconciled(1);
+  ASSERT_TRUE(rig.run_until([&] { return reconciled(0) >= after + 2 && reconciled(1) >= after2 + 2; },
+                            std::chrono::seconds(30)));
   rig.stop();
   auto mismatches = events_of(rig.sink, "reconciliation.mismatch");
-  ASSERT_EQ(mismatches.size(), 1u);
+  ASSERT_EQ(mismatches.size(), 2u);
+  std::sort(mismatches.begin(), mismatches.end(), [](auto* a, auto* b) { return a->egm < b->egm; });
   EXPECT_EQ(mismatches[0]->egm, "egm-1");
   EXPECT_NE(mismatches[0]->attrs_json.find("\"category\":\"bills_in\""), std::string::npos)
       << mismatches[0]->attrs_json;
   EXPECT_NE(mismatches[0]->attrs_json.find("\"difference\":4000"), std::string::npos)
       << mismatches[0]->attrs_json;
+  EXPECT_EQ(mismatches[1]->egm, "egm-2");
+  EXPECT_NE(mismatches[1]->attrs_json.find("\"category\":\"progressives\""), std::string::npos)
+      << mismatches[1]->attrs_json;
+  EXPECT_NE(mismatches[1]->attrs_json.find("\"difference\":3000"), std::string::npos)
+      << mismatches[1]->attrs_json;
   EXPECT_EQ(rig.status()[0].reconciliation_mismatches, 1u);
-  EXPECT_EQ(rig.status()[1].reconciliation_mismatches, 0u);
+  EXPECT_EQ(rig.status()[1].reconciliation_mismatches, 1u);
 }

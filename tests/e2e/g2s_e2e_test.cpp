@@ -279,10 +279,22 @@ TEST(G2sE2E, ScenarioReachesEveryRoutedConsumerWithSasTypeNamesAcrossADaemonKill
   f.wait_relinked(before);
   f.on_all("bill 500\nbill 700\neod");
 
+  // The same happenings carry the same type names from both protocols.
+  const std::set<std::string> scenario = {"door.opened", "door.closed",     "bill.stacked",
+                                          "bill.stacker_full", "handpay.pending", "handpay.reset",
+                                          "power.lost",  "power.applied",   "meters.snapshot"};
   std::map<std::string, std::string> problems;
   bool settled = wait_until(
       [&] {
         if (!f.drained()) return false;
+        // SAS e1's meter snapshot is read on the machine's own schedule: wait for it too.
+        for (const std::string egm : {"g1", "g2", "e1"}) {
+          const auto got = types_of(f, egm);
+          for (const auto& t : scenario) {
+            problems["analytics types"] = got.count(t) ? "" : egm + " never sent " + t;
+            if (!got.count(t)) return false;
+          }
+        }
         for (const auto& route : kRoutes) {
           problems[route.first] = check_g2s_ledger(f, route.first);
           if (!problems[route.first].empty()) return false;
@@ -294,10 +306,6 @@ TEST(G2sE2E, ScenarioReachesEveryRoutedConsumerWithSasTypeNamesAcrossADaemonKill
   ASSERT_TRUE(settled) << f.sim().control("status", 0) << "\n" << f.sim().control("status", 1)
                        << "\n(dir " << f.floor().dir().path() << ")";
 
-  // The same happenings carry the same type names from both protocols.
-  const std::set<std::string> scenario = {"door.opened", "door.closed",     "bill.stacked",
-                                          "bill.stacker_full", "handpay.pending", "handpay.reset",
-                                          "power.lost",  "power.applied",   "meters.snapshot"};
   // ... and the same class, so a class-routed consumer cannot tell the protocols apart.
   const auto sas_types = types_of(f, "e1");
   for (const std::string egm : {"g1", "g2", "e1"}) {

@@ -55,7 +55,7 @@ inline std::size_t count_of(const std::vector<Received>& got, const std::string&
 
 inline std::string reconciliation_category(const std::string& sim_category) {
   if (sim_category == "bills") return "bills_in";
-  return sim_category;  // tickets_in, tickets_out, aft_in, aft_out, handpaid, games
+  return sim_category;  // tickets_in, tickets_out, aft_in, aft_out, handpaid, games, progressives, bonuses
 }
 
 }  // namespace money_detail

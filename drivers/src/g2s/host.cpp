@@ -176,6 +176,7 @@ std::int64_t Host::Impl::send(EgmLink& e, std::string_view cls, std::string_view
   EgmLink* ep = &e;
   e.client->post(wrap_request(inner, e.cfg.egm_id, cfg.host_id),
                  [weak, ep](std::error_code ec, unsigned status, std::string body) {
+                   core::LoopSite site("g2s.answer");
                    auto self = weak.lock();
                    if (!self || self->stopped || ec == std::errc::operation_canceled) return;
                    self->on_post_result(*ep, ec, status);
@@ -200,6 +201,7 @@ void Host::Impl::respond(EgmLink& e, const Element& req_cls, std::string command
   if (!error.empty()) ++counters.msx_errors;
   e.client->post(wrap_request(build_body(env, h, command_xml), e.cfg.egm_id, cfg.host_id),
                  [weak = weak_from_this(), ep = &e](std::error_code ec, unsigned status, std::string) {
+                   core::LoopSite site("g2s.answer");
                    auto self = weak.lock();
                    if (!self || self->stopped || ec == std::errc::operation_canceled) return;
                    self->on_post_result(*ep, ec, status);

@@ -97,6 +97,7 @@ struct Bus::Impl : std::enable_shared_from_this<Impl> {
     reopen_timer.expires_after(std::chrono::seconds(1));
     auto self = shared_from_this();
     reopen_timer.async_wait([self](boost::system::error_code ec) {
+      core::LoopSite site("sas.reopen");
       if (ec || !self->running) return;
       self->stream->close();
       self->do_open();
@@ -139,6 +140,7 @@ struct Bus::Impl : std::enable_shared_from_this<Impl> {
     writing = true;
     auto self = shared_from_this();
     stream->async_write_frame(f, [self](std::error_code ec) {
+      core::LoopSite site("sas.tx");
       self->writing = false;
       if (!self->running) return;
       if (ec) {

@@ -92,6 +92,12 @@ struct Engine::EgmState {
   bool snap_quiet = false;                 // no event since just before it started
   bool recon_wait_gp = false;              // finished and quiet: settle on a quiet next GP
   std::array<std::optional<MeterReading>, kReconCategories> recon_readings{};
+  // LP 84 holds only the machine's last progressive win (no queue): the last answer read in the
+  // current window, so that two 54s read after the second win are not that win twice.
+  std::optional<std::array<std::uint8_t, 7>> recon_last_win;
+  // A SAS level claimed with LP 85 is paid when the machine decides: `progressives` stays
+  // unjudged for the claim's window and this many more.
+  int recon_claim_windows = 0;
   // Exceptions waiting for their follow-up long poll (oldest first).
   std::deque<Followup> followups;
   // Handpay: 1B reads still allowed for the current 0x51, and whether one was reported.

@@ -8,6 +8,8 @@
 // to another address would ACK the answer), the event built from the answer holds the bus
 // until it is durable, and the resume file names the follow-up poll so a restarted gateway
 // re-sends it (an implied NACK: the EGM answers the same record again).
+#include <algorithm>
+#include <array>
 #include <ctime>
 
 #include "floorgate/drivers/json_writer.hpp"
@@ -288,6 +290,8 @@ void Engine::followup_failed(std::size_t idx, std::uint8_t lp, const char* why) 
       recon_add(idx, ReconCategory::aft_in, std::nullopt);
       recon_add(idx, ReconCategory::aft_out, std::nullopt);
     }
+    if (fu.code == 0x54 || fu.code == 0x56) recon_add(idx, ReconCategory::progressives, std::nullopt);
+    if (fu.code == 0x7C) recon_add(idx, ReconCategory::bonuses, std::nullopt);
     emit(idx, make_event(idx, info.type, info.cls, "sas:" + code_hex(fu.code), std::move(w).finish(),
                          fu.raw),
          true);
@@ -408,17 +412,44 @@ void Engine::money_event(std::size_t idx, std::uint8_t code, std::span<const std
               std::string(f.begin() + 28, f.begin() + 28 + static_cast<std::ptrdiff_t>(id_len)));
         if (28 + id_len + 7 <= 3 + len) ts_egm = egm_time(f.subspan(28 + id_len, 7));
       }
+      // In-house (00) and debit (40) transfers to the machine move A0/A2/A4 and A6; in-house
+      // to the host (80) moves B8/BA/BC. A win paid to the host (90) has no meter of its own in
+      // the references: the window that holds one is not judged rather than judged wrongly.
+      // A bonus transfer (10, 11) may move the machine-paid bonus meter 1E (its external
+      // bonus total), so the window is not judged for `bonuses`; to-ticket transfers (20, 60)
+      // touch no category here.
       if (done && (t == 0x00 || t == 0x40)) recon_add(idx, ReconCategory::aft_in, cash + restr + nonr);
       if (done && t == 0x80) recon_add(idx, ReconCategory::aft_out, cash + restr + nonr);
+      if (done && t == 0x90) recon_add(idx, ReconCategory::aft_out, std::nullopt);
+      if (done && (t == 0x10 || t == 0x11)) recon_add(idx, ReconCategory::bonuses, std::nullopt);
       break;
     }
     case 0x84: case 0x85: {  // progressive win / SAS progressive hit
       const std::uint64_t cents = bcd(f.subspan(4, 5));
       const unsigned level = f[3];
-      if (cents == 0 || level < 1 || level > 0x20) {
+      const bool known = cents != 0 && level >= 1 && level <= 0x20;
+      if (!known) {
         w.add("amount_known", false);
       } else {
         w.add("group", static_cast<unsigned>(f[2])).add("level", level).add("amount_cents", cents);
+      }
+      std::array<std::uint8_t, 7> body{};
+      std::copy_n(f.begin() + 2, body.size(), body.begin());
+      if (lp == 0x84) {
+        // Machine-paid: meter 1D counts it in credits, so an amount that is not a whole number
+        // of credits cannot be compared to the cent. LP 84 answers with the last win only: the
+        // same answer twice in a window may be two wins read after the second (not judged).
+        const bool whole = known && denom && *denom > 0 && cents % *denom == 0;
+        const bool again = e.recon_last_win == body;
+        e.recon_last_win = body;
+        recon_add(idx, ReconCategory::progressives,
+                  whole && !again ? std::optional(cents) : std::nullopt);
+      } else if (std::any_of(body.begin(), body.end(), [](std::uint8_t b) { return b != 0; })) {
+        // A SAS level the machine claims on this answer's ACK and pays as it decides (to the
+        // credit meter, or as a handpay), now or a little later: not judged in this window
+        // or the next.
+        recon_add(idx, ReconCategory::progressives, std::nullopt);
+        e.recon_claim_windows = 1;
       }
       break;
     }
@@ -432,6 +463,11 @@ void Engine::money_event(std::size_t idx, std::uint8_t code, std::span<const std
       w.add("bonus_credits", bonus);
       if (bonus == 0 && mult_win == 0) w.add("amount_known", false);
       else if (denom) w.add("amount_cents", bonus * *denom);
+      // Meter 1E counts the bonus in credits. A multiplied win (multiplier non-zero) pays more
+      // than the bonus field, metered where the references do not say: not judged.
+      const bool judged = bonus != 0 && f[at] == 0 && mult_win == 0 && denom;
+      recon_add(idx, ReconCategory::bonuses,
+                judged ? std::optional(bonus * *denom) : std::nullopt);
       break;
     }
     case 0x48: {  // last bill accepted
@@ -654,8 +690,14 @@ void Engine::finish_snapshot(std::size_t idx) {
       auto v = value(c);
       if (!v) continue;
       any = true;
-      r.value += v->value * scale;
-      r.modulus = pow100(v->size) * scale;  // (parts of one category share their size)
+      // A 9-byte meter times a denomination may not fit: then the category is not read.
+      std::uint64_t cents = 0;
+      if (__builtin_mul_overflow(v->value, scale, &cents) ||
+          __builtin_add_overflow(r.value, cents, &r.value) ||
+          __builtin_mul_overflow(pow100(v->size), scale, &r.modulus)) {
+        return std::nullopt;
+      }
+      // (parts of one category share their size, so the modulus of any is the category's)
     }
     if (!any || scale == 0) return std::nullopt;
     return r;
@@ -666,10 +708,12 @@ void Engine::finish_snapshot(std::size_t idx) {
   rr[static_cast<std::size_t>(ReconCategory::bills_in)] = reading({0x0B}, d);
   rr[static_cast<std::size_t>(ReconCategory::tickets_in)] = reading({0x0D, 0x0F}, 1);
   rr[static_cast<std::size_t>(ReconCategory::tickets_out)] = reading({0x0E, 0x10}, 1);
-  rr[static_cast<std::size_t>(ReconCategory::aft_in)] = reading({0xA0, 0xA2, 0xA4}, 1);
+  rr[static_cast<std::size_t>(ReconCategory::aft_in)] = reading({0xA0, 0xA2, 0xA4, 0xA6}, 1);
   rr[static_cast<std::size_t>(ReconCategory::aft_out)] = reading({0xB8, 0xBA, 0xBC}, 1);
   rr[static_cast<std::size_t>(ReconCategory::handpaid)] = reading({0x23}, d);
   rr[static_cast<std::size_t>(ReconCategory::games)] = reading({0x05}, 1);
+  rr[static_cast<std::size_t>(ReconCategory::progressives)] = reading({0x1D}, d);
+  rr[static_cast<std::size_t>(ReconCategory::bonuses)] = reading({0x1E}, d);
   // Settled only if nothing was reported from just before the first meter poll to just after
   // the last one: wait for the next general poll's answer.
   e.recon_wait_gp = e.snap_started && e.snap_quiet;
@@ -704,6 +748,11 @@ void Engine::settle_reconciliation(std::size_t idx) {
   auto& e = *egms_[idx];
   const std::int64_t now = io_.wall_ms();
   ReconResult r = e.recon.settle(e.recon_readings, now);
+  e.recon_last_win.reset();
+  if (e.recon_claim_windows > 0) {
+    --e.recon_claim_windows;
+    recon_add(idx, ReconCategory::progressives, std::nullopt);  // a claimed level, paid late
+  }
   if (r.baseline) return;
   ++e.st.reconciliations;
   JsonWriter cats;

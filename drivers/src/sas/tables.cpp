@@ -207,6 +207,7 @@ std::string meter_name(std::uint8_t code) {
     case 0xA0: return "aft_in_cashable_cents";
     case 0xA2: return "aft_in_restricted_cents";
     case 0xA4: return "aft_in_nonrestricted_cents";
+    case 0xA6: return "aft_in_debit_cents";
     case 0xB8: return "aft_out_cashable_cents";
     case 0xBA: return "aft_out_restricted_cents";
     case 0xBC: return "aft_out_nonrestricted_cents";

@@ -50,7 +50,9 @@ struct RaiseResult {
 };
 
 // Meter categories a `skim` can move without the matching event (reconciliation tests).
-enum class SkimCategory { bills, tickets_in, tickets_out, aft_in, aft_out, handpaid, games };
+enum class SkimCategory {
+  bills, tickets_in, tickets_out, aft_in, aft_out, handpaid, games, progressives, bonuses
+};
 // "bills" | "tickets_in" | ... ; nullopt for an unknown name.
 std::optional<SkimCategory> parse_skim_category(std::string_view name);
 
@@ -97,8 +99,10 @@ class Egm {
   MoneyResult cashout();
   // A ticket inserted and redeemed by the validation system (67, 68; LP 70 / LP 71 status).
   MoneyResult ticket_in(std::uint64_t cents);
-  // An AFT in-house transfer to the machine (`to_egm`) or to the host (69; LP 72).
-  MoneyResult aft(bool to_egm, std::uint64_t cents);
+  // An AFT transfer (69; LP 72): in-house to the machine, debit to the machine, in-house to
+  // the host.
+  enum class AftKind : std::uint8_t { in = 0x00, debit = 0x40, out = 0x80 };
+  MoneyResult aft(AftKind kind, std::uint64_t cents);
   // A progressive level hit: a SAS progressive (56; LP 85) or machine-paid (54; LP 84).
   MoneyResult progressive(std::uint8_t level, std::uint64_t cents, bool sas);
   // A legacy bonus award (7C; LP 90, or its RTE payload).

@@ -33,6 +33,8 @@ std::optional<SkimCategory> parse_skim_category(std::string_view n) {
   if (n == "aft_out") return SkimCategory::aft_out;
   if (n == "handpaid") return SkimCategory::handpaid;
   if (n == "games") return SkimCategory::games;
+  if (n == "progressives") return SkimCategory::progressives;
+  if (n == "bonuses") return SkimCategory::bonuses;
   return std::nullopt;
 }
 
@@ -94,7 +96,8 @@ MoneyResult Egm::ticket_in(std::uint64_t cents) {
   return MoneyResult{r, {}};
 }
 
-MoneyResult Egm::aft(bool to_egm, std::uint64_t cents) {
+MoneyResult Egm::aft(AftKind kind, std::uint64_t cents) {
+  const bool to_egm = kind != AftKind::out;
   if (aft_) return refused("aft: the last transfer has not been interrogated yet");
   const std::uint64_t credits = cents / denom_cents();
   if (credits == 0 || credits * denom_cents() != cents) {
@@ -105,12 +108,13 @@ MoneyResult Egm::aft(bool to_egm, std::uint64_t cents) {
   }
   Aft a;
   a.txid = "FG" + std::to_string(cfg_.address) + "-" + std::to_string(next_aft_++);
-  a.type = to_egm ? 0x00 : 0x80;
+  a.type = static_cast<std::uint8_t>(kind);
   a.cents = cents;
   a.unix_ms = clock_.unix_ms() + clock_offset_ms_;
   if (to_egm) {
-    meters_.add(meter::kAftInCashableCents, cents);
-    meters_.add(meter::kAftInCashableCents + 1, 1);
+    const std::uint8_t m = kind == AftKind::debit ? meter::kAftInDebitCents : meter::kAftInCashableCents;
+    meters_.add(m, cents);
+    meters_.add(m + 1, 1);
     meters_.add(meter::kCurrentCredits, credits);
   } else {
     meters_.add(meter::kAftOutCashableCents, cents);
@@ -177,6 +181,8 @@ void Egm::skim(SkimCategory c, std::uint64_t amount) {
     case SkimCategory::aft_out: meters_.add(meter::kAftOutCashableCents, amount); break;
     case SkimCategory::handpaid: meters_.add(meter::kTotalHandPaid, credits); break;
     case SkimCategory::games: meters_.add(meter::kGamesPlayed, amount); break;
+    case SkimCategory::progressives: meters_.add(meter::kMachinePaidProgressive, credits); break;
+    case SkimCategory::bonuses: meters_.add(meter::kMachinePaidBonus, credits); break;
   }
 }
 

@@ -14,7 +14,7 @@ Meters::Meters() {
   for (std::uint8_t c = meter::kBills1; c <= 0x4B; ++c) values_[c] = 0;
   // Tickets (cents and counts), machine-paid progressive and bonus, AFT in and out.
   for (std::uint8_t c : {0x0D, 0x0E, 0x0F, 0x10, 0x11, 0x12, 0x13, 0x14, 0x1D, 0x1E}) values_[c] = 0;
-  for (std::uint8_t c = 0xA0; c <= 0xA5; ++c) values_[c] = 0;
+  for (std::uint8_t c = 0xA0; c <= 0xA7; ++c) values_[c] = 0;
   for (std::uint8_t c = 0xB8; c <= 0xBD; ++c) values_[c] = 0;
 }
 

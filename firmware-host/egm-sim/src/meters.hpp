@@ -35,6 +35,7 @@ inline constexpr std::uint8_t kTicketOutCount = 0x12;
 inline constexpr std::uint8_t kMachinePaidProgressive = 0x1D;  // credits
 inline constexpr std::uint8_t kMachinePaidBonus = 0x1E;        // external bonus, credits
 inline constexpr std::uint8_t kAftInCashableCents = 0xA0;   // in-house to EGM (A1 = count)
+inline constexpr std::uint8_t kAftInDebitCents = 0xA6;      // debit to EGM (A7 = count)
 inline constexpr std::uint8_t kAftOutCashableCents = 0xB8;  // in-house to host (B9 = count)  // 0x40..0x4B: bill counts per denomination
 }  // namespace meter
 

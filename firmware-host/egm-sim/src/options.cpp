@@ -53,12 +53,14 @@ error). ADDR is a decimal SAS address, or BUS:ADDR (0-based bus index) with seve
   program ADDR TEXT           new machine software: LP 21 ROM signatures change
   cashout ADDR                print a ticket for the credits on the machine: 3D + LP 4D
   ticket-in ADDR AMOUNT       a ticket redeemed (authorised elsewhere): 67, 68 + LP 70/71
-  aft ADDR in|out AMOUNT      an AFT in-house transfer to the machine or to the host: 69 + LP 72
+  aft ADDR in|debit|out AMOUNT  an AFT transfer: in-house or debit to the machine, in-house to
+                              the host: 69 + LP 72
   progressive ADDR LEVEL AMOUNT [sas|machine]   a progressive hit: 56 + LP 85 (sas, default)
                               or machine-paid 54 + LP 84
   bonus ADDR AMOUNT           a legacy bonus award: 7C + LP 90 (RTE: the event carries it)
   skim ADDR CATEGORY AMOUNT   move a meter without its event (bills, tickets_in, tickets_out,
-                              aft_in, aft_out, handpaid: dollars; games: a count)
+                              aft_in, aft_out, handpaid, progressives, bonuses: dollars;
+                              games: a count)
   lacks ADDR LP [off]         stop (or with off, resume) answering long poll LP (hex), e.g.
                               "lacks 1 6F" then "lacks 1 AF" for a machine without 6F/AF
   money on|off                random traffic with or without money actions (see --money)

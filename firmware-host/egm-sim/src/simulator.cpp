@@ -213,10 +213,13 @@ std::string Simulator::cmd_money(const std::string& verb, Egm& egm,
   }
   if (verb == "aft") {
     auto c = amount(3);
-    if (a.size() < 4 || (a[2] != "in" && a[2] != "out") || !c || *c == 0) {
-      return error_json("aft: say in or out and an AMOUNT in dollars, e.g. aft 1 in 50");
+    if (a.size() < 4 || (a[2] != "in" && a[2] != "debit" && a[2] != "out") || !c || *c == 0) {
+      return error_json("aft: say in, debit or out and an AMOUNT in dollars, e.g. aft 1 in 50");
     }
-    return answer(egm.aft(a[2] == "in", *c));
+    return answer(egm.aft(a[2] == "in"      ? Egm::AftKind::in
+                          : a[2] == "debit" ? Egm::AftKind::debit
+                                            : Egm::AftKind::out,
+                          *c));
   }
   if (verb == "progressive") {
     auto level = a.size() > 2 ? parse_uint(a[2]) : std::nullopt;
@@ -236,7 +239,7 @@ std::string Simulator::cmd_money(const std::string& verb, Egm& egm,
     auto cat = a.size() > 2 ? parse_skim_category(a[2]) : std::nullopt;
     if (!cat) {
       return error_json("skim: CATEGORY is bills, tickets_in, tickets_out, aft_in, aft_out, "
-                        "handpaid or games");
+                        "handpaid, games, progressives or bonuses");
     }
     std::optional<std::uint64_t> v =
         *cat == SkimCategory::games ? (a.size() > 3 ? parse_uint(a[3]) : std::nullopt) : amount(3);
@@ -334,8 +337,8 @@ void Simulator::random_money(Egm& egm) {
   switch (pick(rng_) % 8) {
     case 0: egm.cashout(); break;
     case 1: egm.ticket_in(cents); break;
-    case 2: egm.aft(true, cents); break;
-    case 3: egm.aft(false, std::min<std::uint64_t>(cents, egm.meters().get(meter::kCurrentCredits) *
+    case 2: egm.aft(pick(rng_) < 80 ? Egm::AftKind::in : Egm::AftKind::debit, cents); break;
+    case 3: egm.aft(Egm::AftKind::out, std::min<std::uint64_t>(cents, egm.meters().get(meter::kCurrentCredits) *
                                                                egm.denom_cents() / 100 * 100));
       break;
     case 4: egm.handpay(cents * 30); break;

@@ -22,10 +22,12 @@ inline constexpr std::int64_t kSasPollGapMaxMs = 100;
 // reconciliation needs (docs/reconciliation.md; Table C-7 codes, sas.md §11.3, sas-money.md §7):
 // coin in/out, jackpot, hand-paid cancelled and cancelled credits, games played/won, credits
 // from bills, current credits, total drop; SAS ticket in/out cashable and restricted (cents);
-// total hand-paid credits; AFT in-house to the machine and to the host (cents); bill counts
-// for $1, $5, $10, $20, $50, $100.
-inline constexpr std::array<std::uint8_t, 27> kSasDefaultMeterCodes = {
+// total hand-paid credits; machine-paid progressive and external bonus wins (credits); AFT
+// in-house and debit to the machine, in-house to the host (cents); bill counts for $1, $5,
+// $10, $20, $50, $100.
+inline constexpr std::array<std::uint8_t, 30> kSasDefaultMeterCodes = {
     0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x0B, 0x0C, 0x24, 0x0D, 0x0E, 0x0F, 0x10,
-    0x23, 0xA0, 0xA2, 0xA4, 0xB8, 0xBA, 0xBC, 0x40, 0x42, 0x43, 0x44, 0x46, 0x47};
+    0x23, 0x1D, 0x1E, 0xA0, 0xA2, 0xA4, 0xA6, 0xB8, 0xBA, 0xBC, 0x40, 0x42, 0x43, 0x44,
+    0x46, 0x47};
 
 }  // namespace floorgate::core::limits

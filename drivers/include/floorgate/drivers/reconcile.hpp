@@ -17,11 +17,12 @@
 
 namespace floorgate::drivers {
 
-// What is reconciled. Amounts are cents, except `games` (a count).
+// What is reconciled. Amounts are cents, except `games` (a count). New categories go at the
+// end: the order is the order of a window's lines.
 enum class ReconCategory : std::uint8_t {
-  bills_in, tickets_in, tickets_out, aft_in, aft_out, handpaid, games
+  bills_in, tickets_in, tickets_out, aft_in, aft_out, handpaid, games, progressives, bonuses
 };
-inline constexpr std::size_t kReconCategories = 7;
+inline constexpr std::size_t kReconCategories = 9;
 // "bills_in", ...
 std::string_view to_string(ReconCategory c);
 
