@@ -73,6 +73,10 @@ struct Machine {
   std::uint64_t ticket_count = 0, tickets_out_cents = 0;
   std::uint64_t redeemed_count = 0, tickets_in_cents = 0, aft_count = 0, aft_in_cents = 0;
   std::uint64_t aft_out_cents = 0, progressive_cents = 0, bonus_cents = 0;
+  // Two wins in a row with the same LP 84 answer: the engine cannot tell the second from a
+  // re-read of the first (LP 84 holds the last win only), so it leaves that window unjudged.
+  Bytes last_win;
+  bool repeated_win = false;
   static constexpr std::uint64_t kDenomCents = 5;  // FakeEgm's LP 1F answer
   // The time a record carries: 01-15-2026 12:00:00 (MMDDYYYY HHMMSS, BCD).
   static constexpr std::uint8_t kRecordTime[] = {0x01, 0x15, 0x20, 0x26, 0x12, 0x00, 0x00};
@@ -179,6 +183,8 @@ struct Machine {
     Bytes r{0x01 /* group */, level};
     const auto amount = sas::encode_bcd(cents, 5);
     r.insert(r.end(), amount.begin(), amount.end());
+    repeated_win = repeated_win || r == last_win;
+    last_win = r;
     egm.progressive_wins.push_back(r);
     egm.queue.push_back(0x54);
     add(0x1D, cents / kDenomCents);
@@ -475,9 +481,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           {ReconCategory::bonuses, x.bonus_cents}};
       for (const auto& [category, total] : handed) {
         const auto c = static_cast<std::size_t>(category);
-        // Judged: the sums match and no window left the category unjudged (handpays may be).
+        // Judged: the sums match and no window left the category unjudged (handpays may be, and
+        // progressives after two equal wins in a row).
         if (r.reconciled[c] == total && !r.unjudged[c]) continue;
         if (r.unjudged[c] && category == ReconCategory::handpaid) continue;
+        if (r.unjudged[c] && category == ReconCategory::progressives && x.repeated_win) continue;
         fail("clean input, not all money reconciled:",
              std::string(floorgate::drivers::to_string(category)) + " " +
                  std::to_string(r.reconciled[c]) + " of " + std::to_string(total) + " on " +
