@@ -648,3 +648,29 @@ TEST(SasEngine, AProgressiveWinReadTwiceIsNotJudgedTwice) {
             std::string::npos)
       << last_line();
 }
+
+// A snapshot a door close triggers follows the general poll that reported the close, so it
+// cannot settle; it must not postpone the periodic snapshot either, or a machine whose doors
+// close more often than its meter period is never reconciled (found on the demo floor).
+TEST(SasEngine, DoorClosesMoreOftenThanTheMeterPeriodStillGetReconciled) {
+  FakeEgm egm;
+  BusConfig cfg = one_egm_bus();
+  cfg.egms[0].meter_codes = {0x05, 0x0B};
+  cfg.egms[0].meter_period = std::chrono::seconds(3);
+  egm.meters = {{0x05, 10}, {0x0B, 100}};
+  Harness h(cfg, {&egm});
+  h.engine->start();
+  h.run_for(1000);  // linked up, the link-up snapshot read
+  // A door opens and closes every 1.5 s for 30 s: ten meter periods.
+  for (int i = 0; i < 20; ++i) {
+    egm.queue.insert(egm.queue.end(), {0x11, 0x12});
+    h.run_for(1500);
+  }
+  std::size_t periodic = 0;
+  for (const auto& e : h.events) {
+    if (e.type == "meters.snapshot" && e.attrs_json.find("periodic") != std::string::npos) ++periodic;
+  }
+  EXPECT_GE(periodic, 5u);
+  EXPECT_GE(h.count("meters.reconciled"), 2u);
+  EXPECT_EQ(h.count("reconciliation.mismatch"), 0u);
+}

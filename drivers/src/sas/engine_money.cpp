@@ -503,7 +503,14 @@ void Engine::queue_meters(std::size_t idx, const char* trigger, bool reset) {
     e.reset_pending = true;
     e.recon.reset();
   }
-  e.next_meter = io_.steady_ms() + std::chrono::milliseconds(e.cfg.meter_period).count();
+  // The period counts from the last periodic (or link-up) snapshot only. A snapshot an event
+  // triggered follows the general poll that reported the event, so it cannot settle: letting it
+  // restart the count starved the reconciliation of a machine whose doors close more often
+  // than its meter period (docs/reconciliation.md).
+  const std::string_view why(trigger);
+  if (why == "periodic" || why == "link_up") {
+    e.next_meter = io_.steady_ms() + std::chrono::milliseconds(e.cfg.meter_period).count();
+  }
   if (e.snap_outstanding > 0) {
     // One snapshot at a time: the queued one carries this trigger (and the reset flag) too.
     if (e.snap_trigger.find(trigger) == std::string::npos) e.snap_trigger += std::string(",") + trigger;
