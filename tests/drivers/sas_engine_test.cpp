@@ -674,3 +674,56 @@ TEST(SasEngine, DoorClosesMoreOftenThanTheMeterPeriodStillGetReconciled) {
   EXPECT_GE(h.count("meters.reconciled"), 2u);
   EXPECT_EQ(h.count("reconciliation.mismatch"), 0u);
 }
+
+// A door close is where an operator wants the meters checked. Its snapshot is queued by the
+// general poll that reported the close, so its first meter poll waits for a general poll that
+// answers "no activity": then it settles and closes a reconciliation window at once, with no
+// periodic snapshot in sight.
+TEST(SasEngine, ADoorCloseIsReconciledRightAway) {
+  FakeEgm egm;
+  BusConfig cfg = one_egm_bus();
+  cfg.egms[0].meter_codes = {0x05, 0x0B};
+  cfg.egms[0].meter_period = std::chrono::seconds(3600);
+  egm.meters = {{0x05, 10}, {0x0B, 100}};
+  Harness h(cfg, {&egm});
+  h.engine->start();
+  for (int i = 0; i < 50 && h.count("meters.snapshot") == 0; ++i) h.run_for(100);
+  ASSERT_EQ(h.count("meters.snapshot"), 1u);  // the link-up snapshot: the baseline
+  h.run_for(500);
+  ASSERT_EQ(h.count("meters.reconciled"), 0u);
+  for (std::size_t door = 1; door <= 3; ++door) {
+    egm.queue.insert(egm.queue.end(), {0x11, 0x12});
+    for (int i = 0; i < 30 && h.count("meters.reconciled") < door; ++i) h.run_for(100);
+    ASSERT_EQ(h.count("meters.reconciled"), door) << "door close " << door;
+    ASSERT_EQ(h.count("door.closed"), door);
+    std::string last;
+    for (const auto& e : h.events) {
+      if (e.type == "meters.reconciled") last = e.attrs_json;
+    }
+    EXPECT_NE(last.find("\"trigger\":\"door_closed\""), std::string::npos) << last;
+    EXPECT_NE(last.find("\"mismatches\":0"), std::string::npos) << last;
+  }
+  EXPECT_EQ(h.count("reconciliation.mismatch"), 0u);
+  EXPECT_EQ(h.engine->status()[0].timeouts, 0u);
+}
+
+// The wait for a quiet general poll is bounded: a machine that keeps reporting still has its
+// meters read after a door close (the snapshot is published, unsettled) while events still wait.
+TEST(SasEngine, ASnapshotDoesNotWaitForeverForAQuietMachine) {
+  FakeEgm egm;
+  BusConfig cfg = one_egm_bus();
+  cfg.egms[0].meter_codes = {0x05, 0x0B};
+  cfg.egms[0].meter_period = std::chrono::seconds(3600);
+  egm.meters = {{0x05, 10}, {0x0B, 100}};
+  Harness h(cfg, {&egm});
+  h.engine->start();
+  for (int i = 0; i < 50 && h.count("meters.snapshot") == 0; ++i) h.run_for(100);
+  ASSERT_EQ(h.count("meters.snapshot"), 1u);
+  h.run_for(500);
+  for (int i = 0; i < 100; ++i) egm.queue.insert(egm.queue.end(), {0x11, 0x12});
+  for (int i = 0; i < 200 && h.count("meters.snapshot") < 2; ++i) h.run_for(20);
+  ASSERT_EQ(h.count("meters.snapshot"), 2u);
+  EXPECT_FALSE(egm.queue.empty()) << "the snapshot waited until the machine had nothing left";
+  EXPECT_LE(h.count("door.closed"), static_cast<std::size_t>(Engine::kSnapshotQuietWaitPolls) + 1);
+  EXPECT_EQ(h.count("meters.reconciled"), 0u);  // read while events moved: not settled
+}

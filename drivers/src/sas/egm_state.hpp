@@ -89,8 +89,10 @@ struct Engine::EgmState {
   // drained (the next general poll that answers "no activity"), not while events wait.
   bool overflow_resync = false;
   bool snap_started = false;               // a meter poll of the current snapshot went out
+  int snap_quiet_waits = 0;                // general polls sent in place of its first meter poll
   bool snap_quiet = false;                 // no event since just before it started
   bool recon_wait_gp = false;              // finished and quiet: settle on a quiet next GP
+  std::string recon_trigger;               // the trigger of that snapshot (periodic, door_closed…)
   std::array<std::optional<MeterReading>, kReconCategories> recon_readings{};
   // LP 84 holds only the machine's last progressive win (no queue): the last answer read in the
   // current window, so that two 54s read after the second win are not that win twice.

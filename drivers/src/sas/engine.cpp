@@ -359,6 +359,7 @@ void Engine::pump() {
     return;
   }
   bool gp = e.work.empty() || e.lp_last;
+  if (!gp && defer_snapshot_for_quiet_poll(e)) gp = true;
   const std::uint8_t gp_frame[1] = {static_cast<std::uint8_t>(0x80 | e.cfg.address)};
   const std::span<const std::uint8_t> frame = gp ? std::span<const std::uint8_t>(gp_frame)
                                                  : std::span<const std::uint8_t>(e.work.front().frame);

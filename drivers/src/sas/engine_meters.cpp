@@ -74,9 +74,10 @@ void Engine::queue_meters(std::size_t idx, const char* trigger, bool reset) {
     e.recon.reset();
   }
   // The period counts from the last periodic (or link-up) snapshot only. A snapshot an event
-  // triggered follows the general poll that reported the event, so it cannot settle: letting it
-  // restart the count starved the reconciliation of a machine whose doors close more often
-  // than its meter period (docs/reconciliation.md).
+  // triggered settles only if its machine goes quiet soon after the event (see
+  // defer_snapshot_for_quiet_poll): letting it restart the count once starved the
+  // reconciliation of a machine whose doors close more often than its meter period
+  // (docs/reconciliation.md).
   const std::string_view why(trigger);
   if (why == "periodic" || why == "link_up") {
     e.next_meter = io_.steady_ms() + std::chrono::milliseconds(e.cfg.meter_period).count();
@@ -93,6 +94,7 @@ void Engine::queue_meters(std::size_t idx, const char* trigger, bool reset) {
   e.snap.clear();
   e.snap_trigger = trigger;
   e.snap_started = false;
+  e.snap_quiet_waits = 0;
   e.snap_quiet = false;
   e.recon_wait_gp = false;
   const std::uint8_t a = e.cfg.address;
@@ -116,6 +118,21 @@ void Engine::queue_meters(std::size_t idx, const char* trigger, bool reset) {
       finish_snapshot(idx);
     }
   }
+}
+
+// A snapshot settles only if the general poll before its first meter poll was quiet. One that
+// an event triggered (a door closed, a handpay reset, power applied) is queued by the general
+// poll that reported the event: sent at once it could never settle, and the reconciliation of
+// a machine would wait for its next periodic snapshot. So its first meter poll waits for a
+// general poll that answers "no activity", for at most kSnapshotQuietWaitPolls general polls
+// (a machine that keeps reporting still gets its snapshot, unsettled).
+bool Engine::defer_snapshot_for_quiet_poll(EgmState& e) {
+  if (e.snap_outstanding == 0 || e.snap_started || e.last_gp_quiet) return false;
+  const auto& front = e.work.front().frame;
+  if (front.size() < 2 || !is_meter_lp(front[1])) return false;
+  if (e.snap_quiet_waits >= kSnapshotQuietWaitPolls) return false;
+  ++e.snap_quiet_waits;
+  return true;
 }
 
 void Engine::meter_poll_failed(std::size_t idx, const std::vector<std::uint8_t>& frame) {
@@ -294,6 +311,7 @@ void Engine::finish_snapshot(std::size_t idx) {
   // Settled only if nothing was reported from just before the first meter poll to just after
   // the last one: wait for the next general poll's answer.
   e.recon_wait_gp = e.snap_started && e.snap_quiet;
+  e.recon_trigger = e.snap_trigger;
   e.snap.clear();
 }
 
@@ -346,6 +364,7 @@ void Engine::settle_reconciliation(std::size_t idx) {
   }
   JsonWriter w;
   w.add("window_start_ms", r.window_start_ms).add("window_ms", r.window_ms);
+  w.add("trigger", e.recon_trigger);  // of the snapshot that closed the window
   w.add("tolerance_cents", e.cfg.reconcile_tolerance_cents);
   w.add("mismatches", static_cast<std::uint64_t>(bad.size()));
   w.add_raw("categories", std::move(cats).finish());

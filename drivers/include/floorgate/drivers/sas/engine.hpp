@@ -71,6 +71,9 @@ class Engine {
   // The link's default reply timeout (first byte) and inter-byte gap, in ms.
   static std::int64_t default_reply_timeout(BusConfig::Link link);
   static std::int64_t default_inter_byte(BusConfig::Link link);
+  // A snapshot's first meter poll waits for a general poll that answers "no activity" (so the
+  // snapshot can settle), for at most this many general polls of its machine.
+  static constexpr int kSnapshotQuietWaitPolls = 25;
 
   struct EgmState;  // private per-EGM state (engine.cpp)
 
@@ -126,6 +129,9 @@ class Engine {
   // Queues `0E` with the configured RTE mode (first: ahead of other work) unless queued.
   void queue_rte_mode(std::size_t egm, bool first);
   void queue_meters(std::size_t egm, const char* trigger, bool reset);
+  // True when the next poll of `e` should be a general poll in place of its snapshot's first
+  // meter poll, to start the snapshot after a quiet general poll (engine_meters.cpp).
+  bool defer_snapshot_for_quiet_poll(EgmState& e);
   void meters_received(std::size_t egm, std::span<const std::uint8_t> frame);
   // LP 7E answer: drift into the status, an alarm beyond kClockAlarmMs, LP 7F beyond kClockSetMs.
   void clock_received(std::size_t egm, std::span<const std::uint8_t> frame);
