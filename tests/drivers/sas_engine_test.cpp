@@ -281,12 +281,21 @@ TEST(SasEngine, RestartAfterLp1BResendsItAndKeepsTheHandpay) {
   std::filesystem::remove(resume);
 }
 
+// Runs until the link-up snapshot is out (identification, the clock read and the RTE mode
+// go first), in steps of the manual clock.
+namespace {
+void run_until_first_snapshot(Harness& h) {
+  for (int i = 0; i < 100 && h.count("meters.snapshot") == 0; ++i) h.run_for(100);
+  ASSERT_EQ(h.count("meters.snapshot"), 1u);
+}
+}  // namespace
+
 TEST(SasEngine, MeterDeltasRolloverAndReset) {
   FakeEgm egm;
   egm.meters = {{0x00, 1000}, {0x01, 99'999'990}};
   Harness h(one_egm_bus(), {&egm});
   h.engine->start();
-  h.run_for(2000);
+  run_until_first_snapshot(h);
   egm.meters = {{0x00, 1500}, {0x01, 5}};
   egm.queue.push_back(0x12);  // door closed triggers a snapshot
   h.run_for(2000);
@@ -317,7 +326,7 @@ TEST(SasEngine, BackwardJumpWithoutResetCodeIsFlagged) {
   egm.meters = {{0x00, 50'000}};
   Harness h(one_egm_bus(), {&egm});
   h.engine->start();
-  h.run_for(2000);
+  run_until_first_snapshot(h);
   egm.meters = {{0x00, 10}};
   egm.queue.push_back(0x17);
   h.run_for(2000);
@@ -446,7 +455,7 @@ TEST(SasEngine, ExceptionOverflowAndPowerCodes) {
   FakeEgm egm;
   Harness h(one_egm_bus(), {&egm});
   h.engine->start();
-  h.run_for(2000);
+  run_until_first_snapshot(h);
   egm.queue = {0x70, 0x18, 0x17, 0x4A, 0x4A};
   h.run_for(3000);
   auto t = h.types();
@@ -687,8 +696,7 @@ TEST(SasEngine, ADoorCloseIsReconciledRightAway) {
   egm.meters = {{0x05, 10}, {0x0B, 100}};
   Harness h(cfg, {&egm});
   h.engine->start();
-  for (int i = 0; i < 50 && h.count("meters.snapshot") == 0; ++i) h.run_for(100);
-  ASSERT_EQ(h.count("meters.snapshot"), 1u);  // the link-up snapshot: the baseline
+  run_until_first_snapshot(h);  // the link-up snapshot: the baseline
   h.run_for(500);
   ASSERT_EQ(h.count("meters.reconciled"), 0u);
   for (std::size_t door = 1; door <= 3; ++door) {
@@ -708,7 +716,8 @@ TEST(SasEngine, ADoorCloseIsReconciledRightAway) {
 }
 
 // The wait for a quiet general poll is bounded: a machine that keeps reporting still has its
-// meters read after a door close (the snapshot is published, unsettled) while events still wait.
+// meters read after a door close, kSnapshotQuietWaitMs after the first general poll sent in
+// place of the meter poll (the snapshot is published, unsettled) while events still wait.
 TEST(SasEngine, ASnapshotDoesNotWaitForeverForAQuietMachine) {
   FakeEgm egm;
   BusConfig cfg = one_egm_bus();
@@ -717,13 +726,25 @@ TEST(SasEngine, ASnapshotDoesNotWaitForeverForAQuietMachine) {
   egm.meters = {{0x05, 10}, {0x0B, 100}};
   Harness h(cfg, {&egm});
   h.engine->start();
-  for (int i = 0; i < 50 && h.count("meters.snapshot") == 0; ++i) h.run_for(100);
-  ASSERT_EQ(h.count("meters.snapshot"), 1u);
+  run_until_first_snapshot(h);
   h.run_for(500);
+  const std::size_t from = h.wire.size();
   for (int i = 0; i < 100; ++i) egm.queue.insert(egm.queue.end(), {0x11, 0x12});
-  for (int i = 0; i < 200 && h.count("meters.snapshot") < 2; ++i) h.run_for(20);
+  for (int i = 0; i < 1000 && h.count("meters.snapshot") < 2; ++i) h.run_for(20);
   ASSERT_EQ(h.count("meters.snapshot"), 2u);
   EXPECT_FALSE(egm.queue.empty()) << "the snapshot waited until the machine had nothing left";
-  EXPECT_LE(h.count("door.closed"), static_cast<std::size_t>(Engine::kSnapshotQuietWaitPolls) + 1);
   EXPECT_EQ(h.count("meters.reconciled"), 0u);  // read while events moved: not settled
+  // On the wire: the general polls that reported the open and the close, then the wait (from
+  // the third general poll on), then the meter poll; fillers to other addresses in between.
+  std::size_t general_polls = 0, wait_from = 0, meter_poll = 0;
+  for (std::size_t i = from; i < h.wire.size() && meter_poll == 0; ++i) {
+    if (h.wire[i] == Bytes{0x81} && ++general_polls == 3) wait_from = i;
+    if (h.wire[i].size() > 1 && h.wire[i][0] == 0x01 && h.wire[i][1] == 0x6F) meter_poll = i;
+  }
+  ASSERT_NE(wait_from, 0u);
+  ASSERT_NE(meter_poll, 0u);
+  const std::int64_t waited = h.wire_at[meter_poll] - h.wire_at[wait_from];
+  EXPECT_GE(waited, Engine::kSnapshotQuietWaitMs);
+  EXPECT_LE(waited, Engine::kSnapshotQuietWaitMs + 2 * cfg.egms[0].poll_period.count()) << waited;
+  EXPECT_GT(general_polls, 3u);
 }

@@ -26,7 +26,8 @@ TEST(SasSim, PtyMultiDropScenarioMatchesLedger) {
     EXPECT_NE(r[0].find("\"ok\":true"), std::string::npos) << cmd << ": " << r[0];
   }
   EXPECT_TRUE(rig.run_until([&] { return all_acked(sim); }, std::chrono::seconds(20)));
-  rig.run_for(std::chrono::milliseconds(500));
+  // The meters after the reset (7A) are read once the machine is quiet.
+  EXPECT_TRUE(rig.run_until([&] { return !rig.status()[0].meters.empty(); }, std::chrono::seconds(20)));
   rig.stop();
   expect_sink_matches_ledger(rig.sink, sim.ledger());
   auto* bill = find_event(rig.sink, "bill.stacked");
@@ -257,7 +258,7 @@ TEST(SasProbe, PrintsIdentityMetersThenEvents) {
   sim.control("inject 1 11");
   std::string out = (dir / "probe.out").string(), err = (dir / "probe.err").string();
   ChildProcess probe({build_path("firmware-host/sas-probe/floorgate-sas-probe"), "--port", pty,
-                      "--address", "1", "--seconds", "3"},
+                      "--address", "1", "--seconds", "6"},
                      out, err);
   int st = probe.wait(std::chrono::seconds(20));
   ASSERT_TRUE(WIFEXITED(st)) << slurp(err);
@@ -268,6 +269,8 @@ TEST(SasProbe, PrintsIdentityMetersThenEvents) {
   std::getline(lines, second);
   EXPECT_NE(first.find("\"identity\":{\"sas_version\":\"602\""), std::string::npos) << first;
   EXPECT_NE(first.find("\"denomination_cents\":1"), std::string::npos) << first;
+  // The probe holds events back until the link-up snapshot, which is read once the machine
+  // has reported its pending door event (6 s: identification, clock, RTE mode, the wait).
   EXPECT_NE(second.find("\"type\":\"meters.snapshot\""), std::string::npos) << second;
   std::string all = slurp(out);
   EXPECT_NE(all.find("\"type\":\"door.opened\",\"class\":\"security\""), std::string::npos) << all;

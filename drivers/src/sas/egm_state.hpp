@@ -89,7 +89,8 @@ struct Engine::EgmState {
   // drained (the next general poll that answers "no activity"), not while events wait.
   bool overflow_resync = false;
   bool snap_started = false;               // a meter poll of the current snapshot went out
-  int snap_quiet_waits = 0;                // general polls sent in place of its first meter poll
+  std::optional<std::int64_t> snap_wait_since;  // steady ms: first general poll sent in place
+                                                // of its first meter poll
   bool snap_quiet = false;                 // no event since just before it started
   bool recon_wait_gp = false;              // finished and quiet: settle on a quiet next GP
   std::string recon_trigger;               // the trigger of that snapshot (periodic, door_closed…)

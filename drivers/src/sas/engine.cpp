@@ -359,7 +359,8 @@ void Engine::pump() {
     return;
   }
   bool gp = e.work.empty() || e.lp_last;
-  if (!gp && defer_snapshot_for_quiet_poll(e)) gp = true;
+  const bool quiet_wait = !gp && snapshot_waits_for_quiet_poll(e, now);
+  if (quiet_wait) gp = true;
   const std::uint8_t gp_frame[1] = {static_cast<std::uint8_t>(0x80 | e.cfg.address)};
   const std::span<const std::uint8_t> frame = gp ? std::span<const std::uint8_t>(gp_frame)
                                                  : std::span<const std::uint8_t>(e.work.front().frame);
@@ -375,6 +376,7 @@ void Engine::pump() {
     return;
   }
   start_exchange(*best, gp, frame);
+  if (quiet_wait && !e.snap_wait_since) e.snap_wait_since = now;  // the wait's first general poll
   if (!gp) {
     pending_->work = std::move(e.work.front());
     e.work.pop_front();

@@ -155,11 +155,13 @@ void Engine::queue_identification(std::size_t idx) {
   // A handpay whose 0x51 was acknowledged before a crash is only visible through LP 1B.
   e.handpay_startup_check = true;
   e.work.push_back({build_lp(a, 0x1B), 0});
-  queue_meters(idx, "link_up", false);
   e.work.push_back({build_lp(a, 0x7E), 0});  // the EGM's clock
   e.next_clock = io_.steady_ms() + e.cfg.clock_period.count() * 1000;
-  // RTE is always set, never assumed: an EGM keeps the mode an earlier host left it in.
+  // RTE is always set, never assumed: an EGM keeps the mode an earlier host left it in. Before
+  // the meters: their first poll may wait for a quiet general poll (a machine that powers up
+  // reports for a while), and the mode should not wait with it.
   queue_rte_mode(idx, false);
+  queue_meters(idx, "link_up", false);
   if (e.cfg.rom_check_period.count() > 0) {
     queue_rom_check(idx, "link_up");
     e.next_rom = io_.steady_ms() + e.cfg.rom_check_period.count() * 1000;

@@ -94,7 +94,7 @@ void Engine::queue_meters(std::size_t idx, const char* trigger, bool reset) {
   e.snap.clear();
   e.snap_trigger = trigger;
   e.snap_started = false;
-  e.snap_quiet_waits = 0;
+  e.snap_wait_since.reset();
   e.snap_quiet = false;
   e.recon_wait_gp = false;
   const std::uint8_t a = e.cfg.address;
@@ -124,15 +124,14 @@ void Engine::queue_meters(std::size_t idx, const char* trigger, bool reset) {
 // an event triggered (a door closed, a handpay reset, power applied) is queued by the general
 // poll that reported the event: sent at once it could never settle, and the reconciliation of
 // a machine would wait for its next periodic snapshot. So its first meter poll waits for a
-// general poll that answers "no activity", for at most kSnapshotQuietWaitPolls general polls
-// (a machine that keeps reporting still gets its snapshot, unsettled).
-bool Engine::defer_snapshot_for_quiet_poll(EgmState& e) {
+// general poll that answers "no activity", for at most kSnapshotQuietWaitMs from the first
+// general poll sent in its place (a machine that keeps reporting still gets its snapshot,
+// unsettled). The same holds for a periodic snapshot that falls due while events flow.
+bool Engine::snapshot_waits_for_quiet_poll(const EgmState& e, std::int64_t now) const {
   if (e.snap_outstanding == 0 || e.snap_started || e.last_gp_quiet) return false;
   const auto& front = e.work.front().frame;
   if (front.size() < 2 || !is_meter_lp(front[1])) return false;
-  if (e.snap_quiet_waits >= kSnapshotQuietWaitPolls) return false;
-  ++e.snap_quiet_waits;
-  return true;
+  return !e.snap_wait_since || now - *e.snap_wait_since < kSnapshotQuietWaitMs;
 }
 
 void Engine::meter_poll_failed(std::size_t idx, const std::vector<std::uint8_t>& frame) {
@@ -159,7 +158,9 @@ void Engine::meter_poll_failed(std::size_t idx, const std::vector<std::uint8_t>&
     return;
   }
   e.snap.clear();
+  const auto waited = e.snap_wait_since;  // the next step's first poll does not wait anew
   queue_meters(idx, trigger.c_str(), false);
+  e.snap_wait_since = waited;
 }
 
 void Engine::meters_received(std::size_t idx, std::span<const std::uint8_t> f) {

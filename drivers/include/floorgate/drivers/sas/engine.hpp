@@ -72,8 +72,8 @@ class Engine {
   static std::int64_t default_reply_timeout(BusConfig::Link link);
   static std::int64_t default_inter_byte(BusConfig::Link link);
   // A snapshot's first meter poll waits for a general poll that answers "no activity" (so the
-  // snapshot can settle), for at most this many general polls of its machine.
-  static constexpr int kSnapshotQuietWaitPolls = 25;
+  // snapshot can settle), for at most this long (ms) per snapshot.
+  static constexpr std::int64_t kSnapshotQuietWaitMs = 1000;
 
   struct EgmState;  // private per-EGM state (engine.cpp)
 
@@ -131,7 +131,7 @@ class Engine {
   void queue_meters(std::size_t egm, const char* trigger, bool reset);
   // True when the next poll of `e` should be a general poll in place of its snapshot's first
   // meter poll, to start the snapshot after a quiet general poll (engine_meters.cpp).
-  bool defer_snapshot_for_quiet_poll(EgmState& e);
+  bool snapshot_waits_for_quiet_poll(const EgmState& e, std::int64_t now) const;
   void meters_received(std::size_t egm, std::span<const std::uint8_t> frame);
   // LP 7E answer: drift into the status, an alarm beyond kClockAlarmMs, LP 7F beyond kClockSetMs.
   void clock_received(std::size_t egm, std::span<const std::uint8_t> frame);
