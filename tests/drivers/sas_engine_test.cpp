@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <string_view>
 
 #include "sas_harness_gtest.hpp"
 
@@ -287,6 +288,25 @@ namespace {
 void run_until_first_snapshot(Harness& h) {
   for (int i = 0; i < 100 && h.count("meters.snapshot") == 0; ++i) h.run_for(100);
   ASSERT_EQ(h.count("meters.snapshot"), 1u);
+}
+
+// One machine whose snapshots read two meters, games (05) and bills (0B), every
+// `meter_period`; `egm` starts with both set.
+BusConfig games_and_bills_bus(FakeEgm& egm, std::chrono::seconds meter_period) {
+  BusConfig cfg = one_egm_bus();
+  cfg.egms[0].meter_codes = {0x05, 0x0B};
+  cfg.egms[0].meter_period = meter_period;
+  egm.meters = {{0x05, 10}, {0x0B, 100}};
+  return cfg;
+}
+
+// The attributes of the last event of this type ("" if none).
+std::string last_attrs(const Harness& h, std::string_view type) {
+  std::string attrs;
+  for (const auto& e : h.events) {
+    if (e.type == type) attrs = e.attrs_json;
+  }
+  return attrs;
 }
 }  // namespace
 
@@ -663,10 +683,7 @@ TEST(SasEngine, AProgressiveWinReadTwiceIsNotJudgedTwice) {
 // close more often than its meter period is never reconciled (found on the demo floor).
 TEST(SasEngine, DoorClosesMoreOftenThanTheMeterPeriodStillGetReconciled) {
   FakeEgm egm;
-  BusConfig cfg = one_egm_bus();
-  cfg.egms[0].meter_codes = {0x05, 0x0B};
-  cfg.egms[0].meter_period = std::chrono::seconds(3);
-  egm.meters = {{0x05, 10}, {0x0B, 100}};
+  BusConfig cfg = games_and_bills_bus(egm, std::chrono::seconds(3));
   Harness h(cfg, {&egm});
   h.engine->start();
   h.run_for(1000);  // linked up, the link-up snapshot read
@@ -690,10 +707,7 @@ TEST(SasEngine, DoorClosesMoreOftenThanTheMeterPeriodStillGetReconciled) {
 // periodic snapshot in sight.
 TEST(SasEngine, ADoorCloseIsReconciledRightAway) {
   FakeEgm egm;
-  BusConfig cfg = one_egm_bus();
-  cfg.egms[0].meter_codes = {0x05, 0x0B};
-  cfg.egms[0].meter_period = std::chrono::seconds(3600);
-  egm.meters = {{0x05, 10}, {0x0B, 100}};
+  BusConfig cfg = games_and_bills_bus(egm, std::chrono::seconds(3600));
   Harness h(cfg, {&egm});
   h.engine->start();
   run_until_first_snapshot(h);  // the link-up snapshot: the baseline
@@ -704,10 +718,7 @@ TEST(SasEngine, ADoorCloseIsReconciledRightAway) {
     for (int i = 0; i < 30 && h.count("meters.reconciled") < door; ++i) h.run_for(100);
     ASSERT_EQ(h.count("meters.reconciled"), door) << "door close " << door;
     ASSERT_EQ(h.count("door.closed"), door);
-    std::string last;
-    for (const auto& e : h.events) {
-      if (e.type == "meters.reconciled") last = e.attrs_json;
-    }
+    const std::string last = last_attrs(h, "meters.reconciled");
     EXPECT_NE(last.find("\"trigger\":\"door_closed\""), std::string::npos) << last;
     EXPECT_NE(last.find("\"mismatches\":0"), std::string::npos) << last;
   }
@@ -720,10 +731,7 @@ TEST(SasEngine, ADoorCloseIsReconciledRightAway) {
 // place of the meter poll (the snapshot is published, unsettled) while events still wait.
 TEST(SasEngine, ASnapshotDoesNotWaitForeverForAQuietMachine) {
   FakeEgm egm;
-  BusConfig cfg = one_egm_bus();
-  cfg.egms[0].meter_codes = {0x05, 0x0B};
-  cfg.egms[0].meter_period = std::chrono::seconds(3600);
-  egm.meters = {{0x05, 10}, {0x0B, 100}};
+  BusConfig cfg = games_and_bills_bus(egm, std::chrono::seconds(3600));
   Harness h(cfg, {&egm});
   h.engine->start();
   run_until_first_snapshot(h);
