@@ -315,7 +315,7 @@ TEST(SasEngine, MeterDeltasRolloverAndReset) {
   egm.meters = {{0x00, 1000}, {0x01, 99'999'990}};
   Harness h(one_egm_bus(), {&egm});
   h.engine->start();
-  run_until_first_snapshot(h);
+  ASSERT_NO_FATAL_FAILURE(run_until_first_snapshot(h));
   egm.meters = {{0x00, 1500}, {0x01, 5}};
   egm.queue.push_back(0x12);  // door closed triggers a snapshot
   h.run_for(2000);
@@ -346,7 +346,7 @@ TEST(SasEngine, BackwardJumpWithoutResetCodeIsFlagged) {
   egm.meters = {{0x00, 50'000}};
   Harness h(one_egm_bus(), {&egm});
   h.engine->start();
-  run_until_first_snapshot(h);
+  ASSERT_NO_FATAL_FAILURE(run_until_first_snapshot(h));
   egm.meters = {{0x00, 10}};
   egm.queue.push_back(0x17);
   h.run_for(2000);
@@ -435,6 +435,26 @@ TEST(SasEngine, ClockIsReadSetAndReadBack) {
   EXPECT_EQ(identical_pairs(h.wire), 0u);
 }
 
+// The set time is stamped when the read is answered: sent after the polls queued at link-up
+// (three meter polls, waiting for a machine that reports, the RTE mode) it would arrive more
+// than kClockSetMs old and leave the machine off by that much.
+TEST(SasEngine, TheClockSetGoesOutBeforeTheLinkUpMeters) {
+  FakeEgm egm;
+  egm.clock_offset_ms = -600'000;
+  egm.queue = {0x11, 0x12, 0x11, 0x12};
+  BusConfig cfg = one_egm_bus();
+  cfg.egms[0].meter_codes.clear();
+  for (std::uint8_t c = 0; c < 30; ++c) cfg.egms[0].meter_codes.push_back(c);  // 3 x LP 6F
+  Harness h(cfg, {&egm});
+  h.engine->start();
+  for (int i = 0; i < 100 && egm.clock_sets == 0; ++i) h.run_for(100);
+  ASSERT_EQ(egm.clock_sets, 1);
+  EXPECT_LT(std::llabs(egm.clock_offset_ms), 2000) << egm.clock_offset_ms;  // kClockSetMs
+  ASSERT_NO_FATAL_FAILURE(run_until_first_snapshot(h));
+  EXPECT_EQ(egm.clock_sets, 1);  // the read-back found it right
+  EXPECT_EQ(identical_pairs(h.wire), 0u);
+}
+
 TEST(SasEngine, ClockWithinTwoSecondsIsLeftAlone) {
   FakeEgm egm;
   BusConfig cfg = one_egm_bus();
@@ -475,7 +495,7 @@ TEST(SasEngine, ExceptionOverflowAndPowerCodes) {
   FakeEgm egm;
   Harness h(one_egm_bus(), {&egm});
   h.engine->start();
-  run_until_first_snapshot(h);
+  ASSERT_NO_FATAL_FAILURE(run_until_first_snapshot(h));
   egm.queue = {0x70, 0x18, 0x17, 0x4A, 0x4A};
   h.run_for(3000);
   auto t = h.types();
@@ -710,7 +730,7 @@ TEST(SasEngine, ADoorCloseIsReconciledRightAway) {
   BusConfig cfg = games_and_bills_bus(egm, std::chrono::seconds(3600));
   Harness h(cfg, {&egm});
   h.engine->start();
-  run_until_first_snapshot(h);  // the link-up snapshot: the baseline
+  ASSERT_NO_FATAL_FAILURE(run_until_first_snapshot(h));  // the link-up snapshot: the baseline
   h.run_for(500);
   ASSERT_EQ(h.count("meters.reconciled"), 0u);
   for (std::size_t door = 1; door <= 3; ++door) {
@@ -734,7 +754,7 @@ TEST(SasEngine, ASnapshotDoesNotWaitForeverForAQuietMachine) {
   BusConfig cfg = games_and_bills_bus(egm, std::chrono::seconds(3600));
   Harness h(cfg, {&egm});
   h.engine->start();
-  run_until_first_snapshot(h);
+  ASSERT_NO_FATAL_FAILURE(run_until_first_snapshot(h));
   h.run_for(500);
   const std::size_t from = h.wire.size();
   for (int i = 0; i < 100; ++i) egm.queue.insert(egm.queue.end(), {0x11, 0x12});

@@ -355,8 +355,11 @@ void Engine::clock_received(std::size_t idx, std::span<const std::uint8_t> f) {
   if (e.cfg.set_clock && off > kClockSetMs && !e.clock_set_sent) {
     e.clock_set_sent = true;
     auto d = sas_time_bytes(io_.wall_ms());
-    e.work.push_back({build_lp(e.cfg.address, 0x7F, std::span(d)), 0});
-    e.work.push_back({build_lp(e.cfg.address, 0x7E), 0});  // and read it back
+    // At the front, the set and then its read-back: the time is stamped now, and every poll
+    // queued ahead of it (at link-up the meters, the RTE mode, a ROM check) would make it
+    // older when it arrives, by more than kClockSetMs at a 200 ms poll period.
+    e.work.push_front({build_lp(e.cfg.address, 0x7E), 0});
+    e.work.push_front({build_lp(e.cfg.address, 0x7F, std::span(d)), 0});
   } else {
     e.clock_set_sent = false;
   }

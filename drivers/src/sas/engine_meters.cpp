@@ -75,7 +75,7 @@ void Engine::queue_meters(std::size_t idx, const char* trigger, bool reset) {
   }
   // The period counts from the last periodic (or link-up) snapshot only. A snapshot an event
   // triggered settles only if its machine goes quiet soon after the event (see
-  // defer_snapshot_for_quiet_poll): letting it restart the count once starved the
+  // snapshot_waits_for_quiet_poll): letting it restart the count once starved the
   // reconciliation of a machine whose doors close more often than its meter period
   // (docs/reconciliation.md).
   const std::string_view why(trigger);
