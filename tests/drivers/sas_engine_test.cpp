@@ -282,9 +282,9 @@ TEST(SasEngine, RestartAfterLp1BResendsItAndKeepsTheHandpay) {
   std::filesystem::remove(resume);
 }
 
+namespace {
 // Runs until the link-up snapshot is out (identification, the clock read and the RTE mode
 // go first), in steps of the manual clock.
-namespace {
 void run_until_first_snapshot(Harness& h) {
   for (int i = 0; i < 100 && h.count("meters.snapshot") == 0; ++i) h.run_for(100);
   ASSERT_EQ(h.count("meters.snapshot"), 1u);
@@ -698,15 +698,15 @@ TEST(SasEngine, AProgressiveWinReadTwiceIsNotJudgedTwice) {
       << last_line();
 }
 
-// A snapshot a door close triggers follows the general poll that reported the close, so it
-// cannot settle; it must not postpone the periodic snapshot either, or a machine whose doors
-// close more often than its meter period is never reconciled (found on the demo floor).
+// A snapshot a door close triggers must not postpone the periodic snapshot: before it could
+// settle (it followed the general poll that reported the close), a machine whose doors close
+// more often than its meter period was never reconciled (found on the demo floor).
 TEST(SasEngine, DoorClosesMoreOftenThanTheMeterPeriodStillGetReconciled) {
   FakeEgm egm;
   BusConfig cfg = games_and_bills_bus(egm, std::chrono::seconds(3));
   Harness h(cfg, {&egm});
   h.engine->start();
-  h.run_for(1000);  // linked up, the link-up snapshot read
+  h.run_for(1000);  // linked up
   // A door opens and closes every 1.5 s for 30 s: ten meter periods.
   for (int i = 0; i < 20; ++i) {
     egm.queue.insert(egm.queue.end(), {0x11, 0x12});
