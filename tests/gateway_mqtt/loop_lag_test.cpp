@@ -7,10 +7,12 @@
 #include <chrono>
 #include <cstdint>
 #include <ctime>
+#include <random>
 
 #include "floorgate/core/loop_site.hpp"
 #include "floorgate/gateway/loop_lag.hpp"
 
+using floorgate::gateway::HandlerCpuBound;
 using floorgate::gateway::LagWindow;
 using floorgate::gateway::LoopLagProbe;
 
@@ -53,6 +55,63 @@ TEST(LoopLagProbe, SeesAHandlerThatHoldsTheLoop) {
     io.run_one_for(std::chrono::milliseconds(100));
   }
   EXPECT_GE(probe.max_ms(), 250);
+}
+
+// The loop meter's bound on manual clocks (microseconds). Each step is a wait for work (its own
+// wall time and the little CPU the wait costs) and then a handler (its CPU time, and the time
+// it was preempted, which is wall time but not CPU time).
+namespace {
+struct ManualLoop {
+  HandlerCpuBound bound{1'000};
+  std::int64_t wall = 0, cpu = 0;
+  ManualLoop() { bound.start(wall, cpu); }
+  std::int64_t step(std::int64_t wait_us, std::int64_t wait_cpu_us, std::int64_t cpu_us,
+                    std::int64_t preempted_us = 0) {
+    wall += wait_us + cpu_us + preempted_us;
+    cpu += wait_cpu_us + cpu_us;
+    return bound.done(wall, [this] { return cpu; });
+  }
+};
+}  // namespace
+
+TEST(HandlerCpuBound, NeverBelowAHandlersCpuAndAtMostOneReadPeriodAbove) {
+  std::mt19937 rng(19);  // fixed: the same sequences every run
+  std::uniform_int_distribution<int> pct(0, 99);
+  for (int run = 0; run < 200; ++run) {
+    ManualLoop loop;
+    for (int i = 0; i < 500; ++i) {
+      const std::int64_t wait = pct(rng) < 50 ? 0 : pct(rng) * 40;  // back to back, or up to 4 ms
+      const std::int64_t wait_cpu = std::min<std::int64_t>(wait, pct(rng) % 8);
+      const std::int64_t cpu = pct(rng) < 90 ? pct(rng) * 5 : pct(rng) * 100;  // mostly short
+      const std::int64_t preempted = pct(rng) < 10 ? pct(rng) * 30 : 0;
+      const std::int64_t b = loop.step(wait, wait_cpu, cpu, preempted);
+      ASSERT_GE(b, cpu) << "run " << run << " handler " << i;
+      ASSERT_LE(b, cpu + wait_cpu + 1'000) << "run " << run << " handler " << i;
+    }
+    EXPECT_LE(loop.bound.reads(), static_cast<std::uint64_t>(loop.wall / 1'000 + 1));
+  }
+}
+
+TEST(HandlerCpuBound, ShortHandlersInARowAreNotAddedUp) {
+  ManualLoop loop;
+  std::int64_t max = 0;
+  for (int i = 0; i < 50; ++i) max = std::max(max, loop.step(0, 0, 300));  // 15 ms in all
+  // Back to back, each handler's wall time is its own: 300, read or not.
+  EXPECT_EQ(max, 300);
+  EXPECT_EQ(loop.bound.reads(), 12u);  // every fourth handler (1.2 ms), not every one
+}
+
+TEST(HandlerCpuBound, ALongHandlerIsMeasuredOnTheCpuClockAndAWaitIsNot) {
+  ManualLoop loop;
+  EXPECT_EQ(loop.step(0, 0, 100), 100);  // under a millisecond since the start: no read
+  EXPECT_EQ(loop.bound.reads(), 0u);
+  // 5 ms of CPU, preempted for 15 ms more: the CPU clock, with the short handler before it.
+  EXPECT_EQ(loop.step(0, 0, 5'000, 15'000), 5'100);
+  EXPECT_EQ(loop.bound.reads(), 1u);
+  // An idle wait of 30 ms (2 µs of CPU in it), then a 50 µs handler: the wait's wall time is
+  // not taken for CPU.
+  EXPECT_EQ(loop.step(30'000, 2, 50), 52);
+  EXPECT_EQ(loop.bound.reads(), 2u);
 }
 
 namespace {

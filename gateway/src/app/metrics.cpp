@@ -71,7 +71,7 @@ std::string ApplianceBackend::metrics_text() {
 
   m.family("floorgate_loop_lag_seconds", "gauge", "Worst lateness of the event loop (the SAS poll clock) over the last 10 to 20 s.");
   m.sample("floorgate_loop_lag_seconds", rt_.loop_lag() ? static_cast<double>(rt_.loop_lag()->max_ms()) / 1000.0 : 0.0);
-  m.family("floorgate_loop_handler_cpu_max_seconds", "gauge", "CPU time of the longest single event-loop handler since start (SAS polls wait while one runs).");
+  m.family("floorgate_loop_handler_cpu_max_seconds", "gauge", "CPU time of the longest single event-loop handler since start, to within 1 ms above (SAS polls wait while one runs).");
   m.sample("floorgate_loop_handler_cpu_max_seconds", static_cast<double>(rt_.loop_meter().max_handler_cpu_us()) / 1e6);
   m.family("floorgate_invariant_failures_total", "counter", "Failed internal invariant checks (FG_CHECK) since start; anything above 0 is a bug to report.");
   m.sample("floorgate_invariant_failures_total", static_cast<double>(core::check_failures()));

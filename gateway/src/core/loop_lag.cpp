@@ -88,14 +88,20 @@ constexpr std::int64_t kNoteUs = 2'000;
 }  // namespace
 
 void LoopMeter::run(boost::asio::io_context& io) {
-  std::int64_t before = thread_cpu_us();
+  const auto wall_us = [] {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  };
+  HandlerCpuBound bound(kCpuReadEveryUs);
+  bound.start(wall_us(), thread_cpu_us());
   std::int64_t max = max_us_.load(std::memory_order_relaxed);
   std::uint64_t count = 0;
   core::LoopSite::clear();
   while (io.run_one()) {
-    const std::int64_t after = thread_cpu_us();
-    if (after - before > max) {
-      max = after - before;
+    const std::int64_t used = bound.done(wall_us(), thread_cpu_us);
+    if (used > max) {
+      max = used;
       const char* site = core::LoopSite::current();
       max_site_.store(site, std::memory_order_relaxed);
       max_us_.store(max, std::memory_order_relaxed);
@@ -109,7 +115,6 @@ void LoopMeter::run(boost::asio::io_context& io) {
     }
     core::LoopSite::clear();
     if (++count % 64 == 0) handlers_.store(count, std::memory_order_relaxed);
-    before = after;
   }
   handlers_.store(count, std::memory_order_relaxed);
 }
