@@ -106,11 +106,11 @@ void LoopMeter::run(boost::asio::io_context& io) {
       max_site_.store(site, std::memory_order_relaxed);
       max_us_.store(max, std::memory_order_relaxed);
       if (max >= kStallLogUs) {
-        spdlog::warn("event loop: one handler ({}) used {} ms of CPU (a new maximum; SAS polls "
-                     "wait while it runs)", site ? site : "unnamed", max / 1000);
+        spdlog::warn("event loop: one handler ({}) used up to {} ms of CPU (a new maximum; SAS "
+                     "polls wait while it runs)", site ? site : "unnamed", max / 1000);
       } else if (max >= kNoteUs) {
-        spdlog::info("event loop: longest handler so far {:.2f} ms of CPU ({})", max / 1000.0,
-                     site ? site : "unnamed");
+        spdlog::info("event loop: longest handler so far up to {:.2f} ms of CPU ({})",
+                     max / 1000.0, site ? site : "unnamed");
       }
     }
     core::LoopSite::clear();

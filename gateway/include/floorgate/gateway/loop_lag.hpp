@@ -50,21 +50,23 @@ class LoopLagProbe {
 };
 
 // What the loop meter reports for each handler: a bound on the CPU time it used, never below
-// it and at most `read_every_us` above it (not counting the CPU of the wait for work just
-// before it, which the meter always counted). It takes the wall clock after every handler and
-// the thread's CPU clock only once `read_every_us` of wall time have passed since its last
-// read: that clock is a system call (CLOCK_THREAD_CPUTIME_ID, not served by the vDSO), and read
-// after every handler it cost an idle SAS poll about 3 µs of its 25–29 on the development VM
-// (docs/performance.md, "The loop meter reads the CPU clock once a millisecond").
+// it (to within the clocks' microsecond) and less than `read_every_us` above its CPU time plus
+// that of the wait for work before it (which the exact meter always counted too). It reads the
+// wall clock after every handler and the thread's CPU clock only once `read_every_us` of wall
+// time have passed since its last read: that clock is a system call (CLOCK_THREAD_CPUTIME_ID,
+// not served by the vDSO), and read after every handler it cost an idle SAS poll about 3 µs of
+// its 25–29 on the development VM (docs/performance.md, "The loop meter reads the CPU clock
+// once a millisecond").
 //   - A handler that returned less than `read_every_us` after the last read: its bound is the
 //     wall time since the previous handler returned (its own run and the wait before it),
 //     which is under `read_every_us`.
 //   - Otherwise the smaller of that wall time and the CPU time since the last read (its own,
 //     and that of the handlers and waits after the read, which all returned within
 //     `read_every_us` of it).
-// So every handler of `read_every_us` or more is measured on the CPU clock, and the largest
-// bound is the longest handler to within `read_every_us`. Pure logic on the caller's clocks
-// (microseconds): unit-testable with manual ones.
+// So every handler that takes `read_every_us` or more of wall time (and so every one that
+// uses that much CPU) is measured on the CPU clock, and the largest bound is the longest
+// handler to within `read_every_us`. Pure logic on the caller's clocks (microseconds):
+// unit-testable with manual ones.
 class HandlerCpuBound {
  public:
   explicit HandlerCpuBound(std::int64_t read_every_us) : every_(read_every_us) {}
@@ -100,12 +102,13 @@ class HandlerCpuBound {
 };
 
 // The longest single handler on the loop, measured as the loop thread's CPU time, so
-// scheduling noise and idle waits do not count: the figure that proves no request stalls the
-// SAS poll clock (/metrics floorgate_loop_handler_cpu_max_seconds, benchmark
-// daemon.loop_stall_max_ms). Each handler's figure is a HandlerCpuBound with
-// kCpuReadEveryUs: never below the handler's CPU time, at most 1 ms above it. Costs one
-// vDSO clock read per handler and a CPU clock read (a system call) at most once a
-// millisecond. Handlers name themselves for its report with core::LoopSite.
+// scheduling noise and idle waits count for less than a millisecond: the figure that proves
+// no request stalls the SAS poll clock (/metrics floorgate_loop_handler_cpu_max_seconds,
+// benchmark daemon.loop_stall_max_ms). Each handler's figure is a HandlerCpuBound with
+// kCpuReadEveryUs: never below the handler's CPU time, less than 1 ms above it (and the CPU of
+// the wait before it). Costs one vDSO clock read per handler and a CPU clock read (a system
+// call) at most once a millisecond. Handlers name themselves for its report with
+// core::LoopSite.
 class LoopMeter {
  public:
   static constexpr std::int64_t kCpuReadEveryUs = 1'000;
@@ -117,7 +120,9 @@ class LoopMeter {
   std::int64_t max_handler_cpu_us() const { return max_us_.load(std::memory_order_relaxed); }
   // Handlers run since start. Any thread.
   std::uint64_t handlers() const { return handlers_.load(std::memory_order_relaxed); }
-  // The site (core::LoopSite) of the longest handler, "unnamed" when it opened none. Any thread.
+  // The site (core::LoopSite) of the handler with the largest bound, "unnamed" when it opened
+  // none. The bound may be up to 1 ms over, so a handler that was up to 1 ms shorter than the
+  // longest can be the one named. Any thread.
   const char* max_handler_site() const {
     const char* s = max_site_.load(std::memory_order_relaxed);
     return s ? s : "unnamed";
