@@ -54,8 +54,8 @@ class LoopLagProbe {
 // that of the wait for work before it (which the exact meter always counted too). It reads the
 // wall clock after every handler and the thread's CPU clock only once `read_every_us` of wall
 // time have passed since its last read: that clock is a system call (CLOCK_THREAD_CPUTIME_ID,
-// not served by the vDSO), and read after every handler it cost an idle SAS poll about 3 µs of
-// its 25–29 on the development VM (docs/performance.md, "The loop meter reads the CPU clock
+// not served by the vDSO), and read after every handler it cost an idle SAS poll about 1.6–3 µs
+// of its 25–29 on the development VM (docs/performance.md, "The loop meter reads the CPU clock
 // once a millisecond").
 //   - A handler that returned less than `read_every_us` after the last read: its bound is the
 //     wall time since the previous handler returned (its own run and the wait before it),
