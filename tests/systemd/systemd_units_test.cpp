@@ -35,14 +35,7 @@ CommandResult run(const std::string& command) {
   return r;
 }
 
-std::string quote(const fs::path& p) {
-  // Appended, not "'" + string: GCC 12 warns falsely (-Wrestrict) about operator+ on a literal
-  // and a temporary string in release builds.
-  std::string q = "'";
-  q += p.string();
-  q += '\'';
-  return q;
-}
+std::string quote(const fs::path& p) { return "'" + p.string() + "'"; }
 
 std::string read_text(const fs::path& p) {
   std::ifstream in(p);
