@@ -16,6 +16,7 @@ struct Plan {
   std::array<std::atomic<std::uint64_t>, 3> calls{};
   std::array<std::atomic<std::uint64_t>, 3> failures{};
   std::array<std::atomic<std::uint64_t>, 3> fail_from{};  // 0 = never
+  std::array<std::atomic<std::uint64_t>, 3> fail_until{};  // the last call that fails
   std::atomic<std::int64_t> sync_delay_us{0};
 };
 Plan g_plan;
@@ -25,7 +26,7 @@ bool count_and_check(Op op) {
   const auto i = static_cast<std::size_t>(op);
   const auto n = g_plan.calls[i].fetch_add(1) + 1;
   const auto from = g_plan.fail_from[i].load();
-  if (from != 0 && n >= from) {
+  if (from != 0 && n >= from && n <= g_plan.fail_until[i].load()) {
     g_plan.failures[i].fetch_add(1);
     return true;
   }
@@ -171,6 +172,7 @@ const char* name() {
 void reset() {
   for (std::size_t i = 0; i < 3; ++i) {
     g_plan.fail_from[i] = 0;
+    g_plan.fail_until[i] = 0;
     g_plan.calls[i] = 0;
     g_plan.failures[i] = 0;
   }
@@ -179,7 +181,15 @@ void reset() {
 
 void fail_from(Op op, std::uint64_t nth) {
   const auto i = static_cast<std::size_t>(op);
+  g_plan.fail_until[i] = UINT64_MAX;
   g_plan.fail_from[i] = g_plan.calls[i].load() + nth;
+}
+
+void fail_only(Op op, std::uint64_t nth) {
+  const auto i = static_cast<std::size_t>(op);
+  const auto n = g_plan.calls[i].load() + nth;
+  g_plan.fail_until[i] = n;
+  g_plan.fail_from[i] = n;
 }
 
 void set_sync_delay(std::chrono::microseconds delay) { g_plan.sync_delay_us = delay.count(); }

@@ -23,6 +23,12 @@ std::error_code sqlite_error(int rc) {
   }
 }
 
+std::error_code transaction_lost(sqlite3* db) {
+  if (!sqlite3_get_autocommit(db)) return {};
+  auto ec = sqlite_error(sqlite3_errcode(db));
+  return ec ? ec : make_error_code(Errc::io_error);
+}
+
 Stmt::Stmt(sqlite3* db, std::string_view sql) {
   if (sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
                          &st_, nullptr) != SQLITE_OK) {

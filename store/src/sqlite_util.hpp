@@ -14,6 +14,14 @@ namespace floorgate::store::detail {
 // Maps an SQLite result code to the store's error values (SQLITE_FULL -> disk_full, ...).
 std::error_code sqlite_error(int rc);
 
+// Inside a transaction: an error when SQLite has already rolled it back, else none. A statement
+// that fails with an I/O, disk-full or out-of-memory error rolls the whole transaction back,
+// even one that only reads (sqlite.org/lang_transaction.html, "Response To Errors Within A
+// Transaction"), and the statements after it would each run and commit on their own. A caller
+// that goes on after a failed statement inside a transaction (a read it can do without) asks
+// this before its next write. The error is the connection's last one (io_error at least).
+std::error_code transaction_lost(sqlite3* db);
+
 // One prepared statement; reset() before each reuse. Thread: the connection's owner.
 class Stmt {
  public:

@@ -101,6 +101,7 @@ std::error_code Retention::chunk(bool* more) {
   std::error_code ec = prefix(x);
   if (!ec && x.removed < x.size_rows && x.blocker > 0) ec = evict(x);
   if (!ec) ec = fold_anchor(x);
+  if (!ec) ec = transaction_lost(db());  // nothing below may run outside the transaction
   if (!ec && x.removed == 0 && x.new_anchor == state_.anchor_seq) {
     exec(db(), "ROLLBACK");  // nothing to do: no commit, no fsync
     std::lock_guard lk(state_.mu);
@@ -162,7 +163,8 @@ void Retention::update_alarm(const Ctx& x, bool clear) {
 std::error_code Retention::prefix(Ctx& x) {
   Stmt st(db(), std::string("SELECT ") + kRowCols + " FROM event ORDER BY seq LIMIT ?1");
   st.bind(1, static_cast<std::int64_t>(x.chunk));
-  while (st.step() == SQLITE_ROW) {
+  int rc;
+  while ((rc = st.step()) == SQLITE_ROW) {
     Row r = read_row(st);
     bool wanted = r.rec.ts_gw_ms < x.cutoff || x.removed < x.size_rows;
     if (!wanted || !x.releasable(r.rec)) {
@@ -174,11 +176,13 @@ std::error_code Retention::prefix(Ctx& x) {
     x.upto_hash = r.rec.hash;
   }
   st.reset();
+  // A read that failed ends the scan early; it has also rolled the transaction back.
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sqlite_error(rc);
   if (x.upto == 0) return {};
   for (int k = 0; k < kEventClassCount; ++k) {
     Stmt del(db(), "DELETE FROM " + event_table(static_cast<EventClass>(k)) + " WHERE seq<=?1");
     del.bind(1, static_cast<std::int64_t>(x.upto));
-    if (int rc = del.step(); rc != SQLITE_DONE) return sqlite_error(rc);
+    if (rc = del.step(); rc != SQLITE_DONE) return sqlite_error(rc);
   }
   return {};
 }
@@ -204,12 +208,17 @@ std::error_code Retention::evict(Ctx& x) {
     x.account(r);
     return std::error_code();
   };
+  std::error_code ec;
   auto load = [&](Stmt& q) {
     std::vector<Record> out;
-    while (q.step() == SQLITE_ROW) out.push_back(read_row(q).rec);
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) out.push_back(read_row(q).rec);
+    if (rc != SQLITE_DONE) {  // not a short list: the transaction is gone with the read
+      ec = sqlite_error(rc);
+      out.clear();
+    }
     return out;
   };
-  std::error_code ec;
   // First rows past the blocker that every required consumer already acked.
   Stmt scan(db(),
             std::string("SELECT ") + kRowCols + " FROM event WHERE seq>?1 ORDER BY seq LIMIT ?2");
@@ -235,13 +244,17 @@ std::error_code Retention::evict(Ctx& x) {
 
 std::error_code Retention::fold_anchor(Ctx& x) {
   // Gaps below the first kept row fold into the anchor (the hash just before that row).
+  int rc = SQLITE_OK;
   auto first = static_cast<std::uint64_t>(
-      query_i64(db(), "SELECT ifnull((SELECT seq FROM event ORDER BY seq LIMIT 1),0)"));
+      query_i64(db(), "SELECT ifnull((SELECT seq FROM event ORDER BY seq LIMIT 1),0)", &rc));
+  if (rc != SQLITE_OK) return sqlite_error(rc);
   if (first == 0) first = state_.last_seq + 1;
   if (first - 1 <= state_.anchor_seq) return {};
   Stmt h(db(), "SELECT hash FROM gap WHERE seq=?1");
   h.bind(1, static_cast<std::int64_t>(first - 1));
-  if (h.step() == SQLITE_ROW) {
+  rc = h.step();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sqlite_error(rc);
+  if (rc == SQLITE_ROW) {
     x.new_anchor_hash = to_hash(h.blob(0));
   } else if (x.upto == first - 1) {
     x.new_anchor_hash = x.upto_hash;

@@ -426,6 +426,10 @@ void StoreWriter::commit_batch(std::vector<Op>& ops) {
       appended += ec ? 0 : 1;
     } else if (ops[i].kind == OpKind::ack) {
       op_ec[i] = apply_ack(ops[i], deltas);
+      // An ack's count may fail and be left to the counter thread; if that read failed with
+      // an I/O error, SQLite has rolled the batch back, and the appends after it would each
+      // commit on their own, answered as failed: the whole batch fails instead.
+      if (!ec) ec = transaction_lost(db_.get());
     } else {
       op_ec[i] = apply_recount(ops[i], deltas);
     }

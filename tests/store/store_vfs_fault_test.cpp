@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <future>
+#include <thread>
 #include <vector>
 
 #include "floorgate/store/fault_vfs.hpp"
@@ -187,6 +188,140 @@ TEST_F(VfsFault, FailedReadOfAQueryOrLookupIsAnErrorNotAShortList) {
   EXPECT_EQ(s->query(all).value().size(), 2000u);
   EXPECT_EQ(query_async().value().size(), 2000u);
   EXPECT_EQ(s->get({1, 1000, 2000}).value().size(), 3u);
+}
+
+}  // namespace
+}  // namespace floorgate::store
+
+namespace floorgate::store {
+namespace {
+
+// A read that fails with an I/O error inside a write transaction makes SQLite roll the whole
+// transaction back. An ack's count of the acked rows is such a read, and the writer may do
+// without it (the counter thread counts later): the appends queued after it in the same batch
+// must then fail with the batch, not run one by one in autocommit -- committed, answered as
+// failed (and so resent: stored twice), and their seqs handed out again by the next commit.
+TEST_F(VfsFault, AFailedCountInsideABatchFailsTheWholeBatchAndCommitsNothing) {
+  {
+    auto s = open(false);
+    ASSERT_TRUE(s);
+    ASSERT_FALSE(s->register_consumer({"c", {}, true}));
+    ASSERT_EQ(append(*s, 6000, nullptr).size(), 6000u);
+  }
+  std::vector<std::uint64_t> durable(6000);
+  for (std::uint64_t i = 0; i < durable.size(); ++i) durable[i] = i + 1;
+  {
+    Options o;
+    o.path = dir_ / "s.db";
+    o.vfs = vfs::name();
+    o.commit_window = std::chrono::seconds(2);  // the four ops below form one batch
+    o.retention_interval = std::chrono::hours(1);  // no other reader of the file meanwhile
+    // The full integrity check would read every page on the writer's connection at open and
+    // leave the acked rows in its cache; here it runs on its own thread and connection.
+    o.full_check_max_bytes = 0;
+    std::error_code ec;
+    auto s = Store::open(o, ec);
+    ASSERT_TRUE(s) << ec.message();
+    for (int i = 0; i < 600 && s->stats().integrity == "checking"; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling the condition
+    }
+    ASSERT_EQ(s->stats().integrity, "ok");
+    // Serve rows 1..5000 to the consumer (the read connection), so it may ack them.
+    std::uint64_t served = 0;
+    while (served < 5000) {
+      auto rows = s->read_after("c", served, 5000 - served, ec);
+      ASSERT_FALSE(ec) << ec.message();
+      ASSERT_FALSE(rows.empty());
+      served = rows.back().seq;
+    }
+    // One append warms the writer's pages at the tail: the batch's appends need no read.
+    auto warm = append(*s, 1, nullptr);
+    ASSERT_EQ(warm.size(), 1u);
+    durable.push_back(warm[0]);
+    // The ack's rows are not in the writer's cache after the reopen: its count reads them,
+    // and the first of those reads fails.
+    vfs::fail_only(vfs::Op::read, 1);
+    std::promise<std::error_code> a1, ack, a2, a3;
+    auto on_append = [](std::promise<std::error_code>& p) {
+      return [&p](std::error_code e, const Record&) { p.set_value(e); };
+    };
+    s->append(make_event("failed-batch"), on_append(a1));
+    s->ack_async("c", 5000, [&](std::error_code e) { ack.set_value(e); });
+    s->append(make_event("failed-batch"), on_append(a2));
+    s->append(make_event("failed-batch"), on_append(a3));
+    EXPECT_TRUE(a1.get_future().get());
+    EXPECT_TRUE(ack.get_future().get());
+    EXPECT_TRUE(a2.get_future().get()) << "an append of the failed batch was reported durable";
+    EXPECT_TRUE(a3.get_future().get()) << "an append of the failed batch was reported durable";
+    EXPECT_EQ(vfs::failures(vfs::Op::read), 1u) << "the planned read failure hit elsewhere";
+    // The device works again: the next appends continue the sequence after the warm-up row.
+    vfs::reset();
+    auto more = append(*s, 3, nullptr);
+    ASSERT_EQ(more.size(), 3u) << "appends fail after the failed batch";
+    EXPECT_EQ(more[0], warm[0] + 1) << "the failed batch used up seqs";
+    durable.insert(durable.end(), more.begin(), more.end());
+    EXPECT_FALSE(s->ack("c", 5000)) << "the ack, sent again, is taken";
+  }
+  expect_all_kept(durable);
+  auto s = open(false);
+  ASSERT_TRUE(s);
+  QueryFilter all;
+  all.limit = 10000;
+  auto rows = s->query(all).value();
+  EXPECT_EQ(rows.size(), durable.size()) << "rows of the failed batch were committed";
+  for (const auto& r : rows) EXPECT_NE(r.egm, "failed-batch") << "seq " << r.seq;
+}
+
+// The same for retention: a read that fails partway through its scan of the oldest rows must
+// fail the pass, not delete (in autocommit, durably) the rows scanned so far while the chain
+// anchor, the row count and the consumers' counts stay as they were.
+TEST_F(VfsFault, AFailedReadDuringRetentionDeletesNothing) {
+  {
+    auto s = open(false);
+    ASSERT_TRUE(s);
+    ASSERT_FALSE(s->register_consumer({"c", {}, true}));
+    ASSERT_EQ(append(*s, 3000, nullptr).size(), 3000u);  // ts_gw 1000: all past any max age
+    floorgate::store::testing::Reader reader(*s, "c");
+    std::error_code ec;
+    std::uint64_t last = 0;
+    for (auto b = reader.next(1000, ec); !b.empty(); b = reader.next(1000, ec)) last = b.back().seq;
+    ASSERT_EQ(last, 3000u);
+    ASSERT_FALSE(s->ack("c", last));
+  }
+  Options o;
+  o.path = dir_ / "s.db";
+  o.vfs = vfs::name();
+  o.max_age = std::chrono::hours(1);
+  o.retention_interval = std::chrono::hours(1);  // only the passes below
+  o.full_check_max_bytes = 0;                    // the writer's cache stays cold (see above)
+  {
+    std::error_code ec;
+    auto s = Store::open(o, ec);
+    ASSERT_TRUE(s) << ec.message();
+    for (int i = 0; i < 600 && s->stats().integrity == "checking"; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling the condition
+    }
+    ASSERT_EQ(s->stats().integrity, "ok");
+    vfs::fail_only(vfs::Op::read, 20);  // partway through the scan of the first 2,000 rows
+    EXPECT_TRUE(s->run_retention()) << "a pass whose read failed reported success";
+    EXPECT_EQ(vfs::failures(vfs::Op::read), 1u);
+    EXPECT_EQ(s->stats().rows, 3000u);
+  }
+  {
+    vfs::reset();
+    std::error_code ec;
+    auto s = Store::open(o, ec);
+    ASSERT_TRUE(s) << ec.message();
+    EXPECT_EQ(s->stats().rows, 3000u) << "rows were deleted by a pass that failed";
+    auto chk = s->verify_chain();
+    EXPECT_TRUE(chk.ok) << chk.detail;
+    // The device works again: the pass deletes every (acked, old) row, the chain still holds.
+    for (int pass = 0; pass < 10 && s->stats().rows > 0; ++pass) ASSERT_FALSE(s->run_retention());
+    EXPECT_EQ(s->stats().rows, 0u);
+    EXPECT_EQ(s->stats().evicted_total, 3000u);
+    chk = s->verify_chain();
+    EXPECT_TRUE(chk.ok) << chk.detail;
+  }
 }
 
 }  // namespace

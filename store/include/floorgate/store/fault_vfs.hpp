@@ -18,6 +18,8 @@ const char* name();
 void reset();
 // From the nth call of `op` on (1 = the next call), each one fails with SQLITE_IOERR.
 void fail_from(Op op, std::uint64_t nth);
+// Only the nth call of `op` from now on fails (1 = the next call); the ones after it work.
+void fail_only(Op op, std::uint64_t nth);
 // Adds this delay to every xSync (0 = none).
 void set_sync_delay(std::chrono::microseconds delay);
 // Calls of `op` since the last reset (failed ones included).
