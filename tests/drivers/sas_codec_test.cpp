@@ -178,6 +178,21 @@ TEST(SasParser, RteFrameWhileRteBelievedOff) {
   expect_all_splits(lp(0x0E), with_crc({0x01, 0xFF, 0x11}), FrameKind::rte_event);
 }
 
+// The other way round: RTE believed on (configured, before the EGM has ACKed LP 0E, or an EGM
+// that ignores it) while the EGM answers with plain exception bytes. One equal to the address
+// completes at the inter-byte gap; before, it waited for more until the reply timeout, was
+// retried and was lost to the implied ACK of the poll after.
+TEST(SasParser, ExceptionEqualToTheAddressWhileRteBelievedOn) {
+  const Expectation gp{0x17, true, 0, true};
+  EXPECT_EQ(parse_response(gp, Bytes{0x17}).status, ParseStatus::need_more);
+  auto code = parse_response(gp, Bytes{0x17}, true);
+  EXPECT_EQ(code.status, ParseStatus::complete);
+  EXPECT_EQ(code.kind, FrameKind::exception);
+  EXPECT_EQ(code.length, 1u);
+  expect_all_splits(gp, with_crc({0x17, 0xFF, 0x11}), FrameKind::rte_event);
+  EXPECT_EQ(parse_response(gp, Bytes{0x11}).kind, FrameKind::exception);
+}
+
 // LP 21: ACK at once, or the signature straight away; later the signature as the answer to a
 // general poll (ahead of any exception), in either RTE mode.
 TEST(SasParser, RomSignatureDirectAndDeferred) {

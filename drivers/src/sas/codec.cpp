@@ -207,20 +207,16 @@ ParseResult parse_response(const Expectation& exp, std::span<const std::uint8_t>
   if (exp.general_poll) {
     // In RTE mode a plain exception byte is still accepted (00 = nothing pending).
     if (buf[0] != a) return done(FrameKind::exception, 1);
-    if (!exp.rte) {
-      // RTE believed off, but an EGM left in RTE mode by an earlier host answers `addr FF code
-      // .. CRC`. A lone byte equal to the address is an exception code (0x11 from address 0x11)
-      // only if nothing follows it within the inter-byte time; FF next means an RTE frame.
-      if (buf.size() < 2) return gap ? done(FrameKind::exception, 1) : kMore;
-      if (buf[1] == 0x21) return with_crc(buf, 6, FrameKind::data);  // deferred ROM signature
-      if (buf[1] != 0xFF) return done(FrameKind::exception, 1);
-      return parse_rte(buf);
-    }
-    if (buf.size() < 2) return kMore;
+    // A byte equal to the address starts `addr FF code .. CRC` in RTE mode, or is an exception
+    // code (0x11 from address 0x11). It is the code only if nothing follows it within the
+    // inter-byte time, in either mode we believe the EGM is in: one left in RTE mode by an
+    // earlier host sends frames while we believe RTE off, and one we believe in RTE mode sends
+    // plain codes until it has ACKed LP 0E (or for good, if it ignores it).
+    if (buf.size() < 2) return gap ? done(FrameKind::exception, 1) : kMore;
     // An LP 21 answer computed in the background arrives as the reply to a later GP.
     if (buf[1] == 0x21) return with_crc(buf, 6, FrameKind::data);
-    if (buf[1] != 0xFF) return fail(ParseError::bad_command);
-    return parse_rte(buf);
+    if (buf[1] == 0xFF) return parse_rte(buf);
+    return exp.rte ? fail(ParseError::bad_command) : done(FrameKind::exception, 1);
   }
   if (buf[0] == (a | 0x80)) return done(FrameKind::nack, 1);
   if (buf[0] != a) return fail(ParseError::bad_address);

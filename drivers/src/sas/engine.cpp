@@ -17,6 +17,8 @@ namespace floorgate::drivers::sas {
 namespace {
 constexpr std::int64_t kFillerGuardMs = 2;    // after a filler, before the next wakeup byte
 constexpr std::int64_t kDownPollMs = 1000;    // poll period while the link is down
+constexpr int kDownFastPolls = 30;            // ... for this many polls past link_down_after
+constexpr std::int64_t kAbsentPollMs = 5000;  // then (switched off, unplugged, misaddressed)
 constexpr int kMaxSends = 3;                  // 1 send + 2 byte-identical retries
 constexpr int kMaxWorkAttempts = 3;           // exchanges per long poll before giving up
 constexpr std::int64_t kIdentRetryMs = 5000;  // re-identify while LP 54 keeps failing
@@ -435,17 +437,22 @@ void Engine::send_pending(bool retry) {
 void Engine::end_exchange(std::int64_t next_due) {
   std::int64_t now = io_.steady_ms();
   auto& e = *egms_[pending_->egm];
+  // A machine whose link is down is polled once a second at first, then, once it has stayed
+  // silent for kDownFastPolls more polls (about half a minute), every 5 s: each of its polls
+  // takes the bus for two reply windows (below), so absent machines must not poll often.
+  const std::int64_t down_ms =
+      e.fails >= cfg_.link_down_after + kDownFastPolls ? kAbsentPollMs : kDownPollMs;
   e.next_due = next_due > 0 ? next_due : now + (e.st.link_up ? e.cfg.poll_period.count()
-                                                             : kDownPollMs);
+                                                             : down_ms);
   last_end_ = now;
-  // An attempt that timed out may still be answered, and its retry may have been answered
-  // too (a byte-identical copy): whichever came second is still on its way. Read as the answer
-  // to the next poll it would be taken for that machine's event (a general poll's answer has
-  // no address) while that machine's own is implied-ACKed: a wrong event and a lost one. So
-  // the line stays quiet for this machine's reply window; what arrives meanwhile is dropped.
-  // Not after a machine whose link is down: its polls are not retried, and a quiet window
-  // after each would let a few absent machines take much of the bus from the live ones.
-  bus_ready_at_ = pending_->timed_out && e.st.link_up ? now + e.reply_timeout : now;
+  // An attempt that timed out may still be answered (a slow machine, one just powering up),
+  // and its retry may have been answered too (a byte-identical copy): whichever came last is
+  // still on its way. Read as the answer to the next poll it would be taken for that
+  // machine's event (a general poll's answer has no address) while that machine's own is
+  // implied-ACKed: a wrong event and a lost one. So the line stays quiet for this machine's
+  // reply window; what arrives meanwhile is dropped. That holds for a machine whose link is
+  // down too: its one poll's late answer is the same danger.
+  bus_ready_at_ = pending_->timed_out ? now + e.reply_timeout : now;
   spare_pending_ = std::move(pending_);
   rx_.clear();
   rx_corrupt_ = false;
