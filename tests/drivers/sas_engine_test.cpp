@@ -268,8 +268,9 @@ TEST(SasEngine, RestartAfterLp1BResendsItAndKeepsTheHandpay) {
   }
   {
     std::ifstream in(resume);
-    std::string mark((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    EXPECT_EQ(mark, "  1 1B\n");  // the mark's fixed width: address, then the long poll
+    std::string mark;
+    std::getline(in, mark);
+    EXPECT_EQ(mark, "  1 1B 011B");  // address (fixed width), the long poll, its frame
   }
   Harness h2(cfg, {&egm});
   h2.engine->start();
@@ -279,6 +280,67 @@ TEST(SasEngine, RestartAfterLp1BResendsItAndKeepsTheHandpay) {
   EXPECT_EQ(h2.wire[0][1], 0x1B);  // the same long poll again
   EXPECT_GE(h2.count("handpay.pending"), 1u);
   EXPECT_EQ(egm.handpays_acked.size(), 1u);
+  std::filesystem::remove(resume);
+}
+
+// The same for any long poll of a machine in RTE mode: it may answer a meter read (or any
+// other long poll) with an event instead. Killed before that event was durable, the restart
+// must re-send that very frame (the EGM's implied NACK: it sends the event again), not a
+// general poll, which would ACK the event and lose it.
+TEST(SasEngine, RestartAfterAnRteEventAnsweredALongPollResendsThatPoll) {
+  const auto resume = std::filesystem::temp_directory_path() /
+                      ("fg-resume-lp-" + std::to_string(::getpid()) + ".txt");
+  std::filesystem::remove(resume);
+  BusConfig cfg = one_egm_bus();
+  cfg.resume_file = resume.string();
+  cfg.egms[0].real_time_events = true;
+  cfg.egms[0].meter_period = std::chrono::seconds(2);
+  FakeEgm egm;
+  egm.rte_events_on_lp_only = true;
+  Bytes lp;
+  {
+    Harness h(cfg, {&egm});
+    h.engine->start();
+    h.run_for(3000);
+    ASSERT_TRUE(egm.rte);
+    h.auto_durable = false;  // the store never confirms: the process dies first
+    egm.queue.push_back(0x11);
+    for (int i = 0; i < 100 && h.count("door.opened") == 0; ++i) h.run_for(100);
+    ASSERT_EQ(h.count("door.opened"), 1u);  // submitted, not durable
+    ASSERT_TRUE(egm.acked.empty());
+    for (auto it = h.wire.rbegin(); it != h.wire.rend() && lp.empty(); ++it) {
+      if (it->size() > 1) lp = *it;  // the long poll the event answered (the last one sent)
+    }
+    ASSERT_GE(lp.size(), 2u);
+    h.engine->stop();
+  }
+  Harness h2(cfg, {&egm});
+  h2.engine->start();
+  h2.run_for(3000);
+  ASSERT_FALSE(h2.wire.empty());
+  EXPECT_EQ(h2.wire[0], lp) << "the first poll after the restart is not the same long poll";
+  EXPECT_EQ(h2.count("door.opened"), 1u);
+  EXPECT_EQ(egm.acked, std::vector<std::uint8_t>{0x11});
+  std::filesystem::remove(resume);
+}
+
+// A mark cut short by a kill (its head from one poll, its frame from another) is not trusted:
+// the restart falls back to a general poll to the named address.
+TEST(SasEngine, AResumeMarkWhoseFrameDoesNotMatchFallsBackToAGeneralPoll) {
+  const auto resume = std::filesystem::temp_directory_path() /
+                      ("fg-resume-torn-" + std::to_string(::getpid()) + ".txt");
+  {
+    std::ofstream out(resume);
+    out << "  1 6F 0154AABB\n";  // head says 6F, the frame is another poll's
+  }
+  BusConfig cfg = one_egm_bus();
+  cfg.resume_file = resume.string();
+  FakeEgm egm;
+  Harness h(cfg, {&egm});
+  h.engine->start();
+  h.run_for(500);
+  ASSERT_FALSE(h.wire.empty());
+  EXPECT_EQ(h.wire[0], Bytes{0x81});
   std::filesystem::remove(resume);
 }
 

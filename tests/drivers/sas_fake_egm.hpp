@@ -25,6 +25,9 @@ struct FakeEgm {
   std::deque<Bytes> handpays;                 // LP 1B bodies (20 bytes after addr 1B)
   std::map<std::uint8_t, std::uint64_t> meters{{0x00, 1000}, {0x01, 500}, {0x0C, 42}};
   bool synced = false, require_sync = true, silent = false, rte = false;
+  // RTE: queued events go out only as answers to long polls (general polls answer "nothing"):
+  // an event that happens while a meter read is on the wire.
+  bool rte_events_on_lp_only = false;
   int corrupt_next = 0;                       // corrupt the CRC of the next N data replies
   std::int64_t reply_delay_ms = 2;            // first reply byte this long after the poll
   std::int64_t split_gap_ms = 0;              // > 0: the second half of a reply comes this late
@@ -159,7 +162,7 @@ struct FakeEgm {
       return rom_answer;
     }
     if (f.size() == 1) {  // general poll
-      std::uint8_t code = queue.empty() ? 0 : queue.front();
+      std::uint8_t code = queue.empty() || (rte && rte_events_on_lp_only) ? 0 : queue.front();
       if (code) pend = Pend::exception;
       if (rte) return rte_event(code);
       return {code};

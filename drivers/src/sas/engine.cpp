@@ -99,10 +99,27 @@ void Engine::resume_from_file(std::int64_t now) {
   if (cfg_.resume_file.empty()) return;
   std::FILE* f = std::fopen(cfg_.resume_file.c_str(), "r");
   if (!f) return;
-  unsigned address = 0, command = 0;
-  int n = std::fscanf(f, "%u %x", &address, &command);
+  char line[kResumeMarkSize + 1] = {};
+  const bool read = std::fgets(line, sizeof line, f) != nullptr;
   std::fclose(f);
+  if (!read) return;
+  unsigned address = 0, command = 0;
+  int used = 0;
+  int n = std::sscanf(line, "%u %x%n", &address, &command, &used);
   if (n < 1) return;
+  // A long poll's frame follows on the same line (an older gateway's mark has none).
+  std::vector<std::uint8_t> frame;
+  auto nibble = [](char c) {
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+  };
+  if (n == 2 && line[used] == ' ') {
+    for (const char* p = line + used + 1; nibble(p[0]) >= 0 && nibble(p[1]) >= 0; p += 2) {
+      frame.push_back(static_cast<std::uint8_t>(nibble(p[0]) << 4 | nibble(p[1])));
+    }
+  }
+  // The frame, if it is whole: the address and command of the mark, its CRC when it has one.
+  const bool frame_ok = frame.size() >= 2 && frame[0] == address && frame[1] == command &&
+                        (frame.size() == 2 || crc_ok(frame));
   for (std::size_t i = 0; i < egms_.size(); ++i) {
     auto& e = egms_[i];
     if (e->cfg.address != address) continue;
@@ -116,6 +133,11 @@ void Engine::resume_from_file(std::int64_t now) {
                                       : followup_frame_for_lp(e->cfg.address, cmd),
                           0});
       e->lp_last = false;   // with that long poll
+    } else if (n == 2 && command != 0 && frame_ok) {
+      // Any other long poll: an EGM in RTE mode (or left in it) may have answered it with an
+      // event instead, which the same frame again makes it send again.
+      e->work.push_front({std::move(frame), 0});
+      e->lp_last = false;
     } else {
       e->lp_last = true;    // with a general poll
     }
@@ -123,7 +145,8 @@ void Engine::resume_from_file(std::int64_t now) {
   }
 }
 
-void Engine::remember_polled(std::uint8_t address, std::uint8_t command) {
+void Engine::remember_polled(std::uint8_t address, std::uint8_t command,
+                             std::span<const std::uint8_t> frame) {
   if (cfg_.resume_file.empty()) return;
   if (!resume_map_) {
     // The mark is written for every general poll: through a shared mapping of the file it is
@@ -140,18 +163,33 @@ void Engine::remember_polled(std::uint8_t address, std::uint8_t command) {
     if (m == MAP_FAILED) return;
     resume_map_ = static_cast<char*>(m);
   }
-  // Fixed width "aaa cc\n" (printf's "%3u %02X\n", written out: this runs for every general
-  // poll): a reader sees the old or the new mark, never a shorter one.
+  // "aaa cc" (printf's "%3u %02X", written out: this runs for every general poll), then for a
+  // long poll " FRAME" in hex, then a newline; the reader takes the first line. The frame goes
+  // in first and the 6-byte head last, so a mark cut short by a kill is the old head (which a
+  // general poll's mark ignores the rest after) or a head whose frame does not match it: the
+  // reader checks the frame's address, command and CRC and falls back to a general poll.
   static constexpr char kHex[] = "0123456789ABCDEF";
-  const char buf[kResumeMarkSize] = {
+  const char head[6] = {
       address >= 100 ? static_cast<char>('0' + address / 100) : ' ',
       address >= 10 ? static_cast<char>('0' + address / 10 % 10) : ' ',
       static_cast<char>('0' + address % 10),
       ' ',
       kHex[command >> 4],
-      kHex[command & 0x0F],
-      '\n'};
-  std::memcpy(resume_map_, buf, kResumeMarkSize);
+      kHex[command & 0x0F]};
+  if (command != 0 && !frame.empty() && frame.size() <= kResumeFrameMax) {
+    char tail[kResumeMarkSize - 6];
+    std::size_t n = 0;
+    tail[n++] = ' ';
+    for (std::uint8_t b : frame) {
+      tail[n++] = kHex[b >> 4];
+      tail[n++] = kHex[b & 0x0F];
+    }
+    tail[n++] = '\n';
+    std::memcpy(resume_map_ + 6, tail, n);
+  } else {
+    resume_map_[6] = '\n';
+  }
+  std::memcpy(resume_map_, head, sizeof head);
 }
 
 void Engine::stop() {
@@ -391,8 +429,7 @@ void Engine::pump() {
     e.st.rom_check_running = true;
   }
   if (gp) remember_polled(e.cfg.address, 0);
-  else if (sent.size() > 1 && (sent[1] == 0x1B || is_followup_lp(sent[1])))
-    remember_polled(e.cfg.address, sent[1]);
+  else if (sent.size() > 1) remember_polled(e.cfg.address, sent[1], sent);
   if (!gp && sent.size() > 1 && is_meter_lp(sent[1]) && e.snap_outstanding > 0 && !e.snap_started) {
     // The snapshot's first meter poll: settled only if the general poll before it was quiet.
     e.snap_started = true;

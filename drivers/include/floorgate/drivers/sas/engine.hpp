@@ -120,9 +120,11 @@ class Engine {
   void note_answer(std::size_t egm);
   void note_failure(std::size_t egm);
   void emit(std::size_t egm, Event ev, bool blocks_bus);
-  // BusConfig::resume_file: the last poll whose answer may await an implied ACK (command 0 =
-  // general poll, 0x1B = handpay record).
-  void remember_polled(std::uint8_t address, std::uint8_t command);
+  // BusConfig::resume_file: the last poll, whose answer may await an implied ACK (command 0 =
+  // general poll; a long poll's whole frame too: in RTE mode any long poll may be answered
+  // with an event).
+  void remember_polled(std::uint8_t address, std::uint8_t command,
+                       std::span<const std::uint8_t> frame = {});
   void resume_from_file(std::int64_t now);  // start(): NACK-poll the EGM named there
   void submit(std::size_t egm, Event ev, bool blocks_bus);
   void queue_identification(std::size_t egm);
@@ -163,7 +165,10 @@ class Engine {
   int blocked_ = 0;                         // events awaiting on_durable: bus holds its polls
   std::size_t rr_ = 0;                      // round-robin cursor
   bool running_ = false;
-  static constexpr std::size_t kResumeMarkSize = 7;  // "aaa cc\n"
+  // "aaa cc\n", or "aaa cc FRAME\n" with a long poll's frame in hex (up to kResumeFrameMax
+  // bytes; a longer one is marked without it).
+  static constexpr std::size_t kResumeFrameMax = 64;
+  static constexpr std::size_t kResumeMarkSize = 6 + 1 + 2 * kResumeFrameMax + 1;
   char* resume_map_ = nullptr;  // BusConfig::resume_file, mapped shared (remember_polled)
   std::optional<std::size_t> resume_idx_;  // EGM of the resume poll until it is answered
   // After a 0x51 the bus serves only that EGM until its LP 1B is answered: a poll to another
