@@ -11,6 +11,7 @@
 #include <iterator>
 #include <string_view>
 
+#include "floorgate/core/limits.hpp"
 #include "sas_harness_gtest.hpp"
 
 using namespace floorgate::drivers::sas;
@@ -321,6 +322,66 @@ TEST(SasEngine, RestartAfterAnRteEventAnsweredALongPollResendsThatPoll) {
   EXPECT_EQ(h2.wire[0], lp) << "the first poll after the restart is not the same long poll";
   EXPECT_EQ(h2.count("door.opened"), 1u);
   EXPECT_EQ(egm.acked, std::vector<std::uint8_t>{0x11});
+  // The re-sent poll was only for the event: not sent once more after it.
+  EXPECT_NE(h2.wire.size() > 2 ? h2.wire[2] : Bytes{}, lp);
+  std::filesystem::remove(resume);
+}
+
+// A restart's re-sent meter read is answered with data (no event was waiting): the answer is
+// dropped, not counted as a part of the link-up snapshot, which reads all of its own parts.
+TEST(SasEngine, ARestartsReSentMeterReadDoesNotCutTheLinkUpSnapshotShort) {
+  const auto resume = std::filesystem::temp_directory_path() /
+                      ("fg-resume-6f-" + std::to_string(::getpid()) + ".txt");
+  BusConfig cfg = one_egm_bus();
+  cfg.resume_file = resume.string();
+  const auto& defaults = floorgate::core::limits::kSasDefaultMeterCodes;
+  cfg.egms[0].meter_codes.assign(defaults.begin(), defaults.begin() + 24);  // two 6F polls
+  FakeEgm egm;
+  // The first of the link-up snapshot's 6F polls, as a mark left by a kill.
+  const Bytes lp = build_lp6f(1, std::span(cfg.egms[0].meter_codes).first(12));
+  {
+    std::ofstream out(resume);
+    out << "  1 6F ";
+    for (auto b : lp) out << "0123456789ABCDEF"[b >> 4] << "0123456789ABCDEF"[b & 0x0F];
+    out << "\n";
+  }
+  egm.require_sync = false;  // a machine that was running all along: it answers at once
+  Harness h(cfg, {&egm});
+  h.engine->start();
+  for (int i = 0; i < 100 && h.count("meters.snapshot") == 0; ++i) h.run_for(100);
+  ASSERT_FALSE(h.wire.empty());
+  EXPECT_EQ(h.wire[0], lp);
+  ASSERT_EQ(h.count("meters.snapshot"), 1u);
+  std::size_t meter_polls = 0;
+  for (const auto& f : h.wire) meter_polls += f.size() > 1 && f[1] == 0x6F;
+  // The re-sent one, then the snapshot's own two (24 codes, at most 12 a poll); with the
+  // re-sent answer taken for the first part, the snapshot sent one and missed half its codes.
+  EXPECT_EQ(meter_polls, 3u);
+  std::filesystem::remove(resume);
+}
+
+// A mark whose head names a long poll that sets something on the EGM (7F: its clock, as it was
+// when the mark was written) is not re-sent: a general poll instead.
+TEST(SasEngine, ARestartDoesNotReSendAnOldClockSet) {
+  const auto resume = std::filesystem::temp_directory_path() /
+                      ("fg-resume-7f-" + std::to_string(::getpid()) + ".txt");
+  Bytes lp{0x01, 0x7F, 0x01, 0x02, 0x20, 0x20, 0x12, 0x00, 0x00};
+  append_crc(lp);
+  {
+    std::ofstream out(resume);
+    out << "  1 7F ";
+    for (auto b : lp) out << "0123456789ABCDEF"[b >> 4] << "0123456789ABCDEF"[b & 0x0F];
+    out << "\n";
+  }
+  BusConfig cfg = one_egm_bus();
+  cfg.resume_file = resume.string();
+  FakeEgm egm;
+  Harness h(cfg, {&egm});
+  h.engine->start();
+  h.run_for(500);
+  ASSERT_FALSE(h.wire.empty());
+  EXPECT_EQ(h.wire[0], Bytes{0x81});
+  EXPECT_EQ(egm.clock_sets, 0);
   std::filesystem::remove(resume);
 }
 
@@ -341,6 +402,21 @@ TEST(SasEngine, AResumeMarkWhoseFrameDoesNotMatchFallsBackToAGeneralPoll) {
   h.run_for(500);
   ASSERT_FALSE(h.wire.empty());
   EXPECT_EQ(h.wire[0], Bytes{0x81});
+  // The head and the frame's address and command agree, the CRC does not (a frame cut short
+  // by the kill, its end from an older mark): a general poll too.
+  Bytes torn = build_lp6f(1, std::span(floorgate::core::limits::kSasDefaultMeterCodes).first(12));
+  torn[4] ^= 0x01;
+  {
+    std::ofstream out(resume);
+    out << "  1 6F ";
+    for (auto b : torn) out << "0123456789ABCDEF"[b >> 4] << "0123456789ABCDEF"[b & 0x0F];
+    out << "\n";
+  }
+  Harness h2(cfg, {&egm});
+  h2.engine->start();
+  h2.run_for(500);
+  ASSERT_FALSE(h2.wire.empty());
+  EXPECT_EQ(h2.wire[0], Bytes{0x81});
   std::filesystem::remove(resume);
 }
 

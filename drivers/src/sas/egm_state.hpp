@@ -19,6 +19,11 @@ namespace floorgate::drivers::sas {
 struct Work {
   std::vector<std::uint8_t> frame;
   int attempts = 0;  // exchanges that failed so far (each = 1 send + up to 2 resends)
+  // The long poll a restart re-sends only as the implied NACK of an RTE event that may have
+  // answered it (Engine::resume_from_file): its data answer is dropped (it would land in a
+  // meter snapshot or identification it does not belong to), and it is not sent again after
+  // the event.
+  bool resume_only = false;
 };
 
 // An exception whose facts come from a follow-up long poll (sas-money.md): the event is

@@ -1,6 +1,7 @@
 // Scheduling, exchanges, retries and link state of the SAS engine. Events, identification and
 // meters live in engine_events.cpp.
 #include <algorithm>
+#include <atomic>
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -22,6 +23,10 @@ constexpr std::int64_t kAbsentPollMs = 5000;  // then (switched off, unplugged, 
 constexpr int kMaxSends = 3;                  // 1 send + 2 byte-identical retries
 constexpr int kMaxWorkAttempts = 3;           // exchanges per long poll before giving up
 constexpr std::int64_t kIdentRetryMs = 5000;  // re-identify while LP 54 keeps failing
+
+// Long polls that set something on the EGM (7F its clock, 21 a ROM check with a seed, 0E the
+// RTE mode): never re-sent from a resume mark, which may be hours old.
+bool changes_egm_state(unsigned cmd) { return cmd == 0x7F || cmd == 0x21 || cmd == 0x0E; }
 
 // What an EGM compares to detect a repeated poll (implied NACK): the GP byte, or address and
 // command of a long poll (Monaco, and the simulator, ignore the data bytes).
@@ -92,9 +97,10 @@ void Engine::start() {
 // A gateway killed while an EGM's answer to a general poll awaited durability (or was still on
 // the wire) left that EGM waiting for the implied ACK. Starting with a sync poll (a poll to
 // another address) would ACK it and lose the event; the same general poll again is the NACK
-// that makes the EGM re-send it. So the last general poll's address is kept in resume_file.
-// The same holds for LP 1B, whose answer is a handpay record (and whose sending already ACKed
-// the 0x51 that announced it): then the file says "1B" and the restart re-sends LP 1B.
+// that makes the EGM re-send it. So the last poll is kept in resume_file: a general poll's
+// address; LP 1B, whose answer is a handpay record (and whose sending already ACKed the 0x51
+// that announced it), and the money follow-ups, re-sent as such; and any other long poll's
+// frame, which an EGM in RTE mode may have answered with an event (re-sent for that alone).
 void Engine::resume_from_file(std::int64_t now) {
   if (cfg_.resume_file.empty()) return;
   std::FILE* f = std::fopen(cfg_.resume_file.c_str(), "r");
@@ -133,10 +139,12 @@ void Engine::resume_from_file(std::int64_t now) {
                                       : followup_frame_for_lp(e->cfg.address, cmd),
                           0});
       e->lp_last = false;   // with that long poll
-    } else if (n == 2 && command != 0 && frame_ok) {
+    } else if (n == 2 && command != 0 && frame_ok && !changes_egm_state(command)) {
       // Any other long poll: an EGM in RTE mode (or left in it) may have answered it with an
-      // event instead, which the same frame again makes it send again.
-      e->work.push_front({std::move(frame), 0});
+      // event instead, which the same frame again makes it send again. Its data answer is
+      // dropped (Work::resume_only). Not a poll that sets something on the EGM: an old 7F
+      // would set its clock back by the downtime, an old 21 start a check with an old seed.
+      e->work.push_front({std::move(frame), 0, true});
       e->lp_last = false;
     } else {
       e->lp_last = true;    // with a general poll
@@ -163,11 +171,12 @@ void Engine::remember_polled(std::uint8_t address, std::uint8_t command,
     if (m == MAP_FAILED) return;
     resume_map_ = static_cast<char*>(m);
   }
-  // "aaa cc" (printf's "%3u %02X", written out: this runs for every general poll), then for a
-  // long poll " FRAME" in hex, then a newline; the reader takes the first line. The frame goes
-  // in first and the 6-byte head last, so a mark cut short by a kill is the old head (which a
-  // general poll's mark ignores the rest after) or a head whose frame does not match it: the
-  // reader checks the frame's address, command and CRC and falls back to a general poll.
+  // "aaa cc" (printf's "%3u %02X", written out: this runs for every poll), then for a long
+  // poll " FRAME" in hex, then a newline; the reader takes the first line. The frame goes in
+  // first and the 6-byte head last, so a mark cut short by a kill is the old head (a general
+  // poll's ignores what follows it) or a head whose frame does not match it: the reader checks
+  // the frame's address, command and CRC and falls back to a general poll to that address.
+  // That fallback is the old behaviour, not a safe one: it ACKs what that poll was answered.
   static constexpr char kHex[] = "0123456789ABCDEF";
   const char head[6] = {
       address >= 100 ? static_cast<char>('0' + address / 100) : ' ',
@@ -189,6 +198,8 @@ void Engine::remember_polled(std::uint8_t address, std::uint8_t command,
   } else {
     resume_map_[6] = '\n';
   }
+  // The frame before the head, in the order a kill can cut them (a kill is a signal to us).
+  std::atomic_signal_fence(std::memory_order_seq_cst);
   std::memcpy(resume_map_, head, sizeof head);
 }
 
@@ -561,8 +572,11 @@ void Engine::handle_frame(const ParseResult& r) {
       return;
     case FrameKind::rte_event: {
       const bool was_gp = pending_->gp;
-      // An event instead of the LP's answer: ACK it with a different poll, then reissue the LP.
-      if (pending_->work) e.work.push_front(std::move(*pending_->work));
+      // An event instead of the LP's answer: ACK it with a different poll, then reissue the LP
+      // (not a restart's re-sent poll: it was sent again only to fetch this event).
+      if (pending_->work && !pending_->work->resume_only) {
+        e.work.push_front(std::move(*pending_->work));
+      }
       end_exchange(0);
       if (!e.rte) {
         // The EGM is in RTE mode and we believed it was not: read its answers as RTE frames
@@ -600,10 +614,12 @@ void Engine::handle_frame(const ParseResult& r) {
       }
       return;
     }
-    case FrameKind::data:
+    case FrameKind::data: {
+      const bool resume_only = pending_->work && pending_->work->resume_only;
       end_exchange(0);
-      handle_lp_data(idx, frame);
+      if (!resume_only) handle_lp_data(idx, frame);
       return;
+    }
   }
 }
 
