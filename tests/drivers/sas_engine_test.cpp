@@ -284,6 +284,18 @@ TEST(SasEngine, RestartAfterLp1BResendsItAndKeepsTheHandpay) {
   std::filesystem::remove(resume);
 }
 
+namespace {
+// Writes a resume mark as a killed gateway leaves it: "  1 cc FRAME" for a long poll to
+// address 1 (the frame in hex).
+void write_mark(const std::filesystem::path& path, std::uint8_t cmd, const Bytes& frame) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::ofstream out(path);
+  out << "  1 " << kHex[cmd >> 4] << kHex[cmd & 0x0F] << ' ';
+  for (auto b : frame) out << kHex[b >> 4] << kHex[b & 0x0F];
+  out << "\n";
+}
+}  // namespace
+
 // The same for any long poll of a machine in RTE mode: it may answer a meter read (or any
 // other long poll) with an event instead. Killed before that event was durable, the restart
 // must re-send that very frame (the EGM's implied NACK: it sends the event again), not a
@@ -339,12 +351,7 @@ TEST(SasEngine, ARestartsReSentMeterReadDoesNotCutTheLinkUpSnapshotShort) {
   FakeEgm egm;
   // The first of the link-up snapshot's 6F polls, as a mark left by a kill.
   const Bytes lp = build_lp6f(1, std::span(cfg.egms[0].meter_codes).first(12));
-  {
-    std::ofstream out(resume);
-    out << "  1 6F ";
-    for (auto b : lp) out << "0123456789ABCDEF"[b >> 4] << "0123456789ABCDEF"[b & 0x0F];
-    out << "\n";
-  }
+  write_mark(resume, 0x6F, lp);
   egm.require_sync = false;  // a machine that was running all along: it answers at once
   Harness h(cfg, {&egm});
   h.engine->start();
@@ -367,12 +374,7 @@ TEST(SasEngine, ARestartDoesNotReSendAnOldClockSet) {
                       ("fg-resume-7f-" + std::to_string(::getpid()) + ".txt");
   Bytes lp{0x01, 0x7F, 0x01, 0x02, 0x20, 0x20, 0x12, 0x00, 0x00};
   append_crc(lp);
-  {
-    std::ofstream out(resume);
-    out << "  1 7F ";
-    for (auto b : lp) out << "0123456789ABCDEF"[b >> 4] << "0123456789ABCDEF"[b & 0x0F];
-    out << "\n";
-  }
+  write_mark(resume, 0x7F, lp);
   BusConfig cfg = one_egm_bus();
   cfg.resume_file = resume.string();
   FakeEgm egm;
@@ -390,10 +392,7 @@ TEST(SasEngine, ARestartDoesNotReSendAnOldClockSet) {
 TEST(SasEngine, AResumeMarkWhoseFrameDoesNotMatchFallsBackToAGeneralPoll) {
   const auto resume = std::filesystem::temp_directory_path() /
                       ("fg-resume-torn-" + std::to_string(::getpid()) + ".txt");
-  {
-    std::ofstream out(resume);
-    out << "  1 6F 0154AABB\n";  // head says 6F, the frame is another poll's
-  }
+  write_mark(resume, 0x6F, Bytes{0x01, 0x54, 0xAA, 0xBB});  // another poll's frame
   BusConfig cfg = one_egm_bus();
   cfg.resume_file = resume.string();
   FakeEgm egm;
@@ -406,12 +405,7 @@ TEST(SasEngine, AResumeMarkWhoseFrameDoesNotMatchFallsBackToAGeneralPoll) {
   // by the kill, its end from an older mark): a general poll too.
   Bytes torn = build_lp6f(1, std::span(floorgate::core::limits::kSasDefaultMeterCodes).first(12));
   torn[4] ^= 0x01;
-  {
-    std::ofstream out(resume);
-    out << "  1 6F ";
-    for (auto b : torn) out << "0123456789ABCDEF"[b >> 4] << "0123456789ABCDEF"[b & 0x0F];
-    out << "\n";
-  }
+  write_mark(resume, 0x6F, torn);
   Harness h2(cfg, {&egm});
   h2.engine->start();
   h2.run_for(500);

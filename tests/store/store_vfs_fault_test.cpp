@@ -197,6 +197,15 @@ TEST_F(VfsFault, FailedReadOfAQueryOrLookupIsAnErrorNotAShortList) {
 namespace floorgate::store {
 namespace {
 
+// Waits for the store's background integrity check (Options::full_check_max_bytes = 0) to
+// finish and pass: it reads every page, and must not take a planned read failure.
+bool integrity_checked(Store& s) {
+  for (int i = 0; i < 600 && s.stats().integrity == "checking"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling the condition
+  }
+  return s.stats().integrity == "ok";
+}
+
 // A read that fails with an I/O error inside a write transaction makes SQLite roll the whole
 // transaction back. An ack's count of the acked rows is such a read, and the writer may do
 // without it (the counter thread counts later): the appends queued after it in the same batch
@@ -234,10 +243,7 @@ TEST_F(VfsFault, AFailedCountInsideABatchFailsTheWholeBatchAndCommitsNothing) {
     std::error_code ec;
     auto s = Store::open(o, ec);
     ASSERT_TRUE(s) << ec.message();
-    for (int i = 0; i < 600 && s->stats().integrity == "checking"; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling the condition
-    }
-    ASSERT_EQ(s->stats().integrity, "ok");
+    ASSERT_TRUE(integrity_checked(*s));
     // Serve rows 1..5000 to the consumer (the read connection), so it may ack them.
     std::uint64_t served = 0;
     while (served < 5000) {
@@ -317,10 +323,7 @@ TEST_F(VfsFault, AFailedReadDuringRetentionDeletesNothing) {
     std::error_code ec;
     auto s = Store::open(o, ec);
     ASSERT_TRUE(s) << ec.message();
-    for (int i = 0; i < 600 && s->stats().integrity == "checking"; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling the condition
-    }
-    ASSERT_EQ(s->stats().integrity, "ok");
+    ASSERT_TRUE(integrity_checked(*s));
     // Partway through the scan of the first 2,000 rows (without the fix the rows scanned
     // before it were deleted: 408 of them when this test was written).
     vfs::fail_only(vfs::Op::read, 20);
