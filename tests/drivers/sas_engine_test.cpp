@@ -367,51 +367,45 @@ TEST(SasEngine, ARestartsReSentMeterReadDoesNotCutTheLinkUpSnapshotShort) {
   std::filesystem::remove(resume);
 }
 
-// A mark whose head names a long poll that sets something on the EGM (7F: its clock, as it was
-// when the mark was written) is not re-sent: a general poll instead.
-TEST(SasEngine, ARestartDoesNotReSendAnOldClockSet) {
+namespace {
+// The first frame a starting engine writes when its resume file holds the mark (cmd, frame)
+// for address 1, and what the machine saw.
+Bytes first_poll_from_mark(std::uint8_t cmd, const Bytes& frame, FakeEgm& egm) {
   const auto resume = std::filesystem::temp_directory_path() /
-                      ("fg-resume-7f-" + std::to_string(::getpid()) + ".txt");
-  Bytes lp{0x01, 0x7F, 0x01, 0x02, 0x20, 0x20, 0x12, 0x00, 0x00};
-  append_crc(lp);
-  write_mark(resume, 0x7F, lp);
+                      ("fg-resume-mark-" + std::to_string(::getpid()) + ".txt");
+  write_mark(resume, cmd, frame);
   BusConfig cfg = one_egm_bus();
   cfg.resume_file = resume.string();
-  FakeEgm egm;
   Harness h(cfg, {&egm});
   h.engine->start();
   h.run_for(500);
-  ASSERT_FALSE(h.wire.empty());
-  EXPECT_EQ(h.wire[0], Bytes{0x81});
-  EXPECT_EQ(egm.clock_sets, 0);
   std::filesystem::remove(resume);
+  return h.wire.empty() ? Bytes{} : h.wire[0];
+}
+}  // namespace
+
+// A mark whose head names a long poll that sets something on the EGM (7F: its clock, as it was
+// when the mark was written) is not re-sent: a general poll instead.
+TEST(SasEngine, ARestartDoesNotReSendAnOldClockSet) {
+  Bytes lp{0x01, 0x7F, 0x01, 0x02, 0x20, 0x20, 0x12, 0x00, 0x00};
+  append_crc(lp);
+  FakeEgm egm;
+  EXPECT_EQ(first_poll_from_mark(0x7F, lp, egm), Bytes{0x81});
+  EXPECT_EQ(egm.clock_sets, 0);
 }
 
 // A mark cut short by a kill (its head from one poll, its frame from another) is not trusted:
 // the restart falls back to a general poll to the named address.
 TEST(SasEngine, AResumeMarkWhoseFrameDoesNotMatchFallsBackToAGeneralPoll) {
-  const auto resume = std::filesystem::temp_directory_path() /
-                      ("fg-resume-torn-" + std::to_string(::getpid()) + ".txt");
-  write_mark(resume, 0x6F, Bytes{0x01, 0x54, 0xAA, 0xBB});  // another poll's frame
-  BusConfig cfg = one_egm_bus();
-  cfg.resume_file = resume.string();
   FakeEgm egm;
-  Harness h(cfg, {&egm});
-  h.engine->start();
-  h.run_for(500);
-  ASSERT_FALSE(h.wire.empty());
-  EXPECT_EQ(h.wire[0], Bytes{0x81});
+  // Another poll's frame under the head.
+  EXPECT_EQ(first_poll_from_mark(0x6F, Bytes{0x01, 0x54, 0xAA, 0xBB}, egm), Bytes{0x81});
   // The head and the frame's address and command agree, the CRC does not (a frame cut short
-  // by the kill, its end from an older mark): a general poll too.
+  // by the kill, its end from an older mark).
   Bytes torn = build_lp6f(1, std::span(floorgate::core::limits::kSasDefaultMeterCodes).first(12));
+  EXPECT_EQ(first_poll_from_mark(0x6F, torn, egm), torn);  // whole, it is re-sent
   torn[4] ^= 0x01;
-  write_mark(resume, 0x6F, torn);
-  Harness h2(cfg, {&egm});
-  h2.engine->start();
-  h2.run_for(500);
-  ASSERT_FALSE(h2.wire.empty());
-  EXPECT_EQ(h2.wire[0], Bytes{0x81});
-  std::filesystem::remove(resume);
+  EXPECT_EQ(first_poll_from_mark(0x6F, torn, egm), Bytes{0x81});
 }
 
 namespace {
