@@ -157,7 +157,7 @@ void Engine::remember_polled(std::uint8_t address, std::uint8_t command,
                              std::span<const std::uint8_t> frame) {
   if (cfg_.resume_file.empty()) return;
   if (!resume_map_) {
-    // The mark is written for every general poll: through a shared mapping of the file it is
+    // The mark is written for every poll: through a shared mapping of the file it is
     // a store to the page cache, not a system call per poll. Like the pwrite it replaces, it
     // survives a kill of the process (the page cache keeps it), not a power cut of the
     // gateway alone; no fsync.
