@@ -6,7 +6,6 @@
 #include <atomic>
 #include <filesystem>
 #include <future>
-#include <thread>
 #include <vector>
 
 #include "floorgate/store/fault_vfs.hpp"
@@ -200,9 +199,8 @@ namespace {
 // Waits for the store's background integrity check (Options::full_check_max_bytes = 0) to
 // finish and pass: it reads every page, and must not take a planned read failure.
 bool integrity_checked(Store& s) {
-  for (int i = 0; i < 600 && s.stats().integrity == "checking"; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling the condition
-  }
+  floorgate::testing::wait_until([&] { return s.stats().integrity != "checking"; },
+                                 std::chrono::seconds(30));
   return s.stats().integrity == "ok";
 }
 
