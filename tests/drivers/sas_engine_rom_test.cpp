@@ -13,15 +13,6 @@
 using namespace floorgate::drivers::sas;
 using namespace floorgate::drivers::sas::testing;
 
-namespace {
-std::string attrs_of(const Harness& h, const std::string& type) {
-  for (const auto& e : h.events) {
-    if (e.type == type) return e.attrs_json;
-  }
-  return {};
-}
-}  // namespace
-
 // LP 21 at link-up: the EGM ACKs, the signature arrives on a later general poll and becomes a
 // security event; a changed program is a mismatch, also across a gateway restart (rom_file).
 TEST(SasEngine, RomSignatureIsCheckedAndAChangedProgramIsAMismatch) {
@@ -38,7 +29,7 @@ TEST(SasEngine, RomSignatureIsCheckedAndAChangedProgramIsAMismatch) {
     h.engine->start();
     h.run_for(8000);
     ASSERT_EQ(h.count("egm.rom_signature"), 1u);
-    const std::string a = attrs_of(h, "egm.rom_signature");
+    const std::string a = h.attrs_of("egm.rom_signature");
     EXPECT_NE(a.find("\"seed\":\"0xbeef\""), std::string::npos) << a;
     EXPECT_NE(a.find("\"first\":true"), std::string::npos) << a;
     EXPECT_NE(a.find("\"trigger\":\"link_up\""), std::string::npos) << a;
@@ -62,7 +53,7 @@ TEST(SasEngine, RomSignatureIsCheckedAndAChangedProgramIsAMismatch) {
     EXPECT_EQ(h.engine->request_rom_check("egm-1"), "");
     h.run_for(2000);
     ASSERT_EQ(h.count("egm.rom_signature_mismatch"), 1u);
-    const std::string m = attrs_of(h, "egm.rom_signature_mismatch");
+    const std::string m = h.attrs_of("egm.rom_signature_mismatch");
     char expected[32];
     std::snprintf(expected, sizeof expected, "\"expected\":\"0x%04x\"", want);
     EXPECT_NE(m.find(expected), std::string::npos) << m;
@@ -76,7 +67,7 @@ TEST(SasEngine, RomSignatureIsCheckedAndAChangedProgramIsAMismatch) {
     h.engine->start();
     h.run_for(8000);
     EXPECT_EQ(h.count("egm.rom_signature"), 1u);
-    EXPECT_NE(attrs_of(h, "egm.rom_signature").find("\"first\":false"), std::string::npos);
+    EXPECT_NE(h.attrs_of("egm.rom_signature").find("\"first\":false"), std::string::npos);
     h.engine->stop();
   }
   egm.program = "fake-egm 2.0";
@@ -99,7 +90,7 @@ TEST(SasEngine, RomSignatureWithoutAnswerIsAFault) {
   h.engine->start();
   h.run_for(6000);
   ASSERT_EQ(h.count("egm.rom_signature_failed"), 1u);
-  EXPECT_NE(attrs_of(h, "egm.rom_signature_failed").find("no answer to LP 21"), std::string::npos);
+  EXPECT_NE(h.attrs_of("egm.rom_signature_failed").find("no answer to LP 21"), std::string::npos);
   EXPECT_TRUE(h.engine->status()[0].link_up);
 
   FakeEgm slow;
@@ -111,7 +102,7 @@ TEST(SasEngine, RomSignatureWithoutAnswerIsAFault) {
   EXPECT_EQ(h2.count("egm.rom_signature_failed"), 0u);
   h2.run_for(6000);
   ASSERT_EQ(h2.count("egm.rom_signature_failed"), 1u);
-  EXPECT_NE(attrs_of(h2, "egm.rom_signature_failed").find("rom_timeout"), std::string::npos);
+  EXPECT_NE(h2.attrs_of("egm.rom_signature_failed").find("rom_timeout"), std::string::npos);
   EXPECT_FALSE(h2.engine->status()[0].rom_check_running);
   EXPECT_EQ(h2.count("egm.rom_signature"), 0u);
 }

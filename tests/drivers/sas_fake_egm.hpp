@@ -44,6 +44,7 @@ struct FakeEgm {
   std::vector<std::uint8_t> acked;            // exception codes dequeued by an implied ACK
   std::vector<Bytes> handpays_acked;
   std::vector<std::uint8_t> lacks;            // long polls this machine does not answer
+  std::map<std::uint8_t, int> busy_lp;        // long polls answered BUSY (addr 00) this many times
   Bytes last_bill;                            // LP 48 body: country, denomination code, count
   std::deque<Bytes> tickets;                  // LP 4D records (31 bytes after addr 4D)
   // Ticket redemptions: LP 71 status records (from the length byte on), answered to a status
@@ -171,6 +172,10 @@ struct FakeEgm {
     if (rte && !queue.empty() && cmd != 0x0E) {  // an event instead of the answer
       pend = Pend::exception;
       return rte_event(queue.front());
+    }
+    if (auto it = busy_lp.find(cmd); it != busy_lp.end() && it->second > 0) {
+      --it->second;
+      return Bytes{addr, 0x00};  // BUSY: no CRC, nothing to acknowledge
     }
     switch (cmd) {
       case 0x54: {
@@ -437,6 +442,13 @@ struct Harness {
     std::size_t n = 0;
     for (const auto& e : events) n += e.type == type;
     return n;
+  }
+  // The attributes of the first event of this type ("" if none).
+  std::string attrs_of(std::string_view type) const {
+    for (const auto& e : events) {
+      if (e.type == type) return e.attrs_json;
+    }
+    return {};
   }
 };
 

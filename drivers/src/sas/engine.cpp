@@ -566,8 +566,13 @@ void Engine::handle_frame(const ParseResult& r) {
       return;
     case FrameKind::busy:
       // A valid answer: the poll is retried later (after other polls), without using up tries.
+      // A money follow-up or LP 1B answered BUSY gives up its hold on the bus: BUSY carries
+      // nothing a poll to another address could ACK, and the record stays in the EGM until
+      // the answer that reads it. An EGM that stays BUSY would otherwise keep every other
+      // machine on the bus unpolled, and their events queued until they overflow.
       e.st.busy++;
       if (pending_->work) e.work.push_back(std::move(*pending_->work));
+      if (followup_hold_ == idx) followup_hold_.reset();
       end_exchange(0);
       return;
     case FrameKind::rte_event: {
@@ -653,8 +658,20 @@ void Engine::note_failure(std::size_t idx) {
     e.snap_outstanding = 0;
     e.recon_wait_gp = false;
     // Money exceptions whose record was not read yet: reported without it (the EGM may raise
-    // them again; a duplicate is better than a loss).
-    while (!e.followups.empty()) followup_failed(idx, e.followups.front().lp, "link_down");
+    // them again; a duplicate is better than a loss). Not the follow-up on the wire now: the
+    // failed exchange decides it (exchange_failed), with its amounts if a retry is answered,
+    // so it is not reported twice, once without its amounts and once with them.
+    std::optional<std::uint8_t> in_flight;
+    if (pending_ && pending_->egm == idx && pending_->work && pending_->work->frame.size() >= 2 &&
+        is_followup_lp(pending_->work->frame[1])) {
+      in_flight = pending_->work->frame[1];
+    }
+    std::vector<std::uint8_t> unread;
+    for (const auto& f : e.followups) {
+      if (in_flight && f.lp == *in_flight) in_flight.reset();  // skipped once
+      else unread.push_back(f.lp);
+    }
+    for (std::uint8_t lp : unread) followup_failed(idx, lp, "link_down");
     if (followup_hold_ == idx) followup_hold_.reset();
     JsonWriter w;
     w.add("address", static_cast<unsigned>(e.cfg.address));
