@@ -346,6 +346,46 @@ TEST(DeliveryCore, LiveAcksDoNotHideABacklogLaneThatStopped) {
   EXPECT_EQ(c.delivery->stats().consumers.at(0).resends, 1u);
 }
 
+// A live_first consumer whose route selects none of the events between its backlog and its
+// live lane's start: the lanes merge with the cursor at the last event it was sent and acked.
+// Before, the merge set the cursor to the lane's start, beyond anything sent; the store refused
+// that ack, and the refusal was committed again at once, for ever, on the event loop.
+TEST(DeliveryCore, ALiveLaneMergeNeverAcksPastWhatWasSent) {
+  FakeStore store;
+  auto opt = timed("m", 8);
+  opt.live_first = true;
+  opt.route.classes = {"financial"};
+  using Cls = floorgate::store::EventClass;
+  for (int i = 0; i < 20; ++i) store.add(make_event(i, "", "bill.stacked", Cls::financial));
+  std::uint64_t last = 0;
+  for (int i = 0; i < 10; ++i) last = store.add(make_event(i, "", "meters.snapshot", Cls::telemetry)).seq;
+  Core c(store, {opt});
+  c.delivery->notify_appended(last);  // 30 behind with a window of 8: a live lane from 30
+  c.link->connect();
+  wait_registered(c, "m", 2);
+  ASSERT_EQ(c.delivery->stats().consumers.at(0).live_from, std::optional<std::uint64_t>(30));
+  // The consumer acks its backlog as it arrives, until the lanes are one again.
+  std::uint64_t acked = 0;
+  ASSERT_TRUE(c.settle_until([&] {
+    c.poll();
+    const auto seqs = c.link->seqs("m");
+    if (!seqs.empty() && seqs.back() > acked) c.ack("m", acked = seqs.back());
+    return !c.delivery->stats().consumers.at(0).live_from.has_value();
+  }));
+  EXPECT_EQ(acked, 20u);
+  ASSERT_TRUE(c.settle_until([&] { c.poll(); return store.acked("m") == 20; }));
+  const auto s = c.delivery->stats();
+  EXPECT_EQ(s.consumers.at(0).acked_upto, 20u);
+  EXPECT_LE(s.consumers.at(0).acked_upto, s.consumers.at(0).sent_upto);
+  EXPECT_EQ(s.ack_commit_errors, 0u);
+  // The next event of its route goes out on the one ordered stream, after its last one.
+  c.delivery->notify_appended(store.add(make_event(0, "", "bill.stacked", Cls::financial)).seq);
+  ASSERT_TRUE(c.settle_until([&] { c.poll(); return c.link->seqs("m").back() == 31; }));
+  EXPECT_EQ(c.link->sent().back().payload.find("live_from"), std::string::npos);
+  EXPECT_NE(c.link->sent().back().payload.find("\"after\":20"), std::string::npos)
+      << c.link->sent().back().payload;
+}
+
 // A consumer that stays silent is sent its window less and less often: three times every
 // ack_timeout (30 s), then after 60, 120 and from then on every 240 s. An ack that moves the
 // cursor starts the count again.

@@ -78,6 +78,7 @@ class FakeStore : public store::Store {
     if (it == consumers_.end()) return std::make_error_code(std::errc::invalid_argument);
     if (previous) *previous = it->second.acked;
     it->second.acked = to_seq;
+    it->second.sent = std::max(it->second.sent, to_seq);
     return {};
   }
   void reset_consumer_async(const std::string& name, std::uint64_t to_seq,
@@ -162,6 +163,8 @@ class FakeStore : public store::Store {
     ++ack_calls_;
     auto& cs = consumers_[c];
     if (upto < cs.acked) return std::make_error_code(std::errc::invalid_argument);
+    // As the real store: never beyond the rows it handed out for this consumer.
+    if (upto > cs.acked && upto > cs.sent) return std::make_error_code(std::errc::result_out_of_range);
     cs.acked = upto;
     return {};
   }

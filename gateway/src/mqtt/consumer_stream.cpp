@@ -27,6 +27,9 @@ constexpr std::int64_t kFutureSlackMs = 60'000;
 // ack_timeouts one wait may be (check_ack_timeout).
 constexpr std::uint64_t kSteadyResends = 3;
 constexpr std::int64_t kMaxBackoff = 8;
+// A failed ack commit is tried again after 100 ms, then 200, ... up to 5 s.
+constexpr std::chrono::milliseconds kAckRetryFirst{100};
+constexpr std::chrono::milliseconds kAckRetryMax{5000};
 // How many ack_timeouts to wait after `silent` timeouts in a row: 1, 1, 1, 2, 4, 8, 8, ...
 std::int64_t resend_backoff(std::uint64_t silent) {
   if (silent < kSteadyResends) return 1;
@@ -255,13 +258,18 @@ void DeliveryImpl::on_lane_read(ConsumerState& c, bool live, std::uint64_t id,
 
 void DeliveryImpl::merge_live_lane(ConsumerState& c) {
   auto& l = *c.live;
-  spdlog::info("delivery: consumer {} caught up with its backlog; one ordered stream from seq {}",
-               c.opt.name, l.acked);
-  c.acked = std::max(c.acked, l.acked);
+  // Never past what was sent: a lane that published nothing still has acked == from, and
+  // a route that selects none of the events up to `from` leaves sent_upto below it. The
+  // cursor waits at the last event sent; the store refuses an ack beyond that.
+  c.acked = std::max(c.acked, std::min(l.acked, c.sent_upto));
   c.main.pos = std::max(c.main.pos, l.pos);
-  c.main.after = std::max(c.main.after, l.after);
+  // The next event's "after" is the last one published to the consumer: the live lane's
+  // last, if it published any; otherwise the backlog's (its scan past `from` found none).
+  if (l.after > l.from) c.main.after = std::max(c.main.after, l.after);
   c.main.inflight = std::move(l.inflight);
   c.live.reset();
+  spdlog::info("delivery: consumer {} caught up with its backlog; one ordered stream from seq {}",
+               c.opt.name, c.acked);
   commit_ack(find(c.opt.name));
 }
 
@@ -410,6 +418,7 @@ void DeliveryImpl::handle_ack(const std::shared_ptr<ConsumerState>& c, const std
 
 void DeliveryImpl::commit_ack(const std::shared_ptr<ConsumerState>& c) {
   if (c->ack_committing || c->resetting || c->acked <= c->durable_acked) return;
+  if (c->ack_retry_delay.count() > 0 && steady_now() < c->ack_retry_at) return;  // tick retries
   c->ack_committing = true;
   std::uint64_t target = c->acked;
   std::weak_ptr<DeliveryImpl> weak = weak_from_this();
@@ -425,9 +434,13 @@ void DeliveryImpl::commit_ack(const std::shared_ptr<ConsumerState>& c) {
       cs->ack_committing = false;
       if (ec) {
         ++self->counters_.ack_commit_errors;
-        spdlog::error("delivery: committing ack {} for {} failed: {}", target, cs->opt.name,
-                      ec.message());
+        cs->ack_retry_delay = std::min(std::max(2 * cs->ack_retry_delay, kAckRetryFirst),
+                                       kAckRetryMax);
+        cs->ack_retry_at = self->steady_now() + cs->ack_retry_delay;
+        spdlog::error("delivery: committing ack {} for {} failed: {}; trying again in {} ms",
+                      target, cs->opt.name, ec.message(), cs->ack_retry_delay.count());
       } else {
+        cs->ack_retry_delay = std::chrono::milliseconds(0);
         cs->durable_acked = std::max(cs->durable_acked, target);
         FG_CHECK(cs->durable_acked <= cs->acked, "a durable ack beyond the accepted one");
       }

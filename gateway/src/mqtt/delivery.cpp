@@ -359,6 +359,7 @@ void DeliveryImpl::tick() {
   last_tick_ = now;
   ++counters_.ticks;
   sample_backlogs(now);
+  for (auto& c : consumers_) commit_ack(c);  // a failed commit's retry, once its delay is over
   if (client_ && client_->connected()) {
     for (auto& c : consumers_) {
       c->tokens = std::min(c->tokens + dt * c->opt.replay_rate,
@@ -490,6 +491,7 @@ void DeliveryImpl::refresh_snapshot() {
     cs.inflight = c->inflight();
     cs.replay_active = c->replay_active || !c->dead_queue.empty();
     cs.present = c->present;
+    if (c->live) cs.live_from = c->live->from;
     const auto b = c->backlog.figures();
     cs.incoming_per_s = b.incoming_per_s;
     cs.acked_per_s = b.acked_per_s;

@@ -54,6 +54,10 @@ struct ConsumerState {
   std::optional<LiveLane> live;
   std::size_t inflight() const { return main.inflight.size() + (live ? live->inflight.size() : 0); }
   bool ack_committing = false;      // one ack_async in flight at a time (coalesced)
+  // A failed ack commit is tried again from the tick, after a delay that doubles up to a
+  // limit (a full disk refuses every commit: no retry loop on the event loop).
+  SteadyTime ack_retry_at{};
+  std::chrono::milliseconds ack_retry_delay{0};
   bool resetting = false;           // an operator reset is on its way to the store: no acks
   // Presence (docs/mqtt.md): the consumer's retained <root>/consumer/<name>/status. Unknown
   // (no message, or an empty retained one): today's behaviour. False: nothing is sent to it

@@ -88,6 +88,7 @@ struct ConsumerDeliveryStats {
   std::uint64_t replayed = 0;        // replay publishes
   bool replay_active = false;
   std::optional<bool> present;       // consumer presence; none when it does not announce it
+  std::optional<std::uint64_t> live_from;  // live_first: the open live lane's start, if any
   std::uint64_t nacks = 0;           // dead letters recorded
   std::uint64_t rejected = 0;        // bad ack/replay messages for this consumer
   // Backlog arithmetic over the last BacklogRate::kWindowMs (see backlog.hpp).
