@@ -171,6 +171,7 @@ BatchOutcome process(Runtime& rt) {
         break;
       case Verdict::gap:
         ++gaps;
+        st.gap_seen(e);
         touched[m.root] = true;
         spdlog::warn("floorgate-consume: {} seq {} follows seq {} which we do not have "
                      "(have up to {}): asking for a replay",
@@ -211,6 +212,8 @@ BatchOutcome process(Runtime& rt) {
         ++rt.nacked;
       } else if (v == Verdict::duplicate) {
         st.record(e);
+      } else if (v == Verdict::gap) {
+        st.gap_seen(e);
       }
     }
     auto again = rt.sink.commit({}, positions(tentative));

@@ -108,9 +108,13 @@ GatewayStatus::Change GatewayStatus::on_status(std::string_view payload) {
   return changed ? Change::offline : Change::none;
 }
 
-bool StreamState::known_at(std::uint64_t position) const {
-  return std::any_of(known_.begin(), known_.end(),
-                     [&](const auto& k) { return k.first <= position && position <= k.second; });
+bool StreamState::had(std::uint64_t position) const {
+  for (std::size_t i = 0; i < known_.size(); ++i) {
+    const auto& k = known_[i];
+    if (k.first < position && position <= k.second) return true;
+    if (i == 0 && based_ && k.first == position) return true;
+  }
+  return false;
 }
 
 bool StreamState::contains(std::uint64_t seq) const {
@@ -144,15 +148,21 @@ Verdict StreamState::classify(const EventMeta& e) const {
     const bool was_nacked = std::find(nacked_.begin(), nacked_.end(), e.seq) != nacked_.end();
     return was_nacked || !contains(e.seq) ? Verdict::apply : Verdict::duplicate;
   }
-  if (contains(e.seq)) return Verdict::duplicate;
+  if (contains(e.seq)) {
+    // A copy of an event we have, sent again in order (the gateway closed a live lane and
+    // resends from the cursor): its `after` still names the event before it. If we lack that
+    // one, the resend lost it on the way (or the broker reordered it behind this copy).
+    if (based_ && e.after && !e.live_from && !e.replay && !had(*e.after)) return Verdict::gap;
+    return Verdict::duplicate;
+  }
   if (!e.after) return Verdict::apply;  // a gateway without stream marks: no gap check
   if (e.live_from) {
     // The first event of a live lane comes after the lane's start; later ones after the
     // previous event of the lane.
-    return *e.after == *e.live_from || known_at(*e.after) ? Verdict::apply : Verdict::gap;
+    return *e.after == *e.live_from || had(*e.after) ? Verdict::apply : Verdict::gap;
   }
   if (!based_) return Verdict::apply;  // the first ordered event sets where we are
-  return known_at(*e.after) ? Verdict::apply : Verdict::gap;
+  return had(*e.after) ? Verdict::apply : Verdict::gap;
 }
 
 void StreamState::record(const EventMeta& e) {
@@ -176,11 +186,16 @@ void StreamState::record(const EventMeta& e) {
     return;
   }
   // An ordered event following a live lane's event: the gateway merged its lanes, which it
-  // does only once we acked the whole backlog up to the lane's start.
+  // does only once we acked the whole backlog up to the lane's start, so what lies between
+  // our position and the lane's start is none of ours. Not when a gap showed an event of
+  // ours in there: the lane was closed and its events sent again in order, and that one was
+  // lost on the way (its replay is coming).
   if (based_ && !e.replay && known_.size() > 1) {
     for (std::size_t i = 1; i < known_.size(); ++i) {
-      if (known_[i].first <= after && after <= known_[i].second) {
-        add(known_.front().second, known_[i].first);
+      if (known_[i].first < after && after <= known_[i].second) {
+        const bool lacking = missing_ && known_.front().second < *missing_ &&
+                             *missing_ <= known_[i].first;
+        if (!lacking) add(known_.front().second, known_[i].first);
         break;
       }
     }
@@ -188,6 +203,10 @@ void StreamState::record(const EventMeta& e) {
   add(after, e.seq);
   based_ = true;
   main_seen_ = std::max(main_seen_.value_or(0), e.seq);
+}
+
+void StreamState::gap_seen(const EventMeta& e) {
+  if (started_ && e.epoch == epoch_ && e.after) missing_ = std::max(missing_.value_or(0), *e.after);
 }
 
 void StreamState::nacked(const EventMeta& e) {
@@ -228,7 +247,9 @@ json::value StreamState::to_json() const {
   for (const auto& k : known_) known.push_back(json::array{k.first, k.second});
   json::array nacked;
   for (auto s : nacked_) nacked.push_back(s);
-  return json::object{{"epoch", epoch_}, {"based", based_}, {"known", std::move(known)}, {"nacked", std::move(nacked)}};
+  json::object o{{"epoch", epoch_}, {"based", based_}, {"known", std::move(known)}, {"nacked", std::move(nacked)}};
+  if (missing_) o["missing"] = *missing_;
+  return o;
 }
 
 std::optional<StreamState> StreamState::from_json(const json::value& v) {
@@ -248,6 +269,7 @@ std::optional<StreamState> StreamState::from_json(const json::value& v) {
     s.add(*a, *b);
   }
   if (const auto* b = o.if_contains("based"); b && b->is_bool()) s.based_ = b->get_bool();
+  s.missing_ = as_u64(o.if_contains("missing"));
   if (const auto* n = o.if_contains("nacked"); n && n->is_array()) {
     for (const auto& x : n->get_array())
       if (auto seq = as_u64(&x)) s.nacked_.push_back(*seq);

@@ -143,6 +143,37 @@ TEST(ConsumeStream, AGatewayRestartMidLaneResendsKnownLiveEventsAsDuplicates) {
   EXPECT_EQ(s.upto(), 503u);
 }
 
+// The gateway closed a live lane (a reconnect) and sends again in order from the cursor; the
+// backlog events 6..10 are lost on the way and the copy of live event 11 arrives first. Its
+// `after` (10) is an event we lack: a gap, not a merge of the lanes. Before, the copy was taken
+// as a duplicate and counted 6..10 as processed: acked, and never in the sink.
+TEST(ConsumeStream, AResentLiveEventAfterLostBacklogEventsIsAGapNotAMerge) {
+  fc::StreamState s;
+  for (std::uint64_t n = 1; n <= 5; ++n) feed(s, ev(n, n - 1));
+  s.take_ack();
+  EXPECT_EQ(feed(s, live(11, 10, 10)), fc::Verdict::apply);
+  s.take_ack();
+  const auto copy = ev(11, 10);
+  EXPECT_EQ(s.classify(copy), fc::Verdict::gap);
+  s.gap_seen(copy);
+  // A new event after the copy is applied, but the lanes are not merged across the gap.
+  EXPECT_EQ(feed(s, ev(12, 11)), fc::Verdict::apply);
+  EXPECT_EQ(s.upto(), 5u);
+  EXPECT_EQ(s.take_ack()->json(), R"({"upto":5})");
+  // The state file keeps what is missing.
+  auto back = fc::StreamState::from_json(boost::json::parse(boost::json::serialize(s.to_json())));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(feed(*back, ev(13, 12)), fc::Verdict::apply);
+  EXPECT_EQ(back->upto(), 5u);
+  // The replay from 6 fills it.
+  for (std::uint64_t n = 6; n <= 10; ++n) {
+    auto r = ev(n, n - 1);
+    r.replay = true;
+    EXPECT_EQ(feed(*back, r), fc::Verdict::apply) << n;
+  }
+  EXPECT_EQ(back->upto(), 13u);
+}
+
 TEST(ConsumeStream, NackedEventsAreAppliedOnceWhenRedelivered) {
   fc::StreamState s;
   feed(s, ev(1, 0));

@@ -82,6 +82,10 @@ class StreamState {
   // Never a seq the gateway did not send in this batch ("ack the seq you just processed").
   std::optional<Ack> take_ack();
 
+  // A gap (classify said so): its `after` is an event of this stream we do not have. Until
+  // the ordered lane reaches it, no merge of the lanes may count it as processed.
+  void gap_seen(const EventMeta& e);
+
   // A nacked event (the sink refused it): known from now on, and remembered so that a
   // redelivered dead letter is applied once.
   void nacked(const EventMeta& e);
@@ -93,13 +97,16 @@ class StreamState {
   std::uint64_t replay_from() const { return upto() + 1; }
   const std::vector<std::pair<std::uint64_t, std::uint64_t>>& known() const { return known_; }
 
-  // The persistent form ({"epoch":E,"known":[[a,b],...],"nacked":[...]}), stored with the
+  // The persistent form ({"epoch":E,"known":[[a,b],...],"nacked":[...],"missing":M}), stored with the
   // sink's effects (postgres: same transaction) or in the kit's state file.
   boost::json::value to_json() const;
   static std::optional<StreamState> from_json(const boost::json::value& v);
 
  private:
-  bool known_at(std::uint64_t position) const;  // some (a, b] holds position, or a == it
+  // Processed up to `position`: some (a, b] holds it, or it is where the ordered lane started
+  // (the front's a). A later interval's a is not: it is where a live lane started, and the
+  // events up to it are the backlog's, which we may not have.
+  bool had(std::uint64_t position) const;
   bool contains(std::uint64_t seq) const;       // some (a, b] with a < seq <= b
   void add(std::uint64_t a, std::uint64_t b);
 
@@ -108,6 +115,7 @@ class StreamState {
   std::uint64_t epoch_ = 0;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> known_;  // sorted, disjoint (a, b]
   std::vector<std::uint64_t> nacked_;                            // bounded
+  std::optional<std::uint64_t> missing_;  // the highest event a gap showed we lack (gap_seen)
   // Ack candidates of the current batch (not persisted).
   std::optional<std::uint64_t> main_seen_;
   std::optional<std::uint64_t> live_from_seen_, live_seen_;
