@@ -208,6 +208,18 @@ TEST_F(G2sPeer, RequestsFromAnotherAddressAreRefusedAndNothingIsStored) {
   EXPECT_EQ(runner_->sink().count("door.opened"), 1u);
 }
 
+// The sender is checked before its message is parsed: a forger's request that would not even
+// parse is refused as the wrong egmId (MSX002), not as bad XML (MSX004), so whatever it sent
+// was never parsed on the event loop.
+TEST_F(G2sPeer, AForgersRequestIsRefusedBeforeItsMessageIsParsed) {
+  auto r = post(soap(escape("<g2s:g2sMessage><unclosed>")), "127.0.0.2");
+  EXPECT_NE(r.body.find("G2S_MSX002"), std::string::npos) << r.body;
+  EXPECT_EQ(runner_->counters().peer_rejected, 1u);
+  // From the EGM's own address the same request is judged on its XML.
+  auto own = post(soap(escape("<g2s:g2sMessage><unclosed>")));
+  EXPECT_NE(own.body.find("G2S_MSX004"), std::string::npos) << own.body;
+}
+
 TEST_F(G2sPeer, CommsOnLineCannotMoveTheEgmLocation) {
   std::string moved = comms_online();
   auto at = moved.find("http://127.0.0.1:1/G2S");
@@ -218,6 +230,25 @@ TEST_F(G2sPeer, CommsOnLineCannotMoveTheEgmLocation) {
   EXPECT_EQ(runner_->counters().peer_rejected, 1u);
   auto st = runner_->status();
   EXPECT_EQ(st.location, "http://127.0.0.1:1/G2S");
+}
+
+// A body within the size limit made of a quarter of a million empty elements is refused
+// before any tree is built (a million-node parse held the event loop), in the envelope or in
+// the message.
+TEST_F(G2sHostile, MillionsOfTinyElementsAreRefusedBeforeParsing) {
+  std::string many;
+  for (int i = 0; i < 250'000; ++i) many += "<a/>";
+  std::string envelope = soap(escape(body(comms_online())));
+  envelope.insert(envelope.find("<SOAP-ENV:Body>"), many);
+  auto outer = post(envelope);
+  EXPECT_EQ(outer.status, 400) << outer.body.substr(0, 200);
+  EXPECT_NE(outer.body.find("more elements"), std::string::npos) << outer.body.substr(0, 200);
+  auto inner = post(soap(escape(body("<g2s:cabinet>" + many + "</g2s:cabinet>"))));
+  EXPECT_NE(inner.body.find("G2S_MSX004"), std::string::npos) << inner.body.substr(0, 200);
+  EXPECT_TRUE(runner_->sink().events().empty());
+  // The host still serves the EGM.
+  auto ok = post(soap(escape(body(comms_online()))));
+  EXPECT_EQ(ok.body.find("errorCode"), std::string::npos) << ok.body;
 }
 
 TEST_F(G2sHostile, TransportOptionsAnswerNoGzip) {

@@ -52,6 +52,15 @@ InboundReply Host::Impl::on_http(const InboundPeer& peer, std::string_view metho
   if (soap.transport_options) return {200, transport_options_response()};
   G2sMessage msg;
   EgmLink* e = find_egm(soap.egm_id);
+  // The sender is checked against the envelope's egmId before the message is parsed: a peer
+  // that may not speak for that EGM costs the envelope, not a parse of what it sent.
+  if (e) {
+    if (auto why = peer_problem(*e, peer); !why.empty()) {
+      refuse_peer(*e, "request for egmId " + e->cfg.egm_id + " from " + peer.address + " refused: " + why);
+      msg.egm_id = soap.egm_id;
+      return {200, reply_ack(msg, "G2S_MSX002")};
+    }
+  }
   if (auto ec = parse_g2s_message(soap.payload, cfg.max_body_bytes, msg)) {
     if (e) ++e->st.rejected;
     msg.egm_id = soap.egm_id;

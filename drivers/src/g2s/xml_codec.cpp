@@ -2,6 +2,7 @@
 
 #include <pugixml.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <ctime>
@@ -20,6 +21,7 @@ class CodecCategory : public std::error_category {
       case CodecErrc::malformed_xml: return "malformed XML";
       case CodecErrc::not_soap: return "not a G2S SOAP envelope";
       case CodecErrc::not_g2s: return "not a g2sMessage";
+      case CodecErrc::too_complex: return "more elements than any G2S message holds";
     }
     return "unknown";
   }
@@ -41,6 +43,9 @@ bool has_dtd(std::string_view s) {
 std::error_code load(std::string_view xml, std::size_t max_bytes, pugi::xml_document& doc) {
   if (xml.size() > max_bytes) return CodecErrc::too_large;
   if (has_dtd(xml)) return CodecErrc::forbidden_dtd;
+  if (static_cast<std::size_t>(std::count(xml.begin(), xml.end(), '<')) > kMaxMarkup) {
+    return CodecErrc::too_complex;
+  }
   unsigned opts = pugi::parse_default & ~pugi::parse_doctype;
   auto r = doc.load_buffer(xml.data(), xml.size(), opts, pugi::encoding_utf8);
   if (!r) return CodecErrc::malformed_xml;
