@@ -438,6 +438,30 @@ TEST(DeliveryCore, AnAckCommitsTheCursorAndOpensTheWindow) {
   EXPECT_EQ(store.acked("a"), 3u);
 }
 
+// A consumer in a retry loop nacks the same event again and again: it is dead-lettered once.
+// Each nack is a durable commit on the store's writer, which the EGMs' events wait behind.
+TEST(DeliveryCore, ARepeatedNackIsRecordedOnce) {
+  FakeStore store;
+  fill(store, 10);
+  Core c(store, {consumer("a")});
+  c.link->connect();
+  wait_registered(c, "a", 10);
+  for (int i = 0; i < 100; ++i) c.link->inbound(kTestRoot + "/ack/a", R"({"nack":4,"reason":"bad"})");
+  c.link->inbound(kTestRoot + "/ack/a", R"({"nack":6,"reason":"bad"})");
+  // The store works in order: once the ack after the nacks is committed, so are they.
+  c.ack("a", 8);
+  ASSERT_TRUE(c.settle_until([&] { c.poll(); return store.acked("a") == 8; }));
+  const auto dead = store.dead_letters("a");
+  ASSERT_EQ(dead.size(), 2u);
+  EXPECT_EQ(dead[0].seq, 4u);
+  EXPECT_EQ(dead[1].seq, 6u);
+  // Past the cursor a nack is refused, as before.
+  const auto rejected = c.delivery->stats().consumers.at(0).rejected;
+  c.link->inbound(kTestRoot + "/ack/a", R"({"nack":4,"reason":"bad"})");
+  c.poll();
+  EXPECT_EQ(c.delivery->stats().consumers.at(0).rejected, rejected + 1);
+}
+
 TEST(DeliveryCore, AReconnectResendsFromTheAckedCursor) {
   FakeStore store;
   fill(store, 10);

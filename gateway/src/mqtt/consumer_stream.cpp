@@ -358,6 +358,7 @@ void DeliveryImpl::handle_ack(const std::shared_ptr<ConsumerState>& c, const std
              "nack " + std::to_string(nack->seq) + " is not an unacked event of " + c->opt.name);
       return;
     }
+    if (!c->nacked.insert(nack->seq).second) return;  // recorded already
     dead_letter(c, nack->seq, nack->reason);
     return;
   }
@@ -401,6 +402,7 @@ void DeliveryImpl::handle_ack(const std::shared_ptr<ConsumerState>& c, const std
   auto& main = c->main;
   if (upto > c->acked) main.progress = steady_now();
   c->acked = upto;
+  c->nacked.erase(c->nacked.begin(), c->nacked.upper_bound(upto));
   ++c->counters.acks;
   while (!main.inflight.empty() && main.inflight.front().seq <= upto) main.inflight.pop_front();
   // Acked beyond what was re-sent so far (after a rewind): go on from there.
@@ -482,6 +484,7 @@ void DeliveryImpl::reset_consumer(const std::string& name, std::uint64_t to_seq,
                      cs->opt.name, previous, to_seq);
         cs->acked = cs->durable_acked = to_seq;
         cs->sent_upto = std::max(cs->sent_upto, to_seq);
+        cs->nacked.clear();
         cs->silent_timeouts = 0;
         self->rewind(*cs);
         if (!self->stopped_) self->pump(*cs);
@@ -502,6 +505,7 @@ void DeliveryImpl::dead_letter(const std::shared_ptr<ConsumerState>& c, std::uin
       if (ec) {
         spdlog::error("delivery: dead letter {} for {} failed: {}", seq, cs->opt.name,
                       ec.message());
+        cs->nacked.erase(seq);  // the consumer's next nack of it is written
         return;
       }
       ++cs->counters.nacks;

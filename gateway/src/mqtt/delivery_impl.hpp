@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <unordered_map>
 
 #include "floorgate/core/clock.hpp"
@@ -68,6 +69,9 @@ struct ConsumerState {
   std::uint64_t replay_pos = 0, replay_end = 0;
   std::uint64_t replay_reading = 0;      // id of the replay's store read in flight, 0: none
   std::deque<store::Record> dead_queue;  // dead letters being redelivered
+  // Nacks recorded (or on their way to the store) above the cursor: a repeat is not written
+  // again (each is a durable commit on the store's writer, which the EGMs' events wait for).
+  std::set<std::uint64_t> nacked;
   double tokens = 0;                     // replay token bucket (events)
   // Replay requests: a bucket of kReplayRequestBurst, one more every kReplayRequestEveryMs.
   double request_tokens = 3;
