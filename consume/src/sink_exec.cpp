@@ -49,7 +49,10 @@ RunResult run(const std::string& command, const std::string& input) {
     return {false, std::string("cannot run /bin/sh: ") + std::strerror(rc)};
   }
   // Feed stdin and drain stderr together: a command that writes much to stderr before it
-  // reads its input must not deadlock against us.
+  // reads its input must not deadlock against us. So stdin is written without blocking: a
+  // blocking write of the whole batch returned only once the pipe took all of it, while the
+  // command waited for us to read its stderr.
+  if (const int fl = ::fcntl(in[1], F_GETFL); fl >= 0) ::fcntl(in[1], F_SETFL, fl | O_NONBLOCK);
   std::size_t written = 0;
   std::string errtext;
   int to_child = in[1];

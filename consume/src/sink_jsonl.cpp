@@ -3,7 +3,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
+
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 
 #include "floorgate/consume/sink.hpp"
@@ -35,6 +38,8 @@ class JsonlSink final : public Sink {
     }
     fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
     if (fd_ < 0) open_error_ = "cannot open " + path_ + ": " + std::strerror(errno);
+    struct stat st{};
+    if (fd_ >= 0 && ::fstat(fd_, &st) == 0) good_size_ = st.st_size;
   }
   ~JsonlSink() override {
     if (fd_ > STDERR_FILENO) ::close(fd_);
@@ -47,9 +52,20 @@ class JsonlSink final : public Sink {
     if (batch.empty()) return {};
     std::string out = jsonl_lines(batch);
     std::string error;
+    if (fd_ == STDOUT_FILENO) {
+      if (!write_all(fd_, out, error)) return {false, error, false};
+      return {};
+    }
+    // What a failed commit left (part of its lines, or all of them unsynced) is cut before
+    // the batch is written again, or the file would hold those events twice.
+    struct stat st{};
+    if (::fstat(fd_, &st) != 0) return {false, std::string("fstat: ") + std::strerror(errno), false};
+    if (st.st_size != good_size_ && ::ftruncate(fd_, good_size_) != 0) {
+      return {false, std::string("cutting a failed write: ") + std::strerror(errno), false};
+    }
     if (!write_all(fd_, out, error)) return {false, error, false};
-    if (fd_ != STDOUT_FILENO && ::fsync(fd_) != 0)
-      return {false, std::string("fsync: ") + std::strerror(errno), false};
+    if (::fsync(fd_) != 0) return {false, std::string("fsync: ") + std::strerror(errno), false};
+    good_size_ += static_cast<off_t>(out.size());
     return {};
   }
 
@@ -63,17 +79,25 @@ class JsonlSink final : public Sink {
   // are cut: their events were not acked and come again.
   void restore_mark(const std::string& mark) override {
     if (mark.empty() || fd_ == STDOUT_FILENO || fd_ < 0) return;
-    const auto size = static_cast<off_t>(std::stoll(mark));
+    long long size = -1;
+    const auto [end, ec] = std::from_chars(mark.data(), mark.data() + mark.size(), size);
+    if (ec != std::errc() || end != mark.data() + mark.size() || size < 0) {
+      spdlog::warn("floorgate-consume: the state's mark of {} is not a size ({}); nothing cut",
+                   path_, mark);
+      return;
+    }
     struct stat st{};
     if (::fstat(fd_, &st) == 0 && st.st_size > size) {
       if (::ftruncate(fd_, size) == 0) ::fsync(fd_);
     }
+    if (::fstat(fd_, &st) == 0) good_size_ = st.st_size;
   }
 
  private:
   std::string path_;
   int fd_ = -1;
   std::string open_error_;
+  off_t good_size_ = 0;  // the file's size after the last commit that succeeded
 };
 
 }  // namespace
