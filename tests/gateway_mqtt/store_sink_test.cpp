@@ -6,6 +6,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <optional>
 
 #include "floorgate/gateway/store_sink.hpp"
 #include "floorgate/store/fault_vfs.hpp"
@@ -107,6 +108,41 @@ TEST(StoreSink, ACommitsEventsReachTheLoopInOrderInBoundedHandlers) {
   EXPECT_LE(most, fg::StoreSink::kDurablePerHandler);
   EXPECT_GT(most, 1u);
   EXPECT_EQ(sink.pending(), 0u);
+  store->close();
+}
+
+// after_pending runs once every event submitted before it is reported (a restarted G2S bus
+// reads its EGMs' stored keys then, and finds what its predecessor was still committing);
+// with nothing pending it runs at once (posted). Events submitted after it do not hold it.
+TEST(StoreSink, AfterPendingWaitsForEverythingSubmittedBeforeIt) {
+  vfs::reset();
+  TempDir dir;
+  floorgate::store::Options o;
+  o.path = dir.path() / "s.db";
+  o.commit_window = std::chrono::milliseconds(300);  // the events are still committing below
+  std::error_code ec;
+  auto store = floorgate::store::Store::open(o, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  boost::asio::io_context io;
+  fg::StoreSink sink(io.get_executor(), *store);
+  bool idle_ran = false;
+  sink.after_pending([&] { idle_ran = true; });
+  EXPECT_FALSE(idle_ran);  // posted, not called inside
+  ASSERT_TRUE(run_until(io, [&] { return idle_ran; }));
+  for (int i = 0; i < 5; ++i) sink.submit(gateway_event("gateway.test"), nullptr);
+  std::optional<std::uint64_t> durable_then;
+  std::size_t stored_then = 0;
+  sink.after_pending([&] {
+    durable_then = sink.durable();
+    floorgate::store::QueryFilter f;
+    stored_then = store->query(f).value().size();
+  });
+  EXPECT_EQ(sink.pending(), 5u);
+  sink.submit(gateway_event("gateway.later"), nullptr);
+  ASSERT_TRUE(run_until(io, [&] { return durable_then.has_value(); }));
+  EXPECT_GE(*durable_then, 5u);
+  EXPECT_GE(stored_then, 5u);
+  ASSERT_TRUE(run_until(io, [&] { return sink.pending() == 0; }));
   store->close();
 }
 

@@ -238,14 +238,22 @@ void Appliance::Impl::consumer_reset(const boost::json::object& req, const std::
 void Appliance::Impl::start_bus(const config::BusConfig& b) {
   const std::uint64_t generation = ++bus_generation[b.id];
   if (b.driver != config::Driver::g2s) return run_bus(b, {});
-  // G2S: an EGM posting before the host listens is refused and posts again.
+  // G2S: an EGM posting before the host listens is refused and posts again. Its stored keys
+  // are read once what a predecessor of this bus (a reload) was still committing is in the
+  // store: an event it had not acked yet comes again, and must be found there.
   std::weak_ptr<Impl*> weak = alive;
-  app::load_recent_keys(b, driver_context(), [weak, b, generation](app::RecentKeys keys) {
+  rt.sink_->after_pending([weak, b, generation] {
     auto self = weak.lock();
     if (!self) return;
     Impl& me = **self;
     if (me.stopping || me.bus_generation[b.id] != generation) return;  // stopped or restarted
-    me.run_bus(b, std::move(keys));
+    app::load_recent_keys(b, me.driver_context(), [weak, b, generation](app::RecentKeys keys) {
+      auto again = weak.lock();
+      if (!again) return;
+      Impl& m = **again;
+      if (m.stopping || m.bus_generation[b.id] != generation) return;
+      m.run_bus(b, std::move(keys));
+    });
   });
 }
 

@@ -69,6 +69,19 @@ void StoreSink::report(Outcome& o) {
     for (auto& l : listeners_) l(o.rec);
   }
   if (o.on_durable) o.on_durable(o.ec, o.ec ? 0 : o.rec.seq);
+  while (!after_.empty() && after_.front().first <= durable_ + failed_) {
+    auto fn = std::move(after_.front().second);
+    after_.pop_front();
+    fn();
+  }
+}
+
+void StoreSink::after_pending(std::function<void()> fn) {
+  if (pending() == 0) {
+    boost::asio::post(ex_, std::move(fn));
+    return;
+  }
+  after_.emplace_back(submitted_, std::move(fn));
 }
 
 void StoreSink::submit_own(drivers::Event event) {

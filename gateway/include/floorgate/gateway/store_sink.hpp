@@ -9,6 +9,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 #include "floorgate/drivers/event.hpp"
@@ -50,6 +51,10 @@ class StoreSink final : public drivers::EventSink {
   std::uint64_t own_dropped() const { return own_dropped_; }
   // Submissions whose commit has not been reported yet (for a clean shutdown).
   std::uint64_t pending() const { return submitted_ - durable_ - failed_; }
+  // Runs `fn` on the loop once every event submitted so far has been reported durable or
+  // failed (at once, posted, when none is pending). A restarted G2S bus reads its EGMs'
+  // stored keys after this, so it sees what its predecessor was still committing.
+  void after_pending(std::function<void()> fn);
 
  private:
   // An event whose commit (or failure) the writer thread reported, on its way to the loop.
@@ -67,6 +72,7 @@ class StoreSink final : public drivers::EventSink {
   std::uint64_t submitted_ = 0;
   std::uint64_t durable_ = 0;
   std::uint64_t failed_ = 0;
+  std::deque<std::pair<std::uint64_t, std::function<void()>>> after_;  // (submitted_ then, fn)
   void keep_for_retry(drivers::Event e, std::error_code ec);
   void retry_unsaved();
   std::deque<drivers::Event> unsaved_;
