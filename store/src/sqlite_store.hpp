@@ -78,7 +78,9 @@ class SqliteStore final : public Store {
   std::error_code dead_letter(const std::string& consumer, std::uint64_t seq,
                               const std::string& reason) override;
   std::vector<DeadLetter> dead_letters(const std::string& consumer) override;
-  void take_dead_letters_async(const std::string& consumer, DeadLettersHandler done) override;
+  void dead_letter_events_async(const std::string& consumer, DeadLettersHandler done) override;
+  void clear_dead_letters_async(const std::string& consumer, std::vector<std::uint64_t> seqs,
+                                AckHandler done) override;
   core::Result<std::vector<Record>> get(const std::vector<std::uint64_t>& seqs) override {
     return reader_.get(seqs);
   }

@@ -243,8 +243,8 @@ std::vector<DeadLetter> SqliteStore::dead_letters(const std::string& consumer) {
   });
 }
 
-void SqliteStore::take_dead_letters_async(const std::string& consumer,
-                                          DeadLettersHandler done) {
+void SqliteStore::dead_letter_events_async(const std::string& consumer,
+                                           DeadLettersHandler done) {
   auto rows = std::make_shared<std::vector<Record>>();
   writer_.post_task(
       [this, consumer, rows]() -> std::error_code {
@@ -252,10 +252,9 @@ void SqliteStore::take_dead_letters_async(const std::string& consumer,
           std::lock_guard lk(state_.mu);
           if (!state_.consumers.count(consumer)) return make_error_code(Errc::unknown_consumer);
         }
-        // The read connection (readers never wait for this thread); the dead letters it lists
-        // are the ones committed, which the DELETE below removes. A failed read leaves them
-        // where they are, never deletes what it did not hand back.
-        auto read = reader_.with_connection([&](sqlite3* db) -> std::error_code {
+        // Posted to the writer so that it comes after the dead letters the writer was given;
+        // read on the read connection (readers never wait for this thread).
+        return reader_.with_connection([&](sqlite3* db) -> std::error_code {
           std::vector<std::uint64_t> seqs;
           Stmt list(db, "SELECT seq FROM dead_letter WHERE consumer=?1 ORDER BY seq");
           list.bind(1, consumer);
@@ -269,17 +268,48 @@ void SqliteStore::take_dead_letters_async(const std::string& consumer,
           *rows = std::move(*got);
           return {};
         });
-        if (read) return read;
-        Stmt st(writer_.db().get(), "DELETE FROM dead_letter WHERE consumer=?1");
-        st.bind(1, consumer);
-        if (int rc = st.step(); rc != SQLITE_DONE) return sqlite_error(rc);
-        std::lock_guard lk(state_.mu);
-        state_.consumers[consumer].dead_letters = 0;
-        return {};
       },
       [rows, done = std::move(done)](std::error_code ec) {
         if (done) done(ec, ec ? std::vector<Record>{} : std::move(*rows));
       });
+}
+
+void SqliteStore::clear_dead_letters_async(const std::string& consumer,
+                                           std::vector<std::uint64_t> seqs, AckHandler done) {
+  writer_.post_task(
+      [this, consumer, seqs = std::move(seqs)]() -> std::error_code {
+        {
+          std::lock_guard lk(state_.mu);
+          if (!state_.consumers.count(consumer)) return make_error_code(Errc::unknown_consumer);
+        }
+        sqlite3* db = writer_.db().get();
+        if (int rc = exec(db, "BEGIN IMMEDIATE"); rc != SQLITE_OK) return sqlite_error(rc);
+        Stmt del(db, "DELETE FROM dead_letter WHERE consumer=?1 AND seq=?2");
+        int rc = SQLITE_DONE;
+        for (std::size_t i = 0; i < seqs.size() && rc == SQLITE_DONE; ++i) {
+          del.reset();
+          del.bind(1, consumer).bind(2, static_cast<std::int64_t>(seqs[i]));
+          rc = del.step();
+        }
+        Stmt n(db, "SELECT count(*) FROM dead_letter WHERE consumer=?1");
+        n.bind(1, consumer);
+        std::uint64_t count = 0;
+        if (rc == SQLITE_DONE) {
+          rc = n.step();
+          if (rc == SQLITE_ROW) count = static_cast<std::uint64_t>(n.i64(0));
+          rc = rc == SQLITE_ROW ? SQLITE_DONE : rc;
+          n.reset();
+        }
+        if (rc == SQLITE_DONE) rc = exec(db, "COMMIT");
+        if (rc != SQLITE_DONE && rc != SQLITE_OK) {
+          exec(db, "ROLLBACK");
+          return sqlite_error(rc);
+        }
+        std::lock_guard lk(state_.mu);
+        state_.consumers[consumer].dead_letters = count;
+        return {};
+      },
+      std::move(done));
 }
 
 std::error_code SqliteStore::run_retention() {

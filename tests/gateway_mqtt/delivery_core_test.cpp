@@ -462,6 +462,39 @@ TEST(DeliveryCore, ARepeatedNackIsRecordedOnce) {
   EXPECT_EQ(c.delivery->stats().consumers.at(0).rejected, rejected + 1);
 }
 
+// Redelivered dead letters leave the store's list only once the broker has them (PUBACK): a
+// link lost before that sends them again on the next one (they were deleted when read, and
+// lost with the link, a failed publish or a restart). A consumer that refuses one again, below
+// its cursor, puts it back on the list (that nack was refused, and the event was on no list).
+TEST(DeliveryCore, ARedeliveredDeadLetterLeavesTheListOnlyOnceTheBrokerHasIt) {
+  FakeStore store;
+  fill(store, 10);
+  Core c(store, {consumer("a")});
+  c.link->connect();
+  wait_registered(c, "a", 10);
+  c.link->inbound(kTestRoot + "/ack/a", R"({"nack":4,"reason":"bad"})");
+  c.link->inbound(kTestRoot + "/ack/a", R"({"nack":6,"reason":"bad"})");
+  c.ack("a", 10);
+  ASSERT_TRUE(c.settle_until([&] { c.poll(); return store.acked("a") == 10; }));
+  ASSERT_EQ(store.dead_letters("a").size(), 2u);
+  c.link->puback_all();
+  c.link->inbound(kTestRoot + "/replay/a", R"({"redeliver_dead":true})");
+  ASSERT_TRUE(c.settle_until([&] { c.advance(100ms); return c.link->seqs("a", true).size() == 2; }));
+  EXPECT_EQ(c.link->seqs("a", true), (std::vector<std::uint64_t>{4, 6}));
+  c.link->drop();
+  c.poll();
+  EXPECT_EQ(store.dead_letters("a").size(), 2u);
+  c.link->connect();
+  ASSERT_TRUE(c.settle_until([&] { c.advance(100ms); return c.link->seqs("a", true).size() == 4; }));
+  EXPECT_EQ(c.link->seqs("a", true), (std::vector<std::uint64_t>{4, 6, 4, 6}));
+  c.link->puback_all();
+  ASSERT_TRUE(c.settle_until([&] { c.poll(); return store.dead_letters("a").empty(); }));
+  c.link->inbound(kTestRoot + "/ack/a", R"({"nack":4,"reason":"still bad"})");
+  ASSERT_TRUE(c.settle_until([&] { c.poll(); return store.dead_letters("a").size() == 1; }));
+  EXPECT_EQ(store.dead_letters("a")[0].seq, 4u);
+  EXPECT_EQ(store.dead_letters("a")[0].reason, "still bad");
+}
+
 TEST(DeliveryCore, AReconnectResendsFromTheAckedCursor) {
   FakeStore store;
   fill(store, 10);

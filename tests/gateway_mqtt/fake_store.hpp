@@ -4,6 +4,7 @@
 // completes on its own worker thread like the real writer thread. The real store is used by
 // the end-to-end suites (real_store_test.cpp, the runner, the benchmark).
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -197,15 +198,27 @@ class FakeStore : public store::Store {
                          AckHandler done) override {
     later([this, c, seq, reason, done] { done(dead_letter(c, seq, reason)); });
   }
-  void take_dead_letters_async(const std::string& c, DeadLettersHandler done) override {
+  void dead_letter_events_async(const std::string& c, DeadLettersHandler done) override {
     later([this, c, done] {
       std::vector<std::uint64_t> seqs;
       {
         std::lock_guard l(mu_);
         for (auto& d : consumers_[c].dead) seqs.push_back(d.seq);
-        consumers_[c].dead.clear();
       }
       done({}, get(seqs).value());
+    });
+  }
+  void clear_dead_letters_async(const std::string& c, std::vector<std::uint64_t> seqs,
+                                AckHandler done) override {
+    later([this, c, seqs, done] {
+      {
+        std::lock_guard l(mu_);
+        auto& dead = consumers_[c].dead;
+        std::erase_if(dead, [&](const store::DeadLetter& d) {
+          return std::find(seqs.begin(), seqs.end(), d.seq) != seqs.end();
+        });
+      }
+      done({});
     });
   }
   core::Result<std::vector<store::Record>> get(const std::vector<std::uint64_t>& seqs) override {

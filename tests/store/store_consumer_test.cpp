@@ -176,20 +176,30 @@ TEST(StoreConsumer, DeadLetters) {
   EXPECT_EQ(dl[0].reason, "schema rejected");
   EXPECT_EQ(s->stats().consumers[0].dead_letters, 2u);
   EXPECT_EQ(s->get({dl[0].seq, dl[1].seq}).value().size(), 2u);
-  // Redelivery takes them in one step on the writer thread: the events, in seq order.
-  std::promise<std::pair<std::error_code, std::vector<Record>>> taken;
-  s->take_dead_letters_async("c", [&](std::error_code ec, std::vector<Record> rows) {
-    taken.set_value({ec, std::move(rows)});
+  // Redelivery reads their events, in seq order; the list stays until each is cleared.
+  std::promise<std::pair<std::error_code, std::vector<Record>>> read;
+  s->dead_letter_events_async("c", [&](std::error_code ec, std::vector<Record> rows) {
+    read.set_value({ec, std::move(rows)});
   });
-  auto [ec, rows] = taken.get_future().get();
+  auto [ec, rows] = read.get_future().get();
   ASSERT_FALSE(ec);
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0].seq, 2u);
   EXPECT_EQ(rows[1].seq, 4u);
+  EXPECT_EQ(s->dead_letters("c").size(), 2u);
+  std::promise<std::error_code> cleared;
+  s->clear_dead_letters_async("c", {2}, [&](std::error_code e) { cleared.set_value(e); });
+  EXPECT_FALSE(cleared.get_future().get());
+  ASSERT_EQ(s->dead_letters("c").size(), 1u);
+  EXPECT_EQ(s->dead_letters("c")[0].seq, 4u);
+  EXPECT_EQ(s->stats().consumers[0].dead_letters, 1u);
+  std::promise<std::error_code> rest;
+  s->clear_dead_letters_async("c", {4}, [&](std::error_code e) { rest.set_value(e); });
+  EXPECT_FALSE(rest.get_future().get());
   EXPECT_TRUE(s->dead_letters("c").empty());
   EXPECT_EQ(s->stats().consumers[0].dead_letters, 0u);
   std::promise<std::error_code> unknown;
-  s->take_dead_letters_async("nobody", [&](std::error_code e, std::vector<Record>) {
+  s->dead_letter_events_async("nobody", [&](std::error_code e, std::vector<Record>) {
     unknown.set_value(e);
   });
   EXPECT_EQ(unknown.get_future().get(), Errc::unknown_consumer);

@@ -120,18 +120,18 @@ const DeliveryImpl::Encoded& DeliveryImpl::encoded(const store::Record& r,
   return e;
 }
 
-bool DeliveryImpl::publish_event(ConsumerState& c, const store::Record& r,
-                                 const StreamMarks& marks) {
+int DeliveryImpl::publish_event(ConsumerState& c, const store::Record& r,
+                                const StreamMarks& marks) {
   const bool replay = marks.replay;
   const Encoded& e = encoded(r, marks);
   int mid =
       client_->publish(event_topic(opt_.topic_root, c.opt.name, r), e.payload, 1, false, &e.props);
-  if (mid < 0) return false;
+  if (mid < 0) return mid;
   if (replay) {
     replay_mids_[mid] = find(c.opt.name);
     ++c.replay_outstanding;
   }
-  return true;
+  return mid;
 }
 
 void DeliveryImpl::pump(ConsumerState& c) {
@@ -190,7 +190,7 @@ DeliveryImpl::LaneStep DeliveryImpl::take_batch(ConsumerState& c, ConsumerState:
       lane.pos = limit;  // the rest belongs to the live lane
       return LaneStep::idle;
     }
-    if (!publish_event(c, r, {.after = lane.after, .live_from = live_from})) {
+    if (publish_event(c, r, {.after = lane.after, .live_from = live_from}) < 0) {
       rewind(c);  // the link just went down; resend from the cursor after reconnecting
       return LaneStep::stop;
     }
@@ -277,9 +277,13 @@ void DeliveryImpl::pump_replay(ConsumerState& c) {
   if (!c.ready || c.present == false) return;
   while (client_->connected() && c.tokens >= 1 && c.replay_outstanding < c.opt.window) {
     if (!c.dead_queue.empty()) {
+      const int mid = publish_event(c, c.dead_queue.front(), {.replay = true, .dead_letter = true});
+      if (mid < 0) return;  // stays first in the queue
       store::Record r = std::move(c.dead_queue.front());
       c.dead_queue.pop_front();
-      if (!publish_event(c, r, {.replay = true, .dead_letter = true})) return;
+      c.redelivered.insert(r.seq);
+      c.nacked.erase(r.seq);  // a nack of this copy is recorded again
+      dead_mids_[mid] = {find(c.opt.name), std::move(r)};
       ++c.counters.replayed;
       c.tokens -= 1;
       continue;
@@ -315,7 +319,7 @@ bool DeliveryImpl::take_replay_batch(ConsumerState& c, const std::vector<store::
       spdlog::info("delivery: replay for {} done at seq {}", c.opt.name, c.replay_end);
       return false;
     }
-    if (!publish_event(c, r, {.replay = true, .after = c.replay_pos})) return false;
+    if (publish_event(c, r, {.replay = true, .after = c.replay_pos}) < 0) return false;
     ++c.counters.replayed;
     c.tokens -= 1;
     c.replay_pos = r.seq;
@@ -353,7 +357,11 @@ void DeliveryImpl::handle_ack(const std::shared_ptr<ConsumerState>& c, const std
     return;
   }
   if (auto* nack = std::get_if<NackMsg>(&*parsed.value)) {
-    if (nack->seq > c->sent_upto || nack->seq <= c->acked) {
+    // A redelivered dead letter may be refused again, below the cursor: it goes back on the
+    // list (its removal, if not sent to the store yet, is dropped).
+    const bool redelivered = c->redelivered.count(nack->seq) > 0;
+    if (redelivered) std::erase(c->dead_to_clear, nack->seq);
+    if (!redelivered && (nack->seq > c->sent_upto || nack->seq <= c->acked)) {
       reject(c.get(), &DeliveryStats::rejected_ack_beyond, topic,
              "nack " + std::to_string(nack->seq) + " is not an unacked event of " + c->opt.name);
       return;
@@ -518,7 +526,7 @@ void DeliveryImpl::redeliver_dead_letters(const std::shared_ptr<ConsumerState>& 
   std::weak_ptr<DeliveryImpl> weak = weak_from_this();
   std::weak_ptr<ConsumerState> wc = c;
   auto ex = ex_;
-  cursors_.take_dead_letters_async(
+  cursors_.dead_letter_events_async(
       c->opt.name, [weak, wc, ex](std::error_code ec, std::vector<store::Record> rows) {
         boost::asio::post(ex, [weak, wc, ec, rows = std::move(rows)]() mutable {
           core::LoopSite site("delivery.replay_rows");
@@ -530,9 +538,44 @@ void DeliveryImpl::redeliver_dead_letters(const std::shared_ptr<ConsumerState>& 
                           ec.message());
             return;
           }
-          spdlog::info("delivery: redelivering {} dead letters to {}", rows.size(), cs->opt.name);
-          for (auto& r : rows) cs->dead_queue.push_back(std::move(r));
+          std::size_t added = 0;
+          for (auto& r : rows) {
+            if (!cs->dead_known.insert(r.seq).second) continue;  // on its way already
+            cs->dead_queue.push_back(std::move(r));
+            ++added;
+          }
+          spdlog::info("delivery: redelivering {} dead letters to {}", added, cs->opt.name);
           self->pump_replay(*cs);
+        });
+      });
+}
+
+// Removes PUBACKed dead letters from the store's list, one batch at a time; a failure keeps
+// them for a try a second later (from the tick).
+void DeliveryImpl::clear_dead_letters(const std::shared_ptr<ConsumerState>& c) {
+  if (c->dead_clearing || c->dead_to_clear.empty() || steady_now() < c->dead_clear_retry_at) return;
+  c->dead_clearing = true;
+  std::vector<std::uint64_t> seqs = std::move(c->dead_to_clear);
+  c->dead_to_clear.clear();
+  std::weak_ptr<DeliveryImpl> weak = weak_from_this();
+  std::weak_ptr<ConsumerState> wc = c;
+  auto ex = ex_;
+  cursors_.clear_dead_letters_async(
+      c->opt.name, seqs, [weak, wc, ex, seqs](std::error_code ec) {
+        boost::asio::post(ex, [weak, wc, seqs, ec] {
+          core::LoopSite site("delivery.dead_cleared");
+          auto self = weak.lock();
+          auto cs = wc.lock();
+          if (!self || !cs) return;
+          cs->dead_clearing = false;
+          if (ec) {
+            spdlog::error("delivery: removing {} redelivered dead letters of {} from the list "
+                          "failed: {}; trying again", seqs.size(), cs->opt.name, ec.message());
+            cs->dead_to_clear.insert(cs->dead_to_clear.end(), seqs.begin(), seqs.end());
+            cs->dead_clear_retry_at = self->steady_now() + std::chrono::seconds(1);
+            return;
+          }
+          if (!self->stopped_) self->clear_dead_letters(cs);
         });
       });
 }

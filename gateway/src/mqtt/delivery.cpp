@@ -139,6 +139,15 @@ void DeliveryImpl::on_connected() {
     c->replay_outstanding = 0;
   }
   replay_mids_.clear();
+  // Redelivered dead letters the old link never had PUBACKed go out again, first, in order.
+  std::vector<std::pair<std::shared_ptr<ConsumerState>, store::Record>> unacked;
+  for (auto& [mid, d] : dead_mids_) {
+    if (auto c = d.first.lock()) unacked.emplace_back(std::move(c), std::move(d.second));
+  }
+  dead_mids_.clear();
+  std::sort(unacked.begin(), unacked.end(),
+            [](const auto& a, const auto& b) { return a.second.seq > b.second.seq; });
+  for (auto& [c, r] : unacked) c->dead_queue.push_front(std::move(r));
   schedule_pump();
 }
 
@@ -148,6 +157,14 @@ void DeliveryImpl::on_disconnected(const std::string& why) {
 }
 
 void DeliveryImpl::on_puback(int mid, int) {
+  if (auto d = dead_mids_.find(mid); d != dead_mids_.end()) {
+    if (auto c = d->second.first.lock()) {
+      c->dead_known.erase(d->second.second.seq);
+      c->dead_to_clear.push_back(d->second.second.seq);
+      clear_dead_letters(c);
+    }
+    dead_mids_.erase(d);
+  }
   auto it = replay_mids_.find(mid);
   if (it == replay_mids_.end()) return;
   if (auto c = it->second.lock(); c && c->replay_outstanding > 0) --c->replay_outstanding;
@@ -359,7 +376,10 @@ void DeliveryImpl::tick() {
   last_tick_ = now;
   ++counters_.ticks;
   sample_backlogs(now);
-  for (auto& c : consumers_) commit_ack(c);  // a failed commit's retry, once its delay is over
+  for (auto& c : consumers_) {
+    commit_ack(c);          // a failed commit's retry, once its delay is over
+    clear_dead_letters(c);  // likewise
+  }
   if (client_ && client_->connected()) {
     for (auto& c : consumers_) {
       c->tokens = std::min(c->tokens + dt * c->opt.replay_rate,

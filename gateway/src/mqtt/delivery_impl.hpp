@@ -12,6 +12,7 @@
 #include <mutex>
 #include <set>
 #include <unordered_map>
+#include <vector>
 
 #include "floorgate/core/clock.hpp"
 #include "floorgate/gateway/backlog.hpp"
@@ -69,6 +70,12 @@ struct ConsumerState {
   std::uint64_t replay_pos = 0, replay_end = 0;
   std::uint64_t replay_reading = 0;      // id of the replay's store read in flight, 0: none
   std::deque<store::Record> dead_queue;  // dead letters being redelivered
+  std::set<std::uint64_t> dead_known;     // queued or awaiting PUBACK (a second request adds none)
+  // Published as dead letters: the consumer may nack one of them again, below its cursor.
+  std::set<std::uint64_t> redelivered;
+  std::vector<std::uint64_t> dead_to_clear;  // PUBACKed, not yet removed from the store's list
+  bool dead_clearing = false;
+  SteadyTime dead_clear_retry_at{};
   // Nacks recorded (or on their way to the store) above the cursor: a repeat is not written
   // again (each is a durable commit on the store's writer, which the EGMs' events wait for).
   std::set<std::uint64_t> nacked;
@@ -161,7 +168,9 @@ class DeliveryImpl : public std::enable_shared_from_this<DeliveryImpl> {
   bool take_replay_batch(ConsumerState& c, const std::vector<store::Record>& batch,
                          std::error_code ec, std::uint64_t covered);
   void read_replay_async(ConsumerState& c, std::size_t n);
-  bool publish_event(ConsumerState& c, const store::Record& r, const StreamMarks& marks);
+  // The message id, or < 0 when the broker link did not take it.
+  int publish_event(ConsumerState& c, const store::Record& r, const StreamMarks& marks);
+  void clear_dead_letters(const std::shared_ptr<ConsumerState>& c);
   // An event's payload and user properties, encoded once for every consumer that gets it
   // with the same marks (consumers are pumped one after the other, a few events each).
   struct Encoded {
@@ -198,6 +207,9 @@ class DeliveryImpl : public std::enable_shared_from_this<DeliveryImpl> {
   std::shared_ptr<MqttTransport> client_;
   std::vector<std::shared_ptr<ConsumerState>> consumers_;
   std::unordered_map<int, std::weak_ptr<ConsumerState>> replay_mids_;
+  // Redelivered dead letters the broker has not PUBACKed: each leaves the store's list on its
+  // PUBACK, and goes back to the front of its queue when the link is lost first.
+  std::unordered_map<int, std::pair<std::weak_ptr<ConsumerState>, store::Record>> dead_mids_;
   std::array<Encoded, 64> encoded_;                // by seq % size
   std::map<std::string, std::string> egm_status_;  // egm -> retained payload
   std::string chain_head_;                         // retained <root>/chain payload

@@ -306,10 +306,14 @@ class ConsumerCursors {
   virtual std::error_code dead_letter(const std::string& consumer, std::uint64_t seq,
                                       const std::string& reason) = 0;
   virtual std::vector<DeadLetter> dead_letters(const std::string& consumer) = 0;
-  // Removes the consumer's dead letters and hands back their events (in seq order), in one
-  // step on the writer thread (redelivery).
+  // Redelivery: the events of the consumer's dead letters (in seq order; those retention
+  // already removed are left out), read after what the writer was given before; the list
+  // stays. Each is removed from it once its redelivery is in the broker's hands
+  // (clear_dead_letters_async), so a restart or a lost link meanwhile loses none.
   using DeadLettersHandler = std::function<void(std::error_code, std::vector<Record>)>;
-  virtual void take_dead_letters_async(const std::string& consumer, DeadLettersHandler done) = 0;
+  virtual void dead_letter_events_async(const std::string& consumer, DeadLettersHandler done) = 0;
+  virtual void clear_dead_letters_async(const std::string& consumer, std::vector<std::uint64_t> seqs,
+                                        AckHandler done) = 0;
 };
 
 // Upkeep of the file: retention, chain verification, closing.
