@@ -60,8 +60,14 @@ class JsonlSink final : public Sink {
     // the batch is written again, or the file would hold those events twice.
     struct stat st{};
     if (::fstat(fd_, &st) != 0) return {false, std::string("fstat: ") + std::strerror(errno), false};
-    if (st.st_size != good_size_ && ::ftruncate(fd_, good_size_) != 0) {
+    if (st.st_size > good_size_ && ::ftruncate(fd_, good_size_) != 0) {
       return {false, std::string("cutting a failed write: ") + std::strerror(errno), false};
+    }
+    if (st.st_size < good_size_) {
+      // Cut outside (a log rotation's copytruncate): go on from its size, never pad it.
+      spdlog::warn("floorgate-consume: {} shrank from {} to {} bytes outside the kit", path_,
+                   good_size_, st.st_size);
+      good_size_ = st.st_size;
     }
     if (!write_all(fd_, out, error)) return {false, error, false};
     if (::fsync(fd_) != 0) return {false, std::string("fsync: ") + std::strerror(errno), false};

@@ -85,6 +85,10 @@ TEST(ConsumeSink, JsonlCutsWhatAFailedWriteLeftBeforeTheRetry) {
   EXPECT_EQ(sink->effect_mark(), std::to_string(2 * one_batch));
   sink->restore_mark("not a size");
   EXPECT_EQ(slurp(file).size(), 2 * one_batch);
+  // Cut outside (a rotation's copytruncate): the next batch follows what is left, no padding.
+  fs::resize_file(file, 0);
+  ASSERT_TRUE(sink->commit(batch(), {}).ok);
+  EXPECT_EQ(slurp(file).size(), one_batch);
 }
 
 // A command that writes more to stderr than a pipe holds before it has read its stdin: both
