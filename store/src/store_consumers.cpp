@@ -254,7 +254,8 @@ void SqliteStore::dead_letter_events_async(const std::string& consumer,
         }
         // Posted to the writer so that it comes after the dead letters the writer was given;
         // read on the read connection (readers never wait for this thread).
-        return reader_.with_connection([&](sqlite3* db) -> std::error_code {
+        std::vector<std::uint64_t> gone;
+        auto read = reader_.with_connection([&](sqlite3* db) -> std::error_code {
           std::vector<std::uint64_t> seqs;
           Stmt list(db, "SELECT seq FROM dead_letter WHERE consumer=?1 ORDER BY seq");
           list.bind(1, consumer);
@@ -266,8 +267,16 @@ void SqliteStore::dead_letter_events_async(const std::string& consumer,
           auto got = rows_by_seq(db, seqs);
           if (!got) return got.error();
           *rows = std::move(*got);
+          // Listed, but retention removed the event: nothing left to redeliver.
+          std::size_t r = 0;  // both in seq order
+          for (std::uint64_t seq : seqs) {
+            while (r < rows->size() && (*rows)[r].seq < seq) ++r;
+            if (r == rows->size() || (*rows)[r].seq != seq) gone.push_back(seq);
+          }
           return {};
         });
+        if (read || gone.empty()) return read;
+        return delete_dead_letters_on_writer(consumer, gone);
       },
       [rows, done = std::move(done)](std::error_code ec) {
         if (done) done(ec, ec ? std::vector<Record>{} : std::move(*rows));
@@ -282,34 +291,38 @@ void SqliteStore::clear_dead_letters_async(const std::string& consumer,
           std::lock_guard lk(state_.mu);
           if (!state_.consumers.count(consumer)) return make_error_code(Errc::unknown_consumer);
         }
-        sqlite3* db = writer_.db().get();
-        if (int rc = exec(db, "BEGIN IMMEDIATE"); rc != SQLITE_OK) return sqlite_error(rc);
-        Stmt del(db, "DELETE FROM dead_letter WHERE consumer=?1 AND seq=?2");
-        int rc = SQLITE_DONE;
-        for (std::size_t i = 0; i < seqs.size() && rc == SQLITE_DONE; ++i) {
-          del.reset();
-          del.bind(1, consumer).bind(2, static_cast<std::int64_t>(seqs[i]));
-          rc = del.step();
-        }
-        Stmt n(db, "SELECT count(*) FROM dead_letter WHERE consumer=?1");
-        n.bind(1, consumer);
-        std::uint64_t count = 0;
-        if (rc == SQLITE_DONE) {
-          rc = n.step();
-          if (rc == SQLITE_ROW) count = static_cast<std::uint64_t>(n.i64(0));
-          rc = rc == SQLITE_ROW ? SQLITE_DONE : rc;
-          n.reset();
-        }
-        if (rc == SQLITE_DONE) rc = exec(db, "COMMIT");
-        if (rc != SQLITE_DONE && rc != SQLITE_OK) {
-          exec(db, "ROLLBACK");
-          return sqlite_error(rc);
-        }
-        std::lock_guard lk(state_.mu);
-        state_.consumers[consumer].dead_letters = count;
-        return {};
+        return delete_dead_letters_on_writer(consumer, seqs);
       },
       std::move(done));
+}
+
+std::error_code SqliteStore::delete_dead_letters_on_writer(const std::string& consumer,
+                                                           const std::vector<std::uint64_t>& seqs) {
+  sqlite3* db = writer_.db().get();
+  if (int rc = exec(db, "BEGIN IMMEDIATE"); rc != SQLITE_OK) return sqlite_error(rc);
+  Stmt del(db, "DELETE FROM dead_letter WHERE consumer=?1 AND seq=?2");
+  int rc = SQLITE_DONE;
+  for (std::size_t i = 0; i < seqs.size() && rc == SQLITE_DONE; ++i) {
+    del.reset();
+    del.bind(1, consumer).bind(2, static_cast<std::int64_t>(seqs[i]));
+    rc = del.step();
+  }
+  std::uint64_t count = 0;
+  if (rc == SQLITE_DONE) {
+    Stmt n(db, "SELECT count(*) FROM dead_letter WHERE consumer=?1");
+    n.bind(1, consumer);
+    rc = n.step();
+    if (rc == SQLITE_ROW) count = static_cast<std::uint64_t>(n.i64(0));
+    rc = rc == SQLITE_ROW ? SQLITE_DONE : rc;
+  }
+  if (rc == SQLITE_DONE) rc = exec(db, "COMMIT");
+  if (rc != SQLITE_DONE && rc != SQLITE_OK) {
+    exec(db, "ROLLBACK");
+    return sqlite_error(rc);
+  }
+  std::lock_guard lk(state_.mu);
+  state_.consumers[consumer].dead_letters = count;
+  return {};
 }
 
 std::error_code SqliteStore::run_retention() {

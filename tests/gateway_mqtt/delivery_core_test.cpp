@@ -81,10 +81,10 @@ class FakeTransport final : public fg::MqttTransport {
   void inbound(const std::string& topic, std::string_view payload) {
     h_.on_message(topic, payload);
   }
-  void puback_all() {
+  void puback_all(int reason = 0) {
     auto mids = std::move(unacked_);
     unacked_.clear();
-    for (int mid : mids) h_.on_puback(mid, 0);
+    for (int mid : mids) h_.on_puback(mid, reason);
   }
   bool started() const { return started_; }
   const std::vector<std::string>& subscriptions() const { return subs_; }
@@ -386,6 +386,38 @@ TEST(DeliveryCore, ALiveLaneMergeNeverAcksPastWhatWasSent) {
       << c.link->sent().back().payload;
 }
 
+// The same route, but the live lane has published an event the consumer has not acked when
+// the lanes merge: the cursor stays at the last backlog event acked (20), not the lane's start
+// (30, an event the route never selected).
+TEST(DeliveryCore, ALiveLaneMergeBeforeAnyLiveAckKeepsTheBacklogCursor) {
+  FakeStore store;
+  auto opt = timed("m", 8);
+  opt.live_first = true;
+  opt.route.classes = {"financial"};
+  using Cls = floorgate::store::EventClass;
+  for (int i = 0; i < 20; ++i) store.add(make_event(i, "", "bill.stacked", Cls::financial));
+  std::uint64_t last = 0;
+  for (int i = 0; i < 10; ++i) last = store.add(make_event(i, "", "meters.snapshot", Cls::telemetry)).seq;
+  Core c(store, {opt});
+  c.delivery->notify_appended(last);
+  c.link->connect();
+  wait_registered(c, "m", 2);
+  c.delivery->notify_appended(store.add(make_event(0, "", "bill.stacked", Cls::financial)).seq);
+  ASSERT_TRUE(c.settle_until([&] { c.poll(); return c.link->seqs("m").back() == 31; }));
+  std::uint64_t acked = 0;  // the backlog only; 31 stays unacked
+  ASSERT_TRUE(c.settle_until([&] {
+    c.poll();
+    for (auto seq : c.link->seqs("m")) {
+      if (seq <= 20 && seq > acked) c.ack("m", acked = seq);
+    }
+    return !c.delivery->stats().consumers.at(0).live_from.has_value();
+  }));
+  ASSERT_TRUE(c.settle_until([&] { c.poll(); return store.acked("m") == 20; }));
+  c.poll();
+  EXPECT_EQ(c.delivery->stats().consumers.at(0).acked_upto, 20u);
+  EXPECT_EQ(store.acked("m"), 20u);
+}
+
 // A consumer that stays silent is sent its window less and less often: three times every
 // ack_timeout (30 s), then after 60, 120 and from then on every 240 s. An ack that moves the
 // cursor starts the count again.
@@ -493,6 +525,30 @@ TEST(DeliveryCore, ARedeliveredDeadLetterLeavesTheListOnlyOnceTheBrokerHasIt) {
   ASSERT_TRUE(c.settle_until([&] { c.poll(); return store.dead_letters("a").size() == 1; }));
   EXPECT_EQ(store.dead_letters("a")[0].seq, 4u);
   EXPECT_EQ(store.dead_letters("a")[0].reason, "still bad");
+}
+
+// A PUBACK that says the broker did not pass the dead letter on (MQTT 5: no subscriber, or
+// refused) leaves it on the list, for the consumer's next request.
+TEST(DeliveryCore, ADeadLetterTheBrokerDidNotPassOnStaysListed) {
+  FakeStore store;
+  fill(store, 10);
+  Core c(store, {consumer("a")});
+  c.link->connect();
+  wait_registered(c, "a", 10);
+  c.link->inbound(kTestRoot + "/ack/a", R"({"nack":4,"reason":"bad"})");
+  c.ack("a", 10);
+  ASSERT_TRUE(c.settle_until([&] { c.poll(); return store.acked("a") == 10; }));
+  c.link->puback_all();
+  c.link->inbound(kTestRoot + "/replay/a", R"({"redeliver_dead":true})");
+  ASSERT_TRUE(c.settle_until([&] { c.advance(100ms); return c.link->seqs("a", true).size() == 1; }));
+  c.link->puback_all(0x10);
+  c.advance(100ms);
+  EXPECT_EQ(c.link->seqs("a", true).size(), 1u) << "sent again without a request";
+  EXPECT_EQ(store.dead_letters("a").size(), 1u);
+  c.link->inbound(kTestRoot + "/replay/a", R"({"redeliver_dead":true})");
+  ASSERT_TRUE(c.settle_until([&] { c.advance(100ms); return c.link->seqs("a", true).size() == 2; }));
+  c.link->puback_all();
+  ASSERT_TRUE(c.settle_until([&] { c.poll(); return store.dead_letters("a").empty(); }));
 }
 
 TEST(DeliveryCore, AReconnectResendsFromTheAckedCursor) {

@@ -137,8 +137,10 @@ int DeliveryImpl::publish_event(ConsumerState& c, const store::Record& r,
 void DeliveryImpl::pump(ConsumerState& c) {
   if (!c.ready || c.present == false) return;
   // live_first: more than a window behind the newest event, the events from here on go out at
-  // once on a live lane while the backlog (up to `from`) drains beside them.
-  if (c.opt.live_first && !c.live && appended_hint_ > c.acked + c.opt.window) {
+  // once on a live lane while the backlog (up to `from`) drains beside them. Behind is counted
+  // from where the stream has read to (the cursor after a rewind): rows a route skips are
+  // not backlog, and a cursor waiting at the last event of a sparse route is not behind.
+  if (c.opt.live_first && !c.live && appended_hint_ > c.main.pos + c.opt.window) {
     auto& l = c.live.emplace();
     l.from = l.pos = l.after = l.acked = appended_hint_;
     spdlog::info("delivery: consumer {} is {} events behind; events after seq {} go out live "
@@ -258,10 +260,11 @@ void DeliveryImpl::on_lane_read(ConsumerState& c, bool live, std::uint64_t id,
 
 void DeliveryImpl::merge_live_lane(ConsumerState& c) {
   auto& l = *c.live;
-  // Never past what was sent: a lane that published nothing still has acked == from, and
-  // a route that selects none of the events up to `from` leaves sent_upto below it. The
-  // cursor waits at the last event sent; the store refuses an ack beyond that.
-  c.acked = std::max(c.acked, std::min(l.acked, c.sent_upto));
+  // Only what the consumer acked: the lane starts with acked == from, and the event at
+  // `from` may be one its route never selected (never sent: the store refuses an ack beyond
+  // what it sent, and a resend would carry an `after` the consumer does not have). Until a
+  // live ack, the cursor waits at the last backlog event acked.
+  if (l.acked > l.from) c.acked = std::max(c.acked, l.acked);
   c.main.pos = std::max(c.main.pos, l.pos);
   // The next event's "after" is the last one published to the consumer: the live lane's
   // last, if it published any; otherwise the backlog's (its scan past `from` found none).
@@ -360,7 +363,10 @@ void DeliveryImpl::handle_ack(const std::shared_ptr<ConsumerState>& c, const std
     // A redelivered dead letter may be refused again, below the cursor: it goes back on the
     // list (its removal, if not sent to the store yet, is dropped).
     const bool redelivered = c->redelivered.count(nack->seq) > 0;
-    if (redelivered) std::erase(c->dead_to_clear, nack->seq);
+    if (redelivered) {
+      std::erase(c->dead_to_clear, nack->seq);
+      if (c->dead_clearing) c->renacked.insert(nack->seq);  // a failed clear must not retry it
+    }
     if (!redelivered && (nack->seq > c->sent_upto || nack->seq <= c->acked)) {
       reject(c.get(), &DeliveryStats::rejected_ack_beyond, topic,
              "nack " + std::to_string(nack->seq) + " is not an unacked event of " + c->opt.name);
@@ -409,8 +415,8 @@ void DeliveryImpl::handle_ack(const std::shared_ptr<ConsumerState>& c, const std
   c->silent_timeouts = 0;
   auto& main = c->main;
   if (upto > c->acked) main.progress = steady_now();
+  c->nacked.erase(c->nacked.upper_bound(c->acked), c->nacked.upper_bound(upto));
   c->acked = upto;
-  c->nacked.erase(c->nacked.begin(), c->nacked.upper_bound(upto));
   ++c->counters.acks;
   while (!main.inflight.empty() && main.inflight.front().seq <= upto) main.inflight.pop_front();
   // Acked beyond what was re-sent so far (after a rewind): go on from there.
@@ -493,6 +499,7 @@ void DeliveryImpl::reset_consumer(const std::string& name, std::uint64_t to_seq,
         cs->acked = cs->durable_acked = to_seq;
         cs->sent_upto = std::max(cs->sent_upto, to_seq);
         cs->nacked.clear();
+        cs->redelivered.clear();
         cs->silent_timeouts = 0;
         self->rewind(*cs);
         if (!self->stopped_) self->pump(*cs);
@@ -568,10 +575,14 @@ void DeliveryImpl::clear_dead_letters(const std::shared_ptr<ConsumerState>& c) {
           auto cs = wc.lock();
           if (!self || !cs) return;
           cs->dead_clearing = false;
+          auto renacked = std::move(cs->renacked);
+          cs->renacked.clear();
           if (ec) {
             spdlog::error("delivery: removing {} redelivered dead letters of {} from the list "
                           "failed: {}; trying again", seqs.size(), cs->opt.name, ec.message());
-            cs->dead_to_clear.insert(cs->dead_to_clear.end(), seqs.begin(), seqs.end());
+            for (std::uint64_t seq : seqs) {
+              if (!renacked.count(seq)) cs->dead_to_clear.push_back(seq);  // not listed anew
+            }
             cs->dead_clear_retry_at = self->steady_now() + std::chrono::seconds(1);
             return;
           }

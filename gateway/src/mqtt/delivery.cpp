@@ -156,12 +156,19 @@ void DeliveryImpl::on_disconnected(const std::string& why) {
   refresh_snapshot();
 }
 
-void DeliveryImpl::on_puback(int mid, int) {
+void DeliveryImpl::on_puback(int mid, int reason) {
   if (auto d = dead_mids_.find(mid); d != dead_mids_.end()) {
     if (auto c = d->second.first.lock()) {
       c->dead_known.erase(d->second.second.seq);
-      c->dead_to_clear.push_back(d->second.second.seq);
-      clear_dead_letters(c);
+      if (reason == 0x10 || reason >= 0x80) {
+        // MQTT 5: no subscriber (0x10) or refused (0x80 and up): the broker did not pass it
+        // on. It stays listed for the consumer's next request (no resend loop meanwhile).
+        spdlog::warn("delivery: the broker did not pass dead letter {} on to {} (reason 0x{:02x}); "
+                     "it stays listed", d->second.second.seq, c->opt.name, reason);
+      } else {
+        c->dead_to_clear.push_back(d->second.second.seq);
+        clear_dead_letters(c);
+      }
     }
     dead_mids_.erase(d);
   }

@@ -75,6 +75,7 @@ struct ConsumerState {
   std::set<std::uint64_t> redelivered;
   std::vector<std::uint64_t> dead_to_clear;  // PUBACKed, not yet removed from the store's list
   bool dead_clearing = false;
+  std::set<std::uint64_t> renacked;  // nacked again while their clear was on its way
   SteadyTime dead_clear_retry_at{};
   // Nacks recorded (or on their way to the store) above the cursor: a repeat is not written
   // again (each is a durable commit on the store's writer, which the EGMs' events wait for).
