@@ -276,7 +276,10 @@ void SqliteStore::dead_letter_events_async(const std::string& consumer,
           return {};
         });
         if (read || gone.empty()) return read;
-        return delete_dead_letters_on_writer(consumer, gone);
+        // Their cleanup failing (a full disk) must not hold back the redelivery of the rest:
+        // they stay listed and are dropped at the next request.
+        (void)delete_dead_letters_on_writer(consumer, gone);
+        return {};
       },
       [rows, done = std::move(done)](std::error_code ec) {
         if (done) done(ec, ec ? std::vector<Record>{} : std::move(*rows));

@@ -58,35 +58,46 @@ inline LedgerComparison compare_ledger(const std::vector<LedgerEntry>& ledger,
       if (r->egm == egm && !r->code.empty()) delivered.push_back(r->code);
     }
     // FIFO exceptions arrive in the order they were raised: the ledger's must be a subsequence
-    // of what was delivered. Priority ones jump the queue: each needs a delivery of its own,
-    // wherever it came.
-    std::map<std::string, std::size_t> priority_delivered;
-    for (const auto& c : delivered) {
-      if (is_priority_code(c)) ++priority_delivered[c];
-    }
+    // of what was delivered. A priority one jumps the queue, so it only ever arrives earlier:
+    // it needs a delivery of its own code after the one its previous occurrence took, and
+    // before the delivery of the next FIFO exception raised after it.
+    constexpr std::size_t kNone = static_cast<std::size_t>(-1);
     std::vector<std::string> fifo_expected;
+    std::vector<std::size_t> fifo_before;  // per ledger entry: FIFO entries raised before it
+    for (const auto& c : expected) {
+      fifo_before.push_back(fifo_expected.size());
+      if (!is_priority_code(c)) fifo_expected.push_back(c);
+    }
+    std::vector<std::size_t> fifo_match(fifo_expected.size(), kNone);
+    std::vector<bool> used(delivered.size(), false);
+    std::size_t i = 0;
+    for (std::size_t d = 0; d < delivered.size(); ++d) {
+      if (is_priority_code(delivered[d])) continue;
+      if (i < fifo_expected.size() && delivered[d] == fifo_expected[i]) {
+        fifo_match[i++] = d;
+        used[d] = true;
+      }
+    }
     std::size_t priority_missing = 0;
     std::string first_priority_missing;
-    for (const auto& c : expected) {
-      if (!is_priority_code(c)) {
-        fifo_expected.push_back(c);
-      } else if (priority_delivered[c] > 0) {
-        --priority_delivered[c];
+    std::map<std::string, std::size_t> next_from;  // per priority code: first delivery still free
+    for (std::size_t k = 0; k < expected.size(); ++k) {
+      const std::string& c = expected[k];
+      if (!is_priority_code(c)) continue;
+      const std::size_t f = fifo_before[k];
+      const std::size_t bound =
+          f < fifo_expected.size() && fifo_match[f] != kNone ? fifo_match[f] : delivered.size();
+      std::size_t d = next_from[c];
+      while (d < bound && (used[d] || delivered[d] != c)) ++d;
+      if (d < bound) {
+        used[d] = true;
+        next_from[c] = d + 1;
       } else {
         ++priority_missing;
         if (first_priority_missing.empty()) first_priority_missing = c;
       }
     }
-    for (const auto& [code, left] : priority_delivered) out.extras += left;
-    std::size_t i = 0;
-    for (const auto& c : delivered) {
-      if (is_priority_code(c)) continue;
-      if (i < fifo_expected.size() && c == fifo_expected[i]) {
-        ++i;
-      } else {
-        ++out.extras;
-      }
-    }
+    for (std::size_t d = 0; d < delivered.size(); ++d) out.extras += used[d] ? 0 : 1;
     out.acked += expected.size();
     if (i < fifo_expected.size() || priority_missing > 0) {
       out.missing += fifo_expected.size() - i + priority_missing;

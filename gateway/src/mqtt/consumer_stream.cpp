@@ -264,7 +264,10 @@ void DeliveryImpl::merge_live_lane(ConsumerState& c) {
   // `from` may be one its route never selected (never sent: the store refuses an ack beyond
   // what it sent, and a resend would carry an `after` the consumer does not have). Until a
   // live ack, the cursor waits at the last backlog event acked.
-  if (l.acked > l.from) c.acked = std::max(c.acked, l.acked);
+  if (l.acked > l.from) {
+    c.nacked.erase(c.nacked.upper_bound(c.acked), c.nacked.upper_bound(l.acked));
+    c.acked = std::max(c.acked, l.acked);
+  }
   c.main.pos = std::max(c.main.pos, l.pos);
   // The next event's "after" is the last one published to the consumer: the live lane's
   // last, if it published any; otherwise the backlog's (its scan past `from` found none).
