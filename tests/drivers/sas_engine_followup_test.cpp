@@ -39,13 +39,9 @@ Bytes ticket_record() {
 // BUSY for seconds must not keep the other machine on the bus unpolled; once it answers, the
 // ticket is reported once, with its amount.
 TEST(SasEngineFollowUp, AFollowUpAnsweredBusyDoesNotStopTheOtherMachinesPolls) {
-  FakeEgm a, b;
-  b.addr = 2;
-  Harness h(bus_with({1, 2}), {&a, &b});
-  h.engine->start();
-  h.run_for(3000);
-  ASSERT_TRUE(h.engine->status().at(0).link_up);
-  ASSERT_TRUE(h.engine->status().at(1).link_up);
+  TwoEgms two;
+  auto& [a, b, h] = two;
+  ASSERT_TRUE(two.both_up());
   a.tickets.push_back(ticket_record());
   a.busy_lp[0x4D] = 1'000'000;
   a.queue.push_back(0x3D);
@@ -68,15 +64,10 @@ TEST(SasEngineFollowUp, AFollowUpAnsweredBusyDoesNotStopTheOtherMachinesPolls) {
 
 // The same for a handpay's LP 1B.
 TEST(SasEngineFollowUp, AHandpayReadAnsweredBusyDoesNotStopTheOtherMachinesPolls) {
-  FakeEgm a, b;
-  b.addr = 2;
-  Harness h(bus_with({1, 2}), {&a, &b});
-  h.engine->start();
-  h.run_for(3000);
-  ASSERT_TRUE(h.engine->status().at(1).link_up);
-  Bytes body{0x00, 0x40, 0x00, 0x00, 0x01, 0x25, 0x00, 0x00, 0x00, 0x00};
-  body.resize(20, 0);
-  a.handpays.push_back(body);
+  TwoEgms two;
+  auto& [a, b, h] = two;
+  ASSERT_TRUE(two.both_up());
+  a.handpays.push_back(handpay_body());
   a.busy_lp[0x1B] = 1'000'000;
   a.queue.push_back(0x51);
   h.run_for(200);

@@ -26,8 +26,7 @@ TEST(SasEngine, RestartAfterLp1BResendsItAndKeepsTheHandpay) {
   BusConfig cfg = one_egm_bus();
   cfg.resume_file = resume.string();
   FakeEgm egm;
-  Bytes body{0x00, 0x40, 0x00, 0x00, 0x01, 0x25, 0x00, 0x00, 0x00, 0x00};
-  body.resize(20, 0);
+  const Bytes body = handpay_body();
   {
     Harness h(cfg, {&egm});
     h.engine->start();

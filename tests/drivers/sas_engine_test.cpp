@@ -160,8 +160,7 @@ TEST(SasEngine, HandpayReadsLp1BAndReportsAmountInCents) {
   Harness h(one_egm_bus(), {&egm});
   h.engine->start();
   h.run_for(2000);
-  Bytes body{0x00, 0x40, 0x00, 0x00, 0x01, 0x25, 0x00, 0x00, 0x00, 0x00};
-  body.resize(20, 0);
+  const Bytes body = handpay_body();
   egm.handpays.push_back(body);
   egm.queue.push_back(0x51);
   h.run_for(2000);
@@ -187,8 +186,7 @@ TEST(SasEngine, HandpayReadsLp1BAndReportsAmountInCents) {
 // only, marked as a start-up check.
 TEST(SasEngine, AHandpayPendingAtLinkUpIsReportedInCents) {
   FakeEgm egm;
-  Bytes body{0x00, 0x40, 0x00, 0x00, 0x01, 0x25, 0x00, 0x00, 0x00, 0x00};
-  body.resize(20, 0);
+  const Bytes body = handpay_body();
   egm.handpays.push_back(body);
   egm.queue.push_back(0x51);
   Harness h(one_egm_bus(), {&egm});
@@ -217,17 +215,11 @@ TEST(SasEngine, AHandpayPendingAtLinkUpIsReportedInCents) {
 // sent nothing, until the held machine is due (a busy loop on the real event loop). Found by
 // drivers/fuzz/sas_engine_fuzz.
 TEST(SasEngine, AHeldFollowUpDoesNotSpinOnTheOtherMachinesPolls) {
-  FakeEgm a, b;
-  b.addr = 2;
-  Harness h(bus_with({1, 2}), {&a, &b});
-  h.engine->start();
-  h.run_for(3000);
-  ASSERT_TRUE(h.engine->status().at(0).link_up);
-  ASSERT_TRUE(h.engine->status().at(1).link_up);
+  TwoEgms two;
+  auto& [a, b, h] = two;
+  ASSERT_TRUE(two.both_up());
   // A handpay whose LP 1B answers come too late: the follow-up is retried, the bus stays held.
-  Bytes body{0x00, 0x40, 0x00, 0x00, 0x01, 0x25, 0x00, 0x00, 0x00, 0x00};
-  body.resize(20, 0);
-  a.handpays.push_back(body);
+  a.handpays.push_back(handpay_body());
   a.queue.push_back(0x51);
   a.late = {2, 500, 500};
   h.run_for(3000);
@@ -479,8 +471,7 @@ TEST(SasEngine, HandpayExceptionHoldsTheBusUntilLp1B) {
   Harness h(cfg, {&a, &b});
   h.engine->start();
   h.run_for(3000);
-  Bytes body{0x00, 0x40, 0x00, 0x00, 0x01, 0x25, 0x00, 0x00, 0x00, 0x00};
-  body.resize(20, 0);
+  const Bytes body = handpay_body();
   a.handpays.push_back(body);
   a.queue.push_back(0x51);
   const std::size_t from = h.wire.size();

@@ -473,6 +473,13 @@ inline BusConfig one_egm_bus(std::uint8_t addr = 1) {
   return c;
 }
 
+// An LP 1B record (the 20 bytes after address and command) of a $125.00 handpay.
+inline Bytes handpay_body() {
+  Bytes body{0x00, 0x40, 0x00, 0x00, 0x01, 0x25, 0x00, 0x00, 0x00, 0x00};
+  body.resize(20, 0);
+  return body;
+}
+
 // One bus with an EGM ("egm-N") at each of these addresses.
 inline BusConfig bus_with(std::initializer_list<std::uint8_t> addrs) {
   BusConfig c = one_egm_bus(*addrs.begin());
@@ -484,5 +491,23 @@ inline BusConfig bus_with(std::initializer_list<std::uint8_t> addrs) {
   }
   return c;
 }
+
+// Two fake EGMs at addresses 1 and 2 on one bus, started and run for 3 s (both links up).
+struct TwoEgms {
+  TwoEgms() : h(bus_with({1, 2}), {&a, &b}) {
+    h.engine->start();
+    h.run_for(3000);
+  }
+  bool both_up() const { return h.engine->status().at(0).link_up && h.engine->status().at(1).link_up; }
+  FakeEgm a, b = at_address(2);
+  Harness h;
+
+ private:
+  static FakeEgm at_address(std::uint8_t addr) {
+    FakeEgm e;
+    e.addr = addr;
+    return e;
+  }
+};
 
 }  // namespace floorgate::drivers::sas::testing

@@ -346,23 +346,46 @@ TEST(DeliveryCore, LiveAcksDoNotHideABacklogLaneThatStopped) {
   EXPECT_EQ(c.delivery->stats().consumers.at(0).resends, 1u);
 }
 
+namespace {
+using Cls = floorgate::store::EventClass;
+
+// A live_first consumer "m" (window 8) whose route takes financial events only, over 20 of
+// them and then 10 telemetry events (seqs 21..30, none of its): 30 behind, so connected it
+// gets a live lane from 30 beside its backlog.
+struct SparseRoute {
+  SparseRoute() : c(filled(store), {options()}) {
+    c.delivery->notify_appended(30);
+    c.link->connect();
+    wait_registered(c, "m", 2);
+  }
+  static fg::ConsumerOptions options() {
+    auto opt = timed("m", 8);
+    opt.live_first = true;
+    opt.route.classes = {"financial"};
+    return opt;
+  }
+  static FakeStore& filled(FakeStore& s) {
+    for (int i = 0; i < 20; ++i) s.add(make_event(i, "", "bill.stacked", Cls::financial));
+    for (int i = 0; i < 10; ++i) s.add(make_event(i, "", "meters.snapshot", Cls::telemetry));
+    return s;
+  }
+  // Appends one more event of its route and tells the delivery.
+  void add_financial() {
+    c.delivery->notify_appended(store.add(make_event(0, "", "bill.stacked", Cls::financial)).seq);
+  }
+  FakeStore store;  // before c: constructed first
+  Core c;
+};
+}  // namespace
+
 // A live_first consumer whose route selects none of the events between its backlog and its
 // live lane's start: the lanes merge with the cursor at the last event it was sent and acked.
 // Before, the merge set the cursor to the lane's start, beyond anything sent; the store refused
 // that ack, and the refusal was committed again at once, for ever, on the event loop.
 TEST(DeliveryCore, ALiveLaneMergeNeverAcksPastWhatWasSent) {
-  FakeStore store;
-  auto opt = timed("m", 8);
-  opt.live_first = true;
-  opt.route.classes = {"financial"};
-  using Cls = floorgate::store::EventClass;
-  for (int i = 0; i < 20; ++i) store.add(make_event(i, "", "bill.stacked", Cls::financial));
-  std::uint64_t last = 0;
-  for (int i = 0; i < 10; ++i) last = store.add(make_event(i, "", "meters.snapshot", Cls::telemetry)).seq;
-  Core c(store, {opt});
-  c.delivery->notify_appended(last);  // 30 behind with a window of 8: a live lane from 30
-  c.link->connect();
-  wait_registered(c, "m", 2);
+  SparseRoute r;
+  auto& c = r.c;
+  auto& store = r.store;
   ASSERT_EQ(c.delivery->stats().consumers.at(0).live_from, std::optional<std::uint64_t>(30));
   // The consumer acks its backlog as it arrives, until the lanes are one again.
   std::uint64_t acked = 0;
@@ -379,7 +402,7 @@ TEST(DeliveryCore, ALiveLaneMergeNeverAcksPastWhatWasSent) {
   EXPECT_LE(s.consumers.at(0).acked_upto, s.consumers.at(0).sent_upto);
   EXPECT_EQ(s.ack_commit_errors, 0u);
   // The next event of its route goes out on the one ordered stream, after its last one.
-  c.delivery->notify_appended(store.add(make_event(0, "", "bill.stacked", Cls::financial)).seq);
+  r.add_financial();
   ASSERT_TRUE(c.settle_until([&] { c.poll(); return c.link->seqs("m").back() == 31; }));
   EXPECT_EQ(c.link->sent().back().payload.find("live_from"), std::string::npos);
   EXPECT_NE(c.link->sent().back().payload.find("\"after\":20"), std::string::npos)
@@ -390,19 +413,10 @@ TEST(DeliveryCore, ALiveLaneMergeNeverAcksPastWhatWasSent) {
 // the lanes merge: the cursor stays at the last backlog event acked (20), not the lane's start
 // (30, an event the route never selected).
 TEST(DeliveryCore, ALiveLaneMergeBeforeAnyLiveAckKeepsTheBacklogCursor) {
-  FakeStore store;
-  auto opt = timed("m", 8);
-  opt.live_first = true;
-  opt.route.classes = {"financial"};
-  using Cls = floorgate::store::EventClass;
-  for (int i = 0; i < 20; ++i) store.add(make_event(i, "", "bill.stacked", Cls::financial));
-  std::uint64_t last = 0;
-  for (int i = 0; i < 10; ++i) last = store.add(make_event(i, "", "meters.snapshot", Cls::telemetry)).seq;
-  Core c(store, {opt});
-  c.delivery->notify_appended(last);
-  c.link->connect();
-  wait_registered(c, "m", 2);
-  c.delivery->notify_appended(store.add(make_event(0, "", "bill.stacked", Cls::financial)).seq);
+  SparseRoute r;
+  auto& c = r.c;
+  auto& store = r.store;
+  r.add_financial();
   ASSERT_TRUE(c.settle_until([&] { c.poll(); return c.link->seqs("m").back() == 31; }));
   std::uint64_t acked = 0;  // the backlog only; 31 stays unacked
   ASSERT_TRUE(c.settle_until([&] {
@@ -494,6 +508,29 @@ TEST(DeliveryCore, ARepeatedNackIsRecordedOnce) {
   EXPECT_EQ(c.delivery->stats().consumers.at(0).rejected, rejected + 1);
 }
 
+namespace {
+// Consumer "a" over 10 events: it nacks `nacked`, acks all 10, then asks for its dead letters;
+// returns once the broker has PUBACKed everything before the request (so what comes after is
+// the redelivery's) and the first `nacked.size()` are out.
+void nack_ack_and_redeliver(Core& c, FakeStore& store, const std::vector<std::uint64_t>& nacked) {
+  c.link->connect();
+  wait_registered(c, "a", 10);
+  for (auto seq : nacked) {
+    c.link->inbound(kTestRoot + "/ack/a", R"({"nack":)" + std::to_string(seq) + R"(,"reason":"bad"})");
+  }
+  c.ack("a", 10);
+  ASSERT_TRUE(c.settle_until([&] { c.poll(); return store.acked("a") == 10; }));
+  ASSERT_EQ(store.dead_letters("a").size(), nacked.size());
+  c.link->puback_all();
+  c.link->inbound(kTestRoot + "/replay/a", R"({"redeliver_dead":true})");
+  ASSERT_TRUE(c.settle_until([&] {
+    c.advance(100ms);
+    return c.link->seqs("a", true).size() == nacked.size();
+  }));
+  EXPECT_EQ(c.link->seqs("a", true), nacked);
+}
+}  // namespace
+
 // Redelivered dead letters leave the store's list only once the broker has them (PUBACK): a
 // link lost before that sends them again on the next one (they were deleted when read, and
 // lost with the link, a failed publish or a restart). A consumer that refuses one again, below
@@ -502,17 +539,7 @@ TEST(DeliveryCore, ARedeliveredDeadLetterLeavesTheListOnlyOnceTheBrokerHasIt) {
   FakeStore store;
   fill(store, 10);
   Core c(store, {consumer("a")});
-  c.link->connect();
-  wait_registered(c, "a", 10);
-  c.link->inbound(kTestRoot + "/ack/a", R"({"nack":4,"reason":"bad"})");
-  c.link->inbound(kTestRoot + "/ack/a", R"({"nack":6,"reason":"bad"})");
-  c.ack("a", 10);
-  ASSERT_TRUE(c.settle_until([&] { c.poll(); return store.acked("a") == 10; }));
-  ASSERT_EQ(store.dead_letters("a").size(), 2u);
-  c.link->puback_all();
-  c.link->inbound(kTestRoot + "/replay/a", R"({"redeliver_dead":true})");
-  ASSERT_TRUE(c.settle_until([&] { c.advance(100ms); return c.link->seqs("a", true).size() == 2; }));
-  EXPECT_EQ(c.link->seqs("a", true), (std::vector<std::uint64_t>{4, 6}));
+  ASSERT_NO_FATAL_FAILURE(nack_ack_and_redeliver(c, store, {4, 6}));
   c.link->drop();
   c.poll();
   EXPECT_EQ(store.dead_letters("a").size(), 2u);
@@ -533,14 +560,7 @@ TEST(DeliveryCore, ADeadLetterTheBrokerDidNotPassOnStaysListed) {
   FakeStore store;
   fill(store, 10);
   Core c(store, {consumer("a")});
-  c.link->connect();
-  wait_registered(c, "a", 10);
-  c.link->inbound(kTestRoot + "/ack/a", R"({"nack":4,"reason":"bad"})");
-  c.ack("a", 10);
-  ASSERT_TRUE(c.settle_until([&] { c.poll(); return store.acked("a") == 10; }));
-  c.link->puback_all();
-  c.link->inbound(kTestRoot + "/replay/a", R"({"redeliver_dead":true})");
-  ASSERT_TRUE(c.settle_until([&] { c.advance(100ms); return c.link->seqs("a", true).size() == 1; }));
+  ASSERT_NO_FATAL_FAILURE(nack_ack_and_redeliver(c, store, {4}));
   c.link->puback_all(0x10);
   c.advance(100ms);
   EXPECT_EQ(c.link->seqs("a", true).size(), 1u) << "sent again without a request";
