@@ -475,8 +475,10 @@ inline BusConfig one_egm_bus(std::uint8_t addr = 1) {
 
 // An LP 1B record (the 20 bytes after address and command) of a $125.00 handpay.
 inline Bytes handpay_body() {
-  Bytes body{0x00, 0x40, 0x00, 0x00, 0x01, 0x25, 0x00, 0x00, 0x00, 0x00};
-  body.resize(20, 0);
+  Bytes body(20, 0);  // progressive group 0, level 0x40, amount 00 00 01 25 00 (BCD), no tax
+  body[1] = 0x40;
+  body[4] = 0x01;
+  body[5] = 0x25;
   return body;
 }
 
