@@ -109,6 +109,8 @@ class SqliteStore final : public Store {
   std::error_code register_on_writer(const ConsumerSpec& spec, std::uint64_t* acked_out);
   std::error_code reset_on_writer(const std::string& name, std::uint64_t to_seq,
                                   std::uint64_t* previous);
+  // Counts the consumer's dead letters into state_ (writer thread); SQLITE_DONE or the error.
+  int count_dead_letters_on_writer(const std::string& consumer);
   std::error_code delete_dead_letters_on_writer(const std::string& consumer,
                                                 const std::vector<std::uint64_t>& seqs);
   std::error_code dead_letter_on_writer(const std::string& consumer, std::uint64_t seq,

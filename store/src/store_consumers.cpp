@@ -208,14 +208,22 @@ std::error_code SqliteStore::dead_letter_on_writer(const std::string& consumer,
   st.bind(1, consumer).bind(2, static_cast<std::int64_t>(seq)).bind(3, reason);
   st.bind(4, now_ms());
   if (int rc = st.step(); rc != SQLITE_DONE) return sqlite_error(rc);
+  count_dead_letters_on_writer(consumer);  // the row is in; a failed count keeps the old one
+  return {};
+}
+
+int SqliteStore::count_dead_letters_on_writer(const std::string& consumer) {
   Stmt& n = writer_.cache().get("SELECT count(*) FROM dead_letter WHERE consumer=?1");
   n.reset();
   n.bind(1, consumer);
-  std::uint64_t count = n.step() == SQLITE_ROW ? static_cast<std::uint64_t>(n.i64(0)) : 0;
+  const int rc = n.step();
+  if (rc == SQLITE_ROW) {
+    const auto count = static_cast<std::uint64_t>(n.i64(0));
+    std::lock_guard lk(state_.mu);
+    state_.consumers[consumer].dead_letters = count;
+  }
   n.reset();
-  std::lock_guard lk(state_.mu);
-  state_.consumers[consumer].dead_letters = count;
-  return {};
+  return rc == SQLITE_ROW ? SQLITE_DONE : rc;
 }
 
 void SqliteStore::dead_letter_async(const std::string& consumer, std::uint64_t seq,
@@ -303,28 +311,20 @@ std::error_code SqliteStore::delete_dead_letters_on_writer(const std::string& co
                                                            const std::vector<std::uint64_t>& seqs) {
   sqlite3* db = writer_.db().get();
   if (int rc = exec(db, "BEGIN IMMEDIATE"); rc != SQLITE_OK) return sqlite_error(rc);
-  Stmt del(db, "DELETE FROM dead_letter WHERE consumer=?1 AND seq=?2");
+  Stmt& del = writer_.cache().get("DELETE FROM dead_letter WHERE consumer=?1 AND seq=?2");
   int rc = SQLITE_DONE;
   for (std::size_t i = 0; i < seqs.size() && rc == SQLITE_DONE; ++i) {
     del.reset();
     del.bind(1, consumer).bind(2, static_cast<std::int64_t>(seqs[i]));
     rc = del.step();
   }
-  std::uint64_t count = 0;
-  if (rc == SQLITE_DONE) {
-    Stmt n(db, "SELECT count(*) FROM dead_letter WHERE consumer=?1");
-    n.bind(1, consumer);
-    rc = n.step();
-    if (rc == SQLITE_ROW) count = static_cast<std::uint64_t>(n.i64(0));
-    rc = rc == SQLITE_ROW ? SQLITE_DONE : rc;
-  }
+  del.reset();
+  if (rc == SQLITE_DONE) rc = count_dead_letters_on_writer(consumer);
   if (rc == SQLITE_DONE) rc = exec(db, "COMMIT");
   if (rc != SQLITE_DONE && rc != SQLITE_OK) {
     exec(db, "ROLLBACK");
     return sqlite_error(rc);
   }
-  std::lock_guard lk(state_.mu);
-  state_.consumers[consumer].dead_letters = count;
   return {};
 }
 

@@ -241,18 +241,18 @@ void Appliance::Impl::start_bus(const config::BusConfig& b) {
   // G2S: an EGM posting before the host listens is refused and posts again. Its stored keys
   // are read once what a predecessor of this bus (a reload) was still committing is in the
   // store: an event it had not acked yet comes again, and must be found there.
-  std::weak_ptr<Impl*> weak = alive;
-  rt.sink_->after_pending([weak, b, generation] {
+  // This start is still wanted (not stopped, not restarted since): the appliance, else null.
+  auto current = [weak = std::weak_ptr<Impl*>(alive), id = b.id, generation]() -> Impl* {
     auto self = weak.lock();
-    if (!self) return;
+    if (!self) return nullptr;
     Impl& me = **self;
-    if (me.stopping || me.bus_generation[b.id] != generation) return;  // stopped or restarted
-    app::load_recent_keys(b, me.driver_context(), [weak, b, generation](app::RecentKeys keys) {
-      auto again = weak.lock();
-      if (!again) return;
-      Impl& m = **again;
-      if (m.stopping || m.bus_generation[b.id] != generation) return;
-      m.run_bus(b, std::move(keys));
+    return me.stopping || me.bus_generation[id] != generation ? nullptr : &me;
+  };
+  rt.sink_->after_pending([current, b] {
+    Impl* me = current();
+    if (!me) return;
+    app::load_recent_keys(b, me->driver_context(), [current, b](app::RecentKeys keys) {
+      if (Impl* m = current()) m->run_bus(b, std::move(keys));
     });
   });
 }
