@@ -26,6 +26,12 @@ constexpr const char* kOnline = "{\"schema\":\"floorgate.consumer_status/1\",\"s
 constexpr const char* kOffline =
     "{\"schema\":\"floorgate.consumer_status/1\",\"state\":\"offline\"}";
 constexpr auto kReplayEvery = std::chrono::seconds(3);  // gateway allows one per 2 s
+// Reconnects wait 100 ms doubling to 5 s. The wait starts again from 100 ms only after a
+// session that stayed up this long: a broker that accepts and drops at once (a client id taken
+// over by another kit, a broker that refuses the subscription) is not retried ten times a second.
+constexpr auto kFirstBackoff = std::chrono::milliseconds(100);
+constexpr auto kMaxBackoff = std::chrono::seconds(5);
+constexpr auto kStableSession = std::chrono::seconds(10);
 
 struct Message {
   std::string root, payload;
@@ -37,8 +43,9 @@ struct Session {
   bool fixed = true;
   mosquitto* mosq = nullptr;
   bool connected = false;
-  Clock::duration backoff = std::chrono::milliseconds(100);
+  Clock::duration backoff = kFirstBackoff;
   Clock::time_point retry_at{};
+  Clock::time_point up_since{};  // when the broker last accepted the session (zero: not up)
   int stream_mid = 0;  // the event subscription's message id (its SUBACK says "subscribed")
 };
 
@@ -303,7 +310,7 @@ void start_session(Runtime& rt, Session& s, SessionContext* ctx) {
       return;
     }
     c->s->connected = true;
-    c->s->backoff = std::chrono::milliseconds(100);
+    c->s->up_since = Clock::now();
     const std::string topic = c->s->root + c->rt->sub_suffix;
     mosquitto_subscribe(m, &c->s->stream_mid, topic.c_str(), 1);
     const std::string status = c->s->root + "/status";  // the gateway's online/offline
@@ -312,9 +319,25 @@ void start_session(Runtime& rt, Session& s, SessionContext* ctx) {
   mosquitto_disconnect_callback_set(s.mosq, [](mosquitto*, void* ud, int) {
     static_cast<SessionContext*>(ud)->s->connected = false;
   });
-  mosquitto_subscribe_callback_set(s.mosq, [](mosquitto* m, void* ud, int mid, int, const int*) {
+  mosquitto_subscribe_callback_set(s.mosq, [](mosquitto* m, void* ud, int mid, int count,
+                                              const int* granted) {
     auto* c = static_cast<SessionContext*>(ud);
-    if (mid != c->s->stream_mid) return;  // the status subscription
+    const bool refused = count < 1 || granted[0] >= 0x80;  // 0x80: failure (MQTT 3.1.1 SUBACK)
+    if (mid != c->s->stream_mid) {  // the gateway's status: presence still works without it
+      if (refused)
+        spdlog::warn("floorgate-consume: the broker refused the subscription to {}/status",
+                     c->s->root);
+      return;
+    }
+    if (refused) {
+      // Nothing would ever arrive on this session: say so, and try again (an ACL may change).
+      spdlog::error("floorgate-consume: the broker refused the subscription to {}{} (not "
+                    "authorised for it?); reconnecting in {} ms",
+                    c->s->root, c->rt->sub_suffix,
+                    std::chrono::duration_cast<std::chrono::milliseconds>(c->s->backoff).count());
+      mosquitto_disconnect(m);
+      return;
+    }
     // Said on stderr so that harnesses can wait for it; online only now, so nothing the
     // gateway starts sending is missed.
     std::fprintf(stderr, "floorgate-consume: subscribed to %s%s\n", c->s->root.c_str(),
@@ -361,16 +384,20 @@ void service(Session& s, int timeout_ms) {
   if (s.retry_at != Clock::time_point{}) {
     s.retry_at = {};
     if (mosquitto_reconnect(s.mosq) != MOSQ_ERR_SUCCESS) {
-      s.backoff = std::min<Clock::duration>(s.backoff * 2, std::chrono::seconds(5));
+      s.backoff = std::min<Clock::duration>(s.backoff * 2, kMaxBackoff);
       s.retry_at = Clock::now() + s.backoff;
       return;
     }
   }
   int rc = mosquitto_loop(s.mosq, timeout_ms, 1);
   if (rc != MOSQ_ERR_SUCCESS) {
+    const auto lost = Clock::now();
+    if (s.up_since != Clock::time_point{} && lost - s.up_since >= kStableSession)
+      s.backoff = kFirstBackoff;
+    s.up_since = {};
     s.connected = false;
-    s.retry_at = Clock::now() + s.backoff;
-    s.backoff = std::min<Clock::duration>(s.backoff * 2, std::chrono::seconds(5));
+    s.retry_at = lost + s.backoff;
+    s.backoff = std::min<Clock::duration>(s.backoff * 2, kMaxBackoff);
   }
 }
 

@@ -3,11 +3,15 @@
 // replays and nacks from the exec sink.
 #include <gtest/gtest.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 
 #include <boost/json.hpp>
+#include <atomic>
 #include <fstream>
 #include <map>
+#include <mutex>
+#include <thread>
 
 #include "fake_store.hpp"
 #include "harness.hpp"
@@ -222,6 +226,160 @@ TEST(ConsumeKit, AWildcardRootFollowsEveryGatewayWithItsOwnPositions) {
   // One position per gateway in the state file.
   auto state = json::parse(slurp(dir / "out.jsonl.state"));
   EXPECT_EQ(state.at("streams").as_object().size(), 2u);
+  kit.kill(SIGTERM);
+  EXPECT_EQ(kit.wait(), 0);
+}
+
+namespace {
+
+// A minimal scripted MQTT 3.1.1 "broker" for what Mosquitto will not do: it answers each
+// CONNECT with an accepted CONNACK, then either closes the connection at once (kDrop) or answers
+// every SUBSCRIBE with a refusal (0x80) and keeps the connection until the client leaves
+// (kRefuseSubscriptions; Mosquitto grants a subscription its ACL forbids and filters on
+// delivery). One connection at a time; it notes when each arrived.
+class ScriptedBroker {
+ public:
+  enum Mode { kDrop, kRefuseSubscriptions };
+  explicit ScriptedBroker(Mode mode) : mode_(mode) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::listen(fd_, 8) != 0)
+      throw std::runtime_error("ScriptedBroker: cannot listen");
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~ScriptedBroker() {
+    stop_ = true;
+    thread_.join();
+    ::close(fd_);
+  }
+  int port() const { return port_; }
+  std::vector<std::chrono::steady_clock::time_point> accepts() const {
+    std::lock_guard lock(mu_);
+    return accepts_;
+  }
+  int refused() const { return refused_; }
+
+ private:
+  // Waits (in 50 ms steps, to see stop_) for `fd` to be readable; false on stop.
+  bool readable(int fd) {
+    while (!stop_) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 50) > 0) return true;
+    }
+    return false;
+  }
+  void serve() {
+    while (readable(fd_)) {
+      const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0) continue;
+      {
+        std::lock_guard lock(mu_);
+        accepts_.push_back(std::chrono::steady_clock::now());
+      }
+      converse(c);
+      ::close(c);
+    }
+  }
+  // Reads whole packets (fixed header, remaining length, body) until the client leaves.
+  void converse(int c) {
+    std::string in;
+    char buf[4096];
+    while (readable(c)) {
+      const auto n = ::read(c, buf, sizeof buf);
+      if (n <= 0) return;
+      in.append(buf, static_cast<std::size_t>(n));
+      for (;;) {
+        std::size_t len = 0, i = 1;
+        for (int shift = 0; i < in.size() && i < 5; ++i, shift += 7) {
+          len |= static_cast<std::size_t>(in[i] & 0x7f) << shift;
+          if (!(in[i] & 0x80)) break;
+        }
+        if (i >= in.size() || in.size() < i + 1 + len) break;  // not whole yet
+        const auto type = static_cast<unsigned char>(in[0]) >> 4;
+        const std::string body = in.substr(i + 1, len);
+        in.erase(0, i + 1 + len);
+        if (type == 1) {  // CONNECT
+          const char connack[] = {0x20, 0x02, 0x00, 0x00};
+          (void)!::write(c, connack, sizeof connack);
+          if (mode_ == kDrop) return;
+        } else if (type == 8 && body.size() >= 2) {  // SUBSCRIBE: one failure code per filter
+          std::string suback{'\x90', 0, body[0], body[1]};
+          for (std::size_t p = 2; p + 2 <= body.size();) {
+            const auto tlen = (static_cast<unsigned char>(body[p]) << 8) |
+                              static_cast<unsigned char>(body[p + 1]);
+            p += 2 + tlen + 1;
+            suback.push_back('\x80');
+            ++refused_;
+          }
+          suback[1] = static_cast<char>(suback.size() - 2);
+          (void)!::write(c, suback.data(), suback.size());
+        } else if (type == 12) {  // PINGREQ
+          const char pingresp[] = {'\xd0', 0x00};
+          (void)!::write(c, pingresp, sizeof pingresp);
+        }
+      }
+    }
+  }
+  const Mode mode_;
+  int fd_ = -1, port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> refused_{0};
+  mutable std::mutex mu_;
+  std::vector<std::chrono::steady_clock::time_point> accepts_;
+  std::thread thread_;
+};
+
+}  // namespace
+
+// A broker that accepts the session and drops it at once (a client id another kit keeps taking
+// over does this) must not be reconnected to ten times a second: each accepted connect used to
+// start the wait again from 100 ms. Only lower bounds on the waits are checked; a slow machine
+// can only make them longer.
+TEST(ConsumeKit, ABrokerThatDropsEverySessionIsRetriedWithAGrowingWait) {
+  ScriptedBroker broker(ScriptedBroker::kDrop);
+  TempDir dir;
+  ChildProcess kit({build_path("firmware-host/floorgate-consume/floorgate-consume"), "--consumer",
+                    "analytics", "--gateway", kTestRoot, "--port", std::to_string(broker.port()),
+                    "--sink", "jsonl", "--out", (dir / "out.jsonl").string()},
+                   "", (dir / "kit.err").string());
+  ASSERT_TRUE(wait_until([&] { return broker.accepts().size() >= 6; }, 60s))
+      << broker.accepts().size() << " connections; " << slurp(dir / "kit.err");
+  const auto at = broker.accepts();
+  using std::chrono::milliseconds;
+  // 100, 200, 400, 800, 1600 ms (the first connect is at once).
+  for (std::size_t i = 2; i < 6; ++i)
+    EXPECT_GE(at[i] - at[i - 1], milliseconds(100 << (i - 1)) - milliseconds(20))
+        << "wait before connection " << i + 1;
+  kit.kill(SIGTERM);
+  EXPECT_EQ(kit.wait(), 0);
+}
+
+// A broker that refuses the event subscription (an ACL; RabbitMQ and most brokers answer it in
+// the SUBACK): the kit says so (an error, not silence and not "subscribed") and keeps trying,
+// so a corrected ACL is picked up without a restart.
+TEST(ConsumeKit, ARefusedSubscriptionIsAnErrorAndIsRetried) {
+  ScriptedBroker broker(ScriptedBroker::kRefuseSubscriptions);
+  TempDir dir;
+  ChildProcess kit({build_path("firmware-host/floorgate-consume/floorgate-consume"), "--consumer",
+                    "analytics", "--gateway", kTestRoot, "--port", std::to_string(broker.port()),
+                    "--sink", "jsonl", "--out", (dir / "out.jsonl").string()},
+                   "", (dir / "kit.err").string());
+  auto refusals = [&] {
+    const auto l = slurp(dir / "kit.err");
+    const auto needle = "refused the subscription to " + kTestRoot + "/c/analytics/#";
+    std::size_t n = 0;
+    for (auto p = l.find(needle); p != std::string::npos; p = l.find(needle, p + 1)) ++n;
+    return n;
+  };
+  ASSERT_TRUE(wait_until([&] { return refusals() >= 2; }, 30s)) << slurp(dir / "kit.err");
+  EXPECT_EQ(slurp(dir / "kit.err").find("subscribed to"), std::string::npos);
+  EXPECT_GE(broker.accepts().size(), 2u) << "a new session for each try";
   kit.kill(SIGTERM);
   EXPECT_EQ(kit.wait(), 0);
 }
