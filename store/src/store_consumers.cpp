@@ -256,9 +256,12 @@ void SqliteStore::dead_letter_events_async(const std::string& consumer,
   auto rows = std::make_shared<std::vector<Record>>();
   writer_.post_task(
       [this, consumer, rows]() -> std::error_code {
+        Route route;
         {
           std::lock_guard lk(state_.mu);
-          if (!state_.consumers.count(consumer)) return make_error_code(Errc::unknown_consumer);
+          auto it = state_.consumers.find(consumer);
+          if (it == state_.consumers.end()) return make_error_code(Errc::unknown_consumer);
+          route = it->second.spec.route;
         }
         // Posted to the writer so that it comes after the dead letters the writer was given;
         // read on the read connection (readers never wait for this thread).
@@ -275,12 +278,19 @@ void SqliteStore::dead_letter_events_async(const std::string& consumer,
           auto got = rows_by_seq(db, seqs);
           if (!got) return got.error();
           *rows = std::move(*got);
-          // Listed, but retention removed the event: nothing left to redeliver.
+          // Listed, but retention removed the event: nothing left to redeliver. Listed, but
+          // the consumer's route does not select it (a nack of a seq it was never sent, or a
+          // route narrowed since): never published on its topic, dropped as well.
           std::size_t r = 0;  // both in seq order
           for (std::uint64_t seq : seqs) {
             while (r < rows->size() && (*rows)[r].seq < seq) ++r;
             if (r == rows->size() || (*rows)[r].seq != seq) gone.push_back(seq);
           }
+          std::erase_if(*rows, [&](const Record& row) {
+            if (selects(route, row)) return false;
+            gone.push_back(row.seq);
+            return true;
+          });
           return {};
         });
         if (read || gone.empty()) return read;

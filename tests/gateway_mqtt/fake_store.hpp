@@ -201,11 +201,23 @@ class FakeStore : public store::Store {
   void dead_letter_events_async(const std::string& c, DeadLettersHandler done) override {
     later([this, c, done] {
       std::vector<std::uint64_t> seqs;
+      store::Route route;
       {
         std::lock_guard l(mu_);
         for (auto& d : consumers_[c].dead) seqs.push_back(d.seq);
+        route = consumers_[c].spec.route;
       }
-      done({}, get(seqs).value());
+      // As the store: an entry whose event is gone or outside the route is dropped.
+      auto rows = get(seqs).value();
+      std::erase_if(rows, [&](const store::Record& r) { return !store::selects(route, r); });
+      {
+        std::lock_guard l(mu_);
+        std::erase_if(consumers_[c].dead, [&](const store::DeadLetter& d) {
+          return std::none_of(rows.begin(), rows.end(),
+                              [&](const store::Record& r) { return r.seq == d.seq; });
+        });
+      }
+      done({}, std::move(rows));
     });
   }
   void clear_dead_letters_async(const std::string& c, std::vector<std::uint64_t> seqs,

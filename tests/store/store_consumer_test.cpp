@@ -209,6 +209,35 @@ TEST(StoreConsumer, DeadLetters) {
   EXPECT_EQ(s->stats().consumers[0].dead_letters, 1u);
 }
 
+// A dead letter whose event the consumer's route does not select (a nack naming a seq it was
+// never sent) is never handed out for redelivery, which would publish it on that consumer's
+// topic: it leaves the list when the list is read.
+TEST(StoreConsumer, ADeadLetterOutsideTheRouteIsDroppedNotRedelivered) {
+  TempDir dir;
+  auto s = open_at(dir / "s.db");
+  const Route security{{"security"}, {}, {}};
+  ASSERT_FALSE(s->register_consumer({"c", security, true}));
+  fill(*s, 10);  // security: seq 2 and 7
+  ASSERT_FALSE(s->dead_letter("c", 2, "nack"));
+  ASSERT_FALSE(s->dead_letter("c", 3, "nack of a fault event"));
+  ASSERT_FALSE(s->dead_letter("c", 7, "nack"));
+  ASSERT_EQ(s->stats().consumers[0].dead_letters, 3u);
+  std::promise<std::pair<std::error_code, std::vector<Record>>> read;
+  s->dead_letter_events_async("c", [&](std::error_code ec, std::vector<Record> rows) {
+    read.set_value({ec, std::move(rows)});
+  });
+  auto [ec, rows] = read.get_future().get();
+  ASSERT_FALSE(ec);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].seq, 2u);
+  EXPECT_EQ(rows[1].seq, 7u);
+  auto listed = s->dead_letters("c");
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(listed[0].seq, 2u);
+  EXPECT_EQ(listed[1].seq, 7u);
+  EXPECT_EQ(s->stats().consumers[0].dead_letters, 2u);
+}
+
 TEST(StoreConsumer, AsyncRegistrationAnswersWithTheDurableCursor) {
   TempDir dir;
   auto s = open_at(dir / "s.db");
