@@ -753,3 +753,36 @@ TEST(DeliveryCore, TheLiveCopyReadsOnlyMemoryAndSkipsRowsThatLeftIt) {
   wait_registered(c, "a", 11);
   EXPECT_EQ(c.link->seqs("a"), range(1, 11));
 }
+
+// Each return of a consumer's presence resends its unacked window. A consumer whose presence
+// flaps (a crash loop, two instances under one name) gets a burst of three such resends, then
+// its stream is held, longer while it goes on flapping, and resumes from its cursor once the
+// hold is over.
+TEST(DeliveryCore, AFlappingPresenceIsNotSentItsWindowOnEveryReturn) {
+  FakeStore store;
+  fill(store, 20);
+  Core c(store, {consumer("a", {}, 5)});
+  c.link->connect();
+  wait_registered(c, "a", 5);
+  const std::string presence = kTestRoot + "/consumer/a/status";
+  auto flap = [&] {
+    c.link->inbound(presence, R"({"state":"offline"})");
+    c.link->inbound(presence, R"({"state":"online"})");
+    c.poll();
+  };
+  flap();  // present from unknown: the first announcement (offline, online)
+  const auto before = c.link->seqs("a").size();
+  for (int i = 0; i < 10; ++i) flap();
+  // Tokens 3 -> the first announcement took one: two more windows, then held.
+  EXPECT_EQ(c.link->seqs("a").size(), before + 2 * 5) << "without a bound: " << before + 10 * 5;
+  EXPECT_GE(c.delivery->stats().consumers.at(0).presence_holds, 8u);
+  // Held for at most three periods of 2 s after the last return; nothing before that.
+  c.advance(5999ms);
+  EXPECT_EQ(c.link->seqs("a").size(), before + 2 * 5);
+  c.advance(2ms);
+  ASSERT_EQ(c.link->seqs("a").size(), before + 3 * 5);
+  EXPECT_EQ(c.link->seqs("a").back(), 5u) << "from the cursor again";
+  c.ack("a", 5);
+  c.poll();
+  EXPECT_EQ(c.link->seqs("a").back(), 10u) << "and the stream goes on";
+}

@@ -136,6 +136,10 @@ int DeliveryImpl::publish_event(ConsumerState& c, const store::Record& r,
 
 void DeliveryImpl::pump(ConsumerState& c) {
   if (!c.ready || c.present == false) return;
+  if (c.resume_at != SteadyTime{}) {  // a flapping presence: held (the tick resumes it)
+    if (steady_now() < c.resume_at) return;
+    c.resume_at = {};
+  }
   // live_first: more than a window behind the newest event, the events from here on go out at
   // once on a live lane while the backlog (up to `from`) drains beside them. Behind is counted
   // from where the stream has read to (the cursor after a rewind): rows a route skips are
@@ -666,10 +670,35 @@ void DeliveryImpl::handle_presence(const std::shared_ptr<ConsumerState>& c,
     return;
   }
   if (!next && !was_offline) return;  // online -> cleared: it keeps being sent to
-  spdlog::info("delivery: consumer {} is {}; sending from seq {}", c->opt.name,
-               next ? "online" : "no longer announcing presence", c->acked + 1);
   c->silent_timeouts = 0;
   rewind(*c);
+  // A burst of kPresenceBurst returns, then one every kPresenceEvery; past that the stream is
+  // held, longer the more it flaps (at most kPresenceBurst periods after the last return).
+  constexpr double kPresenceBurst = 3;
+  constexpr auto kPresenceEvery = std::chrono::milliseconds(2000);
+  const auto now = steady_now();
+  if (c->presence_refill == SteadyTime{}) c->presence_refill = now;
+  c->presence_tokens = std::max(
+      -kPresenceBurst,
+      std::min(kPresenceBurst,
+               c->presence_tokens +
+                   std::chrono::duration<double>(now - c->presence_refill) /
+                       std::chrono::duration<double>(kPresenceEvery)) -
+          1);
+  c->presence_refill = now;
+  if (c->presence_tokens < 0) {
+    const auto hold = std::chrono::duration_cast<SteadyTime::duration>(
+        -c->presence_tokens * std::chrono::duration<double>(kPresenceEvery));
+    c->resume_at = now + hold;
+    ++c->counters.presence_holds;
+    spdlog::warn("delivery: consumer {} changes its presence too often; its stream resumes from "
+                 "seq {} in {} ms",
+                 c->opt.name, c->acked + 1,
+                 std::chrono::duration_cast<std::chrono::milliseconds>(hold).count());
+    return;
+  }
+  spdlog::info("delivery: consumer {} is {}; sending from seq {}", c->opt.name,
+               next ? "online" : "no longer announcing presence", c->acked + 1);
   pump(*c);
   pump_replay(*c);
 }

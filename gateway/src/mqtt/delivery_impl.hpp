@@ -65,6 +65,12 @@ struct ConsumerState {
   // (no message, or an empty retained one): today's behaviour. False: nothing is sent to it
   // and nothing times out; true again: its stream starts from the cursor at once.
   std::optional<bool> present;
+  // Each return of presence resends the unacked window: a consumer whose presence flaps may do
+  // it a burst of kPresenceBurst times, then once every kPresenceEvery. Beyond that its stream
+  // is held until `resume_at` (the tokens go negative, to a bound: the hold grows while it flaps).
+  double presence_tokens = 3;
+  SteadyTime presence_refill{};
+  SteadyTime resume_at{};  // zero: not held
   // Replay: events (pos, end] re-read from the store and flagged "replay": true.
   bool replay_active = false;
   std::uint64_t replay_pos = 0, replay_end = 0;
