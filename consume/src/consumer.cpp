@@ -146,6 +146,37 @@ struct BatchOutcome {
   bool retry = false;  // keep the batch, try again after a pause
 };
 
+enum class Adopted { same, ahead, unknown };
+
+// Reads the sink's stored positions again and takes every one that differs from ours.
+Adopted adopt_sink_positions(Runtime& rt) {
+  auto loaded = rt.sink.load_positions();
+  if (!loaded.ok) {
+    spdlog::error("floorgate-consume: reading the {} sink's positions again: {} (retrying)",
+                  rt.sink.name(), loaded.error);
+    return Adopted::unknown;
+  }
+  if (!loaded.positions) return Adopted::same;  // a sink without positions: nothing to adopt
+  Adopted result = Adopted::same;
+  for (const auto& [root, text] : *loaded.positions) {
+    json::error_code ec;
+    auto v = json::parse(text, ec);
+    auto stored = ec ? std::nullopt : StreamState::from_json(v);
+    if (!stored) {
+      spdlog::error("floorgate-consume: the {} sink's stored position of {} is unreadable",
+                    rt.sink.name(), root);
+      return Adopted::unknown;
+    }
+    auto it = rt.streams.find(root);
+    if (it != rt.streams.end() && it->second.to_json() == stored->to_json()) continue;
+    spdlog::info("floorgate-consume: {}: the sink's stored position is seq {} (ours {})", root,
+                 stored->upto(), it == rt.streams.end() ? 0 : it->second.upto());
+    rt.streams[root] = *stored;
+    result = Adopted::ahead;
+  }
+  return result;
+}
+
 BatchOutcome process(Runtime& rt) {
   auto tentative = rt.streams;
   std::vector<Delivered> batch;
@@ -195,6 +226,21 @@ BatchOutcome process(Runtime& rt) {
   };
   auto result = rt.sink.commit(batch, positions(tentative));
   if (!result.ok && result.fatal) {
+    // A commit we took for failed may have gone through (its answer was lost) while more
+    // events joined the batch we retry: the sink's stored positions are then ahead of ours.
+    // They were stored with its rows, so they are the truth: take them and classify the
+    // batch again. Positions equal to ours are a real contradiction.
+    switch (adopt_sink_positions(rt)) {
+      case Adopted::ahead:
+        spdlog::warn("floorgate-consume: the {} sink already holds an earlier commit whose "
+                     "answer was lost ({}); continuing from its stored positions",
+                     rt.sink.name(), result.error);
+        return {-1, true};
+      case Adopted::unknown:
+        return {-1, true};  // could not read them: the next try decides
+      case Adopted::same:
+        break;
+    }
     spdlog::critical("floorgate-consume: the {} sink contradicts the stored positions: {}",
                      rt.sink.name(), result.error);
     return {kExitSinkFatal, false};

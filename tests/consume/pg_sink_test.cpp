@@ -1,10 +1,17 @@
 // The PostgreSQL sink against a real server started by the test.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
+#include "floorgate/consume/consumer.hpp"
 #include "floorgate/consume/sink.hpp"
+#include "mosquitto_broker.hpp"
 #include "postgres_server.hpp"
 
 namespace fc = floorgate::consume;
+using namespace floorgate::testing;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -49,4 +56,99 @@ TEST(ConsumePostgresSink, TheSameCommitAgainIsNotAContradiction) {
   ASSERT_EQ(loaded.positions->size(), 1u);
   EXPECT_NE(loaded.positions->begin()->second.find("[[0, 5]]"), std::string::npos)
       << loaded.positions->begin()->second;
+}
+
+namespace {
+
+// The postgres sink, except that its first commit's answer is "lost": the commit goes through
+// and the kit is told it failed. Later tries fail too (the server "restarting") until the
+// retried batch holds `wait_for_seq`, which arrived meanwhile; then they go through as they are.
+class LostAnswerSink final : public fc::Sink {
+ public:
+  LostAnswerSink(std::unique_ptr<fc::Sink> real, std::uint64_t wait_for_seq)
+      : real_(std::move(real)), wait_for_(wait_for_seq) {}
+  const char* name() const override { return "postgres"; }
+  fc::LoadResult load_positions() override { return real_->load_positions(); }
+  fc::CommitResult commit(const std::vector<fc::Delivered>& batch,
+                          const fc::Positions& positions) override {
+    if (!lost_) {
+      auto r = real_->commit(batch, positions);
+      if (!r.ok) return r;
+      lost_ = true;
+      return {false, "postgres: server closed the connection unexpectedly", false, false};
+    }
+    const bool has = std::any_of(batch.begin(), batch.end(),
+                                 [&](const fc::Delivered& d) { return d.seq == wait_for_; });
+    if (!has && !batch.empty()) return {false, "postgres: the database system is starting up", false, false};
+    return real_->commit(batch, positions);
+  }
+  std::atomic<bool> lost_{false};
+
+ private:
+  std::unique_ptr<fc::Sink> real_;
+  const std::uint64_t wait_for_;
+};
+
+void publish_event(int port, std::uint64_t seq) {
+  ChildProcess pub({"mosquitto_pub", "-p", std::to_string(port), "-q", "1", "-t",
+                    "floor/v1/site/gw1/c/analytics/egm-1/security/door.opened", "-m", event(seq)});
+  ASSERT_EQ(pub.wait(30s), 0);
+}
+
+}  // namespace
+
+// The case the sink alone cannot settle: a commit whose answer was lost, retried with more
+// events than it had (they arrived during the retries). Its rows clash, and the positions it
+// brings are ahead of the stored ones, so the sink cannot call it the same commit. The kit reads
+// the stored positions again, sees the earlier commit went in, and goes on from there: each
+// event once in the table, none lost, no exit 4 (which systemd does not restart).
+TEST(ConsumePostgresSink, ALostCommitAnswerWithNewEventsInTheRetryIsNotAContradiction) {
+  PostgresServer pg;
+  MosquittoBroker broker("log_type all\n");
+  LostAnswerSink sink(fc::make_postgres_sink(pg.conninfo(), "floorgate_events", "analytics"), 5);
+  fc::ConsumeOptions opt;
+  opt.consumer = "analytics";
+  opt.gateways = {"floor/v1/site/gw1"};
+  opt.port = broker.port();
+  opt.client_id = "kit-lost-answer";
+  opt.batch_max = 3;
+  opt.batch_wait = 5ms;
+  std::atomic<bool> stop{false};
+  std::atomic<int> code{-1};
+  std::thread kit([&] { code = fc::run(opt, sink, stop); });
+  struct Joiner {  // an assertion that returns early still stops and joins the kit
+    std::atomic<bool>& stop;
+    std::thread& thread;
+    ~Joiner() {
+      stop = true;
+      if (thread.joinable()) thread.join();
+    }
+  } joiner{stop, kit};
+  // Both subscriptions (the stream and the gateway's status) are in place.
+  ASSERT_TRUE(wait_until([&] {
+    const auto log = broker.log();
+    std::size_t n = 0;
+    for (auto p = log.find("Received SUBSCRIBE from kit-lost-answer"); p != std::string::npos;
+         p = log.find("Received SUBSCRIBE from kit-lost-answer", p + 1))
+      ++n;
+    return n >= 2;
+  }, 30s)) << broker.log();
+  for (std::uint64_t seq = 1; seq <= 3; ++seq) publish_event(broker.port(), seq);
+  ASSERT_TRUE(wait_until([&] { return sink.lost_.load(); }, 30s));
+  for (std::uint64_t seq = 4; seq <= 5; ++seq) publish_event(broker.port(), seq);
+  ASSERT_TRUE(wait_until([&] {
+    return code >= 0 || pg.query("SELECT count(*) FROM floorgate_events") == "5\n";
+  }, 60s)) << pg.query("SELECT count(*) FROM floorgate_events")
+           << pg.query("SELECT state::text FROM floorgate_consumer_positions");
+  EXPECT_EQ(code.load(), -1) << "the kit stopped";
+  EXPECT_EQ(pg.query("SELECT string_agg(seq::text, ',' ORDER BY seq) FROM floorgate_events"),
+            "1,2,3,4,5\n");
+  ASSERT_TRUE(wait_until([&] {
+    const auto loaded = sink.load_positions();
+    return loaded.ok && loaded.positions &&
+           loaded.positions->begin()->second.find("[[0, 5]]") != std::string::npos;
+  }, 30s));
+  stop = true;
+  kit.join();
+  EXPECT_EQ(code.load(), 0);
 }

@@ -79,6 +79,7 @@ class PostgresServer {
   // Runs one SQL statement with psql; its unaligned output (fields split by '|').
   std::string query(const std::string& sql) const {
     const auto out = dir_ / "query.out";
+    std::filesystem::remove(out);  // ChildProcess appends: each query's output on its own
     ChildProcess psql({bindir_ + "/psql", "-h", "127.0.0.1", "-p", std::to_string(port_), "-U",
                        "floorgate", "-d", "postgres", "-At", "-v", "ON_ERROR_STOP=1", "-c", sql},
                       out.string(), (dir_ / "query.err").string());
