@@ -64,6 +64,18 @@ TEST(G2sCodec, AcceptsQualifiedAndUnqualifiedAttributes) {
   EXPECT_EQ(m.classes[0].attr_or("sessionId"), "5");
 }
 
+// xsd:boolean has two lexical forms for each value: an EGM that sends eventAck="1" must not have
+// every acknowledged log entry taken for an unacknowledged one (and backfilled again).
+TEST(G2sCodec, BooleanAttributesTakeBothLexicalForms) {
+  d::Element e;
+  e.attrs = {{"a", "true"}, {"b", "1"}, {"c", " true\n"}, {"d", "false"}, {"e", "0"},
+             {"f", "yes"}, {"g", ""}, {"h", "TRUE"}};
+  EXPECT_TRUE(e.flag("a"));
+  EXPECT_TRUE(e.flag("b"));
+  EXPECT_TRUE(e.flag("c"));
+  for (const char* n : {"d", "e", "f", "g", "h", "absent"}) EXPECT_FALSE(e.flag(n)) << n;
+}
+
 TEST(G2sCodec, RejectsHostileInput) {
   d::G2sMessage m;
   d::SoapMessage s;

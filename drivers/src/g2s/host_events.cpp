@@ -221,7 +221,7 @@ void Host::Impl::on_log_list(EgmLink& e, const Element& list) {
   e.max_log_sequence = max_seq;
   e.backfill.clear();
   for (const Element* entry : entries) {
-    if (entry->attr_or("eventAck") != "true") e.backfill.push_back(*entry);
+    if (!entry->flag("eventAck")) e.backfill.push_back(*entry);
   }
   if (e.backfill.empty()) return;
   arm_backfill(e);

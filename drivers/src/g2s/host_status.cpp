@@ -125,7 +125,7 @@ void Host::Impl::on_cabinet(EgmLink& e, const Element& cls, const Element& cmd) 
   }
   if (cmd.name != "cabinetStatus" || !e.cabinet_status_wanted) return;
   e.cabinet_status_wanted = false;
-  const auto flag = [&](const char* name) { return cmd.attr_or(name) == "true"; };
+  const auto flag = [&](const char* name) { return cmd.flag(name); };
   JsonWriter w;
   w.add("at_link_up", true).add("egm_state", cmd.attr_or("egmState"));
   w.add("egm_enabled", flag("egmEnabled")).add("host_enabled", flag("hostEnabled"));
@@ -156,7 +156,7 @@ void Host::Impl::on_descriptors(EgmLink& e, const Element& list) {
     if (d.name != "descriptor") continue;
     ++devices;
     const std::string id = d.attr_or("deviceClass") + "/" + d.attr_or("deviceId");
-    const bool own = d.attr_or("deviceOwner") == "true", gst = d.attr_or("deviceGuest") == "true";
+    const bool own = d.flag("deviceOwner"), gst = d.flag("deviceGuest");
     std::string& into = own ? owned : gst ? guest : none;
     if (into.size() < 2000) into += (into.empty() ? "" : ",") + id;
   }

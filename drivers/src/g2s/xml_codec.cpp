@@ -123,6 +123,16 @@ std::string Element::attr_or(std::string_view n, std::string_view def) const {
   const auto* v = attr(n);
   return v ? *v : std::string(def);
 }
+bool Element::flag(std::string_view n) const {
+  const auto* v = attr(n);
+  if (!v) return false;
+  std::string_view t = *v;
+  while (!t.empty() && (t.front() == ' ' || t.front() == '\t' || t.front() == '\n' || t.front() == '\r'))
+    t.remove_prefix(1);
+  while (!t.empty() && (t.back() == ' ' || t.back() == '\t' || t.back() == '\n' || t.back() == '\r'))
+    t.remove_suffix(1);
+  return t == "true" || t == "1";
+}
 const Element* Element::child(std::string_view n) const {
   for (const auto& c : children) {
     if (c.name == n) return &c;

@@ -46,6 +46,9 @@ struct Element {
   const std::string* attr(std::string_view name) const;
   // Attribute value or `def`.
   std::string attr_or(std::string_view name, std::string_view def = {}) const;
+  // An xsd:boolean attribute: true for "true" or "1" (whitespace around it allowed), false
+  // for anything else, absent included. EGMs may send either lexical form.
+  bool flag(std::string_view name) const;
   // First child with that local name or nullptr.
   const Element* child(std::string_view name) const;
 };
