@@ -156,6 +156,7 @@ core::Result<std::vector<Record>> query_rows(sqlite3* db, const QueryFilter& f) 
   if (f.since_ms) sql += " AND ts_gw>=?4";
   if (f.until_ms) sql += " AND ts_gw<?5";
   if (f.before_seq) sql += " AND seq<?6";
+  if (f.from_seq) sql += " AND seq>=?8";
   sql += " ORDER BY seq DESC LIMIT ?7";
   std::vector<Record> out;
   ReadTxn txn(db);
@@ -166,6 +167,7 @@ core::Result<std::vector<Record>> query_rows(sqlite3* db, const QueryFilter& f) 
   if (f.since_ms) st.bind(4, *f.since_ms);
   if (f.until_ms) st.bind(5, *f.until_ms);
   if (f.before_seq) st.bind(6, static_cast<std::int64_t>(*f.before_seq));
+  if (f.from_seq) st.bind(8, static_cast<std::int64_t>(*f.from_seq));
   st.bind(7, static_cast<std::int64_t>(std::min<std::size_t>(f.limit, 10000)));
   int rc = SQLITE_OK;
   while ((rc = st.step()) == SQLITE_ROW) {

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <mutex>
 #include <string>
 
 #include "harness.hpp"
@@ -15,13 +16,16 @@ class G2sHost : public ::testing::Test {
  protected:
   void SetUp() override {
     egm_port_ = testing::free_port();
-    runner_ = std::make_unique<HostRunner>(host_config({{"bank1-01", "SIM_0001", ""}}));
+    auto cfg = host_config({{"bank1-01", "SIM_0001", ""}});
+    configure(cfg);
+    runner_ = std::make_unique<HostRunner>(std::move(cfg));
     ASSERT_FALSE(runner_->start_error());
     sim_ = std::make_unique<Sim>(runner_->port(), std::vector<std::pair<std::string, int>>{{"SIM_0001", egm_port_}},
                                  dir_.path().string());
     ASSERT_TRUE(testing::wait_until([&] { return runner_->status().link_up; }, std::chrono::seconds(20)));
     ASSERT_TRUE(sim_->wait_status("\"subscribed\":true"));
   }
+  virtual void configure(drivers::g2s::HostConfig&) {}
   RecordingSink& sink() { return runner_->sink(); }
   bool wait_count(const std::string& type, std::size_t n) {
     return testing::wait_until([&] { return sink().count(type) >= n; }, std::chrono::seconds(20));
@@ -190,6 +194,58 @@ TEST_F(G2sHost, BackfillFromEventLogAfterReconnect) {
   sim_->control("door open logic");
   ASSERT_TRUE(wait_count("door.opened", 1));
   EXPECT_EQ(sink().count("tilt.general"), 3u);
+}
+
+// A log entry the backfill stored is never acknowledged on the EGM, so its log lists it unacked
+// for as long as it keeps it. After a gateway restart that no longer holds its key in memory,
+// the host asks the store before storing such an entry: found, it is not stored again; not
+// found, it is (a duplicate rather than a loss). Here the "store" holds the first of two.
+class G2sHostAskingTheStore : public G2sHost {
+ protected:
+  void configure(drivers::g2s::HostConfig& cfg) override {
+    cfg.stored_keys = [this](const std::string& egm, std::vector<drivers::g2s::SeenKey> keys,
+                             std::int64_t since_ms,
+                             std::function<void(std::vector<drivers::g2s::SeenKey>)> done) {
+      EXPECT_EQ(egm, "bank1-01");
+      EXPECT_GT(since_ms, 0);
+      std::vector<drivers::g2s::SeenKey> found;
+      if (!keys.empty()) found.push_back(keys.front());
+      {
+        std::lock_guard lock(mu_);
+        asked_.push_back(std::move(keys));
+      }
+      done(std::move(found));
+    };
+  }
+  std::mutex mu_;
+  std::vector<std::vector<drivers::g2s::SeenKey>> asked_;
+};
+
+TEST_F(G2sHostAskingTheStore, ABackfilledEntryTheStoreHoldsIsNotStoredAgain) {
+  sim_->control("log-only G2S_CBE309 2");
+  sim_->control("reopen");
+  // Both were decided in one pass, the found one first: once the other is in, the found one
+  // would be too had it been stored.
+  ASSERT_TRUE(wait_count("tilt.general", 1));
+  std::vector<drivers::g2s::SeenKey> asked;
+  {
+    std::lock_guard lock(mu_);
+    ASSERT_EQ(asked_.size(), 1u);
+    asked = asked_[0];
+  }
+  ASSERT_EQ(asked.size(), 2u);
+  auto stored = sink().of_type("tilt.general");
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(drivers::g2s::seen_key_from_attrs(stored[0].attrs_json).value(), asked[1]);
+  // A second association backfills again: the found key is remembered now, the stored one
+  // too, so both are counted as duplicates without asking the store again.
+  const auto duplicates = runner_->status().duplicates;
+  sim_->control("reopen");
+  ASSERT_TRUE(testing::wait_until([&] { return runner_->status().duplicates >= duplicates + 2; },
+                                  std::chrono::seconds(20)));
+  EXPECT_EQ(sink().count("tilt.general"), 1u);
+  std::lock_guard lock(mu_);
+  EXPECT_EQ(asked_.size(), 1u);
 }
 
 TEST_F(G2sHost, RamClearIsNotDedupedAway) {

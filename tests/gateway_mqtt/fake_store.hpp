@@ -255,7 +255,9 @@ class FakeStore : public store::Store {
     std::lock_guard l(mu_);
     std::vector<store::Record> out;
     for (auto it = rows_.rbegin(); it != rows_.rend() && out.size() < f.limit; ++it)
-      if (!f.egm || it->second.egm == *f.egm) out.push_back(it->second);
+      if ((!f.egm || it->second.egm == *f.egm) && (!f.from_seq || it->first >= *f.from_seq) &&
+          (!f.before_seq || it->first < *f.before_seq))
+        out.push_back(it->second);
     return out;
   }
   void query_async(store::QueryFilter f, ReadHandler<std::vector<store::Record>> done) override {

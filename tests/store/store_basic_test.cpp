@@ -208,6 +208,18 @@ TEST(StoreQuery, FiltersAndPagesNewestFirst) {
   auto page2 = s->query(f).value();
   ASSERT_FALSE(page2.empty());
   EXPECT_LT(page2[0].seq, page1.back().seq);
+  // A lower bound on seq (the G2S backfill's look back): nothing below it.
+  QueryFilter bounded;
+  bounded.egm = "a";
+  bounded.from_seq = 20;
+  bounded.limit = 100;
+  auto tail = s->query(bounded).value();
+  ASSERT_FALSE(tail.empty());
+  EXPECT_EQ(tail.front().seq, 30u);
+  for (auto& r : tail) EXPECT_GE(r.seq, 20u);
+  for (auto& r : tail) EXPECT_EQ(r.egm, "a");
+  bounded.before_seq = 25;
+  for (auto& r : s->query(bounded).value()) EXPECT_TRUE(r.seq >= 20 && r.seq < 25) << r.seq;
   QueryFilter g;
   g.cls = "financial";
   g.since_ms = 1010;

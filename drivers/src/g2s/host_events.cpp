@@ -3,6 +3,7 @@
 // meters.snapshot, meterInfoAck after on_durable for end-of-day pushes).
 #include <algorithm>
 #include <charconv>
+#include <limits>
 
 #include "floorgate/drivers/json_writer.hpp"
 #include "g2s/commands.hpp"
@@ -235,12 +236,45 @@ void Host::Impl::arm_backfill(EgmLink& e) {
 // first live report of this association is not in that queue and would never arrive: take
 // it from the log. Entries above it are (or may be) still queued and arrive live.
 void Host::Impl::run_backfill(EgmLink& e) {
-  Element none;
   auto entries = std::move(e.backfill);
   e.backfill.clear();
-  for (const Element& entry : entries) {
+  std::vector<Element> wanted;
+  std::vector<SeenKey> keys;
+  std::int64_t oldest_ms = std::numeric_limits<std::int64_t>::max();
+  for (Element& entry : entries) {
     Key key{to_i64(entry.attr_or("eventId")), entry.attr_or("eventDateTime")};
     if (e.first_live_id != 0 && key.first >= e.first_live_id) continue;
+    if (e.seen.count(key) || e.pending.count(key)) {
+      ++e.st.duplicates;
+      continue;
+    }
+    // An unreadable time looks back over everything the store keeps.
+    oldest_ms = std::min(oldest_ms, parse_date_time(key.second).value_or(0));
+    keys.push_back({key.first, key.second});
+    wanted.push_back(std::move(entry));
+  }
+  if (wanted.empty()) return;
+  if (!cfg.stored_keys) return backfill_entries(e, wanted, {});
+  // The host stamped a stored event at least when the EGM raised it, give or take the EGM's
+  // clock: look back a day before the oldest entry.
+  constexpr std::int64_t kClockSlackMs = 24LL * 3600 * 1000;
+  const auto since = oldest_ms > kClockSlackMs ? oldest_ms - kClockSlackMs : 0;
+  cfg.stored_keys(e.cfg.id, std::move(keys), since,
+                  [weak = weak_from_this(), ep = &e, generation = e.generation,
+                   wanted = std::move(wanted)](std::vector<SeenKey> found) {
+                    auto self = weak.lock();
+                    if (!self || self->stopped || ep->generation != generation) return;
+                    self->backfill_entries(*ep, wanted, found);
+                  });
+}
+
+// Stores the log entries whose keys are neither `stored` nor known by now.
+void Host::Impl::backfill_entries(EgmLink& e, const std::vector<Element>& entries,
+                                  const std::vector<SeenKey>& stored) {
+  Element none;
+  for (const auto& k : stored) remember(e, Key{k.event_id, k.event_dt});
+  for (const Element& entry : entries) {
+    Key key{to_i64(entry.attr_or("eventId")), entry.attr_or("eventDateTime")};
     if (e.seen.count(key) || e.pending.count(key)) {
       ++e.st.duplicates;
       continue;

@@ -147,6 +147,8 @@ struct Host::Impl : std::enable_shared_from_this<Host::Impl> {
                        bool backfill);
   void on_log_list(EgmLink& e, const Element& list);
   void run_backfill(EgmLink& e);
+  void backfill_entries(EgmLink& e, const std::vector<Element>& entries,
+                        const std::vector<SeenKey>& stored);
   void on_meters(EgmLink& e, const Element& cls, const Element& cmd);
   // A committed live money event: its amount joins its category's window, and the meters it
   // carried (if any) close the window (meters.reconciled, reconciliation.mismatch).

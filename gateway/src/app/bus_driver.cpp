@@ -4,12 +4,75 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
+#include <set>
 
 #include "app/mapping.hpp"
 #include "floorgate/drivers/g2s/host.hpp"
 #include "floorgate/drivers/sas/bus.hpp"
 
 namespace floorgate::gateway::app {
+
+namespace {
+constexpr std::size_t kStoredKeysPage = 5000;  // rows per read
+constexpr int kStoredKeysMaxPages = 40;        // 200,000 rows at most
+}  // namespace
+
+void find_stored_keys(store::EventLog& log, boost::asio::any_io_executor ex, std::string bus,
+                      std::string egm, std::vector<drivers::g2s::SeenKey> keys,
+                      std::int64_t since_ms,
+                      std::function<void(std::vector<drivers::g2s::SeenKey>)> done) {
+  struct Lookup {
+    store::EventLog* log;
+    boost::asio::any_io_executor ex;
+    std::string bus, egm;
+    std::set<std::pair<std::int64_t, std::string>> wanted;
+    std::vector<drivers::g2s::SeenKey> found;
+    store::QueryFilter filter;
+    int pages = 0;
+    std::function<void(std::vector<drivers::g2s::SeenKey>)> done;
+
+    void finish(const std::shared_ptr<Lookup>& self, const std::string& error) {
+      boost::asio::post(ex, [self, error] {
+        if (!error.empty())
+          spdlog::error("bus {}: looking for {}'s backfilled events in the store failed ({}): "
+                        "{} of them may be stored twice", self->bus, self->egm, error,
+                        self->wanted.size());
+        self->done(std::move(self->found));
+      });
+    }
+    void page(const std::shared_ptr<Lookup>& self) {
+      log->query_async(filter, [self](core::Result<std::vector<store::Record>> rows) {
+        // On the query thread: only this lookup's own state is touched until it posts.
+        if (!rows) return self->finish(self, rows.error().message());
+        for (const auto& r : *rows) {
+          auto k = drivers::g2s::seen_key_from_attrs(r.attrs_json);
+          if (k && self->wanted.erase({k->event_id, k->event_dt})) self->found.push_back(*k);
+        }
+        if (rows->size() < kStoredKeysPage || self->wanted.empty() ||
+            ++self->pages >= kStoredKeysMaxPages)
+          return self->finish(self, {});
+        self->filter.before_seq = rows->back().seq;
+        boost::asio::post(self->ex, [self] { self->page(self); });
+      });
+    }
+  };
+  auto l = std::make_shared<Lookup>();
+  l->log = &log;
+  l->ex = ex;
+  l->bus = std::move(bus);
+  l->egm = egm;
+  for (auto& k : keys) l->wanted.emplace(k.event_id, std::move(k.event_dt));
+  l->done = std::move(done);
+  l->filter.egm = std::move(egm);
+  l->filter.limit = kStoredKeysPage;
+  log.seq_at_time_async(since_ms, [l](core::Result<std::optional<std::uint64_t>> first) {
+    if (!first) return l->finish(l, first.error().message());
+    if (!*first) return l->finish(l, {});  // nothing stored since then
+    l->filter.from_seq = **first;
+    boost::asio::post(l->ex, [l] { l->page(l); });
+  });
+}
+
 namespace {
 
 void fill_sas(EgmView& v, const drivers::sas::EgmStatus& s, bool meters) {
@@ -118,6 +181,14 @@ class G2sDriver final : public BusDriver {
     cfg.recent_keys = [keys = std::move(keys)](const std::string& egm) {
       auto it = keys.find(egm);
       return it == keys.end() ? std::vector<drivers::g2s::SeenKey>{} : it->second;
+    };
+    // A log entry the backfill takes is never acknowledged on the EGM: after a restart that
+    // forgot its key, the store is asked before it is stored again.
+    cfg.stored_keys = [log = &ctx.log, ex = ctx.ex, bus = b.id](
+                          const std::string& egm, std::vector<drivers::g2s::SeenKey> wanted,
+                          std::int64_t since_ms,
+                          std::function<void(std::vector<drivers::g2s::SeenKey>)> done) {
+      find_stored_keys(*log, ex, bus, egm, std::move(wanted), since_ms, std::move(done));
     };
     cfg.log = [id = b.id](const std::string& line) { spdlog::warn("bus {}: {}", id, line); };
     host_ = std::make_unique<drivers::g2s::Host>(ctx.ex, std::move(cfg), ctx.sink,

@@ -55,6 +55,16 @@ using RecentKeys = std::map<std::string, std::vector<drivers::g2s::SeenKey>>;
 void load_recent_keys(const config::BusConfig& b, const DriverContext& ctx,
                       std::function<void(RecentKeys)> done);
 
+// Which of `keys` are among the events stored for `egm` since `since_ms` (gateway time): the
+// store read newest first from the first seq stamped at that time, 5,000 rows at a time on the
+// store's query thread; `done` on `ex`. Bounded (40 pages): a key not found by then, or after a
+// failed read (logged), counts as not stored, and its event is stored again (a duplicate, never
+// a loss). The G2S backfill's check (HostConfig::stored_keys).
+void find_stored_keys(store::EventLog& log, boost::asio::any_io_executor ex, std::string bus,
+                      std::string egm, std::vector<drivers::g2s::SeenKey> keys,
+                      std::int64_t since_ms,
+                      std::function<void(std::vector<drivers::g2s::SeenKey>)> done);
+
 // The driver for bus `b`: events go to ctx.sink; `on_status(egm)` runs when an EGM's link or
 // identity changes (the retained status topic and the page). `keys`: G2S only.
 std::unique_ptr<BusDriver> make_bus_driver(const config::BusConfig& b, const DriverContext& ctx,

@@ -174,6 +174,7 @@ struct QueryFilter {  // for the technician event browser
   std::optional<std::string> egm, type, cls;
   std::optional<std::int64_t> since_ms, until_ms;
   std::optional<std::uint64_t> before_seq;  // paging: rows with seq < before_seq
+  std::optional<std::uint64_t> from_seq;    // rows with seq >= from_seq (a cheap lower bound)
   std::size_t limit = 100;                  // newest first
 };
 

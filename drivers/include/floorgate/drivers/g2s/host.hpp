@@ -76,6 +76,15 @@ struct HostConfig {
   // Called once per EGM from start(); lets dedupe survive a gateway restart. The daemon
   // answers it from the store with SeenKeys over recent g2s events.
   std::function<std::vector<SeenKey>(const std::string& egm)> recent_keys;
+  // Optional: which of `keys` are stored for one EGM (gateway id), looking at events stored
+  // since `since_ms` (gateway time). Asked before the backfill stores log entries the host
+  // holds no key of: a log entry gets no eventAck, so the EGM lists it unacknowledged after it
+  // was stored, and a gateway restart that forgot its key would store it again. `done` is
+  // called on the executor with the keys found. Without it such entries are stored (a
+  // duplicate rather than a loss).
+  std::function<void(const std::string& egm, std::vector<SeenKey> keys, std::int64_t since_ms,
+                     std::function<void(std::vector<SeenKey> found)> done)>
+      stored_keys;
   // Mutual TLS (PEM files). All three set: POST /G2S is HTTPS and requires an EGM client
   // certificate that chains to tls_ca_file; outbound POSTs go to https:// egmLocations only,
   // present tls_cert_file and verify the EGM's certificate (chain and the URL's host). All
