@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <spdlog/spdlog.h>
 #include <sstream>
 #include <thread>
@@ -245,36 +246,48 @@ BatchOutcome process(Runtime& rt) {
                      rt.sink.name(), result.error);
     return {kExitSinkFatal, false};
   }
-  if (!result.ok && !result.permanent) {
+  if (!result.ok && !result.permanent && result.refused.empty()) {
     spdlog::error("floorgate-consume: {} sink failed, retrying: {}", rt.sink.name(), result.error);
     return {-1, true};
   }
   if (!result.ok) {
-    // Refused for good: each event of the batch is nacked (dead letter on the gateway) and
-    // counted as known, so the stream goes on past it.
-    spdlog::error("floorgate-consume: {} sink refused {} events, nacking them: {}",
-                  rt.sink.name(), batch.size(), result.error);
+    // Refused for good, the whole batch (permanent) or some of its events (refused): those are
+    // nacked (dead letters on the gateway) and counted as known, so the stream goes on past
+    // them; the rest is committed.
+    const std::set<std::size_t> refused(result.refused.begin(), result.refused.end());
+    spdlog::error("floorgate-consume: {} sink refused {} of {} events, nacking them: {}",
+                  rt.sink.name(), result.permanent ? batch.size() : refused.size(),
+                  batch.size(), result.error);
     tentative = rt.streams;
+    std::vector<Delivered> rest;
+    std::size_t index = 0;  // into `batch`: the events classified "apply", in the same order
     for (const auto& [m, e] : parsed_events) {
       auto& st = tentative[m->root];
       auto v = st.classify(e);
       if (v == Verdict::apply) {
-        st.nacked(e);
-        json::object nack{{"nack", e.seq}, {"reason", result.error.substr(0, 500)}};
-        publish(rt, m->root, m->root + "/ack/" + rt.opt.consumer, json::serialize(nack));
-        ++rt.nacked;
+        if (result.permanent || refused.count(index)) {
+          st.nacked(e);
+          json::object nack{{"nack", e.seq}, {"reason", result.error.substr(0, 500)}};
+          publish(rt, m->root, m->root + "/ack/" + rt.opt.consumer, json::serialize(nack));
+          ++rt.nacked;
+        } else {
+          rest.push_back(batch.at(index));
+          st.record(e);
+        }
+        ++index;
       } else if (v == Verdict::duplicate) {
         st.record(e);
       } else if (v == Verdict::gap) {
         st.gap_seen(e);
       }
     }
-    auto again = rt.sink.commit({}, positions(tentative));
+    auto again = rt.sink.commit(rest, positions(tentative));
     if (!again.ok) {
-      spdlog::error("floorgate-consume: storing positions failed, retrying: {}", again.error);
+      spdlog::error("floorgate-consume: committing the rest of the batch failed, retrying: {}",
+                    again.error);
       return {-1, true};
     }
-    batch.clear();
+    batch = std::move(rest);
   }
   rt.streams = std::move(tentative);
   if (!rt.opt.state_path.empty()) {

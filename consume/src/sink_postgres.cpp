@@ -62,21 +62,7 @@ class PostgresSink final : public Sink {
   CommitResult commit(const std::vector<Delivered>& batch, const Positions& positions) override {
     std::string error;
     if (!connect(error)) return {false, error, false, false};
-    // [{"site":..,"gateway":..,"event":<payload>},...]: the payloads were parsed (and so
-    // checked) by the kit already; they go in as received, PostgreSQL parses them once.
-    std::string rows_text = "[";
-    for (const auto& d : batch) {
-      auto [site, gw] = site_and_gateway(d.gateway);
-      if (rows_text.size() > 1) rows_text += ',';
-      rows_text += "{\"site\":";
-      rows_text += json::serialize(json::value(site));
-      rows_text += ",\"gateway\":";
-      rows_text += json::serialize(json::value(gw));
-      rows_text += ",\"event\":";
-      rows_text += d.payload;
-      rows_text += '}';
-    }
-    rows_text += ']';
+    const std::string rows_text = rows_json(batch);
     json::object pos;
     for (const auto& [root, state] : positions) {
       json::error_code ec;
@@ -86,26 +72,17 @@ class PostgresSink final : public Sink {
     const std::string pos_text = json::serialize(pos);
     if (!exec("BEGIN", error)) return fail(error);
     if (!batch.empty()) {
-      const std::string insert =
-          "INSERT INTO " + table_ +
-          " (site, gateway, epoch, seq, egm, egm_seq, type, class, ts_gw, ts_egm, source,"
-          " attrs, raw, hash, replay) "
-          "SELECT b->>'site', b->>'gateway', (e->>'epoch')::bigint, (e->>'seq')::bigint,"
-          " e->>'egm', (e->>'egm_seq')::bigint, e->>'type', e->>'class',"
-          " (e->>'ts_gw')::timestamptz, (e->>'ts_egm')::timestamptz, e->>'source', e->'attrs',"
-          " e->>'raw', e->>'hash', coalesce((e->>'replay')::boolean, false) "
-          "FROM jsonb_array_elements($1::jsonb) AS b, LATERAL (SELECT b->'event' AS e) AS x";
-      const char* p[] = {rows_text.c_str()};
-      Result r(PQexecParams(conn_, insert.c_str(), 1, nullptr, p, nullptr, nullptr, 0));
+      Result r(insert_rows(rows_text));
       if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
-        const char* state = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
-        const bool duplicate = state && std::string(state) == "23505";
+        const std::string state = sqlstate(r.get());
+        const bool duplicate = state == "23505";
         auto msg = message(r.get());
         exec("ROLLBACK", error);
         // The same commit again: the last one's COMMIT went through but its answer was lost
         // (the connection dropped, PostgreSQL restarted). Its rows and these positions were
         // one transaction, so positions already equal to these mean the batch is in.
         if (duplicate && !pos.empty() && positions_stored(pos_text)) return {};
+        if (refused_for_its_data(state)) return find_refused(batch, msg);
         return {false, msg, false, duplicate};
       }
     }
@@ -134,6 +111,84 @@ class PostgresSink final : public Sink {
       conn_ = nullptr;  // connect again next time
     }
     return {false, error, false, false};
+  }
+
+  // [{"site":..,"gateway":..,"event":<payload>},...]: the payloads were parsed (and so
+  // checked) by the kit already; they go in as received, PostgreSQL parses them once.
+  static std::string rows_json(const std::vector<Delivered>& batch) {
+    std::string rows_text = "[";
+    for (const auto& d : batch) {
+      auto [site, gw] = site_and_gateway(d.gateway);
+      if (rows_text.size() > 1) rows_text += ',';
+      rows_text += "{\"site\":";
+      rows_text += json::serialize(json::value(site));
+      rows_text += ",\"gateway\":";
+      rows_text += json::serialize(json::value(gw));
+      rows_text += ",\"event\":";
+      rows_text += d.payload;
+      rows_text += '}';
+    }
+    return rows_text + ']';
+  }
+
+  PGresult* insert_rows(const std::string& rows_text) {
+    const std::string insert =
+        "INSERT INTO " + table_ +
+        " (site, gateway, epoch, seq, egm, egm_seq, type, class, ts_gw, ts_egm, source,"
+        " attrs, raw, hash, replay) "
+        "SELECT b->>'site', b->>'gateway', (e->>'epoch')::bigint, (e->>'seq')::bigint,"
+        " e->>'egm', (e->>'egm_seq')::bigint, e->>'type', e->>'class',"
+        " (e->>'ts_gw')::timestamptz, (e->>'ts_egm')::timestamptz, e->>'source', e->'attrs',"
+        " e->>'raw', e->>'hash', coalesce((e->>'replay')::boolean, false) "
+        "FROM jsonb_array_elements($1::jsonb) AS b, LATERAL (SELECT b->'event' AS e) AS x";
+    const char* p[] = {rows_text.c_str()};
+    return PQexecParams(conn_, insert.c_str(), 1, nullptr, p, nullptr, nullptr, 0);
+  }
+
+  static std::string sqlstate(const PGresult* r) {
+    const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    return state ? state : "";
+  }
+
+  // A row PostgreSQL refuses for what it holds, whenever it is tried: a data exception (class
+  // 22: a time it cannot read, a number out of range, a NUL in text) or a NOT NULL or CHECK
+  // violation. Not a duplicate key (23505), which says something about the positions.
+  static bool refused_for_its_data(const std::string& state) {
+    return state.rfind("22", 0) == 0 || state == "23502" || state == "23514";
+  }
+
+  // The batch was refused for its data: which rows? Each is tried on its own behind a
+  // savepoint, in one transaction that is rolled back: nothing is committed here.
+  CommitResult find_refused(const std::vector<Delivered>& batch, const std::string& batch_error) {
+    std::string error;
+    if (!exec("BEGIN", error)) return fail(error);
+    CommitResult out{false, batch_error, false, false, {}};
+    auto abandon = [&](const std::string& why) {
+      std::string ignored;
+      exec("ROLLBACK", ignored);
+      return fail(why);
+    };
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (!exec("SAVEPOINT one_row", error)) return abandon(error);
+      Result r(insert_rows(rows_json({batch[i]})));
+      if (PQresultStatus(r.get()) == PGRES_COMMAND_OK) {
+        if (!exec("RELEASE SAVEPOINT one_row", error)) return abandon(error);
+        continue;
+      }
+      const std::string state = sqlstate(r.get());
+      if (state == "23505") {  // a duplicate as well: the positions question comes first
+        const auto msg = message(r.get());
+        abandon(msg);
+        return {false, msg, false, true};
+      }
+      if (!refused_for_its_data(state)) return abandon(message(r.get()));  // the server went away
+      if (out.refused.empty()) out.error = message(r.get());
+      out.refused.push_back(i);
+      if (!exec("ROLLBACK TO SAVEPOINT one_row", error)) return abandon(error);
+    }
+    if (out.refused.empty()) return abandon(batch_error);  // not reproducible row by row: retry
+    exec("ROLLBACK", error);
+    return out;
   }
 
   // True when every gateway's stored position equals the one in `pos_text` (jsonb equality).

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <fstream>
 #include <thread>
 
 #include "floorgate/consume/consumer.hpp"
@@ -15,10 +16,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string event(std::uint64_t seq) {
+std::string event(std::uint64_t seq, const std::string& ts_gw = "2026-12-07T10:00:00.000Z") {
   return R"({"schema":"floorgate.event/1","seq":)" + std::to_string(seq) +
          R"(,"epoch":1,"egm":"egm-1","egm_seq":)" + std::to_string(seq) +
-         R"(,"type":"door.opened","class":"security","ts_gw":"2026-12-07T10:00:00.000Z",)"
+         R"(,"type":"door.opened","class":"security","ts_gw":")" + ts_gw + R"(",)"
          R"("ts_egm":null,"source":"sas:0x11","attrs":{},"raw":"","hash":"00"})";
 }
 
@@ -89,10 +90,22 @@ class LostAnswerSink final : public fc::Sink {
   const std::uint64_t wait_for_;
 };
 
-void publish_event(int port, std::uint64_t seq) {
+void publish_event(int port, std::uint64_t seq, const std::string& payload = {}) {
   ChildProcess pub({"mosquitto_pub", "-p", std::to_string(port), "-q", "1", "-t",
-                    "floor/v1/site/gw1/c/analytics/egm-1/security/door.opened", "-m", event(seq)});
+                    "floor/v1/site/gw1/c/analytics/egm-1/security/door.opened", "-m",
+                    payload.empty() ? event(seq) : payload});
   ASSERT_EQ(pub.wait(30s), 0);
+}
+
+// Waits until the kit (client id `id`) has both its subscriptions on `broker` (log_type all).
+bool subscribed(const MosquittoBroker& broker, const std::string& id) {
+  return wait_until([&] {
+    const auto log = broker.log();
+    const auto needle = "Received SUBSCRIBE from " + id;
+    std::size_t n = 0;
+    for (auto p = log.find(needle); p != std::string::npos; p = log.find(needle, p + 1)) ++n;
+    return n >= 2;
+  }, 30s);
 }
 
 }  // namespace
@@ -124,15 +137,7 @@ TEST(ConsumePostgresSink, ALostCommitAnswerWithNewEventsInTheRetryIsNotAContradi
       if (thread.joinable()) thread.join();
     }
   } joiner{stop, kit};
-  // Both subscriptions (the stream and the gateway's status) are in place.
-  ASSERT_TRUE(wait_until([&] {
-    const auto log = broker.log();
-    std::size_t n = 0;
-    for (auto p = log.find("Received SUBSCRIBE from kit-lost-answer"); p != std::string::npos;
-         p = log.find("Received SUBSCRIBE from kit-lost-answer", p + 1))
-      ++n;
-    return n >= 2;
-  }, 30s)) << broker.log();
+  ASSERT_TRUE(subscribed(broker, opt.client_id)) << broker.log();
   for (std::uint64_t seq = 1; seq <= 3; ++seq) publish_event(broker.port(), seq);
   ASSERT_TRUE(wait_until([&] { return sink.lost_.load(); }, 30s));
   for (std::uint64_t seq = 4; seq <= 5; ++seq) publish_event(broker.port(), seq);
@@ -148,6 +153,78 @@ TEST(ConsumePostgresSink, ALostCommitAnswerWithNewEventsInTheRetryIsNotAContradi
     return loaded.ok && loaded.positions &&
            loaded.positions->begin()->second.find("[[0, 5]]") != std::string::npos;
   }, 30s));
+  stop = true;
+  kit.join();
+  EXPECT_EQ(code.load(), 0);
+}
+
+// A row PostgreSQL refuses for what it holds (here a time it cannot read) would be refused on
+// every retry and held the stream for good. The sink finds which rows (nothing committed), the
+// kit nacks them (dead letters on the gateway) and commits the rest with the positions.
+TEST(ConsumePostgresSink, ARowRefusedForItsDataIsNamedAndNothingIsCommitted) {
+  PostgresServer pg;
+  auto sink = fc::make_postgres_sink(pg.conninfo(), "floorgate_events", "analytics");
+  auto b = batch(1, 4);
+  b[2].payload = event(3, "not a time");
+  const auto r = sink->commit(b, at(4));
+  EXPECT_FALSE(r.ok);
+  EXPECT_FALSE(r.fatal);
+  EXPECT_EQ(r.refused, (std::vector<std::size_t>{2}));
+  EXPECT_NE(r.error.find("not a time"), std::string::npos) << r.error;
+  EXPECT_EQ(pg.query("SELECT count(*) FROM floorgate_events"), "0\n");
+  EXPECT_EQ(pg.query("SELECT count(*) FROM floorgate_consumer_positions"), "0\n");
+}
+
+TEST(ConsumePostgresSink, TheKitNacksARefusedRowAndCommitsTheRest) {
+  PostgresServer pg;
+  MosquittoBroker broker("log_type all\n");
+  auto sink = fc::make_postgres_sink(pg.conninfo(), "floorgate_events", "analytics");
+  fc::ConsumeOptions opt;
+  opt.consumer = "analytics";
+  opt.gateways = {"floor/v1/site/gw1"};
+  opt.port = broker.port();
+  opt.client_id = "kit-refused-row";
+  opt.batch_wait = 200ms;  // the three in one batch, most likely (either way the same end)
+  std::atomic<bool> stop{false};
+  std::atomic<int> code{-1};
+  std::thread kit([&] { code = fc::run(opt, *sink, stop); });
+  struct Joiner {
+    std::atomic<bool>& stop;
+    std::thread& thread;
+    ~Joiner() {
+      stop = true;
+      if (thread.joinable()) thread.join();
+    }
+  } joiner{stop, kit};
+  ASSERT_TRUE(subscribed(broker, opt.client_id)) << broker.log();
+  TempDir dir;  // what the kit sends the gateway on its ack topic
+  ChildProcess spy({"mosquitto_sub", "-p", std::to_string(broker.port()), "-i", "spy-acks", "-q",
+                    "1", "-t", "floor/v1/site/gw1/ack/analytics"},
+                   (dir / "acks").string());
+  ASSERT_TRUE(wait_until([&] {
+    return broker.log().find("Received SUBSCRIBE from spy-acks") != std::string::npos;
+  }, 30s));
+  publish_event(broker.port(), 1);
+  publish_event(broker.port(), 2, event(2, "not a time"));
+  publish_event(broker.port(), 3);
+  ASSERT_TRUE(wait_until([&] {
+    return code >= 0 || pg.query("SELECT string_agg(seq::text, ',' ORDER BY seq) FROM "
+                                 "floorgate_events") == "1,3\n";
+  }, 60s)) << pg.query("SELECT string_agg(seq::text, ',' ORDER BY seq) FROM floorgate_events");
+  ASSERT_TRUE(wait_until([&] {
+    const auto loaded = sink->load_positions();
+    return loaded.ok && loaded.positions && !loaded.positions->empty() &&
+           loaded.positions->begin()->second.find("[[0, 3]]") != std::string::npos;
+  }, 30s));
+  EXPECT_NE(sink->load_positions().positions->begin()->second.find("\"nacked\": [2]"),
+            std::string::npos)
+      << sink->load_positions().positions->begin()->second;
+  auto acks = [&] {
+    std::ifstream in(dir / "acks");
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  EXPECT_TRUE(wait_until([&] { return acks().find(R"({"nack":2,)") != std::string::npos; }, 30s))
+      << acks();
   stop = true;
   kit.join();
   EXPECT_EQ(code.load(), 0);

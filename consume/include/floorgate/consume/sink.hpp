@@ -32,6 +32,9 @@ struct CommitResult {
   // The sink's own state contradicts the kit's (postgres: a duplicate key, i.e. an event the
   // stored positions say is new is already in the table). Never swallowed: the kit stops.
   bool fatal = false;
+  // Events the sink can never take (postgres: a row it refuses for its data), as indices into
+  // the batch; nothing was committed. The kit nacks them and commits the rest.
+  std::vector<std::size_t> refused;
 };
 
 struct LoadResult {
