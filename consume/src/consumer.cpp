@@ -147,9 +147,11 @@ struct BatchOutcome {
   bool retry = false;  // keep the batch, try again after a pause
 };
 
-enum class Adopted { same, ahead, unknown };
+enum class Adopted { same, ahead, unknown, unreadable };
 
-// Reads the sink's stored positions again and takes every one that differs from ours.
+// Reads the sink's stored positions again. Every one that differs from ours must be ahead of it
+// (a later epoch, or the same one further on): then they are taken. Otherwise (behind: a
+// restored backup, another writer) they are the contradiction, and nothing is taken.
 Adopted adopt_sink_positions(Runtime& rt) {
   auto loaded = rt.sink.load_positions();
   if (!loaded.ok) {
@@ -158,24 +160,37 @@ Adopted adopt_sink_positions(Runtime& rt) {
     return Adopted::unknown;
   }
   if (!loaded.positions) return Adopted::same;  // a sink without positions: nothing to adopt
-  Adopted result = Adopted::same;
+  std::map<std::string, StreamState> ahead;
   for (const auto& [root, text] : *loaded.positions) {
     json::error_code ec;
     auto v = json::parse(text, ec);
     auto stored = ec ? std::nullopt : StreamState::from_json(v);
     if (!stored) {
-      spdlog::error("floorgate-consume: the {} sink's stored position of {} is unreadable",
-                    rt.sink.name(), root);
-      return Adopted::unknown;
+      spdlog::critical("floorgate-consume: the {} sink's stored position of {} is unreadable",
+                       rt.sink.name(), root);
+      return Adopted::unreadable;
     }
     auto it = rt.streams.find(root);
     if (it != rt.streams.end() && it->second.to_json() == stored->to_json()) continue;
-    spdlog::info("floorgate-consume: {}: the sink's stored position is seq {} (ours {})", root,
-                 stored->upto(), it == rt.streams.end() ? 0 : it->second.upto());
-    rt.streams[root] = *stored;
-    result = Adopted::ahead;
+    const bool further = it == rt.streams.end() || stored->epoch() > it->second.epoch() ||
+                         (stored->epoch() == it->second.epoch() &&
+                          stored->upto() > it->second.upto());
+    if (!further) {
+      spdlog::error("floorgate-consume: {}: the sink's stored position (epoch {}, seq {}) is not "
+                    "ahead of ours (epoch {}, seq {})",
+                    root, stored->epoch(), stored->upto(), it->second.epoch(), it->second.upto());
+      return Adopted::same;
+    }
+    ahead.emplace(root, *stored);
   }
-  return result;
+  if (ahead.empty()) return Adopted::same;
+  for (auto& [root, st] : ahead) {
+    const auto it = rt.streams.find(root);
+    spdlog::info("floorgate-consume: {}: the sink's stored position is seq {} (ours {})", root,
+                 st.upto(), it == rt.streams.end() ? 0 : it->second.upto());
+    rt.streams[root] = st;
+  }
+  return Adopted::ahead;
 }
 
 BatchOutcome process(Runtime& rt) {
@@ -239,6 +254,8 @@ BatchOutcome process(Runtime& rt) {
         return {-1, true};
       case Adopted::unknown:
         return {-1, true};  // could not read them: the next try decides
+      case Adopted::unreadable:
+        return {kExitState, false};
       case Adopted::same:
         break;
     }

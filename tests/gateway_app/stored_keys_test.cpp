@@ -1,5 +1,5 @@
 // find_stored_keys (the G2S backfill's look at the store) against a real store file: keys are
-// found through the EGM filter, the seq lower bound from `since_ms` and across pages.
+// found through the EGM filter, the seq lower bound from `since_ms` and across windows.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -32,27 +32,27 @@ store::Record g2s_event(const std::string& egm, int id, std::int64_t ts) {
 
 }  // namespace
 
-TEST(FindStoredKeys, FindsWhatTheEgmStoredSinceTheTimeAcrossPages) {
+TEST(FindStoredKeys, FindsWhatTheEgmStoredSinceTheTimeAcrossWindows) {
   floorgate::testing::TempDir dir;
   store::Options o;
   o.path = dir / "s.db";
   std::error_code ec;
   auto s = store::Store::open(o, ec);
   ASSERT_FALSE(ec) << ec.message();
-  // 6,000 events of g1 and, interleaved, 6,000 of g2 with the same eventIds and times.
+  // 15,000 events of g1 and, interleaved, 15,000 of g2 with the same eventIds and times.
   std::atomic<int> durable{0}, failed{0};
-  for (int id = 1; id <= 6000; ++id) {
+  for (int id = 1; id <= 15000; ++id) {
     for (const char* egm : {"g1", "g2"}) {
       s->append(g2s_event(egm, id, 1'000'000 + id * 10),
                 [&](std::error_code e, const store::Record&) { ++(e ? failed : durable); });
     }
   }
-  ASSERT_TRUE(floorgate::testing::wait_until([&] { return durable + failed == 12000; },
+  ASSERT_TRUE(floorgate::testing::wait_until([&] { return durable + failed == 30000; },
                                              std::chrono::seconds(120)));
   ASSERT_EQ(failed.load(), 0);
-  // g1's newest 5,000 are one page: 500 is on the second.
+  // A read covers 20,000 seqs: 500 (seq 1,000) is in the second window.
   const std::vector<SeenKey> asked = {
-      {5990, dt(5990)}, {3000, dt(3000)}, {500, dt(500)},  // stored since the time
+      {14990, dt(14990)}, {7000, dt(7000)}, {500, dt(500)},  // stored since the time
       {10, dt(10)},                                        // stored, before the time
       {99999, dt(99999)}, {3001, "2025-12-31T00:00:00Z"},  // never stored
   };
@@ -66,7 +66,7 @@ TEST(FindStoredKeys, FindsWhatTheEgmStoredSinceTheTimeAcrossPages) {
   std::vector<std::int64_t> ids;
   for (const auto& k : *found) ids.push_back(k.event_id);
   std::sort(ids.begin(), ids.end());
-  EXPECT_EQ(ids, (std::vector<std::int64_t>{500, 3000, 5990}));
+  EXPECT_EQ(ids, (std::vector<std::int64_t>{500, 7000, 14990}));
   // Nothing stored since then: nothing found, at once.
   found.reset();
   app::find_stored_keys(*s, io.get_executor(), "g2s-bus", "g1", asked, 9'000'000'000,

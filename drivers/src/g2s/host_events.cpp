@@ -275,6 +275,9 @@ void Host::Impl::backfill_entries(EgmLink& e, const std::vector<Element>& entrie
   for (const auto& k : stored) remember(e, Key{k.event_id, k.event_dt});
   for (const Element& entry : entries) {
     Key key{to_i64(entry.attr_or("eventId")), entry.attr_or("eventDateTime")};
+    // A live report may have come while the store was asked: what it and later ones cover
+    // arrives live, with its details (and its money reading).
+    if (e.first_live_id != 0 && key.first >= e.first_live_id) continue;
     if (e.seen.count(key) || e.pending.count(key)) {
       ++e.st.duplicates;
       continue;

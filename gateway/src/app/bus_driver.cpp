@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <deque>
 #include <set>
 
 #include "app/mapping.hpp"
@@ -13,8 +15,12 @@
 namespace floorgate::gateway::app {
 
 namespace {
-constexpr std::size_t kStoredKeysPage = 5000;  // rows per read
-constexpr int kStoredKeysMaxPages = 40;        // 200,000 rows at most
+// The backfill's look at the store reads seq windows, newest first: each read visits at most a
+// window of rows whatever the EGM filter matches (the event tables have no EGM index), and the
+// whole look at most kStoredKeysMaxWindows of them.
+constexpr std::uint64_t kStoredKeysWindow = 20000;
+constexpr int kStoredKeysMaxWindows = 50;  // 1,000,000 rows at most
+constexpr auto kStoredKeysBusyRetry = std::chrono::milliseconds(200);
 }  // namespace
 
 void find_stored_keys(store::EventLog& log, boost::asio::any_io_executor ex, std::string bus,
@@ -27,8 +33,9 @@ void find_stored_keys(store::EventLog& log, boost::asio::any_io_executor ex, std
     std::string bus, egm;
     std::set<std::pair<std::int64_t, std::string>> wanted;
     std::vector<drivers::g2s::SeenKey> found;
-    store::QueryFilter filter;
-    int pages = 0;
+    std::uint64_t floor = 1, hi = 0;  // seqs still to read: [floor, hi]
+    int windows = 0;
+    std::unique_ptr<boost::asio::steady_timer> retry;
     std::function<void(std::vector<drivers::g2s::SeenKey>)> done;
 
     void finish(const std::shared_ptr<Lookup>& self, const std::string& error) {
@@ -40,19 +47,36 @@ void find_stored_keys(store::EventLog& log, boost::asio::any_io_executor ex, std
         self->done(std::move(self->found));
       });
     }
-    void page(const std::shared_ptr<Lookup>& self) {
-      log->query_async(filter, [self](core::Result<std::vector<store::Record>> rows) {
+    // The query thread's queue is bounded: a read it refuses as busy is asked again later.
+    void later(const std::shared_ptr<Lookup>& self) {
+      boost::asio::post(ex, [self] {
+        self->retry = std::make_unique<boost::asio::steady_timer>(self->ex, kStoredKeysBusyRetry);
+        self->retry->async_wait([self](boost::system::error_code) { self->window(self); });
+      });
+    }
+    void window(const std::shared_ptr<Lookup>& self) {
+      store::QueryFilter f;
+      f.egm = egm;
+      f.before_seq = hi + 1;
+      f.from_seq = hi + 1 - floor > kStoredKeysWindow ? hi + 1 - kStoredKeysWindow : floor;
+      f.limit = kStoredKeysWindow;
+      const std::uint64_t low = *f.from_seq;
+      log->query_async(std::move(f), [self, low](core::Result<std::vector<store::Record>> rows) {
         // On the query thread: only this lookup's own state is touched until it posts.
+        if (!rows && rows.error() == store::make_error_code(store::Errc::busy))
+          return self->later(self);
         if (!rows) return self->finish(self, rows.error().message());
         for (const auto& r : *rows) {
           auto k = drivers::g2s::seen_key_from_attrs(r.attrs_json);
           if (k && self->wanted.erase({k->event_id, k->event_dt})) self->found.push_back(*k);
         }
-        if (rows->size() < kStoredKeysPage || self->wanted.empty() ||
-            ++self->pages >= kStoredKeysMaxPages)
-          return self->finish(self, {});
-        self->filter.before_seq = rows->back().seq;
-        boost::asio::post(self->ex, [self] { self->page(self); });
+        if (low <= self->floor || self->wanted.empty()) return self->finish(self, {});
+        if (++self->windows >= kStoredKeysMaxWindows)
+          return self->finish(self, "read back its limit of " +
+                                        std::to_string(kStoredKeysWindow * kStoredKeysMaxWindows) +
+                                        " events without finding them");
+        self->hi = low - 1;
+        boost::asio::post(self->ex, [self] { self->window(self); });
       });
     }
   };
@@ -60,18 +84,52 @@ void find_stored_keys(store::EventLog& log, boost::asio::any_io_executor ex, std
   l->log = &log;
   l->ex = ex;
   l->bus = std::move(bus);
-  l->egm = egm;
+  l->egm = std::move(egm);
   for (auto& k : keys) l->wanted.emplace(k.event_id, std::move(k.event_dt));
   l->done = std::move(done);
-  l->filter.egm = std::move(egm);
-  l->filter.limit = kStoredKeysPage;
+  l->hi = log.counters().last_seq;
   log.seq_at_time_async(since_ms, [l](core::Result<std::optional<std::uint64_t>> first) {
     if (!first) return l->finish(l, first.error().message());
-    if (!*first) return l->finish(l, {});  // nothing stored since then
-    l->filter.from_seq = **first;
-    boost::asio::post(l->ex, [l] { l->page(l); });
+    if (!*first || **first > l->hi) return l->finish(l, {});  // nothing stored since then
+    l->floor = **first;
+    boost::asio::post(l->ex, [l] { l->window(l); });
   });
 }
+
+// The backfill's lookups of one bus, one at a time: a bus of many EGMs re-associating after a
+// restart would otherwise fill the query thread's queue with them.
+class StoredKeyLookups : public std::enable_shared_from_this<StoredKeyLookups> {
+ public:
+  StoredKeyLookups(store::EventLog& log, boost::asio::any_io_executor ex, std::string bus)
+      : log_(log), ex_(std::move(ex)), bus_(std::move(bus)) {}
+  void ask(const std::string& egm, std::vector<drivers::g2s::SeenKey> keys, std::int64_t since_ms,
+           std::function<void(std::vector<drivers::g2s::SeenKey>)> done) {
+    queue_.push_back([self = shared_from_this(), egm, keys = std::move(keys), since_ms,
+                      done = std::move(done)]() mutable {
+      find_stored_keys(self->log_, self->ex_, self->bus_, egm, std::move(keys), since_ms,
+                       [self, done = std::move(done)](std::vector<drivers::g2s::SeenKey> found) {
+                         done(std::move(found));
+                         self->busy_ = false;
+                         self->next();
+                       });
+    });
+    next();
+  }
+
+ private:
+  void next() {
+    if (busy_ || queue_.empty()) return;
+    busy_ = true;
+    auto job = std::move(queue_.front());
+    queue_.pop_front();
+    job();
+  }
+  store::EventLog& log_;
+  boost::asio::any_io_executor ex_;
+  std::string bus_;
+  std::deque<std::function<void()>> queue_;
+  bool busy_ = false;
+};
 
 namespace {
 
@@ -184,11 +242,11 @@ class G2sDriver final : public BusDriver {
     };
     // A log entry the backfill takes is never acknowledged on the EGM: after a restart that
     // forgot its key, the store is asked before it is stored again.
-    cfg.stored_keys = [log = &ctx.log, ex = ctx.ex, bus = b.id](
+    cfg.stored_keys = [lookups = std::make_shared<StoredKeyLookups>(ctx.log, ctx.ex, b.id)](
                           const std::string& egm, std::vector<drivers::g2s::SeenKey> wanted,
                           std::int64_t since_ms,
                           std::function<void(std::vector<drivers::g2s::SeenKey>)> done) {
-      find_stored_keys(*log, ex, bus, egm, std::move(wanted), since_ms, std::move(done));
+      lookups->ask(egm, std::move(wanted), since_ms, std::move(done));
     };
     cfg.log = [id = b.id](const std::string& line) { spdlog::warn("bus {}: {}", id, line); };
     host_ = std::make_unique<drivers::g2s::Host>(ctx.ex, std::move(cfg), ctx.sink,

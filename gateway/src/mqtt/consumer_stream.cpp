@@ -673,7 +673,8 @@ void DeliveryImpl::handle_presence(const std::shared_ptr<ConsumerState>& c,
   c->silent_timeouts = 0;
   rewind(*c);
   // A burst of kPresenceBurst returns, then one every kPresenceEvery; past that the stream is
-  // held, longer the more it flaps (at most kPresenceBurst periods after the last return).
+  // held, longer the more it has flapped (at most kPresenceBurst periods). Replays and
+  // dead-letter redelivery are not held.
   constexpr double kPresenceBurst = 3;
   constexpr auto kPresenceEvery = std::chrono::milliseconds(2000);
   const auto now = steady_now();
@@ -687,10 +688,13 @@ void DeliveryImpl::handle_presence(const std::shared_ptr<ConsumerState>& c,
           1);
   c->presence_refill = now;
   if (c->presence_tokens < 0) {
+    ++c->counters.presence_holds;
+    // A hold under way is not extended: a consumer that keeps flapping is still sent its
+    // window once per hold, never starved.
+    if (c->resume_at != SteadyTime{} && now < c->resume_at) return;
     const auto hold = std::chrono::duration_cast<SteadyTime::duration>(
         -c->presence_tokens * std::chrono::duration<double>(kPresenceEvery));
     c->resume_at = now + hold;
-    ++c->counters.presence_holds;
     spdlog::warn("delivery: consumer {} changes its presence too often; its stream resumes from "
                  "seq {} in {} ms",
                  c->opt.name, c->acked + 1,

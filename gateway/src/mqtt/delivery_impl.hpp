@@ -67,7 +67,8 @@ struct ConsumerState {
   std::optional<bool> present;
   // Each return of presence resends the unacked window: a consumer whose presence flaps may do
   // it a burst of kPresenceBurst times, then once every kPresenceEvery. Beyond that its stream
-  // is held until `resume_at` (the tokens go negative, to a bound: the hold grows while it flaps).
+  // is held until `resume_at` (the tokens go negative, to a bound: the next hold is longer the
+  // more it flapped; returns during a hold do not extend it).
   double presence_tokens = 3;
   SteadyTime presence_refill{};
   SteadyTime resume_at{};  // zero: not held
