@@ -172,9 +172,10 @@ Adopted adopt_sink_positions(Runtime& rt) {
     }
     auto it = rt.streams.find(root);
     if (it != rt.streams.end() && it->second.to_json() == stored->to_json()) continue;
+    // Same upto but different: a commit that only nacked or merged lanes went in.
     const bool further = it == rt.streams.end() || stored->epoch() > it->second.epoch() ||
                          (stored->epoch() == it->second.epoch() &&
-                          stored->upto() > it->second.upto());
+                          stored->upto() >= it->second.upto());
     if (!further) {
       spdlog::error("floorgate-consume: {}: the sink's stored position (epoch {}, seq {}) is not "
                     "ahead of ours (epoch {}, seq {})",
@@ -196,7 +197,15 @@ Adopted adopt_sink_positions(Runtime& rt) {
 BatchOutcome process(Runtime& rt) {
   auto tentative = rt.streams;
   std::vector<Delivered> batch;
-  std::vector<std::pair<const Message*, EventMeta>> parsed_events;  // for a nack pass
+  // Each event with its verdict (and its index in `batch` when applied): a nack pass replays
+  // these, never classifies again (a nack changes what a later copy of the same seq is).
+  struct Classified {
+    const Message* m;
+    EventMeta e;
+    Verdict v;
+    std::size_t index;
+  };
+  std::vector<Classified> parsed_events;
   std::map<std::string, bool> touched;  // root -> saw a gap
   std::uint64_t dups = 0, gaps = 0;
   for (const auto& m : rt.pending) {
@@ -211,10 +220,11 @@ BatchOutcome process(Runtime& rt) {
       continue;
     }
     const auto& e = *parsed.meta;
-    parsed_events.emplace_back(&m, e);
     auto& st = tentative[m.root];
     touched.emplace(m.root, false);
-    switch (st.classify(e)) {
+    const Verdict verdict = st.classify(e);
+    parsed_events.push_back({&m, e, verdict, batch.size()});
+    switch (verdict) {
       case Verdict::apply:
         batch.push_back({m.root, e.epoch, e.seq, m.payload});
         st.record(e);
@@ -277,13 +287,13 @@ BatchOutcome process(Runtime& rt) {
                   batch.size(), result.error);
     tentative = rt.streams;
     std::vector<Delivered> rest;
-    std::size_t index = 0;  // into `batch`: the events classified "apply", in the same order
-    for (const auto& [m, e] : parsed_events) {
+    std::set<std::pair<std::string, std::uint64_t>> nacked_now;  // (root, seq)
+    for (const auto& [m, e, v, index] : parsed_events) {
       auto& st = tentative[m->root];
-      auto v = st.classify(e);
       if (v == Verdict::apply) {
         if (result.permanent || refused.count(index)) {
           st.nacked(e);
+          nacked_now.emplace(m->root, e.seq);
           json::object nack{{"nack", e.seq}, {"reason", result.error.substr(0, 500)}};
           publish(rt, m->root, m->root + "/ack/" + rt.opt.consumer, json::serialize(nack));
           ++rt.nacked;
@@ -291,9 +301,9 @@ BatchOutcome process(Runtime& rt) {
           rest.push_back(batch.at(index));
           st.record(e);
         }
-        ++index;
       } else if (v == Verdict::duplicate) {
-        st.record(e);
+        // A copy of an event nacked just now is not "processed" by its duplicate.
+        if (!nacked_now.count({m->root, e.seq})) st.record(e);
       } else if (v == Verdict::gap) {
         st.gap_seen(e);
       }

@@ -50,7 +50,7 @@ TEST(FindStoredKeys, FindsWhatTheEgmStoredSinceTheTimeAcrossWindows) {
   ASSERT_TRUE(floorgate::testing::wait_until([&] { return durable + failed == 30000; },
                                              std::chrono::seconds(120)));
   ASSERT_EQ(failed.load(), 0);
-  // A read covers 20,000 seqs: 500 (seq 1,000) is in the second window.
+  // A read covers 10,000 seqs: 500 (seq 1,000) is in the third window.
   const std::vector<SeenKey> asked = {
       {14990, dt(14990)}, {7000, dt(7000)}, {500, dt(500)},  // stored since the time
       {10, dt(10)},                                        // stored, before the time

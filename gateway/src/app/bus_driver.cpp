@@ -18,9 +18,11 @@ namespace {
 // The backfill's look at the store reads seq windows, newest first: each read visits at most a
 // window of rows whatever the EGM filter matches (the event tables have no EGM index), and the
 // whole look at most kStoredKeysMaxWindows of them.
-constexpr std::uint64_t kStoredKeysWindow = 20000;
-constexpr int kStoredKeysMaxWindows = 50;  // 1,000,000 rows at most
+// A window is no wider than a query may return (10,000 rows): every match in it comes back.
+constexpr std::uint64_t kStoredKeysWindow = 10000;
+constexpr int kStoredKeysMaxWindows = 100;  // 1,000,000 rows at most
 constexpr auto kStoredKeysBusyRetry = std::chrono::milliseconds(200);
+constexpr int kStoredKeysBusyRetries = 150;  // 30 s of a full queue: give up (stored again)
 }  // namespace
 
 void find_stored_keys(store::EventLog& log, boost::asio::any_io_executor ex, std::string bus,
@@ -34,7 +36,8 @@ void find_stored_keys(store::EventLog& log, boost::asio::any_io_executor ex, std
     std::set<std::pair<std::int64_t, std::string>> wanted;
     std::vector<drivers::g2s::SeenKey> found;
     std::uint64_t floor = 1, hi = 0;  // seqs still to read: [floor, hi]
-    int windows = 0;
+    std::int64_t since_ms = 0;
+    int windows = 0, busy = 0;
     std::unique_ptr<boost::asio::steady_timer> retry;
     std::function<void(std::vector<drivers::g2s::SeenKey>)> done;
 
@@ -47,11 +50,28 @@ void find_stored_keys(store::EventLog& log, boost::asio::any_io_executor ex, std
         self->done(std::move(self->found));
       });
     }
-    // The query thread's queue is bounded: a read it refuses as busy is asked again later.
-    void later(const std::shared_ptr<Lookup>& self) {
-      boost::asio::post(ex, [self] {
+    // The query thread's queue is bounded: a read it refuses as busy is asked again later
+    // (`step`: the first lookup or a window), up to a limit.
+    void later(const std::shared_ptr<Lookup>& self, void (Lookup::*step)(const std::shared_ptr<Lookup>&)) {
+      if (++busy > kStoredKeysBusyRetries) return finish(self, "the store stayed busy");
+      boost::asio::post(ex, [self, step] {
         self->retry = std::make_unique<boost::asio::steady_timer>(self->ex, kStoredKeysBusyRetry);
-        self->retry->async_wait([self](boost::system::error_code) { self->window(self); });
+        self->retry->async_wait([self, step](boost::system::error_code ec) {
+          if (ec) return self->finish(self, ec.message());
+          ((*self).*step)(self);
+        });
+      });
+    }
+    static bool is_busy(const std::error_code& ec) {
+      return ec == store::make_error_code(store::Errc::busy);
+    }
+    void start(const std::shared_ptr<Lookup>& self) {
+      log->seq_at_time_async(since_ms, [self](core::Result<std::optional<std::uint64_t>> first) {
+        if (!first && is_busy(first.error())) return self->later(self, &Lookup::start);
+        if (!first) return self->finish(self, first.error().message());
+        if (!*first || **first > self->hi) return self->finish(self, {});  // nothing since then
+        self->floor = **first;
+        boost::asio::post(self->ex, [self] { self->window(self); });
       });
     }
     void window(const std::shared_ptr<Lookup>& self) {
@@ -63,8 +83,7 @@ void find_stored_keys(store::EventLog& log, boost::asio::any_io_executor ex, std
       const std::uint64_t low = *f.from_seq;
       log->query_async(std::move(f), [self, low](core::Result<std::vector<store::Record>> rows) {
         // On the query thread: only this lookup's own state is touched until it posts.
-        if (!rows && rows.error() == store::make_error_code(store::Errc::busy))
-          return self->later(self);
+        if (!rows && is_busy(rows.error())) return self->later(self, &Lookup::window);
         if (!rows) return self->finish(self, rows.error().message());
         for (const auto& r : *rows) {
           auto k = drivers::g2s::seen_key_from_attrs(r.attrs_json);
@@ -88,12 +107,8 @@ void find_stored_keys(store::EventLog& log, boost::asio::any_io_executor ex, std
   for (auto& k : keys) l->wanted.emplace(k.event_id, std::move(k.event_dt));
   l->done = std::move(done);
   l->hi = log.counters().last_seq;
-  log.seq_at_time_async(since_ms, [l](core::Result<std::optional<std::uint64_t>> first) {
-    if (!first) return l->finish(l, first.error().message());
-    if (!*first || **first > l->hi) return l->finish(l, {});  // nothing stored since then
-    l->floor = **first;
-    boost::asio::post(l->ex, [l] { l->window(l); });
-  });
+  l->since_ms = since_ms;
+  l->start(l);
 }
 
 // The backfill's lookups of one bus, one at a time: a bus of many EGMs re-associating after a

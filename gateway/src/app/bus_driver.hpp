@@ -56,8 +56,9 @@ void load_recent_keys(const config::BusConfig& b, const DriverContext& ctx,
                       std::function<void(RecentKeys)> done);
 
 // Which of `keys` are among the events stored for `egm` since `since_ms` (gateway time): the
-// store read newest first down to the first seq stamped at that time, in windows of 20,000 seqs
-// on the store's query thread (a busy queue is asked again 200 ms later); `done` on `ex`.
+// store read newest first down to the first seq stamped at that time, in windows of 10,000 seqs
+// on the store's query thread (a busy queue is asked again 200 ms later, for up to 30 s); `done`
+// on `ex`.
 // Bounded (1,000,000 rows): a key not found by then, or after a failed read (logged), counts as
 // not stored, and its event is stored again (a duplicate, never a loss). The G2S backfill's
 // check (HostConfig::stored_keys), one lookup at a time per bus.

@@ -106,7 +106,7 @@ std::string ApplianceBackend::metrics_text() {
   for (const auto& c : ds.consumers) m.sample("floorgate_consumer_replayed_total", "consumer", c.name, static_cast<double>(c.replayed));
   m.family("floorgate_consumer_resends_total", "counter", "Ack timeouts that rewound the consumer's stream.");
   for (const auto& c : ds.consumers) m.sample("floorgate_consumer_resends_total", "consumer", c.name, static_cast<double>(c.resends));
-  m.family("floorgate_consumer_presence_holds_total", "counter", "Returns of the consumer's presence that came too soon after the last (flapping): its stream was held for a while.");
+  m.family("floorgate_consumer_presence_holds_total", "counter", "Times the consumer's stream was held because its presence returned too often (flapping).");
   for (const auto& c : ds.consumers) m.sample("floorgate_consumer_presence_holds_total", "consumer", c.name, static_cast<double>(c.presence_holds));
   m.family("floorgate_build_info", "gauge", "The running build, as a label.");
   m.sample("floorgate_build_info", "version", FLOORGATE_VERSION, 1);

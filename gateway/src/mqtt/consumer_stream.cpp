@@ -688,10 +688,10 @@ void DeliveryImpl::handle_presence(const std::shared_ptr<ConsumerState>& c,
           1);
   c->presence_refill = now;
   if (c->presence_tokens < 0) {
-    ++c->counters.presence_holds;
     // A hold under way is not extended: a consumer that keeps flapping is still sent its
     // window once per hold, never starved.
     if (c->resume_at != SteadyTime{} && now < c->resume_at) return;
+    ++c->counters.presence_holds;
     const auto hold = std::chrono::duration_cast<SteadyTime::duration>(
         -c->presence_tokens * std::chrono::duration<double>(kPresenceEvery));
     c->resume_at = now + hold;

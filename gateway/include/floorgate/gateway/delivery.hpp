@@ -84,7 +84,7 @@ struct ConsumerDeliveryStats {
   std::size_t inflight = 0;          // published, not yet acked
   std::uint64_t published = 0;       // live publishes incl. resends
   std::uint64_t resends = 0;         // ack-timeout rewinds
-  std::uint64_t presence_holds = 0;  // returns of presence too soon after the last: stream held
+  std::uint64_t presence_holds = 0;  // stream held: its presence returned too often
   std::uint64_t acks = 0;            // accepted acks
   std::uint64_t replayed = 0;        // replay publishes
   bool replay_active = false;
