@@ -232,6 +232,13 @@ TEST(ConsumeKit, AWildcardRootFollowsEveryGatewayWithItsOwnPositions) {
 
 namespace {
 
+// floorgate-consume's command line for the analytics consumer into a jsonl file in `dir`.
+std::vector<std::string> jsonl_kit(int port, const TempDir& dir) {
+  return {build_path("firmware-host/floorgate-consume/floorgate-consume"), "--consumer",
+          "analytics", "--gateway", kTestRoot, "--port", std::to_string(port), "--sink", "jsonl",
+          "--out", (dir / "out.jsonl").string()};
+}
+
 // A minimal scripted MQTT 3.1.1 "broker" for what Mosquitto will not do: it answers each
 // CONNECT with an accepted CONNACK, then either closes the connection at once (kDrop) or answers
 // every SUBSCRIBE with a refusal (0x80) and keeps the connection until the client leaves
@@ -344,10 +351,7 @@ class ScriptedBroker {
 TEST(ConsumeKit, ABrokerThatDropsEverySessionIsRetriedWithAGrowingWait) {
   ScriptedBroker broker(ScriptedBroker::kDrop);
   TempDir dir;
-  ChildProcess kit({build_path("firmware-host/floorgate-consume/floorgate-consume"), "--consumer",
-                    "analytics", "--gateway", kTestRoot, "--port", std::to_string(broker.port()),
-                    "--sink", "jsonl", "--out", (dir / "out.jsonl").string()},
-                   "", (dir / "kit.err").string());
+  ChildProcess kit(jsonl_kit(broker.port(), dir), "", (dir / "kit.err").string());
   ASSERT_TRUE(wait_until([&] { return broker.accepts().size() >= 6; }, 60s))
       << broker.accepts().size() << " connections; " << slurp(dir / "kit.err");
   const auto at = broker.accepts();
@@ -366,10 +370,7 @@ TEST(ConsumeKit, ABrokerThatDropsEverySessionIsRetriedWithAGrowingWait) {
 TEST(ConsumeKit, ARefusedSubscriptionIsAnErrorAndIsRetried) {
   ScriptedBroker broker(ScriptedBroker::kRefuseSubscriptions);
   TempDir dir;
-  ChildProcess kit({build_path("firmware-host/floorgate-consume/floorgate-consume"), "--consumer",
-                    "analytics", "--gateway", kTestRoot, "--port", std::to_string(broker.port()),
-                    "--sink", "jsonl", "--out", (dir / "out.jsonl").string()},
-                   "", (dir / "kit.err").string());
+  ChildProcess kit(jsonl_kit(broker.port(), dir), "", (dir / "kit.err").string());
   auto refusals = [&] {
     const auto l = slurp(dir / "kit.err");
     const auto needle = "refused the subscription to " + kTestRoot + "/c/analytics/#";

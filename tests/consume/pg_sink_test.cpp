@@ -97,6 +97,24 @@ void publish_event(int port, std::uint64_t seq, const std::string& payload = {})
   ASSERT_EQ(pub.wait(30s), 0);
 }
 
+// The kit's run() on a thread of its own; stopped and joined on every way out of a test.
+class KitThread {
+ public:
+  KitThread(const fc::ConsumeOptions& opt, fc::Sink& sink)
+      : thread_([this, opt, &sink] { code = fc::run(opt, sink, stop_); }) {}
+  ~KitThread() { stop(); }
+  int stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    return code;
+  }
+  std::atomic<int> code{-1};  // run()'s exit code once it returned
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
 // Waits until the kit (client id `id`) has both its subscriptions on `broker` (log_type all).
 bool subscribed(const MosquittoBroker& broker, const std::string& id) {
   return wait_until([&] {
@@ -126,26 +144,16 @@ TEST(ConsumePostgresSink, ALostCommitAnswerWithNewEventsInTheRetryIsNotAContradi
   opt.client_id = "kit-lost-answer";
   opt.batch_max = 3;
   opt.batch_wait = 5ms;
-  std::atomic<bool> stop{false};
-  std::atomic<int> code{-1};
-  std::thread kit([&] { code = fc::run(opt, sink, stop); });
-  struct Joiner {  // an assertion that returns early still stops and joins the kit
-    std::atomic<bool>& stop;
-    std::thread& thread;
-    ~Joiner() {
-      stop = true;
-      if (thread.joinable()) thread.join();
-    }
-  } joiner{stop, kit};
+  KitThread kit(opt, sink);
   ASSERT_TRUE(subscribed(broker, opt.client_id)) << broker.log();
   for (std::uint64_t seq = 1; seq <= 3; ++seq) publish_event(broker.port(), seq);
   ASSERT_TRUE(wait_until([&] { return sink.lost_.load(); }, 30s));
   for (std::uint64_t seq = 4; seq <= 5; ++seq) publish_event(broker.port(), seq);
   ASSERT_TRUE(wait_until([&] {
-    return code >= 0 || pg.query("SELECT count(*) FROM floorgate_events") == "5\n";
+    return kit.code >= 0 || pg.query("SELECT count(*) FROM floorgate_events") == "5\n";
   }, 60s)) << pg.query("SELECT count(*) FROM floorgate_events")
            << pg.query("SELECT state::text FROM floorgate_consumer_positions");
-  EXPECT_EQ(code.load(), -1) << "the kit stopped";
+  EXPECT_EQ(kit.code.load(), -1) << "the kit stopped";
   EXPECT_EQ(pg.query("SELECT string_agg(seq::text, ',' ORDER BY seq) FROM floorgate_events"),
             "1,2,3,4,5\n");
   auto reader = fc::make_postgres_sink(pg.conninfo(), "floorgate_events", "analytics");
@@ -154,9 +162,7 @@ TEST(ConsumePostgresSink, ALostCommitAnswerWithNewEventsInTheRetryIsNotAContradi
     return loaded.ok && loaded.positions &&
            loaded.positions->begin()->second.find("[[0, 5]]") != std::string::npos;
   }, 30s));
-  stop = true;
-  kit.join();
-  EXPECT_EQ(code.load(), 0);
+  EXPECT_EQ(kit.stop(), 0);
 }
 
 // A row PostgreSQL refuses for what it holds (here a time it cannot read) would be refused on
@@ -186,17 +192,7 @@ TEST(ConsumePostgresSink, TheKitNacksARefusedRowAndCommitsTheRest) {
   opt.port = broker.port();
   opt.client_id = "kit-refused-row";
   opt.batch_wait = 200ms;
-  std::atomic<bool> stop{false};
-  std::atomic<int> code{-1};
-  std::thread kit([&] { code = fc::run(opt, *sink, stop); });
-  struct Joiner {
-    std::atomic<bool>& stop;
-    std::thread& thread;
-    ~Joiner() {
-      stop = true;
-      if (thread.joinable()) thread.join();
-    }
-  } joiner{stop, kit};
+  KitThread kit(opt, *sink);
   ASSERT_TRUE(subscribed(broker, opt.client_id)) << broker.log();
   TempDir dir;  // what the kit sends the gateway on its ack topic
   ChildProcess spy({"mosquitto_sub", "-p", std::to_string(broker.port()), "-i", "spy-acks", "-q",
@@ -220,7 +216,7 @@ TEST(ConsumePostgresSink, TheKitNacksARefusedRowAndCommitsTheRest) {
                         (dir / "events").string()});
   ASSERT_EQ(pub.wait(30s), 0);
   ASSERT_TRUE(wait_until([&] {
-    return code >= 0 || pg.query("SELECT string_agg(seq::text, ',' ORDER BY seq) FROM "
+    return kit.code >= 0 || pg.query("SELECT string_agg(seq::text, ',' ORDER BY seq) FROM "
                                  "floorgate_events") == "1,3\n";
   }, 60s)) << pg.query("SELECT string_agg(seq::text, ',' ORDER BY seq) FROM floorgate_events");
   auto reader = fc::make_postgres_sink(pg.conninfo(), "floorgate_events", "analytics");
@@ -238,7 +234,5 @@ TEST(ConsumePostgresSink, TheKitNacksARefusedRowAndCommitsTheRest) {
   };
   EXPECT_TRUE(wait_until([&] { return acks().find(R"({"nack":2,)") != std::string::npos; }, 30s))
       << acks();
-  stop = true;
-  kit.join();
-  EXPECT_EQ(code.load(), 0);
+  EXPECT_EQ(kit.stop(), 0);
 }
