@@ -58,8 +58,8 @@ class TestClient {
     if (!o_.ca_file.empty()) mosquitto_tls_set(m_, o_.ca_file.c_str(), nullptr, nullptr, nullptr, nullptr);
     mosquitto_connect_v5_callback_set(m_, &TestClient::on_connect);
     mosquitto_message_v5_callback_set(m_, &TestClient::on_message);
+    mosquitto_connect_async(m_, "127.0.0.1", o_.port, 30);  // before the thread (go_online)
     mosquitto_loop_start(m_);
-    mosquitto_connect_async(m_, "127.0.0.1", o_.port, 30);
     if (!wait_until([this] { return connected(); }, std::chrono::seconds(20)))
       throw std::runtime_error("test client could not connect");
   }
@@ -85,9 +85,14 @@ class TestClient {
       std::lock_guard l(mu_);
       offline_ = false;
     }
-    mosquitto_loop_start(m_);
+    // The connection first, then the network thread: started first, the thread can find the
+    // session still "disconnected" (go_offline's clean DISCONNECT) and end at once, leaving the
+    // queued CONNECT unsent (the broker saw a socket that never spoke and timed it out; the
+    // consumer never came back and RealStore.BrokerCrashes... waited out its 400 s).
     mosquitto_reconnect_async(m_);
-    wait_until([this] { return connected(); }, std::chrono::seconds(20));
+    mosquitto_loop_start(m_);
+    if (!wait_until([this] { return connected(); }, std::chrono::seconds(20)))
+      throw std::runtime_error("test client could not connect again");
   }
   bool connected() {
     std::lock_guard l(mu_);
