@@ -33,6 +33,15 @@ void fill(Store& s, int n = 60) {
   }
 }
 
+// The loop's read of a consumer's dead letters (their events), waited for.
+std::pair<std::error_code, std::vector<Record>> dead_letter_events(Store& s, const std::string& c) {
+  std::promise<std::pair<std::error_code, std::vector<Record>>> read;
+  s.dead_letter_events_async(c, [&](std::error_code ec, std::vector<Record> rows) {
+    read.set_value({ec, std::move(rows)});
+  });
+  return read.get_future().get();
+}
+
 // Counts by reading every row (query() pages by 10,000 at most).
 std::uint64_t brute_pending(Store& s, const Route& route, std::uint64_t after) {
   QueryFilter f;
@@ -177,11 +186,7 @@ TEST(StoreConsumer, DeadLetters) {
   EXPECT_EQ(s->stats().consumers[0].dead_letters, 2u);
   EXPECT_EQ(s->get({dl[0].seq, dl[1].seq}).value().size(), 2u);
   // Redelivery reads their events, in seq order; the list stays until each is cleared.
-  std::promise<std::pair<std::error_code, std::vector<Record>>> read;
-  s->dead_letter_events_async("c", [&](std::error_code ec, std::vector<Record> rows) {
-    read.set_value({ec, std::move(rows)});
-  });
-  auto [ec, rows] = read.get_future().get();
+  auto [ec, rows] = dead_letter_events(*s, "c");
   ASSERT_FALSE(ec);
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0].seq, 2u);
@@ -222,11 +227,7 @@ TEST(StoreConsumer, ADeadLetterOutsideTheRouteIsDroppedNotRedelivered) {
   ASSERT_FALSE(s->dead_letter("c", 3, "nack of a fault event"));
   ASSERT_FALSE(s->dead_letter("c", 7, "nack"));
   ASSERT_EQ(s->stats().consumers[0].dead_letters, 3u);
-  std::promise<std::pair<std::error_code, std::vector<Record>>> read;
-  s->dead_letter_events_async("c", [&](std::error_code ec, std::vector<Record> rows) {
-    read.set_value({ec, std::move(rows)});
-  });
-  auto [ec, rows] = read.get_future().get();
+  auto [ec, rows] = dead_letter_events(*s, "c");
   ASSERT_FALSE(ec);
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0].seq, 2u);
