@@ -134,6 +134,17 @@ int DeliveryImpl::publish_event(ConsumerState& c, const store::Record& r,
   return mid;
 }
 
+namespace {
+// A token bucket: one token more per `every` since the last refill, at most `burst`.
+void refill(double& tokens, SteadyTime& last, SteadyTime now, double burst,
+            std::chrono::milliseconds every) {
+  if (last == SteadyTime{}) last = now;
+  tokens = std::min(burst, tokens + std::chrono::duration<double>(now - last) /
+                                        std::chrono::duration<double>(every));
+  last = now;
+}
+}  // namespace
+
 void DeliveryImpl::pump(ConsumerState& c) {
   if (!c.ready || c.present == false) return;
   if (c.resume_at != SteadyTime{}) {  // a flapping presence: held (the tick resumes it)
@@ -678,15 +689,8 @@ void DeliveryImpl::handle_presence(const std::shared_ptr<ConsumerState>& c,
   constexpr double kPresenceBurst = 3;
   constexpr auto kPresenceEvery = std::chrono::milliseconds(2000);
   const auto now = steady_now();
-  if (c->presence_refill == SteadyTime{}) c->presence_refill = now;
-  c->presence_tokens = std::max(
-      -kPresenceBurst,
-      std::min(kPresenceBurst,
-               c->presence_tokens +
-                   std::chrono::duration<double>(now - c->presence_refill) /
-                       std::chrono::duration<double>(kPresenceEvery)) -
-          1);
-  c->presence_refill = now;
+  refill(c->presence_tokens, c->presence_refill, now, kPresenceBurst, kPresenceEvery);
+  c->presence_tokens = std::max(-kPresenceBurst, c->presence_tokens - 1);
   if (c->presence_tokens < 0) {
     // A hold under way is not extended: a consumer that keeps flapping is still sent its
     // window once per hold, never starved.
@@ -720,12 +724,7 @@ void DeliveryImpl::handle_replay(const std::shared_ptr<ConsumerState>& c,
   constexpr double kReplayRequestBurst = 3;
   constexpr auto kReplayRequestEvery = std::chrono::milliseconds(2000);
   auto now = steady_now();
-  if (c->request_refill == SteadyTime{}) c->request_refill = now;
-  c->request_tokens = std::min(
-      kReplayRequestBurst,
-      c->request_tokens + std::chrono::duration<double>(now - c->request_refill) /
-                              std::chrono::duration<double>(kReplayRequestEvery));
-  c->request_refill = now;
+  refill(c->request_tokens, c->request_refill, now, kReplayRequestBurst, kReplayRequestEvery);
   if (c->request_tokens < 1) {
     reject(c.get(), &DeliveryStats::rejected_replay_rate, topic,
            "replay requests too frequent (at most one every 2 s)");
