@@ -147,6 +147,13 @@ struct BatchOutcome {
   bool retry = false;  // keep the batch, try again after a pause
 };
 
+// A stream position as a sink stores it (StreamState::to_json text); nullopt if unreadable.
+std::optional<StreamState> parse_position(const std::string& text) {
+  json::error_code ec;
+  auto v = json::parse(text, ec);
+  return ec ? std::nullopt : StreamState::from_json(v);
+}
+
 enum class Adopted { same, ahead, unknown, unreadable };
 
 // Reads the sink's stored positions again. Every one that differs from ours must be ahead of it
@@ -162,9 +169,7 @@ Adopted adopt_sink_positions(Runtime& rt) {
   if (!loaded.positions) return Adopted::same;  // a sink without positions: nothing to adopt
   std::map<std::string, StreamState> ahead;
   for (const auto& [root, text] : *loaded.positions) {
-    json::error_code ec;
-    auto v = json::parse(text, ec);
-    auto stored = ec ? std::nullopt : StreamState::from_json(v);
+    auto stored = parse_position(text);
     if (!stored) {
       spdlog::critical("floorgate-consume: the {} sink's stored position of {} is unreadable",
                        rt.sink.name(), root);
@@ -498,9 +503,7 @@ int run(const ConsumeOptions& opt, Sink& sink, const std::atomic<bool>& stop) {
     if (loaded.ok) {
       if (loaded.positions) {
         for (const auto& [root, text] : *loaded.positions) {
-          json::error_code ec;
-          auto v = json::parse(text, ec);
-          auto s = ec ? std::nullopt : StreamState::from_json(v);
+          auto s = parse_position(text);
           if (!s) {
             spdlog::critical("floorgate-consume: the stored position of {} is unreadable", root);
             return kExitState;
